@@ -1,0 +1,1 @@
+"""Evaluation: metrics, baselines, calibration reports."""

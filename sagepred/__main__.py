@@ -1,0 +1,5 @@
+import sys
+
+from sagepred.cli import main
+
+sys.exit(main())

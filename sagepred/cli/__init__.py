@@ -1,0 +1,80 @@
+"""The ``sagepred`` command line: one module and one class per subcommand (``sagepred/cli/<name>.py``).
+
+Each subcommand module defines ``Command`` (a :class:`sagepred.cli.base.Subcommand`). Modules only
+import heavy libraries inside ``run`` so that ``sagepred --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from sagepred import __version__
+from sagepred.errors import SagepredError
+
+# name -> module under sagepred.cli; add a subcommand by adding its module and one line here.
+SUBCOMMAND_MODULES: dict[str, str] = {
+    "train": "train",
+    "predict": "predict",
+    "eval": "evaluate",
+    "compare": "compare",
+    "simulate": "simulate",
+    "profile": "profile",
+    "bench": "bench",
+}
+
+
+def _available_commands() -> list:
+    commands = []
+    for name, module_name in SUBCOMMAND_MODULES.items():
+        try:
+            module = importlib.import_module(f"sagepred.cli.{module_name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"sagepred.cli.{module_name}":
+                continue
+            raise
+        command = module.Command()
+        assert command.name == name, f"sagepred.cli.{module_name}.Command.name should be {name!r}"
+        commands.append(command)
+    return commands
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The top-level parser and a name → command map."""
+    parser = argparse.ArgumentParser(
+        prog="sagepred",
+        description="Train, evaluate and serve output-length distribution predictors; schedule LLM requests with them.",
+    )
+    parser.add_argument("--version", action="version", version=f"sagepred {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = {}
+    for command in _available_commands():
+        command_parser = sub.add_parser(
+            command.name, help=command.help, description=command.description or command.help
+        )
+        command.add_arguments(command_parser)
+        commands[command.name] = command
+    return parser, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sagepred`` console script."""
+    parser, commands = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(commands[args.command].run(args) or 0)
+    except SagepredError as err:
+        print(f"sagepred {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"sagepred {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The length record: one prompt and the output length(s) a target model produced for it.
+
+A record carries every observed sample for its prompt (CASTILLO has ten per prompt) and, per sample,
+whether it was right-censored (the response stopped at ``max_tokens``, so the true length is *at
+least* the observed one). JSONL is the native format: one object per line, see :func:`record_from_json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sagepred.errors import InputError
+
+ChatMessages = list[dict[str, str]]
+
+
+def prompt_to_text(prompt: str | ChatMessages) -> str:
+    """Flatten chat messages to text (``role: content`` lines); plain strings pass through."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt)
+
+
+@dataclass(frozen=True)
+class LengthRecord:
+    """One prompt and the observed output length(s) of a target model.
+
+    Attributes:
+        prompt: prompt text, or chat messages (``[{"role": ..., "content": ...}, ...]``).
+        output_lens: observed output lengths in the target model's tokens (one or several samples).
+        censored: per sample, True when generation stopped at ``max_tokens`` (length is a lower bound).
+        prompt_len: prompt length in the target's tokens, if known.
+        target_model: the model that produced the outputs.
+        max_tokens: the generation cap, if known.
+        record_id: a stable identifier.
+        dataset: source dataset (for per-dataset breakdowns).
+        category: finer category, if any.
+        split: ``train`` / ``validate`` / ``test`` when the source defines splits.
+        arrival_time: seconds, for traces that carry it.
+    """
+
+    prompt: str | ChatMessages
+    output_lens: tuple[int, ...]
+    censored: tuple[bool, ...] = ()
+    prompt_len: int | None = None
+    target_model: str = ""
+    max_tokens: int | None = None
+    record_id: str = ""
+    dataset: str | None = None
+    category: str | None = None
+    split: str | None = None
+    arrival_time: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        lens = tuple(int(x) for x in self.output_lens)
+        object.__setattr__(self, "output_lens", lens)
+        censored = tuple(bool(c) for c in self.censored) if self.censored else (False,) * len(lens)
+        if len(censored) != len(lens):
+            raise ValueError("censored needs one flag per output length")
+        object.__setattr__(self, "censored", censored)
+
+    @property
+    def prompt_text(self) -> str:
+        """The prompt as plain text (chat messages flattened)."""
+        return prompt_to_text(self.prompt)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Observed lengths as a float array."""
+        return np.asarray(self.output_lens, dtype=np.float64)
+
+    @property
+    def mean_length(self) -> float:
+        """Mean of the observed samples (censored samples count at their observed lower bound)."""
+        return float(np.mean(self.output_lens))
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.output_lens)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSONL form read back by :func:`record_from_json`."""
+        out: dict[str, Any] = {"id": self.record_id, "prompt": self.prompt, "output_lens": list(self.output_lens)}
+        if any(self.censored):
+            out["censored"] = list(self.censored)
+        for key, value in (
+            ("prompt_len", self.prompt_len),
+            ("target_model", self.target_model or None),
+            ("max_tokens", self.max_tokens),
+            ("dataset", self.dataset),
+            ("category", self.category),
+            ("split", self.split),
+            ("arrival_time", self.arrival_time),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def _require_positive_int(value: Any, *, path: str | Path, line: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise InputError(f"expected an integer, got {value!r}", path=path, line=line, field=name)
+    if value <= 0:
+        raise InputError(f"expected a positive length, got {value!r}", path=path, line=line, field=name)
+    return int(value)
+
+
+def check_prompt(prompt: Any, *, path: str | Path, line: int, name: str = "prompt") -> str | ChatMessages:
+    """Validate a prompt: non-empty text, or a non-empty list of ``{role, content}`` messages."""
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise InputError("the prompt is empty", path=path, line=line, field=name)
+        return prompt
+    if isinstance(prompt, list) and prompt and all(isinstance(m, dict) and "content" in m for m in prompt):
+        if not any(str(m["content"]).strip() for m in prompt):
+            raise InputError("every chat message is empty", path=path, line=line, field=name)
+        return [{"role": str(m.get("role", "user")), "content": str(m["content"])} for m in prompt]
+    raise InputError(
+        "expected a non-empty string or a list of {role, content} messages", path=path, line=line, field=name
+    )
+
+
+def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: str = "") -> LengthRecord:
+    """Build a record from one JSONL object.
+
+    Required: ``prompt`` (or ``messages``) and ``output_len`` (int) or ``output_lens`` (list of ints).
+    Optional: ``censored`` (bool or list), ``finish_reason`` (``"length"`` marks censoring),
+    ``max_tokens`` (a sample equal to it is censored), ``prompt_len``, ``target_model`` (or
+    ``model``), ``id``, ``dataset``, ``category``, ``split``, ``arrival_time``.
+    """
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", path=path, line=line)
+    prompt_key = "prompt" if "prompt" in obj else "messages" if "messages" in obj else None
+    if prompt_key is None:
+        raise InputError("missing (need 'prompt' or 'messages')", path=path, line=line, field="prompt")
+    prompt = check_prompt(obj[prompt_key], path=path, line=line, name=prompt_key)
+    if "output_lens" in obj:
+        raw = obj["output_lens"]
+        if not isinstance(raw, list) or not raw:
+            raise InputError("expected a non-empty list of lengths", path=path, line=line, field="output_lens")
+        lens = [_require_positive_int(v, path=path, line=line, name="output_lens") for v in raw]
+    elif "output_len" in obj:
+        lens = [_require_positive_int(obj["output_len"], path=path, line=line, name="output_len")]
+    else:
+        raise InputError("missing (need 'output_len' or 'output_lens')", path=path, line=line, field="output_len")
+    max_tokens = obj.get("max_tokens")
+    if max_tokens is not None:
+        max_tokens = _require_positive_int(max_tokens, path=path, line=line, name="max_tokens")
+    censored_raw = obj.get("censored")
+    if isinstance(censored_raw, bool):
+        censored = [censored_raw] * len(lens)
+    elif isinstance(censored_raw, list):
+        if len(censored_raw) != len(lens) or not all(isinstance(c, bool) for c in censored_raw):
+            raise InputError("expected one boolean per output length", path=path, line=line, field="censored")
+        censored = list(censored_raw)
+    elif censored_raw is None:
+        censored = [obj.get("finish_reason") == "length"] * len(lens)
+        if max_tokens is not None:
+            censored = [c or n >= max_tokens for c, n in zip(censored, lens, strict=True)]
+    else:
+        raise InputError("expected a boolean or a list of booleans", path=path, line=line, field="censored")
+    prompt_len = obj.get("prompt_len")
+    if prompt_len is not None:
+        prompt_len = _require_positive_int(prompt_len, path=path, line=line, name="prompt_len")
+    arrival = obj.get("arrival_time")
+    if arrival is not None and (not isinstance(arrival, int | float) or arrival < 0):
+        raise InputError("expected a non-negative number of seconds", path=path, line=line, field="arrival_time")
+    return LengthRecord(
+        prompt=prompt,
+        output_lens=tuple(lens),
+        censored=tuple(censored),
+        prompt_len=prompt_len,
+        target_model=str(obj.get("target_model") or obj.get("model") or default_model),
+        max_tokens=max_tokens,
+        record_id=str(obj.get("id", f"{Path(path).stem}:{line}")),
+        dataset=obj.get("dataset"),
+        category=obj.get("category"),
+        split=obj.get("split"),
+        arrival_time=float(arrival) if arrival is not None else None,
+    )
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, object)`` for each non-blank line; malformed JSON names file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as err:
+                raise InputError(f"malformed JSON ({err.msg} at column {err.colno})", path=path, line=number) from None
+
+
+def read_jsonl_records(path: str | Path, default_model: str = "") -> list[LengthRecord]:
+    """Read a JSONL file of length records (see :func:`record_from_json`)."""
+    records = [record_from_json(obj, path=path, line=n, default_model=default_model) for n, obj in iter_jsonl(path)]
+    if not records:
+        raise InputError("no records (the file is empty)", path=path)
+    return records
+
+
+def write_jsonl_records(records: Iterable[LengthRecord], path: str | Path) -> None:
+    """Write records as JSONL atomically (temp file + rename)."""
+    from sagepred.io import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records))
+
+
+def split_records(
+    records: Sequence[LengthRecord], validation_fraction: float, seed: int
+) -> tuple[list[LengthRecord], list[LengthRecord]]:
+    """Seeded random split into (train, validation), by record."""
+    if not 0 < validation_fraction < 1:
+        raise ValueError("validation_fraction must lie in (0, 1)")
+    order = np.random.default_rng(seed).permutation(len(records))
+    cut = max(1, round(len(records) * validation_fraction))
+    return [records[i] for i in order[cut:]], [records[i] for i in order[:cut]]

@@ -1,0 +1,1 @@
+"""Scheduling: cost model, policies, trace-replay simulator, vLLM plug-in."""
