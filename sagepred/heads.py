@@ -1,0 +1,160 @@
+"""Distribution heads: a small MLP from (prompt embedding, prompt-length feature) to a length distribution.
+
+* :class:`HistogramHead` — logits over fixed log-spaced bins; trained with the (censored)
+  negative log-likelihood: an observed length scores its bin, a censored one the mass above it.
+* :class:`QuantileHead` — monotone quantiles of ``log(1 + length)`` at fixed levels (a first value
+  plus cumulative softplus increments); trained with the pinball loss, censored samples with the
+  censored pinball loss (only quantiles below the censoring point are penalised).
+
+Both take the same inputs and return a :class:`~sagepred.distribution.LengthDistribution` through
+:meth:`DistributionHead.distribution`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from sagepred.distribution import DEFAULT_MAX_LENGTH, LengthDistribution, log_bin_edges
+
+LENGTH_FEATURE_SCALE = math.log1p(DEFAULT_MAX_LENGTH)
+
+
+def length_feature(prompt_lens: torch.Tensor) -> torch.Tensor:
+    """The prompt-length feature: ``log(1 + tokens) / log(1 + 32768)``, shape ``(batch, 1)``."""
+    return (torch.log1p(prompt_lens.float().clamp(min=0)) / LENGTH_FEATURE_SCALE).unsqueeze(-1)
+
+
+@dataclass
+class HeadConfig:
+    """Settings of a distribution head (saved in the checkpoint's ``config.json``)."""
+
+    kind: str = field(default="histogram", metadata={"help": "'histogram' or 'quantile'"})
+    input_dim: int = field(default=384, metadata={"help": "encoder embedding size"})
+    hidden_dim: int = field(default=256, metadata={"help": "hidden width of the MLP"})
+    num_layers: int = field(default=2, metadata={"help": "hidden layers of the MLP"})
+    dropout: float = field(default=0.1, metadata={"help": "dropout between hidden layers"})
+    num_bins: int = field(default=64, metadata={"help": "histogram: log-spaced bins from 1 to max_length"})
+    max_length: float = field(default=DEFAULT_MAX_LENGTH, metadata={"help": "largest length the head can express"})
+    label_smoothing: float = field(
+        default=1.0, metadata={"help": "histogram: Gaussian smoothing of the target over neighbouring bins (in bins; 0 = none)"}
+    )
+    num_quantiles: int = field(default=49, metadata={"help": "quantile: levels 1/(M+1) … M/(M+1)"})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mlp(config: HeadConfig, out_dim: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = config.input_dim + 1
+    for _ in range(config.num_layers):
+        layers += [nn.Linear(width, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout)]
+        width = config.hidden_dim
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class DistributionHead(nn.Module):
+    """Common interface of the heads."""
+
+    config: HeadConfig
+
+    def loss(
+        self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Mean loss over the valid samples. ``lengths``, ``censored``, ``mask``: ``(batch, samples)``."""
+        raise NotImplementedError
+
+    def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
+        """Turn raw outputs ``(batch, ·)`` into distributions."""
+        raise NotImplementedError
+
+    @staticmethod
+    def create(config: HeadConfig) -> DistributionHead:
+        """Build the head named by ``config.kind``."""
+        if config.kind == "histogram":
+            return HistogramHead(config)
+        if config.kind == "quantile":
+            return QuantileHead(config)
+        raise ValueError(f"unknown head kind {config.kind!r} (expected 'histogram' or 'quantile')")
+
+
+class HistogramHead(DistributionHead):
+    """Logits over ``num_bins`` bins: one for (0, 1] and log-spaced ones up to ``max_length``."""
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.mlp = _mlp(config, config.num_bins)
+        edges = torch.tensor(log_bin_edges(config.num_bins, config.max_length), dtype=torch.float32)
+        self.register_buffer("edges", edges, persistent=False)
+
+    def forward(self, embeddings: torch.Tensor, prompt_lens: torch.Tensor) -> torch.Tensor:
+        return self.mlp(torch.cat([embeddings, length_feature(prompt_lens)], dim=-1))
+
+    def _bin_index(self, lengths: torch.Tensor) -> torch.Tensor:
+        return (torch.searchsorted(self.edges, lengths.float(), right=False) - 1).clamp(0, self.config.num_bins - 1)
+
+    def loss(
+        self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        log_probs = torch.log_softmax(outputs, dim=-1)
+        bins = self._bin_index(lengths)
+        centres = torch.arange(self.config.num_bins, device=outputs.device, dtype=outputs.dtype)
+        if self.config.label_smoothing > 0:
+            distance = centres.view(1, 1, -1) - bins.unsqueeze(-1).to(outputs.dtype)
+            kernel = torch.exp(-0.5 * (distance / self.config.label_smoothing) ** 2)
+            target = kernel / kernel.sum(dim=-1, keepdim=True)
+            observed = -(target * log_probs.unsqueeze(1)).sum(dim=-1)
+        else:
+            observed = -log_probs.gather(1, bins)
+        above = centres.view(1, 1, -1) > bins.unsqueeze(-1).to(outputs.dtype)
+        tail = torch.logsumexp(log_probs.unsqueeze(1).masked_fill(~above, -torch.inf), dim=-1)
+        censored_loss = -torch.where(torch.isfinite(tail), tail, torch.zeros_like(tail))
+        per_sample = torch.where(censored, censored_loss, observed)
+        weights = mask.to(outputs.dtype)
+        return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
+
+    def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
+        probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)
+        return LengthDistribution.from_histogram(probs, self.edges.cpu().numpy().astype(np.float64))
+
+
+class QuantileHead(DistributionHead):
+    """Monotone quantiles of ``log(1 + length)`` at ``num_quantiles`` evenly spaced levels."""
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.mlp = _mlp(config, config.num_quantiles)
+        levels = torch.arange(1, config.num_quantiles + 1, dtype=torch.float32) / (config.num_quantiles + 1)
+        self.register_buffer("levels", levels, persistent=False)
+
+    def forward(self, embeddings: torch.Tensor, prompt_lens: torch.Tensor) -> torch.Tensor:
+        raw = self.mlp(torch.cat([embeddings, length_feature(prompt_lens)], dim=-1))
+        start = raw[:, :1] + 5.0
+        steps = nn.functional.softplus(raw[:, 1:]) * 0.1
+        return torch.cat([start, start + torch.cumsum(steps, dim=-1)], dim=-1)
+
+    def loss(
+        self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        target = torch.log1p(lengths.float()).unsqueeze(-1)
+        error = target - outputs.unsqueeze(1)
+        levels = self.levels.view(1, 1, -1)
+        pinball = torch.maximum(levels * error, (levels - 1) * error)
+        censored_pinball = levels * error.clamp(min=0)
+        per_sample = torch.where(censored.unsqueeze(-1), censored_pinball, pinball).mean(dim=-1)
+        weights = mask.to(outputs.dtype)
+        return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
+
+    def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
+        values = torch.expm1(outputs.detach().float()).cpu().numpy().astype(np.float64)
+        return LengthDistribution.from_quantiles(
+            values, self.levels.cpu().numpy().astype(np.float64), min_length=0.0, max_length=self.config.max_length
+        )

@@ -1,0 +1,267 @@
+"""The output-length predictor: a sentence encoder (optionally LoRA-tuned) + a distribution head.
+
+Checkpoint layout (``save_pretrained`` / ``from_pretrained``), in the Hugging Face style:
+
+* ``config.json`` — :class:`PredictorConfig` (format version, target model, encoder id, head and
+  LoRA settings, training settings, data provenance, validation metrics);
+* ``model.safetensors`` — the head's weights;
+* ``adapter_config.json`` + ``adapter_model.safetensors`` — the encoder's LoRA adapter (peft), when
+  trained with LoRA;
+* ``README.md`` — the generated model card.
+
+Nothing is pickled and no remote code is run. Folders are written to a temp path and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sagepred import __version__
+from sagepred.distribution import LengthDistribution
+from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+from sagepred.errors import CheckpointError
+from sagepred.heads import DistributionHead, HeadConfig
+
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+ADAPTER_CONFIG_NAME = "adapter_config.json"
+ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
+CARD_NAME = "README.md"
+
+
+@dataclass
+class LoraSettings:
+    """LoRA on the encoder's attention projections (peft)."""
+
+    r: int = field(default=8, metadata={"help": "rank of the update matrices"})
+    alpha: int = field(default=16, metadata={"help": "scaling numerator (alpha / r)"})
+    dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path"})
+    target_modules: list[str] = field(
+        default_factory=lambda: ["query", "value"], metadata={"help": "module names to adapt (BERT-style names)"}
+    )
+
+
+@dataclass
+class PredictorConfig:
+    """Everything needed to rebuild a predictor, plus its provenance (saved as ``config.json``)."""
+
+    target_model: str = field(metadata={"help": "the LLM whose output lengths are predicted"})
+    encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "Hugging Face encoder id or folder"})
+    encoder_max_length: int = field(default=256, metadata={"help": "encoder tokens kept per prompt"})
+    head: HeadConfig = field(default_factory=HeadConfig, metadata={"help": "distribution head settings"})
+    lora: LoraSettings | None = field(default=None, metadata={"help": "LoRA settings; None = frozen encoder"})
+    training: dict[str, Any] = field(default_factory=dict, metadata={"help": "training settings used"})
+    data: dict[str, Any] = field(default_factory=dict, metadata={"help": "data source, licence, sizes"})
+    metrics: dict[str, Any] = field(default_factory=dict, metadata={"help": "validation metrics"})
+    format_version: int = FORMAT_VERSION
+    sagepred_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any], source: str = CONFIG_NAME) -> PredictorConfig:
+        """Parse ``config.json``; a missing key or another format version is a :class:`CheckpointError`."""
+        version = payload.get("format_version")
+        if version != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{source}: checkpoint format version {version!r} (written by sagepred "
+                f"{payload.get('sagepred_version', 'unknown')}); this sagepred reads version {FORMAT_VERSION}"
+            )
+        try:
+            head = HeadConfig(**payload["head"])
+            lora = LoraSettings(**payload["lora"]) if payload.get("lora") else None
+            return cls(
+                target_model=payload["target_model"],
+                encoder=payload["encoder"],
+                encoder_max_length=int(payload["encoder_max_length"]),
+                head=head,
+                lora=lora,
+                training=payload.get("training", {}),
+                data=payload.get("data", {}),
+                metrics=payload.get("metrics", {}),
+                format_version=version,
+                sagepred_version=payload.get("sagepred_version", "unknown"),
+            )
+        except (KeyError, TypeError) as err:
+            raise CheckpointError(f"{source}: malformed predictor config ({err})") from None
+
+
+class LengthPredictor(nn.Module):
+    """Predicts the distribution of a target model's output length from the prompt.
+
+    The head sees the encoder's pooled embedding and the prompt's length in *encoder* tokens
+    (untruncated), computed identically at training and prediction time.
+    """
+
+    def __init__(self, config: PredictorConfig, encoder: TextEncoder | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self._encoder = encoder
+        self._lora_applied = False
+        self.head = DistributionHead.create(config.head)
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The text encoder (loaded on first use; LoRA-wrapped when configured)."""
+        if self._encoder is None:
+            self._encoder = TextEncoder(self.config.encoder, max_length=self.config.encoder_max_length)
+        if self.config.lora is not None and not self._lora_applied:
+            self._apply_lora()
+        return self._encoder
+
+    def _apply_lora(self) -> None:
+        from peft import LoraConfig, get_peft_model
+
+        assert self._encoder is not None and self.config.lora is not None
+        settings = self.config.lora
+        peft_config = LoraConfig(
+            r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=settings.target_modules
+        )
+        self._encoder.model = get_peft_model(self._encoder.model, peft_config)
+        self._lora_applied = True
+
+    def attach_encoder(self, encoder: TextEncoder) -> None:
+        """Use an already loaded encoder (shares weights; LoRA is applied on first use if configured)."""
+        self._encoder = encoder
+        self._lora_applied = False
+
+    # ------------------------------------------------------------------ inference
+    def features(self, prompts: Sequence[str], batch_size: int = 64, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(embeddings, encoder token counts)`` of prompts."""
+        encoder = self.encoder
+        return encoder.encode(prompts, batch_size=batch_size, progress=progress), np.asarray(
+            encoder.count_tokens(prompts), dtype=np.float32
+        )
+
+    @torch.no_grad()
+    def predict_from_features(self, embeddings: np.ndarray, token_counts: np.ndarray) -> LengthDistribution:
+        """Distributions from precomputed embeddings and encoder token counts."""
+        was_training = self.head.training
+        self.head.eval()
+        outputs = self.head(torch.as_tensor(embeddings, dtype=torch.float32), torch.as_tensor(token_counts))
+        self.head.train(was_training)
+        return self.head.distribution(outputs)
+
+    def predict(
+        self,
+        prompts: Sequence[str],
+        prompt_lens: Sequence[int | None] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> LengthDistribution:
+        """Predicted output-length distributions, one row per prompt.
+
+        ``prompt_lens`` (target-model tokens) is accepted for interface compatibility with the
+        baselines and ignored: the head's length feature is the encoder's token count.
+        """
+        del prompt_lens
+        if len(prompts) == 0:
+            raise ValueError("predict needs at least one prompt")
+        embeddings, counts = self.features(prompts, batch_size=batch_size, progress=progress)
+        return self.predict_from_features(embeddings, counts)
+
+    # ------------------------------------------------------------------ persistence
+    def save_pretrained(self, directory: str | Path, card: str | None = None) -> Path:
+        """Write the checkpoint folder atomically (temp folder, then rename)."""
+        from safetensors.torch import save_file
+
+        from sagepred.io import atomic_directory
+        from sagepred.model_card import render_model_card
+
+        directory = Path(directory)
+        with atomic_directory(directory) as tmp:
+            (tmp / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+            state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+            save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "sagepred_format": str(FORMAT_VERSION)})
+            if self.config.lora is not None:
+                self._save_adapter(tmp)
+            (tmp / CARD_NAME).write_text(card if card is not None else render_model_card(self.config))
+        return directory
+
+    def _save_adapter(self, folder: Path) -> None:
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        encoder = self.encoder
+        adapter_state = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(encoder.model).items()}
+        save_file(adapter_state, str(folder / ADAPTER_WEIGHTS_NAME), metadata={"format": "pt"})
+        peft_config = encoder.model.peft_config["default"].to_dict()
+        peft_config["base_model_name_or_path"] = self.config.encoder
+        for key, value in list(peft_config.items()):
+            if isinstance(value, set):
+                peft_config[key] = sorted(value)
+        (folder / ADAPTER_CONFIG_NAME).write_text(json.dumps(peft_config, indent=2, default=str) + "\n")
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, encoder: TextEncoder | None = None) -> LengthPredictor:
+        """Load a checkpoint folder (or a Hugging Face Hub repo id, for users with a network)."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = resolve_checkpoint(name_or_path)
+        config_path = folder / CONFIG_NAME
+        weights_path = folder / WEIGHTS_NAME
+        for required in (config_path, weights_path):
+            if not required.is_file():
+                raise CheckpointError(f"{folder}: not a sagepred checkpoint (missing {required.name})")
+        try:
+            payload = json.loads(config_path.read_text())
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{config_path}: malformed JSON ({err.msg}, line {err.lineno})") from None
+        config = PredictorConfig.from_dict(payload, source=str(config_path))
+        predictor = cls(config, encoder=encoder)
+        try:
+            state = load_file(str(weights_path))
+        except (SafetensorError, OSError) as err:
+            raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
+        missing, unexpected = predictor.head.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise CheckpointError(f"{weights_path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+        if config.lora is not None:
+            predictor._load_adapter(folder)
+        predictor.eval()
+        return predictor
+
+    def _load_adapter(self, folder: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        adapter_path = folder / ADAPTER_WEIGHTS_NAME
+        if not adapter_path.is_file():
+            raise CheckpointError(f"{folder}: the config uses LoRA but {ADAPTER_WEIGHTS_NAME} is missing")
+        encoder = self.encoder
+        result = set_peft_model_state_dict(encoder.model, load_file(str(adapter_path)))
+        if getattr(result, "unexpected_keys", None):
+            raise CheckpointError(f"{adapter_path}: adapter does not fit the encoder ({result.unexpected_keys[:3]} …)")
+        encoder.model.eval()
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """A local checkpoint folder, or a Hub repo id downloaded with ``huggingface_hub`` (network only)."""
+    path = Path(name_or_path)
+    if path.exists():
+        if not path.is_dir():
+            raise CheckpointError(f"{path}: expected a checkpoint folder, found a file")
+        return path
+    text = str(name_or_path)
+    if text.count("/") == 1 and not text.startswith((".", "/")):
+        from huggingface_hub import snapshot_download
+
+        try:
+            local = snapshot_download(
+                text, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, CARD_NAME]
+            )
+        except Exception as err:
+            raise CheckpointError(f"{text}: no such folder, and the Hub download failed ({type(err).__name__})") from None
+        return Path(local)
+    raise CheckpointError(f"{path}: no such checkpoint folder")

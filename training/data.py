@@ -1,0 +1,125 @@
+"""Resolve a recipe's data into train / evaluation records, with provenance for the model card.
+
+Order of sources: ``--data`` when given; else the recipe's local source (``{data_dir}/…``); else its
+URL (downloaded once into the cache, sha256-verified) for users with a network; else the sample
+bundled with sagepred, with a notice saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagepred.training.recipes import Recipe
+
+from sagepred.errors import InputError
+from sagepred.records import LengthRecord, split_records
+
+
+@dataclass
+class TrainingData:
+    """Records to train on and to evaluate on, and where they came from."""
+
+    train: list[LengthRecord]
+    eval: list[LengthRecord]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SAGEPRED_CACHE_DIR", Path.home() / ".cache" / "sagepred")) / "downloads"
+
+
+def download_verified(url: str, sha256: str | None, name: str) -> Path:
+    """Download ``url`` into the cache (temp file + rename) and check its sha256; reuse a verified copy."""
+    from sagepred.io import atomic_write_bytes, sha256_file
+
+    target = _cache_dir() / name
+    if target.is_file() and (sha256 is None or sha256_file(target) == sha256):
+        return target
+    with urllib.request.urlopen(url, timeout=30) as response:
+        payload = response.read()
+    import hashlib
+
+    digest = hashlib.sha256(payload).hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise InputError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}", field="data.sha256")
+    atomic_write_bytes(target, payload)
+    return target
+
+
+def _split(records: list[LengthRecord], recipe: Recipe, seed: int, source: str) -> tuple[list, list, str]:
+    spec = recipe.data
+    if spec.train_split and spec.eval_split and any(r.split for r in records):
+        train = [r for r in records if r.split == spec.train_split]
+        held = [r for r in records if r.split == spec.eval_split]
+        if not train or not held:
+            raise InputError(
+                f"no records in split {spec.train_split!r} or {spec.eval_split!r}", path=source, field="split"
+            )
+        return train, held, spec.eval_split
+    train, held = split_records(records, spec.eval_fraction, seed)
+    return train, held, f"random {spec.eval_fraction:.0%} hold-out (seed {seed})"
+
+
+def load_training_data(
+    recipe: Recipe,
+    data_override: str | None = None,
+    data_dir: Path | None = None,
+    seed: int = 0,
+    notify: Callable[[str], None] = print,
+) -> TrainingData:
+    """Records for ``recipe`` (or ``data_override``), split into train and evaluation sets."""
+    from sagepred.importers import bundled_sample_path, load_records
+
+    spec = recipe.data
+    if data_override is not None:
+        source, kind = data_override, "user"
+    else:
+        source, kind = recipe.resolved_source(data_dir), "recipe"
+        if not Path(source).exists():
+            source, kind = _fallback_source(recipe, source, bundled_sample_path, notify)
+    records = load_records(source, model=spec.model if kind != "bundled" else None, tokenizer=spec.tokenizer)
+    if len(records) < 10:
+        raise InputError(f"only {len(records)} records; training needs at least 10", path=source)
+    train, held, eval_split = _split(records, recipe, seed, source)
+    provenance = {
+        "source": source if kind != "recipe" else spec.source,
+        "kind": kind,
+        "name": Path(source).name,
+        "description": spec.description if kind != "user" else f"user data: {Path(source).name}",
+        "licence": spec.licence if kind != "user" else "unknown (user data)",
+        "decoding": spec.decoding,
+        "max_tokens": spec.max_tokens,
+        "eval_split": eval_split,
+        "train_records": len(train),
+        "train_samples": sum(r.num_samples for r in train),
+        "eval_records": len(held),
+        "eval_samples": sum(r.num_samples for r in held),
+    }
+    return TrainingData(train=train, eval=held, provenance=provenance)
+
+
+def _fallback_source(
+    recipe: Recipe, missing: str, bundled: Callable[[], Path], notify: Callable[[str], None]
+) -> tuple[str, str]:
+    spec = recipe.data
+    if spec.url:
+        try:
+            path = download_verified(spec.url, spec.sha256, f"{recipe.name}-{Path(spec.url).name}")
+            notify(f"{missing} not found; using the recipe's download {spec.url} (sha256 verified)")
+            return str(path), "download"
+        except InputError:
+            raise
+        except OSError as err:
+            notify(f"{missing} not found and {spec.url} unreachable ({type(err).__name__})")
+    if spec.fallback == "bundled":
+        path = bundled()
+        notify(f"using the real sample bundled with sagepred: {path.name} (see sagepred/data/README.md)")
+        return str(path), "bundled"
+    raise InputError(
+        "data source not found; pass --data PATH or set SAGEPRED_DATA_DIR", path=missing, field="data.source"
+    )

@@ -1,0 +1,133 @@
+"""``sagepred train`` end to end: recipe → data → trainer → evaluation → checkpoint + card → MLflow."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sagepred.training.data import load_training_data
+from sagepred.training.recipes import load_recipe
+from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
+from sagepred.training.trainer import Trainer, TrainingConfig
+
+from sagepred.distribution import LengthDistribution
+from sagepred.heads import HeadConfig
+from sagepred.predictor import LengthPredictor, LoraSettings, PredictorConfig
+from sagepred.records import LengthRecord
+
+
+@dataclass
+class TrainOptions:
+    """What ``sagepred train`` was asked for; ``None`` means the recipe's default."""
+
+    model: str = field(metadata={"help": "target model: recipe name or alias"})
+    data: str | None = field(default=None, metadata={"help": "records source overriding the recipe's"})
+    output: str | None = field(default=None, metadata={"help": "checkpoint folder (default outputs/<recipe>-<head>)"})
+    head: str | None = field(default=None, metadata={"help": "'histogram' or 'quantile'"})
+    lora: bool = field(default=False, metadata={"help": "LoRA-tune the encoder"})
+    epochs: int | None = field(default=None, metadata={"help": "maximum epochs (LoRA epochs with --lora)"})
+    encoder: str | None = field(default=None, metadata={"help": "encoder id or folder"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    train_split: str | None = field(default=None, metadata={"help": "source split to train on"})
+    eval_split: str | None = field(default=None, metadata={"help": "source split to evaluate on"})
+    tracking_uri: str = field(default=DEFAULT_TRACKING_URI, metadata={"help": "MLflow tracking URI"})
+    track: bool = field(default=True, metadata={"help": "log to MLflow"})
+    progress: bool = True
+
+
+def _global_baseline(train: list[LengthRecord], n: int) -> LengthDistribution:
+    pooled = LengthDistribution.from_samples([np.concatenate([r.lengths for r in train])])
+    return LengthDistribution(pooled.knots, np.repeat(pooled.cdf_at_knots, n, axis=0))
+
+
+def evaluate_predictions(dist: LengthDistribution, records: list[LengthRecord]) -> dict[str, Any]:
+    """Metrics of ``dist`` on ``records`` (the evaluation package's definitions)."""
+    from sagepred.eval.metrics import compute_metrics
+
+    return compute_metrics(dist, records)
+
+
+def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train, evaluate and save a predictor; returns a summary (paths, metrics, timings)."""
+    recipe = load_recipe(options.model)
+    if options.train_split or options.eval_split:
+        recipe.data = dataclasses.replace(
+            recipe.data, train_split=options.train_split or recipe.data.train_split,
+            eval_split=options.eval_split or recipe.data.eval_split,
+        )
+    data = load_training_data(recipe, options.data, seed=options.seed, notify=notify)
+    head_settings = {**recipe.predictor.get("head", {}), **({"kind": options.head} if options.head else {})}
+    predictor_config = PredictorConfig(
+        target_model=recipe.target_model,
+        encoder=options.encoder or recipe.predictor.get("encoder", PredictorConfig.encoder),
+        encoder_max_length=int(recipe.predictor.get("encoder_max_length", 256)),
+        head=HeadConfig(**head_settings),
+        lora=LoraSettings(**recipe.predictor.get("lora", {})) if options.lora else None,
+    )
+    training_settings = {k: v for k, v in recipe.training.items() if k in TrainingConfig.__dataclass_fields__}
+    training_config = TrainingConfig(**training_settings, seed=options.seed)
+    if options.epochs is not None:
+        field_name = "lora_epochs" if options.lora else "epochs"
+        training_config = dataclasses.replace(training_config, **{field_name: options.epochs})
+    mode = "lora" if options.lora else "frozen"
+    output = Path(options.output or f"outputs/{recipe.name}-{predictor_config.head.kind}-{mode}")
+
+    tracker = MlflowTracker(options.tracking_uri, enabled=options.track)
+    tracker.start(
+        run_name=f"{recipe.name}-{predictor_config.head.kind}-{mode}",
+        params={"recipe": recipe.name, "target_model": recipe.target_model, "mode": mode,
+                "predictor": predictor_config.to_dict(), "training": training_config.to_dict(),
+                "data": data.provenance},
+        tags={"sagepred.target_model": recipe.target_model},
+    )
+    status = "FAILED"
+    try:
+        predictor = LengthPredictor(predictor_config)
+        trainer = Trainer(
+            predictor, training_config, progress=options.progress,
+            on_epoch=lambda e: tracker.log_metrics({"train_loss": e.train_loss, "val_loss": e.val_loss}, step=e.epoch),
+        )
+        result = trainer.fit(data.train)
+        tic = time.perf_counter()
+        dist = predictor.predict([r.prompt_text for r in data.eval], progress=options.progress)
+        predict_seconds = time.perf_counter() - tic
+        metrics = evaluate_predictions(dist, data.eval)
+        baseline = evaluate_predictions(_global_baseline(data.train, len(data.eval)), data.eval)
+        card_metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+        card_metrics["pinball"] = metrics.get("pinball")
+        card_metrics["baseline_global"] = {k: baseline[k] for k in ("crps", "kendall_tau", "coverage_80") if k in baseline}
+        predictor.config.metrics = card_metrics
+        predictor.config.data = data.provenance
+        predictor.config.training = {
+            "mode": mode, "seed": options.seed, "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
+            **{k: v for k, v in training_config.to_dict().items() if (k.startswith("lora") == options.lora) or k in (
+                "batch_size", "learning_rate", "weight_decay", "patience", "early_stopping_fraction")},
+        }
+        predictor.save_pretrained(output)
+        tracker.log_metrics({f"eval_{k}": v for k, v in card_metrics.items() if k != "baseline_global"})
+        tracker.log_metrics({f"baseline_global_{k}": v for k, v in card_metrics["baseline_global"].items()})
+        version = tracker.log_checkpoint(output, register_as=registered_model_name(recipe.target_model))
+        status = "FINISHED"
+    finally:
+        tracker.end(status)
+    return {
+        "recipe": recipe.name,
+        "target_model": recipe.target_model,
+        "mode": mode,
+        "head": predictor_config.head.kind,
+        "checkpoint": str(output),
+        "data": data.provenance,
+        "train_seconds": round(result.seconds, 2),
+        "predict_seconds_per_prompt": predict_seconds / max(len(data.eval), 1),
+        "best_epoch": result.best_epoch,
+        "metrics": metrics,
+        "baseline_global": baseline,
+        "mlflow": {"tracking_uri": options.tracking_uri, "run_id": tracker.run_id, "model_version": version}
+        if options.track else None,
+    }
