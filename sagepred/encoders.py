@@ -7,6 +7,7 @@ through ``transformers`` for users with a network. ``trust_remote_code`` is neve
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -151,8 +152,6 @@ class EmbeddingCache:
             new = encoder.encode([texts[i] for _, i in missing], batch_size=batch_size, progress=progress)
             for (key, _), row in zip(missing, new, strict=True):
                 cached[key] = row
-            try:
+            with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
                 atomic_write_bytes(path, save(cached))
-            except OSError:
-                pass  # a read-only cache folder only costs speed
         return np.stack([cached[k] for k in keys]).astype(np.float32)
