@@ -224,9 +224,13 @@ class LengthPredictor(nn.Module):
             state = load_file(str(weights_path))
         except (SafetensorError, OSError) as err:
             raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
-        missing, unexpected = predictor.head.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise CheckpointError(f"{weights_path}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+        expected = predictor.head.state_dict()
+        mismatched = sorted(
+            set(expected) ^ set(state) | {k for k in set(expected) & set(state) if expected[k].shape != state[k].shape}
+        )
+        if mismatched:
+            raise CheckpointError(f"{weights_path}: weights do not match the config (tensors {mismatched[:4]})")
+        predictor.head.load_state_dict(state)
         if config.lora is not None:
             predictor._load_adapter(folder)
         predictor.eval()
