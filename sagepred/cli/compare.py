@@ -1,0 +1,53 @@
+"""``sagepred compare``: several predictors on the same records, one table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sagepred.cli.base import Subcommand
+
+
+class Command(Subcommand):
+    name = "compare"
+    help = "compare predictors (checkpoints and baselines) on the same data in one table"
+    description = (
+        "Score each predictor (a checkpoint folder or baseline:NAME) on --data and print one table; "
+        "--json OUT writes every metric of every predictor."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from sagepred.cli.evaluate import add_data_arguments
+
+        parser.add_argument("predictors", nargs="+", metavar="PREDICTOR",
+                            help="checkpoint folder (or Hub id) or baseline:NAME")
+        add_data_arguments(parser)
+        parser.add_argument("--json", metavar="OUT", default=None, help="write all metrics as JSON to OUT")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from rich.console import Console
+
+        from sagepred.cli.evaluate import load_eval_inputs
+        from sagepred.eval.report import rich_table
+        from sagepred.eval.runner import build_candidate, evaluate
+        from sagepred.io import atomic_write_text
+
+        records, train_records, data = load_eval_inputs(args)
+        if train_records is not None:
+            cached: list = []
+
+            def shared_train():
+                if not cached:
+                    cached.append(train_records())
+                return cached[0]
+        else:
+            shared_train = None
+        candidates = [build_candidate(spec, records, shared_train) for spec in args.predictors]
+        summaries = [evaluate(candidate, records).summary() for candidate in candidates]
+        if args.json:
+            atomic_write_text(args.json, json.dumps({"data": data, "results": summaries}, indent=2) + "\n")
+        n_samples = summaries[0]["n_samples"]
+        title = f"{args.data} — {len(records)} prompts, {n_samples} samples"
+        Console(width=None if sys.stdout.isatty() else 160).print(rich_table(summaries, title))
+        return 0

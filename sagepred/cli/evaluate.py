@@ -1,0 +1,86 @@
+"""``sagepred eval``: score a checkpoint or a baseline on length records; write a calibration report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sagepred.cli.base import Subcommand
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options ``eval`` and ``compare`` share."""
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="evaluation records: JSONL, a CASTILLO folder/CSV, or AlpacaEval outputs")
+    parser.add_argument("--split", metavar="NAME", default=None,
+                        help="only this split of --data (e.g. CASTILLO 'validate'); default: all records")
+    parser.add_argument("--model", metavar="TARGET", default=None,
+                        help="target model (recipe name or alias): picks its rows in multi-model sources and "
+                             "its recipe's training data for baselines")
+    parser.add_argument("--train-data", metavar="PATH", default=None,
+                        help="training records for baselines (default: the recipe's data for --model)")
+    parser.add_argument("--train-split", metavar="NAME", default=None, help="only this split of --train-data")
+
+
+def load_eval_inputs(args: argparse.Namespace):
+    """``(records, train_records_fn, data provenance)`` from the shared options."""
+    from sagepred.eval.runner import load_data, recipe_training_records
+
+    records = load_data(args.data, model=args.model, split=args.split)
+    if args.train_data is not None:
+        def train_records():
+            return load_data(args.train_data, model=args.model, split=args.train_split)
+    elif args.model is not None:
+        def train_records():
+            return recipe_training_records(args.model)
+    else:
+        train_records = None
+    data = {"source": args.data, "split": args.split, "model": args.model,
+            "train_data": args.train_data or (f"recipe {args.model}" if args.model else None),
+            "train_split": args.train_split}
+    return records, train_records, data
+
+
+class Command(Subcommand):
+    name = "eval"
+    help = "evaluate a predictor's calibration and ranking (metrics.json, report.md, plots, MLflow)"
+    description = (
+        "Score a checkpoint folder, or baseline:NAME (global, length, sagesched, regressor, ltr; fitted on "
+        "--train-data or the recipe's training data of --model), on --data. Writes metrics.json, report.md "
+        "and PNG plots into --output and logs them to MLflow."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--checkpoint", required=True, metavar="DIR|baseline:NAME",
+                            help="checkpoint folder (or Hub id), or baseline:NAME")
+        add_data_arguments(parser)
+        parser.add_argument("--output", required=True, metavar="DIR", help="report folder (replaced atomically)")
+        parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", metavar="URI",
+                            help="MLflow tracking URI (default sqlite:///mlflow.db)")
+        parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+        parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from rich.console import Console
+
+        from sagepred.eval.report import log_to_mlflow, rich_table, write_report
+        from sagepred.eval.runner import build_candidate, evaluate
+
+        records, train_records, data = load_eval_inputs(args)
+        candidate = build_candidate(args.checkpoint, records, train_records)
+        evaluation = evaluate(candidate, records)
+        folder = write_report(args.output, evaluation, data)
+        run_id = None
+        if not args.no_mlflow:
+            run_id = log_to_mlflow(evaluation, folder, data, tracking_uri=args.tracking_uri)
+        if args.json:
+            print(json.dumps({**evaluation.summary(), "data": data}, indent=2))
+            return 0
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        summary = evaluation.summary()
+        console.print(rich_table([summary], title=f"{args.data}: {summary['n_prompts']} prompts, "
+                                 f"{summary['n_samples']} samples ({summary['n_censored']} censored)"))
+        console.print(f"report: {folder / 'report.md'}" + (f"  (MLflow run {run_id})" if run_id else ""),
+                      markup=False)
+        return 0
