@@ -303,3 +303,78 @@ def test_bundled_sample_is_the_real_alpaca_eval_counts(data_dir: Path) -> None:
     assert {r.max_tokens for r in bundled} == {4096}
     assert "output" not in json.loads(path.read_text().splitlines()[0])
     assert (path.parent / "README.md").read_text().count("CC BY-NC 4.0") >= 1
+
+
+# --------------------------------------------------------------------------- Hugging Face conversations
+
+
+def test_sharegpt_rows_from_an_in_memory_dataset() -> None:
+    datasets = pytest.importorskip("datasets")
+    from sagepred.hf_datasets import records_from_conversations
+
+    rows = datasets.Dataset.from_list(
+        [
+            {
+                "id": "s1",
+                "conversations": [
+                    {"from": "human", "value": "Hello world"},
+                    {"from": "gpt", "value": "Hello world"},
+                ],
+            },
+            {
+                "id": "s2",
+                "conversations": [
+                    {"from": "human", "value": "Count."},
+                    {"from": "gpt", "value": "1, 2, 3"},
+                    {"from": "human", "value": "More"},
+                    {"from": "gpt", "value": "4"},
+                ],
+            },
+            {"id": "s3", "conversations": [{"from": "gpt", "value": "I start."}]},
+            {"id": "s4", "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "  "}]},
+        ]
+    )
+    with pytest.warns(DroppedRowsWarning, match="dropped 2 rows"):
+        records = records_from_conversations(
+            rows, "llama3", model="Meta-Llama-3-8B-Instruct", dataset="sharegpt", max_tokens=7
+        )
+    assert [(r.record_id, r.prompt, r.output_lens, r.prompt_len) for r in records] == [
+        ("sharegpt:s1", "Hello world", (2,), 2),
+        ("sharegpt:s2", "Count.", (7,), 2),
+    ]
+    assert [r.censored for r in records] == [(False,), (True,)]
+
+
+def test_lmsys_rows_filter_by_model_and_infer_tokenizer() -> None:
+    datasets = pytest.importorskip("datasets")
+    from sagepred.hf_datasets import records_from_conversations
+
+    def row(cid: str, model: str, reply: str) -> dict:
+        return {
+            "conversation_id": cid,
+            "model": model,
+            "conversation": [
+                {"role": "user", "content": "Hello world"},
+                {"role": "assistant", "content": reply},
+            ],
+        }
+
+    rows = datasets.Dataset.from_list(
+        [row("a", "vicuna-13b", "Hello world"), row("b", "llama-2-13b-chat", "Hi")]
+    )
+    with pytest.warns(DroppedRowsWarning, match="other than vicuna-13b"):
+        records = records_from_conversations(rows, None, model="vicuna-13b", dataset="lmsys")
+    assert [(r.record_id, r.output_lens, r.target_model) for r in records] == [
+        ("lmsys:a", (2,), "vicuna-13b")
+    ]
+    with pytest.raises(InputError) as err, pytest.warns(DroppedRowsWarning):
+        records_from_conversations(rows, None, model="gemma-7b-it", dataset="lmsys")
+    assert err.value.field == "conversations"
+
+
+def test_hf_source_offline_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(InputError, match="cannot load the dataset") as err:
+        load_records("hf:no-such-org/no-such-dataset:train[:10]", tokenizer="llama3")
+    assert err.value.path == "hf:no-such-org/no-such-dataset:train[:10]"
