@@ -1,0 +1,132 @@
+"""``sagepred simulate``: replay a trace through a simulated vLLM engine under several policies."""
+
+from __future__ import annotations
+
+import argparse
+
+from sagepred.cli.base import Subcommand
+
+ALL_POLICIES = "fcfs,sjf,ltr,trail,tie,gittins,oracle"
+
+
+def _rates(text: str) -> list[float]:
+    from sagepred.errors import InputError
+
+    try:
+        rates = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"expected comma-separated numbers, got {text!r}", field="sweep-rates") from None
+    if not rates or any(r <= 0 for r in rates):
+        raise InputError(f"expected positive rates, got {text!r}", field="sweep-rates")
+    return rates
+
+
+class Command(Subcommand):
+    name = "simulate"
+    help = "simulate continuous batching on a real trace and compare scheduling policies"
+    description = (
+        "Replay arrivals (an Azure CSV or Mooncake JSONL trace scaled to --rate, or Poisson) with prompts "
+        "and true lengths from records, predictions from a predictor, through a simulated vLLM v1 engine "
+        "(profile), once per policy; print a table and optionally write JSON and a load-sweep plot."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--trace", required=True, metavar="TRACE",
+                            help="arrivals: an Azure CSV, a Mooncake JSONL, or 'poisson'")
+        parser.add_argument("--records", required=True, metavar="DATA", help="records source (JSONL, CASTILLO, …)")
+        parser.add_argument("--model", default=None, help="target model whose records to use")
+        parser.add_argument("--split", default=None, help="only records of this split")
+        parser.add_argument("--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})")
+        parser.add_argument("--rate", type=float, default=None, help="arrival rate, requests per second")
+        parser.add_argument("--num-requests", type=int, default=2000, help="requests to simulate (default 2000)")
+        parser.add_argument("--predictor", default="samples",
+                            help="samples (the record's other samples), baseline:NAME, a checkpoint folder, or none")
+        parser.add_argument("--profile", default=None,
+                            help="engine profile YAML or built-in name (default llama-3.1-8b-h100)")
+        parser.add_argument("--cost", default="calibrated", choices=["calibrated", "paper"],
+                            help="cost model: calibrated from the profile, or the paper's O²/2 + I·O")
+        parser.add_argument("--bucket-tokens", type=int, default=200, help="Gittins refresh interval (tokens)")
+        parser.add_argument("--preempt-margin", type=float, default=1.0,
+                            help="recompute costs a preemption's gain must exceed (default 1)")
+        parser.add_argument("--max-preemptions-per-step", type=int, default=1, help="policy preemptions per step")
+        parser.add_argument("--naive-preemption", action="store_true",
+                            help="preempt whenever a waiting request outranks a running one (for comparison)")
+        parser.add_argument("--seed", type=int, default=0, help="seed for record choice and Poisson arrivals")
+        parser.add_argument("--json", dest="json_out", metavar="OUT", help="write results as JSON")
+        parser.add_argument("--sweep-rates", default=None, metavar="R1,R2,…",
+                            help="simulate at each rate and plot mean TTLT against load (needs --plot)")
+        parser.add_argument("--plot", default=None, metavar="PNG", help="where the sweep plot goes")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from sagepred.errors import InputError
+        from sagepred.records import split_records
+        from sagepred.scheduler.experiment import (
+            arrivals_for,
+            check_policies,
+            cost_model,
+            load_records,
+            run_policies,
+            trace_or_poisson,
+        )
+        from sagepred.scheduler.policies import PreemptionRule, parse_policies
+        from sagepred.scheduler.profile import load_profile
+        from sagepred.scheduler.report import oracle_gain_share, plot_sweep, print_table, write_json
+        from sagepred.scheduler.simulator import SimConfig
+        from sagepred.scheduler.workload import build_workload, resolve_predictor
+
+        if args.num_requests < 1:
+            raise InputError(f"expected at least 1, got {args.num_requests}", field="num-requests")
+        if args.bucket_tokens < 1:
+            raise InputError(f"expected at least 1, got {args.bucket_tokens}", field="bucket-tokens")
+        if args.preempt_margin < 0 or args.max_preemptions_per_step < 0:
+            raise InputError("expected non-negative values", field="preempt-margin")
+        rates = _rates(args.sweep_rates) if args.sweep_rates else None
+        if rates is None and args.rate is None:
+            raise InputError("give --rate or --sweep-rates", field="rate")
+        if rates is not None and not args.plot:
+            raise InputError("--sweep-rates needs --plot PNG", field="plot")
+        profile = load_profile(args.profile)
+        cost = cost_model(args.cost, profile)
+        policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens)
+        trace = trace_or_poisson(args.trace)
+        records = load_records(args.records, model=args.model, split=args.split)
+        pool, fit = records, []
+        if args.predictor.startswith("baseline:"):
+            pool, fit = split_records(records, 0.5, args.seed)
+        predictor = resolve_predictor(args.predictor, fit)
+        config = SimConfig(preemption=PreemptionRule(
+            margin=args.preempt_margin, max_per_step=args.max_preemptions_per_step, naive=args.naive_preemption))
+        settings = {
+            "trace": args.trace, "records": args.records, "model": args.model, "predictor": args.predictor,
+            "profile": profile.name, "cost": cost.name, "num_requests": args.num_requests, "seed": args.seed,
+            "bucket_tokens": args.bucket_tokens, "preempt_margin": args.preempt_margin,
+            "naive_preemption": args.naive_preemption,
+        }
+
+        def one(rate: float) -> dict:
+            arrivals = arrivals_for(trace, args.num_requests, rate, args.seed)
+            workload = build_workload(arrivals, pool, predictor, seed=args.seed)
+            check_policies(policies, workload)
+            results = run_policies(workload, policies, profile, config)
+            title = f"{profile.name} · {args.trace if trace is None else trace.name} · {rate:g} req/s · " \
+                    f"{args.num_requests} requests · predictor {args.predictor}"
+            print_table(results, title)
+            return results
+
+        if rates is None:
+            results = one(args.rate)
+            payload = {"policies": results, "gittins_share_of_oracle_gain": oracle_gain_share(results),
+                       "settings": {**settings, "rate": args.rate}}
+        else:
+            sweep = {rate: one(rate) for rate in rates}
+            plot_sweep(sweep, args.plot, f"{profile.name}: mean TTLT against load")
+            print(f"wrote {args.plot}")
+            payload = {"sweep": [{"rate": r, "policies": sweep[r],
+                                  "gittins_share_of_oracle_gain": oracle_gain_share(sweep[r])} for r in rates],
+                       "settings": settings}
+            if args.rate is not None:
+                payload["policies"] = sweep.get(args.rate) or one(args.rate)
+        if args.json_out:
+            write_json(args.json_out, payload)
+            print(f"wrote {args.json_out}")
+        return 0

@@ -1,0 +1,255 @@
+"""Scheduling policies behind one interface: a batch of request states in, sort keys out (lower first).
+
+The same objects drive the simulator and an engine plug-in. A policy says how its keys change as a
+request generates tokens (``refresh_tokens``: never, or at bucket boundaries) and whether it may
+preempt a running request; :class:`PreemptionRule` then decides whether a preemption *pays*: vLLM v1
+preempts by recompute (the victim's prompt and generated tokens are prefilled again), so a victim is
+only displaced when the gap in expected remaining cost exceeds a margin proportional to the
+victim's recompute cost, in the same cost units, and at most a few times per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.gittins import gittins_index
+
+from sagepred.distribution import LengthDistribution
+from sagepred.errors import InputError
+
+
+@dataclass
+class RequestState:
+    """A batch of requests as a policy sees them (arrays of equal length ``n``).
+
+    Attributes:
+        arrival: arrival times in seconds.
+        prompt_len: prompt tokens.
+        age: output tokens generated so far.
+        dist: predicted output-length distribution per request (``None`` for policies that need none).
+        true_len: true output lengths (only the oracle reads them).
+    """
+
+    arrival: np.ndarray
+    prompt_len: np.ndarray
+    age: np.ndarray
+    dist: LengthDistribution | None = None
+    true_len: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+    def require_dist(self, policy: str) -> LengthDistribution:
+        if self.dist is None:
+            raise ValueError(f"policy {policy!r} needs predicted distributions")
+        return self.dist
+
+
+class Policy:
+    """Maps request state to a sort key; lower keys run first."""
+
+    name: ClassVar[str]
+    needs_prediction: ClassVar[bool] = True
+    preemptive: bool = False
+    refresh_tokens: int | None = None
+    """Keys change only when ``age // refresh_tokens`` changes (``None``: keys ignore age)."""
+    keys_never_increase: bool = False
+    """True when a running request's key can only fall as it ages (the simulator then skips checks)."""
+
+    def __init__(self, cost: CostModel | None = None) -> None:
+        self.cost = cost or CostModel.paper()
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        """Sort keys, ``(n,)``; lower first."""
+        raise NotImplementedError
+
+    def preempt_values(self, state: RequestState) -> np.ndarray:
+        """Expected remaining cost in cost units, used to judge whether a preemption pays."""
+        return self.keys(state)
+
+    def preempt_age_limit(self, state: RequestState) -> np.ndarray:
+        """Largest age at which a request may still be preempted by the policy (``inf``: any)."""
+        return np.full(len(state), np.inf)
+
+    def describe(self) -> str:
+        return self.name
+
+
+class FCFS(Policy):
+    """First come, first served (vLLM's default)."""
+
+    name = "fcfs"
+    needs_prediction = False
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        return np.asarray(state.arrival, dtype=np.float64).copy()
+
+
+class SJF(Policy):
+    """Shortest job first on the predicted mean length (SSJF); no preemption."""
+
+    name = "sjf"
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        return state.require_dist(self.name).mean()
+
+
+@dataclass
+class AgingConfig:
+    """Linear aging: the key falls by ``rate`` per second waited, so long waiters are not starved."""
+
+    rate: float = field(default=0.0, metadata={"help": "key units per second of waiting"})
+
+
+class LTR(Policy):
+    """LTR-style: run by predicted rank score (the predicted median), with a starvation guard.
+
+    The guard is linear aging: ``key = median − aging·(now − arrival)``; the common ``now`` term does
+    not change the order, so the key is ``median + aging·arrival``.
+    """
+
+    name = "ltr"
+
+    def __init__(self, cost: CostModel | None = None, aging: float = 10.0) -> None:
+        super().__init__(cost)
+        self.aging = aging
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        return state.require_dist(self.name).quantile(0.5) + self.aging * np.asarray(state.arrival)
+
+
+class TIE(Policy):
+    """TIE-style: predicted mean + β·CVaR₀.₉ of the length, with linear aging; no preemption."""
+
+    name = "tie"
+    _LEVELS = (0.9 + 0.1 * (np.arange(20) + 0.5) / 20)[None, :]
+
+    def __init__(self, cost: CostModel | None = None, beta: float = 0.5, aging: float = 10.0) -> None:
+        super().__init__(cost)
+        self.beta = beta
+        self.aging = aging
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        dist = state.require_dist(self.name)
+        cvar = dist.quantile(self._LEVELS).mean(axis=1)
+        return dist.mean() + self.beta * cvar + self.aging * np.asarray(state.arrival)
+
+
+class TRAIL(Policy):
+    """TRAIL-style: shortest predicted remaining length, refined as tokens are generated.
+
+    It preempts, but only early in a victim's life (``age ≤ early_fraction ×`` its predicted mean),
+    when little work is lost to recompute.
+    """
+
+    name = "trail"
+    preemptive = True
+
+    def __init__(self, cost: CostModel | None = None, refresh_tokens: int = 100, early_fraction: float = 0.25) -> None:
+        super().__init__(cost)
+        self.refresh_tokens = refresh_tokens
+        self.early_fraction = early_fraction
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        return state.require_dist(self.name).condition(state.age).mean()
+
+    def preempt_values(self, state: RequestState) -> np.ndarray:
+        dist = self.cost.remaining_cost_distribution(state.require_dist(self.name), state.prompt_len, state.age)
+        return dist.mean()
+
+    def preempt_age_limit(self, state: RequestState) -> np.ndarray:
+        return self.early_fraction * state.require_dist(self.name).mean()
+
+
+class Gittins(Policy):
+    """SageSched: Gittins index of the remaining-cost distribution, refreshed at bucket boundaries."""
+
+    name = "gittins"
+    preemptive = True
+
+    def __init__(self, cost: CostModel | None = None, bucket_tokens: int = 200) -> None:
+        super().__init__(cost)
+        if bucket_tokens < 1:
+            raise ValueError("bucket_tokens must be at least 1")
+        self.refresh_tokens = bucket_tokens
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        dist = state.require_dist(self.name)
+        return gittins_index(self.cost.remaining_cost_distribution(dist, state.prompt_len, state.age))
+
+
+class Oracle(Policy):
+    """Clairvoyant shortest remaining cost first (SRPT on the true remaining cost)."""
+
+    name = "oracle"
+    needs_prediction = False
+    preemptive = True
+    refresh_tokens = 1
+    keys_never_increase = True
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        if state.true_len is None:
+            raise ValueError("the oracle needs the true lengths")
+        return self.cost.remaining(state.prompt_len, state.age, state.true_len)
+
+
+POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FCFS, SJF, LTR, TRAIL, TIE, Gittins, Oracle)}
+
+
+def make_policy(name: str, cost: CostModel | None = None, bucket_tokens: int = 200) -> Policy:
+    """A policy by name (``fcfs, sjf, ltr, trail, tie, gittins, oracle``)."""
+    key = name.strip().lower()
+    if key not in POLICIES:
+        raise InputError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}", field="policies")
+    if key == "gittins":
+        return Gittins(cost, bucket_tokens=bucket_tokens)
+    return POLICIES[key](cost)
+
+
+def parse_policies(text: str, cost: CostModel | None = None, bucket_tokens: int = 200) -> list[Policy]:
+    """Comma-separated names → policies (duplicates removed, order kept)."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError("no policy named", field="policies")
+    return [make_policy(n, cost, bucket_tokens) for n in dict.fromkeys(names)]
+
+
+@dataclass(frozen=True)
+class PreemptionRule:
+    """When a preemptive policy may displace a running request (preemption by recompute).
+
+    A waiting request ``w`` that cannot be admitted (no free sequence slot or KV blocks) displaces the
+    running request ``v`` with the highest key when ``v`` is still preemptable, ``w`` outranks it,
+    and the displacement pays::
+
+        wait − value(w) > margin × recompute(v)
+
+    ``value`` is the policy's expected remaining cost, ``recompute(v)`` the cost model's price of
+    re-prefilling ``v``'s prompt and generated tokens, and ``wait`` the smallest value among the
+    running requests: about how long ``w`` would wait for a slot or blocks to free anyway. With many
+    sequences in flight a slot frees soon, and displacing ``v`` only moves the same work around (an
+    exchange of ``w`` ahead of ``v`` gains ``w`` the wait and costs ``v`` as much plus the recompute);
+    it pays only when ``w`` would finish before any slot frees. With one sequence in flight this is
+    SRPT's rule ``value(v) − value(w) > margin × recompute(v)``. ``naive=True`` preempts whenever
+    ``w`` outranks ``v`` (the rule measured 20% worse than FCFS in vLLM; kept for comparison).
+    """
+
+    margin: float = field(default=1.0, metadata={"help": "recompute costs the gain must exceed"})
+    max_per_step: int = field(default=1, metadata={"help": "most policy preemptions in one engine step"})
+    max_per_request: int = field(default=2, metadata={"help": "most policy preemptions of one request"})
+    naive: bool = field(default=False, metadata={"help": "preempt whenever outranked (no cost check)"})
+
+    def pays(self, waiting_value: float, victim_value: float, victim_recompute: float, wait: float) -> bool:
+        """Whether displacing the victim for the waiting request is worth its recompute.
+
+        ``wait`` is the smallest expected remaining cost among the running requests (the victim's own
+        when it runs alone).
+        """
+        if victim_value <= waiting_value:
+            return False
+        if self.naive:
+            return True
+        return wait - waiting_value > self.margin * victim_recompute

@@ -1,0 +1,103 @@
+"""Reporting: the results table (rich), the JSON document, the load-sweep plot, the oracle-gain share."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sagepred.io import atomic_write_bytes, atomic_write_text
+
+COLUMNS = (
+    ("mean_ttlt_s", "TTLT s"),
+    ("p50_ttlt_s", "p50 s"),
+    ("p99_ttlt_s", "p99 s"),
+    ("mean_ttft_s", "TTFT s"),
+    ("throughput_tok_s", "tok/s"),
+    ("completed", "done"),
+    ("submitted", "sent"),
+    ("preemptions", "preempt"),
+)
+
+
+def oracle_gain_share(policies: Mapping[str, Mapping[str, Any]], policy: str = "gittins") -> float | None:
+    """Share of the oracle's mean-TTLT gain over FCFS that ``policy`` captures (1 = as good as the oracle)."""
+    try:
+        fcfs = policies["fcfs"]["mean_ttlt_s"]
+        oracle = policies["oracle"]["mean_ttlt_s"]
+        mine = policies[policy]["mean_ttlt_s"]
+    except KeyError:
+        return None
+    if fcfs is None or oracle is None or mine is None or fcfs - oracle <= 1e-12:
+        return None
+    return (fcfs - mine) / (fcfs - oracle)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
+    return str(value)
+
+
+def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") -> Any:
+    """A rich table, one row per policy, with the change in mean TTLT against FCFS."""
+    from rich.table import Table
+
+    table = Table(title=title or None)
+    table.add_column("policy", style="bold")
+    for _, label in COLUMNS:
+        table.add_column(label, justify="right")
+    table.add_column("vs fcfs", justify="right")
+    fcfs = policies.get("fcfs", {}).get("mean_ttlt_s")
+    for name, row in policies.items():
+        delta = "-"
+        if fcfs and row.get("mean_ttlt_s") is not None:
+            delta = f"{100.0 * (row['mean_ttlt_s'] / fcfs - 1.0):+.1f}%"
+        table.add_row(name, *(_fmt(row.get(key)) for key, _ in COLUMNS), delta)
+    return table
+
+
+def print_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") -> None:
+    """Print :func:`results_table` and the Gittins share of the oracle's gain."""
+    from rich.console import Console
+
+    console = Console()
+    console.print(results_table(policies, title))
+    share = oracle_gain_share(policies)
+    if share is not None:
+        console.print(f"gittins captures {100 * share:.1f}% of the oracle's mean-TTLT gain over FCFS")
+
+
+def write_json(path: str | Path, payload: Mapping[str, Any]) -> None:
+    """Write a JSON document atomically."""
+    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def plot_sweep(sweep: Mapping[float, Mapping[str, Mapping[str, Any]]], path: str | Path, title: str = "") -> None:
+    """Mean TTLT against arrival rate, one line per policy, written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = sorted(sweep)
+    names = list(dict.fromkeys(name for rate in rates for name in sweep[rate]))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in names:
+        xs = [r for r in rates if sweep[r].get(name, {}).get("mean_ttlt_s") is not None]
+        ys = [sweep[r][name]["mean_ttlt_s"] for r in xs]
+        ax.plot(xs, ys, marker="o", label=name, linestyle="--" if name == "oracle" else "-")
+    ax.set_xlabel("arrival rate (requests / s)")
+    ax.set_ylabel("mean TTLT (s)")
+    ax.set_title(title or "mean time to last token against load")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
