@@ -1,0 +1,167 @@
+"""Fusion of the head with the semantic history: exactness, pseudo-counts, history-only, persistence."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.fusion import FusedPredictor, FusionConfig, bin_probs, evidence_counts, fuse, history_only
+from sagepred.heads import HeadConfig
+from sagepred.history import HistoryConfig, HistoryIndex
+from sagepred.predictor import LengthPredictor, PredictorConfig
+
+DIM = 16
+
+
+def unit_rows(n: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+class FakeEncoder:
+    """Deterministic text → unit vector (hash-seeded), so the tests need no transformer."""
+
+    calls = 0
+
+    def encode(self, texts):
+        FakeEncoder.calls += 1
+        return np.stack([unit_rows(1, seed=sum(map(ord, t)))[0] for t in texts])
+
+    def count_tokens(self, texts):
+        return [len(t.split()) for t in texts]
+
+
+def make_head(kind: str) -> LengthPredictor:
+    torch.manual_seed(0)
+    config = PredictorConfig(target_model="toy", head=HeadConfig(kind=kind, input_dim=DIM, hidden_dim=8, num_bins=32))
+    predictor = LengthPredictor(config, encoder=FakeEncoder())
+    predictor.eval()
+    return predictor
+
+
+def window(**kwargs) -> HistoryIndex:
+    return HistoryIndex(HistoryConfig(capacity=100, dim=DIM, max_samples=4, **kwargs))
+
+
+@pytest.mark.parametrize("kind", ["histogram", "quantile"])
+def test_no_neighbours_gives_the_head_exactly(kind):
+    head = make_head(kind)
+    emb, counts = unit_rows(5, seed=3), np.arange(5, dtype=np.float32) + 3
+    expected = head.predict_from_features(emb, counts)
+    fused = FusedPredictor(head, window(threshold=0.999)).predict_from_features(emb, counts)
+    grid = np.geomspace(0.5, 40000, 400)[None, :]
+    assert np.array_equal(fused.cdf(grid), expected.cdf(grid))
+    assert np.array_equal(fused.mean(), expected.mean())
+    assert np.array_equal(fused.quantile(np.array([[0.1, 0.5, 0.9]])), expected.quantile(np.array([[0.1, 0.5, 0.9]])))
+    index = window(threshold=0.999)
+    index.observe(emb[0], 100)
+    mixed = FusedPredictor(head, index).predict_from_features(emb, counts)
+    assert not np.array_equal(mixed[0].cdf(grid), expected[0].cdf(grid))
+    assert np.array_equal(mixed[1:].cdf(grid), expected[1:].cdf(grid))
+    np.testing.assert_allclose(mixed[1:].mean(), expected[1:].mean(), rtol=1e-12)
+
+
+def test_histogram_fusion_is_pseudo_counts_on_the_bins():
+    edges = log_bin_edges(32, 32768.0)
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(32), size=3)
+    head = LengthDistribution.from_histogram(probs, edges)
+    evidence = np.zeros((3, 32))
+    evidence[0, 10] = 2.0
+    evidence[1, [3, 20]] = [0.9, 0.5]
+    fused = fuse(head, evidence, edges, prior_strength=4.0)
+    expected = (4.0 * head.segment_probs() + evidence) / (4.0 + evidence.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(fused.segment_probs(), expected, atol=1e-12)
+    assert np.array_equal(fused.cdf_at_knots[2], head.cdf_at_knots[2])
+
+
+def test_quantile_fusion_is_the_exact_mixture():
+    edges = log_bin_edges(32, 32768.0)
+    head = LengthDistribution.from_quantiles(np.array([[50, 120, 300], [10, 20, 40]]), np.array([0.1, 0.5, 0.9]))
+    evidence = np.zeros((2, 32))
+    evidence[0, 25] = 3.0
+    fused = fuse(head, evidence, edges, prior_strength=2.0)
+    grid = np.geomspace(1, 30000, 300)[None, :]
+    evid = LengthDistribution.from_histogram(np.eye(32)[25][None, :], edges)
+    mixture = (2.0 * head[0].cdf(grid) + 3.0 * evid.cdf(grid)) / 5.0
+    np.testing.assert_allclose(fused[0].cdf(grid), mixture, atol=1e-12)
+    np.testing.assert_array_equal(fused[1].cdf(grid), head[1].cdf(grid))
+
+
+def test_neighbours_move_the_prediction_and_censoring_spreads_upwards():
+    head = make_head("histogram")
+    index = window(threshold=0.9)
+    predictor = FusedPredictor(head, index, FusionConfig(prior_strength=2.0))
+    emb = unit_rows(1, seed=7)
+    counts = np.array([5.0], dtype=np.float32)
+    before = predictor.predict_from_features(emb, counts)
+    for _ in range(20):
+        predictor.observe(emb[0], 3000)
+    after = predictor.predict_from_features(emb, counts)
+    assert abs(after.quantile(0.5)[0] - 3000) < abs(before.quantile(0.5)[0] - 3000)
+    assert after.cdf(2000.0)[0] < 0.2
+    found = index.query(emb)
+    assert found.counts()[0] == 20
+    censored = window(threshold=0.9)
+    censored.observe(emb[0], 1000, censored=True)
+    ev = evidence_counts(censored.query(emb), predictor.edges, 1.0, bin_probs(before, predictor.edges))
+    first = np.searchsorted(predictor.edges, 1000.0) - 1
+    assert ev[0, :first].sum() == 0 and ev.sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_history_only_is_the_paper_predictor_with_padding():
+    edges = log_bin_edges(32, 32768.0)
+    padding = np.full(32, 1 / 32)
+    evidence = np.zeros((2, 32))
+    evidence[0, 12] = 3.0
+    evidence[1, 12] = 30.0
+    dist = history_only(evidence, edges, padding, min_samples=10)
+    np.testing.assert_allclose(dist.segment_probs()[0, 12], (3 + 7 / 32) / 10)
+    np.testing.assert_allclose(dist.segment_probs()[1, 12], 1.0)
+    predictor = FusedPredictor(None, window(threshold=0.9), FusionConfig(mode="history", num_bins=32), encoder=FakeEncoder())
+    predictor.observe("a prompt", 100)
+    predictor.observe("another prompt entirely", 5000)
+    out = predictor.predict(["a prompt"])
+    assert out.cdf(1000.0)[0] > 0.5
+    with pytest.raises(ValueError, match="needs a head"):
+        FusedPredictor(None, window())
+
+
+def test_save_load_next_to_a_checkpoint(tmp_path):
+    head = make_head("histogram")
+    head.save_pretrained(tmp_path / "ckpt")
+    predictor = FusedPredictor(head, window(threshold=0.5), FusionConfig(prior_strength=3.0))
+    for i, row in enumerate(unit_rows(30, seed=11)):
+        predictor.observe(row, 10 * (i + 1))
+    predictor.save(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "config.json").is_file() and (tmp_path / "ckpt" / "history.safetensors").is_file()
+    loaded = FusedPredictor.load(tmp_path / "ckpt", head=head)
+    assert loaded.fusion.prior_strength == 3.0 and len(loaded.history) == 30
+    emb, counts = unit_rows(4, seed=12), np.ones(4, dtype=np.float32)
+    np.testing.assert_array_equal(
+        loaded.predict_from_features(emb, counts).cdf_at_knots, predictor.predict_from_features(emb, counts).cdf_at_knots
+    )
+
+
+def test_observe_from_threads_with_text_prompts():
+    head = make_head("histogram")
+    predictor = FusedPredictor(head, window(threshold=0.5))
+    predictor.history.config.capacity = 1000
+
+    def work(t: int) -> None:
+        for i in range(25):
+            predictor.observe(f"prompt {t} {i}", t * 100 + i + 1)
+            predictor.predict([f"prompt {t}"])
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert predictor.history.total_observed == 100
+    lengths, _ = predictor.history.all_lengths()
+    assert sorted(lengths.astype(int).tolist()) == sorted(t * 100 + i + 1 for t in range(4) for i in range(25))
