@@ -9,22 +9,18 @@ prompts it is scored on.
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sagepred.eval.metrics import SampleScores, score_samples, summarise_scores
 
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
-from sagepred.records import LengthRecord, read_jsonl_records
+from sagepred.records import LengthRecord
 
 BASELINE_PREFIX = "baseline:"
-CASTILLO_CAP = 14_999
 
 
 # ---------------------------------------------------------------------------- data
@@ -43,50 +39,15 @@ def target_data_model(model: str | None) -> str | None:
     return recipe.data.model or recipe.target_model
 
 
-def _castillo_fallback(source: Path, model: str | None, split: str | None) -> list[LengthRecord]:
-    folder = source if source.is_dir() else source.parent
-    csv_path = source if source.is_file() else folder / "castillo_samples.csv"
-    prompts_path = folder / "castillo_prompts.jsonl"
-    if not csv_path.is_file() or not prompts_path.is_file():
-        raise InputError("not a CASTILLO folder (need castillo_samples.csv and castillo_prompts.jsonl)", path=source)
-    with prompts_path.open(encoding="utf-8") as handle:
-        prompts = {row["prompt_id"]: row["prompt_text"] for row in map(json.loads, handle)}
-    records = []
-    with csv_path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if (model and row["model"] != model) or (split and row["split"] != split):
-                continue
-            lens = [int(float(row[f"out_{i}"])) for i in range(10)]
-            records.append(LengthRecord(
-                prompt=prompts[row["prompt_id"]], output_lens=tuple(max(n, 1) for n in lens),
-                censored=tuple(n >= CASTILLO_CAP for n in lens), prompt_len=int(float(row["input_size"])),
-                target_model=row["model"], record_id=row["prompt_id"], dataset=row["dataset"],
-                category=row["category"], split=row["split"],
-            ))
-    return records
-
-
 def load_data(source: str, model: str | None = None, split: str | None = None) -> list[LengthRecord]:
     """Records from ``source`` for target ``model`` (recipe name or data-model name), one split.
 
-    Uses :func:`sagepred.importers.load_records`; until that module exists, JSONL files and CASTILLO
-    folders are read directly. An empty result is an :class:`InputError`.
+    Any source :func:`sagepred.importers.load_records` reads; an empty result is an :class:`InputError`.
     """
+    from sagepred.importers import load_records
+
     data_model = target_data_model(model)
-    try:
-        from sagepred.importers import load_records
-    except ModuleNotFoundError as err:
-        if err.name != "sagepred.importers":
-            raise
-        path = Path(source)
-        if not path.exists():
-            raise InputError("data not found", path=source) from None
-        if path.suffix == ".jsonl":
-            records = [r for r in read_jsonl_records(path) if split is None or r.split == split]
-        else:
-            records = _castillo_fallback(path, data_model, split)
-    else:
-        records = load_records(source, model=data_model, split=split)
+    records = load_records(source, model=data_model, split=split)
     if not records:
         where = ", ".join(f"{k} {v!r}" for k, v in (("model", data_model), ("split", split)) if v)
         raise InputError(f"no records{' for ' + where if where else ''} (the data set is empty)", path=source)
