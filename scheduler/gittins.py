@@ -43,7 +43,9 @@ def gittins_brute_force(dist: LengthDistribution, num_points: int = 20000) -> np
     """Reference for tests: minimise ``E[min(X, Δ)] / P(X ≤ Δ)`` over a fine grid of ``Δ``.
 
     The grid is ``num_points`` evenly spaced values plus every knot; ``E[min(X, Δ)]`` is the
-    trapezoid integral of the survival function ``1 − F`` from 0 (rows must have ``F = 0`` at 0).
+    trapezoid integral of the survival function ``1 − F`` from 0 (exact between knots; each interval
+    uses the right limit at its start and the left limit at its end, so atoms are handled; rows must
+    have ``F = 0`` at 0).
     """
     out = np.empty(len(dist))
     for row in range(len(dist)):
@@ -51,9 +53,9 @@ def gittins_brute_force(dist: LengthDistribution, num_points: int = 20000) -> np
         grid = np.unique(np.concatenate([np.linspace(0.0, float(np.max(one.knots)), num_points),
                                          np.broadcast_to(one.knots, (1, one.knots.shape[1]))[0]]))
         f = one.cdf(grid[None, :])[0]
-        surv = 1.0 - f
-        integral = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 0.5 * (surv[1:] + surv[:-1]))])
-        with np.errstate(divide="ignore", invalid="ignore"):
+        left = 1.0 - one.cdf((grid - 1e-9 * np.maximum(grid, 1.0))[None, :])[0]
+        integral = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 0.5 * (left[1:] + (1.0 - f[:-1])))])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where((f > 1e-12) & (grid > 0), integral / f, np.inf)
         out[row] = ratio.min()
     return out

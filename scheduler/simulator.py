@@ -28,6 +28,8 @@ from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.workload import Workload
 
+from sagepred.distribution import LengthDistribution
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -123,7 +125,7 @@ class KeyTable:
 
     def _state(self, rows: np.ndarray, ages: np.ndarray) -> RequestState:
         w = self.workload
-        dist = w.dist[rows] if (w.dist is not None and self.policy.needs_prediction) else None
+        dist = _take(w.dist, rows) if (w.dist is not None and self.policy.needs_prediction) else None
         return RequestState(arrival=w.arrival[rows], prompt_len=w.prompt_len[rows].astype(np.float64),
                             age=np.asarray(ages, dtype=np.float64), dist=dist,
                             true_len=w.output_len[rows].astype(np.float64))
@@ -153,6 +155,14 @@ class KeyTable:
         if self.refresh == 1:
             return self.policy.preempt_values(self._state(ids, ages))
         return self.flat_values[self._index(ids, ages)]
+
+
+def _take(dist: LengthDistribution, rows: np.ndarray) -> LengthDistribution:
+    """Rows of a batch (also when the batch has one row, which ``dist[rows]`` would not repeat)."""
+    if len(dist) == 1:
+        return LengthDistribution(np.repeat(np.broadcast_to(dist.knots, (1, dist.knots.shape[1])), len(rows), 0),
+                                  np.repeat(dist.cdf_at_knots, len(rows), 0), kind=dist.kind)
+    return dist[rows]
 
 
 def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
@@ -313,7 +323,7 @@ def simulate(
         k = 1
         decode_only = not admitted and not preempted_now and bool(np.all(tokens == 1)) and bool(
             np.all(computed[running] + 1 == prompt[running] + gen[running])
-        )
+        ) and bool(np.all(gen[running] >= 1))
         if decode_only and max_macro > 1:
             b = running.size
             kv0 = float(computed[running].sum() + b)

@@ -1,0 +1,124 @@
+"""The simulator: a hand-computed case, invariants under random workloads, jumps equal single steps,
+FCFS keeps arrival order, and the oracle is not beaten on real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.policies import POLICIES, PreemptionRule, make_policy
+from sagepred.scheduler.profile import EngineProfile, load_profile
+from sagepred.scheduler.simulator import SimConfig, simulate
+from sagepred.scheduler.traces import poisson_arrivals
+from sagepred.scheduler.workload import Workload, build_workload, resolve_predictor
+
+from sagepred.distribution import LengthDistribution
+
+TINY = EngineProfile(name="tiny", step_base_s=0.01, per_token_s=1e-4, per_kv_token_s=1e-6,
+                     kv_capacity_tokens=2048, block_size=16, max_num_seqs=8, max_num_batched_tokens=256)
+
+
+def test_one_request_by_hand():
+    prompt, length = 100, 5
+    w = Workload(np.array([1.0]), np.array([prompt]), np.array([length]))
+    r = simulate(w, make_policy("fcfs"), TINY)
+    p = TINY
+    prefill = p.step_base_s + p.per_token_s * prompt + p.per_kv_token_s * prompt
+    decodes = sum(p.step_base_s + p.per_token_s + p.per_kv_token_s * (prompt + s) for s in range(1, length))
+    assert r.first_token[0] - 1.0 == pytest.approx(prefill)
+    assert r.finish[0] - 1.0 == pytest.approx(prefill + decodes)
+    assert r.generated[0] == length and r.steps == length
+
+
+def test_chunked_prefill_splits_a_long_prompt():
+    w = Workload(np.array([0.0]), np.array([600]), np.array([2]))
+    r = simulate(w, make_policy("fcfs"), TINY)
+    assert r.steps == 3 + 1  # 256 + 256 + 88 prompt tokens, then one decode
+    unchunked = EngineProfile(**{**TINY.to_dict(), "chunked_prefill": False, "max_num_batched_tokens": 1024})
+    assert simulate(w, make_policy("fcfs"), unchunked).steps == 2
+
+
+def _random_workload(seed: int, n: int, rate: float, max_len: int = 300) -> Workload:
+    rng = np.random.default_rng(seed)
+    out = rng.integers(1, max_len, n)
+    samples = [np.maximum(1, o * rng.lognormal(0, 0.4, 5)) for o in out]
+    dist = LengthDistribution.from_samples(samples)
+    return Workload(poisson_arrivals(n, rate, seed), rng.integers(1, 400, n), out, dist)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 60), st.floats(1.0, 200.0), st.sampled_from(sorted(POLICIES)),
+       st.booleans())
+def test_invariants(seed, n, rate, policy_name, naive):
+    w = _random_workload(seed, n, rate)
+    config = SimConfig(preemption=PreemptionRule(naive=naive, margin=0.5), check_invariants=True)
+    r = simulate(w, make_policy(policy_name, CostModel.from_profile(TINY), bucket_tokens=32), TINY, config)
+    fits = (w.prompt_len + w.output_len + TINY.block_size - 1) // TINY.block_size <= TINY.num_blocks
+    assert np.array_equal(r.rejected, ~fits)
+    assert np.all(r.completed == fits)
+    assert np.array_equal(r.generated[fits], w.output_len[fits])
+    assert r.max_blocks_used <= TINY.num_blocks
+    assert np.all(r.first_token[fits] > w.arrival[fits])
+    assert np.all(r.finish[fits] >= r.first_token[fits])
+
+
+@pytest.mark.parametrize("policy_name", ["fcfs", "sjf", "trail", "gittins", "oracle"])
+def test_jumps_equal_single_steps(policy_name):
+    w = _random_workload(11, 120, rate=40.0, max_len=400)
+    policy = make_policy(policy_name, CostModel.from_profile(TINY), bucket_tokens=32)
+    fast = simulate(w, policy, TINY)
+    slow = simulate(w, policy, TINY, SimConfig(max_macro_steps=1))
+    assert fast.steps == slow.steps
+    assert fast.iterations < slow.iterations / 2
+    np.testing.assert_allclose(fast.finish, slow.finish, rtol=1e-9)
+    np.testing.assert_allclose(fast.first_token, slow.first_token, rtol=1e-9)
+    assert fast.memory_preemptions == slow.memory_preemptions
+
+
+def test_memory_pressure_preempts_and_still_finishes_everything():
+    w = _random_workload(5, 80, rate=500.0, max_len=600)
+    r = simulate(w, make_policy("fcfs"), TINY, SimConfig(check_invariants=True))
+    assert r.memory_preemptions > 0
+    assert r.completed.sum() == (~r.rejected).sum()
+    assert np.array_equal(r.generated[~r.rejected], w.output_len[~r.rejected])
+
+
+@pytest.fixture(scope="module")
+def overloaded(llama_records):
+    """Real CASTILLO Llama-3.1-8B requests at 50 req/s on the H100 profile (FCFS queues)."""
+    arrivals = poisson_arrivals(1500, 50.0, seed=0)
+    return build_workload(arrivals, llama_records, resolve_predictor("samples"), seed=0)
+
+
+def test_fcfs_keeps_arrival_order(overloaded):
+    r = simulate(overloaded, make_policy("fcfs"), load_profile("llama-3.1-8b-h100"))
+    assert r.summary()["mean_ttft_s"] > 1.0  # requests queue
+    assert r.admit_order == sorted(r.admit_order, key=lambda i: (overloaded.arrival[i], i))
+    assert len(r.admit_order) == len(overloaded)
+
+
+def test_oracle_is_not_beaten_and_gittins_beats_fcfs(overloaded):
+    profile = load_profile("llama-3.1-8b-h100")
+    cost = CostModel.from_profile(profile)
+    means = {name: simulate(overloaded, make_policy(name, cost), profile).summary()["mean_ttlt_s"]
+             for name in ("fcfs", "sjf", "tie", "gittins", "oracle")}
+    assert means["oracle"] <= min(means.values()) * 1.02
+    assert means["gittins"] < 0.9 * means["fcfs"]
+
+
+def test_cost_aware_preemption_beats_naive_preemption(llama_records):
+    profile = load_profile("qwen3-32b-h800")
+    w = build_workload(poisson_arrivals(800, 7.0, seed=1), llama_records, resolve_predictor("samples"), seed=1)
+    gittins = make_policy("gittins", CostModel.from_profile(profile))
+    careful = simulate(w, gittins, profile)
+    naive = simulate(w, gittins, profile, SimConfig(preemption=PreemptionRule(naive=True, max_per_step=4)))
+    assert naive.policy_preemptions > careful.policy_preemptions
+    assert careful.summary()["mean_ttlt_s"] < naive.summary()["mean_ttlt_s"]
+
+
+def test_a_request_larger_than_the_cache_is_rejected_not_hung():
+    w = Workload(np.array([0.0, 0.1]), np.array([4000, 10]), np.array([10, 10]))
+    r = simulate(w, make_policy("fcfs"), TINY)
+    assert list(r.rejected) == [True, False] and r.summary()["completed"] == 1
