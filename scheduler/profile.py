@@ -82,6 +82,8 @@ def profile_from_dict(data: Any, *, path: str | Path = "<profile>") -> EnginePro
                 raise InputError(f"expected a positive integer, got {value!r}", path=path, field=name)
             values[name] = int(value)
         else:
+            if isinstance(value, str):
+                value = _number(value)
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise InputError(f"expected a number, got {value!r}", path=path, field=name)
             if value < 0 or (name in _POSITIVE_FLOATS and value == 0):
@@ -92,6 +94,14 @@ def profile_from_dict(data: Any, *, path: str | Path = "<profile>") -> EnginePro
     if profile.kv_capacity_tokens < profile.block_size:
         raise InputError("smaller than one block", path=path, field="kv_capacity_tokens")
     return profile
+
+
+def _number(text: str) -> float | str:
+    """YAML 1.1 reads ``1e-5`` (no dot) as a string; accept it as a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def builtin_profiles() -> list[str]:

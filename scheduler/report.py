@@ -48,7 +48,7 @@ def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") ->
     from rich.table import Table
 
     table = Table(title=title or None)
-    table.add_column("policy", style="bold")
+    table.add_column("policy", style="bold", no_wrap=True)
     for _, label in COLUMNS:
         table.add_column(label, justify="right")
     table.add_column("vs fcfs", justify="right")
