@@ -38,12 +38,15 @@ class HeadConfig:
     hidden_dim: int = field(default=256, metadata={"help": "hidden width of the MLP"})
     num_layers: int = field(default=2, metadata={"help": "hidden layers of the MLP"})
     dropout: float = field(default=0.1, metadata={"help": "dropout between hidden layers"})
-    num_bins: int = field(default=64, metadata={"help": "histogram: log-spaced bins from 1 to max_length"})
-    max_length: float = field(default=DEFAULT_MAX_LENGTH, metadata={"help": "largest length the head can express"})
+    num_bins: int = field(default=48, metadata={"help": "histogram: log-spaced bins from 1 to max_length"})
+    max_length: float = field(default=16384.0, metadata={"help": "largest length the head can express"})
     label_smoothing: float = field(
         default=1.0, metadata={"help": "histogram: Gaussian smoothing of the target over neighbouring bins (in bins; 0 = none)"}
     )
     num_quantiles: int = field(default=49, metadata={"help": "quantile: levels 1/(M+1) … M/(M+1)"})
+    crps_weight: float = field(
+        default=0.0, metadata={"help": "histogram: weight of a CRPS term on the log-length grid added to the NLL"}
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,8 +120,19 @@ class HistogramHead(DistributionHead):
         tail = torch.logsumexp(log_probs.unsqueeze(1).masked_fill(~above, -torch.inf), dim=-1)
         censored_loss = -torch.where(torch.isfinite(tail), tail, torch.zeros_like(tail))
         per_sample = torch.where(censored, censored_loss, observed)
+        if self.config.crps_weight > 0:
+            per_sample = per_sample + self.config.crps_weight * self._log_grid_crps(log_probs, bins, censored)
         weights = mask.to(outputs.dtype)
         return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
+
+    def _log_grid_crps(self, log_probs: torch.Tensor, bins: torch.Tensor, censored: torch.Tensor) -> torch.Tensor:
+        """CRPS of log-length on the bin grid (every bin one unit wide); censored: only below c counts."""
+        cdf = torch.cumsum(log_probs.exp(), dim=-1).unsqueeze(1)
+        index = torch.arange(self.config.num_bins, device=log_probs.device).view(1, 1, -1)
+        step = (index >= bins.unsqueeze(-1)).to(cdf.dtype)
+        squared = (cdf - step) ** 2
+        known = ~(censored.unsqueeze(-1) & (index >= bins.unsqueeze(-1)))
+        return (squared * known).sum(dim=-1) / self.config.num_bins * 4.0
 
     def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
         probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)

@@ -64,11 +64,13 @@ def render_model_card(config: PredictorConfig) -> str:
     ) or "| (no validation metrics recorded) | |"
     baseline = metrics.get("baseline_global", {})
     baseline_line = ""
-    if isinstance(baseline, dict) and "crps" in baseline:
+    if isinstance(baseline, dict) and isinstance(baseline.get("crps"), int | float):
+        parts = [f"CRPS {baseline['crps']:.4g}"]
+        parts += [f"{label} {baseline[key]:.3f}" for key, label in (("kendall_tau", "τ"), ("coverage_80", "coverage"))
+                  if isinstance(baseline.get(key), int | float)]
         baseline_line = (
-            f"\nOn the same data a global-histogram baseline (one histogram of all training lengths) scores "
-            f"CRPS {baseline['crps']:.4g}, τ {baseline.get('kendall_tau', float('nan')):.3f}, "
-            f"coverage {baseline.get('coverage_80', float('nan')):.3f}.\n"
+            "\nOn the same data a global-histogram baseline (one histogram of all training lengths; it ranks "
+            f"nothing, so it has no τ) scores {', '.join(parts)}.\n"
         )
     training = "\n".join(f"- `{k}`: {v}" for k, v in sorted(config.training.items())) or "- (not recorded)"
     data = config.data

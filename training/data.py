@@ -82,7 +82,9 @@ def load_training_data(
         source, kind = recipe.resolved_source(data_dir), "recipe"
         if not Path(source).exists():
             source, kind = _fallback_source(recipe, source, bundled_sample_path, notify)
-    records = load_records(source, model=spec.model if kind != "bundled" else None, tokenizer=spec.tokenizer)
+    records = load_records(
+        source, model=spec.model if kind != "bundled" else None, tokenizer=spec.tokenizer, max_tokens=spec.max_tokens
+    )
     if len(records) < 10:
         raise InputError(f"only {len(records)} records; training needs at least 10", path=source)
     train, held, eval_split = _split(records, recipe, seed, source)

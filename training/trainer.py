@@ -154,7 +154,7 @@ class Trainer:
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
-                    total, steps = total + float(loss), steps + 1
+                    total, steps = total + loss.item(), steps + 1
                 head.eval()
                 with torch.no_grad():
                     val = float(head.loss(head(x_stop, n_stop), y_stop, c_stop, m_stop))
@@ -231,8 +231,8 @@ class Trainer:
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(lora_params, 1.0)
                     optimizer.step()
-                    total += float(loss)
-                    bar.update(task, advance=1, status=f"loss {float(loss):.4f}")
+                    total += loss.item()
+                    bar.update(task, advance=1, status=f"loss {loss.item():.4f}")
                 val = validate()
                 result = EpochResult(start_epoch + epoch, total / steps_per_epoch, val, time.perf_counter() - tic, "lora")
                 history.append(result)

@@ -56,6 +56,10 @@ class Command(Subcommand):
         return 0
 
 
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else "—"
+
+
 def print_summary(summary: dict) -> None:
     """A table of the held-out metrics beside the global-histogram baseline."""
     from rich.console import Console
@@ -70,7 +74,7 @@ def print_summary(summary: dict) -> None:
     for key, label in [("crps", "CRPS (tokens) ↓"), ("kendall_tau", "Kendall τ ↑"), ("coverage_80", "80% coverage → 0.80"),
                        ("mae_median", "MAE of median ↓"), ("bucket_accuracy", "bucket accuracy ↑"), ("pit_ks", "PIT KS ↓")]:
         if key in metrics:
-            table.add_row(label, f"{metrics[key]:.4g}", f"{baseline.get(key, float('nan')):.4g}")
+            table.add_row(label, _fmt(metrics[key]), _fmt(baseline.get(key)))
     console = Console()
     console.print(table)
     console.print(f"checkpoint: {summary['checkpoint']}   training: {summary['train_seconds']:.1f} s")
