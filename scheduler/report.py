@@ -63,9 +63,11 @@ def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") ->
 
 def print_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") -> None:
     """Print :func:`results_table` and the Gittins share of the oracle's gain."""
+    import shutil
+
     from rich.console import Console
 
-    console = Console()
+    console = Console(width=max(112, shutil.get_terminal_size((112, 24)).columns))
     console.print(results_table(policies, title))
     share = oracle_gain_share(policies)
     if share is not None:

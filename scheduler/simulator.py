@@ -2,7 +2,8 @@
 
 Every engine step: running requests get their tokens first (one per decoding sequence, a chunk for a
 sequence still prefilling) within a token budget; KV blocks (``block_size`` tokens) are allocated
-for the tokens computed, and when they run out the running request with the worst key is preempted
+for the tokens computed, and when they run out the most recently admitted running request (vLLM's
+FCFS rule; ``SimConfig.memory_victim = "worst_key"`` takes the worst-keyed one instead) is preempted
 by recompute (its blocks are freed; it waits again and later re-prefills its prompt and every token
 it generated). A preemptive policy may also displace a running request for a waiting one when
 :class:`~sagepred.scheduler.policies.PreemptionRule` says it pays. Then, if nothing was preempted,
@@ -37,6 +38,9 @@ class SimConfig:
 
     preemption: PreemptionRule = field(default_factory=PreemptionRule, metadata={"help": "when policies preempt"})
     max_macro_steps: int | None = field(default=None, metadata={"help": "cap on steps jumped at once (1: no jumps)"})
+    memory_victim: str = field(default="newest", metadata={
+        "help": "who is preempted when KV blocks run out: 'newest' admitted (vLLM's FCFS rule; least "
+                "context to recompute) or 'worst_key' (vLLM's priority rule)"})
     check_invariants: bool = field(default=False, metadata={"help": "assert memory accounting every step (slow)"})
     key_chunk: int = field(default=8192, metadata={"help": "rows per batch when precomputing policy keys"})
 
@@ -184,6 +188,7 @@ def simulate(
     budget_total = profile.max_num_batched_tokens
     base, per_tok, per_kv = profile.step_base_s, profile.per_token_s, profile.per_kv_token_s
     max_macro = config.max_macro_steps or 1 << 60
+    newest_victim = config.memory_victim == "newest"
     refresh = policy.refresh_tokens if (policy.preemptive and not policy.keys_never_increase) else None
 
     arrival = workload.arrival
@@ -234,7 +239,7 @@ def simulate(
             now = max(now, float(arrival[next_arr]))
             continue
 
-        # --- running requests take their tokens; memory shortage preempts the worst-keyed
+        # --- running requests take their tokens; memory shortage preempts (newest or worst-keyed)
         preempted_now = False
         while True:
             need = prompt[running] + gen[running] - computed[running]
@@ -246,8 +251,7 @@ def simulate(
             short = int(new_blocks.sum()) - free
             if short <= 0 or running.size == 0:
                 break
-            keys = table.keys(running, gen[running])
-            victim = int(np.argmax(keys))
+            victim = running.size - 1 if newest_victim else int(np.argmax(table.keys(running, gen[running])))
             i = int(running[victim])
             running = np.delete(running, victim)
             preempt(i)

@@ -50,10 +50,11 @@ def _random_workload(seed: int, n: int, rate: float, max_len: int = 300) -> Work
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 60), st.floats(1.0, 200.0), st.sampled_from(sorted(POLICIES)),
-       st.booleans())
-def test_invariants(seed, n, rate, policy_name, naive):
+       st.booleans(), st.sampled_from(["newest", "worst_key"]))
+def test_invariants(seed, n, rate, policy_name, naive, victim):
     w = _random_workload(seed, n, rate)
-    config = SimConfig(preemption=PreemptionRule(naive=naive, margin=0.5), check_invariants=True)
+    config = SimConfig(preemption=PreemptionRule(naive=naive, margin=0.5), check_invariants=True,
+                       memory_victim=victim)
     r = simulate(w, make_policy(policy_name, CostModel.from_profile(TINY), bucket_tokens=32), TINY, config)
     fits = (w.prompt_len + w.output_len + TINY.block_size - 1) // TINY.block_size <= TINY.num_blocks
     assert np.array_equal(r.rejected, ~fits)
@@ -81,6 +82,8 @@ def test_memory_pressure_preempts_and_still_finishes_everything():
     w = _random_workload(5, 80, rate=500.0, max_len=600)
     r = simulate(w, make_policy("fcfs"), TINY, SimConfig(check_invariants=True))
     assert r.memory_preemptions > 0
+    # the newest-admitted victim rule keeps the oldest request running: it is never preempted
+    assert r.preemptions[r.admit_order[0]] == 0
     assert r.completed.sum() == (~r.rejected).sum()
     assert np.array_equal(r.generated[~r.rejected], w.output_len[~r.rejected])
 
