@@ -176,8 +176,11 @@ class LengthDistribution:
     def __getitem__(self, index: int | slice | np.ndarray) -> LengthDistribution:
         if isinstance(index, int | np.integer):
             index = [int(index)]
-        knots = self.knots if self.knots.shape[0] == 1 else self.knots[index]
-        cdf = self.cdf_at_knots if self.cdf_at_knots.shape[0] == 1 else self.cdf_at_knots[index]
+        rows = np.arange(len(self))[index]
+        knots = self.knots if self.knots.shape[0] == 1 else self.knots[rows]
+        cdf = self.cdf_at_knots if self.cdf_at_knots.shape[0] == 1 else self.cdf_at_knots[rows]
+        if knots.shape[0] == 1 and cdf.shape[0] == 1 and rows.size != 1:
+            knots = np.repeat(knots, rows.size, axis=0)
         return LengthDistribution(knots, cdf, kind=self.kind)
 
     def _as_columns(self, values: np.ndarray | float) -> tuple[np.ndarray, bool]:

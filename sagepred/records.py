@@ -217,12 +217,31 @@ def write_jsonl_records(records: Iterable[LengthRecord], path: str | Path) -> No
     atomic_write_text(path, "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records))
 
 
+def holdout_key(record: LengthRecord, seed: int) -> float:
+    """A uniform number in [0, 1) fixed by the record's id (or prompt) and ``seed``."""
+    import hashlib
+
+    identity = record.record_id or record.prompt_text
+    digest = hashlib.sha256(f"{seed}:{identity}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def split_records(
     records: Sequence[LengthRecord], validation_fraction: float, seed: int
 ) -> tuple[list[LengthRecord], list[LengthRecord]]:
-    """Seeded random split into (train, validation), by record."""
+    """Seeded split into (train, held-out) by hashing each record's id with the seed.
+
+    Membership depends only on the record and the seed, not on file order or on the other
+    records, so anyone can rebuild the same held-out set (for example to reproduce a model card).
+    """
     if not 0 < validation_fraction < 1:
         raise ValueError("validation_fraction must lie in (0, 1)")
-    order = np.random.default_rng(seed).permutation(len(records))
-    cut = max(1, round(len(records) * validation_fraction))
-    return [records[i] for i in order[cut:]], [records[i] for i in order[:cut]]
+    train: list[LengthRecord] = []
+    held: list[LengthRecord] = []
+    for record in records:
+        (held if holdout_key(record, seed) < validation_fraction else train).append(record)
+    if not held or not train:
+        order = np.random.default_rng(seed).permutation(len(records))
+        cut = max(1, round(len(records) * validation_fraction))
+        return [records[i] for i in order[cut:]], [records[i] for i in order[:cut]]
+    return train, held

@@ -158,3 +158,13 @@ def test_invalid_constructions_fail_clearly():
         LengthDistribution.from_histogram(np.zeros((1, 3)), np.arange(4.0))
     with pytest.raises(ValueError, match="levels"):
         LengthDistribution.from_quantiles(np.ones((1, 2)), np.array([0.0, 0.5]))
+
+
+def test_indexing_keeps_batch_size_for_shared_rows():
+    one = LengthDistribution.from_samples([[10, 20, 40]], EDGES)
+    picked = one[np.array([0, 0, 0])]
+    assert len(picked) == 3
+    np.testing.assert_allclose(picked.mean(), np.repeat(one.mean(), 3))
+    many = LengthDistribution.from_samples([[10], [100], [1000]], EDGES)
+    assert len(many[1:]) == 2 and len(many[np.array([2, 0])]) == 2
+    np.testing.assert_allclose(many[np.array([2, 0])].mean(), many.mean()[[2, 0]])
