@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagepred.training.recipes import Recipe
-
 from sagepred.errors import InputError
 from sagepred.records import LengthRecord, split_records
+from sagepred.training.recipes import Recipe
 
 
 @dataclass

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sagepred.training.data import load_training_data
-from sagepred.training.recipes import load_recipe
-from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
-from sagepred.training.trainer import Trainer, TrainingConfig
 
 from sagepred.distribution import LengthDistribution
 from sagepred.heads import HeadConfig
 from sagepred.predictor import LengthPredictor, LoraSettings, PredictorConfig
 from sagepred.records import LengthRecord
+from sagepred.training.data import load_training_data
+from sagepred.training.recipes import load_recipe
+from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
+from sagepred.training.trainer import Trainer, TrainingConfig
 
 
 @dataclass

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+
+from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.errors import InputError
 from sagepred.eval.baselines import (
     BASELINES,
     GlobalHistogram,
@@ -13,9 +16,6 @@ from sagepred.eval.baselines import (
     get_baseline,
 )
 from sagepred.eval.metrics import compute_metrics, kendall_tau
-
-from sagepred.distribution import LengthDistribution, log_bin_edges
-from sagepred.errors import InputError
 from sagepred.records import LengthRecord
 
 

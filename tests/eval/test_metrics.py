@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import integrate
+
+from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.errors import InputError
 from sagepred.eval.metrics import (
     PitValues,
     compute_metrics,
@@ -15,10 +19,6 @@ from sagepred.eval.metrics import (
     pinball_loss,
     pit_values,
 )
-from scipy import integrate
-
-from sagepred.distribution import LengthDistribution, log_bin_edges
-from sagepred.errors import InputError
 from sagepred.records import LengthRecord
 
 

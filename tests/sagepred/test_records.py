@@ -16,7 +16,7 @@ def test_split_is_order_independent_and_seeded():
     train, held = split_records(records, 0.2, seed=0)
     shuffled = records[:]
     random.Random(1).shuffle(shuffled)
-    train2, held2 = split_records(shuffled, 0.2, seed=0)
+    _train2, held2 = split_records(shuffled, 0.2, seed=0)
     assert {r.record_id for r in held} == {r.record_id for r in held2}
     assert 60 < len(held) < 140 and len(train) + len(held) == 500
     assert not {r.record_id for r in train} & {r.record_id for r in held}

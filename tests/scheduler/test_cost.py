@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sagepred.scheduler.cost import CostModel
-from sagepred.scheduler.profile import load_profile
 
 from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.profile import load_profile
 
 
 def test_paper_cost_formula():

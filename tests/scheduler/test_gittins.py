@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sagepred.scheduler.cost import CostModel
-from sagepred.scheduler.gittins import gittins_brute_force, gittins_index
 
 from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.gittins import gittins_brute_force, gittins_index
 
 EDGES = log_bin_edges(12, 2000.0)
 histograms = arrays(np.float64, st.tuples(st.integers(1, 4), st.just(12)), elements=st.floats(0.0, 5.0)).filter(

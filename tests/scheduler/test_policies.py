@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from sagepred.distribution import LengthDistribution
+from sagepred.errors import InputError
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.gittins import gittins_index
 from sagepred.scheduler.policies import (
@@ -20,9 +23,6 @@ from sagepred.scheduler.policies import (
     parse_policies,
 )
 from sagepred.scheduler.workload import samples_predictor
-
-from sagepred.distribution import LengthDistribution
-from sagepred.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sagepred.scheduler.profile import builtin_profiles, load_profile
 
 from sagepred.errors import InputError
+from sagepred.scheduler.profile import builtin_profiles, load_profile
 
 VALID = """
 name: tiny

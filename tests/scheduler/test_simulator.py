@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from sagepred.distribution import LengthDistribution
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.policies import POLICIES, PreemptionRule, make_policy
 from sagepred.scheduler.profile import EngineProfile, load_profile
 from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.traces import poisson_arrivals
 from sagepred.scheduler.workload import Workload, build_workload, resolve_predictor
-
-from sagepred.distribution import LengthDistribution
 
 TINY = EngineProfile(name="tiny", step_base_s=0.01, per_token_s=1e-4, per_kv_token_s=1e-6,
                      kv_capacity_tokens=2048, block_size=16, max_num_seqs=8, max_num_batched_tokens=256)

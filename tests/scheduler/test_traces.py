@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from sagepred.scheduler.traces import load_trace, poisson_arrivals, scaled_arrivals
 
 from sagepred.errors import InputError
+from sagepred.scheduler.traces import load_trace, poisson_arrivals, scaled_arrivals
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sagepred.scheduler.traces import poisson_arrivals
-from sagepred.scheduler.workload import build_workload, resolve_predictor
 
 from sagepred.errors import InputError, SagepredError
 from sagepred.records import LengthRecord
+from sagepred.scheduler.traces import poisson_arrivals
+from sagepred.scheduler.workload import build_workload, resolve_predictor
 
 
 def test_workload_from_real_records(llama_records):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sagepred.training.data import download_verified
-from sagepred.training.recipes import list_recipes, load_recipe
 
 from sagepred.errors import InputError
+from sagepred.training.data import download_verified
+from sagepred.training.recipes import list_recipes, load_recipe
 
 
 def test_required_recipes_exist_and_parse():
