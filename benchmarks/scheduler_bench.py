@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from sagepred.distribution import LengthDistribution
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.experiment import arrivals_for, load_records, run_policies, trace_or_poisson
 from sagepred.scheduler.gittins import gittins_index
@@ -25,8 +27,6 @@ from sagepred.scheduler.profile import load_profile
 from sagepred.scheduler.report import oracle_gain_share, print_table, write_json
 from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.workload import build_workload, resolve_predictor
-
-from sagepred.distribution import LengthDistribution
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TRACES = {

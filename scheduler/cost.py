@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sagepred.scheduler.profile import EngineProfile
 
 from sagepred.distribution import LengthDistribution
+from sagepred.scheduler.profile import EngineProfile
 
 
 @dataclass(frozen=True)

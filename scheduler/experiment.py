@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sagepred.errors import InputError, SagepredError
+from sagepred.records import LengthRecord
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.traces import Trace, load_trace, poisson_arrivals, scaled_arrivals
 from sagepred.scheduler.workload import Workload
-
-from sagepred.errors import InputError, SagepredError
-from sagepred.records import LengthRecord
 
 
 def load_records(source: str, model: str | None = None, split: str | None = None) -> list[LengthRecord]:

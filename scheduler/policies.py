@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from sagepred.scheduler.cost import CostModel
-from sagepred.scheduler.gittins import gittins_index
 
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.gittins import gittins_index
 
 
 @dataclass

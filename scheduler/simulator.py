@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from sagepred.distribution import LengthDistribution
 from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.workload import Workload
-
-from sagepred.distribution import LengthDistribution
 
 
 @dataclass(frozen=True)
