@@ -16,7 +16,7 @@ from typing import Any
 
 from sagepred.errors import InputError
 from sagepred.records import LengthRecord, split_records
-from sagepred.training.recipes import Recipe
+from sagepred.training.recipes import Recipe, default_data_dir
 
 
 @dataclass
@@ -96,6 +96,11 @@ def load_training_data(
         "decoding": spec.decoding,
         "max_tokens": spec.max_tokens,
         "eval_split": eval_split,
+        "recipe": recipe.name,
+        "model": spec.model if kind != "bundled" else None,
+        "tokenizer": spec.tokenizer,
+        "holdout": {"train_split": spec.train_split, "eval_split": spec.eval_split,
+                    "fraction": spec.eval_fraction, "seed": seed},
         "train_records": len(train),
         "train_samples": sum(r.num_samples for r in train),
         "eval_records": len(held),
@@ -124,3 +129,25 @@ def _fallback_source(
     raise InputError(
         "data source not found; pass --data PATH or set SAGEPRED_DATA_DIR", path=missing, field="data.source"
     )
+
+
+def held_out_records(provenance: dict[str, Any], data_dir: Path | None = None) -> list[LengthRecord]:
+    """Rebuild a checkpoint's evaluation records from its ``config.json`` ``data`` provenance.
+
+    Works for recipe and user sources that are still reachable; the split is the same because
+    hold-out membership depends only on each record and the seed (see ``split_records``).
+    """
+    from sagepred.importers import bundled_sample_path, load_records
+
+    source = str(provenance.get("source", ""))
+    if provenance.get("kind") == "bundled":
+        source = str(bundled_sample_path())
+    source = source.format(data_dir=str(data_dir or default_data_dir()))
+    if not source or not Path(source).exists():
+        raise InputError("the checkpoint's data source cannot be found; pass --data", path=source or None)
+    records = load_records(source, model=provenance.get("model"), tokenizer=provenance.get("tokenizer"),
+                           max_tokens=provenance.get("max_tokens"))
+    holdout = provenance.get("holdout") or {}
+    if holdout.get("train_split") and holdout.get("eval_split") and any(r.split for r in records):
+        return [r for r in records if r.split == holdout["eval_split"]]
+    return split_records(records, float(holdout.get("fraction", 0.2)), int(holdout.get("seed", 0)))[1]

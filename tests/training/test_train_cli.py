@@ -151,3 +151,16 @@ def test_predict_rejects_bad_prompt_files(tmp_path, capsys, trained):
     assert not (tmp_path / "p.jsonl").exists()
     code = main(["predict", "--checkpoint", str(tmp_path), "--input", str(data), "--output", str(tmp_path / "p.jsonl")])
     assert code == 2
+
+
+def test_held_out_records_are_rebuilt_from_the_checkpoint(trained):
+    from sagepred.predictor import LengthPredictor
+    from sagepred.training.data import held_out_records
+
+    predictor = LengthPredictor.from_pretrained(trained / "ckpt")
+    held = held_out_records(predictor.config.data)
+    assert len(held) == predictor.config.data["eval_records"]
+    from sagepred.eval.metrics import compute_metrics
+
+    again = compute_metrics(predictor.predict([r.prompt_text for r in held]), held)
+    assert again["crps"] == pytest.approx(predictor.config.metrics["crps"], rel=1e-6)
