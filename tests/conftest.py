@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("SAGEPRED_NO_PROGRESS", "1")
+# Tests never write into the user's cache: embeddings and downloads go to a per-session folder.
+os.environ.setdefault("SAGEPRED_CACHE_DIR", tempfile.mkdtemp(prefix="sagepred-test-cache-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
