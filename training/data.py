@@ -101,6 +101,7 @@ def load_training_data(
         "tokenizer": spec.tokenizer,
         "holdout": {"train_split": spec.train_split, "eval_split": spec.eval_split,
                     "fraction": spec.eval_fraction, "seed": seed},
+        "protocol": spec.protocol if kind == "recipe" else "",
         "train_records": len(train),
         "train_samples": sum(r.num_samples for r in train),
         "eval_records": len(held),

@@ -43,6 +43,7 @@ class DataSpec:
     licence: str = "unknown"
     decoding: str = ""
     max_tokens: int | None = None
+    protocol: str = field(default="", metadata={"help": "why this train/evaluation split (shown in the card)"})
 
 
 @dataclass
@@ -105,10 +106,15 @@ def load_recipe(name: str) -> Recipe:
         return _parse_recipe(Path(name).read_text(), name)
     wanted = name.lower()
     recipes = list_recipes()
-    for recipe in recipes:
-        names = [recipe.name, recipe.target_model, *recipe.aliases]
-        if wanted in (n.lower() for n in names):
-            return recipe
+    matches = [r for r in recipes if wanted in (n.lower() for n in (r.name, r.target_model, *r.aliases))]
+    exact = [r for r in matches if r.name.lower() == wanted]
+    if exact or len(matches) == 1:
+        return (exact or matches)[0]
+    if matches:
+        raise InputError(
+            f"ambiguous target model {name!r}: it names {', '.join(r.name for r in matches)}; pick one",
+            field="--model",
+        )
     known = sorted({n for r in recipes for n in (r.name, r.target_model, *r.aliases)})
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.4)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
