@@ -39,7 +39,6 @@ def data_dir() -> Path:
 
 def split_data(model: str, protocol: str, seed: int) -> tuple[list, list]:
     from sagepred.eval.runner import load_data
-
     from sagepred.records import split_records
 
     source = str(data_dir() / "castillo")
@@ -86,6 +85,7 @@ def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int)
         for label, folder in checkpoints.get(short, []):
             candidate = build_candidate(folder, test)
             candidate.label = label
+            candidate.info["checkpoint"] = Path(folder).name
             summaries.append(evaluate(candidate, test).summary())
         results["targets"][short] = {
             "target_model": model, "train_records": len(train), "train_dropped_overlap": dropped,
@@ -137,19 +137,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="add a sagepred checkpoint column for TARGET (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="hold-out seed of the pooled protocol")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/evaluation.md")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-render the saved results JSON of --protocol into the docs without re-running")
     args = parser.parse_args(argv)
 
     from rich.console import Console
-    from sagepred.eval.report import rich_table
 
+    from sagepred.eval.report import rich_table
     from sagepred.io import atomic_write_text
 
-    results = run(args.protocol, parse_checkpoints(args.checkpoint), args.seed)
+    out = REPO / "benchmarks" / "results" / f"eval_table_{args.protocol}.json"
+    if args.render_only:
+        results = json.loads(out.read_text(encoding="utf-8"))
+    else:
+        results = run(args.protocol, parse_checkpoints(args.checkpoint), args.seed)
+        atomic_write_text(out, json.dumps(results, indent=2) + "\n")
     console = Console(width=None if sys.stdout.isatty() else 160)
     for block in results["targets"].values():
         console.print(rich_table(block["results"], title=f"{block['target_model']} ({args.protocol})"))
-    out = REPO / "benchmarks" / "results" / f"eval_table_{args.protocol}.json"
-    atomic_write_text(out, json.dumps(results, indent=2) + "\n")
     if not args.no_docs:
         update_docs(args.protocol, markdown(results))
     console.print(f"wrote {out.relative_to(REPO)}" + ("" if args.no_docs else " and docs/evaluation.md"))

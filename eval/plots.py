@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from sagepred.eval.metrics import BUCKET_WIDTH, NUM_BUCKETS, RELIABILITY_LEVELS, SampleScores, length_bucket
 
 PLOT_FILES = {

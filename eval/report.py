@@ -9,7 +9,6 @@ from typing import Any
 
 from sagepred.eval.metrics import PINBALL_LEVELS
 from sagepred.eval.runner import Evaluation
-
 from sagepred.io import atomic_directory
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"

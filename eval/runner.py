@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagepred.eval.metrics import SampleScores, score_samples, summarise_scores
-
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
+from sagepred.eval.metrics import SampleScores, score_samples, summarise_scores
 from sagepred.records import LengthRecord
 
 BASELINE_PREFIX = "baseline:"
