@@ -42,13 +42,32 @@ def load_eval_inputs(args: argparse.Namespace):
     return records, train_records, data
 
 
+HOLDOUT = "holdout"
+
+
+def load_holdout_inputs(args: argparse.Namespace):
+    """``--data holdout``: the checkpoint's own held-out records, rebuilt from its ``config.json`` provenance."""
+    from sagepred.errors import InputError
+    from sagepred.predictor import LengthPredictor, resolve_checkpoint
+    from sagepred.training.data import held_out_records
+
+    if args.checkpoint.startswith("baseline:"):
+        raise InputError("--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data")
+    config = LengthPredictor.from_pretrained(resolve_checkpoint(args.checkpoint)).config
+    records = held_out_records(config.data)
+    data = {"source": f"hold-out of {args.checkpoint}", "split": config.data.get("eval_split"),
+            "model": config.data.get("model") or config.target_model, "train_data": None, "train_split": None}
+    return records, None, data
+
+
 class Command(Subcommand):
     name = "eval"
     help = "evaluate a predictor's calibration and ranking (metrics.json, report.md, plots, MLflow)"
     description = (
         "Score a checkpoint folder, or baseline:NAME (global, length, sagesched, regressor, ltr; fitted on "
         "--train-data or the recipe's training data of --model), on --data. Writes metrics.json, report.md "
-        "and PNG plots into --output and logs them to MLflow."
+        "and PNG plots into --output and logs them to MLflow. `--data holdout` scores a checkpoint on the "
+        "held-out records its config.json records (reproduces its model card)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -67,7 +86,7 @@ class Command(Subcommand):
         from sagepred.eval.report import log_to_mlflow, rich_table, write_report
         from sagepred.eval.runner import build_candidate, evaluate
 
-        records, train_records, data = load_eval_inputs(args)
+        records, train_records, data = (load_holdout_inputs if args.data == HOLDOUT else load_eval_inputs)(args)
         candidate = build_candidate(args.checkpoint, records, train_records)
         evaluation = evaluate(candidate, records)
         folder = write_report(args.output, evaluation, data)

@@ -35,7 +35,11 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoint folder (or Hub repo id)")
+        parser.add_argument("--checkpoint", metavar="DIR", help="checkpoint folder (or Hub repo id)")
+        parser.add_argument("--model", metavar="TARGET",
+                            help="target model: without --checkpoint, use its zoo checkpoint (see `sagepred zoo list`)")
+        parser.add_argument("--zoo-source", metavar="SRC",
+                            help="zoo source for --model: 'packaged' (default), a mirror folder, or 'hf[:NAMESPACE]'")
         parser.add_argument("--input", required=True, metavar="PATH", help="JSONL prompts")
         parser.add_argument("--output", required=True, metavar="PATH", help="JSONL predictions (written atomically)")
         parser.add_argument("--batch-size", type=int, default=64, help="prompts per encoder batch (default 64)")
@@ -44,10 +48,17 @@ class Command(Subcommand):
         import numpy as np
 
         from sagepred.distribution import QUANTILE_LEVELS_99
+        from sagepred.errors import InputError
         from sagepred.io import atomic_write_text
         from sagepred.predictor import LengthPredictor
 
+        if args.checkpoint is None and args.model is None:
+            raise InputError("give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint")
         rows = read_prompts(args.input)
+        if args.checkpoint is None:
+            from sagepred.zoo import checkpoint_for
+
+            args.checkpoint = str(checkpoint_for(args.model, args.zoo_source))
         predictor = LengthPredictor.from_pretrained(args.checkpoint)
         dist = predictor.predict([text for _, text in rows], batch_size=args.batch_size, progress=True)
         means = dist.mean()

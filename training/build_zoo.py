@@ -1,0 +1,178 @@
+"""Build the model zoo: train every recipe (frozen encoder, histogram head), evaluate, write checkpoints,
+cards and the zoo index.
+
+For each recipe: ``run_training`` (cached embeddings, no MLflow) into a scratch folder; the head's weights
+are rounded to the shipped dtype and the held-out metrics are measured again *with the shipped weights*
+(rebuilding the hold-out from the checkpoint's provenance, as a user would); the checkpoint (config,
+weights, generated card) is written into the packaged zoo, its card copied to ``cards/<name>.md``, and
+``index.json`` (files, sizes, sha256, metrics) rewritten in both places. Resumable: finished targets are
+skipped unless ``--force``.
+
+    python training/build_zoo.py [TARGET ...] [--force] [--dtype float16] [--index-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sagepred import zoo
+from sagepred.encoders import EmbeddingCache
+from sagepred.io import atomic_write_bytes, atomic_write_text
+from sagepred.model_card import render_model_card
+from sagepred.predictor import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, LengthPredictor
+from sagepred.training.data import held_out_records
+from sagepred.training.pipeline import TrainOptions, run_training
+from sagepred.training.recipes import Recipe, list_recipes
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CARD_KEYS = ("crps", "kendall_tau", "coverage_80", "mae_median", "bucket_accuracy", "pit_ks")
+
+
+@contextlib.contextmanager
+def cached_predictions(cache: EmbeddingCache) -> Iterator[None]:
+    """Frozen-encoder predictions inside the build reuse the embedding cache (prompts repeat across targets)."""
+    original = LengthPredictor.predict
+
+    def predict(self: LengthPredictor, prompts: Sequence[str], prompt_lens: Any = None, batch_size: int = 64,
+                progress: bool = False) -> Any:
+        if self.config.lora is not None:
+            return original(self, prompts, prompt_lens, batch_size, progress)
+        texts = list(prompts)
+        counts = np.asarray(self.encoder.count_tokens(texts), dtype=np.float32)
+        return self.predict_from_features(cache.encode(self.encoder, texts, batch_size=batch_size), counts)
+
+    LengthPredictor.predict = predict  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LengthPredictor.predict = original  # type: ignore[method-assign]
+
+
+def shipped_state(predictor: LengthPredictor, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """The head's weights as shipped (``dtype``); loading casts them back to float32."""
+    return {k: v.detach().cpu().to(dtype).contiguous() for k, v in predictor.head.state_dict().items()}
+
+
+def evaluate_checkpoint(predictor: LengthPredictor, cache: EmbeddingCache) -> tuple[Any, dict[str, Any]]:
+    """Predictions and metrics on the hold-out rebuilt from the checkpoint's provenance."""
+    from sagepred.eval.metrics import compute_metrics
+
+    records = held_out_records(predictor.config.data)
+    texts = [r.prompt_text for r in records]
+    encoder = predictor.encoder
+    embeddings = cache.encode(encoder, texts)
+    counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
+    dist = predictor.predict_from_features(embeddings, counts)
+    return dist, compute_metrics(dist, records)
+
+
+def card_metrics(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """The scalar metrics a card shows, plus pinball losses, per-dataset CRPS and the global baseline."""
+    out = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+    out["pinball"] = metrics.get("pinball")
+    by_dataset = metrics.get("by_dataset") or {}
+    if by_dataset:
+        out["by_dataset"] = {
+            name: {k: m.get(k) for k in ("n_prompts", "crps", "kendall_tau", "coverage_80") if k in m}
+            for name, m in sorted(by_dataset.items())
+        }
+    out["baseline_global"] = baseline
+    return out
+
+
+def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: EmbeddingCache) -> dict[str, Any]:
+    """Train, re-measure with shipped weights, and write one checkpoint; returns build facts."""
+    from safetensors.torch import save
+
+    tic = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"zoo-{recipe.name}-") as scratch:
+        with cached_predictions(cache):
+            summary = run_training(
+                TrainOptions(model=recipe.name, output=str(Path(scratch) / "ckpt"), track=False, progress=False),
+                notify=lambda message: print(f"  note: {message}"),
+            )
+        predictor = LengthPredictor.from_pretrained(summary["checkpoint"])
+    train_seconds = time.perf_counter() - tic
+    full_dist, full_metrics = evaluate_checkpoint(predictor, cache)
+    state = shipped_state(predictor, dtype)
+    predictor.head.load_state_dict({k: v.float() for k, v in state.items()})
+    dist, metrics = evaluate_checkpoint(predictor, cache)
+    baseline = {k: summary["baseline_global"].get(k) for k in ("crps", "kendall_tau", "coverage_80")}
+    predictor.config.metrics = card_metrics(metrics, baseline)
+    predictor.config.training["weights_dtype"] = str(dtype).removeprefix("torch.")
+    target = zoo_dir / recipe.name
+    predictor.save_pretrained(target)
+    atomic_write_bytes(target / WEIGHTS_NAME, save(state, metadata={"format": "pt", "sagepred_format": "1"}))
+    check = {
+        "dtype": str(dtype).removeprefix("torch."),
+        "max_abs_cdf_diff_vs_float32": float(np.max(np.abs(full_dist.cdf_at_knots - dist.cdf_at_knots)))
+        if full_dist.cdf_at_knots.shape == dist.cdf_at_knots.shape else None,
+        "crps_float32": full_metrics["crps"],
+        "crps_shipped": metrics["crps"],
+        "kendall_tau_float32": full_metrics.get("kendall_tau"),
+        "kendall_tau_shipped": metrics.get("kendall_tau"),
+    }
+    return {"name": recipe.name, "seconds": round(time.perf_counter() - tic, 1),
+            "train_seconds": round(train_seconds, 1), "weights_check": check}
+
+
+def write_cards_and_index(zoo_dir: Path, cards_dir: Path, build_log: dict[str, Any]) -> dict[str, Any]:
+    """Re-render every checkpoint's card from its config, copy it to ``cards/``, and write the index."""
+    recipes = {r.name: r for r in list_recipes()}
+    entries = []
+    for folder in sorted(p for p in zoo_dir.iterdir() if (p / CONFIG_NAME).is_file() and not p.name.startswith(".")):
+        config = LengthPredictor.from_pretrained(folder).config
+        atomic_write_text(folder / CARD_NAME, render_model_card(config))
+        shutil.copyfile(folder / CARD_NAME, cards_dir / f"{folder.name}.md")
+        recipe = recipes.get(folder.name)
+        entries.append(zoo.index_entry(folder, config, aliases=recipe.aliases if recipe else [],
+                                       build=build_log.get(folder.name)))
+    index = zoo.make_index(entries)
+    text = json.dumps(index, indent=2) + "\n"
+    atomic_write_text(zoo_dir / zoo.INDEX_NAME, text)
+    atomic_write_text(cards_dir / zoo.INDEX_NAME, text)
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="recipe names (default: every recipe)")
+    parser.add_argument("--zoo-dir", type=Path, default=zoo.PACKAGED_ZOO)
+    parser.add_argument("--cards-dir", type=Path, default=REPO_ROOT / "cards")
+    parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
+    parser.add_argument("--force", action="store_true", help="retrain targets that already have a checkpoint")
+    parser.add_argument("--index-only", action="store_true", help="only re-render cards and the index")
+    args = parser.parse_args()
+    args.zoo_dir.mkdir(parents=True, exist_ok=True)
+    args.cards_dir.mkdir(parents=True, exist_ok=True)
+    log_path = args.cards_dir / "build_log.json"
+    build_log: dict[str, Any] = json.loads(log_path.read_text()) if log_path.is_file() else {}
+    recipes = [r for r in list_recipes() if not args.targets or r.name in args.targets]
+    cache = EmbeddingCache()
+    for i, recipe in enumerate(recipes if not args.index_only else []):
+        if (args.zoo_dir / recipe.name / CONFIG_NAME).is_file() and not args.force:
+            continue
+        print(f"[{i + 1}/{len(recipes)}] {recipe.name} ({recipe.target_model})", flush=True)
+        facts = build_one(recipe, args.zoo_dir, getattr(torch, args.dtype), cache)
+        build_log[recipe.name] = facts
+        atomic_write_text(log_path, json.dumps(build_log, indent=2) + "\n")
+        check = facts["weights_check"]
+        print(f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
+              f"τ {check['kendall_tau_shipped']}", flush=True)
+    index = write_cards_and_index(args.zoo_dir, args.cards_dir, build_log)
+    print(f"zoo: {len(index['checkpoints'])} checkpoints, {index['total_bytes'] / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
