@@ -1,0 +1,302 @@
+"""Serve-time scheduling without vLLM: plug-in settings, predictions carried by requests, keys, learners.
+
+Everything here is engine-agnostic so it can be tested without vLLM; :mod:`.vllm_plugin` binds it to
+vLLM's scheduler. A request reaches the plug-in as a :class:`ServedRequest` (its id, arrival, prompt
+length, tokens generated so far and the prediction it carries); :class:`KeyBook` turns those into the
+policy's sort keys (the same :class:`~sagepred.scheduler.policies.Policy` objects the simulator runs),
+cached per request and refreshed at the policy's bucket boundaries.
+
+Predictions travel in ``SamplingParams.extra_args`` (the OpenAI body's ``vllm_xargs``), flat because
+``vllm_xargs`` only carries strings, numbers and lists: ``sagepred_knots`` and ``sagepred_cdf`` (one
+row of :meth:`LengthDistribution.to_dict`), optionally ``sagepred_id`` (the caller's id; vLLM
+suffixes its own), ``sagepred_prompt`` (text for online learning) and ``sagepred_len`` (a known true
+length, read only by the oracle policy). In-process callers may nest them: ``{"sagepred": {"knots":
+…, "cdf": …}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sagepred.distribution import LengthDistribution
+from sagepred.errors import InputError
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, make_policy
+
+log = logging.getLogger("sagepred.serving")
+
+PREFIX = "sagepred_"
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """Settings of the scheduler plug-in (vLLM ``additional_config``, key ``"sagepred"``)."""
+
+    policy: str = field(default="gittins", metadata={"help": "fcfs, sjf, ltr, trail, tie, gittins or oracle"})
+    bucket_tokens: int = field(default=200, metadata={"help": "tokens between key refreshes (Gittins)"})
+    preempt_margin: float = field(default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"})
+    max_preemptions_per_step: int = field(default=1, metadata={"help": "policy preemptions per engine step"})
+    max_preemptions_per_request: int = field(default=2, metadata={"help": "policy preemptions of one request"})
+    naive_preemption: bool = field(default=False, metadata={"help": "preempt whenever outranked (no cost check)"})
+    max_wait_s: float | None = field(default=60.0, metadata={
+        "help": "a request waiting longer than this goes ahead of every key (starvation bound; null: off)"})
+    max_wait_steps: int | None = field(default=None, metadata={
+        "help": "the same bound in engine steps since arrival (deterministic; null: off)"})
+    memory_victim: str = field(default="newest", metadata={
+        "help": "who vLLM preempts when KV blocks run out: 'newest' admitted or 'worst_key'"})
+    fallback_median_tokens: float = field(default=256.0, metadata={
+        "help": "median of the prior given to requests without a prediction (one shared key: FCFS among them)"})
+    predictor: str | None = field(default=None, metadata={
+        "help": "checkpoint folder: predict requests that carry no prediction from their prompt"})
+    predictor_mode: str = field(default="async", metadata={
+        "help": "'async': a worker thread predicts in batches off the engine step; 'sync': batched in the step"})
+    predictor_batch: int = field(default=64, metadata={"help": "most prompts per predictor call"})
+    online_learning: bool = field(default=True, metadata={
+        "help": "feed finished requests (prompt, true length) to the predictor's semantic history"})
+
+    def __post_init__(self) -> None:
+        if self.bucket_tokens < 1:
+            raise InputError(f"expected at least 1, got {self.bucket_tokens}", field="bucket_tokens")
+        if self.memory_victim not in ("newest", "worst_key"):
+            raise InputError(f"expected 'newest' or 'worst_key', got {self.memory_victim!r}", field="memory_victim")
+        if self.predictor_mode not in ("async", "sync"):
+            raise InputError(f"expected 'async' or 'sync', got {self.predictor_mode!r}", field="predictor_mode")
+        make_policy(self.policy)
+
+    @classmethod
+    def from_additional_config(cls, additional: Mapping[str, Any] | None) -> PluginConfig:
+        """Read ``additional_config["sagepred"]`` (or a flat mapping of these fields); unknown keys are errors."""
+        payload = dict((additional or {}).get("sagepred", additional or {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise InputError(f"unknown setting (known: {', '.join(sorted(known))})", field=unknown[0])
+        return cls(**payload)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def make_policy(self) -> Policy:
+        return make_policy(self.policy, CostModel.paper(), bucket_tokens=self.bucket_tokens)
+
+    def preemption_rule(self) -> PreemptionRule:
+        return PreemptionRule(margin=self.preempt_margin, max_per_step=self.max_preemptions_per_step,
+                              max_per_request=self.max_preemptions_per_request, naive=self.naive_preemption)
+
+
+def prediction_args(dist: LengthDistribution, index: int = 0, request_id: str | None = None,
+                    prompt: str | None = None) -> dict[str, Any]:
+    """The flat ``extra_args`` / ``vllm_xargs`` entries carrying one row of ``dist``."""
+    row = dist.to_dict(index)
+    args: dict[str, Any] = {f"{PREFIX}knots": row["knots"], f"{PREFIX}cdf": row["cdf"]}
+    if request_id is not None:
+        args[f"{PREFIX}id"] = str(request_id)
+    if prompt is not None:
+        args[f"{PREFIX}prompt"] = prompt
+    return args
+
+
+def _fields(extra_args: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not extra_args:
+        return {}
+    nested = extra_args.get("sagepred")
+    out = {k[len(PREFIX):]: v for k, v in extra_args.items() if isinstance(k, str) and k.startswith(PREFIX)}
+    if isinstance(nested, Mapping):
+        out.update(nested)
+    return out
+
+
+def parse_prediction(extra_args: Mapping[str, Any] | None) -> LengthDistribution | None:
+    """The prediction a request carries, or ``None`` when it has none or it is malformed (logged)."""
+    fields = _fields(extra_args)
+    if "knots" not in fields and "cdf" not in fields:
+        return None
+    try:
+        dist = LengthDistribution.from_dict({"knots": fields["knots"], "cdf": fields["cdf"]})
+        if not (np.all(np.isfinite(dist.knots)) and np.all(np.isfinite(dist.cdf_at_knots))) or dist.knots[0, 0] < 0:
+            raise ValueError("non-finite or negative values")
+        return dist
+    except (KeyError, TypeError, ValueError) as err:
+        log.warning("sagepred: ignoring a malformed prediction (%s); the request is served without one", err)
+        return None
+
+
+def carried_field(extra_args: Mapping[str, Any] | None, name: str) -> Any:
+    """One of the other ``sagepred_*`` fields (``id``, ``prompt``, ``len``), or ``None``."""
+    return _fields(extra_args).get(name)
+
+
+def fallback_prior(median_tokens: float) -> LengthDistribution:
+    """A broad prior (deciles spread over ×1/16 … ×16 of the median) for requests without a prediction."""
+    m = float(median_tokens)
+    return LengthDistribution(np.array([[0.0, m / 16, m / 4, m, 4 * m, 16 * m]]),
+                              np.array([[0.0, 0.05, 0.2, 0.5, 0.8, 1.0]]))
+
+
+@dataclass
+class ServedRequest:
+    """What the plug-in knows of one request."""
+
+    request_id: str
+    arrival: float
+    prompt_len: int
+    dist: LengthDistribution | None = None
+    true_len: int | None = None
+    arrival_step: int = 0
+    age: int = 0
+    policy_preemptions: int = 0
+    cache: tuple[int, float, float] | None = None
+    """``(bucket, key, value)`` at the last refresh."""
+
+
+class KeyBook:
+    """Policy keys of served requests, cached per request and refreshed at bucket boundaries.
+
+    ``sort_key`` orders a queue: requests past the starvation bound first (oldest first), then by the
+    policy key, then by arrival. Requests without a prediction get the key of a shared prior at zero
+    prompt length: one key for all of them, so they are served first come, first served among
+    themselves, between predicted requests of similar expected cost.
+    """
+
+    def __init__(self, config: PluginConfig) -> None:
+        self.config = config
+        self.policy = config.make_policy()
+        self.rule = config.preemption_rule()
+        self.requests: dict[str, ServedRequest] = {}
+        self.key_computations = 0
+        self.prior = fallback_prior(config.fallback_median_tokens)
+        prior_request = ServedRequest("prior", 0.0, 0, self.prior, true_len=round(config.fallback_median_tokens))
+        self._fallback = self._compute([prior_request])[0]
+
+    def _bucket(self, age: int) -> int:
+        refresh = self.policy.refresh_tokens
+        return 0 if refresh is None else int(age) // refresh
+
+    def _compute(self, reqs: Sequence[ServedRequest]) -> list[tuple[float, float]]:
+        """``(key, value)`` per request, batched over requests whose distributions share a knot count."""
+        out: list[tuple[float, float] | None] = [None] * len(reqs)
+        groups: dict[int, list[int]] = {}
+        for i, r in enumerate(reqs):
+            if (self.policy.needs_prediction and r.dist is None) or (self.policy.name == "oracle" and r.true_len is None):
+                out[i] = self._fallback
+            else:
+                groups.setdefault(0 if r.dist is None else r.dist.knots.shape[1], []).append(i)
+        for idx in groups.values():
+            members = [reqs[i] for i in idx]
+            dist = None
+            if self.policy.needs_prediction:
+                dist = LengthDistribution.concat([m.dist for m in members])  # type: ignore[misc]
+            state = RequestState(
+                arrival=np.array([m.arrival for m in members], dtype=np.float64),
+                prompt_len=np.array([m.prompt_len for m in members], dtype=np.float64),
+                age=np.array([m.age for m in members], dtype=np.float64),
+                dist=dist,
+                true_len=np.array([m.true_len or 0 for m in members], dtype=np.float64),
+            )
+            keys = self.policy.keys(state)
+            values = self.policy.preempt_values(state) if self.policy.preemptive else keys
+            self.key_computations += len(members)
+            for j, i in enumerate(idx):
+                out[i] = (float(keys[j]), float(values[j]))
+        return out  # type: ignore[return-value]
+
+    def refresh(self, reqs: Sequence[ServedRequest]) -> None:
+        """Recompute the keys of requests whose bucket changed (one batched call)."""
+        stale = [r for r in reqs if r.cache is None or r.cache[0] != self._bucket(r.age)]
+        if not stale:
+            return
+        for r, (key, value) in zip(stale, self._compute(stale), strict=True):
+            r.cache = (self._bucket(r.age), key, value)
+
+    def key(self, r: ServedRequest) -> float:
+        if r.cache is None:
+            self.refresh([r])
+        return r.cache[1]  # type: ignore[index]
+
+    def value(self, r: ServedRequest) -> float:
+        if r.cache is None:
+            self.refresh([r])
+        return r.cache[2]  # type: ignore[index]
+
+    def starved(self, r: ServedRequest, now: float, step: int) -> bool:
+        """Whether ``r`` has waited past the starvation bound (it then goes first and is not preempted)."""
+        c = self.config
+        return bool((c.max_wait_s is not None and now - r.arrival > c.max_wait_s)
+                    or (c.max_wait_steps is not None and step - r.arrival_step > c.max_wait_steps))
+
+    def sort_key(self, r: ServedRequest, now: float, step: int) -> tuple[int, float, float, str]:
+        if self.starved(r, now, step):
+            return (0, r.arrival, 0.0, r.request_id)
+        return (1, self.key(r), r.arrival, r.request_id)
+
+    def set_prediction(self, request_id: str, dist: LengthDistribution) -> None:
+        r = self.requests.get(request_id)
+        if r is not None:
+            r.dist, r.cache = dist, None
+
+
+class BatchWorker:
+    """Runs ``fn`` on batches of queued items in a daemon thread; ``fn`` errors are logged, not raised."""
+
+    def __init__(self, fn: Callable[[list[Any]], None], batch: int = 64, name: str = "sagepred-worker") -> None:
+        self.fn = fn
+        self.batch = batch
+        self.items: queue.Queue[Any] = queue.Queue()
+        self.busy_s = 0.0
+        self.calls = 0
+        self.processed = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Any) -> None:
+        self._idle.clear()
+        self.items.put(item)
+
+    def _loop(self) -> None:
+        while True:
+            first = self.items.get()
+            batch = [first]
+            while len(batch) < self.batch:
+                try:
+                    batch.append(self.items.get_nowait())
+                except queue.Empty:
+                    break
+            started = time.perf_counter()
+            try:
+                self.fn(batch)
+            except Exception:
+                log.exception("sagepred: %s failed on a batch of %d", self._thread.name, len(batch))
+            self.busy_s += time.perf_counter() - started
+            self.calls += 1
+            self.processed += len(batch)
+            if self.items.empty():
+                self._idle.set()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every submitted item is processed (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+
+def load_predictor(path: str, online_learning: bool = True) -> Any:
+    """A predictor with ``predict(prompts)`` (and ``observe`` when online learning is on)."""
+    if online_learning:
+        try:
+            from sagepred.fusion import FusedPredictor
+        except ImportError:
+            FusedPredictor = None
+        if FusedPredictor is not None:
+            return FusedPredictor.from_pretrained(path)
+    from sagepred.predictor import LengthPredictor
+
+    return LengthPredictor.from_pretrained(path)

@@ -1,0 +1,64 @@
+"""A tiny Llama model folder (config, locally trained tokenizer, chat template) for tests and demos.
+
+The weights are never written: vLLM loads it with ``load_format="dummy"`` (random weights), so a real
+engine (batching, KV cache, preemption) runs in seconds on a CPU. Output lengths are then set per
+request with ``max_tokens`` and ``ignore_eos=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class TinyModelConfig:
+    """Shape of the tiny model (head_dim 32: the CPU attention backend's smallest size)."""
+
+    hidden_size: int = field(default=128, metadata={"help": "model width"})
+    intermediate_size: int = field(default=256, metadata={"help": "MLP width"})
+    num_hidden_layers: int = field(default=2, metadata={"help": "decoder layers"})
+    num_attention_heads: int = field(default=4, metadata={"help": "attention heads"})
+    num_key_value_heads: int = field(default=4, metadata={"help": "KV heads"})
+    head_dim: int = field(default=32, metadata={"help": "per-head size (CPU backend: 32, 64, 80, …)"})
+    vocab_size: int = field(default=1024, metadata={"help": "tokenizer and embedding size"})
+    max_position_embeddings: int = field(default=4096, metadata={"help": "longest context"})
+
+
+def _corpus() -> list[str]:
+    words = ["the", "a", "request", "token", "model", "length", "schedule", "queue", "engine", "cache", "short", "long", "wait", "serve", "predict", "prompt", "answer", "write", "summarise", "explain", "code", "story", "list", "number", "time", "first", "last"]
+    return [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(12)) for i in range(400)]
+
+
+def write_tiny_model(directory: str | Path, config: TinyModelConfig | None = None) -> Path:
+    """Write (or reuse) the model folder at ``directory``; returns it."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    config = config or TinyModelConfig()
+    directory = Path(directory)
+    if (directory / "config.json").is_file() and (directory / "tokenizer.json").is_file():
+        return directory
+    directory.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(_corpus(), trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(directory)
+    model = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", **asdict(config),
+        "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16", "bos_token_id": 1, "eos_token_id": 2,
+    }
+    (directory / "config.json").write_text(json.dumps(model, indent=2) + "\n")
+    (directory / "generation_config.json").write_text(json.dumps({"bos_token_id": 1, "eos_token_id": 2}) + "\n")
+    return directory

