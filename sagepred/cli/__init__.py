@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "simulate": "simulate",
     "profile": "profile",
     "bench": "bench",
+    "serve": "serve",
     "zoo": "zoo",
 }
 

@@ -1,0 +1,102 @@
+"""Priority mode: an integer vLLM ``priority`` per request from its predicted distribution.
+
+For users who keep vLLM's own scheduler (``--scheduling-policy priority``, lower runs first): the
+policy's key (Gittins by default) at age zero is mapped to an integer on a log scale, ``levels_per_doubling``
+levels per doubling of the key, so priorities stay small and ordered like the keys. vLLM never
+refreshes or preempts by priority, so this is the policy without its bucket refreshes and preemption.
+:class:`RequestAnnotator` adds ``priority`` (and the prediction as ``vllm_xargs``, for the plug-in) to
+OpenAI request bodies; the proxy (:mod:`.proxy`) applies it to every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from sagepred.distribution import LengthDistribution
+from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.policies import RequestState, make_policy
+from sagepred.scheduler.serving import prediction_args
+from sagepred.scheduler.workload import CHARS_PER_TOKEN
+
+MAX_PRIORITY = 2**31 - 1
+
+
+class Predicts(Protocol):
+    def predict(self, prompts: Sequence[str]) -> LengthDistribution: ...
+
+
+@dataclass(frozen=True)
+class PriorityConfig:
+    """How keys become integer priorities."""
+
+    policy: str = field(default="gittins", metadata={"help": "scheduler-core policy whose key sets the order"})
+    levels_per_doubling: float = field(default=8.0, metadata={"help": "priority levels per doubling of the key"})
+    add_priority: bool = field(default=True, metadata={"help": "set the body's 'priority'"})
+    add_prediction: bool = field(default=True, metadata={"help": "carry the prediction in 'vllm_xargs'"})
+
+
+def policy_keys(dist: LengthDistribution, prompt_len: np.ndarray | Sequence[int], policy: str = "gittins") -> np.ndarray:
+    """The policy's key of each row at age zero (arrival 0: no aging term)."""
+    n = len(dist)
+    state = RequestState(arrival=np.zeros(n), prompt_len=np.asarray(prompt_len, dtype=np.float64).reshape(n),
+                         age=np.zeros(n), dist=dist, true_len=dist.mean())
+    return make_policy(policy, CostModel.paper()).keys(state)
+
+
+def keys_to_priorities(keys: np.ndarray, levels_per_doubling: float = 8.0) -> np.ndarray:
+    """``round(levels · log2(1 + key))`` clipped to vLLM's int range; monotone in the key."""
+    keys = np.maximum(np.nan_to_num(np.asarray(keys, dtype=np.float64), nan=0.0, posinf=1e300), 0.0)
+    return np.clip(np.round(levels_per_doubling * np.log2(1.0 + keys)), 0, MAX_PRIORITY).astype(np.int64)
+
+
+def priorities(dist: LengthDistribution, prompt_len: np.ndarray | Sequence[int], policy: str = "gittins",
+               levels_per_doubling: float = 8.0) -> np.ndarray:
+    """Integer vLLM priorities (lower first) of each row of ``dist``."""
+    return keys_to_priorities(policy_keys(dist, prompt_len, policy), levels_per_doubling)
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    """The text of an OpenAI completions (``prompt``) or chat (``messages``) body."""
+    if "messages" in body:
+        parts = []
+        for message in body.get("messages") or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                parts.extend(str(c.get("text", "")) for c in content if isinstance(c, dict))
+        return "\n".join(parts)
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, list):
+        return " ".join(p for p in prompt if isinstance(p, str))
+    return str(prompt)
+
+
+class RequestAnnotator:
+    """Adds ``priority`` and ``vllm_xargs`` (the prediction) to OpenAI request bodies, batched."""
+
+    def __init__(self, predictor: Predicts, config: PriorityConfig | None = None) -> None:
+        self.predictor = predictor
+        self.config = config or PriorityConfig()
+
+    def annotate(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """New bodies; fields the caller already set (``priority``, ``vllm_xargs`` entries) are kept."""
+        if not bodies:
+            return []
+        prompts = [prompt_of(b) for b in bodies]
+        dist = self.predictor.predict(prompts)
+        prompt_len = np.array([max(1, round(len(p) / CHARS_PER_TOKEN)) for p in prompts])
+        prio = priorities(dist, prompt_len, self.config.policy, self.config.levels_per_doubling)
+        out = []
+        for i, body in enumerate(bodies):
+            body = dict(body)
+            if self.config.add_priority and "priority" not in body:
+                body["priority"] = int(prio[i])
+            if self.config.add_prediction:
+                body["vllm_xargs"] = {**prediction_args(dist, i), **(body.get("vllm_xargs") or {})}
+            out.append(body)
+        return out
