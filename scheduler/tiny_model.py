@@ -62,3 +62,24 @@ def write_tiny_model(directory: str | Path, config: TinyModelConfig | None = Non
     (directory / "config.json").write_text(json.dumps(model, indent=2) + "\n")
     (directory / "generation_config.json").write_text(json.dumps({"bos_token_id": 1, "eos_token_id": 2}) + "\n")
     return directory
+
+
+def offline_engine_env(cache_dir: str | Path) -> None:
+    """Environment for an in-process, offline, deterministic engine (set before vLLM builds one)."""
+    import os
+
+    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_dir))
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir))
+
+
+def tiny_engine(model_dir: str | Path, cache_dir: str | Path, max_num_seqs: int = 4,
+                kv_cache_bytes: int = 64 * 2**20, **llm_kwargs: object) -> object:
+    """An in-process ``vllm.LLM`` on the tiny model with dummy weights (eager, ``max_model_len`` 512)."""
+    offline_engine_env(cache_dir)
+    from vllm import LLM
+
+    return LLM(model=str(model_dir), load_format="dummy", dtype="bfloat16", enforce_eager=True, max_model_len=512,
+               max_num_seqs=max_num_seqs, kv_cache_memory_bytes=kv_cache_bytes, seed=0, **llm_kwargs)

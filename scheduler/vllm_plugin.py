@@ -317,6 +317,13 @@ class _SagepredMixin:
         self._prepare_step()
         return super().schedule(*args, **kwargs)
 
+    def configure(self, config: PluginConfig) -> None:
+        """Switch policy or settings of an idle engine (no unfinished requests)."""
+        if self.book.requests:
+            raise SagepredError("configure() needs an idle scheduler (requests are still in flight)")
+        self.sagepred_config = config
+        self.book = KeyBook(config)
+
     def sagepred_stats(self) -> dict[str, Any]:
         """Counters: steps, policy preemptions, seconds spent ordering and predicting."""
         worker = self.predict_worker
