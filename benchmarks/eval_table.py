@@ -64,7 +64,26 @@ def winners(summaries: list[dict]) -> dict[str, str]:
     return {title: summaries[best[key]]["predictor"] for key, title, _, _ in COLUMNS if key in best}
 
 
-def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int) -> dict:
+def check_holdout(folder: str, protocol: str, test: list) -> None:
+    """Refuse a checkpoint whose recorded hold-out is not exactly this protocol's test set."""
+    config_path = Path(folder) / "config.json"
+    if not config_path.is_file():
+        return  # not a local folder: from_pretrained reports it
+    provenance = json.loads(config_path.read_text(encoding="utf-8")).get("data", {})
+    if "holdout" in provenance:
+        from sagepred.training.data import held_out_records
+
+        held = {r.prompt_text for r in held_out_records(provenance, data_dir())}
+        if held != {r.prompt_text for r in test}:
+            raise SystemExit(f"{folder}: its hold-out ({len(held)} prompts) is not the {protocol} protocol's "
+                             f"test set ({len(test)} prompts); retrain it with the matching split")
+    elif not (protocol == "source" and provenance.get("eval_split") == "validate"):
+        raise SystemExit(f"{folder}: its config.json does not record its hold-out, so the {protocol} "
+                         "protocol cannot verify that it never trained on the test prompts; retrain it")
+
+
+def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int,
+        previous: dict | None = None) -> dict:
     from sagepred.eval.baselines import get_baseline
     from sagepred.eval.runner import Candidate, build_candidate, drop_overlap, evaluate
 
@@ -72,8 +91,12 @@ def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int)
     for short, model in TARGETS.items():
         train, test = split_data(model, protocol, seed)
         train, dropped = drop_overlap(train, test)
-        summaries = []
-        for name in BASELINE_NAMES:
+        if previous is not None:
+            labels = {label for label, _ in checkpoints.get(short, [])}
+            summaries = [r for r in previous["targets"][short]["results"] if r["predictor"] not in labels]
+        else:
+            summaries = []
+        for name in BASELINE_NAMES if previous is None else ():
             baseline = get_baseline(name)
             start = time.perf_counter()
             baseline.fit(train)
@@ -83,6 +106,7 @@ def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int)
             summaries.append(evaluate(candidate, test).summary())
             print(f"  {short}: {name} done", file=sys.stderr)
         for label, folder in checkpoints.get(short, []):
+            check_holdout(folder, protocol, test)
             candidate = build_candidate(folder, test)
             candidate.label = label
             candidate.info["checkpoint"] = Path(folder).name
@@ -137,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="add a sagepred checkpoint column for TARGET (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="hold-out seed of the pooled protocol")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/evaluation.md")
+    parser.add_argument("--append", action="store_true",
+                        help="only score --checkpoint columns and add them to the saved results of --protocol")
     parser.add_argument("--render-only", action="store_true",
                         help="re-render the saved results JSON of --protocol into the docs without re-running")
     args = parser.parse_args(argv)
@@ -150,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.render_only:
         results = json.loads(out.read_text(encoding="utf-8"))
     else:
-        results = run(args.protocol, parse_checkpoints(args.checkpoint), args.seed)
+        previous = json.loads(out.read_text(encoding="utf-8")) if args.append else None
+        results = run(args.protocol, parse_checkpoints(args.checkpoint), args.seed, previous)
         atomic_write_text(out, json.dumps(results, indent=2) + "\n")
     console = Console(width=None if sys.stdout.isatty() else 160)
     for block in results["targets"].values():
