@@ -136,11 +136,13 @@ def test_save_load_next_to_a_checkpoint(tmp_path):
     head.save_pretrained(tmp_path / "ckpt")
     predictor = FusedPredictor(head, window(threshold=0.5), FusionConfig(prior_strength=3.0))
     for i, row in enumerate(unit_rows(30, seed=11)):
-        predictor.observe(row, 10 * (i + 1))
+        predictor.observe(row, 10 * (i + 1), token_count=4.0)
     predictor.save(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "config.json").is_file() and (tmp_path / "ckpt" / "history.safetensors").is_file()
     loaded = FusedPredictor.load(tmp_path / "ckpt", head=head)
     assert loaded.fusion.prior_strength == 3.0 and len(loaded.history) == 30
+    assert loaded.pits == predictor.pits and len(loaded.pits) == 30
+    assert loaded.window_weight() == predictor.window_weight()
     emb, counts = unit_rows(4, seed=12), np.ones(4, dtype=np.float32)
     np.testing.assert_array_equal(
         loaded.predict_from_features(emb, counts).cdf_at_knots, predictor.predict_from_features(emb, counts).cdf_at_knots
@@ -165,3 +167,26 @@ def test_observe_from_threads_with_text_prompts():
     assert predictor.history.total_observed == 100
     lengths, _ = predictor.history.all_lengths()
     assert sorted(lengths.astype(int).tolist()) == sorted(t * 100 + i + 1 for t in range(4) for i in range(25))
+
+
+def test_window_weight_and_recalibration_learn_from_outcomes():
+    from sagepred.fusion import mixture_weight, recalibration_map
+
+    rng = np.random.default_rng(0)
+    assert mixture_weight(rng.uniform(0.001, 0.01, 200), rng.uniform(0.1, 0.2, 200)) > 0.9
+    assert mixture_weight(rng.uniform(0.1, 0.2, 200), rng.uniform(0.001, 0.01, 200)) < 0.1
+    identity = recalibration_map(np.array([]), 50.0)
+    np.testing.assert_allclose(identity, np.linspace(0, 1, identity.size))
+    low = recalibration_map(np.full(500, 0.05), 50.0)
+    assert low[20] > 0.8  # R(0.1): outcomes all sat at the head's 5% quantile
+    head = make_head("histogram")
+    predictor = FusedPredictor(head, window(threshold=0.999))
+    emb, counts = unit_rows(60, seed=21), np.full(60, 5.0, dtype=np.float32)
+    before = head.predict_from_features(emb, counts)
+    for i in range(60):
+        predictor.observe(emb[i], 20000, token_count=5.0)
+    assert 0 < predictor.window_weight() <= 1 and len(predictor.pits) == 60
+    fresh = unit_rows(3, seed=99)
+    after = predictor.predict_from_features(fresh, np.full(3, 5.0, dtype=np.float32))
+    assert predictor.history.query(fresh).counts().sum() == 0
+    assert np.all(after.cdf(10000.0) < before[:3].cdf(10000.0) - 0.3)
