@@ -79,6 +79,9 @@ class Command(Subcommand):
                             help="MLflow tracking URI (default sqlite:///mlflow.db)")
         parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
         parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+        from sagepred.eval.online import add_online_arguments
+
+        add_online_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from rich.console import Console
@@ -87,6 +90,10 @@ class Command(Subcommand):
         from sagepred.eval.runner import build_candidate, evaluate
 
         records, train_records, data = (load_holdout_inputs if args.data == HOLDOUT else load_eval_inputs)(args)
+        if args.online or args.history_only:
+            from sagepred.eval.online import run_online_command
+
+            return run_online_command(args, records, data)
         candidate = build_candidate(args.checkpoint, records, train_records)
         evaluation = evaluate(candidate, records)
         folder = write_report(args.output, evaluation, data)
