@@ -33,7 +33,7 @@ from sagepred.model_card import render_model_card
 from sagepred.predictor import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, LengthPredictor
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
-from sagepred.training.recipes import Recipe, list_recipes
+from sagepred.training.recipes import Recipe, list_recipes, load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CARD_KEYS = ("crps", "kendall_tau", "coverage_80", "mae_median", "bucket_accuracy", "pit_ks")
@@ -59,22 +59,45 @@ def cached_predictions(cache: EmbeddingCache) -> Iterator[None]:
         LengthPredictor.predict = original  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def shared_encoders() -> Iterator[None]:
+    """Load each frozen encoder once for the whole build (every predictor would otherwise load its own)."""
+    import sagepred.predictor as predictor_module
+
+    original = predictor_module.TextEncoder
+    loaded: dict[tuple[str, int], Any] = {}
+
+    def factory(name: str, max_length: int = 256) -> Any:
+        if (name, max_length) not in loaded:
+            loaded[(name, max_length)] = original(name, max_length=max_length)
+        return loaded[(name, max_length)]
+
+    predictor_module.TextEncoder = factory  # type: ignore[misc, assignment]
+    try:
+        yield
+    finally:
+        predictor_module.TextEncoder = original  # type: ignore[misc]
+
+
 def shipped_state(predictor: LengthPredictor, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     """The head's weights as shipped (``dtype``); loading casts them back to float32."""
     return {k: v.detach().cpu().to(dtype).contiguous() for k, v in predictor.head.state_dict().items()}
 
 
-def evaluate_checkpoint(predictor: LengthPredictor, cache: EmbeddingCache) -> tuple[Any, dict[str, Any]]:
-    """Predictions and metrics on the hold-out rebuilt from the checkpoint's provenance."""
+def evaluate_checkpoint(
+    predictors: list[LengthPredictor], cache: EmbeddingCache
+) -> tuple[list[Any], dict[str, Any]]:
+    """Every predictor's predictions on the hold-out rebuilt from the first one's provenance, and the
+    last one's metrics."""
     from sagepred.eval.metrics import compute_metrics
 
-    records = held_out_records(predictor.config.data)
+    records = held_out_records(predictors[0].config.data)
     texts = [r.prompt_text for r in records]
-    encoder = predictor.encoder
+    encoder = predictors[0].encoder
     embeddings = cache.encode(encoder, texts)
     counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
-    dist = predictor.predict_from_features(embeddings, counts)
-    return dist, compute_metrics(dist, records)
+    dists = [p.predict_from_features(embeddings, counts) for p in predictors]
+    return dists, compute_metrics(dists[-1], records)
 
 
 def card_metrics(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
@@ -104,10 +127,13 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
             )
         predictor = LengthPredictor.from_pretrained(summary["checkpoint"])
     train_seconds = time.perf_counter() - tic
-    full_dist, full_metrics = evaluate_checkpoint(predictor, cache)
     state = shipped_state(predictor, dtype)
-    predictor.head.load_state_dict({k: v.float() for k, v in state.items()})
-    dist, metrics = evaluate_checkpoint(predictor, cache)
+    shipped = LengthPredictor(predictor.config, encoder=predictor.encoder)
+    shipped.head.load_state_dict({k: v.float() for k, v in state.items()})
+    shipped.eval()
+    (full_dist, dist), metrics = evaluate_checkpoint([predictor, shipped], cache)
+    full_metrics = summary["metrics"]
+    predictor = shipped
     baseline = {k: summary["baseline_global"].get(k) for k in ("crps", "kendall_tau", "coverage_80")}
     predictor.config.metrics = card_metrics(metrics, baseline)
     predictor.config.training["weights_dtype"] = str(dtype).removeprefix("torch.")
@@ -142,7 +168,33 @@ def write_cards_and_index(zoo_dir: Path, cards_dir: Path, build_log: dict[str, A
     text = json.dumps(index, indent=2) + "\n"
     atomic_write_text(zoo_dir / zoo.INDEX_NAME, text)
     atomic_write_text(cards_dir / zoo.INDEX_NAME, text)
+    atomic_write_text(cards_dir / "README.md", zoo_readme(index))
     return index
+
+
+def zoo_readme(index: dict[str, Any]) -> str:
+    """``cards/README.md``: the zoo's table, generated from the index."""
+
+    def fmt(value: Any, spec: str) -> str:
+        return format(value, spec) if isinstance(value, int | float) else "—"
+
+    rows = [
+        f"| [{e['name']}]({e['name']}.md) | {e['target_model']} | {e['data_source']} | {e['eval_prompts']} | "
+        f"{fmt(e['metrics'].get('crps'), '.1f')} | {fmt(e['baseline_global'].get('crps'), '.1f')} | "
+        f"{fmt(e['metrics'].get('kendall_tau'), '.3f')} | {fmt(e['metrics'].get('coverage_80'), '.2f')} | "
+        f"{e['size_bytes'] / 1e6:.2f} MB |"
+        for e in index["checkpoints"]
+    ]
+    return (
+        "# sagepred model zoo\n\nGenerated by `training/build_zoo.py` from `index.json`; do not edit. Every "
+        "checkpoint is a histogram head over a frozen `sentence-transformers/all-MiniLM-L6-v2`, shipped inside "
+        "the package (`sagepred zoo list`, `sagepred zoo pull NAME`, `sagepred predict --model NAME`). Metrics "
+        "are on each checkpoint's held-out prompts (see its card for the protocol); the global baseline is one "
+        "histogram of all training lengths.\n\n"
+        "| checkpoint | target model | data | held-out prompts | CRPS | global CRPS | Kendall τ | 80% coverage "
+        "| size |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows)
+        + f"\n\n{len(rows)} checkpoints, {index['total_bytes'] / 1e6:.1f} MB in all.\n"
+    )
 
 
 def main() -> None:
@@ -158,8 +210,10 @@ def main() -> None:
     args.cards_dir.mkdir(parents=True, exist_ok=True)
     log_path = args.cards_dir / "build_log.json"
     build_log: dict[str, Any] = json.loads(log_path.read_text()) if log_path.is_file() else {}
-    recipes = [r for r in list_recipes() if not args.targets or r.name in args.targets]
+    recipes = [load_recipe(name) for name in args.targets] if args.targets else list_recipes()
     cache = EmbeddingCache()
+    stack = contextlib.ExitStack()
+    stack.enter_context(shared_encoders())
     for i, recipe in enumerate(recipes if not args.index_only else []):
         if (args.zoo_dir / recipe.name / CONFIG_NAME).is_file() and not args.force:
             continue
@@ -170,6 +224,7 @@ def main() -> None:
         check = facts["weights_check"]
         print(f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
               f"τ {check['kendall_tau_shipped']}", flush=True)
+    stack.close()
     index = write_cards_and_index(args.zoo_dir, args.cards_dir, build_log)
     print(f"zoo: {len(index['checkpoints'])} checkpoints, {index['total_bytes'] / 1e6:.1f} MB")
 
