@@ -151,6 +151,8 @@ class _SagepredMixin:
         self.schedule_overhead_s = 0.0
         self.sync_predict_s = 0.0
         self.sagepred_steps = 0
+        self.step_log: list[tuple[int, int, int]] | None = None
+        """Set to a list to record ``(batched tokens, KV tokens read, sequences)`` per step (profiling)."""
         self._tokenizer: Any = None
         self._pending: list[tuple[str, Any]] = []
         self._results: list[tuple[str, Any]] = []
@@ -315,7 +317,12 @@ class _SagepredMixin:
 
     def schedule(self, *args: Any, **kwargs: Any) -> Any:
         self._prepare_step()
-        return super().schedule(*args, **kwargs)
+        output = super().schedule(*args, **kwargs)
+        if self.step_log is not None:
+            tokens = output.num_scheduled_tokens
+            kv = sum(self.requests[r].num_computed_tokens + n for r, n in tokens.items() if r in self.requests)
+            self.step_log.append((int(output.total_num_scheduled_tokens), int(kv), len(tokens)))
+        return output
 
     def configure(self, config: PluginConfig) -> None:
         """Switch policy or settings of an idle engine (no unfinished requests)."""

