@@ -158,10 +158,10 @@ def test_learned_baselines_rank_synthetic_prompts(name):
 
 
 def test_baselines_on_real_castillo_prompts(castillo):
-    """Real encoder, real prompts: a few hundred MBPP / DS-1000 prompts of Mistral-7B."""
+    """Real encoder, real prompts: a few hundred (short) MBPP prompts of Mistral-7B."""
     model = "mistralai--Mistral-7B-Instruct-v0.3"
-    train = [r for r in castillo(model, "train") if r.dataset in ("Mbpp", "DS1000")][:300]
-    test = [r for r in castillo(model, "validate") if r.dataset in ("Mbpp", "DS1000")][:150]
+    train = [r for r in castillo(model, "train") if r.dataset == "Mbpp"][:240]
+    test = [r for r in castillo(model, "validate") if r.dataset == "Mbpp"][:120]
     results = {}
     for name in ("global", "sagesched", "regressor"):
         results[name] = compute_metrics(get_baseline(name).fit(train).predict_records(test), test)
