@@ -95,10 +95,12 @@ def server(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "VLLM_CACHE_ROOT": str(cache), "TORCHINDUCTOR_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    # float32: with bfloat16 the server's separate worker process dies with SIGILL on this CPU (in-process is fine).
     cmd = [sys.executable, "-m", "sagepred", "serve", "--model", str(model), "--port", str(port), "--",
-           "--served-model-name", "tiny", "--load-format", "dummy", "--dtype", "bfloat16", "--enforce-eager",
+           "--served-model-name", "tiny", "--load-format", "dummy", "--dtype", "float32", "--enforce-eager",
            "--max-model-len", "512", "--max-num-seqs", "8"]
     log = (tmp_path_factory.mktemp("log") / "server.log").open("w")
+    print(f"server log: {log.name}")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
