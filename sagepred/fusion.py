@@ -419,8 +419,19 @@ class FusedPredictor:
                 self.record_outcome(head_dist, length, censored)
         return self.history.observe(vector, length, censored, timestamp)
 
-    def warm_start(self, records: Sequence[Any], embeddings: np.ndarray | None = None) -> int:
-        """Fill the window from length records (the paper's padding with public data); returns how many."""
+    def warm_start(
+        self,
+        records: Sequence[Any] | str | Path,
+        embeddings: np.ndarray | None = None,
+        model: str | None = None,
+        split: str | None = None,
+    ) -> int:
+        """Fill the window from length records, or a records file/folder any importer reads (the paper's
+        padding with public data); returns how many. Entries get time 0 and are evicted first."""
+        if isinstance(records, str | Path):
+            from sagepred.importers import load_records
+
+            records = load_records(str(records), model=model, split=split)
         if embeddings is None:
             embeddings = self.embed([r.prompt_text for r in records])
         cap = self.history.config.max_samples

@@ -190,3 +190,18 @@ def test_window_weight_and_recalibration_learn_from_outcomes():
     after = predictor.predict_from_features(fresh, np.full(3, 5.0, dtype=np.float32))
     assert predictor.history.query(fresh).counts().sum() == 0
     assert np.all(after.cdf(10000.0) < before[:3].cdf(10000.0) - 0.3)
+
+
+def test_warm_start_from_a_records_file(tmp_path):
+    from sagepred.records import LengthRecord, write_jsonl_records
+
+    records = [LengthRecord(prompt=f"question {i}", output_lens=(10 * (i + 1), 11 * (i + 1)), censored=(False, i == 2))
+               for i in range(3)]
+    write_jsonl_records(records, tmp_path / "padding.jsonl")
+    predictor = FusedPredictor(None, window(threshold=0.99), FusionConfig(mode="history", num_bins=32),
+                               encoder=FakeEncoder())
+    assert predictor.warm_start(tmp_path / "padding.jsonl") == 3
+    snap = predictor.history.snapshot()
+    np.testing.assert_array_equal(snap["lengths"][2, :2], [30, 33])
+    assert snap["censored"][2].tolist() == [False, True, False, False] and snap["times"].tolist() == [0.0] * 3
+    assert predictor.history.query(FakeEncoder().encode(["question 1"])).ids[0, 0] == 1
