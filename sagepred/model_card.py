@@ -131,6 +131,13 @@ def render_model_card(config: PredictorConfig) -> str:
         )
     if isinstance(metrics.get("n_censored"), int) and isinstance(metrics.get("n_samples"), int):
         censor_note += f" {metrics['n_censored']} of the {metrics['n_samples']} held-out samples are censored."
+    warning = ""
+    crps, base = metrics.get("crps"), baseline.get("crps") if isinstance(baseline, dict) else None
+    if isinstance(crps, int | float) and isinstance(base, int | float) and crps >= base:
+        warning = (
+            f"\n**Warning:** on its held-out prompts this checkpoint does not beat the global-histogram baseline "
+            f"(CRPS {crps:.4g} vs {base:.4g}); for this target prefer the baseline or sagepred's semantic history.\n"
+        )
     sample_note = ""
     if data.get("eval_records") and data.get("eval_records") == data.get("eval_samples"):
         sample_note = (
@@ -164,7 +171,7 @@ Measured on {data.get('eval_records', '?')} held-out prompts ({data.get('eval_sa
 | metric | value |
 | --- | --- |
 {metric_rows}
-{baseline_line}{_by_dataset_table(metrics)}
+{baseline_line}{warning}{_by_dataset_table(metrics)}
 ## Training data
 
 - Source: {data.get('source', 'unknown')}

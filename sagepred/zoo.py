@@ -193,6 +193,13 @@ def list_entries(source: str | ZooSource | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def _beats_baseline(metrics: dict[str, Any]) -> bool | None:
+    crps, baseline = metrics.get("crps"), (metrics.get("baseline_global") or {}).get("crps")
+    if not isinstance(crps, int | float) or not isinstance(baseline, int | float):
+        return None
+    return crps < baseline
+
+
 def _data_label(data: dict[str, Any]) -> str | None:
     source = str(data.get("source", ""))
     if source.startswith("{data_dir}/"):
@@ -225,6 +232,7 @@ def index_entry(folder: Path, config: PredictorConfig, aliases: list[str] | None
         "eval_samples": data.get("eval_samples"),
         "metrics": metrics,
         "baseline_global": config.metrics.get("baseline_global", {}),
+        "beats_global_baseline": _beats_baseline(config.metrics),
         "files": files,
         "size_bytes": sum(f["size"] for f in files),
         **({"build": build} if build else {}),
