@@ -187,7 +187,8 @@ def list_entries(source: str | ZooSource | None = None) -> list[dict[str, Any]]:
         rows.append({
             "name": entry["name"], "target_model": entry["target_model"], "data": entry.get("data_source"),
             "encoder": entry["encoder"], "head": entry.get("head"), "size_bytes": entry["size_bytes"],
-            "crps": metrics.get("crps"), "kendall_tau": metrics.get("kendall_tau"),
+            "crps": metrics.get("crps"), "global_crps": (entry.get("baseline_global") or {}).get("crps"),
+            "kendall_tau": metrics.get("kendall_tau"),
             "coverage_80": metrics.get("coverage_80"), "eval_prompts": entry.get("eval_prompts"),
         })
     return rows

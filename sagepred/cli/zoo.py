@@ -55,12 +55,14 @@ class Command(Subcommand):
             return 0
         table = Table(title=f"sagepred model zoo — {len(rows)} checkpoints ({source.describe()})")
         for column, justify in [("name", "left"), ("target model", "left"), ("data", "left"), ("encoder", "left"),
-                                ("size", "right"), ("CRPS ↓", "right"), ("τ ↑", "right"), ("cov80", "right")]:
+                                ("size", "right"), ("CRPS ↓", "right"), ("global CRPS", "right"), ("τ ↑", "right"),
+                                ("cov80", "right")]:
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for row in rows:
             table.add_row(row["name"], row["target_model"], str(row["data"] or "—"),
                           row["encoder"].rsplit("/", 1)[-1], f"{row['size_bytes'] / 1e6:.2f} MB",
-                          _fmt(row["crps"], ".1f"), _fmt(row["kendall_tau"], ".3f"), _fmt(row["coverage_80"], ".2f"))
+                          _fmt(row["crps"], ".1f"), _fmt(row["global_crps"], ".1f"), _fmt(row["kendall_tau"], ".3f"),
+                          _fmt(row["coverage_80"], ".2f"))
         Console(width=None if sys.stdout.isatty() else 200).print(table)
         return 0
 
