@@ -31,6 +31,7 @@ from sagepred.scheduler.experiment import load_records
 from sagepred.scheduler.policies import Gittins, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
+from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
 from sagepred.scheduler.serving import PluginConfig, prediction_args
 from sagepred.scheduler.simulator import simulate
 from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
@@ -89,18 +90,11 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
 
 
 def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_seqs: int) -> EngineProfile:
-    """Least squares of step time on (1, batched tokens, KV tokens read), clipped to positive values."""
-    x = np.array([[1.0, b, kv] for b, kv, _ in log])
-    y = np.asarray(times[: len(log)])
-    coef = np.linalg.lstsq(x, y, rcond=None)[0]
-    coef = np.maximum(coef, [1e-5, 1e-7, 1e-9])
-    cfg = llm.llm_engine.vllm_config
-    blocks = cfg.cache_config.num_gpu_blocks
-    return EngineProfile(name="vllm-cpu-tiny", step_base_s=float(coef[0]), per_token_s=float(coef[1]),
-                         per_kv_token_s=float(coef[2]), kv_capacity_tokens=int(blocks * cfg.cache_config.block_size),
-                         block_size=int(cfg.cache_config.block_size), max_num_seqs=max_seqs,
-                         max_num_batched_tokens=int(cfg.scheduler_config.max_num_batched_tokens),
-                         model="tiny llama (dummy weights)", gpu="cpu", source="fit to the FCFS replay's steps")
+    """The profile ``sagepred profile`` would fit, from the FCFS replay's own steps."""
+    samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
+    coef, _ = fit_step_model(samples)
+    return profile_from_engine(llm, coef, "vllm-cpu-tiny", "tiny llama (dummy weights)", "cpu",
+                               "fit to the FCFS replay's steps")
 
 
 def main() -> None:
