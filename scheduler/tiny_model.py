@@ -38,7 +38,7 @@ def _corpus() -> list[str]:
 
 def write_tiny_model(directory: str | Path, config: TinyModelConfig | None = None) -> Path:
     """Write (or reuse) the model folder at ``directory``; returns it."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     config = config or TinyModelConfig()
@@ -48,6 +48,7 @@ def write_tiny_model(directory: str | Path, config: TinyModelConfig | None = Non
     directory.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()  # decode() gives back the text (the plug-in's predictor reads it)
     trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(_corpus(), trainer)

@@ -157,6 +157,12 @@ class _SagepredMixin:
         self._pending: list[tuple[str, Any]] = []
         self._results: list[tuple[str, Any]] = []
         self._results_lock = threading.Lock()
+        self._predictor_lock = threading.Lock()
+        """Serialises predictor calls of the two workers: the encoder is not thread-safe (its ``encode``
+        toggles train/eval mode, so a concurrent call can run with dropout on)."""
+        self._load_predictor()
+
+    def _load_predictor(self) -> None:
         cfg = self.sagepred_config
         self.predictor = load_predictor(cfg.predictor, cfg.online_learning) if cfg.predictor else None
         self.predict_worker = None
@@ -218,13 +224,17 @@ class _SagepredMixin:
         return self._tokenizer.decode(prompt, skip_special_tokens=True)
 
     def _predict_batch(self, items: list[tuple[str, Any]]) -> None:
-        dist = self.predictor.predict([self._text(p) for _, p in items])
+        texts = [self._text(p) for _, p in items]
+        with self._predictor_lock:
+            dist = self.predictor.predict(texts)
         with self._results_lock:
             self._results.extend((rid, dist[i]) for i, (rid, _) in enumerate(items))
 
     def _learn_batch(self, items: list[tuple[Any, int, bool]]) -> None:
         for prompt, length, censored in items:
-            self.predictor.observe(self._text(prompt), length, censored)
+            text = self._text(prompt)
+            with self._predictor_lock:  # one item at a time: a sync-mode step waits for one observe at most
+                self.predictor.observe(text, length, censored)
 
     def _apply_predictions(self) -> None:
         if self._pending:
@@ -328,8 +338,12 @@ class _SagepredMixin:
         """Switch policy or settings of an idle engine (no unfinished requests)."""
         if self.book.requests:
             raise SagepredError("configure() needs an idle scheduler (requests are still in flight)")
+        old = self.sagepred_config
         self.sagepred_config = config
         self.book = KeyBook(config)
+        if (old.predictor, old.predictor_mode, old.predictor_batch, old.online_learning) != (
+                config.predictor, config.predictor_mode, config.predictor_batch, config.online_learning):
+            self._load_predictor()
 
     def sagepred_stats(self) -> dict[str, Any]:
         """Counters: steps, policy preemptions, seconds spent ordering and predicting."""
