@@ -69,7 +69,7 @@ class TextEncoder(nn.Module):
             self.model = AutoModel.from_pretrained(path, trust_remote_code=False)
         except OSError as err:
             raise InputError(f"cannot load encoder {name!r}: {err}".splitlines()[0], field="encoder") from None
-        self.model.eval()
+        self.eval()
 
     @property
     def dim(self) -> int:
@@ -102,8 +102,9 @@ class TextEncoder(nn.Module):
     @torch.no_grad()
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Embeddings as a float32 array ``(len(texts), dim)``; batches sorted by length for speed."""
-        was_training = self.training
-        self.eval()
+        was_training = self.training or self.model.training
+        if was_training:  # switching modes only while training keeps concurrent encodes in eval mode
+            self.eval()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         batches = range(0, len(texts), batch_size)
@@ -115,7 +116,8 @@ class TextEncoder(nn.Module):
             idx = order[start : start + batch_size]
             batch = self.tokenize([texts[i] for i in idx])
             out[idx] = self(**batch).float().cpu().numpy()
-        self.train(was_training)
+        if was_training:
+            self.train()
         return out
 
 

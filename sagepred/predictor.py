@@ -128,6 +128,7 @@ class LengthPredictor(nn.Module):
             r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=settings.target_modules
         )
         self._encoder.model = get_peft_model(self._encoder.model, peft_config)
+        self._encoder.eval()  # the trainer switches to train mode explicitly
         self._lora_applied = True
 
     def attach_encoder(self, encoder: TextEncoder) -> None:

@@ -106,3 +106,11 @@ def test_failed_save_leaves_previous_checkpoint_intact(tmp_path, encoder, monkey
         predictor.save_pretrained(folder)
     assert (folder / "model.safetensors").read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_loaded_encoder_stays_in_eval_mode(encoder):
+    fresh = LengthPredictor(PredictorConfig(target_model="demo"))
+    first = fresh.predict(PROMPTS).mean()
+    assert not fresh.encoder.training and not fresh.encoder.model.training
+    np.testing.assert_allclose(fresh.predict(PROMPTS).mean(), first)
+    assert not fresh.encoder.model.training, "encode must not leave dropout on"
