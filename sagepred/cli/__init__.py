@@ -22,7 +22,6 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "compare": "compare",
     "simulate": "simulate",
     "profile": "profile",
-    "bench": "bench",
     "serve": "serve",
     "zoo": "zoo",
 }
@@ -31,12 +30,7 @@ SUBCOMMAND_MODULES: dict[str, str] = {
 def _available_commands() -> list:
     commands = []
     for name, module_name in SUBCOMMAND_MODULES.items():
-        try:
-            module = importlib.import_module(f"sagepred.cli.{module_name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"sagepred.cli.{module_name}":
-                continue
-            raise
+        module = importlib.import_module(f"sagepred.cli.{module_name}")
         command = module.Command()
         assert command.name == name, f"sagepred.cli.{module_name}.Command.name should be {name!r}"
         commands.append(command)
