@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,8 +128,9 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | Path | None = None) -> None:
-        default = os.environ.get("SAGEPRED_CACHE_DIR", Path.home() / ".cache" / "sagepred")
-        self.root = Path(root) if root is not None else Path(default) / "embeddings"
+        from sagepred.paths import cache_dir
+
+        self.root = Path(root) if root is not None else cache_dir("embeddings")
 
     def _path(self, encoder: TextEncoder) -> Path:
         return self.root / f"{encoder.fingerprint()}.safetensors"

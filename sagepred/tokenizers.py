@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from sagepred.errors import InputError
+from sagepred.paths import default_data_dir
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -213,9 +214,6 @@ class HFCounter:
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
 
 
-def default_data_dir() -> Path:
-    """The real-data folder: ``$SAGEPRED_DATA_DIR``, else ``../shared/data`` from the working directory."""
-    return Path(os.environ.get("SAGEPRED_DATA_DIR", Path.cwd().parent / "shared" / "data"))
 
 
 def default_tokenizers_dir() -> Path:

@@ -66,8 +66,9 @@ def resolve_source(spec: str | None = None) -> ZooSource:
 
 def cache_dir() -> Path:
     """Where pulled checkpoints live: ``$SAGEPRED_CACHE_DIR/zoo``, else ``~/.cache/sagepred/zoo``."""
-    root = os.environ.get("SAGEPRED_CACHE_DIR")
-    return Path(root) / "zoo" if root else Path.home() / ".cache" / "sagepred" / "zoo"
+    from sagepred import paths
+
+    return paths.cache_dir("zoo")
 
 
 def load_index(source: ZooSource) -> dict[str, Any]:

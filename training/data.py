@@ -7,7 +7,6 @@ bundled with sagepred, with a notice saying so.
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sagepred.errors import InputError
+from sagepred.paths import cache_dir
 from sagepred.records import LengthRecord, split_records
 from sagepred.training.recipes import Recipe, default_data_dir
 
@@ -29,7 +29,7 @@ class TrainingData:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("SAGEPRED_CACHE_DIR", Path.home() / ".cache" / "sagepred")) / "downloads"
+    return cache_dir("downloads")
 
 
 def download_verified(url: str, sha256: str | None, name: str) -> Path:

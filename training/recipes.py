@@ -8,7 +8,6 @@ sha256 and an offline fallback to the bundled sample), and the predictor and tra
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Any
 import yaml
 
 from sagepred.errors import InputError
+from sagepred.paths import default_data_dir
 
 RECIPE_PACKAGE = "sagepred.training"
 
 
-def default_data_dir() -> Path:
-    """The real data folder: ``$SAGEPRED_DATA_DIR``, else ``../shared/data`` from the working directory."""
-    return Path(os.environ.get("SAGEPRED_DATA_DIR", Path.cwd().parent / "shared" / "data"))
 
 
 @dataclass
