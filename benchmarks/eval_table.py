@@ -27,9 +27,9 @@ TARGETS = {
 BASELINE_NAMES = ("global", "length", "sagesched", "regressor", "ltr")
 PROTOCOLS = {
     "source": "CASTILLO's own splits: fitted on `train` (BigCodeBench, DS-1000, MBPP prompts only), scored on "
-              "`validate` (all seven sources) — a shift from code to chat prompts",
+    "`validate` (all seven sources) — a shift from code to chat prompts",
     "pooled": "both CASTILLO splits pooled per model, seeded 20% hold-out by prompt (seed 0; the "
-              "`llama-3.1-8b` recipe's protocol) — train and test from the same mix of sources",
+    "`llama-3.1-8b` recipe's protocol) — train and test from the same mix of sources",
 }
 
 
@@ -52,7 +52,9 @@ def parse_checkpoints(items: list[str]) -> dict[str, list[tuple[str, str]]]:
     for item in items:
         parts = item.split("=", 2)
         if len(parts) != 3 or parts[0] not in TARGETS:
-            raise SystemExit(f"--checkpoint needs TARGET=LABEL=DIR with TARGET in {', '.join(TARGETS)}: {item!r}")
+            raise SystemExit(
+                f"--checkpoint needs TARGET=LABEL=DIR with TARGET in {', '.join(TARGETS)}: {item!r}"
+            )
         out.setdefault(parts[0], []).append((parts[1], parts[2]))
     return out
 
@@ -75,15 +77,20 @@ def check_holdout(folder: str, protocol: str, test: list) -> None:
 
         held = {r.prompt_text for r in held_out_records(provenance, data_dir())}
         if held != {r.prompt_text for r in test}:
-            raise SystemExit(f"{folder}: its hold-out ({len(held)} prompts) is not the {protocol} protocol's "
-                             f"test set ({len(test)} prompts); retrain it with the matching split")
+            raise SystemExit(
+                f"{folder}: its hold-out ({len(held)} prompts) is not the {protocol} protocol's "
+                f"test set ({len(test)} prompts); retrain it with the matching split"
+            )
     elif not (protocol == "source" and provenance.get("eval_split") == "validate"):
-        raise SystemExit(f"{folder}: its config.json does not record its hold-out, so the {protocol} "
-                         "protocol cannot verify that it never trained on the test prompts; retrain it")
+        raise SystemExit(
+            f"{folder}: its config.json does not record its hold-out, so the {protocol} "
+            "protocol cannot verify that it never trained on the test prompts; retrain it"
+        )
 
 
-def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int,
-        previous: dict | None = None) -> dict:
+def run(
+    protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int, previous: dict | None = None
+) -> dict:
     from sagepred.eval.baselines import get_baseline
     from sagepred.eval.runner import Candidate, build_candidate, drop_overlap, evaluate
 
@@ -101,8 +108,9 @@ def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int,
             start = time.perf_counter()
             baseline.fit(train)
             fit_seconds = time.perf_counter() - start
-            candidate = Candidate(name, baseline, "baseline", baseline.comparable,
-                                  {"fit_seconds": round(fit_seconds, 2)})
+            candidate = Candidate(
+                name, baseline, "baseline", baseline.comparable, {"fit_seconds": round(fit_seconds, 2)}
+            )
             summaries.append(evaluate(candidate, test).summary())
             print(f"  {short}: {name} done", file=sys.stderr)
         for label, folder in checkpoints.get(short, []):
@@ -112,9 +120,13 @@ def run(protocol: str, checkpoints: dict[str, list[tuple[str, str]]], seed: int,
             candidate.info["checkpoint"] = Path(folder).name
             summaries.append(evaluate(candidate, test).summary())
         results["targets"][short] = {
-            "target_model": model, "train_records": len(train), "train_dropped_overlap": dropped,
-            "test_records": len(test), "test_samples": sum(r.num_samples for r in test),
-            "test_censored": sum(sum(r.censored) for r in test), "best": winners(summaries),
+            "target_model": model,
+            "train_records": len(train),
+            "train_dropped_overlap": dropped,
+            "test_records": len(test),
+            "test_samples": sum(r.num_samples for r in test),
+            "test_censored": sum(sum(r.censored) for r in test),
+            "best": winners(summaries),
             "results": summaries,
         }
     return results
@@ -155,16 +167,29 @@ def update_docs(protocol: str, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="source")
-    parser.add_argument("--checkpoint", action="append", default=[], metavar="TARGET=LABEL=DIR",
-                        help="add a sagepred checkpoint column for TARGET (repeatable)")
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="TARGET=LABEL=DIR",
+        help="add a sagepred checkpoint column for TARGET (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="hold-out seed of the pooled protocol")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/evaluation.md")
-    parser.add_argument("--append", action="store_true",
-                        help="only score --checkpoint columns and add them to the saved results of --protocol")
-    parser.add_argument("--render-only", action="store_true",
-                        help="re-render the saved results JSON of --protocol into the docs without re-running")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="only score --checkpoint columns and add them to the saved results of --protocol",
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="re-render the saved results JSON of --protocol into the docs without re-running",
+    )
     args = parser.parse_args(argv)
 
     from rich.console import Console

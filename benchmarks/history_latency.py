@@ -50,17 +50,21 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _search_and_fuse(index: HistoryIndex, queries: np.ndarray, head: LengthDistribution, edges: np.ndarray) -> None:
+def _search_and_fuse(
+    index: HistoryIndex, queries: np.ndarray, head: LengthDistribution, edges: np.ndarray
+) -> None:
     found = index.query(queries)
     fuse(head, evidence_counts(found, edges, 1.0, bin_probs(head, edges)), edges, 4.0)
 
 
 def _stats(seconds: np.ndarray, batch: int) -> dict[str, float]:
     per_request = seconds * 1e3 / batch
-    return {"p50_ms_per_request": float(np.percentile(per_request, 50)),
-            "p99_ms_per_request": float(np.percentile(per_request, 99)),
-            "p50_ms_per_call": float(np.percentile(seconds * 1e3, 50)),
-            "calls": int(seconds.size)}
+    return {
+        "p50_ms_per_request": float(np.percentile(per_request, 50)),
+        "p99_ms_per_request": float(np.percentile(per_request, 99)),
+        "p50_ms_per_call": float(np.percentile(seconds * 1e3, 50)),
+        "calls": int(seconds.size),
+    }
 
 
 def _prompts(data_dir: Path, n: int) -> list[str]:
@@ -89,7 +93,7 @@ def run(windows: list[int], batches: list[int], repeats: int, data_dir: Path, em
     for batch in batches:
         if encoder is not None:
             calls = max(8, repeats // (4 * batch))
-            chunks = [(prompts[(i * batch) % len(prompts):] + prompts)[:batch] for i in range(calls)]
+            chunks = [(prompts[(i * batch) % len(prompts) :] + prompts)[:batch] for i in range(calls)]
             seconds = _times(_cycle(encoder.encode, chunks), calls, warmup=2)
             results.append({"stage": "embed", "window": None, "batch": batch, **_stats(seconds, batch)})
         for window in windows:
@@ -100,34 +104,56 @@ def run(windows: list[int], batches: list[int], repeats: int, data_dir: Path, em
                 index = HistoryIndex(HistoryConfig(capacity=window, backend=backend, max_samples=1))
                 index.observe_many(fill, rng.integers(1, 4000, size=(window, 1)).tolist())
                 seconds = _times(partial(index.query, queries), repeats)
-                results.append({"stage": f"search[{backend}]", "window": window, "batch": batch, **_stats(seconds, batch)})
+                results.append(
+                    {
+                        "stage": f"search[{backend}]",
+                        "window": window,
+                        "batch": batch,
+                        **_stats(seconds, batch),
+                    }
+                )
                 if backend != "faiss":
                     continue
                 seconds = _times(partial(_search_and_fuse, index, queries, head, edges), repeats)
-                results.append({"stage": "search+fuse", "window": window, "batch": batch, **_stats(seconds, batch)})
+                results.append(
+                    {"stage": "search+fuse", "window": window, "batch": batch, **_stats(seconds, batch)}
+                )
                 lengths = [[float(n)] for n in rng.integers(1, 4000, size=repeats + 3)]
                 seconds = _times(_cycle(partial(index.observe, queries[0]), lengths), repeats)
                 results.append({"stage": "observe", "window": window, "batch": 1, **_stats(seconds, 1)})
     for row in results:
         if row["stage"] == "search[numpy]":
-            faiss_row = next(r for r in results if r["stage"] == "search[faiss]" and r["window"] == row["window"]
-                             and r["batch"] == row["batch"])
+            faiss_row = next(
+                r
+                for r in results
+                if r["stage"] == "search[faiss]"
+                and r["window"] == row["window"]
+                and r["batch"] == row["batch"]
+            )
             faiss_row["speedup_vs_numpy_p50"] = row["p50_ms_per_request"] / faiss_row["p50_ms_per_request"]
     return {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "python": sys.version.split()[0],
+        },
         "repeats": repeats,
         "results": results,
     }
 
 
 def table(report: dict) -> str:
-    lines = [f"{'stage':<15} {'window':>8} {'batch':>5} {'p50 ms/req':>11} {'p99 ms/req':>11} {'vs numpy':>9}"]
+    lines = [
+        f"{'stage':<15} {'window':>8} {'batch':>5} {'p50 ms/req':>11} {'p99 ms/req':>11} {'vs numpy':>9}"
+    ]
     for r in report["results"]:
         ratio = f"{r['speedup_vs_numpy_p50']:.2f}x" if "speedup_vs_numpy_p50" in r else ""
         window = "-" if r["window"] is None else f"{r['window']:,}"
-        lines.append(f"{r['stage']:<15} {window:>8} {r['batch']:>5} {r['p50_ms_per_request']:>11.3f} "
-                     f"{r['p99_ms_per_request']:>11.3f} {ratio:>9}")
+        lines.append(
+            f"{r['stage']:<15} {window:>8} {r['batch']:>5} {r['p50_ms_per_request']:>11.3f} "
+            f"{r['p99_ms_per_request']:>11.3f} {ratio:>9}"
+        )
     return "\n".join(lines)
 
 
@@ -136,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per cell")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("SAGEPRED_DATA_DIR", DEFAULT_DATA)))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("SAGEPRED_DATA_DIR", DEFAULT_DATA))
+    )
     parser.add_argument("--no-embed", action="store_true", help="skip the encoder timings")
     parser.add_argument("--output", type=Path, default=None, help="JSON report path")
     args = parser.parse_args(argv)

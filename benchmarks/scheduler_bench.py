@@ -59,8 +59,12 @@ def speed(records, predictor, profile, num: int, rate: float, seed: int) -> dict
     cost = CostModel.from_profile(profile)
     for name in ("fcfs", "gittins", "oracle"):
         result = simulate(workload, make_policy(name, cost), profile)
-        out[name] = {"wall_s": round(result.wall_s, 2), "requests_per_s": round(num / result.wall_s),
-                     "steps": result.steps, "iterations": result.iterations}
+        out[name] = {
+            "wall_s": round(result.wall_s, 2),
+            "requests_per_s": round(num / result.wall_s),
+            "steps": result.steps,
+            "iterations": result.iterations,
+        }
     return out
 
 
@@ -81,8 +85,12 @@ def gittins_speed(num: int = 10_000, seed: int = 0) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-requests", type=int, default=2000, help="requests per table cell")
-    parser.add_argument("--speed-requests", type=int, default=100_000, help="requests for the speed run (0: skip)")
-    parser.add_argument("--predictor", default="samples", help="samples, baseline:NAME or a checkpoint folder")
+    parser.add_argument(
+        "--speed-requests", type=int, default=100_000, help="requests for the speed run (0: skip)"
+    )
+    parser.add_argument(
+        "--predictor", default="samples", help="samples, baseline:NAME or a checkpoint folder"
+    )
     parser.add_argument("--model", default="meta-llama/Llama-3.1-8B-Instruct", help="CASTILLO target model")
     parser.add_argument("--policies", default="fcfs,sjf,ltr,trail,tie,gittins,oracle")
     parser.add_argument("--profiles", default=",".join(PROFILES))
@@ -98,8 +106,14 @@ def main(argv: list[str] | None = None) -> int:
 
         records, fit = split_records(records, 0.5, args.seed)
     predictor = resolve_predictor(args.predictor, fit)
-    doc: dict = {"predictor": args.predictor, "model": args.model, "num_requests": args.num_requests,
-                 "cells": [], "preemption_rules": [], "saturation_rate": {}}
+    doc: dict = {
+        "predictor": args.predictor,
+        "model": args.model,
+        "num_requests": args.num_requests,
+        "cells": [],
+        "preemption_rules": [],
+        "saturation_rate": {},
+    }
     shares = []
     for profile_name in args.profiles.split(","):
         profile = load_profile(profile_name)
@@ -111,49 +125,87 @@ def main(argv: list[str] | None = None) -> int:
             trace = trace_or_poisson(str(DATA / TRACES[trace_name]))
             for load, factor in LOADS.items():
                 rate = round(factor * r_sat, 2)
-                workload = build_workload(arrivals_for(trace, args.num_requests, rate, args.seed), records,
-                                          predictor, args.seed)
+                workload = build_workload(
+                    arrivals_for(trace, args.num_requests, rate, args.seed), records, predictor, args.seed
+                )
                 results = run_policies(workload, policies, profile)
                 share = oracle_gain_share(results)
-                print_table(results, f"{profile_name} · {trace_name} · {load} ({rate} req/s, "
-                                     f"{factor} × saturation) · {args.predictor}")
-                doc["cells"].append({"profile": profile_name, "trace": trace_name, "load": load, "rate": rate,
-                                     "policies": results, "gittins_share_of_oracle_gain": share})
+                print_table(
+                    results,
+                    f"{profile_name} · {trace_name} · {load} ({rate} req/s, "
+                    f"{factor} × saturation) · {args.predictor}",
+                )
+                doc["cells"].append(
+                    {
+                        "profile": profile_name,
+                        "trace": trace_name,
+                        "load": load,
+                        "rate": rate,
+                        "policies": results,
+                        "gittins_share_of_oracle_gain": share,
+                    }
+                )
                 fcfs_mean = results["fcfs"]["mean_ttlt_s"] if "fcfs" in results else None
                 oracle_mean = results["oracle"]["mean_ttlt_s"] if "oracle" in results else None
                 if share is not None and fcfs_mean and oracle_mean and oracle_mean < 0.95 * fcfs_mean:
                     shares.append(share)
         # the preemption rule, near saturation on the first trace: none / naive / cost-aware
         trace = trace_or_poisson(str(DATA / TRACES[args.traces.split(",")[0]]))
-        workload = build_workload(arrivals_for(trace, args.num_requests, round(1.0 * r_sat, 2), args.seed),
-                                  records, predictor, args.seed)
+        workload = build_workload(
+            arrivals_for(trace, args.num_requests, round(1.0 * r_sat, 2), args.seed),
+            records,
+            predictor,
+            args.seed,
+        )
         fcfs = simulate(workload, make_policy("fcfs"), profile).summary()["mean_ttlt_s"]
-        for label, rule in (("no policy preemption", PreemptionRule(max_per_step=0)),
-                            ("naive", PreemptionRule(naive=True, max_per_step=4, max_per_request=1000)),
-                            ("cost-aware (default)", PreemptionRule())):
+        for label, rule in (
+            ("no policy preemption", PreemptionRule(max_per_step=0)),
+            ("naive", PreemptionRule(naive=True, max_per_step=4, max_per_request=1000)),
+            ("cost-aware (default)", PreemptionRule()),
+        ):
             for name in ("gittins", "oracle"):
-                row = simulate(workload, make_policy(name, cost), profile, SimConfig(preemption=rule)).summary()
-                doc["preemption_rules"].append({"profile": profile_name, "rule": label, "policy": name,
-                                                "mean_ttlt_s": row["mean_ttlt_s"], "vs_fcfs": row["mean_ttlt_s"] / fcfs,
-                                                "policy_preemptions": row["policy_preemptions"]})
+                row = simulate(
+                    workload, make_policy(name, cost), profile, SimConfig(preemption=rule)
+                ).summary()
+                doc["preemption_rules"].append(
+                    {
+                        "profile": profile_name,
+                        "rule": label,
+                        "policy": name,
+                        "mean_ttlt_s": row["mean_ttlt_s"],
+                        "vs_fcfs": row["mean_ttlt_s"] / fcfs,
+                        "policy_preemptions": row["policy_preemptions"],
+                    }
+                )
     print("\npreemption rules near saturation (mean TTLT / FCFS's on the same workload):")
     for row in doc["preemption_rules"]:
-        print(f"  {row['profile']:20s} {row['policy']:8s} {row['rule']:22s} {row['vs_fcfs']:.3f}  "
-              f"({row['policy_preemptions']} preemptions)")
+        print(
+            f"  {row['profile']:20s} {row['policy']:8s} {row['rule']:22s} {row['vs_fcfs']:.3f}  "
+            f"({row['policy_preemptions']} preemptions)"
+        )
     if shares:
         doc["gittins_share_mean_where_oracle_gains_5pct"] = float(np.mean(shares))
-        print(f"\ngittins share of the oracle's gain over FCFS, mean over the {len(shares)} cells where the oracle "
-              f"gains at least 5%: {np.mean(shares):.1%}")
+        print(
+            f"\ngittins share of the oracle's gain over FCFS, mean over the {len(shares)} cells where the oracle "
+            f"gains at least 5%: {np.mean(shares):.1%}"
+        )
     doc["gittins_index_speed"] = gittins_speed()
     print(f"gittins index of 10,000 queued requests: {doc['gittins_index_speed']['best_s'] * 1000:.1f} ms")
     if args.speed_requests:
         profile = load_profile(PROFILES[0])
-        rate = doc["saturation_rate"].get(PROFILES[0]) or saturation_rate(records, profile, predictor, args.seed)
+        rate = doc["saturation_rate"].get(PROFILES[0]) or saturation_rate(
+            records, profile, predictor, args.seed
+        )
         doc["simulator_speed"] = speed(records, predictor, profile, args.speed_requests, rate, args.seed)
         s = doc["simulator_speed"]
-        print(f"simulator speed, {s['num_requests']:,} requests near saturation on {PROFILES[0]}: " + ", ".join(
-            f"{name} {s[name]['wall_s']} s ({s[name]['requests_per_s']:,} req/s)" for name in ("fcfs", "gittins", "oracle")
-        ) + f"; workload build {s['workload_build_s']} s")
+        print(
+            f"simulator speed, {s['num_requests']:,} requests near saturation on {PROFILES[0]}: "
+            + ", ".join(
+                f"{name} {s[name]['wall_s']} s ({s[name]['requests_per_s']:,} req/s)"
+                for name in ("fcfs", "gittins", "oracle")
+            )
+            + f"; workload build {s['workload_build_s']} s"
+        )
     if args.json:
         write_json(args.json, doc)
         print(f"wrote {args.json}")

@@ -43,7 +43,9 @@ MAX_LEN = 512
 
 
 def workload(args: argparse.Namespace):
-    records = load_records(str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate")
+    records = load_records(
+        str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate"
+    )
     arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), args.num_requests, args.rate)
     w = build_workload(arrivals, records, lambda recs, truth: samples_predictor(recs, truth), seed=args.seed)
     s = args.length_scale
@@ -65,10 +67,12 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
     while nxt < n or engine.has_unfinished_requests():
         now = time.perf_counter() - start
         while nxt < n and w.arrival[nxt] <= now:
-            sp = SamplingParams(max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0,
-                                extra_args=extras[nxt])
-            engine.add_request(str(nxt), {"prompt_token_ids": [7] * int(w.prompt_len[nxt])}, sp,
-                               priority=int(prios[nxt]))
+            sp = SamplingParams(
+                max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0, extra_args=extras[nxt]
+            )
+            engine.add_request(
+                str(nxt), {"prompt_token_ids": [7] * int(w.prompt_len[nxt])}, sp, priority=int(prios[nxt])
+            )
             nxt += 1
         if not engine.has_unfinished_requests():
             time.sleep(max(0.0, w.arrival[nxt] - (time.perf_counter() - start)))
@@ -84,26 +88,39 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
             if out.finished:
                 last[i] = t
     ttlt, ttft = last - w.arrival, first - w.arrival
-    return {"mean_ttlt_s": float(ttlt.mean()), "p99_ttlt_s": float(np.percentile(ttlt, 99)),
-            "mean_ttft_s": float(ttft.mean()), "p99_ttft_s": float(np.percentile(ttft, 99)),
-            "makespan_s": float(np.nanmax(last))}, step_times
+    return {
+        "mean_ttlt_s": float(ttlt.mean()),
+        "p99_ttlt_s": float(np.percentile(ttlt, 99)),
+        "mean_ttft_s": float(ttft.mean()),
+        "p99_ttft_s": float(np.percentile(ttft, 99)),
+        "makespan_s": float(np.nanmax(last)),
+    }, step_times
 
 
 def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_seqs: int) -> EngineProfile:
     """The profile ``sagepred profile`` would fit, from the FCFS replay's own steps."""
     samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
     coef, _ = fit_step_model(samples)
-    return profile_from_engine(llm, coef, "vllm-cpu-tiny", "tiny llama (dummy weights)", "cpu",
-                               "fit to the FCFS replay's steps")
+    return profile_from_engine(
+        llm, coef, "vllm-cpu-tiny", "tiny llama (dummy weights)", "cpu", "fit to the FCFS replay's steps"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared data folder")
-    parser.add_argument("--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/")
+    parser.add_argument(
+        "--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared data folder"
+    )
+    parser.add_argument(
+        "--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/"
+    )
     parser.add_argument("--num-requests", type=int, default=60, help="requests replayed")
-    parser.add_argument("--rate", type=float, default=3.0, help="arrival rate (req/s) after scaling the trace")
-    parser.add_argument("--length-scale", type=float, default=8.0, help="CASTILLO lengths are divided by this")
+    parser.add_argument(
+        "--rate", type=float, default=3.0, help="arrival rate (req/s) after scaling the trace"
+    )
+    parser.add_argument(
+        "--length-scale", type=float, default=8.0, help="CASTILLO lengths are divided by this"
+    )
     parser.add_argument("--max-prompt", type=int, default=128, help="cap on (scaled) prompt tokens")
     parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs")
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
@@ -120,8 +137,13 @@ def main() -> None:
 
     from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
-    llm = tiny_engine(model, tmp / "cache", max_num_seqs=args.max_num_seqs, scheduler_cls=SagepredScheduler,
-                      additional_config={"sagepred": {"policy": "fcfs"}})
+    llm = tiny_engine(
+        model,
+        tmp / "cache",
+        max_num_seqs=args.max_num_seqs,
+        scheduler_cls=SagepredScheduler,
+        additional_config={"sagepred": {"policy": "fcfs"}},
+    )
     sched = llm.llm_engine.engine_core.engine_core.scheduler
     sched.step_log = []
     results["fcfs"], fcfs_times = replay(llm, w, [None] * n, np.zeros(n))
@@ -142,19 +164,31 @@ def main() -> None:
     for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", Gittins())):
         sim = simulate(sim_w, policy, profile).summary()
         results[name]["sim_mean_ttlt_s"] = sim["mean_ttlt_s"]
-        results[name]["sim_gap"] = (sim["mean_ttlt_s"] - results[name]["mean_ttlt_s"]) / results[name]["mean_ttlt_s"]
+        results[name]["sim_gap"] = (sim["mean_ttlt_s"] - results[name]["mean_ttlt_s"]) / results[name][
+            "mean_ttlt_s"
+        ]
 
-    print(f"{n} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
-          f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}")
-    print(f"{'mode':<10}{'mean TTLT':>11}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}{'sim TTLT':>10}{'sim gap':>9}")
+    print(
+        f"{n} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
+        f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}"
+    )
+    print(
+        f"{'mode':<10}{'mean TTLT':>11}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}{'sim TTLT':>10}{'sim gap':>9}"
+    )
     for name in ("fcfs", "priority", "plugin"):
         r = results[name]
         sim = f"{r['sim_mean_ttlt_s']:>10.2f}{100 * r['sim_gap']:>8.0f}%" if "sim_gap" in r else ""
-        print(f"{name:<10}{r['mean_ttlt_s']:>11.2f}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
-              f"{r['p99_ttft_s']:>10.2f}{sim}")
-    payload = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
-               "profile": profile.to_dict(), "results": results,
-               "mean_output_len": float(w.output_len.mean()), "mean_prompt_len": float(w.prompt_len.mean())}
+        print(
+            f"{name:<10}{r['mean_ttlt_s']:>11.2f}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
+            f"{r['p99_ttft_s']:>10.2f}{sim}"
+        )
+    payload = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
+        "profile": profile.to_dict(),
+        "results": results,
+        "mean_output_len": float(w.output_len.mean()),
+        "mean_prompt_len": float(w.prompt_len.mean()),
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

@@ -106,7 +106,9 @@ class Baseline:
         """Learn from training records; returns ``self``."""
         raise NotImplementedError
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         """One predicted distribution per prompt."""
         raise NotImplementedError
 
@@ -144,7 +146,9 @@ class GlobalHistogram(Baseline):
         self.probs = _histogram(_pooled(records), self.edges)
         return self
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         self._require_fit("probs")
         return _repeat(self.probs, self.edges, len(prompts))
 
@@ -190,7 +194,9 @@ class PromptLengthHistogram(Baseline):
         self.probs = dist.segment_probs()
         return self
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         self._require_fit("probs")
         bins = np.searchsorted(self.cuts, self.features.prompt_lengths(prompts, prompt_lens), side="right")
         return LengthDistribution.from_histogram(self.probs[bins], self.edges)
@@ -251,7 +257,9 @@ class SemanticHistory(Baseline):
             found.extend(np.flatnonzero(row >= self.config.threshold) for row in sims)
         return found
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         self._require_fit("embeddings")
         hits = self.neighbours(self.features.embed(prompts))
         counts = np.zeros((len(prompts), self.edges.shape[0] - 1))
@@ -270,7 +278,9 @@ class SemanticHistory(Baseline):
 class RegressorConfig:
     """SSJF/TRAIL-style point regressor on the prompt embedding."""
 
-    alphas: tuple[float, ...] = field(default=(0.1, 1.0, 10.0, 100.0), metadata={"help": "ridge penalties tried"})
+    alphas: tuple[float, ...] = field(
+        default=(0.1, 1.0, 10.0, 100.0), metadata={"help": "ridge penalties tried"}
+    )
     folds: int = field(default=5, metadata={"help": "cross-validation folds for the residual spread"})
     max_length: float = 32768.0
     encoder: str | None = None
@@ -309,15 +319,21 @@ class PointRegressor(Baseline):
         self.residual_quantiles = np.quantile(residuals, QUANTILE_GRID)
         return self
 
-    def predict_log_mean(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> np.ndarray:
+    def predict_log_mean(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> np.ndarray:
         """The point prediction: expected log length."""
         self._require_fit("model")
         return self.model.predict(self._design(prompts, prompt_lens))
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         point = self.predict_log_mean(prompts, prompt_lens)
         values = np.exp(point[:, None] + self.residual_quantiles[None, :])
-        return LengthDistribution.from_quantiles(values, QUANTILE_GRID, min_length=0.0, max_length=self.config.max_length)
+        return LengthDistribution.from_quantiles(
+            values, QUANTILE_GRID, min_length=0.0, max_length=self.config.max_length
+        )
 
 
 # ---------------------------------------------------------------------------- learning to rank
@@ -330,7 +346,9 @@ class RankerConfig:
     lr: float = 1e-2
     weight_decay: float = 1e-4
     hidden: int = field(default=0, metadata={"help": "hidden units (0: linear scorer)"})
-    window: float = field(default=0.15, metadata={"help": "half-width of the percentile slice of the global histogram"})
+    window: float = field(
+        default=0.15, metadata={"help": "half-width of the percentile slice of the global histogram"}
+    )
     num_bins: int = 64
     max_length: float = 32768.0
     encoder: str | None = None
@@ -358,7 +376,9 @@ class ListwiseRanker(Baseline):
 
     def _design(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None) -> np.ndarray:
         plen = np.log1p(self.features.prompt_lengths(prompts, prompt_lens))
-        return np.concatenate([self.features.embed(prompts), (plen[:, None] - 5.0) / 2.0], axis=1).astype(np.float32)
+        return np.concatenate([self.features.embed(prompts), (plen[:, None] - 5.0) / 2.0], axis=1).astype(
+            np.float32
+        )
 
     def fit(self, records: Sequence[LengthRecord]) -> ListwiseRanker:
         import torch
@@ -370,11 +390,16 @@ class ListwiseRanker(Baseline):
         torch.manual_seed(self.config.seed)
         dim = x.shape[1]
         if self.config.hidden:
-            scorer = torch.nn.Sequential(torch.nn.Linear(dim, self.config.hidden), torch.nn.ReLU(),
-                                         torch.nn.Linear(self.config.hidden, 1))
+            scorer = torch.nn.Sequential(
+                torch.nn.Linear(dim, self.config.hidden),
+                torch.nn.ReLU(),
+                torch.nn.Linear(self.config.hidden, 1),
+            )
         else:
             scorer = torch.nn.Linear(dim, 1)
-        optimiser = torch.optim.AdamW(scorer.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimiser = torch.optim.AdamW(
+            scorer.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
         size = min(self.config.list_size, x.shape[0])
         for _ in range(self.config.steps):
             idx = torch.randperm(x.shape[0], generator=generator)[:size]
@@ -390,7 +415,9 @@ class ListwiseRanker(Baseline):
         with torch.no_grad():
             self.train_scores = np.sort(scorer(x).squeeze(-1).numpy())
         edges = log_bin_edges(self.config.num_bins, self.config.max_length)
-        self.global_dist = LengthDistribution.from_histogram(_histogram(_pooled(records), edges)[None, :], edges)
+        self.global_dist = LengthDistribution.from_histogram(
+            _histogram(_pooled(records), edges)[None, :], edges
+        )
         return self
 
     def score(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> np.ndarray:
@@ -401,7 +428,9 @@ class ListwiseRanker(Baseline):
         with torch.no_grad():
             return self.scorer(torch.as_tensor(self._design(prompts, prompt_lens))).squeeze(-1).numpy()
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         scores = self.score(prompts, prompt_lens)
         pct = (np.searchsorted(self.train_scores, scores) + 0.5) / (self.train_scores.shape[0] + 1)
         w = self.config.window
@@ -413,7 +442,8 @@ class ListwiseRanker(Baseline):
 
 # ---------------------------------------------------------------------------- registry
 BASELINES: dict[str, type[Baseline]] = {
-    cls.name: cls for cls in (GlobalHistogram, PromptLengthHistogram, SemanticHistory, PointRegressor, ListwiseRanker)
+    cls.name: cls
+    for cls in (GlobalHistogram, PromptLengthHistogram, SemanticHistory, PointRegressor, ListwiseRanker)
 }
 
 
@@ -424,13 +454,18 @@ def get_baseline(name: str, **config: Any) -> Baseline:
     """
     key = name.strip().lower()
     if key not in BASELINES:
-        raise InputError(f"unknown baseline {name!r}; choose one of: {', '.join(BASELINES)}", field="baseline")
+        raise InputError(
+            f"unknown baseline {name!r}; choose one of: {', '.join(BASELINES)}", field="baseline"
+        )
     cls = BASELINES[key]
     if not config:
         return cls()
     config_type = {
-        "global": GlobalConfig, "length": LengthBinsConfig, "sagesched": SageSchedConfig,
-        "regressor": RegressorConfig, "ltr": RankerConfig,
+        "global": GlobalConfig,
+        "length": LengthBinsConfig,
+        "sagesched": SageSchedConfig,
+        "regressor": RegressorConfig,
+        "ltr": RankerConfig,
     }[key]
     try:
         return cls(config_type(**config))

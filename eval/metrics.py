@@ -114,7 +114,9 @@ def crps(
     return out
 
 
-def pinball_loss(predicted: np.ndarray, observed: np.ndarray, level: float, censored: np.ndarray | None = None) -> np.ndarray:
+def pinball_loss(
+    predicted: np.ndarray, observed: np.ndarray, level: float, censored: np.ndarray | None = None
+) -> np.ndarray:
     """Per-sample pinball (quantile) loss of predicted ``level``-quantiles.
 
     A censored sample contributes the known part ``level · max(c − Q, 0)``.
@@ -128,9 +130,13 @@ def pinball_loss(predicted: np.ndarray, observed: np.ndarray, level: float, cens
     return loss
 
 
-def length_bucket(lengths: np.ndarray, width: float = BUCKET_WIDTH, num_buckets: int = NUM_BUCKETS) -> np.ndarray:
+def length_bucket(
+    lengths: np.ndarray, width: float = BUCKET_WIDTH, num_buckets: int = NUM_BUCKETS
+) -> np.ndarray:
     """Bucket index of lengths: ``[0, width)``, ``[width, 2·width)``, …; the last bucket is open-ended."""
-    return np.clip(np.floor(np.asarray(lengths, dtype=np.float64) / width), 0, num_buckets - 1).astype(np.int64)
+    return np.clip(np.floor(np.asarray(lengths, dtype=np.float64) / width), 0, num_buckets - 1).astype(
+        np.int64
+    )
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,9 @@ class PitValues:
         return float(max(right.max(), left.max()))
 
 
-def pit_values(dist: LengthDistribution, observed: np.ndarray, censored: np.ndarray, rows: np.ndarray) -> PitValues:
+def pit_values(
+    dist: LengthDistribution, observed: np.ndarray, censored: np.ndarray, rows: np.ndarray
+) -> PitValues:
     """PIT ``F(y)`` per sample (``[F(c), 1]`` for censored samples)."""
     y = np.asarray(observed, dtype=np.float64)
     n, num_knots = len(dist), dist.knots.shape[1]
@@ -278,7 +286,8 @@ def _summarise(scores: SampleScores, sample_mask: np.ndarray, prompt_mask: np.nd
     median = scores.median[sample_mask]
 
     pinball = {
-        str(q): float(pinball_loss(scores.quantiles[q][sample_mask], y, q, cens).mean()) for q in PINBALL_LEVELS
+        str(q): float(pinball_loss(scores.quantiles[q][sample_mask], y, q, cens).mean())
+        for q in PINBALL_LEVELS
     }
     mae = np.where(cens, np.maximum(y - median, 0.0), np.abs(y - median))
 

@@ -43,13 +43,20 @@ class OnlineConfig:
 
     seed: int = field(default=0, metadata={"help": "seed of the stream order and of the observed sample"})
     block: int = field(default=200, metadata={"help": "requests per scoring block (the plot's resolution)"})
-    observe: str = field(default="one", metadata={"help": "'one' sampled length per request, or 'all' samples"})
+    observe: str = field(
+        default="one", metadata={"help": "'one' sampled length per request, or 'all' samples"}
+    )
     max_requests: int | None = field(default=None, metadata={"help": "replay only the first N of the stream"})
-    history_only: bool = field(default=False, metadata={"help": "replay the history predictor alone (no head)"})
+    history_only: bool = field(
+        default=False, metadata={"help": "replay the history predictor alone (no head)"}
+    )
     history: HistoryConfig = field(default_factory=HistoryConfig, metadata={"help": "window settings"})
-    fusion: FusionConfig = field(default_factory=FusionConfig, metadata={"help": "fusion settings (fused mode)"})
+    fusion: FusionConfig = field(
+        default_factory=FusionConfig, metadata={"help": "fusion settings (fused mode)"}
+    )
     paper_similarity_power: float = field(
-        default=0.0, metadata={"help": "history mode: neighbour weight = similarity ** power (paper: 0, uniform)"}
+        default=0.0,
+        metadata={"help": "history mode: neighbour weight = similarity ** power (paper: 0, uniform)"},
     )
 
     def __post_init__(self) -> None:
@@ -87,7 +94,9 @@ class OnlineResult:
             "data": self.data,
         }
 
-    def requests_to_match(self, mode: str = "fused", reference: str = "head", key: str = "crps") -> int | None:
+    def requests_to_match(
+        self, mode: str = "fused", reference: str = "head", key: str = "crps"
+    ) -> int | None:
         """Requests seen at the end of the first block where ``mode`` beats ``reference`` on ``key`` and stays ahead."""
         lower_is_better = key != "kendall_tau"
         ahead = []
@@ -160,7 +169,9 @@ def replay(
         embeddings = np.asarray(embeddings, dtype=np.float32)[order]
     window = HistoryIndex(config.history)
     fused = FusedPredictor(head, window, config.fusion) if head is not None else None
-    paper_fusion = dataclasses.replace(config.fusion, mode="history", similarity_power=config.paper_similarity_power)
+    paper_fusion = dataclasses.replace(
+        config.fusion, mode="history", similarity_power=config.paper_similarity_power
+    )
     paper = FusedPredictor(None, window, paper_fusion, encoder=encoder)
     if fused is not None:
         paper.edges = fused.edges
@@ -169,7 +180,9 @@ def replay(
     head_all: LengthDistribution | None = None
     if head is not None:
         if token_counts is None:
-            token_counts = np.asarray(head.encoder.count_tokens([r.prompt_text for r in stream]), dtype=np.float32)
+            token_counts = np.asarray(
+                head.encoder.count_tokens([r.prompt_text for r in stream]), dtype=np.float32
+            )
         else:
             token_counts = np.asarray(token_counts, dtype=np.float32)[order]
         head_all = head.predict_from_features(embeddings, token_counts)
@@ -181,7 +194,9 @@ def replay(
         found_any[t] = bool(found.valid.any())
         rows["history"].append(paper.predict_from_features(embeddings[t : t + 1], neighbours=found))
         if fused is not None:
-            rows["fused"].append(fused.predict_from_features(embeddings[t : t + 1], head_dist=head_all[t], neighbours=found))
+            rows["fused"].append(
+                fused.predict_from_features(embeddings[t : t + 1], head_dist=head_all[t], neighbours=found)
+            )
         if config.observe == "one":
             j = int(rng.integers(record.num_samples))
             lengths, censored = record.output_lens[j], record.censored[j]
@@ -214,7 +229,11 @@ def plot_online(result: OnlineResult, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("crps", "CRPS (tokens, lower is better)"), ("kendall_tau", "Kendall τ"), ("coverage_80", "80% coverage"))
+    panels = (
+        ("crps", "CRPS (tokens, lower is better)"),
+        ("kendall_tau", "Kendall τ"),
+        ("coverage_80", "80% coverage"),
+    )
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (key, title) in zip(axes, panels, strict=True):
         for mode in result.modes:
@@ -227,7 +246,9 @@ def plot_online(result: OnlineResult, path: str | Path) -> Path:
         ax.set_xlabel("requests seen")
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.suptitle(f"online replay: {result.n_requests} requests, block {result.config.block}, observe={result.config.observe}")
+    fig.suptitle(
+        f"online replay: {result.n_requests} requests, block {result.config.block}, observe={result.config.observe}"
+    )
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
@@ -252,19 +273,37 @@ def format_table(result: OnlineResult, keys: Sequence[str] = ("crps", "kendall_t
 def add_online_arguments(parser: Any) -> None:
     """The ``sagepred eval --online`` options (an argparse parser)."""
     group = parser.add_argument_group("online replay (--online)")
-    group.add_argument("--online", action="store_true",
-                       help="replay --data as a seeded stream (predict, then observe each request) and score "
-                            "head-only, history-only and fused predictors over time (online.json, online.png)")
-    group.add_argument("--history-only", action="store_true",
-                       help="with --online: replay SageSched's history predictor alone (no head needed)")
-    group.add_argument("--seed", type=int, default=0, help="stream order and observed-sample seed (default 0)")
+    group.add_argument(
+        "--online",
+        action="store_true",
+        help="replay --data as a seeded stream (predict, then observe each request) and score "
+        "head-only, history-only and fused predictors over time (online.json, online.png)",
+    )
+    group.add_argument(
+        "--history-only",
+        action="store_true",
+        help="with --online: replay SageSched's history predictor alone (no head needed)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=0, help="stream order and observed-sample seed (default 0)"
+    )
     group.add_argument("--block", type=int, default=200, help="requests per scoring block (default 200)")
-    group.add_argument("--observe", choices=("one", "all"), default="one",
-                       help="feed one sampled length per request (default) or all of its samples")
+    group.add_argument(
+        "--observe",
+        choices=("one", "all"),
+        default="one",
+        help="feed one sampled length per request (default) or all of its samples",
+    )
     group.add_argument("--window", type=int, default=10_000, help="history window size (default 10,000)")
-    group.add_argument("--threshold", type=float, default=0.8, help="neighbour cosine similarity (default 0.8)")
-    group.add_argument("--prior-strength", type=float, default=4.0,
-                       help="the head's weight in pseudo-samples when fusing (default 4)")
+    group.add_argument(
+        "--threshold", type=float, default=0.8, help="neighbour cosine similarity (default 0.8)"
+    )
+    group.add_argument(
+        "--prior-strength",
+        type=float,
+        default=4.0,
+        help="the head's weight in pseudo-samples when fusing (default 4)",
+    )
 
 
 def run_online_command(args: Any, records: Sequence[LengthRecord], data: dict[str, Any]) -> int:
@@ -279,7 +318,10 @@ def run_online_command(args: Any, records: Sequence[LengthRecord], data: dict[st
 
         head = LengthPredictor.from_pretrained(args.checkpoint)
     config = OnlineConfig(
-        seed=args.seed, block=args.block, observe=args.observe, history_only=args.history_only,
+        seed=args.seed,
+        block=args.block,
+        observe=args.observe,
+        history_only=args.history_only,
         history=HistoryConfig(capacity=args.window, threshold=args.threshold),
         fusion=FusionConfig(prior_strength=args.prior_strength),
     )
@@ -291,9 +333,14 @@ def run_online_command(args: Any, records: Sequence[LengthRecord], data: dict[st
         return 0
     print(format_table(result))
     for mode in result.modes:
-        print(f"{mode:>8}: " + ", ".join(f"{k} {v:.3f}" for k, v in result.overall[mode].items() if v is not None))
+        print(
+            f"{mode:>8}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in result.overall[mode].items() if v is not None)
+        )
     if head is not None:
-        print(f"fused beats head on CRPS from request {result.requests_to_match('fused', 'head')}, "
-              f"history-only from {result.requests_to_match('fused', 'history')}")
+        print(
+            f"fused beats head on CRPS from request {result.requests_to_match('fused', 'head')}, "
+            f"history-only from {result.requests_to_match('fused', 'history')}"
+        )
     print(f"report: {folder / ONLINE_JSON}, {folder / ONLINE_PLOT}")
     return 0

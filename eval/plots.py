@@ -47,8 +47,13 @@ def plot_reliability(scores: SampleScores, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
     ax.plot(levels, observed, marker="o", label="observed")
-    ax.set(xlabel="quantile level q", ylabel="share of samples below predicted q-quantile",
-           title=f"Reliability — {title}", xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="quantile level q",
+        ylabel="share of samples below predicted q-quantile",
+        title=f"Reliability — {title}",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -70,8 +75,11 @@ def plot_crps_by_length(scores: SampleScores, path: Path, title: str) -> None:
         if count:
             ax.text(i, means[i], str(count), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(np.arange(NUM_BUCKETS), labels, rotation=60, fontsize=7)
-    ax.set(xlabel="true length bucket (tokens; count above bar)", ylabel="mean CRPS (tokens)",
-           title=f"CRPS by true length — {title}")
+    ax.set(
+        xlabel="true length bucket (tokens; count above bar)",
+        ylabel="mean CRPS (tokens)",
+        title=f"CRPS by true length — {title}",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -86,8 +94,13 @@ def plot_scatter(scores: SampleScores, path: Path, title: str) -> None:
     ax.scatter(observed, predicted, s=6, alpha=0.4, linewidths=0)
     lo, hi = min(predicted.min(), observed.min()), max(predicted.max(), observed.max())
     ax.plot([lo, hi], [lo, hi], color="black", linestyle="--", linewidth=1)
-    ax.set(xscale="log", yscale="log", xlabel="observed mean length (tokens)",
-           ylabel="predicted mean length (tokens)", title=f"Predicted vs observed — {title}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="observed mean length (tokens)",
+        ylabel="predicted mean length (tokens)",
+        title=f"Predicted vs observed — {title}",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

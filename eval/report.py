@@ -31,7 +31,7 @@ COLUMNS: tuple[tuple[str, str, bool | None, str], ...] = (
 def metric_value(metrics: dict[str, Any], key: str) -> float | None:
     """A (possibly dotted, e.g. ``pinball.0.5``) metric; ``None`` when undefined."""
     if key.startswith("pinball."):
-        return metrics["pinball"].get(key[len("pinball."):])
+        return metrics["pinball"].get(key[len("pinball.") :])
     return metrics.get(key)
 
 
@@ -65,7 +65,9 @@ def format_cell(summary: dict[str, Any], key: str, fmt: str) -> str:
     return text if is_comparable(summary, key) else f"({text})"
 
 
-def markdown_table(summaries: Sequence[dict[str, Any]], label_key: str = "predictor", bold: bool = True) -> str:
+def markdown_table(
+    summaries: Sequence[dict[str, Any]], label_key: str = "predictor", bold: bool = True
+) -> str:
     """A markdown table of the headline metrics, best comparable value per column in bold."""
     best = best_per_column(summaries) if bold and len(summaries) > 1 else {}
     header = "| predictor | " + " | ".join(title for _, title, _, _ in COLUMNS) + " |"
@@ -92,8 +94,11 @@ def rich_table(summaries: Sequence[dict[str, Any]], title: str | None = None) ->
     from rich.table import Table
 
     best = best_per_column(summaries) if len(summaries) > 1 else {}
-    table = Table(title=title, caption="(x): not comparable (ranking-only predictor); —: undefined"
-                  + ("; bold: best" if best else ""))
+    table = Table(
+        title=title,
+        caption="(x): not comparable (ranking-only predictor); —: undefined"
+        + ("; bold: best" if best else ""),
+    )
     table.add_column("predictor", no_wrap=True)
     for _, heading, _, _ in COLUMNS:
         table.add_column(heading, justify="right")
@@ -107,8 +112,10 @@ def rich_table(summaries: Sequence[dict[str, Any]], title: str | None = None) ->
 
 
 def _breakdown_table(groups: dict[str, dict[str, Any]], summary: dict[str, Any]) -> str:
-    rows = [{**metrics, "predictor": name, "comparable_metrics": summary["comparable_metrics"]}
-            for name, metrics in groups.items()]
+    rows = [
+        {**metrics, "predictor": name, "comparable_metrics": summary["comparable_metrics"]}
+        for name, metrics in groups.items()
+    ]
     table = markdown_table(rows, bold=False).replace("| predictor |", "| group |", 1)
     counts = ", ".join(f"{name} {m['n_prompts']}/{m['n_samples']}" for name, m in groups.items())
     return f"{table}\n\nprompts/samples: {counts}"
@@ -121,14 +128,17 @@ def render_markdown(evaluation: Evaluation, data: dict[str, Any], plots: Sequenc
     lines = [
         f"# Evaluation of `{summary['predictor']}`",
         "",
-        f"- data: `{data.get('source')}`" + "".join(f", {k} `{v}`" for k, v in data.items() if k != "source" and v),
+        f"- data: `{data.get('source')}`"
+        + "".join(f", {k} `{v}`" for k, v in data.items() if k != "source" and v),
         f"- {m['n_prompts']} prompts, {m['n_samples']} samples ({m['n_censored']} censored), "
         f"prediction took {summary['predict_seconds']} s",
     ]
     for key, value in summary["info"].items():
         lines.append(f"- {key.replace('_', ' ')}: {value}")
     if summary["comparable_metrics"] != "all":
-        lines.append(f"- **only {', '.join(summary['comparable_metrics'])} is comparable for this predictor**")
+        lines.append(
+            f"- **only {', '.join(summary['comparable_metrics'])} is comparable for this predictor**"
+        )
     lines += ["", "## Metrics", "", markdown_table([summary]), "", TABLE_NOTES, ""]
     lines += [
         f"Mean predicted length {m['mean_predicted']:.1f} vs observed {m['mean_observed']:.1f} tokens. "
@@ -172,17 +182,28 @@ def write_report(output: str | Path, evaluation: Evaluation, data: dict[str, Any
     return output
 
 
-def log_to_mlflow(evaluation: Evaluation, folder: str | Path, data: dict[str, Any],
-                  tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str = EXPERIMENT) -> str | None:
+def log_to_mlflow(
+    evaluation: Evaluation,
+    folder: str | Path,
+    data: dict[str, Any],
+    tracking_uri: str = DEFAULT_TRACKING_URI,
+    experiment: str = EXPERIMENT,
+) -> str | None:
     """Log params, metrics and the report folder to MLflow; returns the run id."""
     from sagepred.training.tracking import MlflowTracker
 
     tracker = MlflowTracker(tracking_uri=tracking_uri, experiment=experiment)
     summary = evaluation.summary()
-    tracker.start(run_name=f"eval {summary['predictor']}",
-                  params={"predictor": summary["predictor"], "kind": summary["kind"], "data": data,
-                          "info": summary["info"]},
-                  tags={"sagepred.kind": "eval"})
+    tracker.start(
+        run_name=f"eval {summary['predictor']}",
+        params={
+            "predictor": summary["predictor"],
+            "kind": summary["kind"],
+            "data": data,
+            "info": summary["info"],
+        },
+        tags={"sagepred.kind": "eval"},
+    )
     try:
         metrics = {k: v for k, v in evaluation.metrics.items() if k not in ("pit_histogram",)}
         tracker.log_metrics(metrics)

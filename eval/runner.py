@@ -63,7 +63,9 @@ def recipe_training_records(model: str) -> list[LengthRecord]:
     return load_training_data(load_recipe(model), notify=lambda _msg: None).train
 
 
-def drop_overlap(train: Sequence[LengthRecord], evaluation: Sequence[LengthRecord]) -> tuple[list[LengthRecord], int]:
+def drop_overlap(
+    train: Sequence[LengthRecord], evaluation: Sequence[LengthRecord]
+) -> tuple[list[LengthRecord], int]:
     """Training records whose prompt is not in ``evaluation``, and how many were dropped."""
     seen = {r.prompt_text for r in evaluation}
     kept = [r for r in train if r.prompt_text not in seen]
@@ -95,18 +97,25 @@ def build_candidate(
     if spec.startswith(BASELINE_PREFIX):
         from sagepred.eval.baselines import get_baseline
 
-        baseline = get_baseline(spec[len(BASELINE_PREFIX):])
+        baseline = get_baseline(spec[len(BASELINE_PREFIX) :])
         if train_records is None:
-            raise InputError(f"{spec} needs training data: pass --train-data PATH or --model TARGET",
-                             field="train-data")
+            raise InputError(
+                f"{spec} needs training data: pass --train-data PATH or --model TARGET", field="train-data"
+            )
         train, dropped = drop_overlap(train_records(), evaluation)
         if not train:
-            raise InputError("no training records left after removing the evaluation prompts", field="train-data")
+            raise InputError(
+                "no training records left after removing the evaluation prompts", field="train-data"
+            )
         start = time.perf_counter()
         baseline.fit(train)
-        info = {"train_records": len(train), "train_samples": sum(r.num_samples for r in train),
-                "train_dropped_overlap": dropped, "fit_seconds": round(time.perf_counter() - start, 2),
-                "description": baseline.description}
+        info = {
+            "train_records": len(train),
+            "train_samples": sum(r.num_samples for r in train),
+            "train_dropped_overlap": dropped,
+            "fit_seconds": round(time.perf_counter() - start, 2),
+            "description": baseline.description,
+        }
         return Candidate(spec, baseline, "baseline", baseline.comparable, info)
     from sagepred.predictor import LengthPredictor
 

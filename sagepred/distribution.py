@@ -156,7 +156,9 @@ class LengthDistribution:
             w = np.ones_like(row) if weights is None else np.asarray(weights[i], dtype=np.float64)
             np.add.at(counts[i], bins, w)
         if prior is not None and prior_strength > 0:
-            counts = counts + prior_strength * np.broadcast_to(np.asarray(prior, dtype=np.float64), counts.shape)
+            counts = counts + prior_strength * np.broadcast_to(
+                np.asarray(prior, dtype=np.float64), counts.shape
+            )
         empty = counts.sum(axis=1) <= 0
         counts[empty] = 1.0
         return cls.from_histogram(counts, edges)
@@ -189,11 +191,15 @@ class LengthDistribution:
             return np.full((len(self), 1), float(values)), True
         if values.ndim == 1:
             if values.shape[0] != len(self):
-                raise ValueError(f"a 1-D argument holds one value per row: expected {len(self)}, got {values.shape[0]}")
+                raise ValueError(
+                    f"a 1-D argument holds one value per row: expected {len(self)}, got {values.shape[0]}"
+                )
             return values[:, None], True
         if values.ndim == 2 and values.shape[0] in (1, len(self)):
             return np.broadcast_to(values, (len(self), values.shape[1])), False
-        raise ValueError(f"expected a scalar, shape ({len(self)},), (1, m) or ({len(self)}, m); got {values.shape}")
+        raise ValueError(
+            f"expected a scalar, shape ({len(self)},), (1, m) or ({len(self)}, m); got {values.shape}"
+        )
 
     def cdf(self, lengths: np.ndarray | float) -> np.ndarray:
         """P(L ≤ length).
@@ -298,7 +304,10 @@ class LengthDistribution:
     def to_dict(self, index: int) -> dict[str, list[float]]:
         """One row as plain lists (``knots``, ``cdf``) for JSON transport (e.g. vLLM ``extra_args``)."""
         row = self[index]
-        return {"knots": row.knots[0].tolist(), "cdf": np.broadcast_to(row.cdf_at_knots, row.knots.shape)[0].tolist()}
+        return {
+            "knots": row.knots[0].tolist(),
+            "cdf": np.broadcast_to(row.cdf_at_knots, row.knots.shape)[0].tolist(),
+        }
 
     @classmethod
     def from_dict(cls, payload: dict[str, Sequence[float]]) -> LengthDistribution:

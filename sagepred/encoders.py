@@ -67,7 +67,9 @@ class TextEncoder(nn.Module):
             self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
             self.model = AutoModel.from_pretrained(path, trust_remote_code=False)
         except OSError as err:
-            raise InputError(f"cannot load encoder {name!r}: {err}".splitlines()[0], field="encoder") from None
+            raise InputError(
+                f"cannot load encoder {name!r}: {err}".splitlines()[0], field="encoder"
+            ) from None
         self.eval()
 
     @property
@@ -91,7 +93,9 @@ class TextEncoder(nn.Module):
             list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
+    ) -> torch.Tensor:
         """Pooled embeddings ``(batch, dim)``."""
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -135,7 +139,9 @@ class EmbeddingCache:
     def _path(self, encoder: TextEncoder) -> Path:
         return self.root / f"{encoder.fingerprint()}.safetensors"
 
-    def encode(self, encoder: TextEncoder, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(
+        self, encoder: TextEncoder, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
         """Embeddings of ``texts``, computing only those not cached yet."""
         from safetensors.numpy import load_file, save
 

@@ -50,23 +50,37 @@ FUSION_CONFIG_NAME = "fusion.json"
 class FusionConfig:
     """How neighbours update the head's distribution."""
 
-    mode: str = field(default="fused", metadata={"help": "'fused' (head prior + history), 'history' (paper) or 'head'"})
+    mode: str = field(
+        default="fused", metadata={"help": "'fused' (head prior + history), 'history' (paper) or 'head'"}
+    )
     prior_strength: float = field(default=4.0, metadata={"help": "the head's weight, in pseudo-samples"})
-    similarity_power: float = field(default=1.0, metadata={"help": "neighbour weight = similarity ** power (0 = uniform)"})
-    min_samples: float = field(default=10.0, metadata={"help": "history mode: pad with the global histogram up to this"})
+    similarity_power: float = field(
+        default=1.0, metadata={"help": "neighbour weight = similarity ** power (0 = uniform)"}
+    )
+    min_samples: float = field(
+        default=10.0, metadata={"help": "history mode: pad with the global histogram up to this"}
+    )
     recalibrate: bool = field(
-        default=True, metadata={"help": "fused: recalibrate the head with the PITs of recent outcomes (window-level evidence)"}
+        default=True,
+        metadata={
+            "help": "fused: recalibrate the head with the PITs of recent outcomes (window-level evidence)"
+        },
     )
     recalibration_window: int = field(default=1000, metadata={"help": "most recent PIT values kept"})
     recalibration_strength: float = field(
-        default=50.0, metadata={"help": "pseudo-observations of the identity map (the head taken as calibrated)"}
+        default=50.0,
+        metadata={"help": "pseudo-observations of the identity map (the head taken as calibrated)"},
     )
     shrink_to_window: bool = field(
         default=True,
-        metadata={"help": "fused: mix the window's global histogram into the prior, weight fitted online by likelihood"},
+        metadata={
+            "help": "fused: mix the window's global histogram into the prior, weight fitted online by likelihood"
+        },
     )
     num_bins: int = field(default=64, metadata={"help": "evidence bins when there is no histogram head"})
-    max_length: float = field(default=DEFAULT_MAX_LENGTH, metadata={"help": "largest length of the evidence bins"})
+    max_length: float = field(
+        default=DEFAULT_MAX_LENGTH, metadata={"help": "largest length of the evidence bins"}
+    )
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -121,7 +135,9 @@ def bin_probs(dist: LengthDistribution, edges: np.ndarray) -> np.ndarray:
     return np.maximum(np.diff(cdf, axis=1), 0.0)
 
 
-def fuse(head: LengthDistribution, evidence: np.ndarray, edges: np.ndarray, prior_strength: float) -> LengthDistribution:
+def fuse(
+    head: LengthDistribution, evidence: np.ndarray, edges: np.ndarray, prior_strength: float
+) -> LengthDistribution:
     """The mixture ``(α · head + evidence) / (α + W)``; rows with no evidence are the head exactly.
 
     ``evidence`` is ``(n, K)`` weighted counts on the bins ``edges`` (uniform within a bin). With no
@@ -210,11 +226,17 @@ def outcome_prob(probs: np.ndarray, edges: np.ndarray, length: float, censored: 
     return float(probs[b:].sum() if censored else probs[b])
 
 
-def history_only(evidence: np.ndarray, edges: np.ndarray, padding: np.ndarray, min_samples: float) -> LengthDistribution:
+def history_only(
+    evidence: np.ndarray, edges: np.ndarray, padding: np.ndarray, min_samples: float
+) -> LengthDistribution:
     """SageSched's predictor: the neighbours' histogram, padded with ``padding`` up to ``min_samples``."""
     evidence = np.atleast_2d(np.asarray(evidence, dtype=np.float64))
     padding = np.asarray(padding, dtype=np.float64)
-    padding = padding / padding.sum() if padding.sum() > 0 else np.full(edges.shape[0] - 1, 1.0 / (edges.shape[0] - 1))
+    padding = (
+        padding / padding.sum()
+        if padding.sum() > 0
+        else np.full(edges.shape[0] - 1, 1.0 / (edges.shape[0] - 1))
+    )
     missing = np.maximum(float(min_samples) - evidence.sum(axis=1), 0.0)
     counts = evidence + missing[:, None] * padding[None, :]
     empty = counts.sum(axis=1) <= 0
@@ -330,8 +352,10 @@ class FusedPredictor:
             if not self._pits:
                 return head_dist
             if self._map_cache is None or self._map_cache[0] != self._pit_count:
-                self._map_cache = (self._pit_count, recalibration_map(np.fromiter(self._pits, float),
-                                                                      self.fusion.recalibration_strength))
+                self._map_cache = (
+                    self._pit_count,
+                    recalibration_map(np.fromiter(self._pits, float), self.fusion.recalibration_strength),
+                )
             mapping = self._map_cache[1]
         return recalibrate(head_dist, mapping)
 
@@ -355,8 +379,12 @@ class FusedPredictor:
                 self._lambda_cache = (self._pit_count, mixture_weight(pairs[:, 0], pairs[:, 1]))
             return self._lambda_cache[1]
 
-    def record_outcome(self, head_dist: LengthDistribution, length: float | Sequence[float],
-                       censored: bool | Sequence[bool] = False) -> None:
+    def record_outcome(
+        self,
+        head_dist: LengthDistribution,
+        length: float | Sequence[float],
+        censored: bool | Sequence[bool] = False,
+    ) -> None:
         """Learn from an outcome under the head's one-row prediction: its PIT under the shrunk prior
         (for recalibration) and its likelihood under the head and under the window's histogram (for
         ``λ``), all taken before the outcome joins the window (prequential)."""
@@ -368,8 +396,10 @@ class FusedPredictor:
         if self.fusion.shrink_to_window and len(self.history) > 0:
             head_probs = bin_probs(head_dist, self.edges)[0]
             window_probs = self.global_histogram()
-            pairs = [(outcome_prob(head_probs, self.edges, n, c), outcome_prob(window_probs, self.edges, n, c))
-                     for n, c in zip(lens, flags, strict=True)]
+            pairs = [
+                (outcome_prob(head_probs, self.edges, n, c), outcome_prob(window_probs, self.edges, n, c))
+                for n, c in zip(lens, flags, strict=True)
+            ]
         with self._pit_lock:
             self._pits.extend(values)
             self._pairs.extend(pairs)
@@ -381,13 +411,19 @@ class FusedPredictor:
         with self._pit_lock:
             return list(self._pits)
 
-    def predict(self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None) -> LengthDistribution:
+    def predict(
+        self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
+    ) -> LengthDistribution:
         """Predicted output-length distributions, one row per prompt (``prompt_lens`` is unused)."""
         del prompt_lens
         if len(prompts) == 0:
             raise ValueError("predict needs at least one prompt")
         embeddings = self.embed(prompts)
-        counts = None if self.head is None else np.asarray(self.encoder.count_tokens(list(prompts)), dtype=np.float32)
+        counts = (
+            None
+            if self.head is None
+            else np.asarray(self.encoder.count_tokens(list(prompts)), dtype=np.float32)
+        )
         return self.predict_from_features(embeddings, counts)
 
     # ------------------------------------------------------------------ learning online
@@ -414,7 +450,9 @@ class FusedPredictor:
             vector = np.asarray(prompt_or_embedding, dtype=np.float32)
         if self.fusion.mode == "fused" and self.fusion.recalibrate:
             if head_dist is None and token_count is not None:
-                head_dist = self.head.predict_from_features(vector[None, :], np.array([token_count], dtype=np.float32))
+                head_dist = self.head.predict_from_features(
+                    vector[None, :], np.array([token_count], dtype=np.float32)
+                )
             if head_dist is not None:
                 self.record_outcome(head_dist, length, censored)
         return self.history.observe(vector, length, censored, timestamp)
@@ -481,7 +519,9 @@ class FusedPredictor:
                 pairs = [(float(a), float(b)) for a, b in state.pop("pairs", [])]
                 saved = FusionConfig(**state)
             except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as err:
-                raise CheckpointError(f"{directory / FUSION_CONFIG_NAME}: malformed fusion settings ({err})") from None
+                raise CheckpointError(
+                    f"{directory / FUSION_CONFIG_NAME}: malformed fusion settings ({err})"
+                ) from None
             fusion = fusion or saved
         predictor = cls(head=head, history=HistoryIndex.load(directory, history_config), fusion=fusion)
         with predictor._pit_lock:

@@ -41,11 +41,15 @@ class HeadConfig:
     num_bins: int = field(default=48, metadata={"help": "histogram: log-spaced bins from 1 to max_length"})
     max_length: float = field(default=16384.0, metadata={"help": "largest length the head can express"})
     label_smoothing: float = field(
-        default=1.0, metadata={"help": "histogram: Gaussian smoothing of the target over neighbouring bins (in bins; 0 = none)"}
+        default=1.0,
+        metadata={
+            "help": "histogram: Gaussian smoothing of the target over neighbouring bins (in bins; 0 = none)"
+        },
     )
     num_quantiles: int = field(default=49, metadata={"help": "quantile: levels 1/(M+1) … M/(M+1)"})
     crps_weight: float = field(
-        default=0.0, metadata={"help": "histogram: weight of a CRPS term on the log-length grid added to the NLL"}
+        default=0.0,
+        metadata={"help": "histogram: weight of a CRPS term on the log-length grid added to the NLL"},
     )
 
     def to_dict(self) -> dict:
@@ -101,7 +105,9 @@ class HistogramHead(DistributionHead):
         return self.mlp(torch.cat([embeddings, length_feature(prompt_lens)], dim=-1))
 
     def _bin_index(self, lengths: torch.Tensor) -> torch.Tensor:
-        return (torch.searchsorted(self.edges, lengths.float(), right=False) - 1).clamp(0, self.config.num_bins - 1)
+        return (torch.searchsorted(self.edges, lengths.float(), right=False) - 1).clamp(
+            0, self.config.num_bins - 1
+        )
 
     def loss(
         self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor
@@ -125,7 +131,9 @@ class HistogramHead(DistributionHead):
         weights = mask.to(outputs.dtype)
         return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
 
-    def _log_grid_crps(self, log_probs: torch.Tensor, bins: torch.Tensor, censored: torch.Tensor) -> torch.Tensor:
+    def _log_grid_crps(
+        self, log_probs: torch.Tensor, bins: torch.Tensor, censored: torch.Tensor
+    ) -> torch.Tensor:
         """CRPS of log-length on the bin grid (every bin one unit wide); censored: only below c counts."""
         cdf = torch.cumsum(log_probs.exp(), dim=-1).unsqueeze(1)
         index = torch.arange(self.config.num_bins, device=log_probs.device).view(1, 1, -1)
@@ -170,5 +178,8 @@ class QuantileHead(DistributionHead):
     def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
         values = torch.expm1(outputs.detach().float()).cpu().numpy().astype(np.float64)
         return LengthDistribution.from_quantiles(
-            values, self.levels.cpu().numpy().astype(np.float64), min_length=0.0, max_length=self.config.max_length
+            values,
+            self.levels.cpu().numpy().astype(np.float64),
+            min_length=0.0,
+            max_length=self.config.max_length,
         )

@@ -46,10 +46,14 @@ class HistoryConfig:
     top_k: int = field(default=64, metadata={"help": "most neighbours returned per query"})
     max_samples: int = field(default=10, metadata={"help": "output lengths stored per entry"})
     dim: int = field(default=384, metadata={"help": "embedding size (all-MiniLM-L6-v2: 384)"})
-    backend: str = field(default="auto", metadata={"help": "'auto' (faiss when importable), 'faiss' or 'numpy'"})
+    backend: str = field(
+        default="auto", metadata={"help": "'auto' (faiss when importable), 'faiss' or 'numpy'"}
+    )
     search_threads: int = field(
         default=1,
-        metadata={"help": "faiss OpenMP threads for batches under 20 queries (1 avoids fork/join overhead; 0 = faiss default)"},
+        metadata={
+            "help": "faiss OpenMP threads for batches under 20 queries (1 avoids fork/join overhead; 0 = faiss default)"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -126,13 +130,19 @@ def exact_search(
         if threads > 0 and nq < FAISS_BLAS_THRESHOLD:
             faiss.omp_set_num_threads(threads)
         try:
-            d, i = faiss.knn(queries, np.ascontiguousarray(database, dtype=np.float32), kk, faiss.METRIC_INNER_PRODUCT)
+            d, i = faiss.knn(
+                queries, np.ascontiguousarray(database, dtype=np.float32), kk, faiss.METRIC_INNER_PRODUCT
+            )
         finally:
             faiss.omp_set_num_threads(before)
         scores[:, :kk], rows[:, :kk] = d, i
         return scores, rows
     sims = queries @ np.asarray(database, dtype=np.float32).T
-    part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < nb else np.broadcast_to(np.arange(nb), (nq, nb))
+    part = (
+        np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        if kk < nb
+        else np.broadcast_to(np.arange(nb), (nq, nb))
+    )
     top = np.take_along_axis(sims, part, axis=1)
     order = np.lexsort((part, -top), axis=1)
     scores[:, :kk] = np.take_along_axis(top, order, axis=1)
@@ -256,7 +266,9 @@ class HistoryIndex:
             self.__init__(self.config)
 
     # ------------------------------------------------------------------ reading
-    def query(self, embeddings: np.ndarray, top_k: int | None = None, threshold: float | None = None) -> Neighbours:
+    def query(
+        self, embeddings: np.ndarray, top_k: int | None = None, threshold: float | None = None
+    ) -> Neighbours:
         """Neighbours of each query embedding with cosine ≥ ``threshold``, at most ``top_k``, best first."""
         queries = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if queries.shape[1] != self.config.dim:
@@ -355,10 +367,14 @@ class HistoryIndex:
         except json.JSONDecodeError as err:
             raise CheckpointError(f"{meta_path}: malformed JSON ({err.msg}, line {err.lineno})") from None
         if not isinstance(meta, dict) or meta.get("format_version") != HISTORY_FORMAT_VERSION:
-            raise CheckpointError(f"{meta_path}: history format {meta.get('format_version')!r} is not {HISTORY_FORMAT_VERSION}")
+            raise CheckpointError(
+                f"{meta_path}: history format {meta.get('format_version')!r} is not {HISTORY_FORMAT_VERSION}"
+            )
         payload = tensor_path.read_bytes()
         if hashlib.sha256(payload).hexdigest() != meta.get("tensors_sha256"):
-            raise CheckpointError(f"{tensor_path}: does not match {meta_path.name} (sha256 differs; torn or edited save)")
+            raise CheckpointError(
+                f"{tensor_path}: does not match {meta_path.name} (sha256 differs; torn or edited save)"
+            )
         try:
             saved_config = HistoryConfig(**meta["config"])
             tensors = load(payload)

@@ -37,8 +37,11 @@ def _model_index(config: PredictorConfig) -> list[dict[str, Any]]:
             "results": [
                 {
                     "task": {"type": "output-length-prediction", "name": "LLM output-length distribution"},
-                    "dataset": {"name": str(dataset_name), "type": str(config.data.get("kind", "records")),
-                                "split": str(config.data.get("eval_split", "validation"))},
+                    "dataset": {
+                        "name": str(dataset_name),
+                        "type": str(config.data.get("kind", "records")),
+                        "split": str(config.data.get("eval_split", "validation")),
+                    },
                     "metrics": results,
                 }
             ],
@@ -52,11 +55,15 @@ ENCODER_LICENCES = {"sentence-transformers/all-MiniLM-L6-v2": "apache-2.0"}
 def _protocol_text(data: dict[str, Any]) -> str:
     holdout = data.get("holdout") or {}
     if holdout.get("train_split") and holdout.get("eval_split"):
-        what = (f"trained on the source's `{holdout['train_split']}` split, evaluated on its "
-                f"`{holdout['eval_split']}` split")
+        what = (
+            f"trained on the source's `{holdout['train_split']}` split, evaluated on its "
+            f"`{holdout['eval_split']}` split"
+        )
     elif holdout:
-        what = (f"a seeded, hash-based {float(holdout.get('fraction', 0.2)):.0%} of the records held out "
-                f"(seed {holdout.get('seed', 0)}; membership depends only on each record and the seed)")
+        what = (
+            f"a seeded, hash-based {float(holdout.get('fraction', 0.2)):.0%} of the records held out "
+            f"(seed {holdout.get('seed', 0)}; membership depends only on each record and the seed)"
+        )
     else:
         what = f"split: {data.get('eval_split', 'validation')}"
     note = f" {data['protocol']}" if data.get("protocol") else ""
@@ -71,10 +78,15 @@ def _by_dataset_table(metrics: dict[str, Any]) -> str:
     def fmt(value: Any, spec: str) -> str:
         return format(value, spec) if isinstance(value, int | float) else "—"
 
-    lines = [f"| {name} | {fmt(m.get('n_prompts'), 'd')} | {fmt(m.get('crps'), '.4g')} | "
-             f"{fmt(m.get('kendall_tau'), '.3f')} | {fmt(m.get('coverage_80'), '.3f')} |" for name, m in rows.items()]
-    return ("\nBy source dataset of the held-out prompts:\n\n| dataset | prompts | CRPS | Kendall τ | 80% coverage |\n"
-            "| --- | ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n")
+    lines = [
+        f"| {name} | {fmt(m.get('n_prompts'), 'd')} | {fmt(m.get('crps'), '.4g')} | "
+        f"{fmt(m.get('kendall_tau'), '.3f')} | {fmt(m.get('coverage_80'), '.3f')} |"
+        for name, m in rows.items()
+    ]
+    return (
+        "\nBy source dataset of the held-out prompts:\n\n| dataset | prompts | CRPS | Kendall τ | 80% coverage |\n"
+        "| --- | ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n"
+    )
 
 
 def _contents_text(config: PredictorConfig) -> str:
@@ -100,17 +112,29 @@ def render_model_card(config: PredictorConfig) -> str:
         "model-index": _model_index(config),
     }
     lora = config.lora
-    mode = f"LoRA (r={lora.r}, alpha={lora.alpha}, on {', '.join(lora.target_modules)})" if lora else "frozen encoder"
+    mode = (
+        f"LoRA (r={lora.r}, alpha={lora.alpha}, on {', '.join(lora.target_modules)})"
+        if lora
+        else "frozen encoder"
+    )
     metrics = config.metrics or {}
-    metric_rows = "\n".join(
-        f"| {label} | {metrics[key]:.4g} |" for key, label in CARD_METRICS if isinstance(metrics.get(key), int | float)
-    ) or "| (no validation metrics recorded) | |"
+    metric_rows = (
+        "\n".join(
+            f"| {label} | {metrics[key]:.4g} |"
+            for key, label in CARD_METRICS
+            if isinstance(metrics.get(key), int | float)
+        )
+        or "| (no validation metrics recorded) | |"
+    )
     baseline = metrics.get("baseline_global", {})
     baseline_line = ""
     if isinstance(baseline, dict) and isinstance(baseline.get("crps"), int | float):
         parts = [f"CRPS {baseline['crps']:.4g}"]
-        parts += [f"{label} {baseline[key]:.3f}" for key, label in (("kendall_tau", "τ"), ("coverage_80", "coverage"))
-                  if isinstance(baseline.get(key), int | float)]
+        parts += [
+            f"{label} {baseline[key]:.3f}"
+            for key, label in (("kendall_tau", "τ"), ("coverage_80", "coverage"))
+            if isinstance(baseline.get(key), int | float)
+        ]
         baseline_line = (
             "\nOn the same data a global-histogram baseline (one histogram of all training lengths; it ranks "
             f"nothing, so it has no τ) scores {', '.join(parts)}.\n"
@@ -130,7 +154,9 @@ def render_model_card(config: PredictorConfig) -> str:
             f"`sagepred predict --model {data['recipe']} --input prompts.jsonl --output preds.jsonl`.\n"
         )
     if isinstance(metrics.get("n_censored"), int) and isinstance(metrics.get("n_samples"), int):
-        censor_note += f" {metrics['n_censored']} of the {metrics['n_samples']} held-out samples are censored."
+        censor_note += (
+            f" {metrics['n_censored']} of the {metrics['n_samples']} held-out samples are censored."
+        )
     warning = ""
     crps, base = metrics.get("crps"), baseline.get("crps") if isinstance(baseline, dict) else None
     if isinstance(crps, int | float) and isinstance(base, int | float) and crps >= base:
@@ -165,7 +191,7 @@ or `sagepred predict --checkpoint path/to/this/folder --input prompts.jsonl --ou
 {zoo_line}
 ## Validation metrics
 
-Measured on {data.get('eval_records', '?')} held-out prompts ({data.get('eval_samples', '?')} samples; split: {data.get('eval_split', 'validation')}).
+Measured on {data.get("eval_records", "?")} held-out prompts ({data.get("eval_samples", "?")} samples; split: {data.get("eval_split", "validation")}).
 {_protocol_text(data)}
 
 | metric | value |
@@ -174,12 +200,12 @@ Measured on {data.get('eval_records', '?')} held-out prompts ({data.get('eval_sa
 {baseline_line}{warning}{_by_dataset_table(metrics)}
 ## Training data
 
-- Source: {data.get('source', 'unknown')}
-- Description: {data.get('description', '')}
-- Licence of the data: {data.get('licence', 'unknown')}; the responses were generated by {config.target_model},
-  whose provider's terms may also apply. Encoder licence: {ENCODER_LICENCES.get(config.encoder, 'see its model card')}.
+- Source: {data.get("source", "unknown")}
+- Description: {data.get("description", "")}
+- Licence of the data: {data.get("licence", "unknown")}; the responses were generated by {config.target_model},
+  whose provider's terms may also apply. Encoder licence: {ENCODER_LICENCES.get(config.encoder, "see its model card")}.
   sagepred itself: Apache-2.0.
-- Training records: {data.get('train_records', '?')} ({data.get('train_samples', '?')} samples)
+- Training records: {data.get("train_records", "?")} ({data.get("train_samples", "?")} samples)
 
 ## What this checkpoint contains
 
@@ -195,7 +221,7 @@ Measured on {data.get('eval_records', '?')} held-out prompts ({data.get('eval_sa
   distribution, not a point estimate, is the product: use its quantiles and conditional remaining
   length.
 - Lengths depend on the target's decoding settings (temperature, top-p, max_tokens) and system
-  prompt; the training data's settings are: {data.get('decoding', 'see the source')}. Other
+  prompt; the training data's settings are: {data.get("decoding", "see the source")}. Other
   settings shift the distribution.
 - {censor_note}
 {sample_note}- Trained on the prompt mix of the source above; other prompt mixes lose calibration. Fuse with

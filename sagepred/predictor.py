@@ -46,7 +46,8 @@ class LoraSettings:
     alpha: int = field(default=16, metadata={"help": "scaling numerator (alpha / r)"})
     dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path"})
     target_modules: list[str] = field(
-        default_factory=lambda: ["query", "value"], metadata={"help": "module names to adapt (BERT-style names)"}
+        default_factory=lambda: ["query", "value"],
+        metadata={"help": "module names to adapt (BERT-style names)"},
     )
 
 
@@ -125,7 +126,10 @@ class LengthPredictor(nn.Module):
         assert self._encoder is not None and self.config.lora is not None
         settings = self.config.lora
         peft_config = LoraConfig(
-            r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=settings.target_modules
+            r=settings.r,
+            lora_alpha=settings.alpha,
+            lora_dropout=settings.dropout,
+            target_modules=settings.target_modules,
         )
         self._encoder.model = get_peft_model(self._encoder.model, peft_config)
         self._encoder.eval()  # the trainer switches to train mode explicitly
@@ -137,7 +141,9 @@ class LengthPredictor(nn.Module):
         self._lora_applied = False
 
     # ------------------------------------------------------------------ inference
-    def features(self, prompts: Sequence[str], batch_size: int = 64, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def features(
+        self, prompts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(embeddings, encoder token counts)`` of prompts."""
         encoder = self.encoder
         return encoder.encode(prompts, batch_size=batch_size, progress=progress), np.asarray(
@@ -183,7 +189,11 @@ class LengthPredictor(nn.Module):
         with atomic_directory(directory) as tmp:
             (tmp / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
             state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
-            save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "sagepred_format": str(FORMAT_VERSION)})
+            save_file(
+                state,
+                str(tmp / WEIGHTS_NAME),
+                metadata={"format": "pt", "sagepred_format": str(FORMAT_VERSION)},
+            )
             if self.config.lora is not None:
                 self._save_adapter(tmp)
             (tmp / CARD_NAME).write_text(card if card is not None else render_model_card(self.config))
@@ -194,7 +204,9 @@ class LengthPredictor(nn.Module):
         from safetensors.torch import save_file
 
         encoder = self.encoder
-        adapter_state = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(encoder.model).items()}
+        adapter_state = {
+            k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(encoder.model).items()
+        }
         save_file(adapter_state, str(folder / ADAPTER_WEIGHTS_NAME), metadata={"format": "pt"})
         peft_config = encoder.model.peft_config["default"].to_dict()
         peft_config["base_model_name_or_path"] = self.config.encoder
@@ -227,10 +239,13 @@ class LengthPredictor(nn.Module):
             raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
         expected = predictor.head.state_dict()
         mismatched = sorted(
-            set(expected) ^ set(state) | {k for k in set(expected) & set(state) if expected[k].shape != state[k].shape}
+            set(expected) ^ set(state)
+            | {k for k in set(expected) & set(state) if expected[k].shape != state[k].shape}
         )
         if mismatched:
-            raise CheckpointError(f"{weights_path}: weights do not match the config (tensors {mismatched[:4]})")
+            raise CheckpointError(
+                f"{weights_path}: weights do not match the config (tensors {mismatched[:4]})"
+            )
         predictor.head.load_state_dict(state)
         if config.lora is not None:
             predictor._load_adapter(folder)
@@ -247,7 +262,9 @@ class LengthPredictor(nn.Module):
         encoder = self.encoder
         result = set_peft_model_state_dict(encoder.model, load_file(str(adapter_path)))
         if getattr(result, "unexpected_keys", None):
-            raise CheckpointError(f"{adapter_path}: adapter does not fit the encoder ({result.unexpected_keys[:3]} …)")
+            raise CheckpointError(
+                f"{adapter_path}: adapter does not fit the encoder ({result.unexpected_keys[:3]} …)"
+            )
         encoder.model.eval()
 
 
@@ -264,9 +281,18 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
 
         try:
             local = snapshot_download(
-                text, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, CARD_NAME]
+                text,
+                allow_patterns=[
+                    CONFIG_NAME,
+                    WEIGHTS_NAME,
+                    ADAPTER_CONFIG_NAME,
+                    ADAPTER_WEIGHTS_NAME,
+                    CARD_NAME,
+                ],
             )
         except Exception as err:
-            raise CheckpointError(f"{text}: no such folder, and the Hub download failed ({type(err).__name__})") from None
+            raise CheckpointError(
+                f"{text}: no such folder, and the Hub download failed ({type(err).__name__})"
+            ) from None
         return Path(local)
     raise CheckpointError(f"{path}: no such checkpoint folder")

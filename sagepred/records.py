@@ -87,7 +87,11 @@ class LengthRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL form read back by :func:`record_from_json`."""
-        out: dict[str, Any] = {"id": self.record_id, "prompt": self.prompt, "output_lens": list(self.output_lens)}
+        out: dict[str, Any] = {
+            "id": self.record_id,
+            "prompt": self.prompt,
+            "output_lens": list(self.output_lens),
+        }
         if any(self.censored):
             out["censored"] = list(self.censored)
         for key, value in (
@@ -144,12 +148,16 @@ def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: st
     if "output_lens" in obj:
         raw = obj["output_lens"]
         if not isinstance(raw, list) or not raw:
-            raise InputError("expected a non-empty list of lengths", path=path, line=line, field="output_lens")
+            raise InputError(
+                "expected a non-empty list of lengths", path=path, line=line, field="output_lens"
+            )
         lens = [_require_positive_int(v, path=path, line=line, name="output_lens") for v in raw]
     elif "output_len" in obj:
         lens = [_require_positive_int(obj["output_len"], path=path, line=line, name="output_len")]
     else:
-        raise InputError("missing (need 'output_len' or 'output_lens')", path=path, line=line, field="output_len")
+        raise InputError(
+            "missing (need 'output_len' or 'output_lens')", path=path, line=line, field="output_len"
+        )
     max_tokens = obj.get("max_tokens")
     if max_tokens is not None:
         max_tokens = _require_positive_int(max_tokens, path=path, line=line, name="max_tokens")
@@ -171,7 +179,9 @@ def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: st
         prompt_len = _require_positive_int(prompt_len, path=path, line=line, name="prompt_len")
     arrival = obj.get("arrival_time")
     if arrival is not None and (not isinstance(arrival, int | float) or arrival < 0):
-        raise InputError("expected a non-negative number of seconds", path=path, line=line, field="arrival_time")
+        raise InputError(
+            "expected a non-negative number of seconds", path=path, line=line, field="arrival_time"
+        )
     return LengthRecord(
         prompt=prompt,
         output_lens=tuple(lens),
@@ -199,12 +209,16 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
             try:
                 yield number, json.loads(text)
             except json.JSONDecodeError as err:
-                raise InputError(f"malformed JSON ({err.msg} at column {err.colno})", path=path, line=number) from None
+                raise InputError(
+                    f"malformed JSON ({err.msg} at column {err.colno})", path=path, line=number
+                ) from None
 
 
 def read_jsonl_records(path: str | Path, default_model: str = "") -> list[LengthRecord]:
     """Read a JSONL file of length records (see :func:`record_from_json`)."""
-    records = [record_from_json(obj, path=path, line=n, default_model=default_model) for n, obj in iter_jsonl(path)]
+    records = [
+        record_from_json(obj, path=path, line=n, default_model=default_model) for n, obj in iter_jsonl(path)
+    ]
     if not records:
         raise InputError("no records (the file is empty)", path=path)
     return records

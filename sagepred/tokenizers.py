@@ -214,8 +214,6 @@ class HFCounter:
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
 
 
-
-
 def default_tokenizers_dir() -> Path:
     """``$SAGEPRED_TOKENIZERS_DIR``, else the ``tokenizers`` folder of :func:`default_data_dir`."""
     env = os.environ.get("SAGEPRED_TOKENIZERS_DIR")

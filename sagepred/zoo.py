@@ -59,8 +59,11 @@ def resolve_source(spec: str | None = None) -> ZooSource:
         return ZooSource("hub", namespace)
     path = Path(spec).expanduser()
     if not path.is_dir():
-        raise InputError("zoo source not found (expected 'packaged', 'hf[:NAMESPACE]' or a folder)",
-                         path=spec, field="--source")
+        raise InputError(
+            "zoo source not found (expected 'packaged', 'hf[:NAMESPACE]' or a folder)",
+            path=spec,
+            field="--source",
+        )
     return ZooSource("folder", str(path))
 
 
@@ -103,8 +106,10 @@ def resolve_entry(index: dict[str, Any], name: str) -> dict[str, Any]:
     if exact or len(matches) == 1:
         return (exact or matches)[0]
     if matches:
-        raise InputError(f"ambiguous target {name!r}: it names {', '.join(e['name'] for e in matches)}; pick one",
-                         field="target")
+        raise InputError(
+            f"ambiguous target {name!r}: it names {', '.join(e['name'] for e in matches)}; pick one",
+            field="target",
+        )
     by_lower = {n.lower(): e["name"] for e in entries for n in _names(e)}
     close = difflib.get_close_matches(wanted, list(by_lower), n=8, cutoff=0.6)
     close += [n for n in by_lower if wanted in n]
@@ -116,7 +121,9 @@ def resolve_entry(index: dict[str, Any], name: str) -> dict[str, Any]:
 def _verify(path: Path, spec: dict[str, Any], label: str) -> None:
     size = path.stat().st_size
     if size != spec["size"]:
-        raise CheckpointError(f"{label}: size {size} bytes, the zoo index says {spec['size']}; nothing was written")
+        raise CheckpointError(
+            f"{label}: size {size} bytes, the zoo index says {spec['size']}; nothing was written"
+        )
     digest = sha256_file(path)
     if digest != spec["sha256"]:
         raise CheckpointError(
@@ -146,8 +153,10 @@ def _fetch(source: ZooSource, entry: dict[str, Any], filename: str, into: Path) 
     try:
         local = hf_hub_download(repo_id, filename, revision=entry.get("revision"))
     except Exception as err:
-        raise CheckpointError(f"{repo_id}/{filename}: Hub download failed ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''})") from None
+        raise CheckpointError(
+            f"{repo_id}/{filename}: Hub download failed ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''})"
+        ) from None
     shutil.copyfile(local, into / filename)
 
 
@@ -164,7 +173,9 @@ def pull(name: str, source: str | ZooSource | None = None, output: str | Path | 
         with atomic_directory(cached) as tmp:
             for spec in entry["files"]:
                 _fetch(zoo_source, entry, spec["path"], tmp)
-                _verify(tmp / spec["path"], spec, f"{entry['name']}/{spec['path']} from {zoo_source.describe()}")
+                _verify(
+                    tmp / spec["path"], spec, f"{entry['name']}/{spec['path']} from {zoo_source.describe()}"
+                )
     if output is None:
         return cached
     output = Path(output)
@@ -185,13 +196,21 @@ def list_entries(source: str | ZooSource | None = None) -> list[dict[str, Any]]:
     rows = []
     for entry in load_index(zoo_source)["checkpoints"]:
         metrics = entry.get("metrics", {})
-        rows.append({
-            "name": entry["name"], "target_model": entry["target_model"], "data": entry.get("data_source"),
-            "encoder": entry["encoder"], "head": entry.get("head"), "size_bytes": entry["size_bytes"],
-            "crps": metrics.get("crps"), "global_crps": (entry.get("baseline_global") or {}).get("crps"),
-            "kendall_tau": metrics.get("kendall_tau"),
-            "coverage_80": metrics.get("coverage_80"), "eval_prompts": entry.get("eval_prompts"),
-        })
+        rows.append(
+            {
+                "name": entry["name"],
+                "target_model": entry["target_model"],
+                "data": entry.get("data_source"),
+                "encoder": entry["encoder"],
+                "head": entry.get("head"),
+                "size_bytes": entry["size_bytes"],
+                "crps": metrics.get("crps"),
+                "global_crps": (entry.get("baseline_global") or {}).get("crps"),
+                "kendall_tau": metrics.get("kendall_tau"),
+                "coverage_80": metrics.get("coverage_80"),
+                "eval_prompts": entry.get("eval_prompts"),
+            }
+        )
     return rows
 
 
@@ -209,12 +228,17 @@ def _data_label(data: dict[str, Any]) -> str | None:
     return data.get("name")
 
 
-def index_entry(folder: Path, config: PredictorConfig, aliases: list[str] | None = None,
-                build: dict[str, Any] | None = None) -> dict[str, Any]:
+def index_entry(
+    folder: Path,
+    config: PredictorConfig,
+    aliases: list[str] | None = None,
+    build: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The index entry of a checkpoint folder: files with sizes and sha256, metrics, provenance."""
     files = [
         {"path": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
-        for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".")
     ]
     data = config.data
     metrics = {k: v for k, v in config.metrics.items() if isinstance(v, int | float)}
@@ -252,8 +276,9 @@ def make_index(entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def push(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-         api: Any = None) -> str:
+def push(
+    folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None, api: Any = None
+) -> str:
     """Upload a checkpoint folder (``save_pretrained`` layout, card as README) to a Hub model repo.
 
     ``api`` defaults to ``huggingface_hub.HfApi()``. Returns the repo URL. Failures (no network,
@@ -274,8 +299,16 @@ def push(folder: str | Path, repo_id: str, *, private: bool = False, token: str 
     try:
         url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
         api.upload_folder(
-            folder_path=str(folder), repo_id=repo_id, repo_type="model",
-            allow_patterns=["config.json", "model.safetensors", ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, CARD_NAME],
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="model",
+            allow_patterns=[
+                "config.json",
+                "model.safetensors",
+                ADAPTER_CONFIG_NAME,
+                ADAPTER_WEIGHTS_NAME,
+                CARD_NAME,
+            ],
             commit_message=f"sagepred {__version__}: upload {folder.name}",
         )
     except Exception as err:

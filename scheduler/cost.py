@@ -63,8 +63,9 @@ class CostModel:
         o = np.asarray(output_len, dtype=np.float64)
         return self.a * (i + o) + self.b * (0.5 * o * o + i * o)
 
-    def remaining(self, prompt_len: np.ndarray | float, age: np.ndarray | float,
-                  output_len: np.ndarray | float) -> np.ndarray:
+    def remaining(
+        self, prompt_len: np.ndarray | float, age: np.ndarray | float, output_len: np.ndarray | float
+    ) -> np.ndarray:
         """``C(I, O) − C(I, age)``: the cost still to pay of a request that ends at ``output_len``."""
         return self.cost(prompt_len, output_len) - self.cost(prompt_len, age)
 
@@ -72,7 +73,9 @@ class CostModel:
         """Cost of re-prefilling ``context_len`` tokens after a preemption by recompute: ``b·prefill_weight·n``."""
         return self.b * self.prefill_weight * np.asarray(context_len, dtype=np.float64)
 
-    def cost_distribution(self, dist: LengthDistribution, prompt_len: np.ndarray | float) -> LengthDistribution:
+    def cost_distribution(
+        self, dist: LengthDistribution, prompt_len: np.ndarray | float
+    ) -> LengthDistribution:
         """Distribution of ``C(I, L)`` for ``L ~ dist`` (one prompt length per row)."""
         i = np.broadcast_to(np.asarray(prompt_len, dtype=np.float64).reshape(-1), (len(dist),))[:, None]
         return dist.map_support(lambda o: self.cost(i, o))

@@ -29,10 +29,15 @@ def load_records(source: str, model: str | None = None, split: str | None = None
     elif Path(source).suffix == ".jsonl":
         from sagepred.records import read_jsonl_records
 
-        records = [r for r in read_jsonl_records(source)
-                   if (model is None or r.target_model == model) and (split is None or r.split == split)]
+        records = [
+            r
+            for r in read_jsonl_records(source)
+            if (model is None or r.target_model == model) and (split is None or r.split == split)
+        ]
     else:
-        raise SagepredError(f"cannot read {source!r}: only JSONL records are readable without sagepred.importers")
+        raise SagepredError(
+            f"cannot read {source!r}: only JSONL records are readable without sagepred.importers"
+        )
     if not records:
         raise InputError("no records (check --model / --split)", path=source, field="records")
     return records
@@ -68,7 +73,9 @@ def check_policies(policies: Sequence[Policy], workload: Workload) -> None:
     if workload.dist is None:
         needing = [p.name for p in policies if p.needs_prediction]
         if needing:
-            raise InputError(f"policies {', '.join(needing)} need a predictor (not 'none')", field="predictor")
+            raise InputError(
+                f"policies {', '.join(needing)} need a predictor (not 'none')", field="predictor"
+            )
 
 
 def run_policies(

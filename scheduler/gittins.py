@@ -50,8 +50,14 @@ def gittins_brute_force(dist: LengthDistribution, num_points: int = 20000) -> np
     out = np.empty(len(dist))
     for row in range(len(dist)):
         one = dist[row]
-        grid = np.unique(np.concatenate([np.linspace(0.0, float(np.max(one.knots)), num_points),
-                                         np.broadcast_to(one.knots, (1, one.knots.shape[1]))[0]]))
+        grid = np.unique(
+            np.concatenate(
+                [
+                    np.linspace(0.0, float(np.max(one.knots)), num_points),
+                    np.broadcast_to(one.knots, (1, one.knots.shape[1]))[0],
+                ]
+            )
+        )
         f = one.cdf(grid[None, :])[0]
         left = 1.0 - one.cdf((grid - 1e-9 * np.maximum(grid, 1.0))[None, :])[0]
         integral = np.concatenate([[0.0], np.cumsum(np.diff(grid) * 0.5 * (left[1:] + (1.0 - f[:-1])))])

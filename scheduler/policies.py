@@ -148,7 +148,9 @@ class TRAIL(Policy):
     name = "trail"
     preemptive = True
 
-    def __init__(self, cost: CostModel | None = None, refresh_tokens: int = 100, early_fraction: float = 0.25) -> None:
+    def __init__(
+        self, cost: CostModel | None = None, refresh_tokens: int = 100, early_fraction: float = 0.25
+    ) -> None:
         super().__init__(cost)
         self.refresh_tokens = refresh_tokens
         self.early_fraction = early_fraction
@@ -157,7 +159,9 @@ class TRAIL(Policy):
         return state.require_dist(self.name).condition(state.age).mean()
 
     def preempt_values(self, state: RequestState) -> np.ndarray:
-        dist = self.cost.remaining_cost_distribution(state.require_dist(self.name), state.prompt_len, state.age)
+        dist = self.cost.remaining_cost_distribution(
+            state.require_dist(self.name), state.prompt_len, state.age
+        )
         return dist.mean()
 
     def preempt_age_limit(self, state: RequestState) -> np.ndarray:

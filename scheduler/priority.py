@@ -33,17 +33,28 @@ class Predicts(Protocol):
 class PriorityConfig:
     """How keys become integer priorities."""
 
-    policy: str = field(default="gittins", metadata={"help": "scheduler-core policy whose key sets the order"})
-    levels_per_doubling: float = field(default=8.0, metadata={"help": "priority levels per doubling of the key"})
+    policy: str = field(
+        default="gittins", metadata={"help": "scheduler-core policy whose key sets the order"}
+    )
+    levels_per_doubling: float = field(
+        default=8.0, metadata={"help": "priority levels per doubling of the key"}
+    )
     add_priority: bool = field(default=True, metadata={"help": "set the body's 'priority'"})
     add_prediction: bool = field(default=True, metadata={"help": "carry the prediction in 'vllm_xargs'"})
 
 
-def policy_keys(dist: LengthDistribution, prompt_len: np.ndarray | Sequence[int], policy: str = "gittins") -> np.ndarray:
+def policy_keys(
+    dist: LengthDistribution, prompt_len: np.ndarray | Sequence[int], policy: str = "gittins"
+) -> np.ndarray:
     """The policy's key of each row at age zero (arrival 0: no aging term)."""
     n = len(dist)
-    state = RequestState(arrival=np.zeros(n), prompt_len=np.asarray(prompt_len, dtype=np.float64).reshape(n),
-                         age=np.zeros(n), dist=dist, true_len=dist.mean())
+    state = RequestState(
+        arrival=np.zeros(n),
+        prompt_len=np.asarray(prompt_len, dtype=np.float64).reshape(n),
+        age=np.zeros(n),
+        dist=dist,
+        true_len=dist.mean(),
+    )
     return make_policy(policy, CostModel.paper()).keys(state)
 
 
@@ -53,8 +64,12 @@ def keys_to_priorities(keys: np.ndarray, levels_per_doubling: float = 8.0) -> np
     return np.clip(np.round(levels_per_doubling * np.log2(1.0 + keys)), 0, MAX_PRIORITY).astype(np.int64)
 
 
-def priorities(dist: LengthDistribution, prompt_len: np.ndarray | Sequence[int], policy: str = "gittins",
-               levels_per_doubling: float = 8.0) -> np.ndarray:
+def priorities(
+    dist: LengthDistribution,
+    prompt_len: np.ndarray | Sequence[int],
+    policy: str = "gittins",
+    levels_per_doubling: float = 8.0,
+) -> np.ndarray:
     """Integer vLLM priorities (lower first) of each row of ``dist``."""
     return keys_to_priorities(policy_keys(dist, prompt_len, policy), levels_per_doubling)
 

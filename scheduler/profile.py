@@ -33,7 +33,9 @@ class EngineProfile:
     per_kv_token_s: float = field(metadata={"help": "seconds per KV-cache token read by attention"})
     kv_capacity_tokens: int = field(metadata={"help": "KV-cache capacity in tokens (all blocks)"})
     block_size: int = field(default=16, metadata={"help": "tokens per KV block (vLLM: 16)"})
-    max_num_seqs: int = field(default=256, metadata={"help": "most sequences in one step (vLLM max_num_seqs)"})
+    max_num_seqs: int = field(
+        default=256, metadata={"help": "most sequences in one step (vLLM max_num_seqs)"}
+    )
     max_num_batched_tokens: int = field(default=8192, metadata={"help": "token budget per step"})
     chunked_prefill: bool = field(default=True, metadata={"help": "split long prefills across steps"})
     model: str = field(default="", metadata={"help": "the served model"})
@@ -78,7 +80,12 @@ def profile_from_dict(data: Any, *, path: str | Path = "<profile>") -> EnginePro
                 raise InputError(f"expected true or false, got {value!r}", path=path, field=name)
             values[name] = value
         elif name in _POSITIVE_INTS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or int(value) != value
+                or value <= 0
+            ):
                 raise InputError(f"expected a positive integer, got {value!r}", path=path, field=name)
             values[name] = int(value)
         else:
@@ -87,8 +94,12 @@ def profile_from_dict(data: Any, *, path: str | Path = "<profile>") -> EnginePro
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise InputError(f"expected a number, got {value!r}", path=path, field=name)
             if value < 0 or (name in _POSITIVE_FLOATS and value == 0):
-                raise InputError(f"expected a {'positive' if name in _POSITIVE_FLOATS else 'non-negative'} "
-                                 f"number, got {value!r}", path=path, field=name)
+                raise InputError(
+                    f"expected a {'positive' if name in _POSITIVE_FLOATS else 'non-negative'} "
+                    f"number, got {value!r}",
+                    path=path,
+                    field=name,
+                )
             values[name] = float(value)
     profile = EngineProfile(**values)
     if profile.kv_capacity_tokens < profile.block_size:

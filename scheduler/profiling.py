@@ -23,7 +23,9 @@ from sagepred.scheduler.profile import EngineProfile
 class ProfilingPlan:
     """The sweep ``sagepred profile`` runs."""
 
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 2, 4, 8], metadata={"help": "requests per batch"})
+    batch_sizes: list[int] = field(
+        default_factory=lambda: [1, 2, 4, 8], metadata={"help": "requests per batch"}
+    )
     prompt_lens: list[int] = field(default_factory=lambda: [16, 64, 192], metadata={"help": "prompt tokens"})
     decode_tokens: int = field(default=24, metadata={"help": "tokens generated per request"})
     repeats: int = field(default=1, metadata={"help": "times each (batch, prompt) cell runs"})
@@ -51,17 +53,25 @@ def fit_step_model(samples: Sequence[StepSample]) -> tuple[np.ndarray, float]:
     return coef, r2
 
 
-def profile_from_engine(llm: Any, coef: np.ndarray, name: str, model: str, device: str, source: str) -> EngineProfile:
+def profile_from_engine(
+    llm: Any, coef: np.ndarray, name: str, model: str, device: str, source: str
+) -> EngineProfile:
     """An :class:`EngineProfile` from fitted coefficients and the engine's own limits."""
     config = llm.llm_engine.vllm_config
     block = int(config.cache_config.block_size)
     return EngineProfile(
-        name=name, step_base_s=float(coef[0]), per_token_s=float(coef[1]), per_kv_token_s=float(coef[2]),
-        kv_capacity_tokens=int(config.cache_config.num_gpu_blocks) * block, block_size=block,
+        name=name,
+        step_base_s=float(coef[0]),
+        per_token_s=float(coef[1]),
+        per_kv_token_s=float(coef[2]),
+        kv_capacity_tokens=int(config.cache_config.num_gpu_blocks) * block,
+        block_size=block,
         max_num_seqs=int(config.scheduler_config.max_num_seqs),
         max_num_batched_tokens=int(config.scheduler_config.max_num_batched_tokens),
         chunked_prefill=bool(getattr(config.scheduler_config, "enable_chunked_prefill", True)),
-        model=model, gpu=device, source=source,
+        model=model,
+        gpu=device,
+        source=source,
     )
 
 

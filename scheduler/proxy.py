@@ -72,8 +72,14 @@ def _handler(upstream: str, annotator: RequestAnnotator, timeout: float) -> type
 class PriorityProxy:
     """The proxy server; ``start()`` serves in a daemon thread, ``close()`` stops it."""
 
-    def __init__(self, upstream: str, annotator: RequestAnnotator, host: str = "127.0.0.1", port: int = 0,
-                 timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        annotator: RequestAnnotator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = 600.0,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.server = ThreadingHTTPServer((host, port), _handler(self.upstream, annotator, timeout))
         self.server.daemon_threads = True

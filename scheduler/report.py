@@ -79,7 +79,9 @@ def write_json(path: str | Path, payload: Mapping[str, Any]) -> None:
     atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
-def plot_sweep(sweep: Mapping[float, Mapping[str, Mapping[str, Any]]], path: str | Path, title: str = "") -> None:
+def plot_sweep(
+    sweep: Mapping[float, Mapping[str, Mapping[str, Any]]], path: str | Path, title: str = ""
+) -> None:
     """Mean TTLT against arrival rate, one line per policy, written atomically as PNG."""
     import matplotlib
 

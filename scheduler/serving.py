@@ -43,33 +43,63 @@ class PluginConfig:
 
     policy: str = field(default="gittins", metadata={"help": "fcfs, sjf, ltr, trail, tie, gittins or oracle"})
     bucket_tokens: int = field(default=200, metadata={"help": "tokens between key refreshes (Gittins)"})
-    preempt_margin: float = field(default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"})
+    preempt_margin: float = field(
+        default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"}
+    )
     max_preemptions_per_step: int = field(default=1, metadata={"help": "policy preemptions per engine step"})
-    max_preemptions_per_request: int = field(default=2, metadata={"help": "policy preemptions of one request"})
-    naive_preemption: bool = field(default=False, metadata={"help": "preempt whenever outranked (no cost check)"})
-    max_wait_s: float | None = field(default=60.0, metadata={
-        "help": "a request waiting longer than this goes ahead of every key (starvation bound; null: off)"})
-    max_wait_steps: int | None = field(default=None, metadata={
-        "help": "the same bound in engine steps since arrival (deterministic; null: off)"})
-    memory_victim: str = field(default="newest", metadata={
-        "help": "who vLLM preempts when KV blocks run out: 'newest' admitted or 'worst_key'"})
-    fallback_median_tokens: float = field(default=256.0, metadata={
-        "help": "median of the prior given to requests without a prediction (one shared key: FCFS among them)"})
-    predictor: str | None = field(default=None, metadata={
-        "help": "checkpoint folder: predict requests that carry no prediction from their prompt"})
-    predictor_mode: str = field(default="async", metadata={
-        "help": "'async': a worker thread predicts in batches off the engine step; 'sync': batched in the step"})
+    max_preemptions_per_request: int = field(
+        default=2, metadata={"help": "policy preemptions of one request"}
+    )
+    naive_preemption: bool = field(
+        default=False, metadata={"help": "preempt whenever outranked (no cost check)"}
+    )
+    max_wait_s: float | None = field(
+        default=60.0,
+        metadata={
+            "help": "a request waiting longer than this goes ahead of every key (starvation bound; null: off)"
+        },
+    )
+    max_wait_steps: int | None = field(
+        default=None,
+        metadata={"help": "the same bound in engine steps since arrival (deterministic; null: off)"},
+    )
+    memory_victim: str = field(
+        default="newest",
+        metadata={"help": "who vLLM preempts when KV blocks run out: 'newest' admitted or 'worst_key'"},
+    )
+    fallback_median_tokens: float = field(
+        default=256.0,
+        metadata={
+            "help": "median of the prior given to requests without a prediction (one shared key: FCFS among them)"
+        },
+    )
+    predictor: str | None = field(
+        default=None,
+        metadata={"help": "checkpoint folder: predict requests that carry no prediction from their prompt"},
+    )
+    predictor_mode: str = field(
+        default="async",
+        metadata={
+            "help": "'async': a worker thread predicts in batches off the engine step; 'sync': batched in the step"
+        },
+    )
     predictor_batch: int = field(default=64, metadata={"help": "most prompts per predictor call"})
-    online_learning: bool = field(default=True, metadata={
-        "help": "feed finished requests (prompt, true length) to the predictor's semantic history"})
+    online_learning: bool = field(
+        default=True,
+        metadata={"help": "feed finished requests (prompt, true length) to the predictor's semantic history"},
+    )
 
     def __post_init__(self) -> None:
         if self.bucket_tokens < 1:
             raise InputError(f"expected at least 1, got {self.bucket_tokens}", field="bucket_tokens")
         if self.memory_victim not in ("newest", "worst_key"):
-            raise InputError(f"expected 'newest' or 'worst_key', got {self.memory_victim!r}", field="memory_victim")
+            raise InputError(
+                f"expected 'newest' or 'worst_key', got {self.memory_victim!r}", field="memory_victim"
+            )
         if self.predictor_mode not in ("async", "sync"):
-            raise InputError(f"expected 'async' or 'sync', got {self.predictor_mode!r}", field="predictor_mode")
+            raise InputError(
+                f"expected 'async' or 'sync', got {self.predictor_mode!r}", field="predictor_mode"
+            )
         make_policy(self.policy)
 
     @classmethod
@@ -89,12 +119,17 @@ class PluginConfig:
         return make_policy(self.policy, CostModel.paper(), bucket_tokens=self.bucket_tokens)
 
     def preemption_rule(self) -> PreemptionRule:
-        return PreemptionRule(margin=self.preempt_margin, max_per_step=self.max_preemptions_per_step,
-                              max_per_request=self.max_preemptions_per_request, naive=self.naive_preemption)
+        return PreemptionRule(
+            margin=self.preempt_margin,
+            max_per_step=self.max_preemptions_per_step,
+            max_per_request=self.max_preemptions_per_request,
+            naive=self.naive_preemption,
+        )
 
 
-def prediction_args(dist: LengthDistribution, index: int = 0, request_id: str | None = None,
-                    prompt: str | None = None) -> dict[str, Any]:
+def prediction_args(
+    dist: LengthDistribution, index: int = 0, request_id: str | None = None, prompt: str | None = None
+) -> dict[str, Any]:
     """The flat ``extra_args`` / ``vllm_xargs`` entries carrying one row of ``dist``."""
     row = dist.to_dict(index)
     args: dict[str, Any] = {f"{PREFIX}knots": row["knots"], f"{PREFIX}cdf": row["cdf"]}
@@ -109,7 +144,7 @@ def _fields(extra_args: Mapping[str, Any] | None) -> dict[str, Any]:
     if not extra_args:
         return {}
     nested = extra_args.get("sagepred")
-    out = {k[len(PREFIX):]: v for k, v in extra_args.items() if isinstance(k, str) and k.startswith(PREFIX)}
+    out = {k[len(PREFIX) :]: v for k, v in extra_args.items() if isinstance(k, str) and k.startswith(PREFIX)}
     if isinstance(nested, Mapping):
         out.update(nested)
     return out
@@ -122,7 +157,10 @@ def parse_prediction(extra_args: Mapping[str, Any] | None) -> LengthDistribution
         return None
     try:
         dist = LengthDistribution.from_dict({"knots": fields["knots"], "cdf": fields["cdf"]})
-        if not (np.all(np.isfinite(dist.knots)) and np.all(np.isfinite(dist.cdf_at_knots))) or dist.knots[0, 0] < 0:
+        if (
+            not (np.all(np.isfinite(dist.knots)) and np.all(np.isfinite(dist.cdf_at_knots)))
+            or dist.knots[0, 0] < 0
+        ):
             raise ValueError("non-finite or negative values")
         return dist
     except (KeyError, TypeError, ValueError) as err:
@@ -138,8 +176,9 @@ def carried_field(extra_args: Mapping[str, Any] | None, name: str) -> Any:
 def fallback_prior(median_tokens: float) -> LengthDistribution:
     """A broad prior (deciles spread over ×1/16 … ×16 of the median) for requests without a prediction."""
     m = float(median_tokens)
-    return LengthDistribution(np.array([[0.0, m / 16, m / 4, m, 4 * m, 16 * m]]),
-                              np.array([[0.0, 0.05, 0.2, 0.5, 0.8, 1.0]]))
+    return LengthDistribution(
+        np.array([[0.0, m / 16, m / 4, m, 4 * m, 16 * m]]), np.array([[0.0, 0.05, 0.2, 0.5, 0.8, 1.0]])
+    )
 
 
 @dataclass
@@ -174,7 +213,9 @@ class KeyBook:
         self.requests: dict[str, ServedRequest] = {}
         self.key_computations = 0
         self.prior = fallback_prior(config.fallback_median_tokens)
-        prior_request = ServedRequest("prior", 0.0, 0, self.prior, true_len=round(config.fallback_median_tokens))
+        prior_request = ServedRequest(
+            "prior", 0.0, 0, self.prior, true_len=round(config.fallback_median_tokens)
+        )
         self._fallback = self._compute([prior_request])[0]
 
     def _bucket(self, age: int) -> int:
@@ -186,7 +227,9 @@ class KeyBook:
         out: list[tuple[float, float] | None] = [None] * len(reqs)
         groups: dict[int, list[int]] = {}
         for i, r in enumerate(reqs):
-            if (self.policy.needs_prediction and r.dist is None) or (self.policy.name == "oracle" and r.true_len is None):
+            if (self.policy.needs_prediction and r.dist is None) or (
+                self.policy.name == "oracle" and r.true_len is None
+            ):
                 out[i] = self._fallback
             else:
                 groups.setdefault(0 if r.dist is None else r.dist.knots.shape[1], []).append(i)
@@ -230,8 +273,10 @@ class KeyBook:
     def starved(self, r: ServedRequest, now: float, step: int) -> bool:
         """Whether ``r`` has waited past the starvation bound (it then goes first and is not preempted)."""
         c = self.config
-        return bool((c.max_wait_s is not None and now - r.arrival > c.max_wait_s)
-                    or (c.max_wait_steps is not None and step - r.arrival_step > c.max_wait_steps))
+        return bool(
+            (c.max_wait_s is not None and now - r.arrival > c.max_wait_s)
+            or (c.max_wait_steps is not None and step - r.arrival_step > c.max_wait_steps)
+        )
 
     def sort_key(self, r: ServedRequest, now: float, step: int) -> tuple[int, float, float, str]:
         if self.starved(r, now, step):
@@ -247,7 +292,9 @@ class KeyBook:
 class BatchWorker:
     """Runs ``fn`` on batches of queued items in a daemon thread; ``fn`` errors are logged, not raised."""
 
-    def __init__(self, fn: Callable[[list[Any]], None], batch: int = 64, name: str = "sagepred-worker") -> None:
+    def __init__(
+        self, fn: Callable[[list[Any]], None], batch: int = 64, name: str = "sagepred-worker"
+    ) -> None:
         self.fn = fn
         self.batch = batch
         self.items: queue.Queue[Any] = queue.Queue()

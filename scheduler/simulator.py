@@ -36,12 +36,22 @@ from sagepred.scheduler.workload import Workload
 class SimConfig:
     """Simulator settings beyond the engine profile."""
 
-    preemption: PreemptionRule = field(default_factory=PreemptionRule, metadata={"help": "when policies preempt"})
-    max_macro_steps: int | None = field(default=None, metadata={"help": "cap on steps jumped at once (1: no jumps)"})
-    memory_victim: str = field(default="newest", metadata={
-        "help": "who is preempted when KV blocks run out: 'newest' admitted (vLLM's FCFS rule; least "
-                "context to recompute) or 'worst_key' (vLLM's priority rule)"})
-    check_invariants: bool = field(default=False, metadata={"help": "assert memory accounting every step (slow)"})
+    preemption: PreemptionRule = field(
+        default_factory=PreemptionRule, metadata={"help": "when policies preempt"}
+    )
+    max_macro_steps: int | None = field(
+        default=None, metadata={"help": "cap on steps jumped at once (1: no jumps)"}
+    )
+    memory_victim: str = field(
+        default="newest",
+        metadata={
+            "help": "who is preempted when KV blocks run out: 'newest' admitted (vLLM's FCFS rule; least "
+            "context to recompute) or 'worst_key' (vLLM's priority rule)"
+        },
+    )
+    check_invariants: bool = field(
+        default=False, metadata={"help": "assert memory accounting every step (slow)"}
+    )
     key_chunk: int = field(default=8192, metadata={"help": "rows per batch when precomputing policy keys"})
 
 
@@ -115,7 +125,9 @@ class KeyTable:
         n = len(workload)
         self.refresh = policy.refresh_tokens
         self.age_limit = (
-            policy.preempt_age_limit(self._state(np.arange(n), np.zeros(n))) if policy.preemptive else np.full(n, np.inf)
+            policy.preempt_age_limit(self._state(np.arange(n), np.zeros(n)))
+            if policy.preemptive
+            else np.full(n, np.inf)
         )
         if self.refresh is None:
             self.offsets = np.arange(n)
@@ -130,9 +142,13 @@ class KeyTable:
     def _state(self, rows: np.ndarray, ages: np.ndarray) -> RequestState:
         w = self.workload
         dist = _take(w.dist, rows) if (w.dist is not None and self.policy.needs_prediction) else None
-        return RequestState(arrival=w.arrival[rows], prompt_len=w.prompt_len[rows].astype(np.float64),
-                            age=np.asarray(ages, dtype=np.float64), dist=dist,
-                            true_len=w.output_len[rows].astype(np.float64))
+        return RequestState(
+            arrival=w.arrival[rows],
+            prompt_len=w.prompt_len[rows].astype(np.float64),
+            age=np.asarray(ages, dtype=np.float64),
+            dist=dist,
+            true_len=w.output_len[rows].astype(np.float64),
+        )
 
     def _compute(self, rows: np.ndarray, ages: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
         keys = np.empty(rows.size)
@@ -164,8 +180,11 @@ class KeyTable:
 def _take(dist: LengthDistribution, rows: np.ndarray) -> LengthDistribution:
     """Rows of a batch (also when the batch has one row, which ``dist[rows]`` would not repeat)."""
     if len(dist) == 1:
-        return LengthDistribution(np.repeat(np.broadcast_to(dist.knots, (1, dist.knots.shape[1])), len(rows), 0),
-                                  np.repeat(dist.cdf_at_knots, len(rows), 0), kind=dist.kind)
+        return LengthDistribution(
+            np.repeat(np.broadcast_to(dist.knots, (1, dist.knots.shape[1])), len(rows), 0),
+            np.repeat(dist.cdf_at_knots, len(rows), 0),
+            kind=dist.kind,
+        )
     return dist[rows]
 
 
@@ -280,10 +299,17 @@ def simulate(
                     budget -= tok_w
                     free_after -= blocks_w
                     continue
-                if not policy.preemptive or policy_done >= rule.max_per_step or running.size == 0 or budget <= 0:
+                if (
+                    not policy.preemptive
+                    or policy_done >= rule.max_per_step
+                    or running.size == 0
+                    or budget <= 0
+                ):
                     break
                 ages = gen[running]
-                ok = (ages <= table.age_limit[running]) & (policy_preempt_count[running] < rule.max_per_request)
+                ok = (ages <= table.age_limit[running]) & (
+                    policy_preempt_count[running] < rule.max_per_request
+                )
                 ok &= computed[running] >= prompt[running] + ages - 1
                 if not ok.any():
                     break
@@ -325,9 +351,13 @@ def simulate(
 
         # --- how many identical decode-only steps can be jumped
         k = 1
-        decode_only = not admitted and not preempted_now and bool(np.all(tokens == 1)) and bool(
-            np.all(computed[running] + 1 == prompt[running] + gen[running])
-        ) and bool(np.all(gen[running] >= 1))
+        decode_only = (
+            not admitted
+            and not preempted_now
+            and bool(np.all(tokens == 1))
+            and bool(np.all(computed[running] + 1 == prompt[running] + gen[running]))
+            and bool(np.all(gen[running] >= 1))
+        )
         if decode_only and max_macro > 1:
             b = running.size
             kv0 = float(computed[running].sum() + b)
@@ -388,10 +418,22 @@ def simulate(
             remaining -= done.size
 
     return SimResult(
-        policy=policy.name, arrival=arrival, prompt_len=prompt, output_len=out_len, generated=gen,
-        first_token=first_token, finish=finish, rejected=rejected, preemptions=preempt_count,
-        memory_preemptions=memory_preemptions, policy_preemptions=policy_preemptions, steps=steps,
-        iterations=iterations, admit_order=admit_order, max_blocks_used=max_used, num_blocks=num_blocks,
+        policy=policy.name,
+        arrival=arrival,
+        prompt_len=prompt,
+        output_len=out_len,
+        generated=gen,
+        first_token=first_token,
+        finish=finish,
+        rejected=rejected,
+        preemptions=preempt_count,
+        memory_preemptions=memory_preemptions,
+        policy_preemptions=policy_preemptions,
+        steps=steps,
+        iterations=iterations,
+        admit_order=admit_order,
+        max_blocks_used=max_used,
+        num_blocks=num_blocks,
         wall_s=time.perf_counter() - started,
     )
 

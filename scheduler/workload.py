@@ -40,7 +40,11 @@ class Workload:
         self.prompt_len = np.asarray(self.prompt_len, dtype=np.int64)
         self.output_len = np.asarray(self.output_len, dtype=np.int64)
         n = len(self.arrival)
-        if len(self.prompt_len) != n or len(self.output_len) != n or (self.dist is not None and len(self.dist) != n):
+        if (
+            len(self.prompt_len) != n
+            or len(self.output_len) != n
+            or (self.dist is not None and len(self.dist) != n)
+        ):
             raise ValueError("arrival, prompt_len, output_len and dist need one entry per request")
         if n and (np.any(np.diff(self.arrival) < 0) or self.arrival[0] < 0):
             raise ValueError("arrivals must be non-negative and sorted")
@@ -62,15 +66,18 @@ def prompt_tokens(record: LengthRecord) -> int:
     return max(1, round(len(record.prompt_text) / CHARS_PER_TOKEN))
 
 
-def samples_predictor(records: Sequence[LengthRecord], truth_index: np.ndarray,
-                      edges: np.ndarray = SAMPLES_EDGES) -> LengthDistribution:
+def samples_predictor(
+    records: Sequence[LengthRecord], truth_index: np.ndarray, edges: np.ndarray = SAMPLES_EDGES
+) -> LengthDistribution:
     """Each record's samples other than the one taken as truth, as a histogram over ``edges``."""
     others = []
     for record, t in zip(records, truth_index, strict=True):
         if record.num_samples < 2:
             raise InputError(
                 f"the 'samples' predictor needs records with two or more sampled lengths; "
-                f"record {record.record_id!r} has {record.num_samples}", field="predictor")
+                f"record {record.record_id!r} has {record.num_samples}",
+                field="predictor",
+            )
         lens = record.lengths
         others.append(np.delete(lens, int(t)))
     return LengthDistribution.from_samples(others, edges=edges)

@@ -44,8 +44,13 @@ def cached_predictions(cache: EmbeddingCache) -> Iterator[None]:
     """Frozen-encoder predictions inside the build reuse the embedding cache (prompts repeat across targets)."""
     original = LengthPredictor.predict
 
-    def predict(self: LengthPredictor, prompts: Sequence[str], prompt_lens: Any = None, batch_size: int = 64,
-                progress: bool = False) -> Any:
+    def predict(
+        self: LengthPredictor,
+        prompts: Sequence[str],
+        prompt_lens: Any = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> Any:
         if self.config.lora is not None:
             return original(self, prompts, prompt_lens, batch_size, progress)
         texts = list(prompts)
@@ -122,7 +127,9 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
     with tempfile.TemporaryDirectory(prefix=f"zoo-{recipe.name}-") as scratch:
         with cached_predictions(cache):
             summary = run_training(
-                TrainOptions(model=recipe.name, output=str(Path(scratch) / "ckpt"), track=False, progress=False),
+                TrainOptions(
+                    model=recipe.name, output=str(Path(scratch) / "ckpt"), track=False, progress=False
+                ),
                 notify=lambda message: print(f"  note: {message}"),
             )
         predictor = LengthPredictor.from_pretrained(summary["checkpoint"])
@@ -143,27 +150,37 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
     check = {
         "dtype": str(dtype).removeprefix("torch."),
         "max_abs_cdf_diff_vs_float32": float(np.max(np.abs(full_dist.cdf_at_knots - dist.cdf_at_knots)))
-        if full_dist.cdf_at_knots.shape == dist.cdf_at_knots.shape else None,
+        if full_dist.cdf_at_knots.shape == dist.cdf_at_knots.shape
+        else None,
         "crps_float32": full_metrics["crps"],
         "crps_shipped": metrics["crps"],
         "kendall_tau_float32": full_metrics.get("kendall_tau"),
         "kendall_tau_shipped": metrics.get("kendall_tau"),
     }
-    return {"name": recipe.name, "seconds": round(time.perf_counter() - tic, 1),
-            "train_seconds": round(train_seconds, 1), "weights_check": check}
+    return {
+        "name": recipe.name,
+        "seconds": round(time.perf_counter() - tic, 1),
+        "train_seconds": round(train_seconds, 1),
+        "weights_check": check,
+    }
 
 
 def write_cards_and_index(zoo_dir: Path, cards_dir: Path, build_log: dict[str, Any]) -> dict[str, Any]:
     """Re-render every checkpoint's card from its config, copy it to ``cards/``, and write the index."""
     recipes = {r.name: r for r in list_recipes()}
     entries = []
-    for folder in sorted(p for p in zoo_dir.iterdir() if (p / CONFIG_NAME).is_file() and not p.name.startswith(".")):
+    for folder in sorted(
+        p for p in zoo_dir.iterdir() if (p / CONFIG_NAME).is_file() and not p.name.startswith(".")
+    ):
         config = LengthPredictor.from_pretrained(folder).config
         atomic_write_text(folder / CARD_NAME, render_model_card(config))
         shutil.copyfile(folder / CARD_NAME, cards_dir / f"{folder.name}.md")
         recipe = recipes.get(folder.name)
-        entries.append(zoo.index_entry(folder, config, aliases=recipe.aliases if recipe else [],
-                                       build=build_log.get(folder.name)))
+        entries.append(
+            zoo.index_entry(
+                folder, config, aliases=recipe.aliases if recipe else [], build=build_log.get(folder.name)
+            )
+        )
     index = zoo.make_index(entries)
     text = json.dumps(index, indent=2) + "\n"
     atomic_write_text(zoo_dir / zoo.INDEX_NAME, text)
@@ -192,7 +209,8 @@ def zoo_readme(index: dict[str, Any]) -> str:
         "are on each checkpoint's held-out prompts (see its card for the protocol); the global baseline is one "
         "histogram of all training lengths.\n\n"
         "| checkpoint | target model | data | held-out prompts | CRPS | global CRPS | Kendall τ | 80% coverage "
-        "| size |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows)
+        "| size |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        + "\n".join(rows)
         + f"\n\n{len(rows)} checkpoints, {index['total_bytes'] / 1e6:.1f} MB in all.\n"
     )
 
@@ -222,8 +240,11 @@ def main() -> None:
         build_log[recipe.name] = facts
         atomic_write_text(log_path, json.dumps(build_log, indent=2) + "\n")
         check = facts["weights_check"]
-        print(f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
-              f"τ {check['kendall_tau_shipped']}", flush=True)
+        print(
+            f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
+            f"τ {check['kendall_tau_shipped']}",
+            flush=True,
+        )
     stack.close()
     index = write_cards_and_index(args.zoo_dir, args.cards_dir, build_log)
     print(f"zoo: {len(index['checkpoints'])} checkpoints, {index['total_bytes'] / 1e6:.1f} MB")

@@ -45,7 +45,9 @@ def download_verified(url: str, sha256: str | None, name: str) -> Path:
 
     digest = hashlib.sha256(payload).hexdigest()
     if sha256 is not None and digest != sha256:
-        raise InputError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}", field="data.sha256")
+        raise InputError(
+            f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}", field="data.sha256"
+        )
     atomic_write_bytes(target, payload)
     return target
 
@@ -82,7 +84,10 @@ def load_training_data(
         if not Path(source).exists():
             source, kind = _fallback_source(recipe, source, bundled_sample_path, notify)
     records = load_records(
-        source, model=spec.model if kind != "bundled" else None, tokenizer=spec.tokenizer, max_tokens=spec.max_tokens
+        source,
+        model=spec.model if kind != "bundled" else None,
+        tokenizer=spec.tokenizer,
+        max_tokens=spec.max_tokens,
     )
     if len(records) < 10:
         raise InputError(f"only {len(records)} records; training needs at least 10", path=source)
@@ -99,8 +104,12 @@ def load_training_data(
         "recipe": recipe.name,
         "model": spec.model if kind != "bundled" else None,
         "tokenizer": spec.tokenizer,
-        "holdout": {"train_split": spec.train_split, "eval_split": spec.eval_split,
-                    "fraction": spec.eval_fraction, "seed": seed},
+        "holdout": {
+            "train_split": spec.train_split,
+            "eval_split": spec.eval_split,
+            "fraction": spec.eval_fraction,
+            "seed": seed,
+        },
         "protocol": spec.protocol if kind == "recipe" else "",
         "train_records": len(train),
         "train_samples": sum(r.num_samples for r in train),
@@ -146,8 +155,12 @@ def held_out_records(provenance: dict[str, Any], data_dir: Path | None = None) -
     source = source.format(data_dir=str(data_dir or default_data_dir()))
     if not source or not Path(source).exists():
         raise InputError("the checkpoint's data source cannot be found; pass --data", path=source or None)
-    records = load_records(source, model=provenance.get("model"), tokenizer=provenance.get("tokenizer"),
-                           max_tokens=provenance.get("max_tokens"))
+    records = load_records(
+        source,
+        model=provenance.get("model"),
+        tokenizer=provenance.get("tokenizer"),
+        max_tokens=provenance.get("max_tokens"),
+    )
     holdout = provenance.get("holdout") or {}
     if holdout.get("train_split") and holdout.get("eval_split") and any(r.split for r in records):
         return [r for r in records if r.split == holdout["eval_split"]]

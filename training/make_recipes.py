@@ -110,7 +110,7 @@ def _castillo_recipe(model: str, name: str, aliases: list[str], splits: dict[str
                 "model": model,
                 "eval_fraction": 0.2,
                 "description": "CASTILLO (arXiv 2505.16881): Alpaca, Dolly, ShareGPT, APPS, BigCodeBench, DS-1000 "
-                               "and MBPP prompts, 10 samples each",
+                "and MBPP prompts, 10 samples each",
                 "licence": "apache-2.0",
                 "decoding": f"{decoding}, max 15,000 new tokens",
                 "max_tokens": 15000,
@@ -128,8 +128,10 @@ def _alpaca_config(config_path: Path, model: str) -> dict:
 def _alpaca_decoding(entry: dict) -> tuple[str, int | None]:
     kwargs = entry.get("completions_kwargs") or {}
     max_tokens = kwargs.get("max_tokens") or kwargs.get("max_new_tokens")
-    provider = {"openai_completions": "OpenAI-compatible API", "huggingface_local_completions":
-                "local Hugging Face generation"}.get(entry.get("fn_completions", ""), entry.get("fn_completions", "?"))
+    provider = {
+        "openai_completions": "OpenAI-compatible API",
+        "huggingface_local_completions": "local Hugging Face generation",
+    }.get(entry.get("fn_completions", ""), entry.get("fn_completions", "?"))
     base_url = str((kwargs.get("client_kwargs") or {}).get("base_url", ""))
     if "together" in base_url:
         provider = "Together AI completions"
@@ -180,7 +182,7 @@ def _alpaca_recipe(outputs: Path, tokenizer: str) -> Generated:
                 "source": f"{{data_dir}}/alpaca_eval/model_outputs/{outputs.name}",
                 "tokenizer": tokenizer,
                 "url": f"https://raw.githubusercontent.com/tatsu-lab/alpaca_eval/{ALPACA_COMMIT}/results/{model}/"
-                       "model_outputs.json",
+                "model_outputs.json",
                 "sha256": hashlib.sha256(outputs.read_bytes()).hexdigest(),
                 "eval_fraction": 0.2,
                 "description": f"AlpacaEval 2 prompts (805) answered by {model}; lengths in {tokenizer} tokens",
@@ -197,7 +199,8 @@ def generate(data_dir: Path) -> list[Generated]:
     """Every recipe the shared data supports."""
     composition = castillo_composition(data_dir)
     recipes = [
-        _castillo_recipe(model, name, aliases, composition[model]) for model, (name, aliases) in CASTILLO.items()
+        _castillo_recipe(model, name, aliases, composition[model])
+        for model, (name, aliases) in CASTILLO.items()
     ]
     for outputs in sorted((data_dir / "alpaca_eval" / "model_outputs").glob("*.json")):
         tokenizer = tokenizer_for_model(outputs.stem)
@@ -208,8 +211,11 @@ def generate(data_dir: Path) -> list[Generated]:
 
 def _defaults() -> dict:
     return {
-        "predictor": {"encoder": "sentence-transformers/all-MiniLM-L6-v2", "encoder_max_length": 256,
-                      "head": {"kind": "histogram"}},
+        "predictor": {
+            "encoder": "sentence-transformers/all-MiniLM-L6-v2",
+            "encoder_max_length": 256,
+            "head": {"kind": "histogram"},
+        },
         "training": {"epochs": 150, "lora_epochs": 3},
     }
 

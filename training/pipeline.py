@@ -27,7 +27,9 @@ class TrainOptions:
 
     model: str = field(metadata={"help": "target model: recipe name or alias"})
     data: str | None = field(default=None, metadata={"help": "records source overriding the recipe's"})
-    output: str | None = field(default=None, metadata={"help": "checkpoint folder (default outputs/<recipe>-<head>)"})
+    output: str | None = field(
+        default=None, metadata={"help": "checkpoint folder (default outputs/<recipe>-<head>)"}
+    )
     head: str | None = field(default=None, metadata={"help": "'histogram' or 'quantile'"})
     lora: bool = field(default=False, metadata={"help": "LoRA-tune the encoder"})
     epochs: int | None = field(default=None, metadata={"help": "maximum epochs (LoRA epochs with --lora)"})
@@ -57,7 +59,8 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
     recipe = load_recipe(options.model)
     if options.train_split or options.eval_split:
         recipe.data = dataclasses.replace(
-            recipe.data, train_split=options.train_split or recipe.data.train_split,
+            recipe.data,
+            train_split=options.train_split or recipe.data.train_split,
             eval_split=options.eval_split or recipe.data.eval_split,
         )
     data = load_training_data(recipe, options.data, seed=options.seed, notify=notify)
@@ -80,17 +83,26 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
     tracker = MlflowTracker(options.tracking_uri, enabled=options.track)
     tracker.start(
         run_name=f"{recipe.name}-{predictor_config.head.kind}-{mode}",
-        params={"recipe": recipe.name, "target_model": recipe.target_model, "mode": mode,
-                "predictor": predictor_config.to_dict(), "training": training_config.to_dict(),
-                "data": data.provenance},
+        params={
+            "recipe": recipe.name,
+            "target_model": recipe.target_model,
+            "mode": mode,
+            "predictor": predictor_config.to_dict(),
+            "training": training_config.to_dict(),
+            "data": data.provenance,
+        },
         tags={"sagepred.target_model": recipe.target_model},
     )
     status = "FAILED"
     try:
         predictor = LengthPredictor(predictor_config)
         trainer = Trainer(
-            predictor, training_config, progress=options.progress,
-            on_epoch=lambda e: tracker.log_metrics({"train_loss": e.train_loss, "val_loss": e.val_loss}, step=e.epoch),
+            predictor,
+            training_config,
+            progress=options.progress,
+            on_epoch=lambda e: tracker.log_metrics(
+                {"train_loss": e.train_loss, "val_loss": e.val_loss}, step=e.epoch
+            ),
         )
         result = trainer.fit(data.train)
         tic = time.perf_counter()
@@ -100,14 +112,23 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         baseline = evaluate_predictions(_global_baseline(data.train, len(data.eval)), data.eval)
         card_metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
         card_metrics["pinball"] = metrics.get("pinball")
-        card_metrics["baseline_global"] = {k: baseline[k] for k in ("crps", "kendall_tau", "coverage_80") if k in baseline}
+        card_metrics["baseline_global"] = {
+            k: baseline[k] for k in ("crps", "kendall_tau", "coverage_80") if k in baseline
+        }
         predictor.config.metrics = card_metrics
         predictor.config.data = data.provenance
         predictor.config.training = {
-            "mode": mode, "seed": options.seed, "best_epoch": result.best_epoch,
-            "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
-            **{k: v for k, v in training_config.to_dict().items() if (k.startswith("lora") == options.lora) or k in (
-                "batch_size", "learning_rate", "weight_decay", "patience", "early_stopping_fraction")},
+            "mode": mode,
+            "seed": options.seed,
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "train_seconds": round(result.seconds, 1),
+            **{
+                k: v
+                for k, v in training_config.to_dict().items()
+                if (k.startswith("lora") == options.lora)
+                or k in ("batch_size", "learning_rate", "weight_decay", "patience", "early_stopping_fraction")
+            },
         }
         predictor.save_pretrained(output)
         tracker.log_metrics({f"eval_{k}": v for k, v in card_metrics.items() if k != "baseline_global"})
@@ -129,5 +150,6 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         "metrics": metrics,
         "baseline_global": baseline,
         "mlflow": {"tracking_uri": options.tracking_uri, "run_id": tracker.run_id, "model_version": version}
-        if options.track else None,
+        if options.track
+        else None,
     }

@@ -21,26 +21,34 @@ from sagepred.paths import default_data_dir
 RECIPE_PACKAGE = "sagepred.training"
 
 
-
-
 @dataclass
 class DataSpec:
     """Where a recipe's records come from."""
 
     source: str = field(metadata={"help": "path template; '{data_dir}' expands to the real-data folder"})
-    model: str | None = field(default=None, metadata={"help": "model name inside a multi-model source (CASTILLO)"})
-    tokenizer: str | None = field(default=None, metadata={"help": "tokenizer counting output text (AlpacaEval)"})
+    model: str | None = field(
+        default=None, metadata={"help": "model name inside a multi-model source (CASTILLO)"}
+    )
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "tokenizer counting output text (AlpacaEval)"}
+    )
     train_split: str | None = field(default=None, metadata={"help": "source split to train on"})
     eval_split: str | None = field(default=None, metadata={"help": "source split to evaluate on"})
-    eval_fraction: float = field(default=0.2, metadata={"help": "held-out share when the source has no splits"})
+    eval_fraction: float = field(
+        default=0.2, metadata={"help": "held-out share when the source has no splits"}
+    )
     url: str | None = field(default=None, metadata={"help": "download for users with a network"})
     sha256: str | None = field(default=None, metadata={"help": "checksum the download must match"})
-    fallback: str | None = field(default=None, metadata={"help": "'bundled': the sample shipped with sagepred"})
+    fallback: str | None = field(
+        default=None, metadata={"help": "'bundled': the sample shipped with sagepred"}
+    )
     description: str = ""
     licence: str = "unknown"
     decoding: str = ""
     max_tokens: int | None = None
-    protocol: str = field(default="", metadata={"help": "why this train/evaluation split (shown in the card)"})
+    protocol: str = field(
+        default="", metadata={"help": "why this train/evaluation split (shown in the card)"}
+    )
 
 
 @dataclass
@@ -70,8 +78,11 @@ def _parse_recipe(text: str, source: str) -> Recipe:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise InputError(f"malformed YAML ({getattr(err, 'problem', err)})", path=source,
-                         line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"malformed YAML ({getattr(err, 'problem', err)})",
+            path=source,
+            line=mark.line + 1 if mark else None,
+        ) from None
     if not isinstance(raw, dict):
         raise InputError("expected a mapping at the top level", path=source)
     for key in ("name", "target_model", "data"):
@@ -94,7 +105,10 @@ def _parse_recipe(text: str, source: str) -> Recipe:
 
 def list_recipes() -> list[Recipe]:
     """Every bundled recipe, sorted by name."""
-    return [_parse_recipe(entry.read_text(), f"recipes/{name}.yaml") for name, entry in sorted(_recipe_files().items())]
+    return [
+        _parse_recipe(entry.read_text(), f"recipes/{name}.yaml")
+        for name, entry in sorted(_recipe_files().items())
+    ]
 
 
 def load_recipe(name: str) -> Recipe:
@@ -116,5 +130,6 @@ def load_recipe(name: str) -> Recipe:
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.4)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise InputError(
-        f"unknown target model {name!r}{hint} (recipes: {', '.join(r.name for r in recipes)})", field="--model"
+        f"unknown target model {name!r}{hint} (recipes: {', '.join(r.name for r in recipes)})",
+        field="--model",
     )

@@ -40,7 +40,12 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 class MlflowTracker:
     """One MLflow run; every method is a no-op when ``enabled`` is False."""
 
-    def __init__(self, tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str = "sagepred-train", enabled: bool = True) -> None:
+    def __init__(
+        self,
+        tracking_uri: str = DEFAULT_TRACKING_URI,
+        experiment: str = "sagepred-train",
+        enabled: bool = True,
+    ) -> None:
         self.enabled = enabled
         self.tracking_uri = tracking_uri
         self.experiment = experiment
@@ -65,7 +70,9 @@ class MlflowTracker:
             mlflow.set_experiment(self.experiment)
             run = mlflow.start_run(run_name=run_name, tags=tags)
         except Exception as err:
-            raise SagepredError(f"MLflow tracking at {self.tracking_uri!r} failed: {err}".splitlines()[0]) from None
+            raise SagepredError(
+                f"MLflow tracking at {self.tracking_uri!r} failed: {err}".splitlines()[0]
+            ) from None
         self.run_id = run.info.run_id
         flat: dict[str, Any] = {}
         _flatten("", params, flat)
@@ -77,7 +84,9 @@ class MlflowTracker:
             return
         flat: dict[str, Any] = {}
         _flatten("", metrics, flat)
-        numeric = {k: float(v) for k, v in flat.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        numeric = {
+            k: float(v) for k, v in flat.items() if isinstance(v, int | float) and not isinstance(v, bool)
+        }
         if numeric:
             self._mlflow.log_metrics(numeric, step=step)
 

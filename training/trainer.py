@@ -31,13 +31,20 @@ class TrainingConfig:
     batch_size: int = field(default=64, metadata={"help": "records per step (frozen)"})
     lora_batch_size: int = field(default=32, metadata={"help": "records per step (LoRA)"})
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of the head"})
-    lora_learning_rate: float = field(default=3e-4, metadata={"help": "AdamW learning rate of the LoRA adapter"})
+    lora_learning_rate: float = field(
+        default=3e-4, metadata={"help": "AdamW learning rate of the LoRA adapter"}
+    )
     weight_decay: float = field(default=1e-2, metadata={"help": "AdamW weight decay"})
-    patience: int = field(default=12, metadata={"help": "epochs without validation improvement before stopping"})
-    early_stopping_fraction: float = field(default=0.1, metadata={"help": "share of training records held out"})
+    patience: int = field(
+        default=12, metadata={"help": "epochs without validation improvement before stopping"}
+    )
+    early_stopping_fraction: float = field(
+        default=0.1, metadata={"help": "share of training records held out"}
+    )
     seed: int = field(default=0, metadata={"help": "seed of splits, initialisation and shuffling"})
     lora_warm_start_epochs: int = field(
-        default=30, metadata={"help": "LoRA: frozen-encoder epochs that fit the head before the adapter trains"}
+        default=30,
+        metadata={"help": "LoRA: frozen-encoder epochs that fit the head before the adapter trains"},
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,7 +135,9 @@ class Trainer:
         counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
         return torch.from_numpy(embeddings), torch.from_numpy(counts)
 
-    def _fit_head(self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord], epochs: int) -> list[EpochResult]:
+    def _fit_head(
+        self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord], epochs: int
+    ) -> list[EpochResult]:
         from sagepred.progress import make_progress
 
         cfg = self.config
@@ -184,7 +193,9 @@ class Trainer:
             head = self.predictor.head
             return head.loss(head(embeddings, counts), *length_targets(records))
 
-    def _fit_lora(self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord], start_epoch: int) -> list[EpochResult]:
+    def _fit_lora(
+        self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord], start_epoch: int
+    ) -> list[EpochResult]:
         from peft import get_peft_model_state_dict, set_peft_model_state_dict
 
         from sagepred.progress import make_progress
@@ -234,7 +245,9 @@ class Trainer:
                     total += loss.item()
                     bar.update(task, advance=1, status=f"loss {loss.item():.4f}")
                 val = validate()
-                result = EpochResult(start_epoch + epoch, total / steps_per_epoch, val, time.perf_counter() - tic, "lora")
+                result = EpochResult(
+                    start_epoch + epoch, total / steps_per_epoch, val, time.perf_counter() - tic, "lora"
+                )
                 history.append(result)
                 if self.on_epoch:
                     self.on_epoch(result)

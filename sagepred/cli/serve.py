@@ -27,17 +27,37 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
     extra = list(args.vllm_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", args.model,
-           "--host", args.host, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        args.model,
+        "--host",
+        args.host,
+        "--port",
+        str(port),
+    ]
     if args.mode == "priority":
         return [*cmd, "--scheduling-policy", "priority", *extra]
-    config = PluginConfig(policy=args.policy, bucket_tokens=args.bucket_tokens, max_wait_s=args.max_wait_s,
-                          predictor=os.path.abspath(args.predictor) if args.predictor else None,
-                          online_learning=not args.no_online_learning)
+    config = PluginConfig(
+        policy=args.policy,
+        bucket_tokens=args.bucket_tokens,
+        max_wait_s=args.max_wait_s,
+        predictor=os.path.abspath(args.predictor) if args.predictor else None,
+        online_learning=not args.no_online_learning,
+    )
     async_sched = _async_platform() if args.async_scheduler is None else args.async_scheduler
     from sagepred.scheduler.vllm_plugin import scheduler_path
 
-    return [*cmd, "--scheduler-cls", scheduler_path(async_sched), "--additional-config", json.dumps({"sagepred": config.to_dict()}), *extra]
+    return [
+        *cmd,
+        "--scheduler-cls",
+        scheduler_path(async_sched),
+        "--additional-config",
+        json.dumps({"sagepred": config.to_dict()}),
+        *extra,
+    ]
 
 
 class Command(Subcommand):
@@ -52,22 +72,41 @@ class Command(Subcommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--model", required=True, help="model to serve (vLLM --model)")
-        parser.add_argument("--predictor", default=None, metavar="CKPT",
-                            help="predictor checkpoint (plug-in: predicts requests without vllm_xargs; "
-                                 "priority mode: the proxy's predictor, required)")
-        parser.add_argument("--mode", default="plugin", choices=["plugin", "priority"],
-                            help="plugin: sagepred's scheduler class; priority: vLLM priority policy + proxy")
+        parser.add_argument(
+            "--predictor",
+            default=None,
+            metavar="CKPT",
+            help="predictor checkpoint (plug-in: predicts requests without vllm_xargs; "
+            "priority mode: the proxy's predictor, required)",
+        )
+        parser.add_argument(
+            "--mode",
+            default="plugin",
+            choices=["plugin", "priority"],
+            help="plugin: sagepred's scheduler class; priority: vLLM priority policy + proxy",
+        )
         parser.add_argument("--policy", default="gittins", help="scheduler-core policy (default gittins)")
         parser.add_argument("--bucket-tokens", type=int, default=200, help="key refresh interval in tokens")
         parser.add_argument("--max-wait-s", type=float, default=60.0, help="starvation bound in seconds")
-        parser.add_argument("--no-online-learning", action="store_true",
-                            help="do not feed finished requests to the predictor's semantic history")
-        parser.add_argument("--async-scheduler", default=None, action=argparse.BooleanOptionalAction,
-                            help="subclass vLLM's AsyncScheduler (default: on GPUs, off on CPU)")
+        parser.add_argument(
+            "--no-online-learning",
+            action="store_true",
+            help="do not feed finished requests to the predictor's semantic history",
+        )
+        parser.add_argument(
+            "--async-scheduler",
+            default=None,
+            action=argparse.BooleanOptionalAction,
+            help="subclass vLLM's AsyncScheduler (default: on GPUs, off on CPU)",
+        )
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
         parser.add_argument("--port", type=int, default=8000, help="port clients use")
-        parser.add_argument("--vllm-port", type=int, default=None,
-                            help="priority mode: vLLM's own port behind the proxy (default port + 1)")
+        parser.add_argument(
+            "--vllm-port",
+            type=int,
+            default=None,
+            help="priority mode: vLLM's own port behind the proxy (default port + 1)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
         parser.add_argument("vllm_args", nargs=argparse.REMAINDER, help="-- then arguments for vLLM")
 
@@ -78,7 +117,9 @@ class Command(Subcommand):
         if args.predictor and not os.path.isdir(args.predictor):
             raise InputError("predictor checkpoint folder not found", path=args.predictor)
         if args.mode == "priority" and not args.predictor:
-            raise InputError("priority mode needs --predictor (the proxy predicts each request)", field="predictor")
+            raise InputError(
+                "priority mode needs --predictor (the proxy predicts each request)", field="predictor"
+            )
         PluginConfig(policy=args.policy, bucket_tokens=args.bucket_tokens)
         vllm_port = args.port if args.mode == "plugin" else (args.vllm_port or args.port + 1)
         if args.mode == "plugin":
@@ -95,10 +136,13 @@ class Command(Subcommand):
             from sagepred.scheduler.proxy import PriorityProxy
             from sagepred.scheduler.serving import load_predictor
 
-            annotator = RequestAnnotator(load_predictor(args.predictor, online_learning=False),
-                                         PriorityConfig(policy=args.policy))
+            annotator = RequestAnnotator(
+                load_predictor(args.predictor, online_learning=False), PriorityConfig(policy=args.policy)
+            )
             proxy = PriorityProxy(f"http://127.0.0.1:{vllm_port}", annotator, args.host, args.port).start()
-            print(f"sagepred serve: priority proxy on {proxy.url} -> vLLM on port {vllm_port}", file=sys.stderr)
+            print(
+                f"sagepred serve: priority proxy on {proxy.url} -> vLLM on port {vllm_port}", file=sys.stderr
+            )
         process = subprocess.Popen(cmd)
         try:
             return process.wait()

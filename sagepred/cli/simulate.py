@@ -31,30 +31,63 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--trace", required=True, metavar="TRACE",
-                            help="arrivals: an Azure CSV, a Mooncake JSONL, or 'poisson'")
-        parser.add_argument("--records", required=True, metavar="DATA", help="records source (JSONL, CASTILLO, …)")
+        parser.add_argument(
+            "--trace",
+            required=True,
+            metavar="TRACE",
+            help="arrivals: an Azure CSV, a Mooncake JSONL, or 'poisson'",
+        )
+        parser.add_argument(
+            "--records", required=True, metavar="DATA", help="records source (JSONL, CASTILLO, …)"
+        )
         parser.add_argument("--model", default=None, help="target model whose records to use")
         parser.add_argument("--split", default=None, help="only records of this split")
-        parser.add_argument("--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})")
+        parser.add_argument(
+            "--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})"
+        )
         parser.add_argument("--rate", type=float, default=None, help="arrival rate, requests per second")
-        parser.add_argument("--num-requests", type=int, default=2000, help="requests to simulate (default 2000)")
-        parser.add_argument("--predictor", default="samples",
-                            help="samples (the record's other samples), baseline:NAME, a checkpoint folder, or none")
-        parser.add_argument("--profile", default=None,
-                            help="engine profile YAML or built-in name (default llama-3.1-8b-h100)")
-        parser.add_argument("--cost", default="calibrated", choices=["calibrated", "paper"],
-                            help="cost model: calibrated from the profile, or the paper's O²/2 + I·O")
-        parser.add_argument("--bucket-tokens", type=int, default=200, help="Gittins refresh interval (tokens)")
-        parser.add_argument("--preempt-margin", type=float, default=1.0,
-                            help="recompute costs a preemption's gain must exceed (default 1)")
-        parser.add_argument("--max-preemptions-per-step", type=int, default=1, help="policy preemptions per step")
-        parser.add_argument("--naive-preemption", action="store_true",
-                            help="preempt whenever a waiting request outranks a running one (for comparison)")
+        parser.add_argument(
+            "--num-requests", type=int, default=2000, help="requests to simulate (default 2000)"
+        )
+        parser.add_argument(
+            "--predictor",
+            default="samples",
+            help="samples (the record's other samples), baseline:NAME, a checkpoint folder, or none",
+        )
+        parser.add_argument(
+            "--profile", default=None, help="engine profile YAML or built-in name (default llama-3.1-8b-h100)"
+        )
+        parser.add_argument(
+            "--cost",
+            default="calibrated",
+            choices=["calibrated", "paper"],
+            help="cost model: calibrated from the profile, or the paper's O²/2 + I·O",
+        )
+        parser.add_argument(
+            "--bucket-tokens", type=int, default=200, help="Gittins refresh interval (tokens)"
+        )
+        parser.add_argument(
+            "--preempt-margin",
+            type=float,
+            default=1.0,
+            help="recompute costs a preemption's gain must exceed (default 1)",
+        )
+        parser.add_argument(
+            "--max-preemptions-per-step", type=int, default=1, help="policy preemptions per step"
+        )
+        parser.add_argument(
+            "--naive-preemption",
+            action="store_true",
+            help="preempt whenever a waiting request outranks a running one (for comparison)",
+        )
         parser.add_argument("--seed", type=int, default=0, help="seed for record choice and Poisson arrivals")
         parser.add_argument("--json", dest="json_out", metavar="OUT", help="write results as JSON")
-        parser.add_argument("--sweep-rates", default=None, metavar="R1,R2,…",
-                            help="simulate at each rate and plot mean TTLT against load (needs --plot)")
+        parser.add_argument(
+            "--sweep-rates",
+            default=None,
+            metavar="R1,R2,…",
+            help="simulate at each rate and plot mean TTLT against load (needs --plot)",
+        )
         parser.add_argument("--plot", default=None, metavar="PNG", help="where the sweep plot goes")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -94,12 +127,24 @@ class Command(Subcommand):
         if args.predictor.startswith("baseline:"):
             pool, fit = split_records(records, 0.5, args.seed)
         predictor = resolve_predictor(args.predictor, fit)
-        config = SimConfig(preemption=PreemptionRule(
-            margin=args.preempt_margin, max_per_step=args.max_preemptions_per_step, naive=args.naive_preemption))
+        config = SimConfig(
+            preemption=PreemptionRule(
+                margin=args.preempt_margin,
+                max_per_step=args.max_preemptions_per_step,
+                naive=args.naive_preemption,
+            )
+        )
         settings = {
-            "trace": args.trace, "records": args.records, "model": args.model, "predictor": args.predictor,
-            "profile": profile.name, "cost": cost.name, "num_requests": args.num_requests, "seed": args.seed,
-            "bucket_tokens": args.bucket_tokens, "preempt_margin": args.preempt_margin,
+            "trace": args.trace,
+            "records": args.records,
+            "model": args.model,
+            "predictor": args.predictor,
+            "profile": profile.name,
+            "cost": cost.name,
+            "num_requests": args.num_requests,
+            "seed": args.seed,
+            "bucket_tokens": args.bucket_tokens,
+            "preempt_margin": args.preempt_margin,
             "naive_preemption": args.naive_preemption,
         }
 
@@ -108,22 +153,35 @@ class Command(Subcommand):
             workload = build_workload(arrivals, pool, predictor, seed=args.seed)
             check_policies(policies, workload)
             results = run_policies(workload, policies, profile, config)
-            title = f"{profile.name} · {args.trace if trace is None else trace.name} · {rate:g} req/s · " \
-                    f"{args.num_requests} requests · predictor {args.predictor}"
+            title = (
+                f"{profile.name} · {args.trace if trace is None else trace.name} · {rate:g} req/s · "
+                f"{args.num_requests} requests · predictor {args.predictor}"
+            )
             print_table(results, title)
             return results
 
         if rates is None:
             results = one(args.rate)
-            payload = {"policies": results, "gittins_share_of_oracle_gain": oracle_gain_share(results),
-                       "settings": {**settings, "rate": args.rate}}
+            payload = {
+                "policies": results,
+                "gittins_share_of_oracle_gain": oracle_gain_share(results),
+                "settings": {**settings, "rate": args.rate},
+            }
         else:
             sweep = {rate: one(rate) for rate in rates}
             plot_sweep(sweep, args.plot, f"{profile.name}: mean TTLT against load")
             print(f"wrote {args.plot}")
-            payload = {"sweep": [{"rate": r, "policies": sweep[r],
-                                  "gittins_share_of_oracle_gain": oracle_gain_share(sweep[r])} for r in rates],
-                       "settings": settings}
+            payload = {
+                "sweep": [
+                    {
+                        "rate": r,
+                        "policies": sweep[r],
+                        "gittins_share_of_oracle_gain": oracle_gain_share(sweep[r]),
+                    }
+                    for r in rates
+                ],
+                "settings": settings,
+            }
             if args.rate is not None:
                 payload["policies"] = sweep.get(args.rate) or one(args.rate)
         if args.json_out:

@@ -18,19 +18,49 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--model", required=True, metavar="TARGET", help="target model: recipe name or alias (e.g. llama-3-8b)")
-        parser.add_argument("--data", metavar="PATH", help="records source overriding the recipe's (JSONL, CASTILLO, AlpacaEval…)")
-        parser.add_argument("--output", metavar="DIR", help="checkpoint folder (default outputs/<recipe>-<head>-<mode>)")
-        parser.add_argument("--head", choices=["histogram", "quantile"], help="distribution head (recipe default)")
-        parser.add_argument("--lora", action="store_true", help="LoRA-tune the encoder (peft) instead of freezing it")
-        parser.add_argument("--epochs", type=int, metavar="N", help="maximum epochs (LoRA epochs with --lora)")
-        parser.add_argument("--encoder", metavar="ID", help="encoder id or folder (default all-MiniLM-L6-v2, bundled)")
+        parser.add_argument(
+            "--model",
+            required=True,
+            metavar="TARGET",
+            help="target model: recipe name or alias (e.g. llama-3-8b)",
+        )
+        parser.add_argument(
+            "--data",
+            metavar="PATH",
+            help="records source overriding the recipe's (JSONL, CASTILLO, AlpacaEval…)",
+        )
+        parser.add_argument(
+            "--output", metavar="DIR", help="checkpoint folder (default outputs/<recipe>-<head>-<mode>)"
+        )
+        parser.add_argument(
+            "--head", choices=["histogram", "quantile"], help="distribution head (recipe default)"
+        )
+        parser.add_argument(
+            "--lora", action="store_true", help="LoRA-tune the encoder (peft) instead of freezing it"
+        )
+        parser.add_argument(
+            "--epochs", type=int, metavar="N", help="maximum epochs (LoRA epochs with --lora)"
+        )
+        parser.add_argument(
+            "--encoder", metavar="ID", help="encoder id or folder (default all-MiniLM-L6-v2, bundled)"
+        )
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-        parser.add_argument("--train-split", metavar="NAME", help="train on this split of the source (e.g. train)")
-        parser.add_argument("--eval-split", metavar="NAME", help="evaluate on this split of the source (e.g. validate)")
-        parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", metavar="URI", help="MLflow tracking URI (default sqlite:///mlflow.db)")
+        parser.add_argument(
+            "--train-split", metavar="NAME", help="train on this split of the source (e.g. train)"
+        )
+        parser.add_argument(
+            "--eval-split", metavar="NAME", help="evaluate on this split of the source (e.g. validate)"
+        )
+        parser.add_argument(
+            "--tracking-uri",
+            default="sqlite:///mlflow.db",
+            metavar="URI",
+            help="MLflow tracking URI (default sqlite:///mlflow.db)",
+        )
         parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
-        parser.add_argument("--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON")
+        parser.add_argument(
+            "--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from rich.console import Console
@@ -44,9 +74,18 @@ class Command(Subcommand):
         console = Console(stderr=True)
         summary = run_training(
             TrainOptions(
-                model=args.model, data=args.data, output=args.output, head=args.head, lora=args.lora,
-                epochs=args.epochs, encoder=args.encoder, seed=args.seed, train_split=args.train_split,
-                eval_split=args.eval_split, tracking_uri=args.tracking_uri, track=not args.no_mlflow,
+                model=args.model,
+                data=args.data,
+                output=args.output,
+                head=args.head,
+                lora=args.lora,
+                epochs=args.epochs,
+                encoder=args.encoder,
+                seed=args.seed,
+                train_split=args.train_split,
+                eval_split=args.eval_split,
+                tracking_uri=args.tracking_uri,
+                track=not args.no_mlflow,
             ),
             notify=lambda message: console.print(f"[yellow]note:[/] {message}"),
         )
@@ -66,13 +105,21 @@ def print_summary(summary: dict) -> None:
     from rich.table import Table
 
     metrics, baseline = summary["metrics"], summary["baseline_global"]
-    table = Table(title=f"{summary['target_model']} — {summary['head']} head, {summary['mode']} encoder "
-                        f"({summary['data']['eval_records']} held-out prompts, {summary['data']['eval_split']})")
+    table = Table(
+        title=f"{summary['target_model']} — {summary['head']} head, {summary['mode']} encoder "
+        f"({summary['data']['eval_records']} held-out prompts, {summary['data']['eval_split']})"
+    )
     table.add_column("metric")
     table.add_column("sagepred", justify="right")
     table.add_column("global histogram", justify="right")
-    for key, label in [("crps", "CRPS (tokens) ↓"), ("kendall_tau", "Kendall τ ↑"), ("coverage_80", "80% coverage → 0.80"),
-                       ("mae_median", "MAE of median ↓"), ("bucket_accuracy", "bucket accuracy ↑"), ("pit_ks", "PIT KS ↓")]:
+    for key, label in [
+        ("crps", "CRPS (tokens) ↓"),
+        ("kendall_tau", "Kendall τ ↑"),
+        ("coverage_80", "80% coverage → 0.80"),
+        ("mae_median", "MAE of median ↓"),
+        ("bucket_accuracy", "bucket accuracy ↑"),
+        ("pit_ks", "PIT KS ↓"),
+    ]:
         if key in metrics:
             table.add_row(label, _fmt(metrics[key]), _fmt(baseline.get(key)))
     console = Console()
@@ -80,4 +127,6 @@ def print_summary(summary: dict) -> None:
     console.print(f"checkpoint: {summary['checkpoint']}   training: {summary['train_seconds']:.1f} s")
     if summary.get("mlflow"):
         ml = summary["mlflow"]
-        console.print(f"MLflow: run {ml['run_id']} at {ml['tracking_uri']}, registered model version {ml['model_version']}")
+        console.print(
+            f"MLflow: run {ml['run_id']} at {ml['tracking_uri']}, registered model version {ml['model_version']}"
+        )

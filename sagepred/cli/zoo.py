@@ -8,8 +8,10 @@ import sys
 
 from sagepred.cli.base import Subcommand
 
-SOURCE_HELP = ("'packaged' (the offline zoo shipped with sagepred, default), a local mirror folder, or "
-               "'hf[:NAMESPACE]' for the Hugging Face Hub; default $SAGEPRED_ZOO_SOURCE or 'packaged'")
+SOURCE_HELP = (
+    "'packaged' (the offline zoo shipped with sagepred, default), a local mirror folder, or "
+    "'hf[:NAMESPACE]' for the Hugging Face Hub; default $SAGEPRED_ZOO_SOURCE or 'packaged'"
+)
 
 
 def _fmt(value: object, spec: str) -> str:
@@ -33,7 +35,9 @@ class Command(Subcommand):
         pulling = actions.add_parser("pull", help="download (or copy) and verify a checkpoint into the cache")
         pulling.add_argument("target", metavar="TARGET", help="checkpoint name, target model or alias")
         pulling.add_argument("--source", metavar="SRC", help=SOURCE_HELP)
-        pulling.add_argument("--output", metavar="DIR", help="also copy the checkpoint folder here (atomically)")
+        pulling.add_argument(
+            "--output", metavar="DIR", help="also copy the checkpoint folder here (atomically)"
+        )
         pushing = actions.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
         pushing.add_argument("folder", metavar="DIR", help="checkpoint folder (save_pretrained layout)")
         pushing.add_argument("--repo", required=True, metavar="ID", help="Hub repo id NAMESPACE/NAME")
@@ -54,15 +58,30 @@ class Command(Subcommand):
             print(json.dumps(rows, indent=2))
             return 0
         table = Table(title=f"sagepred model zoo — {len(rows)} checkpoints ({source.describe()})")
-        for column, justify in [("name", "left"), ("target model", "left"), ("data", "left"), ("encoder", "left"),
-                                ("size", "right"), ("CRPS ↓", "right"), ("global CRPS", "right"), ("τ ↑", "right"),
-                                ("cov80", "right")]:
+        for column, justify in [
+            ("name", "left"),
+            ("target model", "left"),
+            ("data", "left"),
+            ("encoder", "left"),
+            ("size", "right"),
+            ("CRPS ↓", "right"),
+            ("global CRPS", "right"),
+            ("τ ↑", "right"),
+            ("cov80", "right"),
+        ]:
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for row in rows:
-            table.add_row(row["name"], row["target_model"], str(row["data"] or "—"),
-                          row["encoder"].rsplit("/", 1)[-1], f"{row['size_bytes'] / 1e6:.2f} MB",
-                          _fmt(row["crps"], ".1f"), _fmt(row["global_crps"], ".1f"), _fmt(row["kendall_tau"], ".3f"),
-                          _fmt(row["coverage_80"], ".2f"))
+            table.add_row(
+                row["name"],
+                row["target_model"],
+                str(row["data"] or "—"),
+                row["encoder"].rsplit("/", 1)[-1],
+                f"{row['size_bytes'] / 1e6:.2f} MB",
+                _fmt(row["crps"], ".1f"),
+                _fmt(row["global_crps"], ".1f"),
+                _fmt(row["kendall_tau"], ".3f"),
+                _fmt(row["coverage_80"], ".2f"),
+            )
         Console(width=None if sys.stdout.isatty() else 200).print(table)
         return 0
 

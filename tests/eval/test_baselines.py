@@ -83,8 +83,11 @@ def test_length_baseline_tracks_prompt_length():
     records = []
     for i in range(400):
         plen = int(rng.integers(10, 2000))
-        records.append(LengthRecord(prompt=f"p{i}", output_lens=tuple(np.maximum(rng.poisson(plen, 3), 1)),
-                                    prompt_len=plen))
+        records.append(
+            LengthRecord(
+                prompt=f"p{i}", output_lens=tuple(np.maximum(rng.poisson(plen, 3), 1)), prompt_len=plen
+            )
+        )
     baseline = get_baseline("length").fit(records[:300])
     test = records[300:]
     dist = baseline.predict_records(test)
@@ -108,7 +111,9 @@ def test_sagesched_neighbours_threshold_and_global_padding():
     dist = baseline.predict(["near", "far"])
     assert baseline.neighbour_counts[1] == 0
     np.testing.assert_allclose(dist.segment_probs()[1], baseline.prior, atol=1e-12)
-    own = LengthDistribution.from_samples([np.concatenate([train[j].lengths for j in hits[0]])], baseline.edges)
+    own = LengthDistribution.from_samples(
+        [np.concatenate([train[j].lengths for j in hits[0]])], baseline.edges
+    )
     if sum(train[j].num_samples for j in hits[0]) >= baseline.config.min_samples:
         np.testing.assert_allclose(dist.segment_probs()[0], own.segment_probs()[0], atol=1e-12)
 

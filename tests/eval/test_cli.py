@@ -26,21 +26,49 @@ def test_eval_baseline_writes_report_and_logs_mlflow(jsonl_data, tmp_path, capsy
     folder, test = jsonl_data
     out = tmp_path / "report"
     db = tmp_path / "mlflow.db"
-    code = main(["eval", "--checkpoint", "baseline:length", "--data", str(folder / "test.jsonl"),
-                 "--train-data", str(folder / "train.jsonl"), "--output", str(out),
-                 "--tracking-uri", f"sqlite:///{db}", "--json"])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            "baseline:length",
+            "--data",
+            str(folder / "test.jsonl"),
+            "--train-data",
+            str(folder / "train.jsonl"),
+            "--output",
+            str(out),
+            "--tracking-uri",
+            f"sqlite:///{db}",
+            "--json",
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert printed["crps"] == metrics["crps"]
-    for key in ("crps", "kendall_tau", "coverage_80", "mae_median", "bucket_accuracy", "pit_ks", "n_prompts",
-                "n_samples", "n_censored", "by_dataset"):
+    for key in (
+        "crps",
+        "kendall_tau",
+        "coverage_80",
+        "mae_median",
+        "bucket_accuracy",
+        "pit_ks",
+        "n_prompts",
+        "n_samples",
+        "n_censored",
+        "by_dataset",
+    ):
         assert key in metrics
     assert set(metrics["pinball"]) == {"0.1", "0.5", "0.9"}
     assert metrics["n_prompts"] == len(test) and metrics["n_samples"] == 10 * len(test)
     assert metrics["info"]["train_records"] == 300
-    for name in ("report.md", "pit_histogram.png", "reliability.png", "crps_by_length.png",
-                 "predicted_vs_observed.png"):
+    for name in (
+        "report.md",
+        "pit_histogram.png",
+        "reliability.png",
+        "crps_by_length.png",
+        "predicted_vs_observed.png",
+    ):
         assert (out / name).stat().st_size > 0
     assert "## By dataset" in (out / "report.md").read_text()
 
@@ -55,8 +83,19 @@ def test_eval_baseline_writes_report_and_logs_mlflow(jsonl_data, tmp_path, capsy
 def test_compare_prints_table_and_writes_json(jsonl_data, tmp_path, capsys):
     folder, _ = jsonl_data
     out = tmp_path / "cmp.json"
-    code = main(["compare", "baseline:global", "baseline:length", "--data", str(folder / "test.jsonl"),
-                 "--train-data", str(folder / "train.jsonl"), "--json", str(out)])
+    code = main(
+        [
+            "compare",
+            "baseline:global",
+            "baseline:length",
+            "--data",
+            str(folder / "test.jsonl"),
+            "--train-data",
+            str(folder / "train.jsonl"),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "baseline:global" in text and "baseline:length" in text and "Kendall" in text
@@ -75,14 +114,37 @@ def test_eval_bad_checkpoint_folder(jsonl_data, tmp_path, capsys):
     folder, _ = jsonl_data
     empty = tmp_path / "ckpt"
     empty.mkdir()
-    code = main(["eval", "--checkpoint", str(empty), "--data", str(folder / "test.jsonl"),
-                 "--output", str(tmp_path / "o"), "--no-mlflow"])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            str(empty),
+            "--data",
+            str(folder / "test.jsonl"),
+            "--output",
+            str(tmp_path / "o"),
+            "--no-mlflow",
+        ]
+    )
     assert code == 2
     assert "config.json" in _error(capsys)
     (empty / "config.json").write_text(json.dumps({"format_version": 999, "sagepred_version": "9.9"}))
     (empty / "model.safetensors").write_bytes(b"")
-    assert main(["eval", "--checkpoint", str(empty), "--data", str(folder / "test.jsonl"),
-                 "--output", str(tmp_path / "o"), "--no-mlflow"]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(empty),
+                "--data",
+                str(folder / "test.jsonl"),
+                "--output",
+                str(tmp_path / "o"),
+                "--no-mlflow",
+            ]
+        )
+        == 2
+    )
     assert "version" in _error(capsys)
     assert not (tmp_path / "o").exists()
 
@@ -99,8 +161,20 @@ def test_eval_bad_data(jsonl_data, tmp_path, capsys, content, expected):
     folder, _ = jsonl_data
     data = tmp_path / "bad.jsonl"
     data.write_text(content)
-    code = main(["eval", "--checkpoint", "baseline:global", "--data", str(data),
-                 "--train-data", str(folder / "train.jsonl"), "--output", str(tmp_path / "o"), "--no-mlflow"])
+    code = main(
+        [
+            "eval",
+            "--checkpoint",
+            "baseline:global",
+            "--data",
+            str(data),
+            "--train-data",
+            str(folder / "train.jsonl"),
+            "--output",
+            str(tmp_path / "o"),
+            "--no-mlflow",
+        ]
+    )
     assert code == 2
     assert expected in _error(capsys)
 
@@ -108,7 +182,10 @@ def test_eval_bad_data(jsonl_data, tmp_path, capsys, content, expected):
 def test_eval_unknown_baseline_and_missing_train_data(jsonl_data, tmp_path, capsys):
     folder, _ = jsonl_data
     args = ["--data", str(folder / "test.jsonl"), "--output", str(tmp_path / "o"), "--no-mlflow"]
-    assert main(["eval", "--checkpoint", "baseline:oracle", "--train-data", str(folder / "train.jsonl"), *args]) == 2
+    assert (
+        main(["eval", "--checkpoint", "baseline:oracle", "--train-data", str(folder / "train.jsonl"), *args])
+        == 2
+    )
     assert "sagesched" in _error(capsys)
     assert main(["eval", "--checkpoint", "baseline:global", *args]) == 2
     assert "--train-data" in _error(capsys)

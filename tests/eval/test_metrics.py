@@ -48,8 +48,9 @@ def brute_crps(dist: LengthDistribution, row: int, y: float, censored: bool = Fa
 
 
 def record(lens, censored=(), dataset=None, category=None, prompt="p") -> LengthRecord:
-    return LengthRecord(prompt=prompt, output_lens=tuple(lens), censored=tuple(censored), dataset=dataset,
-                        category=category)
+    return LengthRecord(
+        prompt=prompt, output_lens=tuple(lens), censored=tuple(censored), dataset=dataset, category=category
+    )
 
 
 # ---------------------------------------------------------------------------- CRPS
@@ -76,8 +77,9 @@ def test_crps_matches_brute_force_on_histograms_and_quantiles():
     rng = np.random.default_rng(0)
     edges = log_bin_edges(24, 4096.0)
     hist = LengthDistribution.from_histogram(rng.dirichlet(np.ones(24), size=4), edges)
-    quant = LengthDistribution.from_quantiles(np.sort(rng.uniform(5, 3000, size=(4, 9)), axis=1),
-                                              np.linspace(0.1, 0.9, 9))
+    quant = LengthDistribution.from_quantiles(
+        np.sort(rng.uniform(5, 3000, size=(4, 9)), axis=1), np.linspace(0.1, 0.9, 9)
+    )
     for dist in (hist, quant):
         ys = np.array([0.5, 37.0, 800.0, 5000.0])
         rows = np.arange(4)
@@ -196,8 +198,14 @@ def test_compute_metrics_hand_computed_point_metrics():
     assert metrics["by_dataset"]["a"]["n_samples"] == 2
     assert metrics["by_dataset"]["b"]["mae_median"] == pytest.approx(750.0)
     assert set(metrics["by_category"]) == {"x"}
-    expected_crps = np.mean([brute_crps(dist, 0, 150), brute_crps(dist, 0, 250),
-                             brute_crps(dist, 1, 2500), brute_crps(dist, 1, 3000)])
+    expected_crps = np.mean(
+        [
+            brute_crps(dist, 0, 150),
+            brute_crps(dist, 0, 250),
+            brute_crps(dist, 1, 2500),
+            brute_crps(dist, 1, 3000),
+        ]
+    )
     assert metrics["crps"] == pytest.approx(expected_crps, rel=1e-6)
 
 

@@ -30,7 +30,9 @@ def shifted(castillo):
     torch.manual_seed(0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny MLP: extra threads only add contention on a shared CI box
-    predictor = LengthPredictor(PredictorConfig(target_model="meta-llama--Llama-3.1-8B-Instruct", head=HeadConfig()))
+    predictor = LengthPredictor(
+        PredictorConfig(target_model="meta-llama--Llama-3.1-8B-Instruct", head=HeadConfig())
+    )
     train_texts = [r.prompt_text for r in train]
     features = torch.from_numpy(EmbeddingCache().encode(predictor.encoder, train_texts))
     train_counts = torch.tensor(predictor.encoder.count_tokens(train_texts), dtype=torch.float32)
@@ -80,10 +82,16 @@ def test_head_only_fusion_settings_reproduce_the_head(shifted):
 def test_history_only_replay_is_seeded_and_observes_one_or_all(shifted):
     _, stream, embeddings, _ = shifted
     one = replay(stream[:200], config=OnlineConfig(block=100, history_only=True), embeddings=embeddings[:200])
-    again = replay(stream[:200], config=OnlineConfig(block=100, history_only=True), embeddings=embeddings[:200])
-    every = replay(stream[:200], config=OnlineConfig(block=100, history_only=True, observe="all"),
-                   embeddings=embeddings[:200])
+    again = replay(
+        stream[:200], config=OnlineConfig(block=100, history_only=True), embeddings=embeddings[:200]
+    )
+    every = replay(
+        stream[:200],
+        config=OnlineConfig(block=100, history_only=True, observe="all"),
+        embeddings=embeddings[:200],
+    )
     assert one.modes == ["history"] and one.blocks == again.blocks
     assert every.blocks["history"][1]["crps"] != one.blocks["history"][1]["crps"]
     assert np.array_equal(stream_order(50, 3), stream_order(50, 3)) and not np.array_equal(
-        stream_order(50, 3), stream_order(50, 4))
+        stream_order(50, 3), stream_order(50, 4)
+    )

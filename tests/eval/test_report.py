@@ -12,14 +12,25 @@ from sagepred.records import LengthRecord
 
 
 def summary(name: str, crps: float, coverage: float, tau: float | None, comparable="all") -> dict:
-    return {"predictor": name, "comparable_metrics": comparable, "crps": crps, "coverage_80": coverage,
-            "kendall_tau": tau, "pit_ks": 0.1, "mae_median": 100.0, "bucket_accuracy": 0.2,
-            "pinball": {"0.1": 1.0, "0.5": 2.0, "0.9": 3.0}}
+    return {
+        "predictor": name,
+        "comparable_metrics": comparable,
+        "crps": crps,
+        "coverage_80": coverage,
+        "kendall_tau": tau,
+        "pit_ks": 0.1,
+        "mae_median": 100.0,
+        "bucket_accuracy": 0.2,
+        "pinball": {"0.1": 1.0, "0.5": 2.0, "0.9": 3.0},
+    }
 
 
 def test_best_per_column_respects_direction_and_comparability():
-    rows = [summary("a", 120.0, 0.70, 0.3), summary("b", 110.0, 0.95, None),
-            summary("c", 90.0, 0.79, 0.9, comparable=["kendall_tau"])]
+    rows = [
+        summary("a", 120.0, 0.70, 0.3),
+        summary("b", 110.0, 0.95, None),
+        summary("c", 90.0, 0.79, 0.9, comparable=["kendall_tau"]),
+    ]
     best = best_per_column(rows)
     assert best["crps"] == 1  # c is lower but not comparable
     assert best["coverage_80"] == 0  # |0.70 − 0.8| < |0.95 − 0.8|
@@ -38,8 +49,10 @@ def test_cells_mark_undefined_and_incomparable_values():
 def test_write_plots_creates_every_png(tmp_path):
     dist = LengthDistribution(np.array([[0.0, 500.0]]), np.array([[0.0, 1.0]]))
     dist = LengthDistribution(dist.knots, np.repeat(dist.cdf_at_knots, 3, axis=0))
-    records = [LengthRecord(prompt=str(i), output_lens=(50 * (i + 1), 3000), censored=(False, True))
-               for i in range(3)]
+    records = [
+        LengthRecord(prompt=str(i), output_lens=(50 * (i + 1), 3000), censored=(False, True))
+        for i in range(3)
+    ]
     names = write_plots(score_samples(dist, records), tmp_path, "test")
     assert sorted(names) == sorted(PLOT_FILES.values())
     for name in names:

@@ -12,9 +12,9 @@ from sagepred.distribution import LengthDistribution, log_bin_edges
 
 EDGES = log_bin_edges(16, 4096.0)
 
-histograms = arrays(np.float64, st.tuples(st.integers(1, 6), st.just(16)), elements=st.floats(0.0, 10.0)).filter(
-    lambda a: np.all(a.sum(axis=1) > 1e-3)
-)
+histograms = arrays(
+    np.float64, st.tuples(st.integers(1, 6), st.just(16)), elements=st.floats(0.0, 10.0)
+).filter(lambda a: np.all(a.sum(axis=1) > 1e-3))
 quantile_rows = arrays(np.float64, st.tuples(st.integers(1, 6), st.just(5)), elements=st.floats(1.0, 5000.0))
 LEVELS = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
 
@@ -57,7 +57,12 @@ def test_cdf_matches_segmentwise_integration(hist, quant, x):
 
 
 @settings(max_examples=60, deadline=None)
-@given(histograms, quantile_rows, st.lists(st.floats(0.001, 0.999), min_size=1, max_size=10), st.floats(0.0, 6000.0))
+@given(
+    histograms,
+    quantile_rows,
+    st.lists(st.floats(0.001, 0.999), min_size=1, max_size=10),
+    st.floats(0.0, 6000.0),
+)
 def test_quantile_and_cdf_are_consistent(hist, quant, levels, y):
     levels = np.asarray(levels)[None, :]
     for dist in both_forms(hist, quant):
@@ -139,14 +144,26 @@ def test_map_support_pushes_quantiles_through_monotone_maps():
     prompt = np.array([[50.0], [500.0]])
     cost = dist.map_support(lambda o: o * o / 2 + prompt * o)
     q = dist.quantile(np.array([[0.25, 0.5, 0.75]]))
-    np.testing.assert_allclose(cost.quantile(np.array([[0.25, 0.5, 0.75]])), q * q / 2 + prompt * q, rtol=0.05)
-    np.testing.assert_allclose(cost.cdf(cost.knots), dist.cdf(dist.knots[:, :] if dist.knots.shape[0] > 1 else np.broadcast_to(dist.knots, (2, dist.knots.shape[1]))), atol=1e-9)
+    np.testing.assert_allclose(
+        cost.quantile(np.array([[0.25, 0.5, 0.75]])), q * q / 2 + prompt * q, rtol=0.05
+    )
+    np.testing.assert_allclose(
+        cost.cdf(cost.knots),
+        dist.cdf(
+            dist.knots[:, :]
+            if dist.knots.shape[0] > 1
+            else np.broadcast_to(dist.knots, (2, dist.knots.shape[1]))
+        ),
+        atol=1e-9,
+    )
 
 
 def test_dict_roundtrip_and_validation():
     dist = LengthDistribution.from_samples([[10, 20, 40]], EDGES)
     again = LengthDistribution.from_dict(dist.to_dict(0))
-    np.testing.assert_allclose(again.quantile(np.array([[0.1, 0.5, 0.9]])), dist.quantile(np.array([[0.1, 0.5, 0.9]])))
+    np.testing.assert_allclose(
+        again.quantile(np.array([[0.1, 0.5, 0.9]])), dist.quantile(np.array([[0.1, 0.5, 0.9]]))
+    )
     with pytest.raises(ValueError, match="non-decreasing"):
         LengthDistribution.from_dict({"knots": [0, 10, 5], "cdf": [0, 0.5, 1.0]})
 

@@ -37,7 +37,9 @@ class FakeEncoder:
 
 def make_head(kind: str) -> LengthPredictor:
     torch.manual_seed(0)
-    config = PredictorConfig(target_model="toy", head=HeadConfig(kind=kind, input_dim=DIM, hidden_dim=8, num_bins=32))
+    config = PredictorConfig(
+        target_model="toy", head=HeadConfig(kind=kind, input_dim=DIM, hidden_dim=8, num_bins=32)
+    )
     predictor = LengthPredictor(config, encoder=FakeEncoder())
     predictor.eval()
     return predictor
@@ -56,7 +58,9 @@ def test_no_neighbours_gives_the_head_exactly(kind):
     grid = np.geomspace(0.5, 40000, 400)[None, :]
     assert np.array_equal(fused.cdf(grid), expected.cdf(grid))
     assert np.array_equal(fused.mean(), expected.mean())
-    assert np.array_equal(fused.quantile(np.array([[0.1, 0.5, 0.9]])), expected.quantile(np.array([[0.1, 0.5, 0.9]])))
+    assert np.array_equal(
+        fused.quantile(np.array([[0.1, 0.5, 0.9]])), expected.quantile(np.array([[0.1, 0.5, 0.9]]))
+    )
     index = window(threshold=0.999)
     index.observe(emb[0], 100)
     mixed = FusedPredictor(head, index).predict_from_features(emb, counts)
@@ -81,7 +85,9 @@ def test_histogram_fusion_is_pseudo_counts_on_the_bins():
 
 def test_quantile_fusion_is_the_exact_mixture():
     edges = log_bin_edges(32, 32768.0)
-    head = LengthDistribution.from_quantiles(np.array([[50, 120, 300], [10, 20, 40]]), np.array([0.1, 0.5, 0.9]))
+    head = LengthDistribution.from_quantiles(
+        np.array([[50, 120, 300], [10, 20, 40]]), np.array([0.1, 0.5, 0.9])
+    )
     evidence = np.zeros((2, 32))
     evidence[0, 25] = 3.0
     fused = fuse(head, evidence, edges, prior_strength=2.0)
@@ -122,7 +128,9 @@ def test_history_only_is_the_paper_predictor_with_padding():
     dist = history_only(evidence, edges, padding, min_samples=10)
     np.testing.assert_allclose(dist.segment_probs()[0, 12], (3 + 7 / 32) / 10)
     np.testing.assert_allclose(dist.segment_probs()[1, 12], 1.0)
-    predictor = FusedPredictor(None, window(threshold=0.9), FusionConfig(mode="history", num_bins=32), encoder=FakeEncoder())
+    predictor = FusedPredictor(
+        None, window(threshold=0.9), FusionConfig(mode="history", num_bins=32), encoder=FakeEncoder()
+    )
     predictor.observe("a prompt", 100)
     predictor.observe("another prompt entirely", 5000)
     out = predictor.predict(["a prompt"])
@@ -138,14 +146,17 @@ def test_save_load_next_to_a_checkpoint(tmp_path):
     for i, row in enumerate(unit_rows(30, seed=11)):
         predictor.observe(row, 10 * (i + 1), token_count=4.0)
     predictor.save(tmp_path / "ckpt")
-    assert (tmp_path / "ckpt" / "config.json").is_file() and (tmp_path / "ckpt" / "history.safetensors").is_file()
+    assert (tmp_path / "ckpt" / "config.json").is_file() and (
+        tmp_path / "ckpt" / "history.safetensors"
+    ).is_file()
     loaded = FusedPredictor.load(tmp_path / "ckpt", head=head)
     assert loaded.fusion.prior_strength == 3.0 and len(loaded.history) == 30
     assert loaded.pits == predictor.pits and len(loaded.pits) == 30
     assert loaded.window_weight() == predictor.window_weight()
     emb, counts = unit_rows(4, seed=12), np.ones(4, dtype=np.float32)
     np.testing.assert_array_equal(
-        loaded.predict_from_features(emb, counts).cdf_at_knots, predictor.predict_from_features(emb, counts).cdf_at_knots
+        loaded.predict_from_features(emb, counts).cdf_at_knots,
+        predictor.predict_from_features(emb, counts).cdf_at_knots,
     )
 
 
@@ -166,7 +177,9 @@ def test_observe_from_threads_with_text_prompts():
         thread.join()
     assert predictor.history.total_observed == 100
     lengths, _ = predictor.history.all_lengths()
-    assert sorted(lengths.astype(int).tolist()) == sorted(t * 100 + i + 1 for t in range(4) for i in range(25))
+    assert sorted(lengths.astype(int).tolist()) == sorted(
+        t * 100 + i + 1 for t in range(4) for i in range(25)
+    )
 
 
 def test_window_weight_and_recalibration_learn_from_outcomes():
@@ -195,11 +208,16 @@ def test_window_weight_and_recalibration_learn_from_outcomes():
 def test_warm_start_from_a_records_file(tmp_path):
     from sagepred.records import LengthRecord, write_jsonl_records
 
-    records = [LengthRecord(prompt=f"question {i}", output_lens=(10 * (i + 1), 11 * (i + 1)), censored=(False, i == 2))
-               for i in range(3)]
+    records = [
+        LengthRecord(
+            prompt=f"question {i}", output_lens=(10 * (i + 1), 11 * (i + 1)), censored=(False, i == 2)
+        )
+        for i in range(3)
+    ]
     write_jsonl_records(records, tmp_path / "padding.jsonl")
-    predictor = FusedPredictor(None, window(threshold=0.99), FusionConfig(mode="history", num_bins=32),
-                               encoder=FakeEncoder())
+    predictor = FusedPredictor(
+        None, window(threshold=0.99), FusionConfig(mode="history", num_bins=32), encoder=FakeEncoder()
+    )
     assert predictor.warm_start(tmp_path / "padding.jsonl") == 3
     snap = predictor.history.snapshot()
     np.testing.assert_array_equal(snap["lengths"][2, :2], [30, 33])

@@ -45,7 +45,12 @@ def test_padding_samples_do_not_count():
     lengths = torch.tensor([[10.0, 99999.0], [50.0, 60.0]])
     mask = torch.tensor([[True, False], [True, True]])
     censored = torch.zeros_like(mask)
-    reference = head.loss(logits, torch.tensor([[10.0, 10.0], [50.0, 60.0]]), censored, torch.tensor([[True, False], [True, True]]))
+    reference = head.loss(
+        logits,
+        torch.tensor([[10.0, 10.0], [50.0, 60.0]]),
+        censored,
+        torch.tensor([[True, False], [True, True]]),
+    )
     assert torch.isclose(head.loss(logits, lengths, censored, mask), reference)
 
 

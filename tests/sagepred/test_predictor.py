@@ -35,7 +35,9 @@ def randomise(predictor: LengthPredictor) -> None:
 
 @pytest.mark.parametrize("kind", ["histogram", "quantile"])
 def test_save_and_load_reproduce_predictions(tmp_path, encoder, kind):
-    predictor = LengthPredictor(PredictorConfig(target_model="demo", head=HeadConfig(kind=kind)), encoder=encoder)
+    predictor = LengthPredictor(
+        PredictorConfig(target_model="demo", head=HeadConfig(kind=kind)), encoder=encoder
+    )
     randomise(predictor)
     before = predictor.predict(PROMPTS)
     folder = predictor.save_pretrained(tmp_path / "ckpt")
@@ -43,13 +45,17 @@ def test_save_and_load_reproduce_predictions(tmp_path, encoder, kind):
     assert not list(tmp_path.glob(".ckpt*")), "temp folders must not be left behind"
     loaded = LengthPredictor.from_pretrained(folder, encoder=encoder)
     after = loaded.predict(PROMPTS)
-    np.testing.assert_allclose(after.quantile(np.array([[0.1, 0.5, 0.9]])), before.quantile(np.array([[0.1, 0.5, 0.9]])))
+    np.testing.assert_allclose(
+        after.quantile(np.array([[0.1, 0.5, 0.9]])), before.quantile(np.array([[0.1, 0.5, 0.9]]))
+    )
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n") and "model-index" in card and "demo" in card
 
 
 def test_lora_adapter_round_trip(tmp_path):
-    config = PredictorConfig(target_model="demo", head=HeadConfig(kind="histogram"), lora=LoraSettings(r=4, alpha=8))
+    config = PredictorConfig(
+        target_model="demo", head=HeadConfig(kind="histogram"), lora=LoraSettings(r=4, alpha=8)
+    )
     predictor = LengthPredictor(config)
     randomise(predictor)
     with torch.no_grad():

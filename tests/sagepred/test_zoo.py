@@ -59,7 +59,11 @@ def test_every_recipe_has_a_packaged_checkpoint_and_a_generated_card(index):
         front = _front_matter(card)
         values = {m["type"]: m["value"] for m in front["model-index"][0]["results"][0]["metrics"]}
         assert values["crps"] == pytest.approx(entry["metrics"]["crps"], abs=1e-4)
-        assert front["license"] == entry["licence"] and "Evaluation protocol" in card and "right-censored" in card
+        assert (
+            front["license"] == entry["licence"]
+            and "Evaluation protocol" in card
+            and "right-censored" in card
+        )
 
 
 def test_castillo_cards_say_which_protocol_was_used(index):
@@ -82,17 +86,23 @@ def test_list_json_and_table_from_a_mirror(mirror, capsys):
 
 
 def test_pull_verifies_caches_and_copies(mirror, tmp_path, capsys):
-    assert main(["zoo", "pull", "llama-3.1-8b", "--source", str(mirror), "--output", str(tmp_path / "out")]) == 0
+    assert (
+        main(["zoo", "pull", "llama-3.1-8b", "--source", str(mirror), "--output", str(tmp_path / "out")]) == 0
+    )
     cached = zoo.cache_dir() / "llama-3.1-8b"
     for folder in (cached, tmp_path / "out"):
         assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
-        assert (folder / "model.safetensors").read_bytes() == (mirror / "llama-3.1-8b" / "model.safetensors").read_bytes()
+        assert (folder / "model.safetensors").read_bytes() == (
+            mirror / "llama-3.1-8b" / "model.safetensors"
+        ).read_bytes()
     stamp = (cached / "config.json").stat().st_mtime_ns
     assert zoo.pull("meta-llama/Llama-3.1-8B-Instruct", str(mirror)) == cached
     assert (cached / "config.json").stat().st_mtime_ns == stamp  # reused, not copied again
     (cached / "model.safetensors").write_bytes(b"corrupt")
     zoo.pull("llama-3.1-8b", str(mirror))
-    assert sha256_file(cached / "model.safetensors") == sha256_file(mirror / "llama-3.1-8b" / "model.safetensors")
+    assert sha256_file(cached / "model.safetensors") == sha256_file(
+        mirror / "llama-3.1-8b" / "model.safetensors"
+    )
 
 
 def test_sha256_mismatch_is_one_clear_line_and_leaves_nothing(mirror, capsys):
@@ -108,9 +118,15 @@ def test_sha256_mismatch_is_one_clear_line_and_leaves_nothing(mirror, capsys):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("llama-3.1-8b", "llama-3.1-8b"), ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
-     ("LLAMA3.1-8B", "llama-3.1-8b"), ("Meta-Llama-3.1-8B-Instruct-Turbo", "llama-3.1-8b-turbo"),
-     ("google--gemma-3-12b-it", "gemma-3-12b"), ("gpt4", "gpt-4"), ("Qwen/Qwen2.5-32B-Instruct", "qwen2.5-32b")],
+    [
+        ("llama-3.1-8b", "llama-3.1-8b"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("LLAMA3.1-8B", "llama-3.1-8b"),
+        ("Meta-Llama-3.1-8B-Instruct-Turbo", "llama-3.1-8b-turbo"),
+        ("google--gemma-3-12b-it", "gemma-3-12b"),
+        ("gpt4", "gpt-4"),
+        ("Qwen/Qwen2.5-32B-Instruct", "qwen2.5-32b"),
+    ],
 )
 def test_aliases_resolve(index, name, expected):
     assert zoo.resolve_entry(index, name)["name"] == expected
@@ -146,9 +162,15 @@ class FakeHub:
 def test_push_uploads_the_checkpoint_layout_and_reports_failures(tmp_path):
     folder = zoo.PACKAGED_ZOO / "llama-3-8b"
     hub = FakeHub()
-    assert zoo.push(folder, "me/sagepred-llama-3-8b", api=hub) == "https://huggingface.co/me/sagepred-llama-3-8b"
+    assert (
+        zoo.push(folder, "me/sagepred-llama-3-8b", api=hub) == "https://huggingface.co/me/sagepred-llama-3-8b"
+    )
     (_, create), (_, upload) = hub.calls
-    assert create["exist_ok"] and upload["folder_path"] == str(folder) and "README.md" in upload["allow_patterns"]
+    assert (
+        create["exist_ok"]
+        and upload["folder_path"] == str(folder)
+        and "README.md" in upload["allow_patterns"]
+    )
     with pytest.raises(CheckpointError, match=r"push to me/x failed .*ConnectionError"):
         zoo.push(folder, "me/x", api=FakeHub(fail=True))
     with pytest.raises(CheckpointError, match="not a sagepred checkpoint"):
@@ -167,13 +189,39 @@ def test_push_cli_without_network_exits_2(monkeypatch, capsys):
 def test_predict_with_model_uses_the_zoo_checkpoint(mirror, tmp_path, monkeypatch):
     monkeypatch.setenv(zoo.SOURCE_ENV, str(mirror))
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text('{"id": "a", "prompt": "Write a haiku about autumn."}\n'
-                       '{"id": "b", "prompt": "Write a detailed essay on the history of the Roman Empire."}\n')
+    prompts.write_text(
+        '{"id": "a", "prompt": "Write a haiku about autumn."}\n'
+        '{"id": "b", "prompt": "Write a detailed essay on the history of the Roman Empire."}\n'
+    )
     out_zoo, out_dir = tmp_path / "zoo.jsonl", tmp_path / "dir.jsonl"
-    assert main(["predict", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--input", str(prompts),
-                 "--output", str(out_zoo)]) == 0
-    assert main(["predict", "--checkpoint", str(mirror / "llama-3.1-8b"), "--input", str(prompts),
-                 "--output", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "meta-llama/Llama-3.1-8B-Instruct",
+                "--input",
+                str(prompts),
+                "--output",
+                str(out_zoo),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(mirror / "llama-3.1-8b"),
+                "--input",
+                str(prompts),
+                "--output",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out_zoo.read_text().splitlines()]
     assert rows == [json.loads(line) for line in out_dir.read_text().splitlines()]
     assert all(np.all(np.diff(r["quantiles"]) >= 0) and len(r["quantiles"]) == 99 for r in rows)
@@ -191,8 +239,22 @@ def test_card_numbers_reproduce_from_a_clean_pull(mirror, tmp_path, capsys):
     folder = zoo.pull("llama-3-8b", str(mirror), output=tmp_path / "clean")
     front = _front_matter((folder / "README.md").read_text())
     card = {m["type"]: m["value"] for m in front["model-index"][0]["results"][0]["metrics"]}
-    assert main(["eval", "--checkpoint", str(folder), "--data", "holdout", "--output", str(tmp_path / "report"),
-                 "--no-mlflow", "--json"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(folder),
+                "--data",
+                "holdout",
+                "--output",
+                str(tmp_path / "report"),
+                "--no-mlflow",
+                "--json",
+            ]
+        )
+        == 0
+    )
     measured = json.loads(capsys.readouterr().out)
     assert measured["n_prompts"] == json.loads((folder / "config.json").read_text())["data"]["eval_records"]
     for key in ("crps", "kendall_tau", "coverage_80", "mae_median"):

@@ -15,7 +15,9 @@ LLAMA = "meta-llama--Llama-3.1-8B-Instruct"
 
 
 @cache
-def castillo_records(data_dir: Path, model: str = LLAMA, limit: int | None = None) -> tuple[LengthRecord, ...]:
+def castillo_records(
+    data_dir: Path, model: str = LLAMA, limit: int | None = None
+) -> tuple[LengthRecord, ...]:
     """CASTILLO rows of one model as records: ten sampled lengths each, censored at 14,999 tokens."""
     folder = Path(data_dir) / "castillo"
     prompts = {}
@@ -29,10 +31,18 @@ def castillo_records(data_dir: Path, model: str = LLAMA, limit: int | None = Non
             if row["model"] != model:
                 continue
             lens = [max(1, int(float(row[f"out_{k}"]))) for k in range(10)]
-            out.append(LengthRecord(
-                prompt=prompts.get(row["prompt_id"]) or "(missing prompt)", output_lens=tuple(lens),
-                censored=tuple(n >= 14999 for n in lens), prompt_len=max(1, int(float(row["input_size"]))),
-                target_model=model, record_id=row["prompt_id"], dataset=row["dataset"], split=row["split"]))
+            out.append(
+                LengthRecord(
+                    prompt=prompts.get(row["prompt_id"]) or "(missing prompt)",
+                    output_lens=tuple(lens),
+                    censored=tuple(n >= 14999 for n in lens),
+                    prompt_len=max(1, int(float(row["input_size"]))),
+                    target_model=model,
+                    record_id=row["prompt_id"],
+                    dataset=row["dataset"],
+                    split=row["split"],
+                )
+            )
             if limit is not None and len(out) >= limit:
                 break
     return tuple(out)

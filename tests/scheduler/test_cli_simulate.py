@@ -9,7 +9,15 @@ import pytest
 from sagepred.cli import main
 from sagepred.records import write_jsonl_records
 
-KEYS = {"mean_ttlt_s", "p50_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "throughput_tok_s", "completed", "submitted"}
+KEYS = {
+    "mean_ttlt_s",
+    "p50_ttlt_s",
+    "p99_ttlt_s",
+    "mean_ttft_s",
+    "throughput_tok_s",
+    "completed",
+    "submitted",
+}
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +29,21 @@ def records_file(tmp_path_factory, llama_records):
 
 def test_simulate_real_trace_writes_json(tmp_path, data_dir, records_file, capsys):
     out = tmp_path / "sim.json"
-    code = main(["simulate", "--trace", str(data_dir / "traces/azure_2023/AzureLLMInferenceTrace_conv.csv"),
-                 "--records", str(records_file), "--rate", "45", "--num-requests", "600", "--json", str(out)])
+    code = main(
+        [
+            "simulate",
+            "--trace",
+            str(data_dir / "traces/azure_2023/AzureLLMInferenceTrace_conv.csv"),
+            "--records",
+            str(records_file),
+            "--rate",
+            "45",
+            "--num-requests",
+            "600",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     doc = json.loads(out.read_text())
     assert set(doc["policies"]) == {"fcfs", "sjf", "ltr", "trail", "tie", "gittins", "oracle"}
@@ -36,8 +57,25 @@ def test_simulate_real_trace_writes_json(tmp_path, data_dir, records_file, capsy
 def test_sweep_writes_a_png(tmp_path, records_file):
     plot = tmp_path / "sweep.png"
     out = tmp_path / "sweep.json"
-    code = main(["simulate", "--trace", "poisson", "--records", str(records_file), "--policies", "fcfs,oracle",
-                 "--num-requests", "300", "--sweep-rates", "10,40", "--plot", str(plot), "--json", str(out)])
+    code = main(
+        [
+            "simulate",
+            "--trace",
+            "poisson",
+            "--records",
+            str(records_file),
+            "--policies",
+            "fcfs,oracle",
+            "--num-requests",
+            "300",
+            "--sweep-rates",
+            "10,40",
+            "--plot",
+            str(plot),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     doc = json.loads(out.read_text())
@@ -76,8 +114,21 @@ def test_bad_trace_names_file_and_field(tmp_path, records_file, capsys):
 
 def test_bad_profile_file_names_field(tmp_path, records_file, capsys):
     profile = tmp_path / "p.yaml"
-    profile.write_text("name: x\nstep_base_s: 0.01\nper_token_s: 1e-5\nper_kv_token_s: -1\nkv_capacity_tokens: 100\n")
-    code = main(["simulate", "--trace", "poisson", "--records", str(records_file), "--rate", "5",
-                 "--profile", str(profile)])
+    profile.write_text(
+        "name: x\nstep_base_s: 0.01\nper_token_s: 1e-5\nper_kv_token_s: -1\nkv_capacity_tokens: 100\n"
+    )
+    code = main(
+        [
+            "simulate",
+            "--trace",
+            "poisson",
+            "--records",
+            str(records_file),
+            "--rate",
+            "5",
+            "--profile",
+            str(profile),
+        ]
+    )
     assert code == 2
     assert "per_kv_token_s" in capsys.readouterr().err

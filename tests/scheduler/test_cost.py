@@ -23,7 +23,9 @@ def test_calibrated_weights_come_from_the_profile():
     assert cost.a == pytest.approx(profile.per_token_s + profile.step_base_s / profile.max_num_seqs)
     assert cost.b == pytest.approx(profile.per_kv_token_s)
     assert cost.recompute(1000) == pytest.approx(1000 * profile.per_token_s)
-    assert CostModel.paper(profile).recompute(10) == pytest.approx(10 * profile.per_token_s / profile.per_kv_token_s)
+    assert CostModel.paper(profile).recompute(10) == pytest.approx(
+        10 * profile.per_token_s / profile.per_kv_token_s
+    )
     with pytest.raises(ValueError):
         CostModel(a=0.0, b=0.0)
 

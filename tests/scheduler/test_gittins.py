@@ -13,9 +13,9 @@ from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.gittins import gittins_brute_force, gittins_index
 
 EDGES = log_bin_edges(12, 2000.0)
-histograms = arrays(np.float64, st.tuples(st.integers(1, 4), st.just(12)), elements=st.floats(0.0, 5.0)).filter(
-    lambda a: np.all(a.sum(axis=1) > 1e-3)
-)
+histograms = arrays(
+    np.float64, st.tuples(st.integers(1, 4), st.just(12)), elements=st.floats(0.0, 5.0)
+).filter(lambda a: np.all(a.sum(axis=1) > 1e-3))
 quantile_rows = arrays(np.float64, st.tuples(st.integers(1, 4), st.just(5)), elements=st.floats(1.0, 3000.0))
 
 
@@ -76,7 +76,9 @@ def test_index_prefers_the_likely_short_request_over_the_shorter_mean():
 def test_vectorised_over_ten_thousand_rows_equals_row_by_row():
     rng = np.random.default_rng(0)
     dist = LengthDistribution.from_histogram(rng.dirichlet(np.ones(12) * 0.3, size=10000), EDGES)
-    cost = CostModel.paper().remaining_cost_distribution(dist, rng.integers(1, 800, 10000), rng.integers(0, 500, 10000))
+    cost = CostModel.paper().remaining_cost_distribution(
+        dist, rng.integers(1, 800, 10000), rng.integers(0, 500, 10000)
+    )
     batch = gittins_index(cost)
     assert batch.shape == (10000,) and np.all(np.isfinite(batch)) and np.all(batch >= 0)
     for row in rng.choice(10000, size=25, replace=False):

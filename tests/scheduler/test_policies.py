@@ -67,7 +67,9 @@ def test_oracle_keys_are_true_remaining_costs(state):
 
 def test_gittins_keys_are_indices_of_the_remaining_cost(state):
     cost = CostModel.paper()
-    aged = RequestState(state.arrival, state.prompt_len, np.full(len(state), 150.0), state.dist, state.true_len)
+    aged = RequestState(
+        state.arrival, state.prompt_len, np.full(len(state), 150.0), state.dist, state.true_len
+    )
     keys = Gittins(cost, bucket_tokens=200).keys(aged)
     expected = gittins_index(cost.remaining_cost_distribution(state.dist, state.prompt_len, 150.0))
     np.testing.assert_allclose(keys, expected)

@@ -26,7 +26,9 @@ def test_fit_recovers_a_known_step_model():
 
 
 def test_bad_sweep_is_exit_2(tmp_path, capsys):
-    assert main(["profile", "--model", "tiny", "--output", str(tmp_path / "p.yaml"), "--batch-sizes", "0"]) == 2
+    assert (
+        main(["profile", "--model", "tiny", "--output", str(tmp_path / "p.yaml"), "--batch-sizes", "0"]) == 2
+    )
     assert "batch-sizes" in capsys.readouterr().err
     assert not (tmp_path / "p.yaml").exists()
 
@@ -34,8 +36,25 @@ def test_bad_sweep_is_exit_2(tmp_path, capsys):
 def test_profile_a_real_cpu_engine(tmp_path):
     pytest.importorskip("vllm")
     out, js = tmp_path / "tiny.yaml", tmp_path / "tiny.json"
-    code = main(["profile", "--model", "tiny", "--output", str(out), "--json", str(js),
-                 "--batch-sizes", "1,4", "--prompt-lens", "16,96", "--decode-tokens", "8", "--max-num-seqs", "4"])
+    code = main(
+        [
+            "profile",
+            "--model",
+            "tiny",
+            "--output",
+            str(out),
+            "--json",
+            str(js),
+            "--batch-sizes",
+            "1,4",
+            "--prompt-lens",
+            "16,96",
+            "--decode-tokens",
+            "8",
+            "--max-num-seqs",
+            "4",
+        ]
+    )
     assert code == 0
     profile = load_profile(out)
     payload = json.loads(js.read_text())

@@ -16,8 +16,16 @@ from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.traces import poisson_arrivals
 from sagepred.scheduler.workload import Workload, build_workload, resolve_predictor
 
-TINY = EngineProfile(name="tiny", step_base_s=0.01, per_token_s=1e-4, per_kv_token_s=1e-6,
-                     kv_capacity_tokens=2048, block_size=16, max_num_seqs=8, max_num_batched_tokens=256)
+TINY = EngineProfile(
+    name="tiny",
+    step_base_s=0.01,
+    per_token_s=1e-4,
+    per_kv_token_s=1e-6,
+    kv_capacity_tokens=2048,
+    block_size=16,
+    max_num_seqs=8,
+    max_num_batched_tokens=256,
+)
 
 
 def test_one_request_by_hand():
@@ -49,12 +57,19 @@ def _random_workload(seed: int, n: int, rate: float, max_len: int = 300) -> Work
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 60), st.floats(1.0, 200.0), st.sampled_from(sorted(POLICIES)),
-       st.booleans(), st.sampled_from(["newest", "worst_key"]))
+@given(
+    st.integers(0, 10_000),
+    st.integers(1, 60),
+    st.floats(1.0, 200.0),
+    st.sampled_from(sorted(POLICIES)),
+    st.booleans(),
+    st.sampled_from(["newest", "worst_key"]),
+)
 def test_invariants(seed, n, rate, policy_name, naive, victim):
     w = _random_workload(seed, n, rate)
-    config = SimConfig(preemption=PreemptionRule(naive=naive, margin=0.5), check_invariants=True,
-                       memory_victim=victim)
+    config = SimConfig(
+        preemption=PreemptionRule(naive=naive, margin=0.5), check_invariants=True, memory_victim=victim
+    )
     r = simulate(w, make_policy(policy_name, CostModel.from_profile(TINY), bucket_tokens=32), TINY, config)
     fits = (w.prompt_len + w.output_len + TINY.block_size - 1) // TINY.block_size <= TINY.num_blocks
     assert np.array_equal(r.rejected, ~fits)
@@ -105,15 +120,19 @@ def test_fcfs_keeps_arrival_order(overloaded):
 def test_oracle_is_not_beaten_and_gittins_beats_fcfs(overloaded):
     profile = load_profile("llama-3.1-8b-h100")
     cost = CostModel.from_profile(profile)
-    means = {name: simulate(overloaded, make_policy(name, cost), profile).summary()["mean_ttlt_s"]
-             for name in ("fcfs", "sjf", "tie", "gittins", "oracle")}
+    means = {
+        name: simulate(overloaded, make_policy(name, cost), profile).summary()["mean_ttlt_s"]
+        for name in ("fcfs", "sjf", "tie", "gittins", "oracle")
+    }
     assert means["oracle"] <= min(means.values()) * 1.02
     assert means["gittins"] < 0.9 * means["fcfs"]
 
 
 def test_cost_aware_preemption_beats_naive_preemption(llama_records):
     profile = load_profile("qwen3-32b-h800")
-    w = build_workload(poisson_arrivals(800, 7.0, seed=1), llama_records, resolve_predictor("samples"), seed=1)
+    w = build_workload(
+        poisson_arrivals(800, 7.0, seed=1), llama_records, resolve_predictor("samples"), seed=1
+    )
     gittins = make_policy("gittins", CostModel.from_profile(profile))
     careful = simulate(w, gittins, profile)
     naive = simulate(w, gittins, profile, SimConfig(preemption=PreemptionRule(naive=True, max_per_step=4)))

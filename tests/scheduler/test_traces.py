@@ -68,8 +68,9 @@ def test_azure_missing_column(tmp_path):
 
 def test_azure_negative_and_bad_values(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.97,10,5\n"
-                    "2023-11-16 18:17:04.00,10,-3\n")
+    path.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.97,10,5\n2023-11-16 18:17:04.00,10,-3\n"
+    )
     with pytest.raises(InputError) as err:
         load_trace(path)
     assert (err.value.field, err.value.line) == ("GeneratedTokens", 3)

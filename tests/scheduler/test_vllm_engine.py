@@ -27,8 +27,13 @@ def engine(tmp_path_factory):
     from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
     model = write_tiny_model(tmp_path_factory.mktemp("tiny"))
-    llm = tiny_engine(model, tmp_path_factory.mktemp("cache"), max_num_seqs=MAX_SEQS, scheduler_cls=SagepredScheduler,
-                      additional_config={"sagepred": {"policy": "gittins"}})
+    llm = tiny_engine(
+        model,
+        tmp_path_factory.mktemp("cache"),
+        max_num_seqs=MAX_SEQS,
+        scheduler_cls=SagepredScheduler,
+        additional_config={"sagepred": {"policy": "gittins"}},
+    )
     yield llm
     del llm
 
@@ -85,7 +90,9 @@ def test_burst_finishes_in_policy_order(engine):
     taus = {}
     for policy in ("gittins", "fcfs"):
         res, _ = run(engine, PluginConfig(policy=policy, max_wait_s=None), burst)
-        assert all(res[f"r{i}"][2] == n for i, n in enumerate(lengths)), "every request yields max_tokens tokens"
+        assert all(res[f"r{i}"][2] == n for i, n in enumerate(lengths)), (
+            "every request yields max_tokens tokens"
+        )
         finish = [res[f"r{i}"][1] for i in range(len(lengths))]
         taus[policy] = kendalltau(finish, lengths).statistic
     assert taus["gittins"] >= 0.8, taus
@@ -95,8 +102,12 @@ def test_burst_finishes_in_policy_order(engine):
 def test_short_requests_overtake_long_ones_by_preemption(engine):
     longs = [(f"long{i}", 96, prediction_args(narrow(96))) for i in range(MAX_SEQS)]
     shorts = [(f"short{i}", 6, prediction_args(narrow(6))) for i in range(MAX_SEQS)]
-    res, stats = run(engine, PluginConfig(policy="gittins", max_wait_s=None, bucket_tokens=16), [longs, shorts],
-                     gap_steps=4)
+    res, stats = run(
+        engine,
+        PluginConfig(policy="gittins", max_wait_s=None, bucket_tokens=16),
+        [longs, shorts],
+        gap_steps=4,
+    )
     assert stats["policy_preemptions"] >= 1
     last_short = max(res[label][1] for label, _, _ in shorts)
     first_long = min(res[label][1] for label, _, _ in longs)
@@ -106,8 +117,10 @@ def test_short_requests_overtake_long_ones_by_preemption(engine):
 
 
 def test_starvation_bound(engine):
-    burst = [[("long", 40, prediction_args(narrow(40)))]
-             + [(f"s{i}", 5, prediction_args(narrow(5))) for i in range(16)]]
+    burst = [
+        [("long", 40, prediction_args(narrow(40)))]
+        + [(f"s{i}", 5, prediction_args(narrow(5))) for i in range(16)]
+    ]
     unbounded, _ = run(engine, PluginConfig(policy="gittins", max_wait_s=None), burst)
     bounded, _ = run(engine, PluginConfig(policy="gittins", max_wait_s=None, max_wait_steps=2), burst)
     shorts_first = sorted(v[0] for k, v in unbounded.items() if k != "long")
@@ -132,4 +145,6 @@ def test_missing_and_malformed_predictions_fall_back(engine):
     assert set(res) == {label for label, _, _ in batch}, "nothing is dropped"
     assert all(res[label][2] == n for label, n, _ in batch)
     fallback_finish = [res[f"bad{i}"][1] for i in range(len(malformed))]
-    assert fallback_finish == sorted(fallback_finish), "requests without a prediction are served FCFS among themselves"
+    assert fallback_finish == sorted(fallback_finish), (
+        "requests without a prediction are served FCFS among themselves"
+    )

@@ -44,8 +44,13 @@ def engine(tmp_path_factory):
     from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
     model = write_tiny_model(tmp_path_factory.mktemp("tiny"))
-    llm = tiny_engine(model, tmp_path_factory.mktemp("cache"), max_num_seqs=MAX_SEQS, scheduler_cls=SagepredScheduler,
-                      additional_config={"sagepred": {"policy": "gittins", "max_wait_s": None}})
+    llm = tiny_engine(
+        model,
+        tmp_path_factory.mktemp("cache"),
+        max_num_seqs=MAX_SEQS,
+        scheduler_cls=SagepredScheduler,
+        additional_config={"sagepred": {"policy": "gittins", "max_wait_s": None}},
+    )
     yield llm
     del llm
 
@@ -66,8 +71,11 @@ def run(llm, requests: list[tuple[str, str, int]], wait_predictions: bool = True
     for label, prompt, n in requests:
         rid = f"{label}-{next(_ids)}"
         names[rid] = label
-        engine.add_request(rid, prompt, SamplingParams(max_tokens=n, ignore_eos=True, temperature=0.0,
-                                                       extra_args={"sagepred_id": label}))
+        engine.add_request(
+            rid,
+            prompt,
+            SamplingParams(max_tokens=n, ignore_eos=True, temperature=0.0, extra_args={"sagepred_id": label}),
+        )
     if wait_predictions and sched.predict_worker is not None:
         assert sched.predict_worker.wait_idle(120), "the predictor worker did not finish"
     done, held, step = {}, {}, 0
@@ -75,8 +83,10 @@ def run(llm, requests: list[tuple[str, str, int]], wait_predictions: bool = True
         step += 1
         outputs = engine.step()
         if step == 1:
-            held = {sched.requests[rid].sampling_params.extra_args["sagepred_id"]: served.dist
-                    for rid, served in sched.book.requests.items()}
+            held = {
+                sched.requests[rid].sampling_params.extra_args["sagepred_id"]: served.dist
+                for rid, served in sched.book.requests.items()
+            }
         for out in outputs:
             if out.finished:
                 done[names[out.request_id]] = (step, len(out.outputs[0].token_ids))
@@ -86,7 +96,9 @@ def run(llm, requests: list[tuple[str, str, int]], wait_predictions: bool = True
 def test_loaded_predictor_orders_text_prompts(engine, record_property):
     sched = scheduler_of(engine)
     # FCFS order of arrival: the four long prompts first, then the four short ones.
-    burst = [(f"long{i}", p, LENGTH) for i, p in enumerate(LONG)] + [(f"short{i}", p, LENGTH) for i, p in enumerate(SHORT)]
+    burst = [(f"long{i}", p, LENGTH) for i, p in enumerate(LONG)] + [
+        (f"short{i}", p, LENGTH) for i, p in enumerate(SHORT)
+    ]
     longs, shorts = [b[0] for b in burst[:4]], [b[0] for b in burst[4:]]
 
     sched.configure(PluginConfig(policy="gittins", max_wait_s=None))
@@ -94,13 +106,17 @@ def test_loaded_predictor_orders_text_prompts(engine, record_property):
     base, held, _ = run(engine, burst)
     assert all(d is None for d in held.values()) and len(held) == len(burst)
     assert all(base[label][1] == LENGTH for label in base) and len(base) == len(burst)
-    assert max(base[label][0] for label in longs) < min(base[label][0] for label in shorts), \
+    assert max(base[label][0] for label in longs) < min(base[label][0] for label in shorts), (
         f"without a predictor the requests share the prior's key and run first come, first served: {base}"
+    )
 
     costs = {}
     for mode in ("async", "sync"):
-        sched.configure(PluginConfig(policy="gittins", max_wait_s=None, predictor=CKPT, predictor_mode=mode,
-                                     online_learning=False))
+        sched.configure(
+            PluginConfig(
+                policy="gittins", max_wait_s=None, predictor=CKPT, predictor_mode=mode, online_learning=False
+            )
+        )
         assert sched.predictor is not None and (sched.predict_worker is not None) == (mode == "async")
         before = sched.sagepred_stats()
         res, held, steps = run(engine, burst)
@@ -112,14 +128,19 @@ def test_loaded_predictor_orders_text_prompts(engine, record_property):
         got = np.array([held[label].mean()[0] for label, _, _ in burst])
         np.testing.assert_allclose(got, expected, rtol=1e-4)
         assert got[4:].max() * 3 < got[:4].min(), got
-        assert max(res[label][0] for label in shorts) < min(res[label][0] for label in longs), \
+        assert max(res[label][0] for label in shorts) < min(res[label][0] for label in longs), (
             f"{mode}: the predicted-short requests must finish first: {res}"
+        )
         predict_s = after["predict_s"] - before["predict_s"]
         overhead_s = after["schedule_overhead_s"] - before["schedule_overhead_s"]
         assert predict_s > 0
         if mode == "async":
             assert after["predicted"] - (before["predicted"] or 0) == len(burst)
-        costs[mode] = {"predict_ms": 1e3 * predict_s, "steps": steps, "step_overhead_ms": 1e3 * overhead_s / steps}
+        costs[mode] = {
+            "predict_ms": 1e3 * predict_s,
+            "steps": steps,
+            "step_overhead_ms": 1e3 * overhead_s / steps,
+        }
     # Async: the predictor runs in the worker, the steps only apply its results; sync: inside the first step.
     assert costs["async"]["step_overhead_ms"] * costs["async"]["steps"] < costs["sync"]["predict_ms"], costs
     for mode, cost in costs.items():
@@ -171,7 +192,8 @@ def test_online_learning_is_off_the_engine_step(engine):
     # Each entry is one prompt's embedding (the text decoded from the engine's tokens) with its true length.
     stored, fresh = snap["embeddings"], predictor.embed(prompts)
     similarity = (stored / np.linalg.norm(stored, axis=1, keepdims=True)) @ (
-        fresh / np.linalg.norm(fresh, axis=1, keepdims=True)).T
+        fresh / np.linalg.norm(fresh, axis=1, keepdims=True)
+    ).T
     match = similarity.argmax(axis=1)
     assert sorted(match) == list(range(len(prompts)))
     assert similarity.max(axis=1).min() > 0.99

@@ -28,13 +28,16 @@ class CharLengthPredictor:
 
     def predict(self, prompts):
         n = np.array([max(2.0, float(len(p))) for p in prompts])
-        return LengthDistribution(np.stack([np.zeros_like(n), 0.5 * n, 2 * n], 1),
-                                  np.tile([[0.0, 0.0, 1.0]], (len(n), 1)))
+        return LengthDistribution(
+            np.stack([np.zeros_like(n), 0.5 * n, 2 * n], 1), np.tile([[0.0, 0.0, 1.0]], (len(n), 1))
+        )
 
 
 def test_priorities_follow_the_policy_key():
     lengths = np.array([5.0, 50.0, 500.0, 5000.0])
-    dist = LengthDistribution(np.stack([np.zeros(4), 0.8 * lengths, 1.2 * lengths], 1), np.tile([[0, 0, 1.0]], (4, 1)))
+    dist = LengthDistribution(
+        np.stack([np.zeros(4), 0.8 * lengths, 1.2 * lengths], 1), np.tile([[0, 0, 1.0]], (4, 1))
+    )
     prio = priorities(dist, np.full(4, 20))
     assert prio.dtype == np.int64 and np.all(np.diff(prio) > 0) and prio.min() >= 0
 
@@ -66,8 +69,13 @@ def test_serve_dry_run_and_bad_input(capsys, tmp_path):
     pytest.importorskip("vllm")
     assert main(["serve", "--model", "m", "--dry-run", "--", "--dtype", "bfloat16"]) == 0
     out = capsys.readouterr().out
-    assert "--scheduler-cls sagepred.scheduler.vllm_plugin.SagepredScheduler" in out and out.strip().endswith("bfloat16")
-    assert json.loads(out.split("--additional-config ")[1].split(" --dtype")[0])["sagepred"]["policy"] == "gittins"
+    assert "--scheduler-cls sagepred.scheduler.vllm_plugin.SagepredScheduler" in out and out.strip().endswith(
+        "bfloat16"
+    )
+    assert (
+        json.loads(out.split("--additional-config ")[1].split(" --dtype")[0])["sagepred"]["policy"]
+        == "gittins"
+    )
     assert main(["serve", "--model", "m", "--mode", "priority"]) == 2
     assert "needs --predictor" in capsys.readouterr().err
 
@@ -80,7 +88,9 @@ def _free_port() -> int:
 
 def _post(url: str, body: dict) -> dict:
     body = {"temperature": 0.0, **body}
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
 
@@ -93,12 +103,37 @@ def server(tmp_path_factory):
     model = write_tiny_model(tmp_path_factory.mktemp("tiny"))
     cache = tmp_path_factory.mktemp("cache")
     port = _free_port()
-    env = {**os.environ, "VLLM_CACHE_ROOT": str(cache), "TORCHINDUCTOR_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    env = {
+        **os.environ,
+        "VLLM_CACHE_ROOT": str(cache),
+        "TORCHINDUCTOR_CACHE_DIR": str(cache),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+    }
     # float32: with bfloat16 the server's separate worker process dies with SIGILL on this CPU (in-process is fine).
-    cmd = [sys.executable, "-m", "sagepred", "serve", "--model", str(model), "--port", str(port), "--",
-           "--served-model-name", "tiny", "--load-format", "dummy", "--dtype", "float32", "--enforce-eager",
-           "--max-model-len", "512", "--max-num-seqs", "8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sagepred",
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--",
+        "--served-model-name",
+        "tiny",
+        "--load-format",
+        "dummy",
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--max-model-len",
+        "512",
+        "--max-num-seqs",
+        "8",
+    ]
     log = (tmp_path_factory.mktemp("log") / "server.log").open("w")
     print(f"server log: {log.name}")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -128,17 +163,39 @@ def server(tmp_path_factory):
 
 def test_server_with_plugin_serves_completions_and_chat(server):
     dist = LengthDistribution(np.array([[0.0, 10.0, 14.0]]), np.array([[0.0, 0.0, 1.0]]))
-    completion = _post(server + "/v1/completions", {
-        "model": "tiny", "prompt": "the model length", "max_tokens": 12, "ignore_eos": True, "priority": 3,
-        "vllm_xargs": prediction_args(dist, request_id="c1")})
+    completion = _post(
+        server + "/v1/completions",
+        {
+            "model": "tiny",
+            "prompt": "the model length",
+            "max_tokens": 12,
+            "ignore_eos": True,
+            "priority": 3,
+            "vllm_xargs": prediction_args(dist, request_id="c1"),
+        },
+    )
     assert completion["usage"]["completion_tokens"] == 12
-    chat = _post(server + "/v1/chat/completions", {
-        "model": "tiny", "messages": [{"role": "user", "content": "predict the length"}], "max_tokens": 9,
-        "ignore_eos": True, "vllm_xargs": prediction_args(dist, request_id="c2")})
+    chat = _post(
+        server + "/v1/chat/completions",
+        {
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "predict the length"}],
+            "max_tokens": 9,
+            "ignore_eos": True,
+            "vllm_xargs": prediction_args(dist, request_id="c2"),
+        },
+    )
     assert chat["usage"]["completion_tokens"] == 9 and chat["choices"][0]["message"]["role"] == "assistant"
-    malformed = _post(server + "/v1/completions", {
-        "model": "tiny", "prompt": "x", "max_tokens": 5, "ignore_eos": True,
-        "vllm_xargs": {"sagepred_knots": [3, 1], "sagepred_cdf": [0, 1]}})
+    malformed = _post(
+        server + "/v1/completions",
+        {
+            "model": "tiny",
+            "prompt": "x",
+            "max_tokens": 5,
+            "ignore_eos": True,
+            "vllm_xargs": {"sagepred_knots": [3, 1], "sagepred_cdf": [0, 1]},
+        },
+    )
     assert malformed["usage"]["completion_tokens"] == 5
 
 
@@ -155,11 +212,20 @@ def test_priority_proxy_annotates_and_passes_through(server):
     try:
         with urllib.request.urlopen(proxy.url + "/v1/models", timeout=30) as response:
             assert json.loads(response.read())["data"][0]["id"] == "tiny"
-        out = _post(proxy.url + "/v1/chat/completions", {
-            "model": "tiny", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 7,
-            "ignore_eos": True})
+        out = _post(
+            proxy.url + "/v1/chat/completions",
+            {
+                "model": "tiny",
+                "messages": [{"role": "user", "content": "hello there"}],
+                "max_tokens": 7,
+                "ignore_eos": True,
+            },
+        )
         assert out["usage"]["completion_tokens"] == 7
-        short = _post(proxy.url + "/v1/completions", {"model": "tiny", "prompt": "a", "max_tokens": 4, "ignore_eos": True})
+        short = _post(
+            proxy.url + "/v1/completions",
+            {"model": "tiny", "prompt": "a", "max_tokens": 4, "ignore_eos": True},
+        )
         assert short["usage"]["completion_tokens"] == 4
     finally:
         proxy.close()

@@ -20,8 +20,12 @@ def test_required_recipes_exist_and_parse():
 
 @pytest.mark.parametrize(
     ("name", "recipe"),
-    [("llama-3-8b", "llama-3-8b"), ("Meta-Llama-3-8B-Instruct", "llama-3-8b"),
-     ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"), ("LLAMA-3.1-8B", "llama-3.1-8b")],
+    [
+        ("llama-3-8b", "llama-3-8b"),
+        ("Meta-Llama-3-8B-Instruct", "llama-3-8b"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("LLAMA-3.1-8B", "llama-3.1-8b"),
+    ],
 )
 def test_names_and_aliases_resolve(name, recipe):
     assert load_recipe(name).name == recipe

@@ -18,17 +18,30 @@ from sagepred.records import write_jsonl_records
 def trained(tmp_path_factory, data_dir):
     """One real training run of the README's main job (llama-3-8b recipe, AlpacaEval data)."""
     out = tmp_path_factory.mktemp("train")
-    code = main([
-        "train", "--model", "llama-3-8b", "--output", str(out / "ckpt"),
-        "--tracking-uri", f"sqlite:///{out}/mlflow.db", "--json", str(out / "summary.json"),
-    ])
+    code = main(
+        [
+            "train",
+            "--model",
+            "llama-3-8b",
+            "--output",
+            str(out / "ckpt"),
+            "--tracking-uri",
+            f"sqlite:///{out}/mlflow.db",
+            "--json",
+            str(out / "summary.json"),
+        ]
+    )
     assert code == 0
     return out
 
 
 def test_training_writes_checkpoint_card_and_beats_the_global_histogram(trained):
     summary = json.loads((trained / "summary.json").read_text())
-    assert sorted(p.name for p in (trained / "ckpt").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in (trained / "ckpt").iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
     assert summary["data"]["kind"] == "recipe" and summary["data"]["train_records"] > 500
     metrics, baseline = summary["metrics"], summary["baseline_global"]
     assert metrics["crps"] < 0.9 * baseline["crps"]
@@ -60,11 +73,18 @@ def test_mlflow_run_has_params_metrics_and_registered_model(trained):
 def test_predict_cli_writes_99_monotone_quantiles(trained, tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(
-        json.dumps({"id": "a", "prompt": "Write a detailed essay on climate change."}) + "\n"
-        + json.dumps({"prompt": [{"role": "user", "content": "Say hi."}]}) + "\n"
+        json.dumps({"id": "a", "prompt": "Write a detailed essay on climate change."})
+        + "\n"
+        + json.dumps({"prompt": [{"role": "user", "content": "Say hi."}]})
+        + "\n"
     )
     out = tmp_path / "preds.jsonl"
-    assert main(["predict", "--checkpoint", str(trained / "ckpt"), "--input", str(prompts), "--output", str(out)]) == 0
+    assert (
+        main(
+            ["predict", "--checkpoint", str(trained / "ckpt"), "--input", str(prompts), "--output", str(out)]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "2"]
     for row in rows:
@@ -75,13 +95,28 @@ def test_predict_cli_writes_99_monotone_quantiles(trained, tmp_path):
 
 
 def test_lora_mode_trains_and_saves_an_adapter(tmp_path, data_dir):
-    records = load_records(str(data_dir / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate")
+    records = load_records(
+        str(data_dir / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate"
+    )
     subset = tmp_path / "subset.jsonl"
     write_jsonl_records(records[:160], subset)
-    code = main([
-        "train", "--model", "llama-3.1-8b", "--data", str(subset), "--lora", "--epochs", "1",
-        "--output", str(tmp_path / "lora"), "--no-mlflow", "--json", str(tmp_path / "s.json"),
-    ])
+    code = main(
+        [
+            "train",
+            "--model",
+            "llama-3.1-8b",
+            "--data",
+            str(subset),
+            "--lora",
+            "--epochs",
+            "1",
+            "--output",
+            str(tmp_path / "lora"),
+            "--no-mlflow",
+            "--json",
+            str(tmp_path / "s.json"),
+        ]
+    )
     assert code == 0
     names = {p.name for p in (tmp_path / "lora").iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "model.safetensors"} <= names
@@ -94,8 +129,20 @@ def test_offline_fresh_machine_falls_back_to_the_bundled_sample(tmp_path, monkey
     monkeypatch.setenv("SAGEPRED_DATA_DIR", str(tmp_path / "no-data-here"))
     monkeypatch.setenv("SAGEPRED_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("sagepred.training.data.download_verified", _offline)
-    code = main(["train", "--model", "llama-3-8b", "--epochs", "3", "--output", str(tmp_path / "ckpt"),
-                 "--no-mlflow", "--json", str(tmp_path / "s.json")])
+    code = main(
+        [
+            "train",
+            "--model",
+            "llama-3-8b",
+            "--epochs",
+            "3",
+            "--output",
+            str(tmp_path / "ckpt"),
+            "--no-mlflow",
+            "--json",
+            str(tmp_path / "s.json"),
+        ]
+    )
     assert code == 0
     assert "bundled with sagepred" in capsys.readouterr().err
     summary = json.loads((tmp_path / "s.json").read_text())
@@ -115,16 +162,33 @@ def _bad(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"prompt": "hi", "output_len": 5}\n{"prompt": "x", "output_len": 3\n', "bad.jsonl:2: malformed JSON"),
+        (
+            '{"prompt": "hi", "output_len": 5}\n{"prompt": "x", "output_len": 3\n',
+            "bad.jsonl:2: malformed JSON",
+        ),
         ('{"prompt": "hi"}\n', "bad.jsonl:1: field 'output_len'"),
         ('{"prompt": "  ", "output_len": 4}\n', "bad.jsonl:1: field 'prompt': the prompt is empty"),
-        ('{"prompt": "hi", "output_len": 0}\n', "bad.jsonl:1: field 'output_len': expected a positive length"),
+        (
+            '{"prompt": "hi", "output_len": 0}\n',
+            "bad.jsonl:1: field 'output_len': expected a positive length",
+        ),
         ("", "bad.jsonl: no records"),
     ],
 )
 def test_bad_training_data_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, content, expected):
     data = _bad(tmp_path, content)
-    code = main(["train", "--model", "llama-3-8b", "--data", str(data), "--output", str(tmp_path / "out"), "--no-mlflow"])
+    code = main(
+        [
+            "train",
+            "--model",
+            "llama-3-8b",
+            "--data",
+            str(data),
+            "--output",
+            str(tmp_path / "out"),
+            "--no-mlflow",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert expected in err and len(err.splitlines()) == 1 and "Traceback" not in err
@@ -137,8 +201,21 @@ def test_unknown_target_and_missing_tokenizer_are_clear(tmp_path, capsys, data_d
     monkeypatch.setenv("SAGEPRED_TOKENIZERS_DIR", str(tmp_path / "no-tokenizers"))
     outputs = tmp_path / "Meta-Llama-3-8B-Instruct.json"
     shutil.copy(data_dir / "alpaca_eval/model_outputs/Meta-Llama-3-8B-Instruct.json", outputs)
-    assert main(["train", "--model", "llama-3-8b", "--data", str(outputs), "--no-mlflow",
-                 "--output", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "llama-3-8b",
+                "--data",
+                str(outputs),
+                "--no-mlflow",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "tokenizer" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
@@ -146,10 +223,30 @@ def test_unknown_target_and_missing_tokenizer_are_clear(tmp_path, capsys, data_d
 
 def test_predict_rejects_bad_prompt_files(tmp_path, capsys, trained):
     data = _bad(tmp_path, '{"id": 1}\n')
-    code = main(["predict", "--checkpoint", str(trained / "ckpt"), "--input", str(data), "--output", str(tmp_path / "p.jsonl")])
+    code = main(
+        [
+            "predict",
+            "--checkpoint",
+            str(trained / "ckpt"),
+            "--input",
+            str(data),
+            "--output",
+            str(tmp_path / "p.jsonl"),
+        ]
+    )
     assert code == 2 and "bad.jsonl:1: field 'prompt': missing" in capsys.readouterr().err
     assert not (tmp_path / "p.jsonl").exists()
-    code = main(["predict", "--checkpoint", str(tmp_path), "--input", str(data), "--output", str(tmp_path / "p.jsonl")])
+    code = main(
+        [
+            "predict",
+            "--checkpoint",
+            str(tmp_path),
+            "--input",
+            str(data),
+            "--output",
+            str(tmp_path / "p.jsonl"),
+        ]
+    )
     assert code == 2
 
 

@@ -45,12 +45,18 @@ def test_castillo_recipes_record_their_protocol_and_alpaca_recipes_their_tokeniz
 
 @pytest.mark.parametrize(
     ("name", "recipe"),
-    [("Meta-Llama-3.1-8B-Instruct-Turbo", "llama-3.1-8b-turbo"), ("mixtral-8x7b", "mixtral-8x7b"),
-     ("mistralai/Mixtral-8x7B-Instruct-v0.1", None), ("gemma3-4b", "gemma-3-4b")],
+    [
+        ("Meta-Llama-3.1-8B-Instruct-Turbo", "llama-3.1-8b-turbo"),
+        ("mixtral-8x7b", "mixtral-8x7b"),
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1", None),
+        ("gemma3-4b", "gemma-3-4b"),
+    ],
 )
 def test_names_resolve_or_report_ambiguity(name, recipe):
     if recipe is None:
-        with pytest.raises(InputError, match=r"ambiguous target model .*mixtral-8x7b, mixtral-8x7b-alpacaeval"):
+        with pytest.raises(
+            InputError, match=r"ambiguous target model .*mixtral-8x7b, mixtral-8x7b-alpacaeval"
+        ):
             load_recipe(name)
     else:
         assert load_recipe(name).name == recipe

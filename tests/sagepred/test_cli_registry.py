@@ -26,5 +26,7 @@ def test_help_exits_zero(name, capsys):
 
 def test_top_level_help_is_light():
     code = "import sys; from sagepred.cli import build_parser; build_parser(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False", "building the parser must not import torch"
