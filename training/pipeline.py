@@ -18,7 +18,7 @@ from sagepred.records import LengthRecord
 from sagepred.training.data import load_training_data
 from sagepred.training.recipes import load_recipe
 from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
-from sagepred.training.trainer import Trainer, TrainingConfig
+from sagepred.training.trainer import Trainer, TrainingConfig, seed_everything
 
 
 @dataclass
@@ -95,6 +95,7 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
     )
     status = "FAILED"
     try:
+        seed_everything(options.seed)  # the head's and the adapter's initial weights
         predictor = LengthPredictor(predictor_config)
         trainer = Trainer(
             predictor,

@@ -261,3 +261,17 @@ def test_held_out_records_are_rebuilt_from_the_checkpoint(trained):
 
     again = compute_metrics(predictor.predict([r.prompt_text for r in held]), held)
     assert again["crps"] == pytest.approx(predictor.config.metrics["crps"], rel=1e-6)
+
+
+def test_same_seed_gives_the_same_checkpoint_and_another_seed_does_not(tmp_path):
+    def train(name: str, seed: int) -> dict[str, np.ndarray]:
+        from safetensors.numpy import load_file
+
+        args = ["train", "--model", "llama-3-8b", "--epochs", "2", "--seed", str(seed), "--no-mlflow"]
+        assert main([*args, "--output", str(tmp_path / name)]) == 0
+        return load_file(str(tmp_path / name / "model.safetensors"))
+
+    first, again, other = train("a", 0), train("b", 0), train("c", 1)
+    assert first.keys() == again.keys()
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert any(not np.array_equal(first[k], other[k]) for k in first)
