@@ -84,7 +84,9 @@ class TextEncoder(nn.Module):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Untruncated token counts of ``texts`` under the encoder's tokenizer (no special tokens)."""
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)[
+            "input_ids"
+        ]
         return [len(ids) for ids in encoded]
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
