@@ -29,14 +29,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from sagepred.scheduler.experiment import load_records
-from sagepred.scheduler.policies import Gittins, make_policy
+from sagepred.scheduler.policies import make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
-from sagepred.scheduler.serving import prediction_args
-from sagepred.scheduler.simulator import simulate
+from sagepred.scheduler.serving import PluginConfig, prediction_args
+from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
 from sagepred.scheduler.traces import load_trace, scaled_arrivals
 from sagepred.scheduler.workload import build_workload, samples_predictor
@@ -112,26 +113,31 @@ def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_se
 MODES = ("fcfs", "priority", "plugin")
 
 
-def run_mode(mode: str, args: argparse.Namespace, w, model: Path, cache: Path) -> tuple[dict, object | None]:
-    """One replay of the workload in a fresh engine; the plug-in run also returns its fitted profile."""
+def run_mode(
+    mode: str, args: argparse.Namespace, w, model: Path, cache: Path, plugin: dict
+) -> tuple[dict, object | None]:
+    """One replay in a fresh engine. ``calibrate``: the plug-in under FCFS, recording steps for a profile."""
     import gc
 
     n = len(w.arrival)
     profile = None
-    if mode == "plugin":
+    if mode in ("plugin", "calibrate"):
         from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
+        config = {**plugin, "policy": "fcfs"} if mode == "calibrate" else plugin
         llm = tiny_engine(
             model,
             cache,
             max_num_seqs=args.max_num_seqs,
             scheduler_cls=SagepredScheduler,
-            additional_config={"sagepred": {"policy": "gittins", "max_wait_s": None}},
+            additional_config={"sagepred": config},
         )
         sched = llm.llm_engine.engine_core.engine_core.scheduler
-        sched.step_log = []
-        result, times = replay(llm, w, [prediction_args(w.dist, i) for i in range(n)], np.zeros(n))
-        profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
+        sched.step_log = [] if mode == "calibrate" else None
+        extras = [prediction_args(w.dist, i) for i in range(n)] if mode == "plugin" else [None] * n
+        result, times = replay(llm, w, extras, np.zeros(n))
+        if mode == "calibrate":
+            profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
         result["policy_preemptions"] = sched.policy_preemptions
         result["overhead_per_step_ms"] = sched.sagepred_stats()["overhead_per_step_ms"]
         del sched
@@ -173,31 +179,42 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=2, help="runs per mode, in rotating order; medians are reported"
     )
+    parser.add_argument(
+        "--plugin-config",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="extra plug-in settings, e.g. '{\"max_preemptions_per_step\": 0}'",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
 
     w = workload(args)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "tiny")
+    plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
+    calibration, profile = run_mode("calibrate", args, w, model, tmp / "cache-calibrate", plugin)
+    profile_path = tmp / "measured-profile.yaml"
+    profile_path.write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
+    plugin["profile"] = str(profile_path)
+    print(f"calibration run (plug-in, FCFS): mean TTLT {calibration['mean_ttlt_s']:.2f} s", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in MODES}
-    profiles = []
     for rep in range(args.repeats):
         order = MODES[rep % len(MODES) :] + MODES[: rep % len(MODES)]
         for mode in order:
-            result, profile = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}")
+            result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin)
             runs[mode].append(result)
-            if profile is not None:
-                profiles.append(profile)
             print(
                 f"repeat {rep + 1}/{args.repeats} {mode:<9} mean TTLT {result['mean_ttlt_s']:.2f} s",
                 flush=True,
             )
     results = {m: summarise(runs[m]) for m in MODES}
-    profile = profiles[0]
 
+    plugin_config = PluginConfig.from_additional_config({"sagepred": plugin})
+    sim_config = SimConfig(preemption=plugin_config.preemption_rule())
     sim_w = type(w)(w.arrival, w.prompt_len, w.output_len, w.dist)
-    for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", Gittins())):
-        sim = simulate(sim_w, policy, profile).summary()
+    for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", plugin_config.make_policy())):
+        sim = simulate(sim_w, policy, profile, sim_config).summary()
         results[name]["sim_mean_ttlt_s"] = sim["mean_ttlt_s"]
         results[name]["sim_gap"] = (sim["mean_ttlt_s"] - results[name]["mean_ttlt_s"]) / results[name][
             "mean_ttlt_s"
@@ -223,7 +240,9 @@ def main() -> None:
         )
     payload = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
+        "plugin_config": plugin,
         "profile": profile.to_dict(),
+        "calibration_run": calibration,
         "results": results,
         "runs": runs,
         "mean_output_len": float(w.output_len.mean()),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sagepred.distribution import LengthDistribution
+from sagepred.errors import InputError
 from sagepred.scheduler.profile import EngineProfile
 
 
@@ -90,3 +91,15 @@ class CostModel:
         remaining = dist.condition(a)
         a = a[:, None]
         return remaining.map_support(lambda r: self.cost(i, a + r) - self.cost(i, a))
+
+
+COST_MODELS = ("calibrated", "paper")
+
+
+def cost_model(kind: str, profile: EngineProfile) -> CostModel:
+    """``calibrated`` (weights from the profile, seconds) or ``paper`` (``O²/2 + I·O``, recompute priced by the profile)."""
+    if kind == "calibrated":
+        return CostModel.from_profile(profile)
+    if kind == "paper":
+        return CostModel.paper(profile)
+    raise InputError(f"unknown cost model {kind!r}; choose {' or '.join(COST_MODELS)}", field="cost")

@@ -10,7 +10,6 @@ import numpy as np
 
 from sagepred.errors import InputError, SagepredError
 from sagepred.records import LengthRecord
-from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.simulator import SimConfig, simulate
@@ -41,15 +40,6 @@ def load_records(source: str, model: str | None = None, split: str | None = None
     if not records:
         raise InputError("no records (check --model / --split)", path=source, field="records")
     return records
-
-
-def cost_model(kind: str, profile: EngineProfile) -> CostModel:
-    """``calibrated`` (weights from the profile, seconds) or ``paper`` (``O²/2 + I·O``)."""
-    if kind == "calibrated":
-        return CostModel.from_profile(profile)
-    if kind == "paper":
-        return CostModel.paper(profile)
-    raise InputError(f"unknown cost model {kind!r}; choose calibrated or paper", field="cost")
 
 
 def trace_or_poisson(spec: str) -> Trace | None:

@@ -29,8 +29,9 @@ import numpy as np
 
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
-from sagepred.scheduler.cost import CostModel
+from sagepred.scheduler.cost import COST_MODELS, cost_model
 from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, make_policy
+from sagepred.scheduler.profile import load_profile
 
 log = logging.getLogger("sagepred.serving")
 
@@ -43,6 +44,20 @@ class PluginConfig:
 
     policy: str = field(default="gittins", metadata={"help": "fcfs, sjf, ltr, trail, tie, gittins or oracle"})
     bucket_tokens: int = field(default=200, metadata={"help": "tokens between key refreshes (Gittins)"})
+    cost: str = field(
+        default="calibrated",
+        metadata={
+            "help": "'calibrated': a·(I+O) + b·(O²/2 + I·O) in seconds from `profile`; 'paper': O²/2 + I·O "
+            "(recompute priced by `profile` either way)"
+        },
+    )
+    profile: str | None = field(
+        default=None,
+        metadata={
+            "help": "engine profile pricing the cost model and preemption's recompute: a shipped name or a "
+            "YAML from `sagepred profile` (default: llama-3.1-8b-h100)"
+        },
+    )
     preempt_margin: float = field(
         default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"}
     )
@@ -101,6 +116,8 @@ class PluginConfig:
                 f"expected 'async' or 'sync', got {self.predictor_mode!r}", field="predictor_mode"
             )
         make_policy(self.policy)
+        if self.cost not in COST_MODELS:
+            raise InputError(f"expected one of {', '.join(COST_MODELS)}, got {self.cost!r}", field="cost")
 
     @classmethod
     def from_additional_config(cls, additional: Mapping[str, Any] | None) -> PluginConfig:
@@ -116,7 +133,10 @@ class PluginConfig:
         return dataclasses.asdict(self)
 
     def make_policy(self) -> Policy:
-        return make_policy(self.policy, CostModel.paper(), bucket_tokens=self.bucket_tokens)
+        """The configured policy over the configured cost model (the profile is read here)."""
+        return make_policy(
+            self.policy, cost_model(self.cost, load_profile(self.profile)), bucket_tokens=self.bucket_tokens
+        )
 
     def preemption_rule(self) -> PreemptionRule:
         return PreemptionRule(
@@ -211,6 +231,8 @@ class KeyBook:
         self.policy = config.make_policy()
         self.rule = config.preemption_rule()
         self.requests: dict[str, ServedRequest] = {}
+        self.unkeyed: list[ServedRequest] = []
+        """Requests registered or re-predicted since the last refresh (their keys are computed in one batch)."""
         self.key_computations = 0
         self.prior = fallback_prior(config.fallback_median_tokens)
         prior_request = ServedRequest(
@@ -283,10 +305,21 @@ class KeyBook:
             return (0, r.arrival, 0.0, r.request_id)
         return (1, self.key(r), r.arrival, r.request_id)
 
+    def add(self, r: ServedRequest) -> None:
+        """Track a new request; its key is computed at the next refresh."""
+        self.requests[r.request_id] = r
+        self.unkeyed.append(r)
+
+    def take_unkeyed(self) -> list[ServedRequest]:
+        """Requests added or re-predicted since the last call."""
+        taken, self.unkeyed = self.unkeyed, []
+        return taken
+
     def set_prediction(self, request_id: str, dist: LengthDistribution) -> None:
         r = self.requests.get(request_id)
         if r is not None:
             r.dist, r.cache = dist, None
+            self.unkeyed.append(r)
 
 
 class BatchWorker:

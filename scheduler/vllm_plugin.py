@@ -192,7 +192,7 @@ class _SagepredMixin:
             true_len=int(true_len) if isinstance(true_len, int | float) else None,
             arrival_step=int(self.current_step),
         )
-        self.book.requests[request.request_id] = served
+        self.book.add(served)
         if served.dist is None and self.predictor is not None:
             item = (
                 request.request_id,
@@ -329,11 +329,11 @@ class _SagepredMixin:
         self._now = time.time()
         self._apply_predictions()
         served = []
-        for req in list(self.running) + list(self.waiting._items) + list(self.kv_holding_waiting._items):
+        for req in self.running:  # only running requests age; waiting ones keep the key they had
             r = self._served(req)
             r.age = int(req.num_output_tokens)
             served.append(r)
-        self.book.refresh(served)
+        self.book.refresh(served + self.book.take_unkeyed())
         self.waiting.invalidate()
         self.kv_holding_waiting.invalidate()
         if self.sagepred_config.memory_victim == "worst_key":

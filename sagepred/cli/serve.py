@@ -20,6 +20,11 @@ def _async_platform() -> bool:
     return not current_platform.is_cpu()
 
 
+def _profile_arg(profile: str | None) -> str | None:
+    """A profile YAML path made absolute (vLLM may run elsewhere); shipped names as they are."""
+    return os.path.abspath(profile) if profile and os.path.exists(profile) else profile
+
+
 def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
     """The ``python -m vllm.entrypoints.openai.api_server`` command line for ``args``."""
     from sagepred.scheduler.serving import PluginConfig
@@ -43,6 +48,7 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
     config = PluginConfig(
         policy=args.policy,
         bucket_tokens=args.bucket_tokens,
+        profile=_profile_arg(args.profile),
         max_wait_s=args.max_wait_s,
         predictor=os.path.abspath(args.predictor) if args.predictor else None,
         online_learning=not args.no_online_learning,
@@ -89,6 +95,13 @@ class Command(Subcommand):
         parser.add_argument("--bucket-tokens", type=int, default=200, help="key refresh interval in tokens")
         parser.add_argument("--max-wait-s", type=float, default=60.0, help="starvation bound in seconds")
         parser.add_argument(
+            "--profile",
+            default=None,
+            metavar="NAME|YAML",
+            help="engine profile pricing costs and preemption (`sagepred profile` measures one; "
+            "default llama-3.1-8b-h100)",
+        )
+        parser.add_argument(
             "--no-online-learning",
             action="store_true",
             help="do not feed finished requests to the predictor's semantic history",
@@ -120,7 +133,9 @@ class Command(Subcommand):
             raise InputError(
                 "priority mode needs --predictor (the proxy predicts each request)", field="predictor"
             )
-        PluginConfig(policy=args.policy, bucket_tokens=args.bucket_tokens)
+        PluginConfig(
+            policy=args.policy, bucket_tokens=args.bucket_tokens, profile=_profile_arg(args.profile)
+        ).make_policy()
         vllm_port = args.port if args.mode == "plugin" else (args.vllm_port or args.port + 1)
         if args.mode == "plugin":
             from sagepred.scheduler.vllm_plugin import check_vllm_version

@@ -93,10 +93,10 @@ class Command(Subcommand):
     def run(self, args: argparse.Namespace) -> int:
         from sagepred.errors import InputError
         from sagepred.records import split_records
+        from sagepred.scheduler.cost import cost_model
         from sagepred.scheduler.experiment import (
             arrivals_for,
             check_policies,
-            cost_model,
             load_records,
             run_policies,
             trace_or_poisson,

@@ -65,6 +65,40 @@ def test_config_and_version_errors():
         check_vllm_version("0.31.9")
 
 
+def test_plugin_prices_recompute_in_engine_time():
+    """Preemption weighs recompute with the profile's prefill time, not one KV read per token."""
+    from sagepred.scheduler.profile import load_profile
+
+    h100 = load_profile("llama-3.1-8b-h100")
+    cost = PluginConfig().make_policy().cost
+    assert cost.name == "calibrated:llama-3.1-8b-h100"
+    assert cost.recompute(100) == pytest.approx(100 * h100.per_token_s)
+    qwen = load_profile("qwen3-32b-h800")
+    paper = PluginConfig(cost="paper", profile="qwen3-32b-h800").make_policy().cost
+    assert paper.recompute(100) == pytest.approx(100 * qwen.per_token_s / qwen.per_kv_token_s)
+    with pytest.raises(InputError, match="expected one of"):
+        PluginConfig(cost="tokens")
+    with pytest.raises(InputError, match="unknown profile"):
+        PluginConfig(profile="no-such-gpu").make_policy()
+
+
+def test_new_requests_are_keyed_in_one_batch_and_repredicted_ones_again():
+    book = KeyBook(PluginConfig(max_wait_s=None))
+    narrow = LengthDistribution(np.array([[0.0, 9.0, 11.0]]), np.array([[0.0, 0.0, 1.0]]))
+    wide = LengthDistribution(np.array([[0.0, 900.0, 1100.0]]), np.array([[0.0, 0.0, 1.0]]))
+    reqs = [ServedRequest(f"r{i}", arrival=float(i), prompt_len=10, dist=narrow) for i in range(3)]
+    for r in reqs:
+        book.add(r)
+    before = book.key_computations
+    book.refresh(book.take_unkeyed())
+    assert book.key_computations - before == 3 and all(r.cache is not None for r in reqs)
+    assert book.take_unkeyed() == []
+    short_key = book.key(reqs[0])
+    book.set_prediction("r0", wide)
+    book.refresh(book.take_unkeyed())
+    assert book.key(reqs[0]) > short_key
+
+
 def test_serve_dry_run_and_bad_input(capsys, tmp_path):
     pytest.importorskip("vllm")
     assert main(["serve", "--model", "m", "--dry-run", "--", "--dtype", "bfloat16"]) == 0
