@@ -62,6 +62,7 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             recipe.data,
             train_split=options.train_split or recipe.data.train_split,
             eval_split=options.eval_split or recipe.data.eval_split,
+            protocol="",  # the recipe's note describes its own protocol, not the one asked for here
         )
     data = load_training_data(recipe, options.data, seed=options.seed, notify=notify)
     head_settings = {**recipe.predictor.get("head", {}), **({"kind": options.head} if options.head else {})}

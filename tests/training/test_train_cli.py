@@ -275,3 +275,14 @@ def test_same_seed_gives_the_same_checkpoint_and_another_seed_does_not(tmp_path)
     assert first.keys() == again.keys()
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert any(not np.array_equal(first[k], other[k]) for k in first)
+
+
+def test_split_override_records_the_protocol_it_used(tmp_path, data_dir):
+    args = ["train", "--model", "llama-3.1-8b", "--train-split", "train", "--eval-split", "validate"]
+    assert main([*args, "--epochs", "1", "--no-mlflow", "--output", str(tmp_path / "ckpt")]) == 0
+    card = (tmp_path / "ckpt" / "README.md").read_text()
+    assert "trained on the source's `train` split, evaluated on its `validate` split" in card
+    assert "pooled" not in card
+    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    records = load_records(str(data_dir / "castillo"), model=config["target_model"])
+    assert config["data"]["eval_records"] == sum(r.split == "validate" for r in records)
