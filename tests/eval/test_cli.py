@@ -114,37 +114,13 @@ def test_eval_bad_checkpoint_folder(jsonl_data, tmp_path, capsys):
     folder, _ = jsonl_data
     empty = tmp_path / "ckpt"
     empty.mkdir()
-    code = main(
-        [
-            "eval",
-            "--checkpoint",
-            str(empty),
-            "--data",
-            str(folder / "test.jsonl"),
-            "--output",
-            str(tmp_path / "o"),
-            "--no-mlflow",
-        ]
-    )
-    assert code == 2
+    args = ["eval", "--checkpoint", str(empty), "--data", str(folder / "test.jsonl")]
+    args += ["--output", str(tmp_path / "o"), "--no-mlflow"]
+    assert main(args) == 2
     assert "config.json" in _error(capsys)
     (empty / "config.json").write_text(json.dumps({"format_version": 999, "sagepred_version": "9.9"}))
     (empty / "model.safetensors").write_bytes(b"")
-    assert (
-        main(
-            [
-                "eval",
-                "--checkpoint",
-                str(empty),
-                "--data",
-                str(folder / "test.jsonl"),
-                "--output",
-                str(tmp_path / "o"),
-                "--no-mlflow",
-            ]
-        )
-        == 2
-    )
+    assert main(args) == 2
     assert "version" in _error(capsys)
     assert not (tmp_path / "o").exists()
 
