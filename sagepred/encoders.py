@@ -58,7 +58,12 @@ class TextEncoder(nn.Module):
     def __init__(self, name: str = DEFAULT_ENCODER, max_length: int = 256, normalize: bool = True) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        from sagepred.progress import progress_enabled
+
+        if not progress_enabled():  # no "Loading weights" bars in logs and CI either
+            hf_logging.disable_progress_bar()
         self.name = name
         self.max_length = max_length
         self.normalize = normalize
