@@ -45,10 +45,11 @@ class PluginConfig:
     policy: str = field(default="gittins", metadata={"help": "fcfs, sjf, ltr, trail, tie, gittins or oracle"})
     bucket_tokens: int = field(default=200, metadata={"help": "tokens between key refreshes (Gittins)"})
     cost: str = field(
-        default="calibrated",
+        default="paper",
         metadata={
-            "help": "'calibrated': a·(I+O) + b·(O²/2 + I·O) in seconds from `profile`; 'paper': O²/2 + I·O "
-            "(recompute priced by `profile` either way)"
+            "help": "'paper': SageSched's O²/2 + I·O orders requests; 'calibrated': a·(I+O) + b·(O²/2 + I·O) in "
+            "seconds from `profile` (weights prompt tokens with the per-step share; see docs/serving.md). "
+            "Recompute is priced by `profile` either way"
         },
     )
     profile: str | None = field(
@@ -213,6 +214,8 @@ class ServedRequest:
     arrival_step: int = 0
     age: int = 0
     policy_preemptions: int = 0
+    starved_marked: bool = False
+    """Set once the request has been re-keyed as past the starvation bound (it stays starved)."""
     cache: tuple[int, float, float] | None = None
     """``(bucket, key, value)`` at the last refresh."""
 

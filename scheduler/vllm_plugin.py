@@ -23,6 +23,7 @@ scheduler, so the versions it supports are pinned (:data:`SUPPORTED_VLLM`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -79,34 +80,58 @@ from vllm.v1.request import Request, RequestStatus  # noqa: E402
 
 
 class KeyedRequestQueue(RequestQueue):
-    """vLLM's waiting queue ordered by a key function; re-sorted lazily after ``invalidate``.
+    """vLLM's waiting queue ordered by a key function, with each request's key cached.
 
-    ``peek_request`` and the next ``pop_request`` return the same request: the order only changes
-    when requests are added or the scheduler invalidates it at the start of a step.
+    A key is computed when a request joins (or after ``rekey``), so a step costs a sort over cached
+    keys, not a key evaluation per waiting request. ``peek_request`` and the next ``pop_request``
+    return the same request: the order only changes when requests are added or re-keyed.
     """
 
     def __init__(self, key: Callable[[Request], Any]) -> None:
         self._key = key
         self._items: list[Request] = []
+        self._keys: dict[str, Any] = {}
         self._sorted = True
+        self._recent: list[Request] = []
+
+    def take_recent(self) -> list[Request]:
+        """Requests added since the last call."""
+        recent, self._recent = self._recent, []
+        return recent
 
     def invalidate(self) -> None:
+        """Recompute every key at the next look (settings changed)."""
+        self._keys.clear()
         self._sorted = False
+
+    def rekey(self, request_ids: Iterable[str]) -> None:
+        """Recompute these requests' keys at the next look (ids not queued are ignored)."""
+        for request_id in request_ids:
+            if self._keys.pop(request_id, None) is not None:
+                self._sorted = False
 
     def _ordered(self) -> list[Request]:
         if not self._sorted:
-            self._items.sort(key=self._key)
+            keys = self._keys
+            for request in self._items:
+                if request.request_id not in keys:
+                    keys[request.request_id] = self._key(request)
+            self._items.sort(key=lambda r: keys[r.request_id])
             self._sorted = True
         return self._items
 
     def add_request(self, request: Request) -> None:
         self._items.append(request)
+        self._recent.append(request)
+        self._keys.pop(request.request_id, None)
         self._sorted = False
 
     def pop_request(self) -> Request:
         if not self._items:
             raise IndexError("pop from an empty queue")
-        return self._ordered().pop(0)
+        request = self._ordered().pop(0)
+        self._keys.pop(request.request_id, None)
+        return request
 
     def peek_request(self) -> Request:
         if not self._items:
@@ -122,10 +147,13 @@ class KeyedRequestQueue(RequestQueue):
 
     def remove_request(self, request: Request) -> None:
         self._items.remove(request)
+        self._keys.pop(request.request_id, None)
 
     def remove_requests(self, requests: Iterable[Request]) -> None:
         drop = requests if isinstance(requests, set) else set(requests)
         self._items = [r for r in self._items if r not in drop]
+        for request in drop:
+            self._keys.pop(request.request_id, None)
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -145,6 +173,7 @@ class _SagepredMixin:
         self.sagepred_config = PluginConfig.from_additional_config(self.vllm_config.additional_config)
         self.book = KeyBook(self.sagepred_config)
         self._now = time.time()
+        self._next_starvation_s, self._next_starvation_step = math.inf, math.inf
         self.waiting = KeyedRequestQueue(self._queue_key)
         self.kv_holding_waiting = KeyedRequestQueue(self._queue_key)
         self.finished: deque[tuple[str, int, int]] = deque(maxlen=100_000)
@@ -324,6 +353,43 @@ class _SagepredMixin:
         )
         return bool(r.age <= policy.preempt_age_limit(state)[0])
 
+    def _newly_starved(self) -> list[str]:
+        """Ids of queued requests that crossed the starvation bound since the last step.
+
+        Requests starve in arrival order, so the queues are scanned only once the oldest request not
+        yet starved can have crossed the bound.
+        """
+        c, book = self.sagepred_config, self.book
+        recent = self.waiting.take_recent() + self.kv_holding_waiting.take_recent()
+        if c.max_wait_s is None and c.max_wait_steps is None:
+            return []
+        for request in recent:
+            r = self._served(request)
+            if not r.starved_marked:
+                if c.max_wait_s is not None:
+                    self._next_starvation_s = min(self._next_starvation_s, r.arrival + c.max_wait_s)
+                if c.max_wait_steps is not None:
+                    self._next_starvation_step = min(
+                        self._next_starvation_step, r.arrival_step + c.max_wait_steps + 1
+                    )
+        if self._now < self._next_starvation_s and self.current_step < self._next_starvation_step:
+            return []
+        crossed, next_s, next_step = [], math.inf, math.inf
+        for request in itertools.chain(self.waiting._items, self.kv_holding_waiting._items):
+            r = self._served(request)
+            if r.starved_marked:
+                continue
+            if book.starved(r, self._now, self.current_step):
+                r.starved_marked = True
+                crossed.append(r.request_id)
+            else:
+                if c.max_wait_s is not None:
+                    next_s = min(next_s, r.arrival + c.max_wait_s)
+                if c.max_wait_steps is not None:
+                    next_step = min(next_step, r.arrival_step + c.max_wait_steps + 1)
+        self._next_starvation_s, self._next_starvation_step = next_s, next_step
+        return crossed
+
     def _prepare_step(self) -> None:
         started = time.perf_counter()
         self._now = time.time()
@@ -333,9 +399,11 @@ class _SagepredMixin:
             r = self._served(req)
             r.age = int(req.num_output_tokens)
             served.append(r)
-        self.book.refresh(served + self.book.take_unkeyed())
-        self.waiting.invalidate()
-        self.kv_holding_waiting.invalidate()
+        changed = self.book.take_unkeyed()
+        self.book.refresh(served + changed)
+        changed_ids = [r.request_id for r in changed] + self._newly_starved()
+        self.waiting.rekey(changed_ids)
+        self.kv_holding_waiting.rekey(changed_ids)
         if self.sagepred_config.memory_victim == "worst_key":
             self.running.sort(key=self._queue_key)
         if self.book.policy.preemptive:
