@@ -49,7 +49,7 @@ class PluginConfig:
         metadata={
             "help": "'paper': SageSched's O²/2 + I·O orders requests; 'calibrated': a·(I+O) + b·(O²/2 + I·O) in "
             "seconds from `profile` (weights prompt tokens with the per-step share; see docs/serving.md). "
-            "Recompute is priced by `profile` either way"
+            "Preemption is always judged in the profile's seconds"
         },
     )
     profile: str | None = field(
@@ -132,6 +132,19 @@ class PluginConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def make_value_policy(self) -> Policy:
+        """The policy over the profile's calibrated cost: expected remaining work in seconds of engine time.
+
+        Preemption compares a waiting request's value, the running requests' and a recompute in these
+        units whatever cost orders the queue: the paper cost counts KV reads only, so it would price the
+        wait for a free slot (whole decode steps) far below a recompute (prefill tokens).
+        """
+        return make_policy(
+            self.policy,
+            cost_model("calibrated", load_profile(self.profile)),
+            bucket_tokens=self.bucket_tokens,
+        )
 
     def make_policy(self) -> Policy:
         """The configured policy over the configured cost model (the profile is read here)."""
@@ -232,6 +245,7 @@ class KeyBook:
     def __init__(self, config: PluginConfig) -> None:
         self.config = config
         self.policy = config.make_policy()
+        self.value_policy = config.make_value_policy() if self.policy.preemptive else self.policy
         self.rule = config.preemption_rule()
         self.requests: dict[str, ServedRequest] = {}
         self.unkeyed: list[ServedRequest] = []
@@ -271,7 +285,7 @@ class KeyBook:
                 true_len=np.array([m.true_len or 0 for m in members], dtype=np.float64),
             )
             keys = self.policy.keys(state)
-            values = self.policy.preempt_values(state) if self.policy.preemptive else keys
+            values = self.value_policy.preempt_values(state) if self.policy.preemptive else keys
             self.key_computations += len(members)
             for j, i in enumerate(idx):
                 out[i] = (float(keys[j]), float(values[j]))

@@ -296,7 +296,7 @@ class _SagepredMixin:
         return needed <= self.kv_cache_manager.block_pool.get_num_free_blocks()
 
     def _policy_preempt(self) -> None:
-        book, rule, policy = self.book, self.book.rule, self.book.policy
+        book, rule = self.book, self.book.rule
         done = 0
         while done < rule.max_per_step and self.waiting and self.running:
             candidate = self.waiting.peek_request()
@@ -314,17 +314,24 @@ class _SagepredMixin:
                     and not book.starved(r, self._now, self.current_step)
                 ):
                     victims.append(req)
-            victims = [v for v in victims if self._age_ok(v)]
-            if not victims:
+            w_key = book.sort_key(w, self._now, self.current_step)
+            victims.sort(
+                key=lambda q: book.sort_key(self._served(q), self._now, self.current_step), reverse=True
+            )
+            victim = None
+            for candidate_victim in victims:  # worst key first; stop once w no longer outranks
+                if book.sort_key(self._served(candidate_victim), self._now, self.current_step) <= w_key:
+                    break
+                if self._age_ok(candidate_victim):
+                    victim = candidate_victim
+                    break
+            if victim is None:
                 return
-            victim = max(victims, key=lambda q: book.sort_key(self._served(q), self._now, self.current_step))
             v = self._served(victim)
-            if book.sort_key(w, self._now, self.current_step) >= book.sort_key(
-                v, self._now, self.current_step
-            ):
-                return
             wait = min(book.value(self._served(q)) for q in self.running)
-            recompute = float(policy.cost.recompute(victim.num_prompt_tokens + victim.num_output_tokens))
+            recompute = float(
+                book.value_policy.cost.recompute(victim.num_prompt_tokens + victim.num_output_tokens)
+            )
             if not book.starved(w, self._now, self.current_step) and not rule.pays(
                 book.value(w), book.value(v), recompute, wait
             ):
@@ -338,10 +345,12 @@ class _SagepredMixin:
     def _age_ok(self, request: Request) -> bool:
         import numpy as np
 
-        from sagepred.scheduler.policies import RequestState
+        from sagepred.scheduler.policies import Policy, RequestState
 
         r = self._served(request)
         policy = self.book.policy
+        if type(policy).preempt_age_limit is Policy.preempt_age_limit:  # no age limit (e.g. Gittins)
+            return True
         if r.dist is None and policy.needs_prediction:
             return True
         state = RequestState(

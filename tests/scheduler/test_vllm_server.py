@@ -70,14 +70,13 @@ def test_plugin_prices_recompute_in_engine_time():
     from sagepred.scheduler.profile import load_profile
 
     h100 = load_profile("llama-3.1-8b-h100")
-    cost = PluginConfig().make_policy().cost
-    assert cost.name == "paper"
-    assert cost.recompute(100) == pytest.approx(100 * h100.per_token_s / h100.per_kv_token_s)
-    calibrated = PluginConfig(cost="calibrated").make_policy().cost
-    assert calibrated.recompute(100) == pytest.approx(100 * h100.per_token_s)
+    assert PluginConfig().make_policy().cost.name == "paper"
+    value_cost = KeyBook(PluginConfig()).value_policy.cost
+    assert value_cost.name == "calibrated:llama-3.1-8b-h100"
+    assert value_cost.recompute(100) == pytest.approx(100 * h100.per_token_s)
     qwen = load_profile("qwen3-32b-h800")
-    paper = PluginConfig(cost="paper", profile="qwen3-32b-h800").make_policy().cost
-    assert paper.recompute(100) == pytest.approx(100 * qwen.per_token_s / qwen.per_kv_token_s)
+    calibrated = PluginConfig(cost="calibrated", profile="qwen3-32b-h800").make_policy().cost
+    assert calibrated.recompute(100) == pytest.approx(100 * qwen.per_token_s)
     with pytest.raises(InputError, match="expected one of"):
         PluginConfig(cost="tokens")
     with pytest.raises(InputError, match="unknown profile"):
