@@ -240,7 +240,10 @@ def main() -> None:
         )
     payload = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
-        "plugin_config": plugin,
+        "plugin_config": {
+            **plugin,
+            "profile": "measured-profile.yaml (fitted to the calibration run; see 'profile')",
+        },
         "profile": profile.to_dict(),
         "calibration_run": calibration,
         "results": results,
