@@ -229,8 +229,8 @@ class ServedRequest:
     policy_preemptions: int = 0
     starved_marked: bool = False
     """Set once the request has been re-keyed as past the starvation bound (it stays starved)."""
-    cache: tuple[int, float, float] | None = None
-    """``(bucket, key, value)`` at the last refresh."""
+    cache: tuple[int, float, float, float] | None = None
+    """``(bucket, key, value, age limit for policy preemption)`` at the last refresh."""
 
 
 class KeyBook:
@@ -245,7 +245,8 @@ class KeyBook:
     def __init__(self, config: PluginConfig) -> None:
         self.config = config
         self.policy = config.make_policy()
-        self.value_policy = config.make_value_policy() if self.policy.preemptive else self.policy
+        needs_own_values = self.policy.preemptive and config.cost != "calibrated"
+        self.value_policy = config.make_value_policy() if needs_own_values else self.policy
         self.rule = config.preemption_rule()
         self.requests: dict[str, ServedRequest] = {}
         self.unkeyed: list[ServedRequest] = []
@@ -255,15 +256,16 @@ class KeyBook:
         prior_request = ServedRequest(
             "prior", 0.0, 0, self.prior, true_len=round(config.fallback_median_tokens)
         )
-        self._fallback = self._compute([prior_request])[0]
+        key, value, _ = self._compute([prior_request])[0]
+        self._fallback = (key, value, float("inf"))  # no age limit without a prediction
 
     def _bucket(self, age: int) -> int:
         refresh = self.policy.refresh_tokens
         return 0 if refresh is None else int(age) // refresh
 
-    def _compute(self, reqs: Sequence[ServedRequest]) -> list[tuple[float, float]]:
-        """``(key, value)`` per request, batched over requests whose distributions share a knot count."""
-        out: list[tuple[float, float] | None] = [None] * len(reqs)
+    def _compute(self, reqs: Sequence[ServedRequest]) -> list[tuple[float, float, float]]:
+        """``(key, value, age limit)`` per request, batched over requests whose distributions share a knot count."""
+        out: list[tuple[float, float, float] | None] = [None] * len(reqs)
         groups: dict[int, list[int]] = {}
         for i, r in enumerate(reqs):
             if (self.policy.needs_prediction and r.dist is None) or (
@@ -286,9 +288,10 @@ class KeyBook:
             )
             keys = self.policy.keys(state)
             values = self.value_policy.preempt_values(state) if self.policy.preemptive else keys
+            limits = self.policy.preempt_age_limit(state)
             self.key_computations += len(members)
             for j, i in enumerate(idx):
-                out[i] = (float(keys[j]), float(values[j]))
+                out[i] = (float(keys[j]), float(values[j]), float(limits[j]))
         return out  # type: ignore[return-value]
 
     def refresh(self, reqs: Sequence[ServedRequest]) -> None:
@@ -296,8 +299,8 @@ class KeyBook:
         stale = [r for r in reqs if r.cache is None or r.cache[0] != self._bucket(r.age)]
         if not stale:
             return
-        for r, (key, value) in zip(stale, self._compute(stale), strict=True):
-            r.cache = (self._bucket(r.age), key, value)
+        for r, computed in zip(stale, self._compute(stale), strict=True):
+            r.cache = (self._bucket(r.age), *computed)
 
     def key(self, r: ServedRequest) -> float:
         if r.cache is None:
@@ -308,6 +311,12 @@ class KeyBook:
         if r.cache is None:
             self.refresh([r])
         return r.cache[2]  # type: ignore[index]
+
+    def preemptible_at_age(self, r: ServedRequest) -> bool:
+        """Whether the policy still allows preempting ``r`` at its current age (TRAIL-style: early only)."""
+        if r.cache is None:
+            self.refresh([r])
+        return r.age <= r.cache[3]  # type: ignore[index]
 
     def starved(self, r: ServedRequest, now: float, step: int) -> bool:
         """Whether ``r`` has waited past the starvation bound (it then goes first and is not preempted)."""

@@ -322,7 +322,7 @@ class _SagepredMixin:
             for candidate_victim in victims:  # worst key first; stop once w no longer outranks
                 if book.sort_key(self._served(candidate_victim), self._now, self.current_step) <= w_key:
                     break
-                if self._age_ok(candidate_victim):
+                if book.preemptible_at_age(self._served(candidate_victim)):
                     victim = candidate_victim
                     break
             if victim is None:
@@ -341,26 +341,6 @@ class _SagepredMixin:
             v.policy_preemptions += 1
             self.policy_preemptions += 1
             done += 1
-
-    def _age_ok(self, request: Request) -> bool:
-        import numpy as np
-
-        from sagepred.scheduler.policies import Policy, RequestState
-
-        r = self._served(request)
-        policy = self.book.policy
-        if type(policy).preempt_age_limit is Policy.preempt_age_limit:  # no age limit (e.g. Gittins)
-            return True
-        if r.dist is None and policy.needs_prediction:
-            return True
-        state = RequestState(
-            np.array([r.arrival]),
-            np.array([float(r.prompt_len)]),
-            np.array([float(r.age)]),
-            r.dist,
-            np.array([float(r.true_len or 0)]),
-        )
-        return bool(r.age <= policy.preempt_age_limit(state)[0])
 
     def _newly_starved(self) -> list[str]:
         """Ids of queued requests that crossed the starvation bound since the last step.

@@ -100,6 +100,19 @@ def test_new_requests_are_keyed_in_one_batch_and_repredicted_ones_again():
     assert book.key(reqs[0]) > short_key
 
 
+def test_trail_style_preemption_age_limit_is_cached_with_the_key():
+    book = KeyBook(PluginConfig(policy="trail", max_wait_s=None))
+    dist = LengthDistribution(np.array([[0.0, 90.0, 110.0]]), np.array([[0.0, 0.0, 1.0]]))
+    r = ServedRequest("t", arrival=0.0, prompt_len=10, dist=dist)
+    limit = book.policy.early_fraction * 100.0
+    assert book.preemptible_at_age(r)
+    r.age = int(limit) + 1
+    assert not book.preemptible_at_age(r)
+    assert KeyBook(PluginConfig(policy="gittins")).preemptible_at_age(
+        ServedRequest("g", arrival=0.0, prompt_len=10, dist=dist, age=10_000)
+    )
+
+
 def test_serve_dry_run_and_bad_input(capsys, tmp_path):
     pytest.importorskip("vllm")
     assert main(["serve", "--model", "m", "--dry-run", "--", "--dtype", "bfloat16"]) == 0
