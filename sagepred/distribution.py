@@ -228,6 +228,9 @@ class LengthDistribution:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(f1 > f0, (q - f0) / np.where(f1 > f0, f1 - f0, 1.0), 0.0)
         out = x0 + np.clip(t, 0.0, 1.0) * (x1 - x0)
+        # a segment a few ulps wide is a point mass: rounding inside it could land left of the mass
+        vertical = (t > 0) & (x1 - x0 <= 8 * np.spacing(np.abs(x1)))
+        out = np.where(vertical, x1, out)
         out = np.where(idx == 0, knots[:, :1], out)
         return out[:, 0] if squeeze else out
 

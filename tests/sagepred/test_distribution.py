@@ -185,3 +185,12 @@ def test_indexing_keeps_batch_size_for_shared_rows():
     many = LengthDistribution.from_samples([[10], [100], [1000]], EDGES)
     assert len(many[1:]) == 2 and len(many[np.array([2, 0])]) == 2
     np.testing.assert_allclose(many[np.array([2, 0])].mean(), many.mean()[[2, 0]])
+
+
+def test_quantile_of_a_segment_one_ulp_wide_reaches_its_level():
+    """Found by hypothesis: rounding inside a near-vertical segment landed left of the point mass."""
+    values = np.array([[np.nextafter(5000.0, 0.0), 5000.0, 5000.0, 5000.0, 5000.0]])
+    dist = LengthDistribution.from_quantiles(values, LEVELS)
+    x = dist.quantile(np.array([[0.125]]))
+    assert dist.cdf(x)[0, 0] >= 0.125
+    assert dist.cdf(x - 1e-6)[0, 0] <= 0.125 + 1e-6
