@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "profile": "profile",
     "serve": "serve",
     "zoo": "zoo",
+    "data": "data",
 }
 
 
