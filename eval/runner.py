@@ -18,24 +18,15 @@ from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
 from sagepred.eval.metrics import SampleScores, score_samples, summarise_scores
 from sagepred.records import LengthRecord
+from sagepred.targets import data_model_name
 
 BASELINE_PREFIX = "baseline:"
 
 
 # ---------------------------------------------------------------------------- data
 def target_data_model(model: str | None) -> str | None:
-    """The model name inside multi-model sources for ``--model`` (via its recipe when there is one)."""
-    if model is None:
-        return None
-    try:
-        from sagepred.training.recipes import load_recipe
-    except ImportError:
-        return model
-    try:
-        recipe = load_recipe(model)
-    except InputError:
-        return model
-    return recipe.data.model or recipe.target_model
+    """The model name inside multi-model sources for ``--model`` (:func:`sagepred.targets.data_model_name`)."""
+    return data_model_name(model)
 
 
 def load_data(source: str, model: str | None = None, split: str | None = None) -> list[LengthRecord]:

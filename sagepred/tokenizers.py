@@ -29,6 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from sagepred.errors import InputError
 from sagepred.paths import default_data_dir
+from sagepred.targets import tokenizer_for
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -113,20 +114,6 @@ _ALIASES = {
     "llama-4": "llama4",
     "mistral": "mistral-v1",
 }
-
-# Target-model family -> shared tokenizer (first match wins; checked against AlpacaEval's
-# `native_tokenizer` column). Families without a shared tokenizer (gemma, Phi-4, Ministral's Tekken,
-# gpt-4o's o200k, Claude, Gemini) map to None.
-_MODEL_FAMILIES: list[tuple[str, str | None]] = [
-    (r"gpt-?4o|o200k|phi-?4|gemma|ministral|tekken|claude|gemini|mistral-large|mistral-medium", None),
-    (r"llama-?4", "llama4"),
-    (r"llama-?3|llama3", "llama3"),
-    (r"llama-?2|vicuna|tulu-2|wizardlm", "llama2"),
-    (r"qwen", "qwen"),
-    (r"mistral-7b-instruct-v0\.3|mixtral-8x22b|mistral-7b-v0\.3", "mistral-v3"),
-    (r"mistral|mixtral|zephyr|starling-lm|openhermes-2", "mistral-v1"),
-    (r"gpt-?3\.5|gpt-?35|gpt-?4|dbrx", "cl100k"),
-]
 
 
 @runtime_checkable
@@ -228,12 +215,11 @@ def normalize_name(spec: str) -> str | None:
 
 
 def tokenizer_for_model(model: str) -> str | None:
-    """The shared tokenizer's short name for a target model (``Meta-Llama-3-8B-Instruct`` -> ``llama3``)."""
-    name = model.lower().replace("--", "/").rsplit("/", 1)[-1]
-    for pattern, tokenizer in _MODEL_FAMILIES:
-        if re.search(pattern, name):
-            return tokenizer
-    return None
+    """The tokenizer spec of a target model (``Meta-Llama-3-8B-Instruct`` -> ``llama3``).
+
+    The target's own (:func:`sagepred.targets.tokenizer_for`: its recipe's, else its family's).
+    """
+    return tokenizer_for(model)
 
 
 def load_tokenizer(spec: str, split_pattern: str | None = None) -> TokenCounter:

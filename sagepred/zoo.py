@@ -14,7 +14,6 @@ verifying every file's size and sha256 in a temp folder that is renamed into pla
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sagepred import __version__
 from sagepred.errors import CheckpointError, InputError
 from sagepred.io import atomic_directory, sha256_file
+from sagepred.targets import UnknownTargetError, list_targets, resolve_target
 
 if TYPE_CHECKING:
     from sagepred.predictor import PredictorConfig
@@ -89,33 +89,25 @@ def load_index(source: ZooSource) -> dict[str, Any]:
     return index
 
 
-def _names(entry: dict[str, Any]) -> list[str]:
-    return [entry["name"], entry["target_model"], *entry.get("aliases", [])]
-
-
 def resolve_entry(index: dict[str, Any], name: str) -> dict[str, Any]:
-    """The index entry for a checkpoint name, target model or alias (case-insensitive).
+    """The index entry for a checkpoint name, target model or alias (:func:`sagepred.targets.resolve_target`).
 
     Raises:
         InputError: unknown or ambiguous names, with the close matches.
     """
-    wanted = name.lower()
-    entries = index["checkpoints"]
-    matches = [e for e in entries if wanted in (n.lower() for n in _names(e))]
-    exact = [e for e in matches if e["name"].lower() == wanted]
-    if exact or len(matches) == 1:
-        return (exact or matches)[0]
-    if matches:
+    entries = {e["name"]: e for e in index["checkpoints"]}
+    try:
+        target = resolve_target(name, list_targets(index), field="target")
+    except UnknownTargetError as err:
         raise InputError(
-            f"ambiguous target {name!r}: it names {', '.join(e['name'] for e in matches)}; pick one",
+            f"no zoo checkpoint for {name!r}{err.hint} (see `sagepred zoo list`)", field="target"
+        ) from None
+    if target.zoo_checkpoint not in entries:
+        raise InputError(
+            f"no zoo checkpoint for {name!r} (target {target.name} has a recipe; `sagepred train` makes one)",
             field="target",
         )
-    by_lower = {n.lower(): e["name"] for e in entries for n in _names(e)}
-    close = difflib.get_close_matches(wanted, list(by_lower), n=8, cutoff=0.6)
-    close += [n for n in by_lower if wanted in n]
-    suggestions = list(dict.fromkeys(by_lower[n] for n in close))[:6]
-    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-    raise InputError(f"no zoo checkpoint for {name!r}{hint} (see `sagepred zoo list`)", field="target")
+    return entries[target.zoo_checkpoint]
 
 
 def _verify(path: Path, spec: dict[str, Any], label: str) -> None:

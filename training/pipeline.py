@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 
 from sagepred.distribution import LengthDistribution
-from sagepred.heads import HeadConfig
-from sagepred.predictor import LengthPredictor, LoraSettings, PredictorConfig
+from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
 from sagepred.training.data import load_training_data
 from sagepred.training.recipes import load_recipe
 from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
-from sagepred.training.trainer import Trainer, TrainingConfig, seed_everything
+from sagepred.training.trainer import Trainer, seed_everything
 
 
 @dataclass
@@ -65,16 +64,15 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             protocol="",  # the recipe's note describes its own protocol, not the one asked for here
         )
     data = load_training_data(recipe, options.data, seed=options.seed, notify=notify)
-    head_settings = {**recipe.predictor.get("head", {}), **({"kind": options.head} if options.head else {})}
+    section = recipe.predictor
     predictor_config = PredictorConfig(
         target_model=recipe.target_model,
-        encoder=options.encoder or recipe.predictor.get("encoder", PredictorConfig.encoder),
-        encoder_max_length=int(recipe.predictor.get("encoder_max_length", 256)),
-        head=HeadConfig(**head_settings),
-        lora=LoraSettings(**recipe.predictor.get("lora", {})) if options.lora else None,
+        encoder=options.encoder or section.encoder,
+        encoder_max_length=section.encoder_max_length,
+        head=dataclasses.replace(section.head, kind=options.head) if options.head else section.head,
+        lora=section.lora if options.lora else None,
     )
-    training_settings = {k: v for k, v in recipe.training.items() if k in TrainingConfig.__dataclass_fields__}
-    training_config = TrainingConfig(**training_settings, seed=options.seed)
+    training_config = dataclasses.replace(recipe.training, seed=options.seed)
     if options.epochs is not None:
         field_name = "lora_epochs" if options.lora else "epochs"
         training_config = dataclasses.replace(training_config, **{field_name: options.epochs})

@@ -133,8 +133,10 @@ def test_aliases_resolve(index, name, expected):
 
 
 def test_ambiguous_and_unknown_names_list_close_matches(index, capsys):
+    # The exact target model id of one target wins; a hub id both targets list as an alias is ambiguous.
+    assert zoo.resolve_entry(index, "Mistral-7B-Instruct-v0.3")["name"] == "mistral-7b-v0.3-alpacaeval"
     with pytest.raises(InputError, match=r"ambiguous.*mistral-7b-v0.3, mistral-7b-v0.3-alpacaeval"):
-        zoo.resolve_entry(index, "Mistral-7B-Instruct-v0.3")
+        zoo.resolve_entry(index, "mistralai/Mistral-7B-Instruct-v0.3")
     with pytest.raises(InputError, match=r"did you mean.*llama-3.1-8b"):
         zoo.resolve_entry(index, "llama-3.1-8bb")
     assert main(["zoo", "pull", "qwen3-32b"]) == 2
