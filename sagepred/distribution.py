@@ -16,8 +16,9 @@ Conditioning (:meth:`LengthDistribution.condition`) and monotone transforms
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,19 @@ def log_bin_edges(num_bins: int = 64, max_length: float = DEFAULT_MAX_LENGTH) ->
     if num_bins < 2:
         raise ValueError("num_bins must be at least 2")
     return np.concatenate([[0.0], np.geomspace(1.0, max_length, num_bins)])
+
+
+def bin_index(lengths: np.ndarray | Sequence[float], edges: np.ndarray) -> np.ndarray:
+    """The bin of each length over ``edges`` (bin ``k`` is ``(edges[k], edges[k + 1]]``), clipped to the range."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    return np.clip(np.searchsorted(edges, lengths, side="left") - 1, 0, edges.shape[0] - 2)
+
+
+def histogram_probs(lengths: np.ndarray | Sequence[float], edges: np.ndarray) -> np.ndarray:
+    """``(K,)`` bin probabilities of the pooled ``lengths`` over ``edges`` (uniform when there are none)."""
+    counts = np.bincount(bin_index(lengths, edges), minlength=edges.shape[0] - 1).astype(np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else np.full(counts.shape, 1.0 / counts.shape[0])
 
 
 def _row_interp(y: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -152,7 +166,7 @@ class LengthDistribution:
             row = np.asarray(row, dtype=np.float64)
             if row.size == 0:
                 continue
-            bins = np.clip(np.searchsorted(edges, row, side="left") - 1, 0, num_bins - 1)
+            bins = bin_index(row, edges)
             w = np.ones_like(row) if weights is None else np.asarray(weights[i], dtype=np.float64)
             np.add.at(counts[i], bins, w)
         if prior is not None and prior_strength > 0:
@@ -164,16 +178,46 @@ class LengthDistribution:
         return cls.from_histogram(counts, edges)
 
     @classmethod
+    def tiled_histogram(cls, probs: np.ndarray, edges: np.ndarray, n: int) -> LengthDistribution:
+        """The same histogram (bin probabilities ``(K,)`` over ``edges``) for ``n`` rows.
+
+        The knots stay one shared row; the CDF is repeated, so every row can be indexed and updated.
+        """
+        single = cls.from_histogram(np.asarray(probs, dtype=np.float64)[None, :], edges)
+        return cls(single.knots, np.repeat(single.cdf_at_knots, n, axis=0), kind="histogram")
+
+    @classmethod
     def concat(cls, parts: Sequence[LengthDistribution]) -> LengthDistribution:
-        """Stack distributions with the same number of knots into one batch."""
-        knots = np.concatenate([np.broadcast_to(p.knots, (len(p), p.knots.shape[1])) for p in parts])
-        cdf = np.concatenate([np.broadcast_to(p.cdf_at_knots, (len(p), p.knots.shape[1])) for p in parts])
+        """Stack distributions into one batch.
+
+        Rows with fewer knots are padded with copies of their last knot (zero-mass segments), which
+        leaves every row's distribution unchanged.
+        """
+        width = max(p.knots.shape[1] for p in parts)
+
+        def padded(values: np.ndarray) -> np.ndarray:
+            return np.concatenate(
+                [values, np.repeat(values[:, -1:], width - values.shape[1], axis=1)], axis=1
+            )
+
+        knots = np.concatenate([padded(p.row_knots) for p in parts])
+        cdf = np.concatenate([padded(p.row_cdf) for p in parts])
         kinds = {p.kind for p in parts}
         return cls(knots, cdf, kind=kinds.pop() if len(kinds) == 1 else "mixed")
 
     # ------------------------------------------------------------------ basic queries
     def __len__(self) -> int:
         return max(self.knots.shape[0], self.cdf_at_knots.shape[0])
+
+    @property
+    def row_knots(self) -> np.ndarray:
+        """``(n, J)`` knots, one row per distribution (a read-only broadcast view of shared knots)."""
+        return np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
+
+    @property
+    def row_cdf(self) -> np.ndarray:
+        """``(n, J)`` CDF values at the knots, one row per distribution (a read-only view)."""
+        return np.broadcast_to(self.cdf_at_knots, (len(self), self.cdf_at_knots.shape[1]))
 
     def __getitem__(self, index: int | slice | np.ndarray) -> LengthDistribution:
         if isinstance(index, int | np.integer):
@@ -216,8 +260,7 @@ class LengthDistribution:
         q, squeeze = self._as_columns(levels)
         if np.any((q < 0) | (q > 1)):
             raise ValueError("quantile levels must lie in [0, 1]")
-        cdf = np.broadcast_to(self.cdf_at_knots, (len(self), self.cdf_at_knots.shape[1]))
-        knots = np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
+        cdf, knots = self.row_cdf, self.row_knots
         num_knots = cdf.shape[1]
         idx = (cdf[:, None, :] < q[:, :, None]).sum(axis=2)
         hi = np.clip(idx, 1, num_knots - 1)
@@ -236,17 +279,17 @@ class LengthDistribution:
 
     def segment_probs(self) -> np.ndarray:
         """``(n, J - 1)`` probability mass of each segment between consecutive knots."""
-        return np.diff(np.broadcast_to(self.cdf_at_knots, (len(self), self.cdf_at_knots.shape[1])), axis=1)
+        return np.diff(self.row_cdf, axis=1)
 
     def mean(self) -> np.ndarray:
         """Expected length per row, ``(n,)`` (exact for the piecewise-uniform density)."""
-        knots = np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
+        knots = self.row_knots
         mids = 0.5 * (knots[:, 1:] + knots[:, :-1])
         return (self.segment_probs() * mids).sum(axis=1)
 
     def second_moment(self) -> np.ndarray:
         """E[L²] per row (exact: a uniform segment [a, b] contributes (a² + ab + b²) / 3)."""
-        knots = np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
+        knots = self.row_knots
         a, b = knots[:, :-1], knots[:, 1:]
         return (self.segment_probs() * (a * a + a * b + b * b) / 3.0).sum(axis=1)
 
@@ -268,8 +311,7 @@ class LengthDistribution:
         a request has run past its forecast, the longer it is assumed to keep running.
         """
         age = np.broadcast_to(np.asarray(age, dtype=np.float64).reshape(-1), (len(self),))[:, None]
-        knots = np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
-        cdf = np.broadcast_to(self.cdf_at_knots, (len(self), self.cdf_at_knots.shape[1]))
+        knots, cdf = self.row_knots, self.row_cdf
         f_age = _row_interp(age, knots, cdf)
         survival = 1.0 - f_age
         alive = survival[:, 0] > 1e-9
@@ -294,31 +336,76 @@ class LengthDistribution:
 
         ``fn`` receives the ``(n, J)`` knot array and must return the same shape.
         """
-        knots = np.broadcast_to(self.knots, (len(self), self.knots.shape[1]))
+        knots = self.row_knots
         mapped = np.asarray(fn(knots), dtype=np.float64)
         if mapped.shape != knots.shape:
             raise ValueError(f"map_support: fn returned shape {mapped.shape}, expected {knots.shape}")
         return LengthDistribution(np.maximum.accumulate(mapped, axis=1), self.cdf_at_knots, kind=self.kind)
 
-    def to_quantile_summary(self, levels: np.ndarray = QUANTILE_LEVELS_99) -> tuple[np.ndarray, np.ndarray]:
-        """``(levels, quantiles (n, len(levels)))``: the wire format of ``sagepred predict``."""
-        return levels, self.quantile(np.asarray(levels)[None, :])
+    def to_dicts(self, summary: bool = True) -> list[dict[str, Any]]:
+        """Every row in the wire format of a prediction (what ``sagepred predict`` writes, one per line).
 
-    def to_dict(self, index: int) -> dict[str, list[float]]:
-        """One row as plain lists (``knots``, ``cdf``) for JSON transport (e.g. vLLM ``extra_args``)."""
-        row = self[index]
-        return {
-            "knots": row.knots[0].tolist(),
-            "cdf": np.broadcast_to(row.cdf_at_knots, row.knots.shape)[0].tolist(),
-        }
+        ``knots`` and ``cdf`` reproduce the row exactly (:meth:`from_dict`); with ``summary`` the object
+        also holds what people read: ``mean`` and the quantiles at ``levels`` 0.01 … 0.99 (rounded to
+        0.01 token), plus ``kind``. Without it, just ``knots`` and ``cdf`` (the vLLM ``vllm_xargs`` form).
+        """
+        knots, cdf = self.row_knots, self.row_cdf
+        rows: list[dict[str, Any]] = [
+            {"knots": k.tolist(), "cdf": c.tolist()} for k, c in zip(knots, cdf, strict=True)
+        ]
+        if not summary:
+            return rows
+        means = np.round(self.mean(), 2)
+        quantiles = np.round(self.quantile(QUANTILE_LEVELS_99[None, :]), 2)
+        levels = QUANTILE_LEVELS_99.tolist()
+        return [
+            {"mean": float(m), "levels": levels, "quantiles": q.tolist(), "kind": self.kind, **row}
+            for m, q, row in zip(means, quantiles, rows, strict=True)
+        ]
+
+    def to_dict(self, index: int = 0, summary: bool = True) -> dict[str, Any]:
+        """Row ``index`` in the wire format (see :meth:`to_dicts`); :meth:`from_dict` reads it back exactly."""
+        return self[index].to_dicts(summary)[0]
 
     @classmethod
-    def from_dict(cls, payload: dict[str, Sequence[float]]) -> LengthDistribution:
-        """Inverse of :meth:`to_dict`; validates monotonicity."""
-        knots = np.asarray(payload["knots"], dtype=np.float64)
-        cdf = np.asarray(payload["cdf"], dtype=np.float64)
-        if knots.ndim != 1 or knots.shape != cdf.shape or knots.size < 2:
-            raise ValueError("'knots' and 'cdf' must be lists of the same length (>= 2)")
-        if np.any(np.diff(knots) < 0) or np.any(np.diff(cdf) < -1e-12) or not np.isclose(cdf[-1], 1.0):
-            raise ValueError("'knots' and 'cdf' must be non-decreasing and 'cdf' must end at 1")
-        return cls(knots[None, :], cdf[None, :])
+    def from_dict(cls, payload: Mapping[str, Any]) -> LengthDistribution:
+        """One row from the wire format: exact from ``knots`` + ``cdf``, else from ``levels`` + ``quantiles``.
+
+        Other keys (``id``, ``mean``, ``kind``) are informational. Raises ``ValueError`` on lists of
+        different lengths, non-finite or negative lengths, decreasing values, or a CDF not ending at 1.
+        """
+        if "knots" in payload or "cdf" in payload:
+            knots = _vector(payload, "knots")
+            cdf = _vector(payload, "cdf")
+            if knots.shape != cdf.shape or knots.size < 2:
+                raise ValueError("'knots' and 'cdf' must be lists of the same length (>= 2)")
+            if np.any(np.diff(knots) < 0) or np.any(np.diff(cdf) < -1e-12) or not np.isclose(cdf[-1], 1.0):
+                raise ValueError("'knots' and 'cdf' must be non-decreasing and 'cdf' must end at 1")
+            if knots[0] < 0 or cdf[0] < -1e-12:
+                raise ValueError("'knots' and 'cdf' must be non-negative")
+            kind = payload.get("kind")
+            return cls(knots[None, :], cdf[None, :], kind=kind if isinstance(kind, str) else "histogram")
+        if "levels" in payload or "quantiles" in payload:
+            levels = _vector(payload, "levels")
+            values = _vector(payload, "quantiles")
+            if levels.shape != values.shape:
+                raise ValueError("'levels' and 'quantiles' must be lists of the same length")
+            if np.any(values < 0):
+                raise ValueError("'quantiles' must be non-negative")
+            return cls.from_quantiles(
+                values[None, :], levels, max_length=max(DEFAULT_MAX_LENGTH, values.max())
+            )
+        raise ValueError("a prediction needs 'knots' and 'cdf' (or 'levels' and 'quantiles')")
+
+
+def _vector(payload: Mapping[str, Any], key: str) -> np.ndarray:
+    """``payload[key]`` as a finite 1-D float array (``ValueError`` naming the key otherwise)."""
+    if key not in payload:
+        raise ValueError(f"missing {key!r}")
+    try:
+        values = np.asarray(payload[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key!r} must be a list of numbers") from None
+    if values.ndim != 1 or not np.all(np.isfinite(values)):
+        raise ValueError(f"{key!r} must be a flat list of finite numbers")
+    return values

@@ -20,11 +20,37 @@ from sagepred.errors import InputError
 ChatMessages = list[dict[str, str]]
 
 
-def prompt_to_text(prompt: str | ChatMessages) -> str:
-    """Flatten chat messages to text (``role: content`` lines); plain strings pass through."""
+CHARS_PER_TOKEN = 4.0
+"""Characters per token of :func:`estimate_prompt_tokens` (English text under common BPE tokenizers)."""
+
+
+def _content_text(content: Any) -> str:
+    """A message's content: a string, or the ``text`` of OpenAI content parts (other parts dropped)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
+        )
+    return "" if content is None else str(content)
+
+
+def prompt_text(prompt: str | ChatMessages) -> str:
+    """The text a predictor sees for a prompt, everywhere (training, ``predict``, the proxy, the plug-in).
+
+    Plain strings pass through; chat messages become ``role: content`` lines (content parts keep
+    their text).
+    """
     if isinstance(prompt, str):
         return prompt
-    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt)
+    return "\n".join(
+        f"{m.get('role', 'user')}: {_content_text(m.get('content'))}" for m in prompt if isinstance(m, dict)
+    )
+
+
+def estimate_prompt_tokens(text: str) -> int:
+    """A prompt's length in tokens when no tokenizer count is known: four characters per token, at least 1."""
+    return max(1, round(len(text) / CHARS_PER_TOKEN))
 
 
 @dataclass(frozen=True)
@@ -68,8 +94,8 @@ class LengthRecord:
 
     @property
     def prompt_text(self) -> str:
-        """The prompt as plain text (chat messages flattened)."""
-        return prompt_to_text(self.prompt)
+        """The prompt as plain text (chat messages flattened by :func:`prompt_text`)."""
+        return prompt_text(self.prompt)
 
     @property
     def lengths(self) -> np.ndarray:

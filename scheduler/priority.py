@@ -17,10 +17,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from sagepred.distribution import LengthDistribution
+from sagepred.records import estimate_prompt_tokens, prompt_text
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.policies import RequestState, make_policy
 from sagepred.scheduler.serving import prediction_args
-from sagepred.scheduler.workload import CHARS_PER_TOKEN
 
 MAX_PRIORITY = 2**31 - 1
 
@@ -41,6 +41,12 @@ class PriorityConfig:
     )
     add_priority: bool = field(default=True, metadata={"help": "set the body's 'priority'"})
     add_prediction: bool = field(default=True, metadata={"help": "carry the prediction in 'vllm_xargs'"})
+    add_prompt: bool = field(
+        default=True,
+        metadata={
+            "help": "with the prediction, carry the predictor's text as 'sagepred_prompt' (online learning)"
+        },
+    )
 
 
 def policy_keys(
@@ -75,16 +81,13 @@ def priorities(
 
 
 def prompt_of(body: dict[str, Any]) -> str:
-    """The text of an OpenAI completions (``prompt``) or chat (``messages``) body."""
+    """The predictor's text of an OpenAI completions (``prompt``) or chat (``messages``) body.
+
+    Chat messages are flattened by :func:`~sagepred.records.prompt_text`, the text the predictor was
+    trained on; a list of completion prompts is joined with spaces.
+    """
     if "messages" in body:
-        parts = []
-        for message in body.get("messages") or []:
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, str):
-                parts.append(content)
-            elif isinstance(content, list):
-                parts.extend(str(c.get("text", "")) for c in content if isinstance(c, dict))
-        return "\n".join(parts)
+        return prompt_text([m for m in body.get("messages") or [] if isinstance(m, dict)])
     prompt = body.get("prompt", "")
     if isinstance(prompt, list):
         return " ".join(p for p in prompt if isinstance(p, str))
@@ -104,7 +107,7 @@ class RequestAnnotator:
             return []
         prompts = [prompt_of(b) for b in bodies]
         dist = self.predictor.predict(prompts)
-        prompt_len = np.array([max(1, round(len(p) / CHARS_PER_TOKEN)) for p in prompts])
+        prompt_len = np.array([estimate_prompt_tokens(p) for p in prompts])
         prio = priorities(dist, prompt_len, self.config.policy, self.config.levels_per_doubling)
         out = []
         for i, body in enumerate(bodies):
@@ -112,6 +115,7 @@ class RequestAnnotator:
             if self.config.add_priority and "priority" not in body:
                 body["priority"] = int(prio[i])
             if self.config.add_prediction:
-                body["vllm_xargs"] = {**prediction_args(dist, i), **(body.get("vllm_xargs") or {})}
+                carried = prediction_args(dist, i, prompt=prompts[i] if self.config.add_prompt else None)
+                body["vllm_xargs"] = {**carried, **(body.get("vllm_xargs") or {})}
             out.append(body)
         return out

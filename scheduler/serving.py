@@ -8,10 +8,11 @@ cached per request and refreshed at the policy's bucket boundaries.
 
 Predictions travel in ``SamplingParams.extra_args`` (the OpenAI body's ``vllm_xargs``), flat because
 ``vllm_xargs`` only carries strings, numbers and lists: ``sagepred_knots`` and ``sagepred_cdf`` (one
-row of :meth:`LengthDistribution.to_dict`), optionally ``sagepred_id`` (the caller's id; vLLM
+row of :meth:`LengthDistribution.to_dict`, the wire format ``sagepred predict`` writes; ``sagepred_levels``
+and ``sagepred_quantiles`` are read too), optionally ``sagepred_id`` (the caller's id; vLLM
 suffixes its own), ``sagepred_prompt`` (text for online learning) and ``sagepred_len`` (a known true
 length, read only by the oracle policy). In-process callers may nest them: ``{"sagepred": {"knots":
-…, "cdf": …}}``.
+…, "cdf": …}}`` (a whole line of ``sagepred predict`` output fits there).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from sagepred import loading
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
+from sagepred.records import prompt_text
 from sagepred.scheduler.cost import COST_MODELS, cost_model
 from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, make_policy
 from sagepred.scheduler.profile import load_profile
@@ -91,7 +94,10 @@ class PluginConfig:
     )
     predictor: str | None = field(
         default=None,
-        metadata={"help": "checkpoint folder: predict requests that carry no prediction from their prompt"},
+        metadata={
+            "help": "checkpoint folder, zoo name or Hub id: predict requests that carry no prediction from "
+            "their prompt"
+        },
     )
     predictor_mode: str = field(
         default="async",
@@ -164,9 +170,12 @@ class PluginConfig:
 def prediction_args(
     dist: LengthDistribution, index: int = 0, request_id: str | None = None, prompt: str | None = None
 ) -> dict[str, Any]:
-    """The flat ``extra_args`` / ``vllm_xargs`` entries carrying one row of ``dist``."""
-    row = dist.to_dict(index)
-    args: dict[str, Any] = {f"{PREFIX}knots": row["knots"], f"{PREFIX}cdf": row["cdf"]}
+    """The flat ``extra_args`` / ``vllm_xargs`` entries carrying one row of ``dist``.
+
+    The entries are the wire format of :meth:`LengthDistribution.to_dict` (its exact part, ``knots`` and
+    ``cdf``), each key prefixed with ``sagepred_``.
+    """
+    args: dict[str, Any] = {f"{PREFIX}{k}": v for k, v in dist.to_dict(index, summary=False).items()}
     if request_id is not None:
         args[f"{PREFIX}id"] = str(request_id)
     if prompt is not None:
@@ -184,20 +193,21 @@ def _fields(extra_args: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+PREDICTION_FIELDS = ("knots", "cdf", "levels", "quantiles")
+
+
 def parse_prediction(extra_args: Mapping[str, Any] | None) -> LengthDistribution | None:
-    """The prediction a request carries, or ``None`` when it has none or it is malformed (logged)."""
+    """The prediction a request carries, or ``None`` when it has none or it is malformed (logged).
+
+    Any form :meth:`LengthDistribution.from_dict` reads: ``knots`` + ``cdf``, or ``levels`` +
+    ``quantiles`` (a line of ``sagepred predict`` output, nested under ``sagepred`` or prefixed).
+    """
     fields = _fields(extra_args)
-    if "knots" not in fields and "cdf" not in fields:
+    if not any(k in fields for k in PREDICTION_FIELDS):
         return None
     try:
-        dist = LengthDistribution.from_dict({"knots": fields["knots"], "cdf": fields["cdf"]})
-        if (
-            not (np.all(np.isfinite(dist.knots)) and np.all(np.isfinite(dist.cdf_at_knots)))
-            or dist.knots[0, 0] < 0
-        ):
-            raise ValueError("non-finite or negative values")
-        return dist
-    except (KeyError, TypeError, ValueError) as err:
+        return LengthDistribution.from_dict(fields)
+    except ValueError as err:
         log.warning("sagepred: ignoring a malformed prediction (%s); the request is served without one", err)
         return None
 
@@ -394,15 +404,17 @@ class BatchWorker:
         return self._idle.wait(timeout)
 
 
-def load_predictor(path: str, online_learning: bool = True) -> Any:
-    """A predictor with ``predict(prompts)`` (and ``observe`` when online learning is on)."""
-    if online_learning:
-        try:
-            from sagepred.fusion import FusedPredictor
-        except ImportError:
-            FusedPredictor = None
-        if FusedPredictor is not None:
-            return FusedPredictor.from_pretrained(path)
-    from sagepred.predictor import LengthPredictor
+def load_predictor(spec: str, online_learning: bool = True) -> Any:
+    """The served predictor (:func:`sagepred.loading.load_predictor` of a checkpoint, zoo name or Hub id):
+    a :class:`~sagepred.fusion.FusedPredictor` that learns through ``observe`` with ``online_learning``."""
+    return loading.load_predictor(spec, online_learning=online_learning, accept=loading.MODEL_KINDS)
 
-    return LengthPredictor.from_pretrained(path)
+
+def predictor_text(prompt: Any, decode: Callable[[list[int]], str]) -> str:
+    """The predictor's input for a served request: the carried ``sagepred_prompt`` (text or chat messages,
+    flattened by :func:`~sagepred.records.prompt_text` like at training time), else ``decode`` of the
+    request's prompt token ids (which carry the engine's chat template: send ``sagepred_prompt``, or go
+    through the proxy, to predict chat requests on the text the predictor was trained on)."""
+    if isinstance(prompt, str) or (isinstance(prompt, list) and prompt and isinstance(prompt[0], dict)):
+        return prompt_text(prompt)
+    return decode(list(prompt))

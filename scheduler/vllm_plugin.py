@@ -41,6 +41,7 @@ from sagepred.scheduler.serving import (
     carried_field,
     load_predictor,
     parse_prediction,
+    predictor_text,
 )
 
 SUPPORTED_VLLM = ("0.32.",)
@@ -251,13 +252,14 @@ class _SagepredMixin:
 
     # ------------------------------------------------------------------ predictor and learner
     def _text(self, prompt: Any) -> str:
-        if isinstance(prompt, str):
-            return prompt
+        return predictor_text(prompt, self._decode)
+
+    def _decode(self, token_ids: list[int]) -> str:
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
             self._tokenizer = AutoTokenizer.from_pretrained(self.vllm_config.model_config.tokenizer)
-        return self._tokenizer.decode(prompt, skip_special_tokens=True)
+        return self._tokenizer.decode(token_ids, skip_special_tokens=True)
 
     def _predict_batch(self, items: list[tuple[str, Any]]) -> None:
         texts = [self._text(p) for _, p in items]

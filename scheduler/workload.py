@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sagepred.distribution import LengthDistribution, log_bin_edges
-from sagepred.errors import InputError, SagepredError
-from sagepred.records import LengthRecord
+from sagepred.errors import InputError
+from sagepred.eval.baselines import get_baseline
+from sagepred.loading import PredictorSpec, load_predictor, parse_spec
+from sagepred.records import LengthRecord, estimate_prompt_tokens
 
 PredictFn = Callable[[Sequence[LengthRecord], np.ndarray], LengthDistribution]
 """``(records, index of the sample taken as truth per record) → distribution per record``."""
 
 SAMPLES_EDGES = log_bin_edges(160, 32768.0)
-CHARS_PER_TOKEN = 4.0
 
 
 @dataclass
@@ -60,10 +61,10 @@ class Workload:
 
 
 def prompt_tokens(record: LengthRecord) -> int:
-    """The record's prompt length, or an estimate of four characters per token when it has none."""
+    """The record's prompt length, or :func:`~sagepred.records.estimate_prompt_tokens` when it has none."""
     if record.prompt_len:
         return int(record.prompt_len)
-    return max(1, round(len(record.prompt_text) / CHARS_PER_TOKEN))
+    return estimate_prompt_tokens(record.prompt_text)
 
 
 def samples_predictor(
@@ -83,31 +84,33 @@ def samples_predictor(
     return LengthDistribution.from_samples(others, edges=edges)
 
 
-def resolve_predictor(spec: str, fit_records: Sequence[LengthRecord] = ()) -> PredictFn | None:
-    """``samples``, ``none``, ``baseline:NAME`` (fitted on ``fit_records``) or a checkpoint folder."""
-    spec = spec.strip()
-    if spec == "none":
+def resolve_predictor(
+    spec: str | PredictorSpec,
+    fit_records: Sequence[LengthRecord] = (),
+    pool: Sequence[LengthRecord] = (),
+    zoo_source: str | None = None,
+) -> PredictFn | None:
+    """A :data:`PredictFn` for any spec :func:`sagepred.loading.parse_spec` reads (``None`` for ``none``).
+
+    ``samples`` uses each record's other samples; ``baseline:NAME`` is fitted on ``fit_records``; a
+    predictions file is matched to records by id (every record of ``pool`` must have one); a checkpoint
+    folder, zoo name or Hub id predicts from the prompt text.
+    """
+    parsed = spec if isinstance(spec, PredictorSpec) else parse_spec(spec, zoo_source)
+    if parsed.kind == "none":
         return None
-    if spec == "samples":
+    if parsed.kind == "samples":
         return lambda records, truth: samples_predictor(records, truth)
-    if spec.startswith("baseline:"):
-        name = spec.split(":", 1)[1]
-        try:
-            from sagepred.eval.baselines import get_baseline
-        except ImportError as err:
-            raise SagepredError(f"baseline predictors need sagepred.eval.baselines ({err})") from None
+    if parsed.kind == "baseline":
         if not fit_records:
             raise InputError("a baseline predictor needs records to fit on", field="predictor")
-        baseline = get_baseline(name).fit(list(fit_records))
+        baseline = get_baseline(parsed.value).fit(list(fit_records))
         return lambda records, truth: baseline.predict_records(list(records))
-    try:
-        from sagepred import predictor as predictor_module
-    except ImportError as err:
-        raise SagepredError(f"checkpoint predictors need sagepred.predictor ({err})") from None
-    cls = getattr(predictor_module, "LengthPredictor", None) or getattr(predictor_module, "Predictor", None)
-    if cls is None:
-        raise SagepredError("sagepred.predictor has no LengthPredictor/Predictor class")
-    model = cls.from_pretrained(spec)
+    model = load_predictor(parsed, zoo_source=zoo_source)
+    if parsed.kind == "predictions":
+        if pool:
+            model.predict_records(pool)
+        return lambda records, truth: model.predict_records(records)
     return lambda records, truth: model.predict([r.prompt_text for r in records])
 
 

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from sagepred.cli.base import Subcommand
 
 
 def read_prompts(path: str) -> list[tuple[str, str]]:
-    """``(id, prompt text)`` per line of a JSONL file with ``prompt`` (text or chat messages) and optional ``id``."""
+    """``(id, prompt text)`` per line of a JSONL file with ``prompt`` (or ``messages``) and optional ``id``.
+
+    The text and the default id (``<file stem>:<line>``) are the ones the record reader gives the same
+    line, so predictions of a records file match its records by id.
+    """
+    from pathlib import Path
+
     from sagepred.errors import InputError
-    from sagepred.records import check_prompt, iter_jsonl, prompt_to_text
+    from sagepred.records import check_prompt, iter_jsonl, prompt_text
 
     rows = []
     for line, obj in iter_jsonl(path):
         if not isinstance(obj, dict):
             raise InputError("expected a JSON object", path=path, line=line)
-        if "prompt" not in obj:
-            raise InputError("missing", path=path, line=line, field="prompt")
-        prompt = check_prompt(obj["prompt"], path=path, line=line)
-        rows.append((str(obj.get("id", line)), prompt_to_text(prompt)))
+        key = "prompt" if "prompt" in obj else "messages" if "messages" in obj else None
+        if key is None:
+            raise InputError("missing (need 'prompt' or 'messages')", path=path, line=line, field="prompt")
+        prompt = check_prompt(obj[key], path=path, line=line, name=key)
+        rows.append((str(obj.get("id", f"{Path(path).stem}:{line}")), prompt_text(prompt)))
     if not rows:
         raise InputError("no prompts (the file is empty)", path=path)
     return rows
@@ -30,12 +36,16 @@ class Command(Subcommand):
     name = "predict"
     help = "predict output-length distributions for prompts"
     description = (
-        "Read prompts (JSONL lines with 'prompt' and optional 'id') and write one JSON line per prompt: "
-        "id, mean, levels (0.01 … 0.99) and quantiles (the predicted length at each level)."
+        "Read prompts (JSONL lines with 'prompt' or 'messages' and optional 'id') and write one JSON line "
+        "per prompt: id, mean, levels (0.01 … 0.99), quantiles (the predicted length at each level), kind, "
+        "and knots + cdf (the exact distribution). `simulate`, `eval` and `compare` read the file back "
+        "with --predictor FILE."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--checkpoint", metavar="DIR", help="checkpoint folder (or Hub repo id)")
+        parser.add_argument(
+            "--checkpoint", metavar="SPEC", help="checkpoint folder, zoo name, or Hub repo id"
+        )
         parser.add_argument(
             "--model",
             metavar="TARGET",
@@ -55,38 +65,19 @@ class Command(Subcommand):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        import numpy as np
-
-        from sagepred.distribution import QUANTILE_LEVELS_99
         from sagepred.errors import InputError
-        from sagepred.io import atomic_write_text
-        from sagepred.predictor import LengthPredictor
+        from sagepred.loading import MODEL_KINDS, load_predictor
+        from sagepred.predictions import write_predictions
 
         if args.checkpoint is None and args.model is None:
             raise InputError(
                 "give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint"
             )
         rows = read_prompts(args.input)
-        if args.checkpoint is None:
-            from sagepred.zoo import checkpoint_for
-
-            args.checkpoint = str(checkpoint_for(args.model, args.zoo_source))
-        predictor = LengthPredictor.from_pretrained(args.checkpoint)
+        predictor = load_predictor(
+            args.checkpoint or args.model, zoo_source=args.zoo_source, accept=MODEL_KINDS
+        )
         dist = predictor.predict([text for _, text in rows], batch_size=args.batch_size, progress=True)
-        means = dist.mean()
-        quantiles = dist.quantile(QUANTILE_LEVELS_99[None, :])
-        levels = [float(x) for x in QUANTILE_LEVELS_99]
-        lines = [
-            json.dumps(
-                {
-                    "id": rid,
-                    "mean": round(float(m), 2),
-                    "levels": levels,
-                    "quantiles": np.round(q, 2).tolist(),
-                }
-            )
-            for (rid, _), m, q in zip(rows, means, quantiles, strict=True)
-        ]
-        atomic_write_text(args.output, "\n".join(lines) + "\n")
-        print(f"wrote {len(lines)} predictions to {args.output}")
+        write_predictions(args.output, [rid for rid, _ in rows], dist)
+        print(f"wrote {len(rows)} predictions to {args.output}")
         return 0

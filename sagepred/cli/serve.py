@@ -25,6 +25,23 @@ def _profile_arg(profile: str | None) -> str | None:
     return os.path.abspath(profile) if profile and os.path.exists(profile) else profile
 
 
+def _predictor_arg(spec: str | None) -> str | None:
+    """The predictor's checkpoint folder, absolute (vLLM may run elsewhere): a folder, a zoo name (pulled
+    here) or a Hub id (downloaded here); anything else is an :class:`InputError`."""
+    if not spec:
+        return None
+    from sagepred.loading import MODEL_KINDS, checkpoint_folder, forms, parse_spec
+
+    parsed = parse_spec(spec)
+    if parsed.kind not in MODEL_KINDS:
+        from sagepred.errors import InputError
+
+        raise InputError(
+            f"{spec!r} cannot predict new requests; expected {forms(MODEL_KINDS)}", field="predictor"
+        )
+    return os.path.abspath(checkpoint_folder(parsed))
+
+
 def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
     """The ``python -m vllm.entrypoints.openai.api_server`` command line for ``args``."""
     from sagepred.scheduler.serving import PluginConfig
@@ -50,7 +67,7 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
         bucket_tokens=args.bucket_tokens,
         profile=_profile_arg(args.profile),
         max_wait_s=args.max_wait_s,
-        predictor=os.path.abspath(args.predictor) if args.predictor else None,
+        predictor=_predictor_arg(args.predictor),
         online_learning=not args.no_online_learning,
     )
     async_sched = _async_platform() if args.async_scheduler is None else args.async_scheduler
@@ -81,9 +98,9 @@ class Command(Subcommand):
         parser.add_argument(
             "--predictor",
             default=None,
-            metavar="CKPT",
-            help="predictor checkpoint (plug-in: predicts requests without vllm_xargs; "
-            "priority mode: the proxy's predictor, required)",
+            metavar="SPEC",
+            help="predictor: checkpoint folder, zoo name or Hub id (plug-in: predicts requests without "
+            "vllm_xargs; priority mode: the proxy's predictor, required)",
         )
         parser.add_argument(
             "--mode",
@@ -127,8 +144,8 @@ class Command(Subcommand):
         from sagepred.errors import InputError
         from sagepred.scheduler.serving import PluginConfig
 
-        if args.predictor and not os.path.isdir(args.predictor):
-            raise InputError("predictor checkpoint folder not found", path=args.predictor)
+        if args.predictor:
+            args.predictor = _predictor_arg(args.predictor)
         if args.mode == "priority" and not args.predictor:
             raise InputError(
                 "priority mode needs --predictor (the proxy predicts each request)", field="predictor"

@@ -52,7 +52,8 @@ class Command(Subcommand):
         parser.add_argument(
             "--predictor",
             default="samples",
-            help="samples (the record's other samples), baseline:NAME, a checkpoint folder, or none",
+            help="samples (the record's other samples, default), baseline:NAME, a checkpoint folder, a zoo "
+            "name, a Hub id, a predictions JSONL from `sagepred predict` (matched by record id), or none",
         )
         parser.add_argument(
             "--profile", default=None, help="engine profile YAML or built-in name (default llama-3.1-8b-h100)"
@@ -92,6 +93,7 @@ class Command(Subcommand):
 
     def run(self, args: argparse.Namespace) -> int:
         from sagepred.errors import InputError
+        from sagepred.loading import parse_spec
         from sagepred.records import split_records
         from sagepred.scheduler.cost import cost_model
         from sagepred.scheduler.experiment import (
@@ -123,10 +125,11 @@ class Command(Subcommand):
         policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens)
         trace = trace_or_poisson(args.trace)
         records = load_records(args.records, model=args.model, split=args.split)
+        spec = parse_spec(args.predictor)
         pool, fit = records, []
-        if args.predictor.startswith("baseline:"):
+        if spec.kind == "baseline":
             pool, fit = split_records(records, 0.5, args.seed)
-        predictor = resolve_predictor(args.predictor, fit)
+        predictor = resolve_predictor(spec, fit, pool)
         config = SimConfig(
             preemption=PreemptionRule(
                 margin=args.preempt_margin,

@@ -1,0 +1,167 @@
+"""One way to name a predictor: ``--predictor`` / ``--checkpoint`` specs for every command.
+
+=====================  ===================================================================================
+``DIR``                a checkpoint folder (``save_pretrained`` layout)
+``NAME``               a zoo checkpoint: name, target model or alias (``sagepred zoo list``), pulled and
+                       verified on first use
+``NAMESPACE/NAME``     a Hugging Face Hub repo id (network), loaded with ``from_pretrained``
+``baseline:NAME``      a baseline fitted on training records (``sagepred.eval.baselines``)
+``samples``            each record's other sampled lengths (``simulate`` only)
+``none``               no prediction
+``FILE.jsonl``         predictions written by ``sagepred predict``, matched to records by ``id``
+=====================  ===================================================================================
+
+:func:`parse_spec` decides which form a spec is (an existing path first, then the keywords, the zoo,
+and the Hub id form); :func:`load_predictor` loads the forms that need nothing but the spec.
+``baseline:NAME`` and ``samples`` need records, so the layers that have them build those:
+:func:`sagepred.eval.runner.build_candidate` and :func:`sagepred.scheduler.workload.resolve_predictor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sagepred.errors import InputError
+
+KINDS = ("checkpoint", "zoo", "hub", "baseline", "samples", "none", "predictions")
+MODEL_KINDS = ("checkpoint", "zoo", "hub")
+"""Specs naming a trained predictor (something that predicts new prompts)."""
+BASELINE_PREFIX = "baseline:"
+FORMS = {
+    "checkpoint": "a checkpoint folder",
+    "zoo": "a zoo name (`sagepred zoo list`)",
+    "hub": "a Hub repo id NAMESPACE/NAME",
+    "baseline": "baseline:NAME (global, length, sagesched, regressor, ltr)",
+    "samples": "samples (each record's other sampled lengths)",
+    "none": "none",
+    "predictions": "a predictions JSONL file from `sagepred predict`",
+}
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """A parsed spec.
+
+    Attributes:
+        kind: one of :data:`KINDS`.
+        value: the folder, zoo checkpoint name, Hub id, baseline name or file (empty for keywords).
+        text: the spec as given.
+    """
+
+    kind: str
+    value: str
+    text: str
+
+
+def forms(kinds: Collection[str] = KINDS) -> str:
+    """The accepted forms of ``kinds``, for error messages and help text."""
+    return "; ".join(FORMS[k] for k in KINDS if k in kinds)
+
+
+def _zoo_name(spec: str, zoo_source: str | None) -> tuple[str | None, str]:
+    """``(checkpoint name, '')`` when the zoo knows ``spec``, else ``(None, why not)``; ambiguity raises."""
+    from sagepred.zoo import load_index, resolve_entry, resolve_source
+
+    index = load_index(resolve_source(zoo_source))
+    try:
+        return resolve_entry(index, spec)["name"], ""
+    except InputError as err:
+        if err.detail.startswith("ambiguous"):
+            raise
+        return None, err.detail
+
+
+def _is_hub_id(spec: str) -> bool:
+    owner, _, name = spec.partition("/")
+    return (
+        spec.count("/") == 1
+        and bool(owner)
+        and bool(name)
+        and not spec.startswith(("~", "."))
+        and not spec.endswith((".json", ".jsonl"))
+    )
+
+
+def parse_spec(spec: str, zoo_source: str | None = None) -> PredictorSpec:
+    """Which form ``spec`` is (see the module docstring); an unknown spec is one :class:`InputError`."""
+    text = str(spec).strip()
+    if not text:
+        raise InputError(f"empty predictor; expected {forms()}", field="predictor")
+    if text in ("none", "samples"):
+        return PredictorSpec(text, "", text)
+    if text.startswith(BASELINE_PREFIX):
+        name = text[len(BASELINE_PREFIX) :].strip()
+        if not name:
+            raise InputError(f"{text!r} names no baseline; expected {FORMS['baseline']}", field="predictor")
+        return PredictorSpec("baseline", name, text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return PredictorSpec("checkpoint", str(path), text)
+    if path.is_file():
+        return PredictorSpec("predictions", str(path), text)
+    name, hint = _zoo_name(text, zoo_source)
+    if name is not None:
+        return PredictorSpec("zoo", name, text)
+    if _is_hub_id(text):
+        return PredictorSpec("hub", text, text)
+    raise InputError(
+        f"unknown predictor {text!r}: no such folder or file, not a Hub id, and {hint}; expected {forms()}",
+        field="predictor",
+    )
+
+
+def checkpoint_folder(spec: PredictorSpec, zoo_source: str | None = None) -> Path:
+    """The local folder of a checkpoint, zoo or Hub spec (pulled / downloaded when needed)."""
+    if spec.kind == "zoo":
+        from sagepred.zoo import pull
+
+        return pull(spec.value, zoo_source)
+    if spec.kind in ("checkpoint", "hub"):
+        from sagepred.predictor import resolve_checkpoint
+
+        return resolve_checkpoint(spec.value)
+    raise InputError(f"{spec.text!r} is not a checkpoint; expected {forms(MODEL_KINDS)}", field="predictor")
+
+
+def load_predictor(
+    spec: str | PredictorSpec,
+    *,
+    online_learning: bool = False,
+    zoo_source: str | None = None,
+    accept: Collection[str] = (*MODEL_KINDS, "predictions", "none"),
+) -> Any:
+    """The predictor ``spec`` names.
+
+    * checkpoint, zoo name, Hub id: a :class:`~sagepred.predictor.LengthPredictor`, or with
+      ``online_learning`` a :class:`~sagepred.fusion.FusedPredictor` (the head plus the semantic history
+      saved beside it, an empty window when there is none) that learns through ``observe``;
+    * a predictions file: a :class:`~sagepred.predictions.PredictionTable`;
+    * ``none``: ``None``.
+
+    ``accept`` lists the kinds the caller takes; any other (``baseline:NAME`` and ``samples`` are never
+    loaded here: they need records) is an :class:`InputError` naming the accepted forms.
+    """
+    parsed = spec if isinstance(spec, PredictorSpec) else parse_spec(spec, zoo_source)
+    if parsed.kind not in accept or parsed.kind in ("baseline", "samples"):
+        raise InputError(
+            f"{parsed.text!r} is {FORMS[parsed.kind]}, which this command does not take; expected "
+            f"{forms([k for k in accept if k not in ('baseline', 'samples')] or MODEL_KINDS)}",
+            field="predictor",
+        )
+    if parsed.kind == "none":
+        return None
+    if parsed.kind == "predictions":
+        from sagepred.predictions import read_predictions
+
+        return read_predictions(parsed.value)
+    folder = checkpoint_folder(parsed, zoo_source)
+    if online_learning:
+        from sagepred.fusion import FusedPredictor
+
+        return FusedPredictor.from_pretrained(folder)
+    from sagepred.predictor import LengthPredictor
+
+    return LengthPredictor.from_pretrained(folder)
