@@ -39,3 +39,10 @@ def require_data_dir() -> Path:
 def data_dir() -> Path:
     """The full real data (``../shared/data``); tests using it skip on a bare clone."""
     return require_data_dir()
+
+
+@pytest.fixture(scope="session")
+def maybe_data_dir() -> Path | None:
+    """The full real data when it is there, else None (for tests that also run on a bare clone)."""
+    path = shared_data_dir()
+    return path if path.is_dir() else None

@@ -141,23 +141,35 @@ def _fallback_source(
     )
 
 
-def held_out_records(provenance: dict[str, Any], data_dir: Path | None = None) -> list[LengthRecord]:
+def held_out_records(
+    provenance: dict[str, Any],
+    data_dir: Path | None = None,
+    notify: Callable[[str], None] = lambda _msg: None,
+) -> list[LengthRecord]:
     """Rebuild a checkpoint's evaluation records from its ``config.json`` ``data`` provenance.
 
     Works for recipe and user sources that are still reachable; the split is the same because
-    hold-out membership depends only on each record and the seed (see ``split_records``).
+    hold-out membership depends only on each record and the seed (see ``split_records``). A recipe
+    source that is missing falls back the way ``train`` does (the recipe's URL, then the bundled sample).
     """
     from sagepred.importers import bundled_sample_path, load_records
 
     source = str(provenance.get("source", ""))
-    if provenance.get("kind") == "bundled":
+    kind = provenance.get("kind")
+    if kind == "bundled":
         source = str(bundled_sample_path())
     source = source.format(data_dir=str(data_dir or default_data_dir()))
+    if source and not Path(source).exists() and kind == "recipe" and provenance.get("recipe"):
+        from sagepred.training.recipes import load_recipe
+
+        source, kind = _fallback_source(
+            load_recipe(str(provenance["recipe"])), source, bundled_sample_path, notify
+        )
     if not source or not Path(source).exists():
         raise InputError("the checkpoint's data source cannot be found; pass --data", path=source or None)
     records = load_records(
         source,
-        model=provenance.get("model"),
+        model=provenance.get("model") if kind != "bundled" else None,
         tokenizer=provenance.get("tokenizer"),
         max_tokens=provenance.get("max_tokens"),
     )

@@ -78,7 +78,7 @@ def load_holdout_inputs(args: argparse.Namespace):
             "--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data"
         )
     config = LengthPredictor.from_pretrained(resolve_checkpoint(args.checkpoint)).config
-    records = held_out_records(config.data)
+    records = held_out_records(config.data, notify=lambda message: print(f"note: {message}", file=sys.stderr))
     data = {
         "source": f"hold-out of {args.checkpoint}",
         "split": config.data.get("eval_split"),
