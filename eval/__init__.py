@@ -1,1 +1,1 @@
-"""Evaluation: metrics, baselines, calibration reports."""
+"""Evaluation: baselines, calibration reports, online replay (the metrics are :mod:`sagepred.metrics`)."""

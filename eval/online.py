@@ -4,7 +4,7 @@ The records are shuffled with a seed and replayed one by one. At step ``t`` ever
 request ``t`` from what it has seen so far, then the history observes request ``t``'s outcome:
 ``observe="one"`` feeds one of the record's samples (drawn with the seed) — what a server sees, one
 response per request; ``observe="all"`` feeds every sample. Predictions are always scored against
-*all* of the record's samples (CASTILLO has ten), with the metrics of :mod:`sagepred.eval.metrics`,
+*all* of the record's samples (CASTILLO has ten), with the metrics of :mod:`sagepred.metrics`,
 in consecutive blocks of ``block`` requests. Three predictors share one history window:
 
 * ``head`` — the trained head alone (does not learn online);
@@ -142,7 +142,7 @@ def replay(
     ``embeddings`` / ``token_counts`` (aligned with ``records``) skip the encoder; ``warm_start``
     records fill the window before the stream starts (the paper's padding).
     """
-    from sagepred.eval.metrics import compute_metrics
+    from sagepred.metrics import compute_metrics
 
     config = config or OnlineConfig()
     started = time.perf_counter()

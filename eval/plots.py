@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sagepred.eval.metrics import BUCKET_WIDTH, NUM_BUCKETS, RELIABILITY_LEVELS, SampleScores, length_bucket
+from sagepred.metrics import BUCKET_WIDTH, NUM_BUCKETS, RELIABILITY_LEVELS, SampleScores, length_bucket
 
 PLOT_FILES = {
     "pit": "pit_histogram.png",

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sagepred.eval.metrics import PINBALL_LEVELS
 from sagepred.eval.runner import Evaluation
 from sagepred.io import atomic_directory
+from sagepred.metrics import PINBALL_LEVELS
+from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "sagepred-eval"
 
 # (key, column title, lower is better?, format)
@@ -190,8 +190,6 @@ def log_to_mlflow(
     experiment: str = EXPERIMENT,
 ) -> str | None:
     """Log params, metrics and the report folder to MLflow; returns the run id."""
-    from sagepred.training.tracking import MlflowTracker
-
     tracker = MlflowTracker(tracking_uri=tracking_uri, experiment=experiment)
     summary = evaluation.summary()
     tracker.start(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
-from sagepred.eval.metrics import SampleScores, score_samples, summarise_scores
+from sagepred.metrics import SampleScores, score_samples, summarise_scores
 from sagepred.records import LengthRecord
 from sagepred.targets import data_model_name
 

@@ -1,1 +1,1 @@
-"""Training: trainer, losses, recipes, MLflow tracking."""
+"""Training: trainer, losses, recipes, the pipeline (MLflow tracking is :mod:`sagepred.tracking`)."""

@@ -94,7 +94,7 @@ def evaluate_checkpoint(
 ) -> tuple[list[Any], dict[str, Any]]:
     """Every predictor's predictions on the hold-out rebuilt from the first one's provenance, and the
     last one's metrics."""
-    from sagepred.eval.metrics import compute_metrics
+    from sagepred.metrics import compute_metrics
 
     records = held_out_records(predictors[0].config.data)
     texts = [r.prompt_text for r in records]

@@ -14,9 +14,9 @@ import numpy as np
 from sagepred.distribution import LengthDistribution
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
+from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
 from sagepred.training.data import load_training_data
 from sagepred.training.recipes import load_recipe
-from sagepred.training.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
 from sagepred.training.trainer import Trainer, seed_everything
 
 
@@ -48,7 +48,7 @@ def _global_baseline(train: list[LengthRecord], n: int) -> LengthDistribution:
 
 def evaluate_predictions(dist: LengthDistribution, records: list[LengthRecord]) -> dict[str, Any]:
     """Metrics of ``dist`` on ``records`` (the evaluation package's definitions)."""
-    from sagepred.eval.metrics import compute_metrics
+    from sagepred.metrics import compute_metrics
 
     return compute_metrics(dist, records)
 

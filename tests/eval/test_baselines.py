@@ -15,7 +15,7 @@ from sagepred.eval.baselines import (
     SemanticHistory,
     get_baseline,
 )
-from sagepred.eval.metrics import compute_metrics, kendall_tau
+from sagepred.metrics import compute_metrics, kendall_tau
 from sagepred.records import LengthRecord
 
 

@@ -10,7 +10,7 @@ from scipy import integrate
 
 from sagepred.distribution import LengthDistribution, log_bin_edges
 from sagepred.errors import InputError
-from sagepred.eval.metrics import (
+from sagepred.metrics import (
     PitValues,
     compute_metrics,
     crps,

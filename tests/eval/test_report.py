@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from sagepred.distribution import LengthDistribution
-from sagepred.eval.metrics import score_samples
 from sagepred.eval.plots import PLOT_FILES, write_plots
 from sagepred.eval.report import best_per_column, format_cell, markdown_table
+from sagepred.metrics import score_samples
 from sagepred.records import LengthRecord
 
 

@@ -257,7 +257,7 @@ def test_held_out_records_are_rebuilt_from_the_checkpoint(trained):
     predictor = LengthPredictor.from_pretrained(trained / "ckpt")
     held = held_out_records(predictor.config.data)
     assert len(held) == predictor.config.data["eval_records"]
-    from sagepred.eval.metrics import compute_metrics
+    from sagepred.metrics import compute_metrics
 
     again = compute_metrics(predictor.predict([r.prompt_text for r in held]), held)
     assert again["crps"] == pytest.approx(predictor.config.metrics["crps"], rel=1e-6)
