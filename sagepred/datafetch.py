@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from sagepred.errors import InputError, SagepredError
-from sagepred.io import sha256_file
+from sagepred.io import file_mode, sha256_file
 
 CHUNK = 1 << 16
 
@@ -131,12 +131,6 @@ def is_present(item: DataFile, root: Path) -> bool:
     return path.is_file() and path.stat().st_size == item.size and sha256_file(path) == item.sha256
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _request(url: str, start: int, timeout: float):
     request = urllib.request.Request(url, headers={"User-Agent": "sagepred-data-fetch"})
     if start:
@@ -206,7 +200,7 @@ def download(
                 f"{item.name}: sha256 {digest[:12]}… of {item.url} does not match the manifest's "
                 f"{item.sha256[:12]}…; nothing was kept"
             )
-        os.chmod(part, _file_mode())
+        os.chmod(part, file_mode())
         os.replace(part, final)
     except FetchError:
         with contextlib.suppress(FileNotFoundError):

@@ -11,12 +11,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode an ordinary new file gets under the current umask (0644 under the usual 022)."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode an ordinary new folder gets under the current umask (0755 under the usual 022)."""
+    return 0o777 & ~_umask()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
+    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``.
+
+    The file gets the umask's ordinary mode (0644 under 022), not ``mkstemp``'s 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -35,11 +55,15 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield a temp folder beside ``path``; on success it replaces ``path`` whole, on error it is removed."""
+    """Yield a temp folder beside ``path``; on success it replaces ``path`` whole, on error it is removed.
+
+    Unlike a bare ``mkdtemp`` folder (0700), the result has the umask's ordinary mode (0755 under 022).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, dir_mode())
         yield tmp
         if path.exists():
             backup = path.with_name(f".{path.name}.old")
