@@ -196,10 +196,10 @@ def test_openai_log_fixture() -> None:
     assert [r.prompt_len for r in records] == [31, 18, 6, 14]
     assert records[1].max_tokens == 64 and records[1].arrival_time == 1.25
     assert records[0].target_model == "meta-llama/Meta-Llama-3-8B-Instruct"
-    assert (
-        load_openai_log(FIXTURES / "openai_log.jsonl", model="mine", tokenizer="llama3")[0].target_model
-        == "mine"
-    )
+    # --model filters: the logged hub id is an alias of the llama-3-8b target; another target matches nothing.
+    assert len(load_openai_log(FIXTURES / "openai_log.jsonl", model="llama-3-8b", tokenizer="llama3")) == 4
+    with pytest.raises(InputError, match=r"no records of target model 'mine'.*Meta-Llama-3-8B-Instruct"):
+        load_openai_log(FIXTURES / "openai_log.jsonl", model="mine", tokenizer="llama3")
 
 
 def _log_line(**changes: object) -> dict:
@@ -245,9 +245,12 @@ def test_openai_log_zero_tokens_dropped(tmp_path: Path) -> None:
 
 
 def test_native_records_and_split_filter() -> None:
-    records = load_records(str(FIXTURES / "records.jsonl"), model="fallback")
-    assert [r.target_model for r in records] == ["toy", "fallback"]
+    records = load_records(str(FIXTURES / "records.jsonl"))
+    assert [r.target_model for r in records] == ["toy", ""]
     assert records[1].censored == (False, False, True)
+    with pytest.warns(DroppedRowsWarning, match=r"dropped 1 records of other target models \(kept 1 of 2"):
+        fallback = load_records(str(FIXTURES / "records.jsonl"), model="fallback")
+    assert [(r.record_id, r.target_model) for r in fallback] == [("b", "fallback")]
     only = load_records(str(FIXTURES / "records.jsonl"), split="validate")
     assert [r.record_id for r in only] == ["b"]
     with pytest.raises(InputError) as err:
@@ -310,7 +313,7 @@ def test_bundled_sample_is_the_real_alpaca_eval_counts(data_dir: Path) -> None:
 
 def test_sharegpt_rows_from_an_in_memory_dataset() -> None:
     datasets = pytest.importorskip("datasets")
-    from sagepred.hf_datasets import records_from_conversations
+    from sagepred.importers.hf import records_from_conversations
 
     rows = datasets.Dataset.from_list(
         [
@@ -347,7 +350,7 @@ def test_sharegpt_rows_from_an_in_memory_dataset() -> None:
 
 def test_lmsys_rows_filter_by_model_and_infer_tokenizer() -> None:
     datasets = pytest.importorskip("datasets")
-    from sagepred.hf_datasets import records_from_conversations
+    from sagepred.importers.hf import records_from_conversations
 
     def row(cid: str, model: str, reply: str) -> dict:
         return {
@@ -378,3 +381,38 @@ def test_hf_source_offline_is_an_input_error(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(InputError, match="cannot load the dataset") as err:
         load_records("hf:no-such-org/no-such-dataset:train[:10]", tokenizer="llama3")
     assert err.value.path == "hf:no-such-org/no-such-dataset:train[:10]"
+
+
+# --------------------------------------------------------------------------- --model on JSONL
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "LLAMA3.1-8B"])
+def test_jsonl_model_keeps_every_name_of_the_target(model: str) -> None:
+    with pytest.warns(DroppedRowsWarning, match=r"kept 3 of 6"):
+        records = load_records(str(FIXTURES / "two_targets.jsonl"), model=model)
+    assert [r.record_id for r in records] == ["t0", "t1", "t2"]
+
+
+def test_jsonl_model_by_data_model_name_and_no_match() -> None:
+    with pytest.warns(DroppedRowsWarning, match=r"kept 3 of 6"):
+        records = load_records(str(FIXTURES / "two_targets.jsonl"), model="Meta-Llama-3-8B-Instruct")
+    assert {r.target_model for r in records} == {"Meta-Llama-3-8B-Instruct"}
+    with pytest.raises(InputError, match=r"no records of target model 'qwen2.5-7b-1m' \(the source has: ") as err:
+        load_records(str(FIXTURES / "two_targets.jsonl"), model="qwen2.5-7b-1m")
+    assert err.value.field == "model" and err.value.path.endswith("two_targets.jsonl")
+
+
+def test_castillo_accepts_a_target_name(data_dir: Path) -> None:
+    records = load_records("castillo", model="llama-3.1-8b", split="train")
+    assert records and {r.target_model for r in records} == {LLAMA31}
+    assert load_records("castillo", model="meta-llama/Llama-3.1-8B-Instruct", split="train") == records
+
+
+def test_importers_package_keeps_its_names() -> None:
+    import sagepred.importers as importers
+
+    for name in importers.__all__:
+        assert getattr(importers, name) is not None
+    from sagepred.importers import _common, hf
+
+    assert hf.DroppedRowsWarning is _common.DroppedRowsWarning is DroppedRowsWarning

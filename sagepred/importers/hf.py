@@ -20,8 +20,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sagepred.errors import InputError
-from sagepred.importers import DroppedRowsWarning, _as_counter, _warn_dropped
+from sagepred.importers._common import DroppedRowsWarning, _as_counter, _warn_dropped
 from sagepred.records import LengthRecord
+from sagepred.targets import same_target
 from sagepred.tokenizers import TokenCounter
 
 USER_ROLES = frozenset({"user", "human", "prompter"})
@@ -72,7 +73,7 @@ def records_from_conversations(
     skipped = other_model = 0
     for index, row in enumerate(rows):
         row_model = str(row.get("model") or "")
-        if model and row_model and row_model.lower() != model.lower():
+        if model and row_model and not same_target(row_model, model):
             other_model += 1
             continue
         pair = first_exchange(row)
