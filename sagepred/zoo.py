@@ -67,6 +67,31 @@ def resolve_source(spec: str | None = None) -> ZooSource:
     return ZooSource("folder", str(path))
 
 
+HUB_PROBE_TIMEOUT = 3.0
+_TRUE = {"1", "on", "yes", "true"}
+
+
+def hub_unavailable(timeout: float = HUB_PROBE_TIMEOUT) -> str | None:
+    """Why the Hugging Face Hub cannot be used now, or None: ``HF_HUB_OFFLINE`` is set, or no TCP answer.
+
+    The probe is one connection attempt to the Hub endpoint with a short timeout, so that an offline
+    machine fails in seconds instead of after the client's retries.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
+        return "offline: HF_HUB_OFFLINE is set"
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"no network: {host}:{port} unreachable ({type(err).__name__})"
+
+
 def cache_dir() -> Path:
     """Where pulled checkpoints live: ``$SAGEPRED_CACHE_DIR/zoo``, else ``~/.cache/sagepred/zoo``."""
     from sagepred import paths
@@ -142,8 +167,10 @@ def _fetch(source: ZooSource, entry: dict[str, Any], filename: str, into: Path) 
     from huggingface_hub import hf_hub_download
 
     repo_id = f"{source.location}/{entry.get('repo', 'sagepred-' + entry['name'])}"
+    if reason := hub_unavailable():
+        raise CheckpointError(f"{repo_id}/{filename}: Hub download failed ({reason})")
     try:
-        local = hf_hub_download(repo_id, filename, revision=entry.get("revision"))
+        local = hf_hub_download(repo_id, filename, revision=entry.get("revision"), etag_timeout=5)
     except Exception as err:
         raise CheckpointError(
             f"{repo_id}/{filename}: Hub download failed ({type(err).__name__}: "
@@ -285,6 +312,8 @@ def push(
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise InputError("expected a Hub repo id NAMESPACE/NAME", field="--repo")
     if api is None:
+        if reason := hub_unavailable():
+            raise CheckpointError(f"push to {repo_id} failed ({reason})")
         from huggingface_hub import HfApi
 
         api = HfApi(token=token)

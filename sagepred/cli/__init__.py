@@ -45,6 +45,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         description="Train, evaluate and serve output-length distribution predictors; schedule LLM requests with them.",
     )
     parser.add_argument("--version", action="version", version=f"sagepred {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show the INFO logs of libraries (MLflow)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands = {}
     for command in _available_commands():
@@ -56,6 +59,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, commands
 
 
+def quiet_library_logs() -> None:
+    """MLflow's INFO lines (run URLs, migrations) would interleave with sagepred's own output: WARNING only."""
+    import logging
+    import os
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sagepred`` console script."""
     parser, commands = build_parser()
@@ -63,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if not args.verbose:
+        quiet_library_logs()
     try:
         return int(commands[args.command].run(args) or 0)
     except SagepredError as err:

@@ -63,15 +63,14 @@ class Command(Subcommand):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        from rich.console import Console
-
         from sagepred.errors import InputError
         from sagepred.io import atomic_write_text
+        from sagepred.progress import make_console
         from sagepred.training.pipeline import TrainOptions, run_training
 
         if args.epochs is not None and args.epochs < 1:
             raise InputError("expected a positive number of epochs", field="--epochs")
-        console = Console(stderr=True)
+        console = make_console(stderr=True)
         summary = run_training(
             TrainOptions(
                 model=args.model,
@@ -101,8 +100,9 @@ def _fmt(value: object) -> str:
 
 def print_summary(summary: dict) -> None:
     """A table of the held-out metrics beside the global-histogram baseline."""
-    from rich.console import Console
     from rich.table import Table
+
+    from sagepred.progress import make_console
 
     metrics, baseline = summary["metrics"], summary["baseline_global"]
     table = Table(
@@ -122,7 +122,7 @@ def print_summary(summary: dict) -> None:
     ]:
         if key in metrics:
             table.add_row(label, _fmt(metrics[key]), _fmt(baseline.get(key)))
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(f"checkpoint: {summary['checkpoint']}   training: {summary['train_seconds']:.1f} s")
     if summary.get("mlflow"):

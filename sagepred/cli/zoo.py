@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from sagepred.cli.base import Subcommand
 
@@ -47,12 +46,17 @@ class Command(Subcommand):
         return {"list": self._list, "pull": self._pull, "push": self._push}[args.zoo_action](args)
 
     def _list(self, args: argparse.Namespace) -> int:
-        from rich.console import Console
         from rich.table import Table
 
         from sagepred import zoo
+        from sagepred.errors import CheckpointError
+        from sagepred.progress import make_console
 
         source = zoo.resolve_source(args.source)
+        if source.kind == "hub" and (reason := zoo.hub_unavailable()):
+            raise CheckpointError(
+                f"cannot list the Hugging Face Hub ({reason}); `sagepred zoo list` shows the packaged zoo"
+            )
         rows = zoo.list_entries(source)
         if args.json:
             print(json.dumps(rows, indent=2))
@@ -82,7 +86,7 @@ class Command(Subcommand):
                 _fmt(row["kendall_tau"], ".3f"),
                 _fmt(row["coverage_80"], ".2f"),
             )
-        Console(width=None if sys.stdout.isatty() else 200).print(table)
+        make_console().print(table)
         return 0
 
     def _pull(self, args: argparse.Namespace) -> int:
