@@ -24,11 +24,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.errors import InputError
+from sagepred.fusion import evidence_counts, history_only
+from sagepred.history import HistoryConfig, HistoryIndex
 from sagepred.records import LengthRecord
 
 QUANTILE_GRID = np.round(np.linspace(0.01, 0.99, 99), 2)
+QUERY_CHUNK = 256
+"""SageSched queries per search (bounds the ``(queries, neighbours, samples)`` arrays)."""
 
 
 # ---------------------------------------------------------------------------- shared pieces
@@ -77,17 +81,6 @@ def _check_records(records: Sequence[LengthRecord]) -> None:
 
 def _pooled(records: Sequence[LengthRecord]) -> np.ndarray:
     return np.concatenate([r.lengths for r in records])
-
-
-def _histogram(lengths: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    bins = np.clip(np.searchsorted(edges, lengths, side="left") - 1, 0, edges.shape[0] - 2)
-    counts = np.bincount(bins, minlength=edges.shape[0] - 1).astype(np.float64)
-    return counts / counts.sum()
-
-
-def _repeat(probs: np.ndarray, edges: np.ndarray, n: int) -> LengthDistribution:
-    single = LengthDistribution.from_histogram(probs[None, :], edges)
-    return LengthDistribution(single.knots, np.repeat(single.cdf_at_knots, n, axis=0))
 
 
 def _texts(records: Sequence[LengthRecord]) -> list[str]:
@@ -143,14 +136,14 @@ class GlobalHistogram(Baseline):
 
     def fit(self, records: Sequence[LengthRecord]) -> GlobalHistogram:
         _check_records(records)
-        self.probs = _histogram(_pooled(records), self.edges)
+        self.probs = histogram_probs(_pooled(records), self.edges)
         return self
 
     def predict(
         self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
     ) -> LengthDistribution:
         self._require_fit("probs")
-        return _repeat(self.probs, self.edges, len(prompts))
+        return LengthDistribution.tiled_histogram(self.probs, self.edges, len(prompts))
 
 
 @dataclass
@@ -183,7 +176,7 @@ class PromptLengthHistogram(Baseline):
         levels = np.linspace(0, 1, self.config.num_length_bins + 1)[1:-1]
         self.cuts = np.unique(np.quantile(plen, levels))
         bins = np.searchsorted(self.cuts, plen, side="right")
-        prior = _histogram(_pooled(records), self.edges)
+        prior = histogram_probs(_pooled(records), self.edges)
         samples = [
             np.concatenate([records[i].lengths for i in np.flatnonzero(bins == b)] or [np.zeros(0)])
             for b in range(self.cuts.shape[0] + 1)
@@ -216,7 +209,13 @@ class SageSchedConfig:
 
 
 class SemanticHistory(Baseline):
-    """SageSched: empirical histogram of the lengths of similar past prompts, global padding."""
+    """SageSched: empirical histogram of the lengths of similar past prompts, global padding.
+
+    The window is a :class:`~sagepred.history.HistoryIndex` with no cap on neighbours (``top_k=None``:
+    every past prompt with cosine ≥ threshold counts, as in the paper) and the prediction is
+    :func:`~sagepred.fusion.history_only` of the neighbours' unweighted counts, the same code as
+    ``FusedPredictor`` in ``history`` mode.
+    """
 
     name = "sagesched"
     description = "SageSched semantic history (cosine >= 0.8 neighbours, global fallback)"
@@ -225,52 +224,53 @@ class SemanticHistory(Baseline):
         self.config = config or SageSchedConfig()
         self.edges = log_bin_edges(self.config.num_bins, self.config.max_length)
         self.features = _EncoderFeatures(self.config.encoder)
-        self.embeddings: np.ndarray | None = None
-        self.lengths: list[np.ndarray] = []
+        self.history: HistoryIndex | None = None
         self.prior: np.ndarray | None = None
         self.neighbour_counts: np.ndarray | None = None
 
     def fit(self, records: Sequence[LengthRecord]) -> SemanticHistory:
         _check_records(records)
         kept = list(records)[-self.config.window :]
-        self.embeddings = np.ascontiguousarray(self.features.embed(_texts(kept)), dtype=np.float32)
-        self.lengths = [r.lengths for r in kept]
-        self.prior = _histogram(_pooled(kept), self.edges)
+        embeddings = np.ascontiguousarray(self.features.embed(_texts(kept)), dtype=np.float32)
+        self.history = HistoryIndex(
+            HistoryConfig(
+                capacity=self.config.window,
+                threshold=self.config.threshold,
+                top_k=None,
+                max_samples=max(r.num_samples for r in kept),
+                dim=embeddings.shape[1],
+            )
+        )
+        # censored samples count at their observed value, like every baseline's histogram
+        self.history.observe_many(embeddings, [r.output_lens for r in kept], None, [0.0] * len(kept))
+        self.prior = histogram_probs(_pooled(kept), self.edges)
         return self
 
+    @property
+    def embeddings(self) -> np.ndarray:
+        """The window's prompt embeddings, oldest first."""
+        self._require_fit("history")
+        return self.history.snapshot()["embeddings"]
+
     def neighbours(self, queries: np.ndarray) -> list[np.ndarray]:
-        """Indices of window entries with cosine ≥ threshold, per query (faiss when installed)."""
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        try:
-            import faiss
-        except ImportError:
-            faiss = None
-        if faiss is not None:
-            index = faiss.IndexFlatIP(self.embeddings.shape[1])
-            index.add(self.embeddings)
-            # faiss keeps results with similarity > radius
-            limits, _, ids = index.range_search(queries, float(np.nextafter(self.config.threshold, -1)))
-            return [ids[limits[i] : limits[i + 1]] for i in range(queries.shape[0])]
-        found = []
-        for start in range(0, queries.shape[0], 1024):
-            sims = queries[start : start + 1024] @ self.embeddings.T
-            found.extend(np.flatnonzero(row >= self.config.threshold) for row in sims)
-        return found
+        """Window positions (oldest first) of the entries with cosine ≥ threshold, per query, best first."""
+        self._require_fit("history")
+        found = self.history.query(np.asarray(queries, dtype=np.float32))
+        return [found.ids[i][found.valid[i]] for i in range(len(found))]
 
     def predict(
         self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
     ) -> LengthDistribution:
-        self._require_fit("embeddings")
-        hits = self.neighbours(self.features.embed(prompts))
-        counts = np.zeros((len(prompts), self.edges.shape[0] - 1))
-        for i, ids in enumerate(hits):
-            if ids.size:
-                lengths = np.concatenate([self.lengths[j] for j in ids])
-                counts[i] = _histogram(lengths, self.edges) * lengths.size
-        self.neighbour_counts = np.array([ids.size for ids in hits])
-        padding = np.maximum(self.config.min_samples - counts.sum(axis=1), 0.0)
-        counts += padding[:, None] * self.prior[None, :]
-        return LengthDistribution.from_histogram(counts, self.edges)
+        self._require_fit("history")
+        queries = self.features.embed(prompts)
+        parts, counts = [], []
+        for start in range(0, len(prompts), QUERY_CHUNK):
+            found = self.history.query(queries[start : start + QUERY_CHUNK])
+            evidence = evidence_counts(found, self.edges, similarity_power=0.0)
+            parts.append(history_only(evidence, self.edges, self.prior, self.config.min_samples))
+            counts.append(found.counts())
+        self.neighbour_counts = np.concatenate(counts)
+        return LengthDistribution.concat(parts)
 
 
 # ---------------------------------------------------------------------------- point regressor
@@ -416,7 +416,7 @@ class ListwiseRanker(Baseline):
             self.train_scores = np.sort(scorer(x).squeeze(-1).numpy())
         edges = log_bin_edges(self.config.num_bins, self.config.max_length)
         self.global_dist = LengthDistribution.from_histogram(
-            _histogram(_pooled(records), edges)[None, :], edges
+            histogram_probs(_pooled(records), edges)[None, :], edges
         )
         return self
 

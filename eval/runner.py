@@ -1,10 +1,10 @@
 """What ``sagepred eval`` and ``sagepred compare`` share: loading data, building predictors, scoring.
 
-A predictor spec is either a checkpoint folder (or Hub id) loaded with
-:meth:`sagepred.predictor.LengthPredictor.from_pretrained`, or ``baseline:NAME`` — a baseline fitted on
-training records (``--train-data``, or the recipe's training data of ``--model``). Training prompts
-that also appear in the evaluation data are dropped before fitting, so a baseline never sees the
-prompts it is scored on.
+A predictor spec is any form :func:`sagepred.loading.parse_spec` reads: a checkpoint folder, zoo name
+or Hub id (loaded by :func:`sagepred.loading.load_predictor`), a predictions file from ``sagepred
+predict`` (matched to the records by id), or ``baseline:NAME`` — a baseline fitted on training records
+(``--train-data``, or the recipe's training data of ``--model``). Training prompts that also appear in
+the evaluation data are dropped before fitting, so a baseline never sees the prompts it is scored on.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import Any
 
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
+from sagepred.loading import MODEL_KINDS, load_predictor, parse_spec
 from sagepred.metrics import SampleScores, score_samples, summarise_scores
 from sagepred.records import LengthRecord
 from sagepred.targets import data_model_name
-
-BASELINE_PREFIX = "baseline:"
 
 
 # ---------------------------------------------------------------------------- data
@@ -75,6 +74,8 @@ class Candidate:
     info: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, records: Sequence[LengthRecord]) -> LengthDistribution:
+        if self.kind == "predictions":
+            return self.predictor.predict_records(records)
         prompts = [r.prompt_text for r in records]
         return self.predictor.predict(prompts, [r.prompt_len for r in records])
 
@@ -83,39 +84,57 @@ def build_candidate(
     spec: str,
     evaluation: Sequence[LengthRecord],
     train_records: Callable[[], list[LengthRecord]] | None = None,
+    zoo_source: str | None = None,
 ) -> Candidate:
-    """A checkpoint (folder or Hub id) or ``baseline:NAME`` fitted on ``train_records()``."""
-    if spec.startswith(BASELINE_PREFIX):
-        from sagepred.eval.baselines import get_baseline
+    """The predictor ``spec`` names (:func:`sagepred.loading.parse_spec`), ready to score ``evaluation``.
 
-        baseline = get_baseline(spec[len(BASELINE_PREFIX) :])
-        if train_records is None:
-            raise InputError(
-                f"{spec} needs training data: pass --train-data PATH or --model TARGET", field="train-data"
-            )
-        train, dropped = drop_overlap(train_records(), evaluation)
-        if not train:
-            raise InputError(
-                "no training records left after removing the evaluation prompts", field="train-data"
-            )
-        start = time.perf_counter()
-        baseline.fit(train)
-        info = {
-            "train_records": len(train),
-            "train_samples": sum(r.num_samples for r in train),
-            "train_dropped_overlap": dropped,
-            "fit_seconds": round(time.perf_counter() - start, 2),
-            "description": baseline.description,
-        }
-        return Candidate(spec, baseline, "baseline", baseline.comparable, info)
-    from sagepred.predictor import LengthPredictor
-
-    predictor = LengthPredictor.from_pretrained(spec)
-    config = getattr(predictor, "config", None)
-    info = {"checkpoint": spec}
-    if config is not None:
-        info.update(target_model=config.target_model, encoder=config.encoder, lora=config.lora is not None)
+    A checkpoint folder, zoo name or Hub id is loaded; a predictions file is matched to the records
+    by id; ``baseline:NAME`` is fitted on ``train_records()`` without the evaluation prompts.
+    """
+    parsed = parse_spec(spec, zoo_source)
+    if parsed.kind == "baseline":
+        return _baseline_candidate(parsed.text, parsed.value, evaluation, train_records)
+    predictor = load_predictor(parsed, zoo_source=zoo_source, accept=(*MODEL_KINDS, "predictions"))
+    if parsed.kind == "predictions":
+        return Candidate(spec, predictor, "predictions", None, {"predictions": parsed.value})
+    config = predictor.config
+    info = {
+        "checkpoint": spec,
+        "target_model": config.target_model,
+        "encoder": config.encoder,
+        "lora": config.lora is not None,
+    }
+    if parsed.kind == "zoo":
+        info["zoo_checkpoint"] = parsed.value
     return Candidate(spec, predictor, "checkpoint", None, info)
+
+
+def _baseline_candidate(
+    spec: str,
+    name: str,
+    evaluation: Sequence[LengthRecord],
+    train_records: Callable[[], list[LengthRecord]] | None,
+) -> Candidate:
+    from sagepred.eval.baselines import get_baseline
+
+    baseline = get_baseline(name)
+    if train_records is None:
+        raise InputError(
+            f"{spec} needs training data: pass --train-data PATH or --model TARGET", field="train-data"
+        )
+    train, dropped = drop_overlap(train_records(), evaluation)
+    if not train:
+        raise InputError("no training records left after removing the evaluation prompts", field="train-data")
+    start = time.perf_counter()
+    baseline.fit(train)
+    info = {
+        "train_records": len(train),
+        "train_samples": sum(r.num_samples for r in train),
+        "train_dropped_overlap": dropped,
+        "fit_seconds": round(time.perf_counter() - start, 2),
+        "description": baseline.description,
+    }
+    return Candidate(spec, baseline, "baseline", baseline.comparable, info)
 
 
 # ---------------------------------------------------------------------------- scoring

@@ -39,7 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from sagepred.distribution import DEFAULT_MAX_LENGTH, LengthDistribution, log_bin_edges
+from sagepred.distribution import (
+    DEFAULT_MAX_LENGTH,
+    LengthDistribution,
+    bin_index,
+    histogram_probs,
+    log_bin_edges,
+)
 from sagepred.history import HistoryConfig, HistoryIndex, Neighbours
 
 MODES = ("fused", "history", "head")
@@ -92,10 +98,6 @@ class FusionConfig:
         return asdict(self)
 
 
-def _bins(lengths: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(edges, lengths, side="left") - 1, 0, edges.shape[0] - 2)
-
-
 def evidence_counts(
     neighbours: Neighbours,
     edges: np.ndarray,
@@ -116,7 +118,7 @@ def evidence_counts(
     rows, slots, samples = np.nonzero(mask)
     lengths = neighbours.lengths[rows, slots, samples].astype(np.float64)
     w = weight[rows, slots]
-    bins = _bins(lengths, edges)
+    bins = bin_index(lengths, edges)
     cens = neighbours.censored[rows, slots, samples]
     np.add.at(counts, (rows[~cens], bins[~cens]), w[~cens])
     if cens.any():
@@ -152,8 +154,7 @@ def fuse(
     has = total > 0
     if not has.any():
         return head
-    knots = np.broadcast_to(head.knots, (n, head.knots.shape[1]))
-    cdf = np.broadcast_to(head.cdf_at_knots, (n, head.cdf_at_knots.shape[1]))
+    knots, cdf = head.row_knots, head.row_cdf
     cum_evidence = np.concatenate([np.zeros((n, 1)), np.cumsum(evidence, axis=1)], axis=1)
     alpha = float(prior_strength)
     if knots.shape[1] == edges.shape[0] and np.allclose(knots, edges[None, :], rtol=1e-6, atol=1e-6):
@@ -222,7 +223,7 @@ def mixture_weight(head_probs: np.ndarray, window_probs: np.ndarray, iterations:
 
 def outcome_prob(probs: np.ndarray, edges: np.ndarray, length: float, censored: bool) -> float:
     """Probability of an outcome's bin (``P(L ≥ c)`` for a censored one) under bin probabilities."""
-    b = int(_bins(np.array([length]), edges)[0])
+    b = int(bin_index([length], edges)[0])
     return float(probs[b:].sum() if censored else probs[b])
 
 
@@ -314,8 +315,7 @@ class FusedPredictor:
         if self._global_cache is not None and self._global_cache[0] == version:
             return self._global_cache[1]
         lengths, _ = self.history.all_lengths()
-        counts = np.bincount(_bins(lengths, self.edges), minlength=self.edges.shape[0] - 1).astype(np.float64)
-        probs = counts / counts.sum() if counts.sum() > 0 else np.full(counts.shape, 1.0 / counts.shape[0])
+        probs = histogram_probs(lengths, self.edges)
         self._global_cache = (version, probs)
         return probs
 
@@ -507,18 +507,19 @@ class FusedPredictor:
         history_config: HistoryConfig | None = None,
     ) -> FusedPredictor:
         """Load a saved history (and fusion settings unless given) from ``directory``."""
+        from sagepred.checkpoint import read_json
         from sagepred.errors import CheckpointError
 
         directory = Path(directory)
         pits: list[float] = []
         pairs: list[tuple[float, float]] = []
         if (directory / FUSION_CONFIG_NAME).is_file():
+            state = read_json(directory / FUSION_CONFIG_NAME)
             try:
-                state = json.loads((directory / FUSION_CONFIG_NAME).read_text())
                 pits = [float(v) for v in state.pop("pits", [])]
                 pairs = [(float(a), float(b)) for a, b in state.pop("pairs", [])]
                 saved = FusionConfig(**state)
-            except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as err:
+            except (TypeError, ValueError, AttributeError) as err:
                 raise CheckpointError(
                     f"{directory / FUSION_CONFIG_NAME}: malformed fusion settings ({err})"
                 ) from None

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from sagepred.checkpoint import check_version, read_json, read_tensors, require_files
 from sagepred.errors import CheckpointError
 
 HISTORY_FORMAT_VERSION = 1
@@ -45,7 +46,13 @@ class HistoryConfig:
 
     capacity: int = field(default=10_000, metadata={"help": "most recent requests kept (FIFO eviction)"})
     threshold: float = field(default=0.8, metadata={"help": "cosine similarity a neighbour needs"})
-    top_k: int = field(default=64, metadata={"help": "most neighbours returned per query"})
+    top_k: int | None = field(
+        default=64,
+        metadata={
+            "help": "most neighbours returned per query; None: every neighbour above the threshold (the paper's "
+            "rule, used by the 'sagesched' baseline). The serving default 64 bounds the work per request"
+        },
+    )
     max_samples: int = field(default=10, metadata={"help": "output lengths stored per entry"})
     dim: int = field(default=384, metadata={"help": "embedding size (all-MiniLM-L6-v2: 384)"})
     backend: str = field(
@@ -62,8 +69,13 @@ class HistoryConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.capacity < 1 or self.top_k < 1 or self.max_samples < 1 or self.dim < 1:
-            raise ValueError("capacity, top_k, max_samples and dim must be positive")
+        if (
+            self.capacity < 1
+            or (self.top_k is not None and self.top_k < 1)
+            or self.max_samples < 1
+            or self.dim < 1
+        ):
+            raise ValueError("capacity, top_k (or None), max_samples and dim must be positive")
         if not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {self.threshold}")
         if self.backend not in BACKENDS:
@@ -274,13 +286,18 @@ class HistoryIndex:
     def query(
         self, embeddings: np.ndarray, top_k: int | None = None, threshold: float | None = None
     ) -> Neighbours:
-        """Neighbours of each query embedding with cosine ≥ ``threshold``, at most ``top_k``, best first."""
+        """Neighbours of each query embedding with cosine ≥ ``threshold``, at most ``top_k``, best first.
+
+        ``top_k`` defaults to the config's; when that is ``None`` every neighbour above the threshold is
+        returned (``k`` is the largest such count in the batch).
+        """
         queries = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if queries.shape[1] != self.config.dim:
             raise ValueError(f"queries have {queries.shape[1]} values, the history holds {self.config.dim}")
-        k = int(top_k or self.config.top_k)
         limit = self.config.threshold if threshold is None else float(threshold)
         with self._lock:
+            cap = top_k or self.config.top_k
+            k = int(cap) if cap is not None else self._most_above(queries, limit)
             scores, slots = exact_search(
                 queries, self._embeddings[: self._size], k, self.config.backend, self.config.search_threads
             )
@@ -302,6 +319,15 @@ class HistoryIndex:
             valid=valid,
             ids=np.where(valid, ids, -1),
         )
+
+    def _most_above(self, queries: np.ndarray, limit: float, chunk: int = 1024) -> int:
+        """The largest number of entries with similarity ≥ ``limit`` to any query (at least 1)."""
+        database = self._embeddings[: self._size]
+        most = 0
+        for start in range(0, queries.shape[0], chunk):
+            sims = queries[start : start + chunk] @ database.T
+            most = max(most, int((sims >= limit).sum(axis=1).max(initial=0)))
+        return max(most, 1)
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Copies of the window's arrays, oldest first: ``embeddings``, ``lengths``, ``censored``, ``times``, ``ids``."""
@@ -360,29 +386,15 @@ class HistoryIndex:
         A smaller ``capacity`` keeps the newest entries. Missing, corrupt or mismatched files raise
         :class:`~sagepred.errors.CheckpointError`.
         """
-        from safetensors.numpy import load
-
         directory = Path(directory)
-        meta_path, tensor_path = directory / HISTORY_CONFIG_NAME, directory / HISTORY_WEIGHTS_NAME
-        for required in (meta_path, tensor_path):
-            if not required.is_file():
-                raise CheckpointError(f"{directory}: no saved history (missing {required.name})")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as err:
-            raise CheckpointError(f"{meta_path}: malformed JSON ({err.msg}, line {err.lineno})") from None
-        if not isinstance(meta, dict) or meta.get("format_version") != HISTORY_FORMAT_VERSION:
-            raise CheckpointError(
-                f"{meta_path}: history format {meta.get('format_version')!r} is not {HISTORY_FORMAT_VERSION}"
-            )
-        payload = tensor_path.read_bytes()
-        if hashlib.sha256(payload).hexdigest() != meta.get("tensors_sha256"):
-            raise CheckpointError(
-                f"{tensor_path}: does not match {meta_path.name} (sha256 differs; torn or edited save)"
-            )
+        meta_path, tensor_path = require_files(
+            directory, HISTORY_CONFIG_NAME, HISTORY_WEIGHTS_NAME, what="a saved history"
+        )
+        meta = read_json(meta_path)
+        check_version(meta, HISTORY_FORMAT_VERSION, meta_path, what="history format")
+        tensors = read_tensors(tensor_path, framework="numpy", sha256=meta.get("tensors_sha256"))
         try:
             saved_config = HistoryConfig(**meta["config"])
-            tensors = load(payload)
             embeddings, lengths = tensors["embeddings"], tensors["lengths"]
             censored, times, ids = tensors["censored"].astype(bool), tensors["times"], tensors["ids"]
         except (KeyError, TypeError, ValueError) as err:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from sagepred import __version__
+from sagepred.checkpoint import check_version, read_json, read_tensors, require_files
 from sagepred.distribution import LengthDistribution
 from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
 from sagepred.errors import CheckpointError
@@ -72,12 +73,7 @@ class PredictorConfig:
     @classmethod
     def from_dict(cls, payload: dict[str, Any], source: str = CONFIG_NAME) -> PredictorConfig:
         """Parse ``config.json``; a missing key or another format version is a :class:`CheckpointError`."""
-        version = payload.get("format_version")
-        if version != FORMAT_VERSION:
-            raise CheckpointError(
-                f"{source}: checkpoint format version {version!r} (written by sagepred "
-                f"{payload.get('sagepred_version', 'unknown')}); this sagepred reads version {FORMAT_VERSION}"
-            )
+        version = check_version(payload, FORMAT_VERSION, source)
         try:
             head = HeadConfig(**payload["head"])
             lora = LoraSettings(**payload["lora"]) if payload.get("lora") else None
@@ -218,25 +214,11 @@ class LengthPredictor(nn.Module):
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, encoder: TextEncoder | None = None) -> LengthPredictor:
         """Load a checkpoint folder (or a Hugging Face Hub repo id, for users with a network)."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         folder = resolve_checkpoint(name_or_path)
-        config_path = folder / CONFIG_NAME
-        weights_path = folder / WEIGHTS_NAME
-        for required in (config_path, weights_path):
-            if not required.is_file():
-                raise CheckpointError(f"{folder}: not a sagepred checkpoint (missing {required.name})")
-        try:
-            payload = json.loads(config_path.read_text())
-        except json.JSONDecodeError as err:
-            raise CheckpointError(f"{config_path}: malformed JSON ({err.msg}, line {err.lineno})") from None
-        config = PredictorConfig.from_dict(payload, source=str(config_path))
+        config_path, weights_path = require_files(folder, CONFIG_NAME, WEIGHTS_NAME)
+        config = PredictorConfig.from_dict(read_json(config_path), source=str(config_path))
         predictor = cls(config, encoder=encoder)
-        try:
-            state = load_file(str(weights_path))
-        except (SafetensorError, OSError) as err:
-            raise CheckpointError(f"{weights_path}: unreadable weights ({err})") from None
+        state = read_tensors(weights_path, framework="pt")
         expected = predictor.head.state_dict()
         mismatched = sorted(
             set(expected) ^ set(state)
@@ -254,13 +236,12 @@ class LengthPredictor(nn.Module):
 
     def _load_adapter(self, folder: Path) -> None:
         from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
 
         adapter_path = folder / ADAPTER_WEIGHTS_NAME
         if not adapter_path.is_file():
             raise CheckpointError(f"{folder}: the config uses LoRA but {ADAPTER_WEIGHTS_NAME} is missing")
         encoder = self.encoder
-        result = set_peft_model_state_dict(encoder.model, load_file(str(adapter_path)))
+        result = set_peft_model_state_dict(encoder.model, read_tensors(adapter_path, framework="pt"))
         if getattr(result, "unexpected_keys", None):
             raise CheckpointError(
                 f"{adapter_path}: adapter does not fit the encoder ({result.unexpected_keys[:3]} …)"

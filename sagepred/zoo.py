@@ -14,7 +14,6 @@ verifying every file's size and sha256 in a temp folder that is renamed into pla
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagepred import __version__
+from sagepred.checkpoint import read_json
 from sagepred.errors import CheckpointError, InputError
 from sagepred.io import atomic_directory, sha256_file
 from sagepred.targets import UnknownTargetError, list_targets, resolve_target
@@ -105,11 +105,8 @@ def load_index(source: ZooSource) -> dict[str, Any]:
     path = folder / INDEX_NAME
     if not path.is_file():
         raise InputError(f"no {INDEX_NAME} in the zoo source", path=folder)
-    try:
-        index = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(f"malformed JSON ({err.msg})", path=path, line=err.lineno) from None
-    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT or "checkpoints" not in index:
+    index = read_json(path, error=InputError)
+    if index.get("format") != INDEX_FORMAT or "checkpoints" not in index:
         raise InputError(f"not a sagepred zoo index (format {INDEX_FORMAT})", path=path)
     return index
 

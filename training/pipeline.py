@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sagepred.distribution import LengthDistribution
+from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
@@ -42,8 +42,9 @@ class TrainOptions:
 
 
 def _global_baseline(train: list[LengthRecord], n: int) -> LengthDistribution:
-    pooled = LengthDistribution.from_samples([np.concatenate([r.lengths for r in train])])
-    return LengthDistribution(pooled.knots, np.repeat(pooled.cdf_at_knots, n, axis=0))
+    edges = log_bin_edges()
+    probs = histogram_probs(np.concatenate([r.lengths for r in train]), edges)
+    return LengthDistribution.tiled_histogram(probs, edges, n)
 
 
 def evaluate_predictions(dist: LengthDistribution, records: list[LengthRecord]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ class Command(Subcommand):
     name = "compare"
     help = "compare predictors (checkpoints and baselines) on the same data in one table"
     description = (
-        "Score each predictor (a checkpoint folder or baseline:NAME) on --data and print one table; "
+        "Score each predictor (a checkpoint folder, zoo name, Hub id, predictions JSONL from `sagepred "
+        "predict`, or baseline:NAME) on --data and print one table; "
         "--json OUT writes every metric of every predictor."
     )
 
@@ -24,7 +25,7 @@ class Command(Subcommand):
             "predictors",
             nargs="+",
             metavar="PREDICTOR",
-            help="checkpoint folder (or Hub id) or baseline:NAME",
+            help="checkpoint folder, zoo name, Hub id, predictions JSONL, or baseline:NAME",
         )
         add_data_arguments(parser)
         parser.add_argument("--json", metavar="OUT", default=None, help="write all metrics as JSON to OUT")

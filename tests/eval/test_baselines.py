@@ -118,7 +118,7 @@ def test_sagesched_neighbours_threshold_and_global_padding():
         np.testing.assert_allclose(dist.segment_probs()[0], own.segment_probs()[0], atol=1e-12)
 
 
-def test_sagesched_numpy_fallback_matches_faiss(monkeypatch):
+def test_sagesched_numpy_search_matches_faiss():
     pytest.importorskip("faiss")
     train, table = synthetic(150, seed=2)
     baseline = SemanticHistory()
@@ -126,8 +126,9 @@ def test_sagesched_numpy_fallback_matches_faiss(monkeypatch):
     baseline.fit(train)
     queries = baseline.embeddings[:40] * 0.9 + baseline.embeddings[40:80] * 0.45
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    baseline.history.config.backend = "faiss"
     with_faiss = baseline.neighbours(queries)
-    monkeypatch.setitem(__import__("sys").modules, "faiss", None)
+    baseline.history.config.backend = "numpy"
     without = baseline.neighbours(queries)
     for a, b in zip(with_faiss, without, strict=True):
         np.testing.assert_array_equal(np.sort(a), np.sort(b))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sagepred.cli import main
+from sagepred.distribution import LengthDistribution
 from sagepred.importers import load_records
 from sagepred.records import write_jsonl_records
 
@@ -86,9 +87,10 @@ def test_predict_cli_writes_99_monotone_quantiles(trained, tmp_path):
         == 0
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["a", "2"]
+    assert [r["id"] for r in rows] == ["a", "prompts:2"]  # the id the record reader gives that line
     for row in rows:
         assert len(row["levels"]) == len(row["quantiles"]) == 99
+        assert LengthDistribution.from_dict(row).to_dict(0) == {k: v for k, v in row.items() if k != "id"}
         assert row["levels"][0] == 0.01 and row["levels"][-1] == 0.99
         assert np.all(np.diff(row["quantiles"]) >= 0) and row["mean"] > 0
     assert rows[0]["mean"] > rows[1]["mean"]  # an essay is longer than a greeting
