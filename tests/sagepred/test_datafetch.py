@@ -247,3 +247,23 @@ def test_the_packaged_manifest_matches_the_reference_copies(data_dir):
 
     missing = [f.dest for f in load_manifest().files if not is_present(f, data_dir)]
     assert missing == []
+
+
+@pytest.mark.parametrize(("require", "code", "word"), [("", 0, "skipped"), ("1", 1, "error")])
+def test_missing_data_skips_unless_required(tmp_path, require, code, word):
+    import subprocess
+    import sys
+
+    test = f"{Path(__file__).resolve()}::test_the_packaged_manifest_matches_the_reference_copies"
+    env = {**os.environ, "SAGEPRED_DATA_DIR": str(tmp_path / "none"), "SAGEPRED_REQUIRE_DATA": require}
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.returncode == code, out.stdout[-2000:]
+    assert f"1 {word}" in out.stdout
+    assert f"real data missing at {tmp_path / 'none'}: run `sagepred data fetch`" in out.stdout
