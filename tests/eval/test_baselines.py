@@ -175,3 +175,31 @@ def test_baselines_on_real_castillo_prompts(castillo):
     assert results["regressor"]["kendall_tau"] > 0.2
     assert results["regressor"]["crps"] < results["global"]["crps"]
     assert results["sagesched"]["n_samples"] == 10 * len(test)
+
+
+def test_sagesched_keeps_every_neighbour_above_threshold_and_is_the_history_predictor():
+    """The paper has no neighbour cap: 100 identical past prompts all count (the serving default is 64),
+    and the baseline is exactly ``FusedPredictor`` in history mode over an uncapped window."""
+    from sagepred.fusion import FusedPredictor, FusionConfig
+    from sagepred.history import HistoryConfig
+
+    train, table = synthetic(100, seed=4)
+    same = table[train[0].prompt_text]
+    for record in train:
+        table[record.prompt_text] = same
+    table["query"] = same
+    baseline = SemanticHistory()
+    baseline.features = StubFeatures(table)
+    baseline.fit(train)
+    dist = baseline.predict(["query"])
+    assert baseline.neighbour_counts.tolist() == [100]
+    pooled = LengthDistribution.from_samples([np.concatenate([r.lengths for r in train])], baseline.edges)
+    np.testing.assert_allclose(dist.segment_probs(), pooled.segment_probs(), atol=1e-12)
+    fused = FusedPredictor(
+        fusion=FusionConfig(mode="history"),
+        history_config=HistoryConfig(top_k=None, dim=same.shape[0], max_samples=5),
+    )
+    fused.history.observe_many(np.stack([same] * 100), [r.output_lens for r in train])
+    np.testing.assert_allclose(
+        fused.predict_from_features(same[None, :]).segment_probs(), dist.segment_probs(), atol=1e-12
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.distribution import LengthDistribution, bin_index, histogram_probs, log_bin_edges
 
 EDGES = log_bin_edges(16, 4096.0)
 
@@ -158,14 +160,58 @@ def test_map_support_pushes_quantiles_through_monotone_maps():
     )
 
 
-def test_dict_roundtrip_and_validation():
-    dist = LengthDistribution.from_samples([[10, 20, 40]], EDGES)
-    again = LengthDistribution.from_dict(dist.to_dict(0))
+@settings(max_examples=40, deadline=None)
+@given(histograms, quantile_rows)
+def test_wire_format_round_trips_exactly_through_json(hist, quant):
+    for dist in both_forms(hist, quant):
+        lines = [json.dumps(row) for row in dist.to_dicts()]
+        for i, line in enumerate(lines):
+            payload = json.loads(line)
+            back = LengthDistribution.from_dict(payload)
+            np.testing.assert_array_equal(back.row_knots, dist[i].row_knots)
+            np.testing.assert_array_equal(back.row_cdf, dist[i].row_cdf)
+            assert back.kind == dist.kind and back.to_dict() == payload
+            assert payload["mean"] == round(float(dist.mean()[i]), 2)
+            assert len(payload["levels"]) == len(payload["quantiles"]) == 99
+        assert dist.to_dict(0, summary=False) == {k: dist.to_dict(0)[k] for k in ("knots", "cdf")}
+
+
+def test_wire_format_reads_the_quantile_summary_and_validates():
+    dist = LengthDistribution.from_samples([[10, 20, 40, 80, 300]], EDGES)
+    row = dist.to_dict(0)
+    summary = LengthDistribution.from_dict({"levels": row["levels"], "quantiles": row["quantiles"]})
+    levels = np.array([[0.1, 0.5, 0.9]])
+    np.testing.assert_allclose(summary.quantile(levels), dist.quantile(levels), atol=0.01)
+    for bad, match in [
+        ({"knots": [0, 10, 5], "cdf": [0, 0.5, 1.0]}, "non-decreasing"),
+        ({"knots": [0, 10], "cdf": [0, 0.5]}, "end at 1"),
+        ({"knots": [-1, 10], "cdf": [0, 1]}, "non-negative"),
+        ({"knots": [0, float("nan")], "cdf": [0, 1]}, "finite"),
+        ({"knots": [0, 1, 2], "cdf": [0, 1]}, "same length"),
+        ({"mean": 3}, "needs 'knots'"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            LengthDistribution.from_dict(bad)
+
+
+def test_bin_helpers_and_tiled_histogram():
+    edges = np.array([0.0, 1.0, 10.0, 100.0])
+    np.testing.assert_array_equal(bin_index([0.5, 1.0, 1.5, 10.0, 50.0, 1e6], edges), [0, 0, 1, 1, 2, 2])
+    np.testing.assert_allclose(histogram_probs([1, 5, 5, 50], edges), [0.25, 0.5, 0.25])
+    np.testing.assert_allclose(histogram_probs([], edges), [1 / 3] * 3)
+    tiled = LengthDistribution.tiled_histogram(np.array([0.25, 0.5, 0.25]), edges, 4)
+    assert len(tiled) == 4 and tiled.knots.shape == (1, 4) and tiled.row_knots.shape == (4, 4)
+    np.testing.assert_allclose(tiled.segment_probs(), np.tile([0.25, 0.5, 0.25], (4, 1)))
+
+
+def test_concat_pads_rows_with_fewer_knots_without_changing_them():
+    short = LengthDistribution(np.array([[0.0, 10.0]]), np.array([[0.0, 1.0]]))
+    long = LengthDistribution.from_samples([[3, 30, 300]], EDGES)
+    both = LengthDistribution.concat([short, long])
+    np.testing.assert_allclose(both.mean(), [short.mean()[0], long.mean()[0]])
     np.testing.assert_allclose(
-        again.quantile(np.array([[0.1, 0.5, 0.9]])), dist.quantile(np.array([[0.1, 0.5, 0.9]]))
+        both[0].quantile(np.array([[0.2, 0.9]])), short.quantile(np.array([[0.2, 0.9]]))
     )
-    with pytest.raises(ValueError, match="non-decreasing"):
-        LengthDistribution.from_dict({"knots": [0, 10, 5], "cdf": [0, 0.5, 1.0]})
 
 
 def test_invalid_constructions_fail_clearly():
