@@ -33,6 +33,7 @@ from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
 from sagepred.records import prompt_text
 from sagepred.scheduler.cost import COST_MODELS, cost_model
+from sagepred.scheduler.keys import KeyCache
 from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, make_policy
 from sagepred.scheduler.profile import load_profile
 
@@ -258,10 +259,11 @@ class KeyBook:
         needs_own_values = self.policy.preemptive and config.cost != "calibrated"
         self.value_policy = config.make_value_policy() if needs_own_values else self.policy
         self.rule = config.preemption_rule()
+        self.cache = KeyCache(self.policy, self.value_policy)
+        """The refresh rule (:mod:`.keys`); each request keeps its own entry in ``ServedRequest.cache``."""
         self.requests: dict[str, ServedRequest] = {}
         self.unkeyed: list[ServedRequest] = []
         """Requests registered or re-predicted since the last refresh (their keys are computed in one batch)."""
-        self.key_computations = 0
         self.prior = fallback_prior(config.fallback_median_tokens)
         prior_request = ServedRequest(
             "prior", 0.0, 0, self.prior, true_len=round(config.fallback_median_tokens)
@@ -269,12 +271,14 @@ class KeyBook:
         key, value, _ = self._compute([prior_request])[0]
         self._fallback = (key, value, float("inf"))  # no age limit without a prediction
 
-    def _bucket(self, age: int) -> int:
-        refresh = self.policy.refresh_tokens
-        return 0 if refresh is None else int(age) // refresh
+    @property
+    def key_computations(self) -> int:
+        """Request keys computed so far (each request once per bucket and prediction)."""
+        return self.cache.computations
 
     def _compute(self, reqs: Sequence[ServedRequest]) -> list[tuple[float, float, float]]:
-        """``(key, value, age limit)`` per request, batched over requests whose distributions share a knot count."""
+        """``(key, value, age limit)`` per request in its current bucket, batched over requests whose
+        distributions share a knot count."""
         out: list[tuple[float, float, float] | None] = [None] * len(reqs)
         groups: dict[int, list[int]] = {}
         for i, r in enumerate(reqs):
@@ -286,31 +290,36 @@ class KeyBook:
                 groups.setdefault(0 if r.dist is None else r.dist.knots.shape[1], []).append(i)
         for idx in groups.values():
             members = [reqs[i] for i in idx]
+            entries = self.cache.compute(
+                np.arange(len(members)), np.array([m.age for m in members]), self._state_of(members)
+            )
+            for j, i in enumerate(idx):
+                out[i] = (float(entries.keys[j]), float(entries.values[j]), float(entries.limits[j]))
+        return out  # type: ignore[return-value]
+
+    def _state_of(self, members: Sequence[ServedRequest]) -> Callable[[np.ndarray, np.ndarray], RequestState]:
+        def state(rows: np.ndarray, ages: np.ndarray) -> RequestState:
+            chosen = [members[int(i)] for i in rows]
             dist = None
             if self.policy.needs_prediction:
-                dist = LengthDistribution.concat([m.dist for m in members])  # type: ignore[misc]
-            state = RequestState(
-                arrival=np.array([m.arrival for m in members], dtype=np.float64),
-                prompt_len=np.array([m.prompt_len for m in members], dtype=np.float64),
-                age=np.array([m.age for m in members], dtype=np.float64),
+                dist = LengthDistribution.concat([m.dist for m in chosen])  # type: ignore[misc]
+            return RequestState(
+                arrival=np.array([m.arrival for m in chosen], dtype=np.float64),
+                prompt_len=np.array([m.prompt_len for m in chosen], dtype=np.float64),
+                age=np.asarray(ages, dtype=np.float64),
                 dist=dist,
-                true_len=np.array([m.true_len or 0 for m in members], dtype=np.float64),
+                true_len=np.array([m.true_len or 0 for m in chosen], dtype=np.float64),
             )
-            keys = self.policy.keys(state)
-            values = self.value_policy.preempt_values(state) if self.policy.preemptive else keys
-            limits = self.policy.preempt_age_limit(state)
-            self.key_computations += len(members)
-            for j, i in enumerate(idx):
-                out[i] = (float(keys[j]), float(values[j]), float(limits[j]))
-        return out  # type: ignore[return-value]
+
+        return state
 
     def refresh(self, reqs: Sequence[ServedRequest]) -> None:
         """Recompute the keys of requests whose bucket changed (one batched call)."""
-        stale = [r for r in reqs if r.cache is None or r.cache[0] != self._bucket(r.age)]
+        stale = [r for r in reqs if r.cache is None or r.cache[0] != int(self.cache.bucket(r.age))]
         if not stale:
             return
         for r, computed in zip(stale, self._compute(stale), strict=True):
-            r.cache = (self._bucket(r.age), *computed)
+            r.cache = (int(self.cache.bucket(r.age)), *computed)
 
     def key(self, r: ServedRequest) -> float:
         if r.cache is None:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from sagepred.distribution import LengthDistribution
+from sagepred.scheduler.keys import KeyCache
 from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.workload import Workload
@@ -110,71 +111,22 @@ class SimResult:
         }
 
 
-class KeyTable:
-    """Policy keys (and preemption values) of every request at the ages the simulator asks for.
+def workload_keys(policy: Policy, workload: Workload, chunk: int = 8192) -> KeyCache:
+    """The policy's keys for every bucket each request of ``workload`` reaches (its length is known)."""
+    needs_dist = workload.dist is not None and policy.needs_prediction
 
-    For a policy that refreshes every ``r`` tokens the keys are computed once, in large vectorised
-    batches, at ages ``0, r, 2r, …`` up to each request's length (a cache: a key depends only on the
-    prediction and the age); age-free policies get one key per request; per-token policies (the
-    oracle) are evaluated directly.
-    """
-
-    def __init__(self, policy: Policy, workload: Workload, chunk: int = 8192) -> None:
-        self.policy = policy
-        self.workload = workload
-        n = len(workload)
-        self.refresh = policy.refresh_tokens
-        self.age_limit = (
-            policy.preempt_age_limit(self._state(np.arange(n), np.zeros(n)))
-            if policy.preemptive
-            else np.full(n, np.inf)
-        )
-        if self.refresh is None:
-            self.offsets = np.arange(n)
-            self.flat_keys, self.flat_values = self._compute(np.arange(n), np.zeros(n), chunk)
-        elif self.refresh > 1:
-            counts = (workload.output_len - 1) // self.refresh + 1
-            self.offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            rows = np.repeat(np.arange(n), counts)
-            ages = (np.arange(rows.size) - np.repeat(self.offsets, counts)) * self.refresh
-            self.flat_keys, self.flat_values = self._compute(rows, ages.astype(np.float64), chunk)
-
-    def _state(self, rows: np.ndarray, ages: np.ndarray) -> RequestState:
-        w = self.workload
-        dist = _take(w.dist, rows) if (w.dist is not None and self.policy.needs_prediction) else None
+    def state(rows: np.ndarray, ages: np.ndarray) -> RequestState:
         return RequestState(
-            arrival=w.arrival[rows],
-            prompt_len=w.prompt_len[rows].astype(np.float64),
+            arrival=workload.arrival[rows],
+            prompt_len=workload.prompt_len[rows].astype(np.float64),
             age=np.asarray(ages, dtype=np.float64),
-            dist=dist,
-            true_len=w.output_len[rows].astype(np.float64),
+            dist=_take(workload.dist, rows) if needs_dist else None,  # type: ignore[arg-type]
+            true_len=workload.output_len[rows].astype(np.float64),
         )
 
-    def _compute(self, rows: np.ndarray, ages: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-        keys = np.empty(rows.size)
-        values = np.empty(rows.size) if self.policy.preemptive else keys
-        for start in range(0, rows.size, chunk):
-            part = slice(start, start + chunk)
-            state = self._state(rows[part], ages[part])
-            keys[part] = self.policy.keys(state)
-            if self.policy.preemptive:
-                values[part] = self.policy.preempt_values(state)
-        return keys, values
-
-    def _index(self, ids: np.ndarray, ages: np.ndarray) -> np.ndarray:
-        if self.refresh is None:
-            return ids
-        return self.offsets[ids] + ages // self.refresh
-
-    def keys(self, ids: np.ndarray, ages: np.ndarray) -> np.ndarray:
-        if self.refresh == 1:
-            return self.policy.keys(self._state(ids, ages))
-        return self.flat_keys[self._index(ids, ages)]
-
-    def values(self, ids: np.ndarray, ages: np.ndarray) -> np.ndarray:
-        if self.refresh == 1:
-            return self.policy.preempt_values(self._state(ids, ages))
-        return self.flat_values[self._index(ids, ages)]
+    cache = KeyCache(policy, chunk=chunk)
+    cache.fill(workload.output_len, state)
+    return cache
 
 
 def _take(dist: LengthDistribution, rows: np.ndarray) -> LengthDistribution:
@@ -199,7 +151,7 @@ def simulate(
     config = config or SimConfig()
     started = time.perf_counter()
     rule = config.preemption
-    table = KeyTable(policy, workload, chunk=config.key_chunk)
+    table = workload_keys(policy, workload, chunk=config.key_chunk)
     n = len(workload)
     bs = profile.block_size
     num_blocks = profile.num_blocks
@@ -307,7 +259,7 @@ def simulate(
                 ):
                     break
                 ages = gen[running]
-                ok = (ages <= table.age_limit[running]) & (
+                ok = (ages <= table.limits(running, ages)) & (
                     policy_preempt_count[running] < rule.max_per_request
                 )
                 ok &= computed[running] >= prompt[running] + ages - 1
