@@ -74,14 +74,15 @@ HOLDOUT = "holdout"
 def load_holdout_inputs(args: argparse.Namespace):
     """``--data holdout``: the checkpoint's own held-out records, rebuilt from its ``config.json`` provenance."""
     from sagepred.errors import InputError
-    from sagepred.predictor import LengthPredictor, resolve_checkpoint
+    from sagepred.loading import MODEL_KINDS, load_predictor, parse_spec
     from sagepred.training.data import held_out_records
 
-    if args.checkpoint.startswith("baseline:"):
+    spec = parse_spec(args.checkpoint)
+    if spec.kind not in MODEL_KINDS:
         raise InputError(
             "--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data"
         )
-    config = LengthPredictor.from_pretrained(resolve_checkpoint(args.checkpoint)).config
+    config = load_predictor(spec, accept=MODEL_KINDS).config
     records = held_out_records(config.data, notify=lambda message: print(f"note: {message}", file=sys.stderr))
     data = {
         "source": f"hold-out of {args.checkpoint}",
@@ -97,8 +98,9 @@ class Command(Subcommand):
     name = "eval"
     help = "evaluate a predictor's calibration and ranking (metrics.json, report.md, plots, MLflow)"
     description = (
-        "Score a checkpoint folder, or baseline:NAME (global, length, sagesched, regressor, ltr; fitted on "
-        "--train-data or the recipe's training data of --model), on --data. Writes metrics.json, report.md "
+        "Score a checkpoint folder, zoo name or Hub id, a predictions file from `sagepred predict` (matched "
+        "by id), or baseline:NAME (global, length, sagesched, regressor, ltr; fitted on --train-data or the "
+        "recipe's training data of --model), on --data. Writes metrics.json, report.md "
         "and PNG plots into --output and logs them to MLflow. `--data holdout` scores a checkpoint on the "
         "held-out records its config.json records (reproduces its model card)."
     )
@@ -107,8 +109,8 @@ class Command(Subcommand):
         parser.add_argument(
             "--checkpoint",
             required=True,
-            metavar="DIR|baseline:NAME",
-            help="checkpoint folder (or Hub id), or baseline:NAME",
+            metavar="SPEC",
+            help="checkpoint folder, zoo name, Hub id, predictions JSONL, or baseline:NAME",
         )
         add_data_arguments(parser)
         parser.add_argument(
