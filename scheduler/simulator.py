@@ -148,246 +148,328 @@ def simulate(
     workload: Workload, policy: Policy, profile: EngineProfile, config: SimConfig | None = None
 ) -> SimResult:
     """Replay ``workload`` through the engine ``profile`` under ``policy``."""
-    config = config or SimConfig()
-    started = time.perf_counter()
-    rule = config.preemption
-    table = workload_keys(policy, workload, chunk=config.key_chunk)
-    n = len(workload)
-    bs = profile.block_size
-    num_blocks = profile.num_blocks
-    max_seqs = profile.max_num_seqs
-    budget_total = profile.max_num_batched_tokens
-    base, per_tok, per_kv = profile.step_base_s, profile.per_token_s, profile.per_kv_token_s
-    max_macro = config.max_macro_steps or 1 << 60
-    newest_victim = config.memory_victim == "newest"
-    refresh = policy.refresh_tokens if (policy.preemptive and not policy.keys_never_increase) else None
+    return _Run(workload, policy, profile, config or SimConfig()).run()
 
-    arrival = workload.arrival
-    prompt = workload.prompt_len.astype(np.int64)
-    out_len = workload.output_len.astype(np.int64)
-    gen = np.zeros(n, dtype=np.int64)
-    computed = np.zeros(n, dtype=np.int64)
-    blocks = np.zeros(n, dtype=np.int64)
-    preempt_count = np.zeros(n, dtype=np.int64)
-    policy_preempt_count = np.zeros(n, dtype=np.int64)
-    first_token = np.full(n, np.nan)
-    finish = np.full(n, np.inf)
-    rejected = _ceil_div(prompt + out_len, bs) > num_blocks
-    admitted_once = np.zeros(n, dtype=bool)
-    admit_order: list[int] = []
 
-    waiting: list[tuple[float, float, int]] = []
-    running = np.zeros(0, dtype=np.int64)
-    free = num_blocks
-    now = 0.0
-    next_arr = 0
-    steps = iterations = 0
-    memory_preemptions = policy_preemptions = 0
-    max_used = 0
-    remaining = int(n - rejected.sum())
+@dataclass
+class _StepPlan:
+    """What one engine step will compute: tokens and new KV blocks per running request (aligned)."""
 
-    def push(i: int) -> None:
-        key = float(table.keys(np.array([i]), gen[i : i + 1])[0])
-        heapq.heappush(waiting, (key, float(arrival[i]), i))
+    tokens: np.ndarray
+    new_blocks: np.ndarray
+    budget: int
+    free_after: int
+    preempted: bool
+    admitted: list[int] = field(default_factory=list)
+    admit_tokens: list[int] = field(default_factory=list)
 
-    def preempt(i: int) -> None:
-        nonlocal free
-        free += int(blocks[i])
-        blocks[i] = 0
-        computed[i] = 0
-        preempt_count[i] += 1
-        push(i)
 
-    while remaining > 0:
-        iterations += 1
-        while next_arr < n and arrival[next_arr] <= now:
-            if not rejected[next_arr]:
-                push(next_arr)
-            next_arr += 1
-        if running.size == 0 and not waiting:
-            if next_arr >= n:
-                break
-            now = max(now, float(arrival[next_arr]))
-            continue
+class _Run:
+    """The state of one simulation and its steps: arrivals, planning the running requests' tokens
+    (memory preemption), admission and policy preemption, the length of the step (a decode-run
+    jump), then applying it (first tokens, completions)."""
 
-        # --- running requests take their tokens; memory shortage preempts (newest or worst-keyed)
-        preempted_now = False
+    def __init__(self, workload: Workload, policy: Policy, profile: EngineProfile, config: SimConfig) -> None:
+        self.started = time.perf_counter()
+        self.policy, self.profile, self.config = policy, profile, config
+        self.rule = config.preemption
+        self.table = workload_keys(policy, workload, chunk=config.key_chunk)
+        n = self.n = len(workload)
+        self.bs = profile.block_size
+        self.num_blocks = profile.num_blocks
+        self.max_macro = config.max_macro_steps or 1 << 60
+        self.newest_victim = config.memory_victim == "newest"
+        self.refresh = (
+            policy.refresh_tokens if (policy.preemptive and not policy.keys_never_increase) else None
+        )
+
+        self.arrival = workload.arrival
+        self.prompt = workload.prompt_len.astype(np.int64)
+        self.out_len = workload.output_len.astype(np.int64)
+        self.gen = np.zeros(n, dtype=np.int64)
+        self.computed = np.zeros(n, dtype=np.int64)
+        self.blocks = np.zeros(n, dtype=np.int64)
+        self.preempt_count = np.zeros(n, dtype=np.int64)
+        self.policy_preempt_count = np.zeros(n, dtype=np.int64)
+        self.first_token = np.full(n, np.nan)
+        self.finish = np.full(n, np.inf)
+        self.rejected = _ceil_div(self.prompt + self.out_len, self.bs) > self.num_blocks
+        self.admitted_once = np.zeros(n, dtype=bool)
+        self.admit_order: list[int] = []
+
+        self.waiting: list[tuple[float, float, int]] = []
+        self.running = np.zeros(0, dtype=np.int64)
+        self.free = self.num_blocks
+        self.now = 0.0
+        self.next_arr = 0
+        self.steps = self.iterations = 0
+        self.memory_preemptions = self.policy_preemptions = 0
+        self.max_used = 0
+        self.remaining = int(n - self.rejected.sum())
+
+    def run(self) -> SimResult:
+        while self.remaining > 0:
+            self.iterations += 1
+            self._admit_arrivals()
+            if self.running.size == 0 and not self.waiting:
+                if self.next_arr >= self.n:
+                    break
+                self.now = max(self.now, float(self.arrival[self.next_arr]))
+                continue
+            plan = self._plan_running()
+            if not plan.preempted:
+                self._admit_waiting(plan)
+            self._start_admitted(plan)
+            scheduled = plan.tokens > 0
+            if not scheduled.any():
+                if self.next_arr < self.n:
+                    self.now = max(self.now, float(self.arrival[self.next_arr]))
+                    continue
+                raise RuntimeError("simulator stalled: nothing schedulable and no arrivals left")
+            k, dt = self._step_length(plan, scheduled)
+            self._apply(plan, scheduled, k, dt)
+        return self._result()
+
+    # --- queues
+
+    def _push(self, i: int) -> None:
+        key = float(self.table.keys(np.array([i]), self.gen[i : i + 1])[0])
+        heapq.heappush(self.waiting, (key, float(self.arrival[i]), i))
+
+    def _preempt(self, i: int) -> None:
+        """Preemption by recompute: ``i`` frees its blocks and waits again."""
+        self.free += int(self.blocks[i])
+        self.blocks[i] = 0
+        self.computed[i] = 0
+        self.preempt_count[i] += 1
+        self._push(i)
+
+    def _admit_arrivals(self) -> None:
+        while self.next_arr < self.n and self.arrival[self.next_arr] <= self.now:
+            if not self.rejected[self.next_arr]:
+                self._push(self.next_arr)
+            self.next_arr += 1
+
+    # --- step planning
+
+    def _plan_running(self) -> _StepPlan:
+        """Running requests take their tokens within the budget; a memory shortage preempts (the
+        newest or the worst-keyed) until the rest fit."""
+        prompt, gen, computed, bs = self.prompt, self.gen, self.computed, self.bs
+        budget_total = self.profile.max_num_batched_tokens
+        preempted = False
         while True:
+            running = self.running
             need = prompt[running] + gen[running] - computed[running]
             cum = np.cumsum(need)
             tokens = np.clip(budget_total - (cum - need), 0, need)
-            if not profile.chunked_prefill:
+            if not self.profile.chunked_prefill:
                 tokens = np.where(tokens == need, tokens, 0)
-            new_blocks = _ceil_div(computed[running] + tokens, bs) - blocks[running]
-            short = int(new_blocks.sum()) - free
+            new_blocks = _ceil_div(computed[running] + tokens, bs) - self.blocks[running]
+            short = int(new_blocks.sum()) - self.free
             if short <= 0 or running.size == 0:
                 break
-            victim = running.size - 1 if newest_victim else int(np.argmax(table.keys(running, gen[running])))
+            if self.newest_victim:
+                victim = running.size - 1
+            else:
+                victim = int(np.argmax(self.table.keys(running, gen[running])))
             i = int(running[victim])
-            running = np.delete(running, victim)
-            preempt(i)
-            memory_preemptions += 1
-            preempted_now = True
-        budget = budget_total - int(tokens.sum())
-        free_after = free - int(new_blocks.sum())
-
-        # --- policy preemption and admission of waiting requests
-        admitted: list[int] = []
-        admit_tokens: list[int] = []
-        if not preempted_now:
-            policy_done = 0
-            while waiting:
-                w = waiting[0][2]
-                need_w = int(prompt[w] + gen[w])
-                tok_w = min(need_w, budget)
-                if not profile.chunked_prefill and tok_w < need_w:
-                    tok_w = 0
-                blocks_w = -(-tok_w // bs)
-                slots = running.size + len(admitted) < max_seqs
-                if slots and tok_w > 0 and blocks_w <= free_after:
-                    heapq.heappop(waiting)
-                    admitted.append(w)
-                    admit_tokens.append(tok_w)
-                    budget -= tok_w
-                    free_after -= blocks_w
-                    continue
-                if (
-                    not policy.preemptive
-                    or policy_done >= rule.max_per_step
-                    or running.size == 0
-                    or budget <= 0
-                ):
-                    break
-                ages = gen[running]
-                ok = (ages <= table.limits(running, ages)) & (
-                    policy_preempt_count[running] < rule.max_per_request
-                )
-                ok &= computed[running] >= prompt[running] + ages - 1
-                if not ok.any():
-                    break
-                keys = np.where(ok, table.keys(running, ages), -np.inf)
-                victim = int(np.argmax(keys))
-                i = int(running[victim])
-                value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
-                values = table.values(running, ages)
-                recompute = float(policy.cost.recompute(prompt[i] + gen[i]))
-                if not rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
-                    break
-                budget += int(tokens[victim])
-                free_after += int(blocks[i] + new_blocks[victim])
-                tokens = np.delete(tokens, victim)
-                new_blocks = np.delete(new_blocks, victim)
-                running = np.delete(running, victim)
-                preempt(i)
-                policy_preempt_count[i] += 1
-                policy_preemptions += 1
-                policy_done += 1
-                preempted_now = True
-
-        if admitted:
-            adm = np.asarray(admitted, dtype=np.int64)
-            for i in admitted:
-                if not admitted_once[i]:
-                    admitted_once[i] = True
-                    admit_order.append(i)
-            running = np.concatenate([running, adm])
-            tokens = np.concatenate([tokens, np.asarray(admit_tokens, dtype=np.int64)])
-            new_blocks = np.concatenate([new_blocks, _ceil_div(np.asarray(admit_tokens, dtype=np.int64), bs)])
-
-        scheduled = tokens > 0
-        if not scheduled.any():
-            if next_arr < n:
-                now = max(now, float(arrival[next_arr]))
-                continue
-            raise RuntimeError("simulator stalled: nothing schedulable and no arrivals left")
-
-        # --- how many identical decode-only steps can be jumped
-        k = 1
-        decode_only = (
-            not admitted
-            and not preempted_now
-            and bool(np.all(tokens == 1))
-            and bool(np.all(computed[running] + 1 == prompt[running] + gen[running]))
-            and bool(np.all(gen[running] >= 1))
+            self.running = np.delete(running, victim)
+            self._preempt(i)
+            self.memory_preemptions += 1
+            preempted = True
+        return _StepPlan(
+            tokens=tokens,
+            new_blocks=new_blocks,
+            budget=budget_total - int(tokens.sum()),
+            free_after=self.free - int(new_blocks.sum()),
+            preempted=preempted,
         )
-        if decode_only and max_macro > 1:
-            b = running.size
-            kv0 = float(computed[running].sum() + b)
-            c0 = base + per_tok * b + per_kv * kv0
-            c1 = per_kv * b
-            k = min(int((out_len[running] - gen[running]).min()), max_macro)
-            skip_arrivals = running.size >= max_seqs and not policy.preemptive
-            if next_arr < n and not skip_arrivals and k > 1:
-                gap = float(arrival[next_arr]) - now
-                k = min(k, _steps_to_reach(gap, c0, c1))
-            if refresh is not None and waiting and k > 1:
-                k = min(k, int((refresh - gen[running] % refresh).min()))
-            if k > 1:
-                ctx = computed[running]
-                have = int(blocks[running].sum())
-                if int(_ceil_div(ctx + k, bs).sum()) - have > free:
-                    lo, hi = 1, k
-                    while lo < hi:
-                        mid = (lo + hi + 1) // 2
-                        if int(_ceil_div(ctx + mid, bs).sum()) - have <= free:
-                            lo = mid
-                        else:
-                            hi = mid - 1
-                    k = lo
-            dt = k * c0 + c1 * k * (k - 1) / 2.0
-        else:
-            kv_read = int((computed[running] + tokens)[scheduled].sum())
-            dt = base + per_tok * int(tokens.sum()) + per_kv * kv_read
 
-        # --- apply
-        sched = running[scheduled]
-        step_tokens = tokens[scheduled] if k == 1 else np.full(sched.size, k, dtype=np.int64)
+    def _admit_waiting(self, plan: _StepPlan) -> None:
+        """Admit waiting requests in key order while slots, budget and blocks last; a preemptive policy
+        may displace running requests for the head of the queue when that pays."""
+        policy_done = 0
+        while self.waiting:
+            w = self.waiting[0][2]
+            if self._try_admit(plan, w):
+                continue
+            if (
+                not self.policy.preemptive
+                or policy_done >= self.rule.max_per_step
+                or self.running.size == 0
+                or plan.budget <= 0
+            ):
+                break
+            if not self._policy_preempt(plan, w):
+                break
+            policy_done += 1
+
+    def _try_admit(self, plan: _StepPlan, w: int) -> bool:
+        need_w = int(self.prompt[w] + self.gen[w])
+        tok_w = min(need_w, plan.budget)
+        if not self.profile.chunked_prefill and tok_w < need_w:
+            tok_w = 0
+        blocks_w = -(-tok_w // self.bs)
+        slots = self.running.size + len(plan.admitted) < self.profile.max_num_seqs
+        if not (slots and tok_w > 0 and blocks_w <= plan.free_after):
+            return False
+        heapq.heappop(self.waiting)
+        plan.admitted.append(w)
+        plan.admit_tokens.append(tok_w)
+        plan.budget -= tok_w
+        plan.free_after -= blocks_w
+        return True
+
+    def _policy_preempt(self, plan: _StepPlan, w: int) -> bool:
+        """Displace the worst-keyed preemptable running request for ``w`` if the rule says it pays."""
+        running, gen, computed, prompt = self.running, self.gen, self.computed, self.prompt
+        table = self.table
+        ages = gen[running]
+        ok = (ages <= table.limits(running, ages)) & (
+            self.policy_preempt_count[running] < self.rule.max_per_request
+        )
+        ok &= computed[running] >= prompt[running] + ages - 1
+        if not ok.any():
+            return False
+        keys = np.where(ok, table.keys(running, ages), -np.inf)
+        victim = int(np.argmax(keys))
+        i = int(running[victim])
+        value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
+        values = table.values(running, ages)
+        recompute = float(self.policy.cost.recompute(prompt[i] + gen[i]))
+        if not self.rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
+            return False
+        plan.budget += int(plan.tokens[victim])
+        plan.free_after += int(self.blocks[i] + plan.new_blocks[victim])
+        plan.tokens = np.delete(plan.tokens, victim)
+        plan.new_blocks = np.delete(plan.new_blocks, victim)
+        self.running = np.delete(running, victim)
+        self._preempt(i)
+        self.policy_preempt_count[i] += 1
+        self.policy_preemptions += 1
+        plan.preempted = True
+        return True
+
+    def _start_admitted(self, plan: _StepPlan) -> None:
+        if not plan.admitted:
+            return
+        for i in plan.admitted:
+            if not self.admitted_once[i]:
+                self.admitted_once[i] = True
+                self.admit_order.append(i)
+        admit_tokens = np.asarray(plan.admit_tokens, dtype=np.int64)
+        self.running = np.concatenate([self.running, np.asarray(plan.admitted, dtype=np.int64)])
+        plan.tokens = np.concatenate([plan.tokens, admit_tokens])
+        plan.new_blocks = np.concatenate([plan.new_blocks, _ceil_div(admit_tokens, self.bs)])
+
+    # --- the step's length: one step, or a run of identical decode-only steps
+
+    def _step_length(self, plan: _StepPlan, scheduled: np.ndarray) -> tuple[int, float]:
+        """``(k, dt)``: how many identical steps to take at once and how long they take together."""
+        p = self.profile
+        running, computed = self.running, self.computed
+        if self._decode_only(plan) and self.max_macro > 1:
+            b = running.size
+            c0 = p.step_base_s + p.per_token_s * b + p.per_kv_token_s * float(computed[running].sum() + b)
+            c1 = p.per_kv_token_s * b
+            k = self._jump_steps(c0, c1)
+            return k, k * c0 + c1 * k * (k - 1) / 2.0
+        kv_read = int((computed[running] + plan.tokens)[scheduled].sum())
+        return 1, p.step_base_s + p.per_token_s * int(plan.tokens.sum()) + p.per_kv_token_s * kv_read
+
+    def _decode_only(self, plan: _StepPlan) -> bool:
+        running = self.running
+        return (
+            not plan.admitted
+            and not plan.preempted
+            and bool(np.all(plan.tokens == 1))
+            and bool(np.all(self.computed[running] + 1 == self.prompt[running] + self.gen[running]))
+            and bool(np.all(self.gen[running] >= 1))
+        )
+
+    def _jump_steps(self, c0: float, c1: float) -> int:
+        """Decode steps until something could change a decision: a completion, the next arrival (unless
+        it cannot be admitted anyway), a key refresh while requests wait, or running out of blocks."""
+        running, gen = self.running, self.gen
+        k = min(int((self.out_len[running] - gen[running]).min()), self.max_macro)
+        skip_arrivals = running.size >= self.profile.max_num_seqs and not self.policy.preemptive
+        if self.next_arr < self.n and not skip_arrivals and k > 1:
+            gap = float(self.arrival[self.next_arr]) - self.now
+            k = min(k, _steps_to_reach(gap, c0, c1))
+        if self.refresh is not None and self.waiting and k > 1:
+            k = min(k, int((self.refresh - gen[running] % self.refresh).min()))
+        if k > 1:
+            ctx = self.computed[running]
+            have = int(self.blocks[running].sum())
+            if int(_ceil_div(ctx + k, self.bs).sum()) - have > self.free:
+                lo, hi = 1, k
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if int(_ceil_div(ctx + mid, self.bs).sum()) - have <= self.free:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                k = lo
+        return k
+
+    # --- applying the step
+
+    def _apply(self, plan: _StepPlan, scheduled: np.ndarray, k: int, dt: float) -> None:
+        """Compute the step's tokens, allocate their blocks, sample tokens, finish complete requests."""
+        computed, blocks, gen, prompt = self.computed, self.blocks, self.gen, self.prompt
+        sched = self.running[scheduled]
+        step_tokens = plan.tokens[scheduled] if k == 1 else np.full(sched.size, k, dtype=np.int64)
         computed[sched] += step_tokens
-        nb = _ceil_div(computed[sched], bs)
-        free -= int((nb - blocks[sched]).sum())
+        nb = _ceil_div(computed[sched], self.bs)
+        self.free -= int((nb - blocks[sched]).sum())
         blocks[sched] = nb
-        if free < 0:
+        if self.free < 0:
             raise AssertionError("KV blocks over capacity")
-        used = num_blocks - free
-        max_used = max(max_used, used)
-        if config.check_invariants:
+        used = self.num_blocks - self.free
+        self.max_used = max(self.max_used, used)
+        if self.config.check_invariants:
             assert int(blocks.sum()) == used, "block accounting drifted"
         if k > 1:
             gen[sched] += k
         else:
             sampled = sched[computed[sched] == prompt[sched] + gen[sched]]
             gen[sampled] += 1
-            firsts = sampled[np.isnan(first_token[sampled])]
-            first_token[firsts] = now + dt
-        now += dt
-        steps += k
-        done = sched[gen[sched] >= out_len[sched]]
-        if done.size:
-            finish[done] = now
-            free += int(blocks[done].sum())
-            blocks[done] = 0
-            running = running[~np.isin(running, done)]
-            remaining -= done.size
+            firsts = sampled[np.isnan(self.first_token[sampled])]
+            self.first_token[firsts] = self.now + dt
+        self.now += dt
+        self.steps += k
+        self._complete(sched[gen[sched] >= self.out_len[sched]])
 
-    return SimResult(
-        policy=policy.name,
-        arrival=arrival,
-        prompt_len=prompt,
-        output_len=out_len,
-        generated=gen,
-        first_token=first_token,
-        finish=finish,
-        rejected=rejected,
-        preemptions=preempt_count,
-        memory_preemptions=memory_preemptions,
-        policy_preemptions=policy_preemptions,
-        steps=steps,
-        iterations=iterations,
-        admit_order=admit_order,
-        max_blocks_used=max_used,
-        num_blocks=num_blocks,
-        wall_s=time.perf_counter() - started,
-    )
+    def _complete(self, done: np.ndarray) -> None:
+        if not done.size:
+            return
+        self.finish[done] = self.now
+        self.free += int(self.blocks[done].sum())
+        self.blocks[done] = 0
+        self.running = self.running[~np.isin(self.running, done)]
+        self.remaining -= done.size
+
+    def _result(self) -> SimResult:
+        return SimResult(
+            policy=self.policy.name,
+            arrival=self.arrival,
+            prompt_len=self.prompt,
+            output_len=self.out_len,
+            generated=self.gen,
+            first_token=self.first_token,
+            finish=self.finish,
+            rejected=self.rejected,
+            preemptions=self.preempt_count,
+            memory_preemptions=self.memory_preemptions,
+            policy_preemptions=self.policy_preemptions,
+            steps=self.steps,
+            iterations=self.iterations,
+            admit_order=self.admit_order,
+            max_blocks_used=self.max_used,
+            num_blocks=self.num_blocks,
+            wall_s=time.perf_counter() - self.started,
+        )
 
 
 def _steps_to_reach(gap: float, c0: float, c1: float) -> int:
