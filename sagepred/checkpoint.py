@@ -2,14 +2,19 @@
 
 The predictor (``config.json`` + ``model.safetensors``), the semantic history (``history.json`` +
 ``history.safetensors``), the fusion settings (``fusion.json``) and the zoo index (``index.json``) are
-all read here, so a missing file, malformed JSON, another format version or unreadable tensors are
-one-line :class:`~sagepred.errors.CheckpointError` messages that name the file.
+all read here, so a missing file, malformed JSON, another format version, unreadable tensors or a
+file whose sha256 differs from the one recorded for it are one-line
+:class:`~sagepred.errors.CheckpointError` messages that name the file.
+
+Integrity: a settings file may carry ``files: {name: sha256}`` for the files beside it
+(:func:`file_digests` writes it, :func:`verify_files` checks it before anything is loaded).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +70,10 @@ def read_tensors(path: str | Path, framework: str = "pt", sha256: str | None = N
         payload = path.read_bytes()
     except OSError as err:
         raise CheckpointError(f"{path}: unreadable ({err.strerror or err})") from None
-    if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
-        raise CheckpointError(f"{path}: sha256 differs from the one recorded beside it (torn or edited save)")
+    if sha256 is not None and (digest := hashlib.sha256(payload).hexdigest()) != sha256:
+        raise CheckpointError(
+            f"{path}: sha256 {digest} differs from the recorded {sha256} (corrupted, torn or edited file)"
+        )
     from safetensors import SafetensorError
 
     if framework == "numpy":
@@ -77,3 +84,43 @@ def read_tensors(path: str | Path, framework: str = "pt", sha256: str | None = N
         return load(payload)
     except (SafetensorError, ValueError) as err:
         raise CheckpointError(f"{path}: unreadable tensors ({err})") from None
+
+
+FILES_KEY = "files"
+
+
+def file_digests(folder: str | Path, names: Iterable[str]) -> dict[str, str]:
+    """``{name: sha256}`` of the files ``names`` in ``folder`` that exist (sorted by name)."""
+    from sagepred.io import sha256_file
+
+    folder = Path(folder)
+    return {name: sha256_file(folder / name) for name in sorted(names) if (folder / name).is_file()}
+
+
+def verify_files(folder: str | Path, payload: dict[str, Any], source: str | Path) -> int:
+    """Check every file listed in ``payload["files"]`` against its sha256; returns how many were checked.
+
+    A settings file without the field (written before checksums were recorded) checks nothing. A
+    missing listed file, a malformed field or a mismatch is a one-line :class:`CheckpointError`.
+    """
+    from sagepred.io import sha256_file
+
+    recorded = payload.get(FILES_KEY)
+    if recorded is None:
+        return 0
+    if not isinstance(recorded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in recorded.items()
+    ):
+        raise CheckpointError(f"{source}: field '{FILES_KEY}' must map file names to sha256 hex strings")
+    folder = Path(folder)
+    for name, expected in sorted(recorded.items()):
+        path = folder / name
+        if Path(name).name != name or not path.is_file():
+            raise CheckpointError(f"{path}: listed in {source} but missing from the checkpoint")
+        digest = sha256_file(path)
+        if digest != expected:
+            raise CheckpointError(
+                f"{path}: sha256 {digest} differs from {expected} recorded in {Path(source).name} "
+                "(corrupted or edited file)"
+            )
+    return len(recorded)

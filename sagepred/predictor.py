@@ -3,7 +3,9 @@
 Checkpoint layout (``save_pretrained`` / ``from_pretrained``), in the Hugging Face style:
 
 * ``config.json`` — :class:`PredictorConfig` (format version, target model, encoder id, head and
-  LoRA settings, training settings, data provenance, validation metrics);
+  LoRA settings, training settings, data provenance, validation metrics) and ``files``: the sha256
+  of every weight and adapter file beside it, checked by ``from_pretrained`` before loading (the card
+  is documentation, so it is not listed: editing it on the Hub does not break the checkpoint);
 * ``model.safetensors`` — the head's weights;
 * ``adapter_config.json`` + ``adapter_model.safetensors`` — the encoder's LoRA adapter (peft), when
   trained with LoRA;
@@ -25,7 +27,15 @@ import torch
 from torch import nn
 
 from sagepred import __version__
-from sagepred.checkpoint import check_version, read_json, read_tensors, require_files
+from sagepred.checkpoint import (
+    FILES_KEY,
+    check_version,
+    file_digests,
+    read_json,
+    read_tensors,
+    require_files,
+    verify_files,
+)
 from sagepred.distribution import LengthDistribution
 from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
 from sagepred.errors import CheckpointError
@@ -37,6 +47,8 @@ WEIGHTS_NAME = "model.safetensors"
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 CARD_NAME = "README.md"
+CHECKSUMMED_FILES = (WEIGHTS_NAME, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME)
+"""Files whose sha256 ``config.json`` records (those present)."""
 
 
 @dataclass
@@ -174,8 +186,17 @@ class LengthPredictor(nn.Module):
         return self.predict_from_features(embeddings, counts)
 
     # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path, card: str | None = None) -> Path:
-        """Write the checkpoint folder atomically (temp folder, then rename)."""
+    def save_pretrained(
+        self,
+        directory: str | Path,
+        card: str | None = None,
+        weights: dict[str, torch.Tensor] | None = None,
+    ) -> Path:
+        """Write the checkpoint folder atomically (temp folder, then rename).
+
+        ``weights`` replaces the head's state in ``model.safetensors`` (e.g. the zoo's float16 copy);
+        ``config.json`` is written last, with the sha256 of the files written before it.
+        """
         from safetensors.torch import save_file
 
         from sagepred.io import atomic_directory
@@ -183,16 +204,17 @@ class LengthPredictor(nn.Module):
 
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
-            (tmp / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-            state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+            state = weights if weights is not None else self.head.state_dict()
             save_file(
-                state,
+                {k: v.detach().cpu().contiguous() for k, v in state.items()},
                 str(tmp / WEIGHTS_NAME),
                 metadata={"format": "pt", "sagepred_format": str(FORMAT_VERSION)},
             )
             if self.config.lora is not None:
                 self._save_adapter(tmp)
             (tmp / CARD_NAME).write_text(card if card is not None else render_model_card(self.config))
+            payload = {**self.config.to_dict(), FILES_KEY: file_digests(tmp, CHECKSUMMED_FILES)}
+            (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
         return directory
 
     def _save_adapter(self, folder: Path) -> None:
@@ -213,10 +235,16 @@ class LengthPredictor(nn.Module):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path, encoder: TextEncoder | None = None) -> LengthPredictor:
-        """Load a checkpoint folder (or a Hugging Face Hub repo id, for users with a network)."""
+        """Load a checkpoint folder (or a Hugging Face Hub repo id, for users with a network).
+
+        Every file whose sha256 ``config.json`` records is checked before any weight is read; a
+        mismatch is a one-line :class:`CheckpointError` naming the file and both hashes.
+        """
         folder = resolve_checkpoint(name_or_path)
         config_path, weights_path = require_files(folder, CONFIG_NAME, WEIGHTS_NAME)
-        config = PredictorConfig.from_dict(read_json(config_path), source=str(config_path))
+        payload = read_json(config_path)
+        config = PredictorConfig.from_dict(payload, source=str(config_path))
+        verify_files(folder, payload, config_path)
         predictor = cls(config, encoder=encoder)
         state = read_tensors(weights_path, framework="pt")
         expected = predictor.head.state_dict()

@@ -28,9 +28,9 @@ import torch
 
 from sagepred import zoo
 from sagepred.encoders import EmbeddingCache
-from sagepred.io import atomic_write_bytes, atomic_write_text
+from sagepred.io import atomic_write_text
 from sagepred.model_card import render_model_card
-from sagepred.predictor import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, LengthPredictor
+from sagepred.predictor import CARD_NAME, CONFIG_NAME, LengthPredictor
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
 from sagepred.training.recipes import Recipe, list_recipes, load_recipe
@@ -121,8 +121,6 @@ def card_metrics(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str,
 
 def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: EmbeddingCache) -> dict[str, Any]:
     """Train, re-measure with shipped weights, and write one checkpoint; returns build facts."""
-    from safetensors.torch import save
-
     tic = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"zoo-{recipe.name}-") as scratch:
         with cached_predictions(cache):
@@ -145,8 +143,7 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
     predictor.config.metrics = card_metrics(metrics, baseline)
     predictor.config.training["weights_dtype"] = str(dtype).removeprefix("torch.")
     target = zoo_dir / recipe.name
-    predictor.save_pretrained(target)
-    atomic_write_bytes(target / WEIGHTS_NAME, save(state, metadata={"format": "pt", "sagepred_format": "1"}))
+    predictor.save_pretrained(target, weights=state)  # config.json records the shipped weights' sha256
     check = {
         "dtype": str(dtype).removeprefix("torch."),
         "max_abs_cdf_diff_vs_float32": float(np.max(np.abs(full_dist.cdf_at_knots - dist.cdf_at_knots)))
