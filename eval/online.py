@@ -272,6 +272,8 @@ def format_table(result: OnlineResult, keys: Sequence[str] = ("crps", "kendall_t
 
 def add_online_arguments(parser: Any) -> None:
     """The ``sagepred eval --online`` options (an argparse parser)."""
+    from sagepred.cli.base import cosine_similarity, positive_float, positive_int, seed_int
+
     group = parser.add_argument_group("online replay (--online)")
     group.add_argument(
         "--online",
@@ -285,22 +287,26 @@ def add_online_arguments(parser: Any) -> None:
         help="with --online: replay SageSched's history predictor alone (no head needed)",
     )
     group.add_argument(
-        "--seed", type=int, default=0, help="stream order and observed-sample seed (default 0)"
+        "--seed", type=seed_int, default=0, help="stream order and observed-sample seed (default 0)"
     )
-    group.add_argument("--block", type=int, default=200, help="requests per scoring block (default 200)")
+    group.add_argument(
+        "--block", type=positive_int, default=200, help="requests per scoring block (default 200)"
+    )
     group.add_argument(
         "--observe",
         choices=("one", "all"),
         default="one",
         help="feed one sampled length per request (default) or all of its samples",
     )
-    group.add_argument("--window", type=int, default=10_000, help="history window size (default 10,000)")
     group.add_argument(
-        "--threshold", type=float, default=0.8, help="neighbour cosine similarity (default 0.8)"
+        "--window", type=positive_int, default=10_000, help="history window size (default 10,000)"
+    )
+    group.add_argument(
+        "--threshold", type=cosine_similarity, default=0.8, help="neighbour cosine similarity (default 0.8)"
     )
     group.add_argument(
         "--prior-strength",
-        type=float,
+        type=positive_float,
         default=4.0,
         help="the head's weight in pseudo-samples when fusing (default 4)",
     )

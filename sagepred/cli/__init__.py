@@ -40,7 +40,9 @@ def _available_commands() -> list:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The top-level parser and a name → command map."""
-    parser = argparse.ArgumentParser(
+    from sagepred.cli.base import OneLineParser
+
+    parser = OneLineParser(
         prog="sagepred",
         description="Train, evaluate and serve output-length distribution predictors; schedule LLM requests with them.",
     )
@@ -72,7 +74,12 @@ def quiet_library_logs() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sagepred`` console script."""
     parser, commands = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        if stop.code == 2:  # a usage error, already reported on one line
+            return 2
+        raise
     if args.command is None:
         parser.print_help()
         return 2

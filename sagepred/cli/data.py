@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, positive_float, positive_int
 
 
 class Command(Subcommand):
@@ -33,10 +33,18 @@ class Command(Subcommand):
             "--manifest", metavar="FILE", help="another manifest (default: the packaged one)"
         )
         fetching.add_argument(
-            "--attempts", type=int, default=3, metavar="N", help="tries per file; each resumes (default 3)"
+            "--attempts",
+            type=positive_int,
+            default=3,
+            metavar="N",
+            help="tries per file; each resumes (default 3)",
         )
         fetching.add_argument(
-            "--timeout", type=float, default=30.0, metavar="S", help="socket timeout in seconds (default 30)"
+            "--timeout",
+            type=positive_float,
+            default=30.0,
+            metavar="S",
+            help="socket timeout in seconds (default 30)",
         )
 
     def run(self, args: argparse.Namespace) -> int:

@@ -116,13 +116,14 @@ class Command(Subcommand):
         parser.add_argument(
             "--output", required=True, metavar="DIR", help="report folder (replaced atomically)"
         )
-        parser.add_argument(
+        tracking = parser.add_mutually_exclusive_group()
+        tracking.add_argument(
             "--tracking-uri",
             default="sqlite:///mlflow.db",
             metavar="URI",
             help="MLflow tracking URI (default sqlite:///mlflow.db)",
         )
-        parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+        tracking.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
         parser.add_argument("--json", action="store_true", help="print metrics.json to stdout")
         from sagepred.eval.online import add_online_arguments
 

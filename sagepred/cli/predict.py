@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, positive_int
 
 
 def read_prompts(path: str) -> list[tuple[str, str]]:
@@ -43,10 +43,9 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--checkpoint", metavar="SPEC", help="checkpoint folder, zoo name, or Hub repo id"
-        )
-        parser.add_argument(
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--checkpoint", metavar="SPEC", help="checkpoint folder, zoo name, or Hub repo id")
+        which.add_argument(
             "--model",
             metavar="TARGET",
             help="target model: without --checkpoint, use its zoo checkpoint (see `sagepred zoo list`)",
@@ -61,7 +60,7 @@ class Command(Subcommand):
             "--output", required=True, metavar="PATH", help="JSONL predictions (written atomically)"
         )
         parser.add_argument(
-            "--batch-size", type=int, default=64, help="prompts per encoder batch (default 64)"
+            "--batch-size", type=positive_int, default=64, help="prompts per encoder batch (default 64)"
         )
 
     def run(self, args: argparse.Namespace) -> int:

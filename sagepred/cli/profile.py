@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from sagepred.cli.base import Subcommand, add_served_model_argument, served_model
+from sagepred.cli.base import (
+    Subcommand,
+    add_served_model_argument,
+    positive_int,
+    positive_int_list,
+    served_model,
+)
 
 
 class Command(Subcommand):
@@ -28,19 +34,31 @@ class Command(Subcommand):
             "--dummy-weights", action="store_true", help="load_format=dummy (no weights needed)"
         )
         parser.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
-        parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs (default 8)")
         parser.add_argument(
-            "--max-model-len", type=int, default=512, help="engine max_model_len (default 512)"
-        )
-        parser.add_argument("--kv-cache-mb", type=int, default=64, help="KV cache size in MiB (default 64)")
-        parser.add_argument(
-            "--batch-sizes", default="1,2,4,8", help="comma-separated batch sizes of the sweep"
+            "--max-num-seqs", type=positive_int, default=8, help="engine max_num_seqs (default 8)"
         )
         parser.add_argument(
-            "--prompt-lens", default="16,64,192", help="comma-separated prompt lengths of the sweep"
+            "--max-model-len", type=positive_int, default=512, help="engine max_model_len (default 512)"
         )
-        parser.add_argument("--decode-tokens", type=int, default=24, help="tokens generated per request")
-        parser.add_argument("--repeats", type=int, default=1, help="times each cell runs")
+        parser.add_argument(
+            "--kv-cache-mb", type=positive_int, default=64, help="KV cache size in MiB (default 64)"
+        )
+        parser.add_argument(
+            "--batch-sizes",
+            type=positive_int_list,
+            default=[1, 2, 4, 8],
+            help="comma-separated batch sizes of the sweep",
+        )
+        parser.add_argument(
+            "--prompt-lens",
+            type=positive_int_list,
+            default=[16, 64, 192],
+            help="comma-separated prompt lengths of the sweep",
+        )
+        parser.add_argument(
+            "--decode-tokens", type=positive_int, default=24, help="tokens generated per request"
+        )
+        parser.add_argument("--repeats", type=positive_int, default=1, help="times each cell runs")
         parser.add_argument(
             "--json", metavar="OUT", help="also write the profile, fit quality and every step as JSON"
         )
@@ -60,8 +78,8 @@ class Command(Subcommand):
 
         model_arg = served_model(args, self.name)
         plan = ProfilingPlan(
-            batch_sizes=_ints(args.batch_sizes, "batch-sizes"),
-            prompt_lens=_ints(args.prompt_lens, "prompt-lens"),
+            batch_sizes=list(args.batch_sizes),
+            prompt_lens=list(args.prompt_lens),
             decode_tokens=args.decode_tokens,
             repeats=args.repeats,
         )
@@ -122,15 +140,3 @@ class Command(Subcommand):
             payload = {"profile": profile.to_dict(), "r2": r2, "steps": [vars(s) for s in samples]}
             atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
         return 0
-
-
-def _ints(text: str, name: str) -> list[int]:
-    from sagepred.errors import InputError
-
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"expected comma-separated integers, got {text!r}", field=name) from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"expected positive integers, got {text!r}", field=name)
-    return values

@@ -8,7 +8,14 @@ import os
 import subprocess
 import sys
 
-from sagepred.cli.base import Subcommand, add_served_model_argument, served_model
+from sagepred.cli.base import (
+    Subcommand,
+    add_served_model_argument,
+    port_number,
+    positive_float,
+    positive_int,
+    served_model,
+)
 
 
 def _async_platform() -> bool:
@@ -109,8 +116,12 @@ class Command(Subcommand):
             help="plugin: sagepred's scheduler class; priority: vLLM priority policy + proxy",
         )
         parser.add_argument("--policy", default="gittins", help="scheduler-core policy (default gittins)")
-        parser.add_argument("--bucket-tokens", type=int, default=200, help="key refresh interval in tokens")
-        parser.add_argument("--max-wait-s", type=float, default=60.0, help="starvation bound in seconds")
+        parser.add_argument(
+            "--bucket-tokens", type=positive_int, default=200, help="key refresh interval in tokens"
+        )
+        parser.add_argument(
+            "--max-wait-s", type=positive_float, default=60.0, help="starvation bound in seconds"
+        )
         parser.add_argument(
             "--profile",
             default=None,
@@ -130,10 +141,10 @@ class Command(Subcommand):
             help="subclass vLLM's AsyncScheduler (default: on GPUs, off on CPU)",
         )
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        parser.add_argument("--port", type=int, default=8000, help="port clients use")
+        parser.add_argument("--port", type=port_number, default=8000, help="port clients use")
         parser.add_argument(
             "--vllm-port",
-            type=int,
+            type=port_number,
             default=None,
             help="priority mode: vLLM's own port behind the proxy (default port + 1)",
         )

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import (
+    Subcommand,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_float_list,
+    positive_int,
+    seed_int,
+)
 
 ALL_POLICIES = "fcfs,sjf,ltr,trail,tie,gittins,oracle"
-
-
-def _rates(text: str) -> list[float]:
-    from sagepred.errors import InputError
-
-    try:
-        rates = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"expected comma-separated numbers, got {text!r}", field="sweep-rates") from None
-    if not rates or any(r <= 0 for r in rates):
-        raise InputError(f"expected positive rates, got {text!r}", field="sweep-rates")
-    return rates
 
 
 class Command(Subcommand):
@@ -50,9 +46,11 @@ class Command(Subcommand):
         parser.add_argument(
             "--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})"
         )
-        parser.add_argument("--rate", type=float, default=None, help="arrival rate, requests per second")
         parser.add_argument(
-            "--num-requests", type=int, default=2000, help="requests to simulate (default 2000)"
+            "--rate", type=positive_float, default=None, help="arrival rate, requests per second"
+        )
+        parser.add_argument(
+            "--num-requests", type=positive_int, default=2000, help="requests to simulate (default 2000)"
         )
         parser.add_argument(
             "--predictor",
@@ -70,26 +68,36 @@ class Command(Subcommand):
             help="cost model: calibrated from the profile, or the paper's O²/2 + I·O",
         )
         parser.add_argument(
-            "--bucket-tokens", type=int, default=200, help="Gittins refresh interval (tokens)"
+            "--bucket-tokens", type=positive_int, default=200, help="Gittins refresh interval (tokens)"
+        )
+        parser.add_argument(
+            "--aging",
+            type=non_negative_float,
+            default=0.0,
+            help="tail guard: a waiting request's key falls by this many seconds of expected work per second "
+            "waited (0: off; larger: closer to FCFS, shorter p99)",
         )
         parser.add_argument(
             "--preempt-margin",
-            type=float,
+            type=non_negative_float,
             default=1.0,
             help="recompute costs a preemption's gain must exceed (default 1)",
         )
         parser.add_argument(
-            "--max-preemptions-per-step", type=int, default=1, help="policy preemptions per step"
+            "--max-preemptions-per-step", type=non_negative_int, default=1, help="policy preemptions per step"
         )
         parser.add_argument(
             "--naive-preemption",
             action="store_true",
             help="preempt whenever a waiting request outranks a running one (for comparison)",
         )
-        parser.add_argument("--seed", type=int, default=0, help="seed for record choice and Poisson arrivals")
+        parser.add_argument(
+            "--seed", type=seed_int, default=0, help="seed for record choice and Poisson arrivals"
+        )
         parser.add_argument("--json", dest="json_out", metavar="OUT", help="write results as JSON")
         parser.add_argument(
             "--sweep-rates",
+            type=positive_float_list,
             default=None,
             metavar="R1,R2,…",
             help="simulate at each rate and plot mean TTLT against load (needs --plot)",
@@ -114,20 +122,14 @@ class Command(Subcommand):
         from sagepred.scheduler.simulator import SimConfig
         from sagepred.scheduler.workload import build_workload, resolve_predictor
 
-        if args.num_requests < 1:
-            raise InputError(f"expected at least 1, got {args.num_requests}", field="num-requests")
-        if args.bucket_tokens < 1:
-            raise InputError(f"expected at least 1, got {args.bucket_tokens}", field="bucket-tokens")
-        if args.preempt_margin < 0 or args.max_preemptions_per_step < 0:
-            raise InputError("expected non-negative values", field="preempt-margin")
-        rates = _rates(args.sweep_rates) if args.sweep_rates else None
+        rates = args.sweep_rates
         if rates is None and args.rate is None:
             raise InputError("give --rate or --sweep-rates", field="rate")
         if rates is not None and not args.plot:
             raise InputError("--sweep-rates needs --plot PNG", field="plot")
         profile = load_profile(args.profile)
         cost = cost_model(args.cost, profile)
-        policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens)
+        policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens, aging=args.aging)
         trace = trace_or_poisson(args.trace)
         from sagepred.targets import data_model_name
 
@@ -154,6 +156,7 @@ class Command(Subcommand):
             "num_requests": args.num_requests,
             "seed": args.seed,
             "bucket_tokens": args.bucket_tokens,
+            "aging": args.aging,
             "preempt_margin": args.preempt_margin,
             "naive_preemption": args.naive_preemption,
         }

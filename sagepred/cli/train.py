@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, positive_int, seed_int
 
 
 class Command(Subcommand):
@@ -33,49 +33,53 @@ class Command(Subcommand):
             "--output", metavar="DIR", help="checkpoint folder (default outputs/<recipe>-<head>-<mode>)"
         )
         parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="replace an existing non-empty --output folder (default: refuse)",
+        )
+        parser.add_argument(
             "--head", choices=["histogram", "quantile"], help="distribution head (recipe default)"
         )
         parser.add_argument(
             "--lora", action="store_true", help="LoRA-tune the encoder (peft) instead of freezing it"
         )
         parser.add_argument(
-            "--epochs", type=int, metavar="N", help="maximum epochs (LoRA epochs with --lora)"
+            "--epochs", type=positive_int, metavar="N", help="maximum epochs (LoRA epochs with --lora)"
         )
         parser.add_argument(
             "--encoder", metavar="ID", help="encoder id or folder (default all-MiniLM-L6-v2, bundled)"
         )
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
         parser.add_argument(
             "--train-split", metavar="NAME", help="train on this split of the source (e.g. train)"
         )
         parser.add_argument(
             "--eval-split", metavar="NAME", help="evaluate on this split of the source (e.g. validate)"
         )
-        parser.add_argument(
+        tracking = parser.add_mutually_exclusive_group()
+        tracking.add_argument(
             "--tracking-uri",
             default="sqlite:///mlflow.db",
             metavar="URI",
             help="MLflow tracking URI (default sqlite:///mlflow.db)",
         )
-        parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+        tracking.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
         parser.add_argument(
             "--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON"
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        from sagepred.errors import InputError
         from sagepred.io import atomic_write_text
         from sagepred.progress import make_console
         from sagepred.training.pipeline import TrainOptions, run_training
 
-        if args.epochs is not None and args.epochs < 1:
-            raise InputError("expected a positive number of epochs", field="--epochs")
+        output = checked_output(args)
         console = make_console(stderr=True)
         summary = run_training(
             TrainOptions(
                 model=args.model,
                 data=args.data,
-                output=args.output,
+                output=output,
                 head=args.head,
                 lora=args.lora,
                 epochs=args.epochs,
@@ -92,6 +96,29 @@ class Command(Subcommand):
         if args.json:
             atomic_write_text(args.json, json.dumps(summary, indent=2, default=str) + "\n")
         return 0
+
+
+def checked_output(args: argparse.Namespace) -> str:
+    """The checkpoint folder ``train`` writes; an existing non-empty one is refused unless ``--overwrite``."""
+    from pathlib import Path
+
+    from sagepred.errors import InputError
+    from sagepred.training.recipes import load_recipe
+
+    output = args.output
+    if output is None:
+        recipe = load_recipe(args.model)
+        head = args.head or recipe.predictor.head.kind
+        output = f"outputs/{recipe.name}-{head}-{'lora' if args.lora else 'frozen'}"
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise InputError("exists and is not a folder; choose another --output", path=path)
+    if path.is_dir() and any(path.iterdir()) and not args.overwrite:
+        raise InputError(
+            "the output folder exists and is not empty; pass --overwrite to replace it, or another --output",
+            path=path,
+        )
+    return output
 
 
 def _fmt(value: object) -> str:

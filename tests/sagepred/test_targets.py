@@ -243,9 +243,9 @@ def test_serve_and_profile_need_a_served_model(capsys, tmp_path):
     assert main(["profile", "--served-model", "tiny", "--output", str(out), "--batch-sizes", "0"]) == 2
     err = capsys.readouterr().err
     assert "batch-sizes" in err and "deprecated" not in err
-    assert main(["profile", "--model", "tiny", "--output", str(out), "--batch-sizes", "0"]) == 2
+    assert main(["profile", "--model", "tiny", "--output", str(out), "--decode-tokens", "1"]) == 2
     err = capsys.readouterr().err
-    assert "--model is deprecated here" in err and "batch-sizes" in err and not out.exists()
+    assert "--model is deprecated here" in err and "decode-tokens" in err and not out.exists()
 
 
 def test_serve_help_names_served_model(capsys):
