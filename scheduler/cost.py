@@ -31,6 +31,10 @@ class CostModel:
         default=1.0, metadata={"help": "cost of recomputing one context token, in units of b (see recompute)"}
     )
     name: str = field(default="paper", metadata={"help": "label for reports"})
+    per_second: float = field(
+        default=1.0,
+        metadata={"help": "cost units in one second of engine time (the tail guard's aging is in seconds)"},
+    )
 
     def __post_init__(self) -> None:
         if self.a < 0 or self.b < 0 or self.a + self.b <= 0:
@@ -41,10 +45,13 @@ class CostModel:
         """SageSched's ``O²/2 + I·O`` (units: KV-token reads).
 
         With a profile, a recomputed token is priced at ``per_token_s / per_kv_token_s`` KV reads
-        (the time of one prefill token over the time of one KV read); without one, at one.
+        (the time of one prefill token over the time of one KV read), and a second of engine time at
+        ``1 / per_kv_token_s`` units; without one, both at one.
         """
-        weight = 1.0 if profile is None else profile.per_token_s / profile.per_kv_token_s
-        return cls(a=0.0, b=1.0, prefill_weight=weight, name="paper")
+        if profile is None:
+            return cls(a=0.0, b=1.0, prefill_weight=1.0, name="paper")
+        weight = profile.per_token_s / profile.per_kv_token_s
+        return cls(a=0.0, b=1.0, prefill_weight=weight, name="paper", per_second=1.0 / profile.per_kv_token_s)
 
     @classmethod
     def from_profile(cls, profile: EngineProfile) -> CostModel:

@@ -200,25 +200,70 @@ class Oracle(Policy):
         return self.cost.remaining(state.prompt_len, state.age, state.true_len)
 
 
+class TailGuard(Policy):
+    """The tail guard: an inner policy's key aged by the time a request has waited since arrival.
+
+    ``key = inner key − aging × (now − arrival)`` with ``aging`` in seconds of expected engine work per
+    second of waiting (converted to the cost's units with ``CostModel.per_second``). The common ``now``
+    term does not change the order, so the key is ``inner key + aging × per_second × arrival``: static
+    per request and key bucket, hence the same in the simulator and the plug-in. A request that has
+    waited ``Δ`` seconds is overtaken only by arrivals whose key is more than ``aging × Δ`` smaller, so
+    no request waits longer than about ``(largest key) / aging``: ``aging = 0`` is the inner policy,
+    ``aging → ∞`` is FCFS. Preemption values are the inner policy's (the guard orders, it does not
+    change what a preemption gains).
+    """
+
+    def __init__(self, inner: Policy, aging: float) -> None:
+        if not aging >= 0 or not np.isfinite(aging):
+            raise InputError(f"expected a non-negative number, got {aging!r}", field="aging")
+        super().__init__(inner.cost)
+        self.inner = inner
+        self.aging = float(aging)
+        self.name = inner.name  # type: ignore[misc]
+        self.needs_prediction = inner.needs_prediction  # type: ignore[misc]
+        self.preemptive = inner.preemptive
+        self.refresh_tokens = inner.refresh_tokens
+        self.keys_never_increase = inner.keys_never_increase
+
+    def keys(self, state: RequestState) -> np.ndarray:
+        shift = self.aging * self.cost.per_second * np.asarray(state.arrival, dtype=np.float64)
+        return self.inner.keys(state) + shift
+
+    def preempt_values(self, state: RequestState) -> np.ndarray:
+        return self.inner.preempt_values(state)
+
+    def preempt_age_limit(self, state: RequestState) -> np.ndarray:
+        return self.inner.preempt_age_limit(state)
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()}+aging={self.aging:g}"
+
+
 POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FCFS, SJF, LTR, TRAIL, TIE, Gittins, Oracle)}
 
 
-def make_policy(name: str, cost: CostModel | None = None, bucket_tokens: int = 200) -> Policy:
-    """A policy by name (``fcfs, sjf, ltr, trail, tie, gittins, oracle``)."""
+def make_policy(
+    name: str, cost: CostModel | None = None, bucket_tokens: int = 200, aging: float = 0.0
+) -> Policy:
+    """A policy by name (``fcfs, sjf, ltr, trail, tie, gittins, oracle``); ``aging > 0`` wraps it in
+    the :class:`TailGuard` (not FCFS, which is already arrival order)."""
     key = name.strip().lower()
     if key not in POLICIES:
         raise InputError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}", field="policies")
-    if key == "gittins":
-        return Gittins(cost, bucket_tokens=bucket_tokens)
-    return POLICIES[key](cost)
+    policy = Gittins(cost, bucket_tokens=bucket_tokens) if key == "gittins" else POLICIES[key](cost)
+    if aging and key != "fcfs":
+        return TailGuard(policy, aging)
+    return policy
 
 
-def parse_policies(text: str, cost: CostModel | None = None, bucket_tokens: int = 200) -> list[Policy]:
+def parse_policies(
+    text: str, cost: CostModel | None = None, bucket_tokens: int = 200, aging: float = 0.0
+) -> list[Policy]:
     """Comma-separated names → policies (duplicates removed, order kept)."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
         raise InputError("no policy named", field="policies")
-    return [make_policy(n, cost, bucket_tokens) for n in dict.fromkeys(names)]
+    return [make_policy(n, cost, bucket_tokens, aging) for n in dict.fromkeys(names)]
 
 
 @dataclass(frozen=True)

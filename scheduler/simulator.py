@@ -54,6 +54,14 @@ class SimConfig:
         default=False, metadata={"help": "assert memory accounting every step (slow)"}
     )
     key_chunk: int = field(default=8192, metadata={"help": "rows per batch when precomputing policy keys"})
+    max_wait_s: float | None = field(
+        default=None,
+        metadata={
+            "help": "the plug-in's starvation bound: a request waiting longer than this since arrival goes ahead "
+            "of every key (oldest first), displaces a running request without the cost check and is not "
+            "preempted by the policy (None: off)"
+        },
+    )
 
 
 @dataclass
@@ -198,6 +206,13 @@ class _Run:
         self.admit_order: list[int] = []
 
         self.waiting: list[tuple[float, float, int]] = []
+        self.starved: list[tuple[float, int]] = []
+        """Waiting requests past the starvation bound, oldest first (their ``waiting`` entries are stale)."""
+        self.deadlines: list[tuple[float, int]] = []
+        self.where = np.zeros(n, dtype=np.int8)
+        """0: not waiting, 1: in ``waiting``, 2: in ``starved``."""
+        self.num_waiting = 0
+        self.max_wait = config.max_wait_s
         self.running = np.zeros(0, dtype=np.int64)
         self.free = self.num_blocks
         self.now = 0.0
@@ -211,7 +226,7 @@ class _Run:
         while self.remaining > 0:
             self.iterations += 1
             self._admit_arrivals()
-            if self.running.size == 0 and not self.waiting:
+            if self.running.size == 0 and not self.num_waiting:
                 if self.next_arr >= self.n:
                     break
                 self.now = max(self.now, float(self.arrival[self.next_arr]))
@@ -233,8 +248,40 @@ class _Run:
     # --- queues
 
     def _push(self, i: int) -> None:
+        self.num_waiting += 1
+        if self._is_starved(i):
+            self.where[i] = 2
+            heapq.heappush(self.starved, (float(self.arrival[i]), i))
+            return
         key = float(self.table.keys(np.array([i]), self.gen[i : i + 1])[0])
+        self.where[i] = 1
         heapq.heappush(self.waiting, (key, float(self.arrival[i]), i))
+        if self.max_wait is not None:
+            heapq.heappush(self.deadlines, (float(self.arrival[i]) + self.max_wait, i))
+
+    def _is_starved(self, i: int) -> bool:
+        return self.max_wait is not None and self.now - float(self.arrival[i]) > self.max_wait
+
+    def _promote_starved(self) -> None:
+        """Move waiting requests past the starvation bound to the head of the queue."""
+        while self.deadlines and self.now > self.deadlines[0][0]:
+            _, i = heapq.heappop(self.deadlines)
+            if self.where[i] == 1:
+                self.where[i] = 2
+                heapq.heappush(self.starved, (float(self.arrival[i]), i))
+
+    def _head(self) -> int:
+        """The waiting request admitted next (starved ones first); stale entries are dropped."""
+        if self.starved:
+            return self.starved[0][1]
+        while self.where[self.waiting[0][2]] != 1:
+            heapq.heappop(self.waiting)
+        return self.waiting[0][2]
+
+    def _pop_head(self) -> None:
+        i = heapq.heappop(self.starved)[1] if self.starved else heapq.heappop(self.waiting)[2]
+        self.where[i] = 0
+        self.num_waiting -= 1
 
     def _preempt(self, i: int) -> None:
         """Preemption by recompute: ``i`` frees its blocks and waits again."""
@@ -249,6 +296,8 @@ class _Run:
             if not self.rejected[self.next_arr]:
                 self._push(self.next_arr)
             self.next_arr += 1
+        if self.max_wait is not None:
+            self._promote_starved()
 
     # --- step planning
 
@@ -290,8 +339,8 @@ class _Run:
         """Admit waiting requests in key order while slots, budget and blocks last; a preemptive policy
         may displace running requests for the head of the queue when that pays."""
         policy_done = 0
-        while self.waiting:
-            w = self.waiting[0][2]
+        while self.num_waiting:
+            w = self._head()
             if self._try_admit(plan, w):
                 continue
             if (
@@ -314,7 +363,7 @@ class _Run:
         slots = self.running.size + len(plan.admitted) < self.profile.max_num_seqs
         if not (slots and tok_w > 0 and blocks_w <= plan.free_after):
             return False
-        heapq.heappop(self.waiting)
+        self._pop_head()
         plan.admitted.append(w)
         plan.admit_tokens.append(tok_w)
         plan.budget -= tok_w
@@ -330,6 +379,8 @@ class _Run:
             self.policy_preempt_count[running] < self.rule.max_per_request
         )
         ok &= computed[running] >= prompt[running] + ages - 1
+        if self.max_wait is not None:
+            ok &= self.now - self.arrival[running] <= self.max_wait
         if not ok.any():
             return False
         keys = np.where(ok, table.keys(running, ages), -np.inf)
@@ -338,7 +389,8 @@ class _Run:
         value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
         values = table.values(running, ages)
         recompute = float(self.policy.cost.recompute(prompt[i] + gen[i]))
-        if not self.rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
+        forced = self.where[w] == 2
+        if not forced and not self.rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
             return False
         plan.budget += int(plan.tokens[victim])
         plan.free_after += int(self.blocks[i] + plan.new_blocks[victim])
@@ -397,8 +449,10 @@ class _Run:
         if self.next_arr < self.n and not skip_arrivals and k > 1:
             gap = float(self.arrival[self.next_arr]) - self.now
             k = min(k, _steps_to_reach(gap, c0, c1))
-        if self.refresh is not None and self.waiting and k > 1:
+        if self.refresh is not None and self.num_waiting and k > 1:
             k = min(k, int((self.refresh - gen[running] % self.refresh).min()))
+        if self.deadlines and self.num_waiting and k > 1:
+            k = min(k, _steps_to_reach(self.deadlines[0][0] - self.now, c0, c1))
         if k > 1:
             ctx = self.computed[running]
             have = int(self.blocks[running].sum())

@@ -121,6 +121,7 @@ def tiny_engine(
     cache_dir: str | Path,
     max_num_seqs: int = 4,
     kv_cache_bytes: int = 64 * 2**20,
+    dtype: str = "bfloat16",
     **llm_kwargs: object,
 ) -> object:
     """An in-process ``vllm.LLM`` on the tiny model with dummy weights (eager, ``max_model_len`` 512)."""
@@ -130,7 +131,7 @@ def tiny_engine(
     return LLM(
         model=str(model_dir),
         load_format="dummy",
-        dtype="bfloat16",
+        dtype=dtype,
         enforce_eager=True,
         max_model_len=512,
         max_num_seqs=max_num_seqs,
