@@ -170,3 +170,246 @@ class EmbeddingCache:
             with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
                 atomic_write_bytes(path, save(cached))
         return np.stack([cached[k] for k in keys]).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------- other encoders
+CAUSAL_PREFIX = "causal-lm:"
+ONNX_PREFIXES = ("onnx:", "onnx-int8:")
+RUNTIME_ENV = "SAGEPRED_ENCODER_RUNTIME"
+"""``torch`` (default), ``onnx`` or ``onnx-int8``: how a plain encoder spec runs (same embeddings within tolerance)."""
+
+
+def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEncoder:
+    """The encoder a spec names.
+
+    * ``causal-lm:ID_OR_PATH[?layer=K&pooling=mean|last]`` — :class:`CausalLMStateEncoder`;
+    * ``onnx:NAME`` / ``onnx-int8:NAME`` — :class:`OnnxTextEncoder` over encoder ``NAME``;
+    * anything else — :class:`TextEncoder`, run through ONNX Runtime when ``$SAGEPRED_ENCODER_RUNTIME``
+      says ``onnx`` or ``onnx-int8`` (the checkpoint's encoder name is unchanged).
+    """
+    import os
+
+    if name.startswith(CAUSAL_PREFIX):
+        path, options = _parse_options(name[len(CAUSAL_PREFIX) :])
+        return CausalLMStateEncoder(
+            path,
+            layer=int(options["layer"]) if "layer" in options else None,
+            pooling=options.get("pooling", "mean"),
+            max_length=max_length,
+        )
+    for prefix in ONNX_PREFIXES:
+        if name.startswith(prefix):
+            return OnnxTextEncoder(name[len(prefix) :], max_length=max_length, int8=prefix == "onnx-int8:")
+    runtime = os.environ.get(RUNTIME_ENV, "torch").strip().lower()
+    if runtime in ("onnx", "onnx-int8"):
+        return OnnxTextEncoder(name, max_length=max_length, int8=runtime == "onnx-int8")
+    if runtime not in ("", "torch"):
+        raise InputError(f"expected torch, onnx or onnx-int8, got {runtime!r}", field=RUNTIME_ENV)
+    return TextEncoder(name, max_length=max_length)
+
+
+def _parse_options(text: str) -> tuple[str, dict[str, str]]:
+    path, _, query = text.partition("?")
+    options: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        key, sep, value = part.partition("=")
+        if not sep or key not in ("layer", "pooling"):
+            raise InputError(f"expected ?layer=K&pooling=mean|last, got {part!r}", field="encoder")
+        options[key] = value
+    if not path:
+        raise InputError("causal-lm: needs a model id or folder", field="encoder")
+    return path, options
+
+
+class CausalLMStateEncoder(TextEncoder):
+    """A causal LM's hidden states at layer ``k``, mean- or last-token pooled (the TRAIL / ProD idea).
+
+    Reads the served LLM's own mid-layer representation of the prompt, which carries more about how
+    long that model will answer than a sentence encoder does. Any Hugging Face causal LM id or folder
+    loads (``AutoModelForCausalLM``, no remote code); meant for a GPU next to the served model — on a
+    CPU only small models are practical. ``layer`` counts from the embeddings (0) to the last layer
+    (``num_hidden_layers``; negative values count from the end; default: the middle).
+
+    Args:
+        name: model id or folder (or pass ``model`` and ``tokenizer`` directly).
+        layer: which hidden state to pool.
+        pooling: ``"mean"`` over the prompt's tokens or ``"last"`` token.
+        max_length: prompt tokens kept.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        layer: int | None = None,
+        pooling: str = "mean",
+        max_length: int = 256,
+        normalize: bool = True,
+        model: nn.Module | None = None,
+        tokenizer: object | None = None,
+    ) -> None:
+        nn.Module.__init__(self)
+        if pooling not in ("mean", "last"):
+            raise InputError(f"pooling must be 'mean' or 'last', got {pooling!r}", field="encoder")
+        self.name = name
+        self.max_length = max_length
+        self.normalize = normalize
+        self.pooling = pooling
+        if model is None or tokenizer is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+                model = AutoModelForCausalLM.from_pretrained(name, trust_remote_code=False)
+            except OSError as err:
+                raise InputError(
+                    f"cannot load causal LM {name!r}: {err}".splitlines()[0], field="encoder"
+                ) from None
+        if getattr(tokenizer, "pad_token", None) is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        tokenizer.padding_side = "right"
+        self.tokenizer = tokenizer
+        self.model = model
+        layers = int(model.config.num_hidden_layers)
+        if layer is None:
+            layer = layers // 2
+        self.layer = layer if layer >= 0 else layers + 1 + layer
+        if not 0 <= self.layer <= layers:
+            raise InputError(f"layer {layer} is outside 0..{layers}", field="encoder")
+        self.eval()
+
+    def fingerprint(self) -> str:
+        config = self.model.config.to_json_string(use_diff=False)
+        return sha256_text(f"causal|{self.name}|{self.layer}|{self.pooling}|{self.max_length}|{config}")[:16]
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
+    ) -> torch.Tensor:
+        """Pooled layer-``k`` states ``(batch, hidden)``."""
+        del kwargs  # token_type_ids and the like mean nothing to a decoder
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        hidden = out.hidden_states[self.layer].float()
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        if self.pooling == "mean":
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        else:
+            last = (attention_mask.sum(dim=1) - 1).clamp(min=0)
+            pooled = hidden[torch.arange(hidden.shape[0]), last]
+        return nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+
+class OnnxTextEncoder(TextEncoder):
+    """A :class:`TextEncoder` run by ONNX Runtime (optionally int8 dynamic quantisation) for CPU serving.
+
+    The transformer is exported once with ``torch.onnx.export`` into the cache folder (keyed by the
+    encoder's fingerprint) and quantised there with ``onnxruntime.quantization.quantize_dynamic``
+    when ``int8``. Pooling and normalisation are the torch encoder's; the embeddings match it within
+    about 1e-6 (float32) or a mean cosine of about 0.99 (int8, per-channel weights). Needs the ``onnx`` extra
+    (``pip install sagepred[onnx]``). Inference only: LoRA training needs the torch encoder.
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_ENCODER,
+        max_length: int = 256,
+        normalize: bool = True,
+        int8: bool = False,
+        threads: int | None = None,
+        cache_root: str | Path | None = None,
+    ) -> None:
+        super().__init__(name, max_length=max_length, normalize=normalize)
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise InputError(
+                "the ONNX runtime needs 'onnxruntime' and 'onnx' (pip install sagepred[onnx])",
+                field="encoder",
+            ) from None
+        self.int8 = int8
+        path = self._export(cache_root)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def _export(self, cache_root: str | Path | None) -> Path:
+        from sagepred.io import atomic_directory
+        from sagepred.paths import cache_dir
+
+        root = Path(cache_root) if cache_root is not None else cache_dir("onnx")
+        folder = root / f"{TextEncoder.fingerprint(self)}{'-int8' if self.int8 else ''}"
+        model_path = folder / "model.onnx"
+        if model_path.is_file():
+            return model_path
+        with atomic_directory(folder) as tmp:
+            sample = self.tokenize(["an example prompt for the export", "another"])
+            names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
+            axes = {k: {0: "batch", 1: "tokens"} for k in names}
+            exported = tmp / ("float.onnx" if self.int8 else "model.onnx")
+            with torch.no_grad():
+                torch.onnx.export(
+                    _HiddenStates(self.model),
+                    tuple(sample[k] for k in names),
+                    str(exported),
+                    input_names=names,
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
+                    opset_version=17,
+                    dynamo=False,
+                )
+            if self.int8:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                quantize_dynamic(
+                    str(exported),
+                    str(tmp / "model.onnx"),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=["MatMul"],
+                )
+                exported.unlink()
+        return model_path
+
+    def fingerprint(self) -> str:
+        return sha256_text(f"{TextEncoder.fingerprint(self)}|onnx|{'int8' if self.int8 else 'fp32'}")[:16]
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
+            feeds = {k: v.astype(np.int64) for k, v in batch.items() if k in self._inputs}
+            hidden = self.session.run(None, feeds)[0]
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
+            if self.normalize:
+                pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[idx] = pooled
+        return out
+
+
+class _HiddenStates(nn.Module):
+    """The encoder's last hidden state as a plain tensor output (what the ONNX graph returns)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        names = ("input_ids", "attention_mask", "token_type_ids")
+        return self.model(**dict(zip(names, inputs, strict=False))).last_hidden_state

@@ -9,6 +9,9 @@ Checkpoint layout (``save_pretrained`` / ``from_pretrained``), in the Hugging Fa
 * ``model.safetensors`` — the head's weights;
 * ``adapter_config.json`` + ``adapter_model.safetensors`` — the encoder's LoRA adapter (peft), when
   trained with LoRA;
+* ``calibration.json`` + ``reference.safetensors`` — static recalibration and the distance
+  widening with its reference embeddings (:mod:`sagepred.calibration`), when fitted;
+* ``train_prompts.safetensors`` — digests of the training prompts (:mod:`sagepred.contamination`);
 * ``README.md`` — the generated model card.
 
 Nothing is pickled and no remote code is run. Folders are written to a temp path and renamed.
@@ -27,6 +30,7 @@ import torch
 from torch import nn
 
 from sagepred import __version__
+from sagepred.calibration import CALIBRATION_NAME, REFERENCE_NAME, Calibration, OnlineRecalibrator
 from sagepred.checkpoint import (
     FILES_KEY,
     check_version,
@@ -36,8 +40,9 @@ from sagepred.checkpoint import (
     require_files,
     verify_files,
 )
+from sagepred.contamination import TRAIN_PROMPTS_NAME
 from sagepred.distribution import LengthDistribution
-from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+from sagepred.encoders import DEFAULT_ENCODER, TextEncoder, load_encoder
 from sagepred.errors import CheckpointError
 from sagepred.heads import DistributionHead, HeadConfig
 
@@ -47,7 +52,9 @@ WEIGHTS_NAME = "model.safetensors"
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 CARD_NAME = "README.md"
-CHECKSUMMED_FILES = (WEIGHTS_NAME, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME)
+CHECKPOINT_SIDECARS = (CALIBRATION_NAME, REFERENCE_NAME, TRAIN_PROMPTS_NAME)
+"""Optional files: static calibration, its reference embeddings, the training-prompt digests."""
+CHECKSUMMED_FILES = (WEIGHTS_NAME, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, *CHECKPOINT_SIDECARS)
 """Files whose sha256 ``config.json`` records (those present)."""
 
 
@@ -118,12 +125,18 @@ class LengthPredictor(nn.Module):
         self._encoder = encoder
         self._lora_applied = False
         self.head = DistributionHead.create(config.head)
+        self.calibration: Calibration | None = None
+        """Static recalibration and distance widening (``calibration.json``), applied by ``predict``."""
+        self.online: OnlineRecalibrator | None = None
+        """Online recalibration fed by :meth:`observe`, applied after the static one."""
+        self.train_prompt_hashes: np.ndarray | None = None
+        """Digests of the training prompts (:mod:`sagepred.contamination`), ``None`` when unrecorded."""
 
     @property
     def encoder(self) -> TextEncoder:
         """The text encoder (loaded on first use; LoRA-wrapped when configured)."""
         if self._encoder is None:
-            self._encoder = TextEncoder(self.config.encoder, max_length=self.config.encoder_max_length)
+            self._encoder = load_encoder(self.config.encoder, max_length=self.config.encoder_max_length)
         if self.config.lora is not None and not self._lora_applied:
             self._apply_lora()
         return self._encoder
@@ -159,13 +172,47 @@ class LengthPredictor(nn.Module):
         )
 
     @torch.no_grad()
-    def predict_from_features(self, embeddings: np.ndarray, token_counts: np.ndarray) -> LengthDistribution:
-        """Distributions from precomputed embeddings and encoder token counts."""
+    def predict_from_features(
+        self, embeddings: np.ndarray, token_counts: np.ndarray, calibrated: bool = True
+    ) -> LengthDistribution:
+        """Distributions from precomputed embeddings and encoder token counts.
+
+        ``calibrated`` applies the checkpoint's static calibration and the online recalibration
+        (when there are any); ``False`` gives the head's raw output.
+        """
         was_training = self.head.training
         self.head.eval()
         outputs = self.head(torch.as_tensor(embeddings, dtype=torch.float32), torch.as_tensor(token_counts))
         self.head.train(was_training)
-        return self.head.distribution(outputs)
+        dist = self.head.distribution(outputs)
+        if calibrated and self.calibration is not None:
+            dist = self.calibration.apply(dist, np.asarray(embeddings, dtype=np.float32))
+        if calibrated and self.online is not None:
+            dist = self.online(dist)
+        return dist
+
+    def observe(
+        self,
+        dist: LengthDistribution,
+        lengths: Sequence[float],
+        censored: Sequence[bool] | None = None,
+    ) -> None:
+        """Feed observed lengths of requests predicted as ``dist`` (one row each) to the online recalibration.
+
+        ``dist`` is what :meth:`predict` returned for them; the PIT is taken under the static
+        calibration only (the online map is learned on top of it). Starts online recalibration
+        with default settings on first use.
+        """
+        if self.online is None:
+            self.online = OnlineRecalibrator()
+        lengths_a = np.asarray(lengths, dtype=np.float64)
+        cens = np.zeros(lengths_a.shape, dtype=bool) if censored is None else np.asarray(censored, dtype=bool)
+        if self.online.seen >= self.online.config.warmup:
+            grid, values = self.online.mapping()
+            base_cdf = np.interp(dist.cdf(lengths_a), values, grid)
+        else:
+            base_cdf = dist.cdf(lengths_a)
+        self.online.update(np.where(cens, 0.5 * (base_cdf + 1.0), base_cdf))
 
     def predict(
         self,
@@ -212,6 +259,12 @@ class LengthPredictor(nn.Module):
             )
             if self.config.lora is not None:
                 self._save_adapter(tmp)
+            if self.calibration is not None:
+                self.calibration.save(tmp)
+            if self.train_prompt_hashes is not None:
+                from sagepred.contamination import save_hashes
+
+                save_hashes(self.train_prompt_hashes, tmp)
             (tmp / CARD_NAME).write_text(card if card is not None else render_model_card(self.config))
             payload = {**self.config.to_dict(), FILES_KEY: file_digests(tmp, CHECKSUMMED_FILES)}
             (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
@@ -259,6 +312,10 @@ class LengthPredictor(nn.Module):
         predictor.head.load_state_dict(state)
         if config.lora is not None:
             predictor._load_adapter(folder)
+        from sagepred.contamination import load_hashes
+
+        predictor.calibration = Calibration.load(folder)
+        predictor.train_prompt_hashes = load_hashes(folder)
         predictor.eval()
         return predictor
 
@@ -296,6 +353,7 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
                     WEIGHTS_NAME,
                     ADAPTER_CONFIG_NAME,
                     ADAPTER_WEIGHTS_NAME,
+                    *CHECKPOINT_SIDECARS,
                     CARD_NAME,
                 ],
             )

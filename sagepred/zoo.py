@@ -300,7 +300,13 @@ def push(
     ``api`` defaults to ``huggingface_hub.HfApi()``. Returns the repo URL. Failures (no network,
     no token, no permission) become one-line :class:`CheckpointError`.
     """
-    from sagepred.predictor import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, CARD_NAME, LengthPredictor
+    from sagepred.predictor import (
+        ADAPTER_CONFIG_NAME,
+        ADAPTER_WEIGHTS_NAME,
+        CARD_NAME,
+        CHECKPOINT_SIDECARS,
+        LengthPredictor,
+    )
 
     folder = Path(folder)
     LengthPredictor.from_pretrained(folder)  # refuses anything that is not a loadable checkpoint
@@ -325,6 +331,7 @@ def push(
                 "model.safetensors",
                 ADAPTER_CONFIG_NAME,
                 ADAPTER_WEIGHTS_NAME,
+                *CHECKPOINT_SIDECARS,
                 CARD_NAME,
             ],
             commit_message=f"sagepred {__version__}: upload {folder.name}",

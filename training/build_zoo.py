@@ -135,6 +135,7 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
     state = shipped_state(predictor, dtype)
     shipped = LengthPredictor(predictor.config, encoder=predictor.encoder)
     shipped.head.load_state_dict({k: v.float() for k, v in state.items()})
+    shipped.calibration, shipped.train_prompt_hashes = predictor.calibration, predictor.train_prompt_hashes
     shipped.eval()
     (full_dist, dist), metrics = evaluate_checkpoint([predictor, shipped], cache)
     full_metrics = summary["metrics"]

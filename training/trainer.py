@@ -46,6 +46,13 @@ class TrainingConfig:
         default=30,
         metadata={"help": "LoRA: frozen-encoder epochs that fit the head before the adapter trains"},
     )
+    calibrate: bool = field(
+        default=True,
+        metadata={
+            "help": "fit static recalibration and distance widening on the early-stopping records "
+            "(sagepred.calibration)"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,7 +132,28 @@ class Trainer:
         if self.predictor.config.lora is not None:
             history += self._fit_lora(fit_records, stop_records, start_epoch=len(history))
         best = min(history, key=lambda e: e.val_loss)
+        from sagepred.contamination import prompt_hashes
+
+        self.predictor.train_prompt_hashes = prompt_hashes(r.prompt_text for r in records)
+        if cfg.calibrate:
+            self._fit_calibration(fit_records, stop_records)
         return TrainingResult(self.predictor, history, best.epoch, best.val_loss, time.perf_counter() - start)
+
+    def _fit_calibration(self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord]) -> None:
+        """Static recalibration + widening on the early-stopping records, references from the fit split."""
+        from sagepred.calibration import Calibration
+
+        predictor = self.predictor
+        predictor.calibration = None
+        if predictor.config.lora is None:
+            x_fit, _ = self._features(fit)
+            x_stop, n_stop = self._features(stop)
+            x_fit, x_stop, n_stop = x_fit.numpy(), x_stop.numpy(), n_stop.numpy()
+        else:  # tuned embeddings differ from the cached frozen ones
+            x_fit, _ = predictor.features([r.prompt_text for r in fit])
+            x_stop, n_stop = predictor.features([r.prompt_text for r in stop])
+        raw = predictor.predict_from_features(x_stop, n_stop, calibrated=False)
+        predictor.calibration = Calibration.fit(raw, stop, x_stop, x_fit, seed=self.config.seed)
 
     # ------------------------------------------------------------------ frozen encoder
     def _features(self, records: Sequence[LengthRecord]) -> tuple[torch.Tensor, torch.Tensor]:

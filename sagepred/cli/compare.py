@@ -48,7 +48,11 @@ class Command(Subcommand):
                 return cached[0]
         else:
             shared_train = None
+        from sagepred.contamination import guard_overlap
+
         candidates = [build_candidate(spec, records, shared_train) for spec in args.predictors]
+        records = guard_overlap(candidates, records, exclude=args.exclude_train_overlap)
+        data["excluded_train_overlap"] = bool(args.exclude_train_overlap)
         summaries = [evaluate(candidate, records).summary() for candidate in candidates]
         if args.json:
             atomic_write_text(args.json, json.dumps({"data": data, "results": summaries}, indent=2) + "\n")

@@ -37,6 +37,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="training records for baselines (default: the recipe's data for --model)",
     )
     parser.add_argument("--train-split", metavar="NAME", default=None, help="only this split of --train-data")
+    parser.add_argument(
+        "--exclude-train-overlap",
+        action="store_true",
+        help="drop evaluation prompts a checkpoint trained on (its recorded prompt hashes); without it "
+        "an overlap is only reported",
+    )
 
 
 def load_eval_inputs(args: argparse.Namespace):
@@ -142,7 +148,11 @@ class Command(Subcommand):
             from sagepred.eval.online import run_online_command
 
             return run_online_command(args, records, data)
+        from sagepred.contamination import guard_overlap
+
         candidate = build_candidate(args.checkpoint, records, train_records)
+        records = guard_overlap([candidate], records, exclude=args.exclude_train_overlap)
+        data["excluded_train_overlap"] = bool(args.exclude_train_overlap)
         evaluation = evaluate(candidate, records)
         folder = write_report(args.output, evaluation, data)
         run_id = None

@@ -1,0 +1,401 @@
+"""Calibration that holds: static recalibration, widening for unfamiliar prompts, online recalibration.
+
+Three layers act on a head's distribution ``F``, in this order:
+
+1. :class:`Widening` — a prompt far from everything the checkpoint trained on gets a wider
+   distribution. Its distance is ``1 − mean cosine similarity`` to its ``k`` nearest prompts in a
+   compact :class:`ReferenceSet` of training embeddings stored in the checkpoint; the spread of
+   ``log(1 + length)`` around the median is multiplied by ``scale(d) = 1 + slope · max(0, d − d0)``
+   (capped). ``slope`` is fitted on the held-out (early-stopping) records: per distance bin, the
+   spread factor that brings that bin's 80% coverage to 0.80, regressed on the bin's distance.
+2. :class:`Recalibrator` — quantile recalibration (Kuleshov et al., 2018): ``F' = R ∘ F`` with ``R``
+   the isotonic fit (scikit-learn) of the held-out PIT values' empirical CDF, shrunk towards the
+   identity by a pseudo-count. On the distribution it was fitted on, ``F'``'s PIT is uniform, so
+   every central interval covers its nominal share.
+3. :class:`OnlineRecalibrator` — adaptive conformal inference (Gibbs & Candès, 2021) on a grid of
+   PIT levels, fed by the observed lengths: each level ``q`` keeps a working level ``a_q`` updated
+   by ``a_q ← a_q + γ (q − 1{PIT ≤ a_q})`` so that the frequency of outcomes below ``F⁻¹(a_q)``
+   tracks ``q`` even after the prompt mix shifts. ``R_t`` maps ``a_q`` to ``q``.
+
+Files in a checkpoint: ``calibration.json`` (the recalibration map, the widening settings and what
+they were fitted on) and ``reference.safetensors`` (the reference embeddings, float16).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sagepred.distribution import LengthDistribution
+from sagepred.errors import CheckpointError
+from sagepred.records import LengthRecord
+
+CALIBRATION_NAME = "calibration.json"
+REFERENCE_NAME = "reference.safetensors"
+CALIBRATION_FORMAT = 1
+PIT_GRID = np.linspace(0.0, 1.0, 201)
+
+
+@dataclass
+class CalibrationConfig:
+    """How the trainer fits a checkpoint's calibration on its held-out records."""
+
+    enabled: bool = field(default=True, metadata={"help": "fit static recalibration and widening"})
+    neighbours: int = field(default=10, metadata={"help": "k nearest training prompts in the distance"})
+    reference_size: int = field(
+        default=2048, metadata={"help": "training embeddings kept as the reference set (float16)"}
+    )
+    distance_bins: int = field(default=5, metadata={"help": "held-out distance bins for the widening fit"})
+    max_scale: float = field(default=3.0, metadata={"help": "largest spread factor for an unfamiliar prompt"})
+    pseudo_count: float = field(
+        default=20.0, metadata={"help": "identity pseudo-samples that shrink the recalibration map"}
+    )
+    widen: bool = field(default=True, metadata={"help": "fit the distance-based widening"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------- PIT helpers
+def sample_pits(dist: LengthDistribution, records: Sequence[LengthRecord]) -> np.ndarray:
+    """PIT ``F(y)`` of every sample of ``records`` (a censored one: the middle of ``[F(c), 1]``)."""
+    from sagepred.metrics import Samples, pit_values
+
+    samples = Samples.from_records(records)
+    pit = pit_values(dist, samples.observed, samples.censored, samples.rows)
+    return 0.5 * (pit.lower + pit.upper)
+
+
+def interval_coverage(pits: np.ndarray, level: float = 0.8) -> float:
+    """Share of PIT values inside the central ``level`` interval."""
+    tail = (1.0 - level) / 2.0
+    pits = np.asarray(pits, dtype=np.float64)
+    return float(np.mean((pits >= tail) & (pits <= 1.0 - tail))) if pits.size else float("nan")
+
+
+def apply_map(dist: LengthDistribution, grid: np.ndarray, mapping: np.ndarray) -> LengthDistribution:
+    """``R ∘ F`` with ``R`` given by ``mapping`` on ``grid`` (evaluated at the knots, linear between)."""
+    return LengthDistribution(dist.knots, np.interp(dist.cdf_at_knots, grid, mapping), kind=dist.kind)
+
+
+# ---------------------------------------------------------------------------- static recalibration
+@dataclass
+class Recalibrator:
+    """A monotone map ``R`` of ``[0, 1]`` on :data:`PIT_GRID`; ``R ∘ F`` is the recalibrated CDF."""
+
+    mapping: np.ndarray
+
+    @classmethod
+    def identity(cls) -> Recalibrator:
+        return cls(PIT_GRID.copy())
+
+    @classmethod
+    def fit(cls, pits: np.ndarray, pseudo_count: float = 20.0) -> Recalibrator:
+        """Isotonic fit of the empirical CDF of ``pits``, shrunk to the identity by ``pseudo_count``."""
+        from sklearn.isotonic import IsotonicRegression
+
+        pits = np.sort(np.clip(np.asarray(pits, dtype=np.float64), 0.0, 1.0))
+        if pits.size == 0:
+            return cls.identity()
+        ranks = (np.arange(1, pits.size + 1) - 0.5) / pits.size
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        iso.fit(np.concatenate([[0.0], pits, [1.0]]), np.concatenate([[0.0], ranks, [1.0]]))
+        empirical = iso.predict(PIT_GRID)
+        mapping = (pseudo_count * PIT_GRID + pits.size * empirical) / (pseudo_count + pits.size)
+        mapping[0], mapping[-1] = 0.0, 1.0
+        return cls(np.maximum.accumulate(mapping))
+
+    def __call__(self, dist: LengthDistribution) -> LengthDistribution:
+        return apply_map(dist, PIT_GRID, self.mapping)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid_size": int(PIT_GRID.size), "mapping": [round(float(v), 6) for v in self.mapping]}
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Recalibrator:
+        mapping = np.asarray(payload["mapping"], dtype=np.float64)
+        if mapping.shape != PIT_GRID.shape or np.any(np.diff(mapping) < 0):
+            raise ValueError(f"mapping needs {PIT_GRID.size} non-decreasing values")
+        return cls(mapping)
+
+
+# ---------------------------------------------------------------------------- distance + widening
+class ReferenceSet:
+    """L2-normalised training embeddings ``(m, dim)`` and the k-NN distance of new prompts to them."""
+
+    def __init__(self, embeddings: np.ndarray, neighbours: int = 10) -> None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.ndim != 2 or embeddings.shape[0] == 0:
+            raise ValueError("a reference set needs at least one embedding row")
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        self.embeddings = embeddings / np.maximum(norms, 1e-12)
+        self.neighbours = int(max(1, min(neighbours, embeddings.shape[0])))
+
+    @classmethod
+    def sample(cls, embeddings: np.ndarray, size: int, neighbours: int = 10, seed: int = 0) -> ReferenceSet:
+        """A seeded subsample of at most ``size`` rows."""
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.shape[0] > size:
+            rows = np.sort(np.random.default_rng(seed).choice(embeddings.shape[0], size, replace=False))
+            embeddings = embeddings[rows]
+        return cls(embeddings, neighbours)
+
+    def distance(self, embeddings: np.ndarray, chunk: int = 1024) -> np.ndarray:
+        """``1 − mean cosine similarity`` to the ``k`` nearest reference rows, per query ``(n,)``."""
+        queries = np.asarray(embeddings, dtype=np.float32)
+        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        k = self.neighbours
+        out = np.empty(queries.shape[0], dtype=np.float64)
+        for start in range(0, queries.shape[0], chunk):
+            sims = queries[start : start + chunk] @ self.embeddings.T
+            top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+            out[start : start + chunk] = 1.0 - top.mean(axis=1)
+        return out
+
+
+def widen(
+    dist: LengthDistribution, scale: np.ndarray | float, max_length: float | None = None
+) -> LengthDistribution:
+    """Multiply each row's spread of ``log(1 + length)`` around its median by ``scale`` (≥ 0)."""
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (len(dist),))
+    if np.all(scale == 1.0):
+        return dist
+    centre = np.log1p(dist.quantile(0.5))[:, None]
+    logs = np.log1p(np.maximum(dist.row_knots, 0.0))
+    knots = np.expm1(centre + scale[:, None] * (logs - centre))
+    top = float(dist.knots.max()) if max_length is None else max_length
+    knots = np.maximum.accumulate(np.clip(knots, 0.0, top), axis=1)
+    return LengthDistribution(knots, dist.row_cdf.copy(), kind=dist.kind)
+
+
+@dataclass
+class Widening:
+    """``scale(d) = clip(1 + slope · (d − d0), 1, max_scale)`` for a k-NN distance ``d``."""
+
+    d0: float
+    slope: float
+    max_scale: float = 3.0
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def scale(self, distance: np.ndarray) -> np.ndarray:
+        d = np.asarray(distance, dtype=np.float64)
+        return np.clip(1.0 + self.slope * (d - self.d0), 1.0, self.max_scale)
+
+    @classmethod
+    def fit(
+        cls,
+        dist: LengthDistribution,
+        records: Sequence[LengthRecord],
+        distance: np.ndarray,
+        bins: int = 5,
+        max_scale: float = 3.0,
+    ) -> Widening:
+        """Per distance bin, the spread factor giving 80% coverage; a non-negative slope through them."""
+        distance = np.asarray(distance, dtype=np.float64)
+        order = np.argsort(distance, kind="stable")
+        groups = [g for g in np.array_split(order, max(1, min(bins, len(records) // 20))) if g.size]
+        centres, factors = [], []
+        for rows in groups:
+            part = [records[i] for i in rows]
+            factors.append(_covering_scale(dist[rows], part, 0.8, max_scale))
+            centres.append(float(np.median(distance[rows])))
+        centres_a, factors_a = np.asarray(centres), np.asarray(factors)
+        d0 = float(np.median(distance))
+        reference = float(np.interp(d0, centres_a, factors_a)) if len(centres) > 1 else float(factors_a[0])
+        relative = factors_a / max(reference, 1e-6) - 1.0
+        dx = centres_a - d0
+        slope = (
+            float(max(0.0, (dx * relative).sum() / max((dx * dx).sum(), 1e-12))) if len(centres) > 1 else 0.0
+        )
+        fitted = {
+            "bin_distance": [round(c, 5) for c in centres],
+            "bin_scale": [round(float(f), 4) for f in factors],
+            "records": len(records),
+        }
+        return cls(d0=d0, slope=slope, max_scale=max_scale, fitted=fitted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"d0": self.d0, "slope": self.slope, "max_scale": self.max_scale, "fitted": self.fitted}
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Widening:
+        return cls(
+            float(payload["d0"]),
+            float(payload["slope"]),
+            float(payload["max_scale"]),
+            payload.get("fitted", {}),
+        )
+
+
+def _covering_scale(
+    dist: LengthDistribution, records: Sequence[LengthRecord], level: float, max_scale: float
+) -> float:
+    """The spread factor in ``[1/max_scale, max_scale]`` whose central ``level`` interval covers ``level``."""
+    lo, hi = 1.0 / max_scale, max_scale
+    if interval_coverage(sample_pits(widen(dist, hi), records), level) < level:
+        return hi
+    if interval_coverage(sample_pits(widen(dist, lo), records), level) > level:
+        return lo
+    for _ in range(14):
+        mid = float(np.sqrt(lo * hi))
+        if interval_coverage(sample_pits(widen(dist, mid), records), level) < level:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.sqrt(lo * hi))
+
+
+# ---------------------------------------------------------------------------- the checkpoint's calibration
+@dataclass
+class Calibration:
+    """A checkpoint's static calibration: optional widening (with its reference set), then ``R``."""
+
+    recalibrator: Recalibrator
+    widening: Widening | None = None
+    reference: ReferenceSet | None = None
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def distances(self, embeddings: np.ndarray) -> np.ndarray | None:
+        """k-NN distances of ``embeddings`` to the reference set (``None`` without one)."""
+        return None if self.reference is None else self.reference.distance(embeddings)
+
+    def apply(self, dist: LengthDistribution, embeddings: np.ndarray | None = None) -> LengthDistribution:
+        """Widen by distance (when embeddings and a reference set are there), then recalibrate."""
+        if self.widening is not None and self.reference is not None and embeddings is not None:
+            dist = widen(dist, self.widening.scale(self.reference.distance(embeddings)))
+        return self.recalibrator(dist)
+
+    @classmethod
+    def fit(
+        cls,
+        dist: LengthDistribution,
+        records: Sequence[LengthRecord],
+        embeddings: np.ndarray,
+        reference_embeddings: np.ndarray,
+        config: CalibrationConfig | None = None,
+        seed: int = 0,
+    ) -> Calibration:
+        """Fit on held-out ``records`` (their raw predictions ``dist`` and ``embeddings``).
+
+        ``reference_embeddings`` are the training prompts' (the fit split, never the held-out ones).
+        """
+        config = config or CalibrationConfig()
+        before = sample_pits(dist, records)
+        reference = ReferenceSet.sample(reference_embeddings, config.reference_size, config.neighbours, seed)
+        widening = None
+        widened = dist
+        if config.widen and len(records) >= 40:
+            distance = reference.distance(embeddings)
+            widening = Widening.fit(dist, records, distance, config.distance_bins, config.max_scale)
+            widened = widen(dist, widening.scale(distance))
+        recalibrator = Recalibrator.fit(sample_pits(widened, records), config.pseudo_count)
+        after = sample_pits(recalibrator(widened), records)
+        fitted = {
+            "records": len(records),
+            "samples": int(before.size),
+            "coverage_80_before": round(interval_coverage(before), 4),
+            "coverage_80_after": round(interval_coverage(after), 4),
+            "config": config.to_dict(),
+        }
+        return cls(recalibrator, widening, reference if widening is not None else None, fitted)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> list[str]:
+        """Write ``calibration.json`` (and ``reference.safetensors``) into ``folder``; returns the names."""
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        payload = {
+            "format_version": CALIBRATION_FORMAT,
+            "recalibrator": self.recalibrator.to_dict(),
+            "widening": self.widening.to_dict() if self.widening is not None else None,
+            "neighbours": self.reference.neighbours if self.reference is not None else None,
+            "fitted": self.fitted,
+        }
+        (folder / CALIBRATION_NAME).write_text(json.dumps(payload, indent=2) + "\n")
+        names = [CALIBRATION_NAME]
+        if self.reference is not None:
+            save_file(
+                {"embeddings": self.reference.embeddings.astype(np.float16)},
+                str(folder / REFERENCE_NAME),
+                metadata={"format": "np"},
+            )
+            names.append(REFERENCE_NAME)
+        return names
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Calibration | None:
+        """The calibration in ``folder``, or ``None`` when it has none (older checkpoints)."""
+        from sagepred.checkpoint import read_json, read_tensors
+
+        folder = Path(folder)
+        path = folder / CALIBRATION_NAME
+        if not path.is_file():
+            return None
+        payload = read_json(path)
+        try:
+            recalibrator = Recalibrator.from_dict(payload["recalibrator"])
+            widening = Widening.from_dict(payload["widening"]) if payload.get("widening") else None
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: malformed calibration ({err})") from None
+        reference = None
+        if widening is not None:
+            ref_path = folder / REFERENCE_NAME
+            if not ref_path.is_file():
+                raise CheckpointError(f"{path}: widening needs {REFERENCE_NAME}, which is missing")
+            tensors = read_tensors(ref_path, framework="np")
+            reference = ReferenceSet(
+                tensors["embeddings"].astype(np.float32), int(payload.get("neighbours") or 10)
+            )
+        return cls(recalibrator, widening, reference, payload.get("fitted", {}))
+
+
+# ---------------------------------------------------------------------------- online
+@dataclass
+class OnlineConfig:
+    """Adaptive conformal inference on the PIT levels (Gibbs & Candès, 2021)."""
+
+    step: float = field(default=0.02, metadata={"help": "γ: how far a level moves per observation"})
+    levels: int = field(default=19, metadata={"help": "PIT levels tracked: 1/(L+1) … L/(L+1)"})
+    warmup: int = field(default=0, metadata={"help": "observations before the map is applied"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class OnlineRecalibrator:
+    """``R_t`` from a stream of PIT values; :meth:`update` after each outcome, :meth:`__call__` to apply."""
+
+    def __init__(self, config: OnlineConfig | None = None) -> None:
+        self.config = config or OnlineConfig()
+        self.targets = np.arange(1, self.config.levels + 1) / (self.config.levels + 1)
+        self.working = self.targets.copy()
+        self.seen = 0
+
+    def update(self, pit: float | np.ndarray) -> None:
+        """Feed one or more PIT values (a censored outcome: the middle of ``[F(c), 1]``)."""
+        for value in np.atleast_1d(np.asarray(pit, dtype=np.float64)):
+            below = (value <= self.working).astype(np.float64)
+            self.working = np.clip(self.working + self.config.step * (self.targets - below), 0.0, 1.0)
+            self.seen += 1
+
+    def mapping(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(grid, R)``: the working levels (sorted) map to their target levels."""
+        x = np.concatenate([[0.0], np.maximum.accumulate(self.working), [1.0]])
+        y = np.concatenate([[0.0], self.targets, [1.0]])
+        x = np.maximum.accumulate(np.clip(x + np.arange(x.size) * 1e-9, 0.0, 1.0))
+        return x, y
+
+    def __call__(self, dist: LengthDistribution) -> LengthDistribution:
+        if self.seen < self.config.warmup:
+            return dist
+        grid, values = self.mapping()
+        return apply_map(dist, grid, values)
+
+    def state(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "working": self.working.tolist(), "seen": self.seen}
