@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
+from sagepred.metrics import score_samples, summarise_scores
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
-from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, registered_model_name
+from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, holdout_fingerprint, registered_model_name
 from sagepred.training.data import load_training_data
 from sagepred.training.recipes import load_recipe
 from sagepred.training.trainer import Trainer, seed_everything
@@ -52,6 +53,21 @@ def evaluate_predictions(dist: LengthDistribution, records: list[LengthRecord]) 
     from sagepred.metrics import compute_metrics
 
     return compute_metrics(dist, records)
+
+
+def log_report(tracker: MlflowTracker, scores: Any, metrics: dict[str, Any], title: str) -> None:
+    """The evaluation report's plots and ``metrics.json`` as the run's ``report/`` artifacts."""
+    import json
+    import tempfile
+
+    from sagepred.plots import write_plots
+
+    if not tracker.enabled:
+        return
+    with tempfile.TemporaryDirectory(prefix="sagepred-report-") as folder:
+        write_plots(scores, Path(folder), title)
+        (Path(folder) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        tracker.log_artifacts(folder, artifact_path="report")
 
 
 def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
@@ -109,7 +125,8 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         tic = time.perf_counter()
         dist = predictor.predict([r.prompt_text for r in data.eval], progress=options.progress)
         predict_seconds = time.perf_counter() - tic
-        metrics = evaluate_predictions(dist, data.eval)
+        scores = score_samples(dist, data.eval)
+        metrics = summarise_scores(scores, data.eval)
         baseline = evaluate_predictions(_global_baseline(data.train, len(data.eval)), data.eval)
         card_metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
         card_metrics["pinball"] = metrics.get("pinball")
@@ -132,9 +149,18 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             },
         }
         predictor.save_pretrained(output)
-        tracker.log_metrics({f"eval_{k}": v for k, v in card_metrics.items() if k != "baseline_global"})
+        tracker.log_metrics({f"eval_{k}": v for k, v in metrics.items()})
         tracker.log_metrics({f"baseline_global_{k}": v for k, v in card_metrics["baseline_global"].items()})
-        version = tracker.log_checkpoint(output, register_as=registered_model_name(recipe.target_model))
+        log_report(tracker, scores, metrics, f"{recipe.name} ({predictor_config.head.kind}, {mode})")
+        holdout = holdout_fingerprint(data.eval)
+        tracker.log_params({"holdout_sha256": holdout})
+        model_name = registered_model_name(recipe.target_model)
+        version = tracker.log_checkpoint(
+            output, register_as=model_name, holdout_sha256=holdout, crps=metrics["crps"]
+        )
+        champion = tracker.update_champion(model_name, version) if version is not None else None
+        if champion is not None:
+            notify(champion.reason)
         status = "FINISHED"
     finally:
         tracker.end(status)
@@ -150,7 +176,16 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         "best_epoch": result.best_epoch,
         "metrics": metrics,
         "baseline_global": baseline,
-        "mlflow": {"tracking_uri": options.tracking_uri, "run_id": tracker.run_id, "model_version": version}
+        "mlflow": {
+            "tracking_uri": options.tracking_uri,
+            "run_id": tracker.run_id,
+            "registered_model": model_name,
+            "model_version": version,
+            "champion": champion.champion if champion else None,
+            "champion_moved": champion.moved if champion else None,
+            "champion_reason": champion.reason if champion else None,
+            "holdout_sha256": holdout,
+        }
         if options.track
         else None,
     }
