@@ -12,7 +12,7 @@ from sagepred.errors import InputError, SagepredError
 from sagepred.records import LengthRecord
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
-from sagepred.scheduler.simulator import SimConfig, simulate
+from sagepred.scheduler.simulator import SimConfig, SimResult, simulate
 from sagepred.scheduler.traces import Trace, load_trace, poisson_arrivals, scaled_arrivals
 from sagepred.scheduler.workload import Workload
 
@@ -71,6 +71,64 @@ def check_policies(policies: Sequence[Policy], workload: Workload) -> None:
 def run_policies(
     workload: Workload, policies: Sequence[Policy], profile: EngineProfile, config: SimConfig | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Simulate each policy on the same workload; summaries keyed by policy name."""
+    """Simulate each policy on the same workload; summaries (with :func:`load_stats`) keyed by policy name."""
     check_policies(policies, workload)
-    return {p.name: simulate(workload, p, profile, config).summary() for p in policies}
+    rows = {}
+    for policy in policies:
+        result = simulate(workload, policy, profile, config)
+        rows[policy.name] = {**result.summary(), **load_stats(result)}
+    return rows
+
+
+def _peak(starts: np.ndarray, ends: np.ndarray) -> int:
+    """Most intervals ``[start, end)`` open at once (an end at the same time as a start closes first)."""
+    if starts.size == 0:
+        return 0
+    times = np.concatenate([ends, starts])
+    steps = np.concatenate([-np.ones(ends.size), np.ones(starts.size)])
+    order = np.lexsort((steps, times))
+    return int(np.cumsum(steps[order]).max())
+
+
+def _union_length(starts: np.ndarray, ends: np.ndarray) -> float:
+    order = np.argsort(starts, kind="stable")
+    total, open_end = 0.0, -np.inf
+    for start, end in zip(starts[order], ends[order], strict=True):
+        if start > open_end:
+            total += end - start
+            open_end = end
+        elif end > open_end:
+            total += end - open_end
+            open_end = end
+    return float(total)
+
+
+def load_stats(result: SimResult) -> dict[str, Any]:
+    """How loaded the engine was, from the completed requests' arrival, first-token and finish times.
+
+    ``busy_share``: share of the makespan with at least one request in the engine (it never idles
+    while one is there); ``mean_in_system`` / ``max_in_system``: requests arrived and not finished
+    (time-weighted mean, peak); ``mean_queue`` / ``max_queue``: requests arrived without their first
+    token yet (waiting for admission or in their first prefill step); ``kv_peak_share``: most KV blocks
+    in use at once over all blocks. Policies can only differ where requests queue.
+    """
+    done = result.completed
+    arrival, first, finish = result.arrival[done], result.first_token[done], result.finish[done]
+    span = float(finish.max() - arrival.min()) if done.any() else 0.0
+    if span <= 0:
+        return {
+            "busy_share": None,
+            "mean_in_system": None,
+            "max_in_system": int(done.sum()),
+            "mean_queue": None,
+            "max_queue": 0,
+            "kv_peak_share": None,
+        }
+    return {
+        "busy_share": _union_length(arrival, finish) / span,
+        "mean_in_system": float((finish - arrival).sum()) / span,
+        "max_in_system": _peak(arrival, finish),
+        "mean_queue": float((first - arrival).sum()) / span,
+        "max_queue": _peak(arrival, first),
+        "kv_peak_share": result.max_blocks_used / result.num_blocks if result.num_blocks else None,
+    }

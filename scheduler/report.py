@@ -52,13 +52,46 @@ def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") ->
     for _, label in COLUMNS:
         table.add_column(label, justify="right")
     table.add_column("vs fcfs", justify="right")
+    table.add_column("busy", justify="right")
+    table.add_column("queue avg/max", justify="right")
     fcfs = policies.get("fcfs", {}).get("mean_ttlt_s")
     for name, row in policies.items():
         delta = "-"
         if fcfs and row.get("mean_ttlt_s") is not None:
             delta = f"{100.0 * (row['mean_ttlt_s'] / fcfs - 1.0):+.1f}%"
-        table.add_row(name, *(_fmt(row.get(key)) for key, _ in COLUMNS), delta)
+        busy = "-" if row.get("busy_share") is None else f"{100.0 * row['busy_share']:.0f}%"
+        queue = (
+            "-" if row.get("mean_queue") is None else f"{row['mean_queue']:.2f}/{row.get('max_queue', '-')}"
+        )
+        table.add_row(name, *(_fmt(row.get(key)) for key, _ in COLUMNS), delta, busy, queue)
     return table
+
+
+def load_line(policies: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """One line on the engine's load under the first policy (utilisation, requests in the engine, queue)."""
+    name, row = next(iter(policies.items()), (None, {}))
+    if row.get("busy_share") is None:
+        return None
+    kv = row.get("kv_peak_share")
+    return (
+        f"load ({name}): engine busy {100.0 * row['busy_share']:.0f}% of the time, "
+        f"{row['mean_in_system']:.2f} requests in the engine on average (max {row['max_in_system']}), "
+        f"queue (arrived, no first token yet) mean {row['mean_queue']:.2f} / max {row['max_queue']}"
+        + (f", KV peak {100.0 * kv:.0f}%" if kv is not None else "")
+    )
+
+
+def no_queue_hint(policies: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """A hint when every policy gave the same mean TTLT: nothing queued long enough to reorder."""
+    means = [row.get("mean_ttlt_s") for row in policies.values()]
+    if len(means) < 2 or any(m is None for m in means):
+        return None
+    if max(means) - min(means) > 1e-9 * max(abs(max(means)), 1.0):
+        return None
+    return (
+        "hint: every policy gave the same mean TTLT: policies can only differ where requests queue, "
+        "and here none waited long enough to be reordered; raise --rate or --num-requests to see them differ"
+    )
 
 
 def print_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") -> None:
@@ -69,6 +102,9 @@ def print_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") -> N
 
     console = Console(width=max(112, shutil.get_terminal_size((112, 24)).columns))
     console.print(results_table(policies, title))
+    for line in (load_line(policies), no_queue_hint(policies)):
+        if line:
+            console.print(line, markup=False, soft_wrap=True)
     share = oracle_gain_share(policies)
     if share is not None:
         console.print(f"gittins captures {100 * share:.1f}% of the oracle's mean-TTLT gain over FCFS")

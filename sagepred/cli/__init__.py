@@ -86,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         quiet_library_logs()
     try:
+        from sagepred.threads import configure_torch_threads
+
+        configure_torch_threads(args.command, lora=bool(getattr(args, "lora", False)))
         return int(commands[args.command].run(args) or 0)
     except SagepredError as err:
         print(f"sagepred {args.command}: error: {err}", file=sys.stderr)

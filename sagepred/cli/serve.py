@@ -17,6 +17,21 @@ from sagepred.cli.base import (
     served_model,
 )
 
+SCHEDULER_CLASSES = {
+    False: "sagepred.scheduler.vllm_plugin.SagepredScheduler",
+    True: "sagepred.scheduler.vllm_plugin.SagepredAsyncScheduler",
+}
+"""``--scheduler-cls`` without / with async scheduling (named here so --dry-run never imports vLLM)."""
+
+
+def _vllm_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("vllm") is not None
+    except (ImportError, ValueError):
+        return False
+
 
 def _async_platform() -> bool:
     """Whether vLLM runs async scheduling here (GPUs; the CPU platform does not)."""
@@ -78,12 +93,10 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
         online_learning=not args.no_online_learning,
     )
     async_sched = _async_platform() if args.async_scheduler is None else args.async_scheduler
-    from sagepred.scheduler.vllm_plugin import scheduler_path
-
     return [
         *cmd,
         "--scheduler-cls",
-        scheduler_path(async_sched),
+        SCHEDULER_CLASSES[bool(async_sched)],
         "--additional-config",
         json.dumps({"sagepred": config.to_dict()}),
         *extra,
@@ -165,15 +178,28 @@ class Command(Subcommand):
         PluginConfig(
             policy=args.policy, bucket_tokens=args.bucket_tokens, profile=_profile_arg(args.profile)
         ).make_policy()
+        if args.mode == "plugin" and args.vllm_port is not None:
+            raise InputError("only priority mode runs vLLM behind a proxy; use --port", field="--vllm-port")
         vllm_port = args.port if args.mode == "plugin" else (args.vllm_port or args.port + 1)
+        if vllm_port == args.port and args.mode == "priority":
+            raise InputError("vLLM's port must differ from the proxy's --port", field="--vllm-port")
+        if args.dry_run:
+            if not _vllm_installed():
+                print(
+                    "sagepred serve: note: vLLM is not installed here; the command needs it", file=sys.stderr
+                )
+            if args.mode == "priority":
+                print(
+                    f"# sagepred priority proxy (runs in `sagepred serve`): http://{args.host}:{args.port} -> "
+                    f"vLLM http://127.0.0.1:{vllm_port}, policy {args.policy}, predictor {args.predictor}"
+                )
+            print(" ".join(vllm_command(args, vllm_port)))
+            return 0
         if args.mode == "plugin":
             from sagepred.scheduler.vllm_plugin import check_vllm_version
 
             check_vllm_version()
         cmd = vllm_command(args, vllm_port)
-        if args.dry_run:
-            print(" ".join(cmd))
-            return 0
         proxy = None
         if args.mode == "priority":
             from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator
