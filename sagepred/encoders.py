@@ -67,6 +67,8 @@ class TextEncoder(nn.Module):
         self.name = name
         self.max_length = max_length
         self.normalize = normalize
+        self.cache: EmbeddingCache | None = None
+        self.show_progress = False
         path = resolve_encoder_path(name)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
@@ -109,9 +111,32 @@ class TextEncoder(nn.Module):
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         return nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
 
+    @property
+    def cacheable(self) -> bool:
+        """Whether :meth:`fingerprint` identifies the weights (not so once a LoRA adapter wraps the model)."""
+        return not hasattr(self.model, "peft_config")
+
+    def use_cache(self, cache: EmbeddingCache | None, progress: bool = False) -> None:
+        """Route :meth:`encode` through ``cache`` (while :attr:`cacheable` and not training); ``progress``
+        becomes the default of ``encode``'s progress bar."""
+        self.cache = cache
+        self.show_progress = progress
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
+        """Embeddings as a float32 array ``(len(texts), dim)``, from the attached cache where it has them
+        (:meth:`use_cache`); ``progress`` defaults to the one given there."""
+        show = self.show_progress if progress is None else progress
+        if self.cache is not None and self.cacheable and not self.training:
+            return self.cache.encode(self, texts, batch_size=batch_size, progress=show)
+        return self.encode_uncached(texts, batch_size=batch_size, progress=show)
+
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Embeddings as a float32 array ``(len(texts), dim)``; batches sorted by length for speed."""
+    def encode_uncached(
+        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Embeddings computed now, ``(len(texts), dim)`` float32; batches sorted by length for speed."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
         was_training = self.training or self.model.training
         if was_training:  # switching modes only while training keeps concurrent encodes in eval mode
             self.eval()
@@ -164,7 +189,9 @@ class EmbeddingCache:
         keys = [sha256_text(t) for t in texts]
         missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.items(), key=lambda kv: kv[1])
         if missing:
-            new = encoder.encode([texts[i] for _, i in missing], batch_size=batch_size, progress=progress)
+            new = encoder.encode_uncached(
+                [texts[i] for _, i in missing], batch_size=batch_size, progress=progress
+            )
             for (key, _), row in zip(missing, new, strict=True):
                 cached[key] = row
             with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
@@ -381,7 +408,9 @@ class OnnxTextEncoder(TextEncoder):
         return sha256_text(f"{TextEncoder.fingerprint(self)}|onnx|{'int8' if self.int8 else 'fp32'}")[:16]
 
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode_uncached(
+        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
@@ -413,3 +442,17 @@ class _HiddenStates(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         names = ("input_ids", "attention_mask", "token_type_ids")
         return self.model(**dict(zip(names, inputs, strict=False))).last_hidden_state
+
+
+def use_embedding_cache(
+    predictor: object, progress: bool = False, cache: EmbeddingCache | None = None
+) -> bool:
+    """Give ``predictor``'s text encoder (if it has one) the on-disk embedding cache the trainer uses.
+
+    Returns whether an encoder took it. Encoders wrapped by a LoRA adapter bypass the cache on their own.
+    """
+    encoder = getattr(predictor, "encoder", None)
+    if not isinstance(encoder, TextEncoder):
+        return False
+    encoder.use_cache(cache if cache is not None else EmbeddingCache(), progress=progress)
+    return True

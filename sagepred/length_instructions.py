@@ -1,0 +1,256 @@
+"""Explicit length instructions in a prompt: "in one word", "three sentences", "a 2,000-word essay"…
+
+A small grammar over number words and units turns the instruction into a :class:`LengthRequest`:
+
+* **absolute** requests give a length in *words* (``requested_words``): words, sentences,
+  paragraphs, lines, pages, characters, items of a list ("list 50 …", "10 tips"), "one word",
+  "yes or no"; ranges ("1000-1250 words") take their middle, bounds ("under 100 words") their value;
+* **relative** requests give a factor on the length the model would otherwise write
+  (``multiplier``): "brief / short / concise" (< 1), "detailed / comprehensive / in depth" and
+  "the full program / complete code" (> 1).
+
+Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
+were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
+sentences have 18 words (median), prose paragraphs 47 (mean), list items 23, characters per word
+6.2 (with the space); a page is the usual 500 words. Tokens per word are the medians of
+``tokens_<tokenizer> / output_words`` over all 227 models' responses of 20 words or more.
+
+:func:`parse_length_request` is pure and fast (regular expressions, no model); the pooled predictor
+uses it to move its distribution toward what the prompt asks for (``sagepred.pooled``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+WORDS_PER_UNIT: dict[str, float] = {
+    "word": 1.0,
+    "sentence": 18.0,
+    "paragraph": 47.0,
+    "line": 10.0,
+    "item": 23.0,
+    "page": 500.0,
+    "character": 1.0 / 6.2,
+}
+"""Words per unit of an instruction (measured; see the module docstring)."""
+
+TOKENS_PER_WORD: dict[str | None, float] = {
+    "cl100k": 1.294,
+    "llama3": 1.294,
+    "qwen": 1.305,
+    "llama2": 1.562,
+    "mistral-v1": 1.493,
+    "mistral-v3": 1.493,
+    None: 1.33,
+}
+"""Median tokens per whitespace word of real responses, per tokenizer family (None: other families)."""
+
+SHORT_ANSWER_TOKENS = 2.0
+"""Tokens of a one-word / yes-no answer (the word and its punctuation)."""
+
+BRIEF_MULTIPLIER = 0.5
+DETAILED_MULTIPLIER = 1.6
+FULL_CODE_MULTIPLIER = 1.8
+
+_SMALL = {
+    "zero": 0, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90, "dozen": 12, "couple": 2, "few": 3,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000, "k": 1000}
+_NUMBER_WORD = "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True))
+_DIGITS = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?"
+NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD}))*))"
+"""A number phrase: digits (``2,000``, ``1.5k``) or number words (``two hundred and fifty``)."""
+
+_UNITS = {
+    "word": r"words?",
+    "sentence": r"sentences?",
+    "paragraph": r"paragraphs?|paras?",
+    "line": r"lines?",
+    "page": r"pages?",
+    "character": r"characters?|chars?",
+    "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
+    r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
+    r"entries|entry|rows?|headlines?|taglines?|stories|poems?",
+}
+_UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
+_COUNT = re.compile(
+    rf"\b(?P<low>{NUMBER})(?:\s*(?:-|–|to|or)\s*(?P<high>{NUMBER}))?[ -](?:[a-z]+[ -]){{0,2}}?(?:{_UNIT_ALT})\b",
+    re.IGNORECASE,
+)
+_LIST = re.compile(rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest)\s+(?P<n>{NUMBER})\b", re.I)
+_ONE_WORD = re.compile(
+    r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
+    r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(r"\b(?:yes\s*(?:or|/)\s*no|true\s*(?:or|/)\s*false)\b", re.IGNORECASE)
+_BRIEF = re.compile(
+    r"\b(?:brief(?:ly)?|short|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few)\b",
+    re.IGNORECASE,
+)
+_DETAILED = re.compile(
+    r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
+    r"long[- ]form|at length)\b",
+    re.IGNORECASE,
+)
+_FULL_CODE = re.compile(
+    r"\b(?:full|complete|entire|whole|working)\s+(?:\w+\s+)?(?:program|code|script|implementation|"
+    r"application|app)\b",
+    re.IGNORECASE,
+)
+_AT_MOST = re.compile(r"(?:under|at most|no more than|less than|fewer than|up to|maximum of|max)\s*$", re.I)
+_AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class LengthRequest:
+    """What a prompt asks for about its answer's length.
+
+    Attributes:
+        kind: ``"absolute"`` (a length in words), ``"relative"`` (a factor) or ``"none"``.
+        requested_words: the asked-for length in words (absolute requests), else None.
+        multiplier: the factor on the usual length (relative requests; 1.0 otherwise).
+        unit: the unit named (``word``, ``sentence``, ``item``, ``yes_no``, ``brief``…), or ``""``.
+        count: how many units, when the prompt says.
+        text: the matched instruction.
+    """
+
+    kind: str = "none"
+    requested_words: float | None = None
+    multiplier: float = 1.0
+    unit: str = ""
+    count: float | None = None
+    text: str = ""
+
+    @property
+    def is_absolute(self) -> bool:
+        return self.kind == "absolute"
+
+    def requested_tokens(self, tokenizer: str | None = None) -> float | None:
+        """The asked-for length in the target's tokens (absolute requests), else None."""
+        if self.requested_words is None:
+            return None
+        if self.unit in ("one_word", "yes_no"):
+            return SHORT_ANSWER_TOKENS
+        return max(1.0, self.requested_words * TOKENS_PER_WORD.get(tokenizer, TOKENS_PER_WORD[None]))
+
+
+NO_REQUEST = LengthRequest()
+
+
+def parse_number(text: str) -> float | None:
+    """A number phrase as a value: ``"2,000"`` → 2000, ``"1.5k"`` → 1500, ``"two hundred and fifty"`` → 250."""
+    phrase = text.strip().lower().replace("–", "-")
+    if not phrase:
+        return None
+    if phrase[0].isdigit():
+        scale = 1000.0 if phrase.endswith("k") else 1.0
+        try:
+            return float(phrase.rstrip("k").replace(",", "")) * scale
+        except ValueError:
+            return None
+    total, current = 0.0, 0.0
+    for word in re.split(r"[ -]+", phrase):
+        if word in ("and", "a", "an"):
+            continue
+        if word in _SMALL:
+            current += _SMALL[word]
+        elif word in _SCALES:
+            current = max(current, 1.0) * _SCALES[word]
+            if _SCALES[word] >= 1000:
+                total, current = total + current, 0.0
+        else:
+            return None
+    return total + current
+
+
+def _unit_of(match: re.Match[str]) -> str:
+    return next(k for k in _UNITS if match.group(k))
+
+
+def _count_request(prompt: str) -> LengthRequest | None:
+    """The first unit count of ``prompt``, preferring a length unit over a list size."""
+    found: list[LengthRequest] = []
+    consumed = 0
+    for match in _COUNT.finditer(prompt):
+        if match.start() < consumed:
+            continue
+        unit = _unit_of(match)
+        low = parse_number(match.group("low"))
+        high = parse_number(match.group("high")) if match.group("high") else None
+        if low is None or low <= 0:
+            continue
+        count = (low + high) / 2 if high and high > low else low
+        before = prompt[max(0, match.start() - 16) : match.start()]
+        if _AT_MOST.search(before):
+            count *= 0.8
+        elif _AT_LEAST.search(before):
+            count *= 1.15
+        if unit == "word" and count == 1:
+            found.append(LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)))
+            continue
+        words = count * WORDS_PER_UNIT[unit]
+        text = match.group(0)
+        if unit == "item":  # "50 stories under ten words each": items times their own length
+            per = _COUNT.search(prompt, match.end(), match.end() + 40)
+            if per is not None and _unit_of(per) in ("word", "sentence", "paragraph"):
+                inner = parse_number(per.group("low")) or 1.0
+                if _AT_MOST.search(prompt[max(0, per.start() - 16) : per.start()]):
+                    inner *= 0.8
+                words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
+                text = prompt[match.start() : per.end()]
+                consumed = per.end()
+                unit = "items_of"
+        found.append(LengthRequest("absolute", words, 1.0, unit, count, text))
+    found.sort(key=lambda r: r.unit == "item")
+    return found[0] if found else None
+
+
+def parse_length_request(prompt: str) -> LengthRequest:
+    """The length instruction of ``prompt`` (see the module docstring), or :data:`NO_REQUEST`.
+
+    Absolute requests win over relative ones; among absolute ones a unit count ("three sentences")
+    wins over a list size ("list 50 …") and both over "one word" / "yes or no".
+    """
+    counted = _count_request(prompt)
+    if counted is not None and counted.unit != "item":
+        return counted
+    one_word = _ONE_WORD.search(prompt)
+    if one_word is not None:
+        return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
+    if counted is not None:
+        return counted
+    listed = _LIST.search(prompt)
+    if listed is not None:
+        n = parse_number(listed.group("n"))
+        if n is not None and n >= 2:
+            return LengthRequest("absolute", n * WORDS_PER_UNIT["item"], 1.0, "item", n, listed.group(0))
+    yes_no = _YES_NO.search(prompt)
+    if yes_no is not None and len(prompt) < 400:
+        return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
+    full_code = _FULL_CODE.search(prompt)
+    if full_code is not None:
+        return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
+    detailed = _DETAILED.search(prompt)
+    if detailed is not None:
+        return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0))
+    brief = _BRIEF.search(prompt)
+    if brief is not None:
+        return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
+    return NO_REQUEST
+
+
+def log_shift(request: LengthRequest, predicted_median: float, tokenizer: str | None = None) -> float:
+    """``log(asked / predicted median)``: how far the request is from the prediction (0 for none)."""
+    if request.kind == "relative":
+        return math.log(request.multiplier)
+    tokens = request.requested_tokens(tokenizer)
+    if tokens is None:
+        return 0.0
+    return math.log(tokens) - math.log(max(predicted_median, 1.0))

@@ -1,0 +1,81 @@
+"""The length-instruction parser: units, number words, ranges, bounds, relative requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sagepred.length_instructions import (
+    NO_REQUEST,
+    TOKENS_PER_WORD,
+    WORDS_PER_UNIT,
+    parse_length_request,
+    parse_number,
+)
+
+PROBES = Path(__file__).resolve().parents[1] / "data" / "length_probes.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("2,000", 2000), ("1.5k", 1500), ("three", 3), ("two hundred and fifty", 250), ("a dozen", 12),
+     ("twenty-five", 25), ("one thousand two hundred", 1200), ("banana", None)],
+)  # fmt: skip
+def test_parse_number(text: str, value: float | None) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit", "words"),
+    [
+        ("In one word, what is the French Revolution mainly about?", "one_word", 1.0),
+        ("Is Paris in France? Answer yes or no.", "yes_no", 1.0),
+        ("Explain the tides in three sentences.", "sentence", 3 * WORDS_PER_UNIT["sentence"]),
+        ("Write a 200-word summary of the war.", "word", 200.0),
+        ("Write a comprehensive 2,000-word essay on Rome", "word", 2000.0),
+        ("Write a 1000-1250 word two-topic essay", "word", 1125.0),
+        ("Summarise the book in two paragraphs.", "paragraph", 2 * WORDS_PER_UNIT["paragraph"]),
+        ("List 50 facts about cats.", "item", 50 * WORDS_PER_UNIT["item"]),
+        ("Write 50 short stories under ten words", "items_of", 50 * 10 * 0.8),
+        ("Write two hundred and fifty words on cats", "word", 250.0),
+        ("Write a story of at most 100 words", "word", 80.0),
+    ],
+)
+def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.kind == "absolute"
+    assert request.unit == unit
+    assert request.requested_words == pytest.approx(words)
+
+
+def test_tokens_follow_the_tokenizer() -> None:
+    request = parse_length_request("Write a 300-word story.")
+    assert request.requested_tokens("llama2") == pytest.approx(300 * TOKENS_PER_WORD["llama2"])
+    assert request.requested_tokens("llama3") < request.requested_tokens("llama2")
+    assert parse_length_request("In one word: best fruit?").requested_tokens("qwen") == 2.0
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit", "direction"),
+    [("Give a brief summary of Dune.", "brief", -1), ("Write a detailed plan for a garden.", "detailed", 1),
+     ("Write the full program for a todo app in Python.", "full_code", 1)],
+)  # fmt: skip
+def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
+    request = parse_length_request(prompt)
+    assert request.kind == "relative" and request.unit == unit
+    assert (request.multiplier - 1.0) * direction > 0
+
+
+@pytest.mark.parametrize("prompt", ["What is 2+2?", "Tell me about the moon landing.", "Who won in 1998?"])
+def test_no_request(prompt: str) -> None:
+    assert parse_length_request(prompt) == NO_REQUEST
+
+
+def test_every_probe_parses_to_its_instructed_length() -> None:
+    for line in PROBES.read_text(encoding="utf-8").splitlines():
+        probe = json.loads(line)
+        request = parse_length_request(probe["prompt"])
+        assert request.kind == "absolute", probe["id"]
+        assert request.requested_words == pytest.approx(probe["instructed_words"], rel=0.01), probe["id"]
