@@ -93,19 +93,19 @@ def test_champion_alias_follows_the_best_crps_on_the_same_held_out_data(tmp_path
     worse = train(uri, tmp_path / "b", "--epochs", "1")
     assert version_crps(client, "2") > version_crps(client, "1"), "one epoch should score worse than two"
     assert not worse["mlflow"]["champion_moved"] and worse["mlflow"]["champion"] == "1"
-    assert client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version == "1"
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == "1"
 
     better = train(uri, tmp_path / "c")  # the recipe's full schedule with early stopping
     assert version_crps(client, "3") < version_crps(client, "1"), "full training should beat two epochs"
     assert better["mlflow"]["champion_moved"] and "beats champion v1" in better["mlflow"]["champion_reason"]
-    assert client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version == "3"
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == "3"
     champion_matches_the_checkpoint(uri, tmp_path / "c" / "ckpt")
 
     other = train(uri, tmp_path / "d", "--epochs", "1", "--seed", "1")  # another hold-out
     assert client.get_model_version(MODEL, "4").tags[HOLDOUT_TAG] != v1.tags[HOLDOUT_TAG]
     assert not other["mlflow"]["champion_moved"]
     assert "other held-out data" in other["mlflow"]["champion_reason"]
-    assert client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version == "3"
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == "3"
 
 
 def test_fingerprint_ignores_order_and_sees_lengths():

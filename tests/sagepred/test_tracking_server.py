@@ -93,7 +93,7 @@ def test_train_against_a_tracking_server_and_load_the_champion(mlflow_server, tm
     assert main([*args, "--tracking-uri", mlflow_server, "--json", str(tmp_path / "summary.json")]) == 0
     mlflow.set_tracking_uri(mlflow_server)
     client = mlflow.tracking.MlflowClient(mlflow_server)
-    assert client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version == "1"
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION_ALIAS).version) == "1"
     prompts = ["Write a detailed essay on climate change.", "Say hi."]
     out = mlflow.pyfunc.load_model(f"models:/{MODEL}@{CHAMPION_ALIAS}").predict(
         pd.DataFrame({"prompt": prompts})
