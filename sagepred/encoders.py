@@ -117,15 +117,16 @@ class TextEncoder(nn.Module):
         return not hasattr(self.model, "peft_config")
 
     def use_cache(self, cache: EmbeddingCache | None, progress: bool = False) -> None:
-        """Route :meth:`encode` through ``cache`` (while :attr:`cacheable` and not training); ``progress``
-        becomes the default of ``encode``'s progress bar."""
+        """Route :meth:`encode` through ``cache`` (while :attr:`cacheable` and not training); with
+        ``progress`` every :meth:`encode` shows a bar (callers such as ``LengthPredictor.predict`` pass
+        ``progress=False`` by default)."""
         self.cache = cache
         self.show_progress = progress
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
         """Embeddings as a float32 array ``(len(texts), dim)``, from the attached cache where it has them
-        (:meth:`use_cache`); ``progress`` defaults to the one given there."""
-        show = self.show_progress if progress is None else progress
+        (:meth:`use_cache`); a bar when ``progress`` or the one set there asks for it."""
+        show = self.show_progress or bool(progress)
         if self.cache is not None and self.cacheable and not self.training:
             return self.cache.encode(self, texts, batch_size=batch_size, progress=show)
         return self.encode_uncached(texts, batch_size=batch_size, progress=show)

@@ -77,27 +77,46 @@ def load_eval_inputs(args: argparse.Namespace):
 HOLDOUT = "holdout"
 
 
-def load_holdout_inputs(args: argparse.Namespace):
-    """``--data holdout``: the checkpoint's own held-out records, rebuilt from its ``config.json`` provenance."""
+def load_holdout_inputs(args: argparse.Namespace, checkpoint: str | None = None):
+    """``--data holdout``: the checkpoint's own held-out records, rebuilt from its ``config.json`` provenance.
+
+    ``checkpoint`` defaults to ``args.checkpoint``. Baselines are fitted on ``--train-data`` when given,
+    else on the training records of the checkpoint's recipe (the evaluation prompts are dropped from
+    either by :func:`sagepred.eval.runner.build_candidate`).
+    """
     from sagepred.errors import InputError
+    from sagepred.eval.runner import load_data, recipe_training_records
     from sagepred.loading import MODEL_KINDS, load_predictor, parse_spec
     from sagepred.training.data import held_out_records
 
-    spec = parse_spec(args.checkpoint)
+    checkpoint = checkpoint or args.checkpoint
+    spec = parse_spec(checkpoint)
     if spec.kind not in MODEL_KINDS:
         raise InputError(
             "--data holdout needs a checkpoint (its config.json records the hold-out)", field="--data"
         )
     config = load_predictor(spec, accept=MODEL_KINDS).config
     records = held_out_records(config.data, notify=lambda message: print(f"note: {message}", file=sys.stderr))
+    model = config.data.get("model") or config.target_model
+    recipe = config.data.get("recipe")
+    train_records = None
+    if args.train_data is not None:
+
+        def train_records():
+            return load_data(args.train_data, model=model, split=args.train_split)
+    elif recipe:
+
+        def train_records():
+            return recipe_training_records(str(recipe))
+
     data = {
-        "source": f"hold-out of {args.checkpoint}",
+        "source": f"hold-out of {checkpoint}",
         "split": config.data.get("eval_split"),
-        "model": config.data.get("model") or config.target_model,
-        "train_data": None,
-        "train_split": None,
+        "model": model,
+        "train_data": args.train_data or (f"recipe {recipe}" if recipe else None),
+        "train_split": args.train_split,
     }
-    return records, None, data
+    return records, train_records, data
 
 
 class Command(Subcommand):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sagepred.cli.base import (
     Subcommand,
@@ -14,7 +16,23 @@ from sagepred.cli.base import (
     seed_int,
 )
 
+if TYPE_CHECKING:
+    from sagepred.loading import PredictorSpec
+
 ALL_POLICIES = "fcfs,sjf,ltr,trail,tie,gittins,oracle"
+
+
+def _model_predictor(spec: PredictorSpec) -> Callable | None:
+    """For a checkpoint, zoo name or Hub id: a predict function using the embedding cache with a
+    progress bar (simulating with a real predictor is mostly embedding prompts); else ``None``."""
+    from sagepred.encoders import use_embedding_cache
+    from sagepred.loading import MODEL_KINDS, load_predictor
+
+    if spec.kind not in MODEL_KINDS:
+        return None
+    model = load_predictor(spec)
+    use_embedding_cache(model, progress=True)
+    return lambda records, truth: model.predict([r.prompt_text for r in records])
 
 
 class Command(Subcommand):
@@ -138,7 +156,7 @@ class Command(Subcommand):
         pool, fit = records, []
         if spec.kind == "baseline":
             pool, fit = split_records(records, 0.5, args.seed)
-        predictor = resolve_predictor(spec, fit, pool)
+        predictor = _model_predictor(spec) or resolve_predictor(spec, fit, pool)
         config = SimConfig(
             preemption=PreemptionRule(
                 margin=args.preempt_margin,

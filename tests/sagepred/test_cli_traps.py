@@ -226,3 +226,139 @@ def test_scheduler_class_names_match_the_plugin():
 def test_serve_port_traps(argv, expected, capsys):
     assert main(["serve", "--served-model", "m", "--dry-run", *argv]) == 2
     assert expected in _one_line(capsys.readouterr().err)
+
+
+PROMPTS = [
+    "Write a detailed essay on climate change.",
+    "Say hi.",
+    "List three prime numbers.",
+    "Explain how a transformer encoder pools its hidden states.",
+]
+
+
+def _prompts_file(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "prompt": p}) + "\n" for i, p in enumerate(PROMPTS)))
+    return path
+
+
+@pytest.fixture()
+def counted_encodes(monkeypatch, tmp_path):
+    """Count the prompts actually run through the encoder; a fresh embedding cache folder."""
+    from sagepred.encoders import TextEncoder
+
+    monkeypatch.setenv("SAGEPRED_CACHE_DIR", str(tmp_path / "cache"))
+    seen: list[int] = []
+    original = TextEncoder.encode_uncached
+
+    def counting(self, texts, batch_size=64, progress=False):
+        seen.append(len(texts))
+        return original(self, texts, batch_size=batch_size, progress=progress)
+
+    monkeypatch.setattr(TextEncoder, "encode_uncached", counting)
+    return seen
+
+
+def test_predict_reuses_the_trainers_embedding_cache(tmp_path, counted_encodes):
+    from sagepred.encoders import EmbeddingCache
+    from sagepred.loading import load_predictor
+
+    prompts = _prompts_file(tmp_path)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    args = ["predict", "--model", "llama-3-8b", "--input", str(prompts)]
+    assert main([*args, "--output", str(first), "--batch-size", "3"]) == 0
+    assert sum(counted_encodes) == len(PROMPTS)
+    assert main([*args, "--output", str(second)]) == 0
+    assert sum(counted_encodes) == len(PROMPTS)  # the second run embedded nothing
+    assert first.read_text() == second.read_text()
+
+    counted_encodes.clear()  # what the trainer cached (same cache, same encoder) is what predict reads
+    encoder = load_predictor("llama-3-8b").encoder
+    EmbeddingCache().encode(encoder, ["A prompt the trainer embedded."])
+    (tmp_path / "p2.jsonl").write_text(json.dumps({"prompt": "A prompt the trainer embedded."}) + "\n")
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "llama-3-8b",
+                "--input",
+                str(tmp_path / "p2.jsonl"),
+                "--output",
+                str(tmp_path / "c.jsonl"),
+            ]
+        )
+        == 0
+    )
+    assert counted_encodes == [1]
+
+
+def test_lora_encoders_bypass_the_cache():
+    from peft import LoraConfig, get_peft_model
+
+    from sagepred.encoders import EmbeddingCache, TextEncoder
+
+    encoder = TextEncoder()
+    assert encoder.cacheable
+    encoder.model = get_peft_model(encoder.model, LoraConfig(r=2, target_modules=["query"]))
+    assert not encoder.cacheable
+    encoder.use_cache(EmbeddingCache("/nonexistent/never-written"))
+    assert encoder.encode(["x"]).shape == (1, encoder.dim)
+    with pytest.raises(ValueError, match="batch_size"):
+        encoder.encode_uncached(["x"], batch_size=0)
+
+
+def test_predict_and_compare_show_progress(tmp_path, monkeypatch, capsys, counted_encodes, data_dir):
+    import sagepred.progress
+
+    monkeypatch.setattr(sagepred.progress, "progress_enabled", lambda: True)
+    prompts = _prompts_file(tmp_path)
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "llama-3-8b",
+                "--input",
+                str(prompts),
+                "--output",
+                str(tmp_path / "o.jsonl"),
+            ]
+        )
+        == 0
+    )
+    assert "embedding prompts" in capsys.readouterr().err
+    from sagepred.importers import load_records
+    from sagepred.records import write_jsonl_records
+
+    castillo = load_records(str(data_dir / "castillo"), model="llama-3.1-8b")
+    evaluation, training = tmp_path / "eval.jsonl", tmp_path / "train.jsonl"
+    write_jsonl_records(castillo[:40], evaluation)
+    write_jsonl_records(castillo[40:140], training)
+    argv = ["compare", "llama-3.1-8b", "baseline:global", "--data", str(evaluation)]
+    assert main([*argv, "--train-data", str(training)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "compare: [1/2] llama-3.1-8b: loading" in err and "compare: [2/2] baseline:global: predicting" in err
+    )
+    assert "embedding prompts" in err
+
+
+def test_compare_holdout_scores_everyone_on_the_checkpoints_hold_out(tmp_path, capsys, data_dir):
+    out = tmp_path / "cmp.json"
+    args = ["compare", "baseline:global", "llama-3-8b", "baseline:length", "--data", "holdout"]
+    assert main([*args, "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["data"]["source"] == "hold-out of llama-3-8b"
+    assert doc["data"]["train_data"] == "recipe llama-3-8b"
+    results = {r["predictor"]: r for r in doc["results"]}
+    assert len(results) == 3 and len({r["n_prompts"] for r in results.values()}) == 1
+    from sagepred.loading import load_predictor
+
+    config = load_predictor("llama-3-8b").config
+    assert next(iter(results.values()))["n_prompts"] == config.data["eval_records"]
+    crps = {name: r["crps"] for name, r in results.items()}
+    assert crps["llama-3-8b"] < crps["baseline:global"]
+    capsys.readouterr()
+    assert main(["compare", "baseline:global", "--data", "holdout"]) == 2
+    assert "needs a checkpoint among the predictors" in _one_line(capsys.readouterr().err)
