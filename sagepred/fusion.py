@@ -1,37 +1,24 @@
 """Fusing the trained head with the semantic history: the head is the prior, neighbours the evidence.
 
-For a prompt with head CDF ``F_head`` and neighbours ``i`` (similarity ``s_i``, observed length
-samples ``y_ij``) the fused distribution is the mixture
-
-    F = (α · F_head + Σ_ij w_i · G_ij) / (α + Σ_ij w_i),     w_i = s_i ** similarity_power,
-
-where ``α`` is ``prior_strength`` (the head's weight in pseudo-samples) and ``G_ij`` puts the sample's
-mass uniformly on its histogram bin — on a histogram head this is exactly Dirichlet pseudo-counts on
-the bins. A censored sample (``y ≥ c``) spreads its mass over the bins from ``c``'s upwards in
-proportion to the head's own mass there. For a quantile head the mixture is taken on the union of the
-head's knots and the bin edges, so it stays exact. A prompt with no neighbour gets the head's
-distribution unchanged (the prior: see below).
-
-Window-level evidence: by default (``shrink_to_window``, ``recalibrate``) the prior is not the raw head but
-``R ∘ M`` with ``M = (1 − λ)·F_head + λ·G``: ``G`` is the window's global histogram, ``λ`` is fitted
-by maximum likelihood on the recent outcomes (each scored before it joined the window), and ``R`` is
-the smoothed empirical CDF of the PIT values ``M(y)`` of those outcomes, shrunk towards the identity
-(online recalibration, Kuleshov et al. 2018). Together they correct a head whose training mix
-differs from the traffic even for prompts without neighbours (λ → 1 for an uninformative head, → 0 for
-a good one); before any outcome (or with ``recalibrate=False, shrink_to_window=False``) the prior is
-the head itself.
+The rule itself is :mod:`sagepred.fusion_rule` (``F = (α · F_head + Σ w_i · G_i) / (α + Σ w_i)``, exact
+for histogram and quantile heads; a prompt with no neighbour gets the prior unchanged). By default
+(``shrink_to_window``, ``recalibrate``) the prior is the head corrected by window-level evidence learned
+online (:mod:`sagepred.window_prior`: the window's global histogram mixed in with a weight ``λ``
+fitted by likelihood, then recalibrated with the PITs of recent outcomes); before any outcome (or with
+both off) the prior is the head itself.
 
 ``mode="history"`` is SageSched's predictor alone: the neighbours' (weighted) histogram, padded up
 to ``min_samples`` with the global histogram of the window (or a given padding histogram).
 :class:`FusedPredictor` wraps a head and a :class:`~sagepred.history.HistoryIndex` behind the
-``predict(prompts, prompt_lens=None)`` interface, learning online through ``observe``.
+``predict(prompts, prompt_lens=None)`` interface, learning online through ``observe``; its folder
+(``history.safetensors``, ``history.json``, ``fusion.json``) is written by ``save_pretrained`` and read
+by ``from_pretrained``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,14 +26,47 @@ from typing import Any
 
 import numpy as np
 
-from sagepred.distribution import (
-    DEFAULT_MAX_LENGTH,
-    LengthDistribution,
-    bin_index,
-    histogram_probs,
-    log_bin_edges,
+from sagepred.distribution import DEFAULT_MAX_LENGTH, LengthDistribution, histogram_probs, log_bin_edges
+from sagepred.fusion_rule import (
+    bin_probs,
+    evidence_counts,
+    fuse,
+    fuse_neighbours,
+    history_neighbours,
+    history_only,
 )
 from sagepred.history import HistoryConfig, HistoryIndex, Neighbours
+from sagepred.window_prior import (
+    PIT_BANDWIDTH,
+    PIT_GRID,
+    WindowPrior,
+    mixture_weight,
+    outcome_prob,
+    pit_value,
+    recalibrate,
+    recalibration_map,
+)
+
+__all__ = [
+    "FUSION_CONFIG_NAME",
+    "MODES",
+    "PIT_BANDWIDTH",
+    "PIT_GRID",
+    "FusedPredictor",
+    "FusionConfig",
+    "bin_probs",
+    "evidence_counts",
+    "fuse",
+    "fuse_neighbours",
+    "history_neighbours",
+    "history_only",
+    "mixture_weight",
+    "outcome_prob",
+    "pit_value",
+    "read_fusion_state",
+    "recalibrate",
+    "recalibration_map",
+]
 
 MODES = ("fused", "history", "head")
 FUSION_CONFIG_NAME = "fusion.json"
@@ -98,151 +118,18 @@ class FusionConfig:
         return asdict(self)
 
 
-def evidence_counts(
-    neighbours: Neighbours,
-    edges: np.ndarray,
-    similarity_power: float = 1.0,
-    tail_probs: np.ndarray | None = None,
-) -> np.ndarray:
-    """``(n, K)`` weighted sample counts per bin.
+def read_fusion_state(path: str | Path) -> tuple[FusionConfig, list[float], list[tuple[float, float]]]:
+    """``fusion.json``: the settings and the learned window state (PIT values, likelihood pairs)."""
+    from sagepred.checkpoint import read_json
+    from sagepred.errors import CheckpointError
 
-    A censored sample's weight goes to the bins from its own upwards, in proportion to ``tail_probs``
-    (``(n, K)`` or ``(K,)``, e.g. the head's bin probabilities); uniformly over them when absent or zero.
-    """
-    n, num_bins = len(neighbours), edges.shape[0] - 1
-    counts = np.zeros((n, num_bins))
-    mask = neighbours.sample_mask()
-    if not mask.any():
-        return counts
-    weight = np.power(np.maximum(neighbours.similarity.astype(np.float64), 0.0), similarity_power)
-    rows, slots, samples = np.nonzero(mask)
-    lengths = neighbours.lengths[rows, slots, samples].astype(np.float64)
-    w = weight[rows, slots]
-    bins = bin_index(lengths, edges)
-    cens = neighbours.censored[rows, slots, samples]
-    np.add.at(counts, (rows[~cens], bins[~cens]), w[~cens])
-    if cens.any():
-        shape = np.broadcast_to(np.ones(num_bins) if tail_probs is None else tail_probs, (n, num_bins))
-        for r, b, wt in zip(rows[cens], bins[cens], w[cens], strict=True):
-            tail = np.asarray(shape[r, b:], dtype=np.float64)
-            tail = tail if tail.sum() > 0 else np.ones_like(tail)
-            counts[r, b:] += wt * tail / tail.sum()
-    return counts
-
-
-def bin_probs(dist: LengthDistribution, edges: np.ndarray) -> np.ndarray:
-    """``(n, K)`` probability of each bin under ``dist`` (through its CDF at the edges)."""
-    cdf = dist.cdf(np.asarray(edges, dtype=np.float64)[None, :])
-    cdf[:, -1] = 1.0
-    return np.maximum(np.diff(cdf, axis=1), 0.0)
-
-
-def fuse(
-    head: LengthDistribution, evidence: np.ndarray, edges: np.ndarray, prior_strength: float
-) -> LengthDistribution:
-    """The mixture ``(α · head + evidence) / (α + W)``; rows with no evidence are the head exactly.
-
-    ``evidence`` is ``(n, K)`` weighted counts on the bins ``edges`` (uniform within a bin). With no
-    evidence at all ``head`` itself is returned. For a quantile head in a batch where some rows have
-    evidence, the others keep their knots and CDF values (padded with copies of the last knot), so
-    ``cdf`` and ``quantile`` are bit-identical to the head's and moments agree to rounding.
-    """
-    edges = np.asarray(edges, dtype=np.float64)
-    evidence = np.atleast_2d(np.asarray(evidence, dtype=np.float64))
-    n = len(head)
-    total = evidence.sum(axis=1)
-    has = total > 0
-    if not has.any():
-        return head
-    knots, cdf = head.row_knots, head.row_cdf
-    cum_evidence = np.concatenate([np.zeros((n, 1)), np.cumsum(evidence, axis=1)], axis=1)
-    alpha = float(prior_strength)
-    if knots.shape[1] == edges.shape[0] and np.allclose(knots, edges[None, :], rtol=1e-6, atol=1e-6):
-        fused = (alpha * cdf + cum_evidence) / (alpha + np.where(has, total, 1.0))[:, None]
-        fused[:, -1] = 1.0
-        out_cdf = np.where(has[:, None], np.minimum(fused, 1.0), cdf)
-        return LengthDistribution(head.knots, out_cdf, kind=head.kind if not has.any() else "histogram")
-    # general heads (quantile knots per row): mix on the union of the head's knots and the bin edges
-    union = np.concatenate([knots, np.broadcast_to(edges, (n, edges.shape[0]))], axis=1)
-    order = np.argsort(union, axis=1, kind="stable")
-    union = np.take_along_axis(union, order, axis=1)
-    head_at_edges = head.cdf(edges[None, :])
-    head_at_union = np.take_along_axis(np.concatenate([cdf, head_at_edges], axis=1), order, axis=1)
-    evid = LengthDistribution(edges[None, :], cum_evidence / np.where(has, total, 1.0)[:, None])
-    evid_at_union = evid.cdf(union)
-    fused = (alpha * head_at_union + total[:, None] * evid_at_union) / (alpha + total)[:, None]
-    fused = np.minimum(np.maximum.accumulate(fused, axis=1), 1.0)
-    fused[:, -1] = 1.0
-    pad = union.shape[1] - knots.shape[1]
-    head_knots = np.concatenate([knots, np.repeat(knots[:, -1:], pad, axis=1)], axis=1)
-    head_cdf = np.concatenate([cdf, np.repeat(cdf[:, -1:], pad, axis=1)], axis=1)
-    out_knots = np.where(has[:, None], union, head_knots)
-    out_cdf = np.where(has[:, None], fused, head_cdf)
-    return LengthDistribution(out_knots, out_cdf, kind=head.kind if not has.any() else "mixed")
-
-
-PIT_GRID = np.linspace(0.0, 1.0, 201)
-PIT_BANDWIDTH = 0.02
-
-
-def recalibration_map(pits: np.ndarray, strength: float) -> np.ndarray:
-    """``R`` on :data:`PIT_GRID`: the smoothed empirical CDF of ``pits`` shrunk towards the identity.
-
-    ``R(u) = (strength · u + Σ_i K(u − u_i)) / (strength + n)`` with ``K`` a linear ramp of width
-    :data:`PIT_BANDWIDTH`; monotone, ``R(0) = 0``, ``R(1) = 1``.
-    """
-    pits = np.asarray(pits, dtype=np.float64)
-    ramp = np.clip((PIT_GRID[:, None] - pits[None, :]) / PIT_BANDWIDTH + 0.5, 0.0, 1.0).sum(axis=1)
-    out = (strength * PIT_GRID + ramp) / (strength + pits.size)
-    out[0], out[-1] = 0.0, 1.0
-    return np.maximum.accumulate(out)
-
-
-def recalibrate(dist: LengthDistribution, mapping: np.ndarray) -> LengthDistribution:
-    """``R ∘ F``, evaluated at ``dist``'s knots (linear between them, like ``F``)."""
-    return LengthDistribution(dist.knots, np.interp(dist.cdf_at_knots, PIT_GRID, mapping), kind=dist.kind)
-
-
-def pit_value(dist: LengthDistribution, length: float, censored: bool) -> float:
-    """``F(length)`` for one-row ``dist``; a censored outcome takes the middle of ``[F(c), 1]``."""
-    value = float(dist.cdf(float(length))[0])
-    return 0.5 * (value + 1.0) if censored else value
-
-
-def mixture_weight(head_probs: np.ndarray, window_probs: np.ndarray, iterations: int = 30) -> float:
-    """The weight ``λ`` maximising ``Σ log((1 − λ)·a_i + λ·b_i)`` (EM; 0 without data)."""
-    a = np.maximum(np.asarray(head_probs, dtype=np.float64), 1e-12)
-    b = np.maximum(np.asarray(window_probs, dtype=np.float64), 1e-12)
-    if a.size == 0:
-        return 0.0
-    lam = 0.5
-    for _ in range(iterations):
-        lam = float(np.mean(lam * b / ((1.0 - lam) * a + lam * b)))
-    return lam
-
-
-def outcome_prob(probs: np.ndarray, edges: np.ndarray, length: float, censored: bool) -> float:
-    """Probability of an outcome's bin (``P(L ≥ c)`` for a censored one) under bin probabilities."""
-    b = int(bin_index([length], edges)[0])
-    return float(probs[b:].sum() if censored else probs[b])
-
-
-def history_only(
-    evidence: np.ndarray, edges: np.ndarray, padding: np.ndarray, min_samples: float
-) -> LengthDistribution:
-    """SageSched's predictor: the neighbours' histogram, padded with ``padding`` up to ``min_samples``."""
-    evidence = np.atleast_2d(np.asarray(evidence, dtype=np.float64))
-    padding = np.asarray(padding, dtype=np.float64)
-    padding = (
-        padding / padding.sum()
-        if padding.sum() > 0
-        else np.full(edges.shape[0] - 1, 1.0 / (edges.shape[0] - 1))
-    )
-    missing = np.maximum(float(min_samples) - evidence.sum(axis=1), 0.0)
-    counts = evidence + missing[:, None] * padding[None, :]
-    empty = counts.sum(axis=1) <= 0
-    counts[empty] = padding
-    return LengthDistribution.from_histogram(counts, edges)
+    state = read_json(path)
+    try:
+        pits = [float(v) for v in state.pop("pits", [])]
+        pairs = [(float(a), float(b)) for a, b in state.pop("pairs", [])]
+        return FusionConfig(**state), pits, pairs
+    except (TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{path}: malformed fusion settings ({err})") from None
 
 
 class FusedPredictor:
@@ -274,12 +161,8 @@ class FusedPredictor:
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
         self.padding = padding
-        self._pits: deque[float] = deque(maxlen=self.fusion.recalibration_window)
-        self._pit_lock = threading.Lock()
-        self._map_cache: tuple[int, np.ndarray] | None = None
-        self._pit_count = 0
-        self._pairs: deque[tuple[float, float]] = deque(maxlen=self.fusion.recalibration_window)
-        self._lambda_cache: tuple[int, float] | None = None
+        self.prior = WindowPrior(self.fusion.recalibration_window, self.fusion.recalibration_strength)
+        """The window-level evidence learned from outcomes (``λ`` and the recalibration map)."""
         self._global_cache: tuple[int, np.ndarray] | None = None
         head_config = getattr(getattr(head, "config", None), "head", None)
         if head_config is not None and head_config.kind == "histogram":
@@ -335,29 +218,17 @@ class FusedPredictor:
         if mode == "head":
             return head_dist
         found = neighbours if neighbours is not None else self.history.query(embeddings)
+        config = self.fusion
         if mode == "history":
             padding = self.padding if self.padding is not None else self.global_histogram()
-            evidence = evidence_counts(found, self.edges, self.fusion.similarity_power, padding)
-            return history_only(evidence, self.edges, padding, self.fusion.min_samples)
-        head_dist = self.calibrated(self.shrunk(head_dist))
-        tail = bin_probs(head_dist, self.edges)
-        evidence = evidence_counts(found, self.edges, self.fusion.similarity_power, tail)
-        return fuse(head_dist, evidence, self.edges, self.fusion.prior_strength)
+            return history_neighbours(found, self.edges, padding, config.min_samples, config.similarity_power)
+        prior = self.calibrated(self.shrunk(head_dist))
+        return fuse_neighbours(prior, found, self.edges, config.prior_strength, config.similarity_power)
 
     def calibrated(self, head_dist: LengthDistribution) -> LengthDistribution:
         """The head's distribution recalibrated with recent PITs (unchanged before any, or when disabled)."""
-        if not self.fusion.recalibrate:
-            return head_dist
-        with self._pit_lock:
-            if not self._pits:
-                return head_dist
-            if self._map_cache is None or self._map_cache[0] != self._pit_count:
-                self._map_cache = (
-                    self._pit_count,
-                    recalibration_map(np.fromiter(self._pits, float), self.fusion.recalibration_strength),
-                )
-            mapping = self._map_cache[1]
-        return recalibrate(head_dist, mapping)
+        mapping = self.prior.mapping() if self.fusion.recalibrate else None
+        return head_dist if mapping is None else recalibrate(head_dist, mapping)
 
     def shrunk(self, head_dist: LengthDistribution) -> LengthDistribution:
         """``(1 − λ)·head + λ·G`` on the bins (the head itself while ``λ`` is 0)."""
@@ -369,15 +240,7 @@ class FusedPredictor:
 
     def window_weight(self) -> float:
         """``λ``: the weight of the window's global histogram in the prior (0 when disabled or no data)."""
-        if not self.fusion.shrink_to_window:
-            return 0.0
-        with self._pit_lock:
-            if not self._pairs:
-                return 0.0
-            if self._lambda_cache is None or self._lambda_cache[0] != self._pit_count:
-                pairs = np.asarray(self._pairs)
-                self._lambda_cache = (self._pit_count, mixture_weight(pairs[:, 0], pairs[:, 1]))
-            return self._lambda_cache[1]
+        return self.prior.weight() if self.fusion.shrink_to_window else 0.0
 
     def record_outcome(
         self,
@@ -400,16 +263,12 @@ class FusedPredictor:
                 (outcome_prob(head_probs, self.edges, n, c), outcome_prob(window_probs, self.edges, n, c))
                 for n, c in zip(lens, flags, strict=True)
             ]
-        with self._pit_lock:
-            self._pits.extend(values)
-            self._pairs.extend(pairs)
-            self._pit_count += len(values)
+        self.prior.record(values, pairs)
 
     @property
     def pits(self) -> list[float]:
         """The PIT values kept for recalibration (oldest first)."""
-        with self._pit_lock:
-            return list(self._pits)
+        return self.prior.pits
 
     def predict(
         self, prompts: Sequence[str], prompt_lens: Sequence[int | None] | None = None
@@ -482,9 +341,9 @@ class FusedPredictor:
         return len(records)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: str | Path) -> Path:
+    def save_pretrained(self, directory: str | Path) -> Path:
         """Save the history (``history.safetensors`` + ``history.json``) and ``fusion.json`` (settings and
-        the recalibration state) into ``directory``.
+        the learned window state) into ``directory``.
 
         ``directory`` may be the head's checkpoint folder: no other file there is touched.
         """
@@ -492,11 +351,31 @@ class FusedPredictor:
 
         directory = Path(directory)
         self.history.save(directory)
-        with self._pit_lock:
-            learned = {"pits": list(self._pits), "pairs": [list(p) for p in self._pairs]}
-        state = {**self.fusion.to_dict(), **learned}
+        state = {**self.fusion.to_dict(), **self.prior.state()}
         atomic_write_text(directory / FUSION_CONFIG_NAME, json.dumps(state, indent=2) + "\n")
         return directory
+
+    save = save_pretrained
+    """Alias of :meth:`save_pretrained`."""
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        checkpoint: str | Path,
+        fusion: FusionConfig | None = None,
+        history_config: HistoryConfig | None = None,
+        head: Any | None = None,
+    ) -> FusedPredictor:
+        """A checkpoint's head (or ``head``, already loaded) plus the history saved beside it (an empty
+        window when there is none)."""
+        from sagepred.history import HISTORY_CONFIG_NAME
+        from sagepred.predictor import LengthPredictor
+
+        if head is None:
+            head = LengthPredictor.from_pretrained(checkpoint)
+        if (Path(checkpoint) / HISTORY_CONFIG_NAME).is_file():
+            return cls.load(checkpoint, head=head, fusion=fusion, history_config=history_config)
+        return cls(head=head, fusion=fusion, history_config=history_config)
 
     @classmethod
     def load(
@@ -506,43 +385,14 @@ class FusedPredictor:
         fusion: FusionConfig | None = None,
         history_config: HistoryConfig | None = None,
     ) -> FusedPredictor:
-        """Load a saved history (and fusion settings unless given) from ``directory``."""
-        from sagepred.checkpoint import read_json
-        from sagepred.errors import CheckpointError
-
+        """The history saved in ``directory`` (and its fusion settings and learned state, unless ``fusion``
+        is given) around ``head`` as passed: no head is loaded, so history mode needs none."""
         directory = Path(directory)
         pits: list[float] = []
         pairs: list[tuple[float, float]] = []
         if (directory / FUSION_CONFIG_NAME).is_file():
-            state = read_json(directory / FUSION_CONFIG_NAME)
-            try:
-                pits = [float(v) for v in state.pop("pits", [])]
-                pairs = [(float(a), float(b)) for a, b in state.pop("pairs", [])]
-                saved = FusionConfig(**state)
-            except (TypeError, ValueError, AttributeError) as err:
-                raise CheckpointError(
-                    f"{directory / FUSION_CONFIG_NAME}: malformed fusion settings ({err})"
-                ) from None
+            saved, pits, pairs = read_fusion_state(directory / FUSION_CONFIG_NAME)
             fusion = fusion or saved
         predictor = cls(head=head, history=HistoryIndex.load(directory, history_config), fusion=fusion)
-        with predictor._pit_lock:
-            predictor._pits.extend(pits)
-            predictor._pairs.extend(pairs)
-            predictor._pit_count = len(pits)
+        predictor.prior.record(pits, pairs)
         return predictor
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        checkpoint: str | Path,
-        fusion: FusionConfig | None = None,
-        history_config: HistoryConfig | None = None,
-    ) -> FusedPredictor:
-        """A checkpoint's head plus the history saved beside it (an empty window when there is none)."""
-        from sagepred.history import HISTORY_CONFIG_NAME
-        from sagepred.predictor import LengthPredictor
-
-        head = LengthPredictor.from_pretrained(checkpoint)
-        if (Path(checkpoint) / HISTORY_CONFIG_NAME).is_file():
-            return cls.load(checkpoint, head=head, fusion=fusion, history_config=history_config)
-        return cls(head=head, fusion=fusion, history_config=history_config)

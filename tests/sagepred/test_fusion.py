@@ -145,11 +145,13 @@ def test_save_load_next_to_a_checkpoint(tmp_path):
     predictor = FusedPredictor(head, window(threshold=0.5), FusionConfig(prior_strength=3.0))
     for i, row in enumerate(unit_rows(30, seed=11)):
         predictor.observe(row, 10 * (i + 1), token_count=4.0)
-    predictor.save(tmp_path / "ckpt")
+    assert FusedPredictor.save is FusedPredictor.save_pretrained  # the old name stays an alias
+    predictor.save_pretrained(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "config.json").is_file() and (
         tmp_path / "ckpt" / "history.safetensors"
     ).is_file()
-    loaded = FusedPredictor.load(tmp_path / "ckpt", head=head)
+    loaded = FusedPredictor.from_pretrained(tmp_path / "ckpt", head=head)
+    assert loaded.head is head and FusedPredictor.load(tmp_path / "ckpt", head=head).pits == predictor.pits
     assert loaded.fusion.prior_strength == 3.0 and len(loaded.history) == 30
     assert loaded.pits == predictor.pits and len(loaded.pits) == 30
     assert loaded.window_weight() == predictor.window_weight()
@@ -223,3 +225,48 @@ def test_warm_start_from_a_records_file(tmp_path):
     np.testing.assert_array_equal(snap["lengths"][2, :2], [30, 33])
     assert snap["censored"][2].tolist() == [False, True, False, False] and snap["times"].tolist() == [0.0] * 3
     assert predictor.history.query(FakeEncoder().encode(["question 1"])).ids[0, 0] == 1
+
+
+def test_window_prior_keeps_the_latest_outcomes_and_refits_after_each(tmp_path):
+    from sagepred.errors import CheckpointError
+    from sagepred.fusion import read_fusion_state
+    from sagepred.window_prior import WindowPrior, mixture_weight, recalibration_map
+
+    prior = WindowPrior(window=3, strength=5.0)
+    assert prior.mapping() is None and prior.weight() == 0.0
+    prior.record([0.1, 0.2], [(0.5, 0.1), (0.4, 0.2)])
+    first = prior.mapping()
+    np.testing.assert_array_equal(first, recalibration_map(np.array([0.1, 0.2]), 5.0))
+    assert prior.weight() == mixture_weight(np.array([0.5, 0.4]), np.array([0.1, 0.2]))
+    prior.record([0.9, 0.95], [(0.01, 0.3), (0.02, 0.4)])
+    assert prior.pits == [0.2, 0.9, 0.95] and len(prior.pairs) == 3
+    np.testing.assert_array_equal(prior.mapping(), recalibration_map(np.array([0.2, 0.9, 0.95]), 5.0))
+    assert prior.weight() > 0.5 and prior.state() == {
+        "pits": [0.2, 0.9, 0.95],
+        "pairs": [[0.4, 0.2], [0.01, 0.3], [0.02, 0.4]],
+    }
+    (tmp_path / "fusion.json").write_text('{"mode": "fused", "pits": ["x"]}')
+    with pytest.raises(CheckpointError, match=r"fusion\.json: malformed fusion settings"):
+        read_fusion_state(tmp_path / "fusion.json")
+
+
+def test_fuse_neighbours_is_the_rule_on_the_priors_own_tail():
+    from sagepred.fusion import fuse_neighbours, history_neighbours
+
+    head = make_head("quantile")
+    index = window(threshold=0.0)
+    for i, row in enumerate(unit_rows(12, seed=31)):
+        index.observe(row, [50 * (i + 1), 4000], [False, i % 3 == 0])
+    emb = unit_rows(3, seed=32)
+    prior = head.predict_from_features(emb, np.full(3, 6.0, dtype=np.float32))
+    edges = log_bin_edges(32)
+    found = index.query(emb)
+    expected = fuse(prior, evidence_counts(found, edges, 2.0, bin_probs(prior, edges)), edges, 3.0)
+    got = fuse_neighbours(prior, found, edges, prior_strength=3.0, similarity_power=2.0)
+    np.testing.assert_array_equal(got.knots, expected.knots)
+    np.testing.assert_array_equal(got.cdf_at_knots, expected.cdf_at_knots)
+    assert not np.array_equal(got.cdf(1000.0), prior.cdf(1000.0))
+    padding = np.full(32, 1 / 32)
+    hist = history_neighbours(found, edges, padding, min_samples=10.0)
+    want = history_only(evidence_counts(found, edges, 1.0, padding), edges, padding, 10.0)
+    np.testing.assert_array_equal(hist.cdf_at_knots, want.cdf_at_knots)
