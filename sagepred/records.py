@@ -8,6 +8,7 @@ least* the observed one). JSONL is the native format: one object per line, see :
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,8 +136,13 @@ class LengthRecord:
 
 
 def _require_positive_int(value: Any, *, path: str | Path, line: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InputError(f"expected an integer, got {value!r}", path=path, line=line, field=name)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
+        raise InputError(f"expected an integer, got {value!r}"[:200], path=path, line=line, field=name)
     if value <= 0:
         raise InputError(f"expected a positive length, got {value!r}", path=path, line=line, field=name)
     return int(value)
@@ -203,11 +209,7 @@ def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: st
     prompt_len = obj.get("prompt_len")
     if prompt_len is not None:
         prompt_len = _require_positive_int(prompt_len, path=path, line=line, name="prompt_len")
-    arrival = obj.get("arrival_time")
-    if arrival is not None and (not isinstance(arrival, int | float) or arrival < 0):
-        raise InputError(
-            "expected a non-negative number of seconds", path=path, line=line, field="arrival_time"
-        )
+    arrival = check_arrival(obj.get("arrival_time"), path=path, line=line)
     return LengthRecord(
         prompt=prompt,
         output_lens=tuple(lens),
@@ -216,11 +218,30 @@ def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: st
         target_model=str(obj.get("target_model") or obj.get("model") or default_model),
         max_tokens=max_tokens,
         record_id=str(obj.get("id", f"{Path(path).stem}:{line}")),
-        dataset=obj.get("dataset"),
-        category=obj.get("category"),
-        split=obj.get("split"),
-        arrival_time=float(arrival) if arrival is not None else None,
+        dataset=optional_text(obj, "dataset", path=path, line=line),
+        category=optional_text(obj, "category", path=path, line=line),
+        split=optional_text(obj, "split", path=path, line=line),
+        arrival_time=arrival,
     )
+
+
+def optional_text(obj: dict[str, Any], key: str, *, path: str | Path, line: int | None) -> str | None:
+    """``obj[key]`` when it is a string (``None`` when absent or null); anything else is an InputError."""
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"expected a string, got {type(value).__name__}", path=path, line=line, field=key)
+    return value
+
+
+def check_arrival(
+    value: Any, *, path: str | Path, line: int | None, name: str = "arrival_time"
+) -> float | None:
+    """An arrival time in seconds: a finite non-negative number, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise InputError("expected a non-negative number of seconds", path=path, line=line, field=name)
+    return float(value)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -228,16 +249,40 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", path=path)
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
-            try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as err:
-                raise InputError(
-                    f"malformed JSON ({err.msg} at column {err.colno})", path=path, line=number
-                ) from None
+            yield number, parse_json_line(text, path=path, line=number)
+
+
+def parse_json_line(text: str, *, path: str | Path, line: int | None) -> Any:
+    """One JSON document; bytes that are not UTF-8 (read with ``surrogateescape``), malformed JSON,
+    numbers too long to parse and nesting too deep are each an :class:`InputError` naming file and line.
+
+    ``line`` is the document's line in the file; ``None`` for a whole-file document (the error's own
+    line is named then).
+    """
+    bad = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+    if bad is not None:
+        start = text.rfind("\n", 0, bad) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{ord(text[bad]) - 0xDC00:02x} at column {bad - start + 1})",
+            path=path,
+            line=line if line is not None else text.count("\n", 0, bad) + 1,
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            f"malformed JSON ({err.msg} at column {err.colno})",
+            path=path,
+            line=line if line is not None else err.lineno,
+        ) from None
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise InputError(f"malformed JSON ({str(err).split(':')[0]})", path=path, line=line) from None
+    except RecursionError:
+        raise InputError("malformed JSON (nested too deeply)", path=path, line=line) from None
 
 
 def read_jsonl_records(path: str | Path, default_model: str = "") -> list[LengthRecord]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from sagepred.errors import InputError
 from sagepred.importers._common import _as_counter, _warn_dropped
-from sagepred.records import LengthRecord, check_prompt, iter_jsonl
+from sagepred.records import LengthRecord, check_prompt, iter_jsonl, optional_text, parse_json_line
 from sagepred.tokenizers import TokenCounter
 
 
@@ -118,12 +117,9 @@ def load_alpaca_eval(
 def _read_json_list(path: Path) -> list[Any]:
     if not path.is_file():
         raise InputError("file not found", path=path)
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"malformed JSON ({err.msg} at column {err.colno})", path=path, line=err.lineno
-        ) from None
+    items = parse_json_line(
+        path.read_text(encoding="utf-8-sig", errors="surrogateescape"), path=path, line=None
+    )
     if not isinstance(items, list) or not items:
         raise InputError("expected a non-empty JSON list of {instruction, output} objects", path=path)
     return items
@@ -139,4 +135,4 @@ def _alpaca_row(item: Any, index: int, path: Path) -> tuple[str, str, str | None
     instruction = check_prompt(item["instruction"], name="instruction", **where)
     if not isinstance(item["output"], str):
         raise InputError(f"item {index}: expected a string", field="output", **where)
-    return str(instruction), item["output"], item.get("dataset")
+    return str(instruction), item["output"], optional_text(item, "dataset", **where)

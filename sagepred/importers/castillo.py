@@ -28,8 +28,24 @@ def _castillo_dir(data_dir: str | Path) -> Path:
 def castillo_models(data_dir: str | Path) -> list[str]:
     """The target-model names present in a CASTILLO folder."""
     path = _castillo_dir(data_dir) / CASTILLO_SAMPLES
-    with path.open(newline="", encoding="utf-8") as handle:
-        return sorted({row["model"] for row in csv.DictReader(handle)})
+    return sorted({row.get("model") or "" for _, row in _read_samples(path)} - {""})
+
+
+def _read_samples(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` of the samples CSV; bytes that are not UTF-8, NUL bytes and oversized fields
+    are an :class:`InputError` naming the line."""
+    rows = []
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            for row in reader:
+                cells = [*row.values(), *row.keys()]
+                if any(isinstance(c, str) and any("\udc80" <= ch <= "\udcff" for ch in c) for c in cells):
+                    raise InputError("not UTF-8 text", path=path, line=reader.line_num)
+                rows.append((reader.line_num, row))
+        except csv.Error as err:
+            raise InputError(f"malformed CSV ({err})", path=path, line=reader.line_num) from None
+    return rows
 
 
 def _castillo_prompts(folder: Path) -> dict[str, str]:
@@ -54,14 +70,12 @@ def load_castillo(data_dir: str | Path, model: str, split: str | None = None) ->
     """
     folder = _castillo_dir(data_dir)
     path = folder / CASTILLO_SAMPLES
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        rows = [(reader.line_num, row) for row in reader]
+    rows = _read_samples(path)
     name = resolve_model_name(model, {row.get("model") or "" for _, row in rows} - {""}, path=path)
-    rows = [(n, row) for n, row in rows if row["model"] == name]
+    rows = [(n, row) for n, row in rows if row.get("model") == name]
     if split is not None:
-        splits = sorted({row["split"] for _, row in rows})
-        rows = [(n, row) for n, row in rows if row["split"] == split]
+        splits = sorted({row.get("split") or "" for _, row in rows})
+        rows = [(n, row) for n, row in rows if row.get("split") == split]
         if not rows:
             raise InputError(
                 f"no rows of {name} in split {split!r} (has: {', '.join(splits)})", path=path, field="split"
