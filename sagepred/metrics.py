@@ -103,9 +103,7 @@ def crps(
     rows = np.arange(y.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
     if rows.shape != y.shape or cens.shape != y.shape:
         raise ValueError("observed, censored and rows need the same length")
-    n, num_knots = len(dist), dist.knots.shape[1]
-    knots = np.broadcast_to(dist.knots, (n, num_knots))
-    cdf = np.broadcast_to(dist.cdf_at_knots, (n, num_knots))
+    knots, cdf = dist.row_knots, dist.row_cdf
     out = np.empty(y.shape[0])
     for start in range(0, y.shape[0], _CHUNK):
         sl = slice(start, start + _CHUNK)
@@ -191,9 +189,7 @@ def pit_values(
 ) -> PitValues:
     """PIT ``F(y)`` per sample (``[F(c), 1]`` for censored samples)."""
     y = np.asarray(observed, dtype=np.float64)
-    n, num_knots = len(dist), dist.knots.shape[1]
-    knots = np.broadcast_to(dist.knots, (n, num_knots))
-    cdf = np.broadcast_to(dist.cdf_at_knots, (n, num_knots))
+    knots, cdf = dist.row_knots, dist.row_cdf
     f = np.empty(y.shape[0])
     for start in range(0, y.shape[0], _CHUNK):
         sl = slice(start, start + _CHUNK)

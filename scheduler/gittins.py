@@ -54,7 +54,7 @@ def gittins_brute_force(dist: LengthDistribution, num_points: int = 20000) -> np
             np.concatenate(
                 [
                     np.linspace(0.0, float(np.max(one.knots)), num_points),
-                    np.broadcast_to(one.knots, (1, one.knots.shape[1]))[0],
+                    one.row_knots[0],
                 ]
             )
         )

@@ -141,7 +141,7 @@ def _take(dist: LengthDistribution, rows: np.ndarray) -> LengthDistribution:
     """Rows of a batch (also when the batch has one row, which ``dist[rows]`` would not repeat)."""
     if len(dist) == 1:
         return LengthDistribution(
-            np.repeat(np.broadcast_to(dist.knots, (1, dist.knots.shape[1])), len(rows), 0),
+            np.repeat(dist.row_knots, len(rows), 0),
             np.repeat(dist.cdf_at_knots, len(rows), 0),
             kind=dist.kind,
         )
