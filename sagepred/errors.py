@@ -31,7 +31,8 @@ class InputError(SagepredError):
             where = self.path + (f":{line}" if line is not None else "")
         if field is not None:
             where = f"{where}: field '{field}'" if where else f"field '{field}'"
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else message
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))  # always one line
 
 
 class CheckpointError(SagepredError):

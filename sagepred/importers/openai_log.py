@@ -7,7 +7,7 @@ from typing import Any
 
 from sagepred.errors import InputError
 from sagepred.importers._common import _as_counter, _positive_int, _warn_dropped, filter_target
-from sagepred.records import LengthRecord, check_prompt, iter_jsonl
+from sagepred.records import LengthRecord, check_arrival, check_prompt, iter_jsonl, optional_text
 from sagepred.tokenizers import TokenCounter, tokenizer_for_model
 
 
@@ -85,6 +85,8 @@ def _openai_record(
     if not choices or not all(isinstance(c, dict) for c in choices):
         raise InputError("expected a non-empty list of choice objects", field="response.choices", **where)
     usage = response.get("usage") or {}
+    if not isinstance(usage, dict):
+        raise InputError("expected an object", field="response.usage", **where)
     target = response.get("model") or request.get("model") or model or ""
     lens = _openai_lengths(choices, usage, target, tokenizer, counter, **where)
     if lens is None:
@@ -93,11 +95,7 @@ def _openai_record(
     if max_tokens is not None:
         max_tokens = _positive_int(max_tokens, name="request.max_tokens", **where)
     prompt_len = usage.get("prompt_tokens")
-    arrival = obj.get("arrival_time", obj.get("timestamp"))
-    if arrival is not None and (
-        not isinstance(arrival, int | float) or isinstance(arrival, bool) or arrival < 0
-    ):
-        raise InputError("expected a non-negative number of seconds", field="arrival_time", **where)
+    arrival = check_arrival(obj.get("arrival_time", obj.get("timestamp")), **where)
     return LengthRecord(
         prompt=prompt,
         output_lens=tuple(lens),
@@ -108,8 +106,8 @@ def _openai_record(
         target_model=str(target),
         max_tokens=max_tokens,
         record_id=str(obj.get("id") or response.get("id") or f"{path.stem}:{line}"),
-        dataset=obj.get("dataset"),
-        arrival_time=float(arrival) if arrival is not None else None,
+        dataset=optional_text(obj, "dataset", **where),
+        arrival_time=arrival,
     )
 
 

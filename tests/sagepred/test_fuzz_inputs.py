@@ -62,6 +62,9 @@ RAW_LINES = st.sampled_from(
         b'"just a string"',
         b"[1, 2, 3]",
         b"{'single': 'quotes'}",
+        b'{"request": {"prompt": "hi"}, "response": {"choices": [{"text": "yo"}], "usage": [1]}}',
+        b'{"request": {"prompt": "hi"}, "response": {"choices": [{}], "usage": {"completion_tokens": 2}},'
+        b' "arrival_time": NaN, "dataset": {"a": 1}}',
     ]
 )
 
@@ -159,8 +162,8 @@ OPENAI_PARTS = st.fixed_dictionaries(
     {
         "request": _mutated(OPENAI["request"], JUNK),
         "response": _mutated(OPENAI["response"], JUNK),
-        "usage": _mutated(OPENAI["response"]["usage"], JUNK),
-        "top": _mutated({"id": "req-1", "arrival_time": 2.0}, JUNK),
+        "usage": _mutated(OPENAI["response"]["usage"], JUNK) | JUNK,
+        "top": _mutated({"id": "req-1", "arrival_time": 2.0, "dataset": "d"}, JUNK),
     }
 ).map(lambda p: {**p["top"], "request": p["request"], "response": {**p["response"], "usage": p["usage"]}})
 
