@@ -42,13 +42,21 @@ from sagepred.training.recipes import load_recipe
 from sagepred.training.trainer import Trainer
 
 IN_DISTRIBUTION = ("llama-3.1-8b", "qwen2.5-7b-1m", "mistral-7b-v0.3", "gemma-3-4b")
-SHIFT = (("mistral-7b-v0.3-alpacaeval", "mistral-7b-v0.3"), ("mixtral-8x7b-alpacaeval", "mixtral-8x7b"))
+SHIFT = (
+    ("castillo-source", "llama-3.1-8b"),
+    ("alpacaeval", "mistral-7b-v0.3-alpacaeval", "mistral-7b-v0.3"),
+    ("castillo-source", "qwen2.5-7b-1m"),
+    ("alpacaeval", "mixtral-8x7b-alpacaeval", "mixtral-8x7b"),
+)
+CODE_SOURCES = {"DS1000", "Mbpp", "Apps", "BigCodeBench"}
 RESULTS = Path(__file__).parent / "results" / "calibration.json"
 KEYS = ("crps", "kendall_tau", "coverage_80", "pit_ks")
 
 
-def train(recipe_name: str, cache: EmbeddingCache) -> tuple[LengthPredictor, list[LengthRecord]]:
-    """A calibrated checkpoint of the recipe (frozen encoder) and its held-out records."""
+def train(
+    recipe_name: str, cache: EmbeddingCache, records: list[LengthRecord] | None = None
+) -> tuple[LengthPredictor, list[LengthRecord]]:
+    """A calibrated checkpoint of the recipe (frozen encoder; on ``records`` if given) and its held-out records."""
     recipe = load_recipe(recipe_name)
     data = load_training_data(recipe, notify=lambda _m: None)
     config = PredictorConfig(
@@ -60,7 +68,7 @@ def train(recipe_name: str, cache: EmbeddingCache) -> tuple[LengthPredictor, lis
     torch.manual_seed(0)
     predictor = LengthPredictor(config)
     Trainer(predictor, dataclasses.replace(recipe.training, seed=0), cache=cache, progress=False).fit(
-        data.train
+        data.train if records is None else records
     )
     return predictor, data.eval
 
@@ -96,7 +104,7 @@ def variants(predictor: LengthPredictor, records: list[LengthRecord], cache: Emb
 
 
 def online_replay(
-    predictor: LengthPredictor, records: list[LengthRecord], cache: EmbeddingCache, block: int = 100
+    predictor: LengthPredictor, records: list[LengthRecord], cache: EmbeddingCache, block: int = 250
 ) -> dict:
     """Static checkpoint vs the same with online recalibration over a seeded stream."""
     order = np.random.default_rng(0).permutation(len(records))
@@ -136,6 +144,38 @@ def online_replay(
     return {"blocks": blocks, "requests_until_within_0.05": within, "overall": overall}
 
 
+def shift_case(
+    case: tuple[str, ...], cache: EmbeddingCache
+) -> tuple[LengthPredictor, list[LengthRecord], dict]:
+    """Train on one prompt mix, return the checkpoint and another mix's records for the same model."""
+    if case[0] == "alpacaeval":
+        _, source, castillo = case
+        predictor, _ = train(source, cache)
+        target = load_training_data(load_recipe(castillo), notify=lambda _m: None)
+        shifted = target.train + target.eval
+        return (
+            predictor,
+            shifted,
+            {"trained_on": source, "scored_on": f"CASTILLO {castillo}", "n": len(shifted)},
+        )
+    _, name = case
+    from sagepred.importers import load_records
+
+    recipe = load_recipe(name)
+    source = recipe.resolved_source()
+    code = [
+        r for r in load_records(source, model=recipe.data.model, split="train") if r.dataset in CODE_SOURCES
+    ]
+    validate = load_records(source, model=recipe.data.model, split="validate")
+    chat = [r for r in validate if r.dataset not in CODE_SOURCES]
+    predictor, _ = train(name, cache, records=code)
+    entry = {
+        "trained_on": f"{name} CASTILLO train split, code prompts",
+        "scored_on": "validate split, chat prompts",
+    }
+    return predictor, chat, {**entry, "n": len(chat), "train_n": len(code)}
+
+
 def fmt(metrics: dict | None) -> str:
     if metrics is None:
         return "-"
@@ -154,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     cache = EmbeddingCache()
     targets = IN_DISTRIBUTION[:1] if args.quick else IN_DISTRIBUTION
-    shifts = SHIFT[:1] if args.quick else SHIFT
+    shifts = SHIFT[:2] if args.quick else SHIFT
     results: dict = {"in_distribution": {}, "shift": {}}
     tic = time.perf_counter()
     for name in targets:
@@ -166,18 +206,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} (held-out {len(held)} prompts)", flush=True)
         for key in ("raw", "recalibrated", "recalibrated+widened"):
             print(f"  {key:<22} {fmt(results['in_distribution'][name].get(key))}", flush=True)
-    for source, castillo in shifts:
-        predictor, _ = train(source, cache)
-        target = load_training_data(load_recipe(castillo), notify=lambda _m: None)
-        shifted = target.train + target.eval
-        entry = {"trained_on": source, "scored_on": f"CASTILLO {castillo} (all prompts)", "n": len(shifted)}
+    for case in shifts:
+        predictor, shifted, entry = shift_case(case, cache)
         entry.update(variants(predictor, shifted, cache))
+        entry["widening"] = (
+            predictor.calibration.widening.to_dict() if predictor.calibration.widening else None
+        )
         entry["online"] = online_replay(predictor, shifted, cache)
-        results["shift"][f"{source} -> {castillo}"] = entry
-        print(f"{source} -> CASTILLO {castillo} ({len(shifted)} prompts)", flush=True)
+        label = f"{entry['trained_on']} -> {entry['scored_on']}"
+        results["shift"][label] = entry
+        print(f"{label} ({len(shifted)} prompts)", flush=True)
         for key in ("raw", "recalibrated", "recalibrated+widened"):
             print(f"  {key:<22} {fmt(entry.get(key))}", flush=True)
-        print(f"  median distance {entry.get('_distance')}, median scale {entry.get('_scale')}")
+        slope = entry["widening"]["slope"] if entry["widening"] else None
+        print(
+            f"  median distance {entry.get('_distance')}, median scale {entry.get('_scale')}, slope {slope}"
+        )
         print(f"  online: {fmt(entry['online']['overall']['online'])}")
         print(
             f"  online coverage within ±0.05 of 0.80 from request {entry['online']['requests_until_within_0.05']}"

@@ -13,9 +13,11 @@ Three layers act on a head's distribution ``F``, in this order:
    identity by a pseudo-count. On the distribution it was fitted on, ``F'``'s PIT is uniform, so
    every central interval covers its nominal share.
 3. :class:`OnlineRecalibrator` — adaptive conformal inference (Gibbs & Candès, 2021) on a grid of
-   PIT levels, fed by the observed lengths: each level ``q`` keeps a working level ``a_q`` updated
-   by ``a_q ← a_q + γ (q − 1{PIT ≤ a_q})`` so that the frequency of outcomes below ``F⁻¹(a_q)``
-   tracks ``q`` even after the prompt mix shifts. ``R_t`` maps ``a_q`` to ``q``.
+   PIT levels, fed by the observed lengths: each level ``q`` keeps a working level
+   ``a_q = sigmoid(θ_q)`` updated by ``θ_q ← θ_q + γ (q − 1{PIT ≤ a_q})`` so that the frequency of
+   outcomes below ``F⁻¹(a_q)`` tracks ``q`` even after the prompt mix shifts. The step acts on the
+   logit, so a level that must move close to 0 or 1 (an over-confident head under shift) moves in
+   relative, not absolute, steps. ``R_t`` maps ``a_q`` to ``q``.
 
 Files in a checkpoint: ``calibration.json`` (the recalibration map, the widening settings and what
 they were fitted on) and ``reference.safetensors`` (the reference embeddings, float16).
@@ -348,7 +350,7 @@ class Calibration:
             ref_path = folder / REFERENCE_NAME
             if not ref_path.is_file():
                 raise CheckpointError(f"{path}: widening needs {REFERENCE_NAME}, which is missing")
-            tensors = read_tensors(ref_path, framework="np")
+            tensors = read_tensors(ref_path, framework="numpy")
             reference = ReferenceSet(
                 tensors["embeddings"].astype(np.float32), int(payload.get("neighbours") or 10)
             )
@@ -360,7 +362,7 @@ class Calibration:
 class OnlineConfig:
     """Adaptive conformal inference on the PIT levels (Gibbs & Candès, 2021)."""
 
-    step: float = field(default=0.02, metadata={"help": "γ: how far a level moves per observation"})
+    step: float = field(default=0.1, metadata={"help": "γ: how far a level's logit moves per observation"})
     levels: int = field(default=19, metadata={"help": "PIT levels tracked: 1/(L+1) … L/(L+1)"})
     warmup: int = field(default=0, metadata={"help": "observations before the map is applied"})
 
@@ -374,21 +376,27 @@ class OnlineRecalibrator:
     def __init__(self, config: OnlineConfig | None = None) -> None:
         self.config = config or OnlineConfig()
         self.targets = np.arange(1, self.config.levels + 1) / (self.config.levels + 1)
-        self.working = self.targets.copy()
+        self.logits = np.log(self.targets / (1.0 - self.targets))
         self.seen = 0
+
+    @property
+    def working(self) -> np.ndarray:
+        """The working levels ``a_q``."""
+        return 1.0 / (1.0 + np.exp(-self.logits))
 
     def update(self, pit: float | np.ndarray) -> None:
         """Feed one or more PIT values (a censored outcome: the middle of ``[F(c), 1]``)."""
         for value in np.atleast_1d(np.asarray(pit, dtype=np.float64)):
             below = (value <= self.working).astype(np.float64)
-            self.working = np.clip(self.working + self.config.step * (self.targets - below), 0.0, 1.0)
+            self.logits = np.clip(self.logits + self.config.step * (self.targets - below), -12.0, 12.0)
             self.seen += 1
 
     def mapping(self) -> tuple[np.ndarray, np.ndarray]:
         """``(grid, R)``: the working levels (sorted) map to their target levels."""
         x = np.concatenate([[0.0], np.maximum.accumulate(self.working), [1.0]])
         y = np.concatenate([[0.0], self.targets, [1.0]])
-        x = np.maximum.accumulate(np.clip(x + np.arange(x.size) * 1e-9, 0.0, 1.0))
+        x = np.maximum.accumulate(x) + np.arange(x.size) * 1e-9
+        x = x / x[-1]
         return x, y
 
     def __call__(self, dist: LengthDistribution) -> LengthDistribution:

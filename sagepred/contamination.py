@@ -64,7 +64,7 @@ def load_hashes(folder: str | Path) -> np.ndarray | None:
     path = Path(folder) / TRAIN_PROMPTS_NAME
     if not path.is_file():
         return None
-    hashes = read_tensors(path, framework="np").get("sha256_prefix")
+    hashes = read_tensors(path, framework="numpy").get("sha256_prefix")
     if hashes is None or hashes.ndim != 2 or hashes.shape[1] != DIGEST_BYTES:
         raise CheckpointError(f"{path}: expected a (n, {DIGEST_BYTES}) uint8 tensor 'sha256_prefix'")
     return hashes

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -282,6 +284,8 @@ class CausalLMStateEncoder(TextEncoder):
         self.max_length = max_length
         self.normalize = normalize
         self.pooling = pooling
+        self.cache = None
+        self.show_progress = False
         if model is None or tokenizer is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -381,7 +385,8 @@ class OnnxTextEncoder(TextEncoder):
             names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
             axes = {k: {0: "batch", 1: "tokens"} for k in names}
             exported = tmp / ("float.onnx" if self.int8 else "model.onnx")
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer notes about shapes fixed at export time
                 torch.onnx.export(
                     _HiddenStates(self.model),
                     tuple(sample[k] for k in names),
@@ -395,13 +400,19 @@ class OnnxTextEncoder(TextEncoder):
             if self.int8:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                quantize_dynamic(
-                    str(exported),
-                    str(tmp / "model.onnx"),
-                    weight_type=QuantType.QInt8,
-                    per_channel=True,
-                    op_types_to_quantize=["MatMul"],
-                )
+                root_logger = logging.getLogger()
+                level = root_logger.level
+                root_logger.setLevel(logging.ERROR)  # its "consider pre-processing" note is for CNNs
+                try:
+                    quantize_dynamic(
+                        str(exported),
+                        str(tmp / "model.onnx"),
+                        weight_type=QuantType.QInt8,
+                        per_channel=True,
+                        op_types_to_quantize=["MatMul"],
+                    )
+                finally:
+                    root_logger.setLevel(level)
                 exported.unlink()
         return model_path
 

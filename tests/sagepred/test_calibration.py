@@ -1,0 +1,189 @@
+"""Calibration: static recalibration, distance widening, online recalibration, and the checkpoint files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sagepred.calibration import (
+    CALIBRATION_NAME,
+    REFERENCE_NAME,
+    Calibration,
+    OnlineRecalibrator,
+    Recalibrator,
+    ReferenceSet,
+    Widening,
+    interval_coverage,
+    sample_pits,
+    widen,
+)
+from sagepred.distribution import LengthDistribution
+from sagepred.records import LengthRecord
+
+
+def lognormal_records(rng: np.random.Generator, medians: np.ndarray, sigma: float, samples: int = 5):
+    return [
+        LengthRecord(
+            prompt=f"prompt {i}",
+            output_lens=[max(1, int(v)) for v in m * np.exp(sigma * rng.standard_normal(samples))],
+        )
+        for i, m in enumerate(medians)
+    ]
+
+
+def lognormal_dist(medians: np.ndarray, sigma: float) -> LengthDistribution:
+    """Log-normal histograms over the default head's bins (the recalibration acts on the full support)."""
+    from scipy.stats import norm
+
+    from sagepred.distribution import log_bin_edges
+
+    edges = log_bin_edges(48, 16384.0)
+    cdf = norm.cdf((np.log(np.maximum(edges, 1e-9))[None, :] - np.log(medians)[:, None]) / sigma)
+    probs = np.diff(cdf, axis=1) + 1e-12
+    return LengthDistribution.from_histogram(probs, edges)
+
+
+def test_recalibration_fixes_an_overconfident_head_on_new_draws():
+    rng = np.random.default_rng(0)
+    medians = np.exp(rng.uniform(3, 7, 600))
+    records = lognormal_records(rng, medians, sigma=0.8)
+    narrow = lognormal_dist(medians, sigma=0.4)  # half the true spread: 80% intervals cover far less
+    fit, test = slice(0, 300), slice(300, 600)
+    before = interval_coverage(sample_pits(narrow[np.arange(300, 600)], records[test]))
+    assert before < 0.6
+    recal = Recalibrator.fit(sample_pits(narrow[np.arange(300)], records[fit]))
+    after = interval_coverage(sample_pits(recal(narrow[np.arange(300, 600)]), records[test]))
+    assert abs(after - 0.8) <= 0.03, (before, after)
+    assert np.all(np.diff(recal.mapping) >= 0) and recal.mapping[0] == 0 and recal.mapping[-1] == 1
+    assert np.allclose(
+        Recalibrator.from_dict(json.loads(json.dumps(recal.to_dict()))).mapping, recal.mapping, atol=1e-6
+    )
+
+
+def test_widen_scales_the_log_spread_around_the_median():
+    dist = lognormal_dist(np.array([100.0, 400.0]), sigma=0.5)
+    wide = widen(dist, np.array([1.0, 2.0]))
+    np.testing.assert_allclose(wide.quantile(0.5), dist.quantile(0.5), rtol=2e-3)  # linear within a bin
+    spread = np.log1p(dist.quantile(0.9)) - np.log1p(dist.quantile(0.5))
+    wide_spread = np.log1p(wide.quantile(0.9)) - np.log1p(wide.quantile(0.5))
+    np.testing.assert_allclose(wide_spread / spread, [1.0, 2.0], rtol=0.02)
+    assert widen(dist, 1.0) is dist
+
+
+def test_reference_distance_is_zero_for_a_training_prompt_and_grows_with_novelty():
+    rng = np.random.default_rng(1)
+    train = rng.standard_normal((200, 16)).astype(np.float32)
+    ref = ReferenceSet(train, neighbours=1)
+    near, far = train[:5] + 0.01 * rng.standard_normal((5, 16)), rng.standard_normal((5, 16))
+    assert np.all(ref.distance(train[:5]) < 1e-5)
+    assert ref.distance(near).max() < ref.distance(far).min()
+
+
+def test_widening_fit_widens_where_held_out_coverage_drops_with_distance():
+    rng = np.random.default_rng(2)
+    n = 600
+    distance = rng.uniform(0.1, 0.6, n)
+    medians = np.exp(rng.uniform(3, 7, n))
+    sigma_true = 0.4 * (1 + 3 * (distance - 0.1))  # farther prompts are less predictable
+    records = [
+        LengthRecord(
+            prompt=f"p{i}",
+            output_lens=[max(1, int(v)) for v in medians[i] * np.exp(s * rng.standard_normal(6))],
+        )
+        for i, s in enumerate(sigma_true)
+    ]
+    dist = lognormal_dist(medians, sigma=0.4)
+    widening = Widening.fit(dist, records, distance, bins=5, max_scale=4.0)
+    assert widening.slope > 1.0
+    assert widening.scale(np.array([0.6]))[0] > widening.scale(np.array([0.2]))[0] >= 1.0
+    far = np.arange(n)[distance > 0.5]
+    wide = widen(dist[far], widening.scale(distance[far]))
+    before = interval_coverage(sample_pits(dist[far], [records[i] for i in far]))
+    after = interval_coverage(sample_pits(wide, [records[i] for i in far]))
+    assert after > before + 0.1
+
+
+def test_online_recalibration_recovers_coverage_after_a_shift_within_500_requests():
+    rng = np.random.default_rng(3)
+    online = OnlineRecalibrator()
+    medians = np.exp(rng.uniform(3, 7, 1500))
+    dist = lognormal_dist(medians, sigma=0.4)
+    lengths = medians * np.exp(0.3 + 0.9 * rng.standard_normal(1500))  # shifted up and twice as wide
+    hits = []
+    for t in range(1500):
+        grid, values = online.mapping()
+        from sagepred.calibration import apply_map
+
+        row = apply_map(dist[t], grid, values)
+        f = float(row.cdf(lengths[t])[0])
+        hits.append(0.1 <= f <= 0.9)
+        online.update(float(dist[t].cdf(lengths[t])[0]))
+    hits = np.asarray(hits, dtype=float)
+    assert hits[:100].mean() < 0.65
+    late = hits[500:]
+    assert abs(late.mean() - 0.8) <= 0.05
+    assert all(abs(late[i : i + 250].mean() - 0.8) <= 0.08 for i in range(0, late.size - 250, 250))
+
+
+def test_calibration_save_load_round_trip(tmp_path):
+    rng = np.random.default_rng(4)
+    medians = np.exp(rng.uniform(3, 7, 120))
+    records = lognormal_records(rng, medians, sigma=0.8)
+    emb = rng.standard_normal((120, 8)).astype(np.float32)
+    ref = rng.standard_normal((300, 8)).astype(np.float32)
+    dist = lognormal_dist(medians, sigma=0.4)
+    cal = Calibration.fit(dist, records, emb, ref)
+    assert cal.fitted["coverage_80_before"] < 0.65 and abs(cal.fitted["coverage_80_after"] - 0.8) < 0.05
+    names = cal.save(tmp_path)
+    assert names == [CALIBRATION_NAME, REFERENCE_NAME]
+    loaded = Calibration.load(tmp_path)
+    np.testing.assert_allclose(
+        loaded.apply(dist, emb).cdf_at_knots, cal.apply(dist, emb).cdf_at_knots, atol=2e-3
+    )
+    assert Calibration.load(tmp_path / "missing") is None
+
+
+def test_malformed_calibration_file_is_one_line_checkpoint_error(tmp_path):
+    from sagepred.errors import CheckpointError
+
+    (tmp_path / CALIBRATION_NAME).write_text(json.dumps({"recalibrator": {"mapping": [0.5, 0.2]}}))
+    with pytest.raises(CheckpointError, match="malformed calibration"):
+        Calibration.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_trainer_fits_calibration_on_the_early_stopping_split_of_real_data(tmp_path, data_dir):
+    """A real CASTILLO target: the checkpoint's 80% intervals cover 0.80 ± 0.05 on records it never saw."""
+    from sagepred.importers import load_records
+    from sagepred.metrics import compute_metrics
+    from sagepred.predictor import LengthPredictor, PredictorConfig
+    from sagepred.records import split_records
+    from sagepred.training.trainer import Trainer, TrainingConfig
+
+    records = load_records(str(data_dir / "castillo"), model="Qwen--Qwen2.5-7B-Instruct-1M", split="validate")
+    train, test = split_records(records[:900], 0.3, seed=0)
+    predictor = LengthPredictor(PredictorConfig(target_model="qwen"))
+    config = TrainingConfig(epochs=40, patience=6, seed=0)
+    Trainer(predictor, config, progress=False).fit(train)
+    fitted = predictor.calibration.fitted
+    _, stop = split_records(train, config.early_stopping_fraction, config.seed)
+    assert fitted["records"] == len(stop)  # the early-stopping records, never the test ones
+    calibrated = compute_metrics(predictor.predict([r.prompt_text for r in test]), test)
+    x, n = predictor.features([r.prompt_text for r in test])
+    raw = compute_metrics(predictor.predict_from_features(x, n, calibrated=False), test)
+    assert abs(calibrated["coverage_80"] - 0.8) <= 0.06, (raw["coverage_80"], calibrated["coverage_80"])
+    assert abs(calibrated["coverage_80"] - 0.8) <= abs(raw["coverage_80"] - 0.8) + 0.02
+    folder = predictor.save_pretrained(tmp_path / "ckpt")
+    config_json = json.loads((folder / "config.json").read_text())
+    assert {CALIBRATION_NAME, REFERENCE_NAME, "train_prompts.safetensors"} <= set(config_json["files"])
+    loaded = LengthPredictor.from_pretrained(folder, encoder=predictor.encoder)
+    np.testing.assert_allclose(
+        loaded.predict([r.prompt_text for r in test[:20]]).cdf_at_knots,
+        predictor.predict([r.prompt_text for r in test[:20]]).cdf_at_knots,
+        atol=2e-3,
+    )
+    before = loaded.predict([test[0].prompt_text])
+    loaded.observe(before, [1.0] * 1)  # online recalibration starts from the observed length
+    assert loaded.online is not None and loaded.online.seen == 1
