@@ -64,6 +64,7 @@ class Command(Subcommand):
         )
 
     def run(self, args: argparse.Namespace) -> int:
+        from sagepred.encoders import use_embedding_cache
         from sagepred.errors import InputError
         from sagepred.loading import MODEL_KINDS, load_predictor
         from sagepred.predictions import write_predictions
@@ -76,6 +77,7 @@ class Command(Subcommand):
         predictor = load_predictor(
             args.checkpoint or args.model, zoo_source=args.zoo_source, accept=MODEL_KINDS
         )
+        use_embedding_cache(predictor, progress=True)
         dist = predictor.predict([text for _, text in rows], batch_size=args.batch_size, progress=True)
         write_predictions(args.output, [rid for rid, _ in rows], dist)
         print(f"wrote {len(rows)} predictions to {args.output}")
