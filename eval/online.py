@@ -12,7 +12,10 @@ in consecutive blocks of ``block`` requests. Three predictors share one history 
   padded with the window's global histogram up to ``min_samples``; before any observation it is the
   uniform histogram unless warm-started;
 * ``fused`` — the head as prior (recalibrated online with the PITs of past outcomes unless
-  ``fusion.recalibrate`` is off), neighbours as evidence (:mod:`sagepred.fusion`).
+  ``fusion.recalibrate`` is off), neighbours as evidence (:mod:`sagepred.fusion`);
+* ``head+online`` (with ``online_recalibration``) — the head (with its static calibration) under
+  :class:`sagepred.calibration.OnlineRecalibrator`, adaptive conformal inference on the PIT levels
+  fed by the same observed lengths the history sees (no neighbours).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sagepred.records import LengthRecord
 
 SUMMARY_KEYS = ("crps", "kendall_tau", "coverage_80", "pit_ks", "mae_median")
 ONLINE_JSON = "online.json"
+ONLINE_MODE = "head+online"
 ONLINE_PLOT = "online.png"
 
 
@@ -57,6 +61,10 @@ class OnlineConfig:
     paper_similarity_power: float = field(
         default=0.0,
         metadata={"help": "history mode: neighbour weight = similarity ** power (paper: 0, uniform)"},
+    )
+    online_recalibration: bool = field(
+        default=False,
+        metadata={"help": "also replay the head under online recalibration (mode 'head+online')"},
     )
 
     def __post_init__(self) -> None:
@@ -151,6 +159,8 @@ def replay(
     if head is None and not config.history_only:
         raise ValueError("a replay with the head needs a head (or history_only=True)")
     modes = ["history"] if config.history_only else ["head", "history", "fused"]
+    if config.online_recalibration and not config.history_only:
+        modes.append(ONLINE_MODE)
     order = stream_order(len(records), config.seed)
     if config.max_requests is not None:
         order = order[: config.max_requests]
@@ -188,6 +198,9 @@ def replay(
         head_all = head.predict_from_features(embeddings, token_counts)
     rng = np.random.default_rng(config.seed + 1)
     rows: dict[str, list[LengthDistribution]] = {m: [] for m in modes if m != "head"}
+    from sagepred.calibration import OnlineRecalibrator, apply_map, pit_midpoint
+
+    online = OnlineRecalibrator() if ONLINE_MODE in modes else None
     found_any = np.zeros(len(stream), dtype=bool)
     for t, record in enumerate(stream):
         found = window.query(embeddings[t : t + 1])
@@ -203,6 +216,9 @@ def replay(
         else:
             cap = config.history.max_samples
             lengths, censored = record.output_lens[:cap], record.censored[:cap]
+        if online is not None:
+            rows[ONLINE_MODE].append(apply_map(head_all[t], *online.mapping()))
+            online.update(pit_midpoint(head_all[t], lengths, censored))
         if fused is not None:
             fused.observe(embeddings[t], lengths, censored, float(t), head_dist=head_all[t])
         else:
@@ -305,6 +321,12 @@ def add_online_arguments(parser: Any) -> None:
         "--threshold", type=cosine_similarity, default=0.8, help="neighbour cosine similarity (default 0.8)"
     )
     group.add_argument(
+        "--online-recalibration",
+        action="store_true",
+        help="also replay the head under online recalibration (adaptive conformal inference on the "
+        "PIT levels, fed by the observed lengths): mode head+online",
+    )
+    group.add_argument(
         "--prior-strength",
         type=positive_float,
         default=4.0,
@@ -330,6 +352,7 @@ def run_online_command(args: Any, records: Sequence[LengthRecord], data: dict[st
         history_only=args.history_only,
         history=HistoryConfig(capacity=args.window, threshold=args.threshold),
         fusion=FusionConfig(prior_strength=args.prior_strength),
+        online_recalibration=getattr(args, "online_recalibration", False),
     )
     result = replay(records, head, config)
     result.data = {**data, "checkpoint": None if args.history_only else args.checkpoint}

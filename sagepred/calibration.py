@@ -73,6 +73,16 @@ def sample_pits(dist: LengthDistribution, records: Sequence[LengthRecord]) -> np
     return 0.5 * (pit.lower + pit.upper)
 
 
+def pit_midpoint(
+    dist: LengthDistribution, lengths: float | Sequence[float], censored: bool | Sequence[bool]
+) -> np.ndarray:
+    """PIT of observed ``lengths`` under the one-row ``dist`` (a censored one: the middle of ``[F(c), 1]``)."""
+    y = np.atleast_1d(np.asarray(lengths, dtype=np.float64))
+    cens = np.broadcast_to(np.atleast_1d(np.asarray(censored, dtype=bool)), y.shape)
+    f = np.clip(dist.cdf(y[None, :])[0], 0.0, 1.0)
+    return np.where(cens, 0.5 * (f + 1.0), f)
+
+
 def interval_coverage(pits: np.ndarray, level: float = 0.8) -> float:
     """Share of PIT values inside the central ``level`` interval."""
     tail = (1.0 - level) / 2.0

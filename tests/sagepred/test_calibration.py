@@ -187,3 +187,34 @@ def test_trainer_fits_calibration_on_the_early_stopping_split_of_real_data(tmp_p
     before = loaded.predict([test[0].prompt_text])
     loaded.observe(before, [1.0] * 1)  # online recalibration starts from the observed length
     assert loaded.online is not None and loaded.online.seen == 1
+
+
+def test_replay_runs_the_head_under_online_recalibration():
+    """eval.online.replay: 'head+online' is fed the observed lengths and ends up covering about 80%."""
+    import torch
+
+    from sagepred.eval.online import ONLINE_MODE, OnlineConfig, replay
+    from sagepred.history import HistoryConfig
+    from sagepred.predictor import LengthPredictor, PredictorConfig
+
+    rng = np.random.default_rng(5)
+    n = 1200
+    embeddings = rng.standard_normal((n, 384)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    torch.manual_seed(0)
+    predictor = LengthPredictor(PredictorConfig(target_model="demo"))
+    counts = np.full(n, 20.0, dtype=np.float32)
+    medians = predictor.predict_from_features(embeddings, counts).quantile(0.5)
+    records = [  # answers 3x longer and more spread than the head believes: a shifted mix
+        LengthRecord(
+            prompt=f"p{i}", output_lens=[max(1, int(v)) for v in 3 * m * np.exp(1.2 * rng.standard_normal(4))]
+        )
+        for i, m in enumerate(medians)
+    ]
+    config = OnlineConfig(block=300, online_recalibration=True, history=HistoryConfig(threshold=0.99))
+    result = replay(records, predictor, config, embeddings=embeddings, token_counts=counts)
+    assert result.modes[-1] == ONLINE_MODE
+    head = [b["coverage_80"] for b in result.blocks["head"]]
+    online = [b["coverage_80"] for b in result.blocks[ONLINE_MODE]]
+    assert all(abs(c - 0.8) <= 0.05 for c in online[1:]), online
+    assert abs(np.mean(head[1:]) - 0.8) > 0.1, head
