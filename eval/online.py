@@ -288,7 +288,7 @@ def format_table(result: OnlineResult, keys: Sequence[str] = ("crps", "kendall_t
 
 def add_online_arguments(parser: Any) -> None:
     """The ``sagepred eval --online`` options (an argparse parser)."""
-    from sagepred.cli.base import cosine_similarity, positive_float, positive_int, seed_int
+    from sagepred.argtypes import cosine_similarity, positive_float, positive_int, seed_int
 
     group = parser.add_argument_group("online replay (--online)")
     group.add_argument(

@@ -43,7 +43,7 @@ class Command(Subcommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        which = parser.add_mutually_exclusive_group(required=True)
+        which = parser.add_mutually_exclusive_group()  # neither: a hint naming both, from run
         which.add_argument("--checkpoint", metavar="SPEC", help="checkpoint folder, zoo name, or Hub repo id")
         which.add_argument(
             "--model",

@@ -104,7 +104,7 @@ def test_numeric_option_rejects_bad_values_in_one_line(path, action, capsys, tmp
         ),
         (
             ["predict", "--input", "i", "--output", "o"],
-            "one of the arguments --checkpoint --model is required",
+            "give --checkpoint DIR, or --model TARGET",
         ),
         (
             ["train", "--model", "llama-3-8b", "--no-mlflow", "--tracking-uri", "sqlite:///x.db"],
