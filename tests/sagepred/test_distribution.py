@@ -96,9 +96,14 @@ def test_quantile_of_quantile_form_returns_the_knots():
 @given(histograms, quantile_rows)
 def test_mean_and_moments_match_monte_carlo(hist, quant):
     for dist in both_forms(hist, quant):
-        draws = dist.sample(40_000, rng=0)
-        np.testing.assert_allclose(dist.mean(), draws.mean(axis=1), rtol=0.03, atol=2.0)
-        np.testing.assert_allclose(dist.std(), draws.std(axis=1), rtol=0.06, atol=3.0)
+        n = 40_000
+        draws = dist.sample(n, rng=0)
+        # Six standard errors of each Monte Carlo estimate: heavy tails widen the band, a wrong formula does not fit.
+        mean_band = 6.0 * draws.std(axis=1) / np.sqrt(n) + 1e-6
+        assert np.all(np.abs(dist.mean() - draws.mean(axis=1)) <= mean_band)
+        squares = draws**2
+        second_band = 6.0 * squares.std(axis=1) / np.sqrt(n) + 1e-6
+        assert np.all(np.abs(dist.second_moment() - squares.mean(axis=1)) <= second_band)
 
 
 @settings(max_examples=60, deadline=None)
