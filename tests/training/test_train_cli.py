@@ -40,8 +40,11 @@ def test_training_writes_checkpoint_card_and_beats_the_global_histogram(trained)
     summary = json.loads((trained / "summary.json").read_text())
     assert sorted(p.name for p in (trained / "ckpt").iterdir()) == [
         "README.md",
+        "calibration.json",
         "config.json",
         "model.safetensors",
+        "reference.safetensors",
+        "train_prompts.safetensors",
     ]
     assert summary["data"]["kind"] == "recipe" and summary["data"]["train_records"] > 500
     metrics, baseline = summary["metrics"], summary["baseline_global"]
