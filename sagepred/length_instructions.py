@@ -89,7 +89,11 @@ _ONE_WORD = re.compile(
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
     re.IGNORECASE,
 )
-_YES_NO = re.compile(r"\b(?:yes\s*(?:or|/)\s*no|true\s*(?:or|/)\s*false)\b", re.IGNORECASE)
+_YES_NO = re.compile(
+    r"\b(?:answer|reply|respond|output|say|just|only|simply)(?: with| in)?(?: a| either)?:?\s*"
+    r"[\"']?(?:yes\s*(?:or|/)\s*no|true\s*(?:or|/)\s*false)\b|\byes[/ -]or[/ -]no (?:answer|question)\b",
+    re.IGNORECASE,
+)
 _BRIEF = re.compile(
     r"\b(?:brief(?:ly)?|short|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few)\b",
     re.IGNORECASE,
@@ -104,6 +108,17 @@ _FULL_CODE = re.compile(
     r"application|app)\b",
     re.IGNORECASE,
 )
+_OUTPUT_VERBS = (
+    r"write|give|list|generate|provide|create|compose|suggest|name|make|draft|produce|describe|"
+    r"summari[sz]e|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
+)
+_LEAD_IN = re.compile(
+    rf"(?:\b(?:in|within|using|with|of|under|at most|no more than|less than|fewer than|up to|about|around|"
+    rf"approximately|exactly|maximum of|max|at least|over|more than|minimum of|only|just)|"
+    rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
+    re.IGNORECASE,
+)
+_TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
 _AT_MOST = re.compile(r"(?:under|at most|no more than|less than|fewer than|up to|maximum of|max)\s*$", re.I)
 _AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min)\s*$", re.I)
 
@@ -174,6 +189,18 @@ def _unit_of(match: re.Match[str]) -> str:
     return next(k for k in _UNITS if match.group(k))
 
 
+def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
+    """Whether a unit count sets the answer's length, not a count in the task's data.
+
+    It must follow a lead-in ("in three sentences", "write 50 stories", "at most 100 words"), be a
+    compound ("a 200-word summary", "2-3 sentence"), or be followed by "or less", "long", "each"….
+    """
+    before = prompt[max(0, match.start() - 40) : match.start()]
+    text = match.group(0)
+    compound = re.search(r"\d[ -]?-[ -]?\w|\d-\w|\w-(?:word|sentence|paragraph|page|line)", text) is not None
+    return bool(_LEAD_IN.search(before) or compound or _TAIL.match(prompt[match.end() : match.end() + 20]))
+
+
 def _count_request(prompt: str) -> LengthRequest | None:
     """The first unit count of ``prompt``, preferring a length unit over a list size."""
     found: list[LengthRequest] = []
@@ -187,6 +214,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if low is None or low <= 0:
             continue
         count = (low + high) / 2 if high and high > low else low
+        if not _is_instruction(prompt, match):
+            continue
         before = prompt[max(0, match.start() - 16) : match.start()]
         if _AT_MOST.search(before):
             count *= 0.8
@@ -212,12 +241,33 @@ def _count_request(prompt: str) -> LengthRequest | None:
     return found[0] if found else None
 
 
+_CODE_TASK = re.compile(
+    r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
+    r"\bwrite (?:a|an) (?:python )?function\b|\breturn(?:s)? (?:the|a|an)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""Programming tasks: their counts ("3 rows", "two tensors", "a word is valid if") describe the data."""
+
+
+def is_code_task(prompt: str) -> bool:
+    """Whether ``prompt`` looks like a programming task (code, a problem statement, 'write a function')."""
+    return _CODE_TASK.search(prompt) is not None
+
+
 def parse_length_request(prompt: str) -> LengthRequest:
     """The length instruction of ``prompt`` (see the module docstring), or :data:`NO_REQUEST`.
 
     Absolute requests win over relative ones; among absolute ones a unit count ("three sentences")
-    wins over a list size ("list 50 …") and both over "one word" / "yes or no".
+    wins over a list size ("list 50 …") and both over "one word" / "yes or no". A programming task
+    (:func:`is_code_task`) only gets "the full program / complete code": its counts describe its data.
     """
+    if is_code_task(prompt):
+        full_code = _FULL_CODE.search(prompt)
+        if full_code is not None:
+            return LengthRequest(
+                "relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0)
+            )
+        return NO_REQUEST
     counted = _count_request(prompt)
     if counted is not None and counted.unit != "item":
         return counted

@@ -51,6 +51,11 @@ class Command(Subcommand):
             help="target model: without --checkpoint, use its zoo checkpoint (see `sagepred zoo list`)",
         )
         parser.add_argument(
+            "--target",
+            metavar="TARGET",
+            help="with a pooled --checkpoint: the target to predict for (any of its names)",
+        )
+        parser.add_argument(
             "--zoo-source",
             metavar="SRC",
             help="zoo source for --model: 'packaged' (default), a mirror folder, or 'hf[:NAMESPACE]'",
@@ -74,9 +79,20 @@ class Command(Subcommand):
                 "give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint"
             )
         rows = read_prompts(args.input)
-        predictor = load_predictor(
-            args.checkpoint or args.model, zoo_source=args.zoo_source, accept=MODEL_KINDS
-        )
+        from sagepred.pooled import PooledPredictor, is_pooled_checkpoint
+
+        if args.checkpoint and is_pooled_checkpoint(args.checkpoint):
+            if not args.target:
+                raise InputError(
+                    "a pooled checkpoint predicts for one target: add --target TARGET", field="--target"
+                )
+            predictor = PooledPredictor.from_pretrained(args.checkpoint).for_target(args.target)
+        elif args.target:
+            raise InputError("--target needs a pooled --checkpoint", field="--target")
+        else:
+            predictor = load_predictor(
+                args.checkpoint or args.model, zoo_source=args.zoo_source, accept=MODEL_KINDS
+            )
         use_embedding_cache(predictor, progress=True)
         dist = predictor.predict([text for _, text in rows], batch_size=args.batch_size, progress=True)
         write_predictions(args.output, [rid for rid, _ in rows], dist)

@@ -67,14 +67,25 @@ class Command(Subcommand):
         parser.add_argument(
             "--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON"
         )
+        parser.add_argument(
+            "--init",
+            metavar="POOLED",
+            help="add TARGET to this pooled checkpoint from the few records in --data (fits only its embedding)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from sagepred.io import atomic_write_text
         from sagepred.progress import make_console
         from sagepred.training.pipeline import TrainOptions, run_training
+        from sagepred.training.pooled_pipeline import POOLED_NAMES
 
         output = checked_output(args)
         console = make_console(stderr=True)
+        if args.model.lower() in POOLED_NAMES or args.init:
+            summary = run_pooled_command(args, output, console)
+            if args.json:
+                atomic_write_text(args.json, json.dumps(summary, indent=2, default=str) + "\n")
+            return 0
         summary = run_training(
             TrainOptions(
                 model=args.model,
@@ -106,6 +117,9 @@ def checked_output(args: argparse.Namespace) -> str:
     from sagepred.training.recipes import load_recipe
 
     output = args.output
+    pooled = args.model.lower() in ("all", "pooled")
+    if output is None and (pooled or args.init):
+        output = "outputs/pooled" if pooled else f"outputs/pooled+{args.model.replace('/', '--')}"
     if output is None:
         recipe = load_recipe(args.model)
         head = args.head or recipe.predictor.head.kind
@@ -119,6 +133,55 @@ def checked_output(args: argparse.Namespace) -> str:
             path=path,
         )
     return output
+
+
+def run_pooled_command(args: argparse.Namespace, output: str | None, console: object) -> dict:
+    """``--model all`` (train the pooled model) or ``--init POOLED`` (add a target to it)."""
+    from sagepred.errors import InputError
+    from sagepred.training.pooled_pipeline import (
+        POOLED_NAMES,
+        NewTargetOptions,
+        PooledOptions,
+        run_new_target,
+        run_pooled_training,
+    )
+
+    def notify(message: str) -> None:
+        console.print(f"[yellow]note:[/] {message}")  # type: ignore[attr-defined]
+
+    if args.init:
+        if args.model.lower() in POOLED_NAMES:
+            raise InputError("--init adds one target: name it with --model NEW", field="--model")
+        if not args.data:
+            raise InputError("--init needs the new target's records: --data FILE.jsonl", field="--data")
+        summary = run_new_target(
+            NewTargetOptions(model=args.model, data=args.data, init=args.init, output=output, seed=args.seed),
+            notify=notify,
+        )
+        print(
+            f"added {summary['target']} from {summary['records']} records "
+            f"({summary['fit_seconds']} s): {summary['checkpoint']} knows {summary['targets']} targets"
+        )
+        return summary
+    summary = run_pooled_training(
+        PooledOptions(
+            data=args.data,
+            output=output,
+            epochs=args.epochs,
+            seed=args.seed,
+            tracking_uri=args.tracking_uri,
+            track=not args.no_mlflow,
+        ),
+        notify=notify,
+    )
+    for source, values in summary["summary"].items():
+        print(
+            f"{source}: {values['targets']} targets, CRPS/global {values['crps_ratio']:.3f} "
+            f"(worst {values['crps_ratio_max']:.3f}), tau {values['kendall_tau'] or float('nan'):.3f}, "
+            f"cov80 {values['coverage_80']:.3f}"
+        )
+    print(f"checkpoint: {summary['checkpoint']}")
+    return summary
 
 
 def _fmt(value: object) -> str:

@@ -1,0 +1,369 @@
+"""Predictor v2, the pooled parts: pooled vs per-target vs global, the few-record learning curve, the
+prompt-mix shift, and the length-instruction probes. Prints tables; writes
+``benchmarks/results/pooled_bench.json``.
+
+    .venv/bin/python benchmarks/pooled_bench.py [--checkpoint outputs/pooled] [--quick]
+
+* **table**: every CASTILLO target and a sample of AlpacaEval targets on the same held-out prompts
+  (a seeded 20% of all prompts, held out for every target): the pooled model (``--checkpoint``, as
+  ``sagepred train --model all`` wrote it with the same seed; trained here when not given), a
+  per-target head trained on that target's training prompts (the recipe defaults of the zoo), and
+  each target's global histogram. CRPS, CRPS / global, τ, cov80, PIT-KS.
+* **learning curve**: leave-targets-out — a backbone trained without six targets, each then added
+  from 20 / 50 / 100 / 200 of its training-prompt records (three seeds) and scored on its held-out
+  prompts, beside the global histogram of the same records.
+* **shift**: a backbone trained on AlpacaEval only, asked about the same model families' answers to
+  CASTILLO's chat prompts (Alpaca, Dolly, ShareGPT) in the same tokenizer.
+* **probes**: ``tests/data/length_probes.jsonl`` (ours, never trained on): per topic, Spearman ρ of
+  instructed length vs predicted median, and the longest / shortest instruction's median ratio.
+Hyper-parameters are never chosen on the held-out prompts (early stopping and the instruction fit use
+a validation share of the training prompts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "pooled_bench.json"
+PROBES = ROOT / "tests" / "data" / "length_probes.jsonl"
+ALPACA_SAMPLE = [
+    "gpt4",
+    "Meta-Llama-3-8B-Instruct",
+    "Mixtral-8x7B-Instruct-v0.1",
+    "Qwen1.5-72B-Chat",
+    "claude-3-opus-20240229",
+    "llama-2-70b-chat-hf",
+    "Mistral-7B-Instruct-v0.2",
+    "vicuna-13b-v1.5",
+    "gpt-3.5-turbo-1106",
+]
+LOTO_TARGETS = [
+    "meta-llama--Llama-3.1-8B-Instruct",
+    "Qwen--Qwen2.5-7B-Instruct-1M",
+    "google--gemma-3-4b-it",
+    "gpt4",
+    "Meta-Llama-3-8B-Instruct",
+    "Qwen1.5-72B-Chat",
+]
+SHIFT_PAIRS = [
+    ("Meta-Llama-3.1-8B-Instruct-Turbo", "meta-llama--Llama-3.1-8B-Instruct"),
+    ("Meta-Llama-3.1-70B-Instruct-Turbo", "meta-llama--Llama-3.3-70B-Instruct"),
+    ("Mistral-7B-Instruct-v0.3", "mistralai--Mistral-7B-Instruct-v0.3"),
+    ("Mixtral-8x7B-Instruct-v0.1", "mistralai--Mixtral-8x7B-Instruct-v0.1"),
+    ("Qwen2-72B-Instruct", "Qwen--Qwen2.5-32B-Instruct"),
+]
+CHAT_DATASETS = {"Alpaca", "DollyDataset", "ShareGPT"}
+SIZES = (20, 50, 100, 200)
+SEEDS = (0, 1, 2)
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def per_target_heads(train, test, features, names, encoder_name):
+    """A per-target head (recipe defaults, frozen encoder) per target, scored on ``test``'s rows."""
+    from sagepred.metrics import compute_metrics
+    from sagepred.predictor import LengthPredictor, PredictorConfig
+    from sagepred.training.trainer import Trainer, TrainingConfig, seed_everything
+
+    out = {}
+    for t, info in enumerate(train.targets):
+        if info.name not in names:
+            continue
+        mine = [train.records[i] for i in np.flatnonzero(train.rows_of(t))]
+        rows = np.flatnonzero(test.rows_of(t))
+        seed_everything(0)
+        predictor = LengthPredictor(PredictorConfig(target_model=info.target_model, encoder=encoder_name))
+        Trainer(predictor, TrainingConfig(), progress=False).fit(mine)
+        p = test.prompt_index[rows]
+        dist = predictor.predict_from_features(features.embeddings[p].numpy(), features.counts[p].numpy())
+        metrics = compute_metrics(dist, [test.records[i] for i in rows])
+        out[info.name] = {k: metrics.get(k) for k in ("crps", "kendall_tau", "coverage_80", "pit_ks")}
+    return out
+
+
+def table(pooled_metrics, head_metrics, targets):
+    rows = []
+    for info in targets:
+        name = info.name
+        if name not in head_metrics or name not in pooled_metrics:
+            continue
+        p, h = pooled_metrics[name], head_metrics[name]
+        g = p["crps_global"]
+        rows.append(
+            {
+                "target": name,
+                "source": info.source,
+                "global_crps": _r(g, 1),
+                "pooled_crps": _r(p["crps"], 1),
+                "pooled_ratio": _r(p["crps"] / g),
+                "pooled_tau": _r(p["kendall_tau"]),
+                "pooled_cov80": _r(p["coverage_80"]),
+                "pooled_pit_ks": _r(p["pit_ks"]),
+                "head_crps": _r(h["crps"], 1),
+                "head_ratio": _r(h["crps"] / g),
+                "head_tau": _r(h["kendall_tau"]),
+                "head_cov80": _r(h["coverage_80"]),
+                "head_pit_ks": _r(h["pit_ks"]),
+            }
+        )
+    return rows
+
+
+def print_table(rows):
+    header = f"{'target':42s} {'src':6s} {'global':>7s} | {'pooled':>7s} {'/glob':>6s} {'tau':>6s} {'cov80':>6s} {'PITKS':>6s} | {'head':>7s} {'/glob':>6s} {'tau':>6s} {'cov80':>6s}"
+    print(header)
+    for r in rows:
+        print(
+            f"{r['target'][:42]:42s} {r['source'][:6]:6s} {r['global_crps']:7.1f} | {r['pooled_crps']:7.1f} "
+            f"{r['pooled_ratio']:6.3f} {r['pooled_tau'] or 0:6.3f} {r['pooled_cov80']:6.3f} {r['pooled_pit_ks']:6.3f} | "
+            f"{r['head_crps']:7.1f} {r['head_ratio']:6.3f} {r['head_tau'] or 0:6.3f} {r['head_cov80']:6.3f}"
+        )
+    for source in ("castillo", "alpaca_eval"):
+        mine = [r for r in rows if r["source"] == source]
+        if mine:
+            print(
+                f"  {source}: mean CRPS/global pooled {np.mean([r['pooled_ratio'] for r in mine]):.3f} "
+                f"(worst {max(r['pooled_ratio'] for r in mine):.3f}) vs per-target {np.mean([r['head_ratio'] for r in mine]):.3f}; "
+                f"tau pooled {np.mean([r['pooled_tau'] or 0 for r in mine]):.3f} vs {np.mean([r['head_tau'] or 0 for r in mine]):.3f}; "
+                f"cov80 pooled {np.mean([r['pooled_cov80'] for r in mine]):.3f}"
+            )
+
+
+def probes(predictor, targets):
+    from scipy.stats import kendalltau, spearmanr
+
+    items = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
+    out = {}
+    for target in targets:
+        dist = predictor.predict([p["prompt"] for p in items], target)
+        median = dist.quantile(0.5).ravel()
+        topics = {}
+        for topic in sorted({p["topic"] for p in items}):
+            rows = [i for i, p in enumerate(items) if p["topic"] == topic]
+            words = [items[i]["instructed_words"] for i in rows]
+            topics[topic] = {
+                "spearman": _r(spearmanr(words, median[rows]).statistic),
+                "kendall": _r(kendalltau(words, median[rows]).statistic),
+                "ratio_longest_shortest": _r(
+                    median[rows[int(np.argmax(words))]] / median[rows[int(np.argmin(words))]], 1
+                ),
+                "medians": {items[i]["instruction"]: _r(median[i], 1) for i in rows},
+            }
+        out[target] = topics
+        print(
+            f"probes {target}: spearman min {min(t['spearman'] for t in topics.values()):.3f}, "
+            f"ratio min {min(t['ratio_longest_shortest'] for t in topics.values()):.1f}, "
+            f"medians ({next(iter(topics))}): {next(iter(topics.values()))['medians']}"
+        )
+    return out
+
+
+def learning_curve(rows, features, train_mask, test_mask, config, encoder_name, quick):
+    from sagepred.metrics import compute_metrics
+    from sagepred.training.pooled import FewShotSettings, fit_new_target, global_histogram, train_pooled
+
+    held = [t for t, info in enumerate(rows.targets) if info.target_model in LOTO_TARGETS]
+    in_backbone = ~np.isin(rows.target_index, held)
+    backbone_rows = rows.select(train_mask & in_backbone)
+    keep_targets = sorted(set(backbone_rows.target_index.tolist()))
+    remap = {t: i for i, t in enumerate(keep_targets)}
+    backbone_rows.targets = [rows.targets[t] for t in keep_targets]
+    backbone_rows.target_index = np.array([remap[t] for t in backbone_rows.target_index])
+    tic = time.perf_counter()
+    backbone = train_pooled(backbone_rows, features, config, encoder_name).predictor
+    print(
+        f"learning curve: backbone without {len(held)} targets trained in {time.perf_counter() - tic:.0f} s"
+    )
+    out = {}
+    for t in held:
+        info = rows.targets[t]
+        train_idx = np.flatnonzero(train_mask & (rows.target_index == t))
+        test_idx = np.flatnonzero(test_mask & (rows.target_index == t))
+        test_records = [rows.records[i] for i in test_idx]
+        tp = rows.prompt_index[test_idx]
+        curve = {}
+        for n in SIZES[:2] if quick else SIZES:
+            runs = []
+            for seed in SEEDS[:1] if quick else SEEDS:
+                pick = np.random.default_rng(seed).choice(
+                    train_idx, size=min(n, len(train_idx)), replace=False
+                )
+                few = [rows.records[i] for i in pick]
+                p = rows.prompt_index[pick]
+                grown = fit_new_target(
+                    backbone,
+                    info,
+                    few,
+                    features.embeddings[p].numpy(),
+                    features.counts[p].numpy(),
+                    FewShotSettings(seed=seed),
+                )
+                dist = grown.predict_from_features(
+                    [rows.prompts[i] for i in tp],
+                    features.embeddings[tp].numpy(),
+                    features.counts[tp].numpy(),
+                    np.full(len(tp), len(grown.target_names) - 1),
+                )
+                m = compute_metrics(dist, test_records)
+                g = compute_metrics(global_histogram(few, len(test_records)), test_records)
+                runs.append(
+                    (m["crps"], m["kendall_tau"] or 0.0, m["coverage_80"], g["crps"], g["coverage_80"])
+                )
+            a = np.array(runs)
+            curve[n] = {
+                "crps": _r(a[:, 0].mean(), 1),
+                "crps_ratio_vs_few_record_global": _r((a[:, 0] / a[:, 3]).mean()),
+                "kendall_tau": _r(a[:, 1].mean()),
+                "coverage_80": _r(a[:, 2].mean()),
+                "global_coverage_80": _r(a[:, 4].mean()),
+                "seeds": len(runs),
+            }
+        out[info.name] = curve
+        print(
+            f"  {info.name}: "
+            + "; ".join(
+                f"{n}: CRPS/glob {c['crps_ratio_vs_few_record_global']}, tau {c['kendall_tau']}, cov80 {c['coverage_80']}"
+                for n, c in curve.items()
+            )
+        )
+    return out
+
+
+def shift(features_fn, config, encoder_name, data_dir):
+    from sagepred.metrics import compute_metrics
+    from sagepred.training.pooled import build_rows, global_histogram, load_pooled_records, train_pooled
+
+    groups = load_pooled_records(data_dir, castillo=False, alpaca_eval=True)
+    rows = build_rows(groups)
+    feats = features_fn(rows.prompts)
+    tic = time.perf_counter()
+    model = train_pooled(rows, feats, config, encoder_name).predictor
+    print(f"shift: AlpacaEval-only backbone trained in {time.perf_counter() - tic:.0f} s")
+    from sagepred.importers.castillo import load_castillo
+
+    out = {}
+
+    for alpaca_name, castillo_name in SHIFT_PAIRS:
+        records = [r for r in load_castillo(data_dir, castillo_name) if r.dataset in CHAT_DATASETS]
+        t = model.target_names.index(next(i.name for i in rows.targets if i.target_model == alpaca_name))
+        texts = [r.prompt_text for r in records]
+        f = features_fn(texts)
+        dist = model.predict_from_features(
+            texts, f.embeddings.numpy(), f.counts.numpy(), np.full(len(records), t)
+        )
+        m = compute_metrics(dist, records)
+        own = [rows.records[i] for i in np.flatnonzero(rows.rows_of(t))]
+        g = compute_metrics(global_histogram(own, len(records)), records)
+        out[f"{alpaca_name} -> {castillo_name}"] = {
+            "prompts": len(records),
+            "crps_ratio": _r(m["crps"] / g["crps"]),
+            "kendall_tau": _r(m["kendall_tau"]),
+            "coverage_80": _r(m["coverage_80"]),
+            "global_coverage_80": _r(g["coverage_80"]),
+        }
+        print(f"  shift {alpaca_name} -> {castillo_name}: {out[f'{alpaca_name} -> {castillo_name}']}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", help="pooled checkpoint from `sagepred train --model all` (seed 0)")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and seeds (a smoke run)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes"])
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+
+    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+    from sagepred.paths import default_data_dir
+    from sagepred.pooled import PooledPredictor
+    from sagepred.training.pooled import (
+        PooledTrainingConfig,
+        build_rows,
+        evaluate_targets,
+        load_pooled_records,
+        predict_rows,
+        prompt_features,
+        prompt_split,
+        train_pooled,
+    )
+
+    data_dir = default_data_dir()
+    config = PooledTrainingConfig(seed=0)
+    encoder = TextEncoder(DEFAULT_ENCODER)
+    groups = load_pooled_records(data_dir)
+    rows = build_rows(groups)
+    features = prompt_features(encoder, rows.prompts)
+    held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
+    train, test = rows.select(~held), rows.select(held)
+    result: dict = {
+        "split": f"by prompt, {config.eval_fraction:.0%} held out, seed {config.seed}",
+        "prompts": len(rows.prompts),
+        "rows": len(rows.records),
+    }
+    if args.checkpoint:
+        pooled = PooledPredictor.from_pretrained(args.checkpoint, encoder=encoder)
+    else:
+        pooled = train_pooled(train, features, config, DEFAULT_ENCODER).predictor
+        pooled._encoder = encoder
+    result["instructions"] = vars(pooled.config.instructions)
+
+    if "table" not in args.skip:
+        names = {t.name for t in rows.targets if t.source == "castillo" or t.target_model in ALPACA_SAMPLE}
+        pooled_metrics = evaluate_targets(predict_rows(pooled, test, features), test, train)
+        no_instr = evaluate_targets(predict_rows(pooled, test, features, adjust=False), test, train)
+        heads = per_target_heads(train, test, features, names, DEFAULT_ENCODER)
+        rows_out = table(pooled_metrics, heads, [t for t in rows.targets if t.name in names])
+        print_table(rows_out)
+        result["table"] = rows_out
+        result["all_targets"] = {
+            source: {
+                "targets": len(
+                    v := [
+                        m
+                        for n, m in pooled_metrics.items()
+                        if next(t.source for t in rows.targets if t.name == n) == source
+                    ]
+                ),
+                "crps_ratio_mean": _r(np.mean([m["crps_ratio"] for m in v])),
+                "losing_to_global": int(sum(m["crps_ratio"] >= 1 for m in v)),
+                "kendall_tau_mean": _r(np.mean([m["kendall_tau"] or 0 for m in v])),
+                "coverage_80_mean": _r(np.mean([m["coverage_80"] for m in v])),
+                "crps_ratio_mean_without_instruction_adjustment": _r(
+                    np.mean([no_instr[n]["crps_ratio"] for n, m in pooled_metrics.items() if m in v])
+                ),
+            }
+            for source in ("castillo", "alpaca_eval")
+        }
+        print(json.dumps(result["all_targets"], indent=1))
+    if "probes" not in args.skip:
+        result["probes"] = probes(pooled, ["gpt4", "llama-3.1-8b", "qwen2.5-7b-1m"])
+    if "curve" not in args.skip:
+        result["learning_curve"] = learning_curve(
+            rows, features, ~held, held, config, DEFAULT_ENCODER, args.quick
+        )
+    if "shift" not in args.skip:
+        result["shift"] = shift(
+            lambda texts: prompt_features(encoder, texts), config, DEFAULT_ENCODER, data_dir
+        )
+
+    from sagepred.io import atomic_write_text
+
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.output, json.dumps(result, indent=2, default=str) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

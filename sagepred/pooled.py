@@ -1,0 +1,439 @@
+"""One pooled, target-conditioned predictor: a shared head over every target, told which target by a
+learned target embedding and a few target features, plus the prompt's explicit length instruction.
+
+Inputs of the head (a :class:`~sagepred.heads.HistogramHead` over their concatenation):
+
+* the frozen encoder's prompt embedding and the prompt-length feature (as :class:`LengthPredictor`);
+* the target's learned embedding (``target_dim`` numbers per target);
+* target features read from its training records (:class:`TargetInfo`): the mean and spread of
+  ``log(1 + length)`` ("verbosity"), the generation cap, and the tokenizer family (one-hot).
+
+After the head, an explicit length instruction (:mod:`sagepred.length_instructions`) moves the
+distribution in log-length space: the median moves a calibrated share ``weight`` of the way to the
+asked-for length (absolute requests) or by the asked-for factor (relative requests), and the spread
+is scaled by a calibrated ``scale``. Both are fitted on the validation prompts of the training data
+(:class:`InstructionSettings`).
+
+A new target joins from a few records by fitting only its embedding and temperature
+(``sagepred.training.pooled.fit_new_target``). Checkpoint: ``config.json`` (``kind: "pooled"``,
+:class:`PooledConfig` with every target) + ``model.safetensors``; no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sagepred import __version__
+from sagepred.checkpoint import (
+    FILES_KEY,
+    check_version,
+    file_digests,
+    read_json,
+    read_tensors,
+    require_files,
+    verify_files,
+)
+from sagepred.distribution import LengthDistribution, log_bin_edges
+from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+from sagepred.errors import CheckpointError, InputError
+from sagepred.heads import LENGTH_FEATURE_SCALE, HeadConfig, HistogramHead
+from sagepred.length_instructions import LengthRequest, parse_length_request
+
+POOLED_KIND = "pooled"
+POOLED_FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+TOKENIZER_FAMILIES = ("cl100k", "llama3", "qwen", "llama2", "mistral-v1", "mistral-v3", "llama4")
+"""Tokenizer families with their own one-hot feature (anything else is 'other')."""
+NUM_TARGET_FEATURES = 4 + len(TOKENIZER_FAMILIES) + 1
+LIST_UNITS = frozenset({"item", "items_of", "line", "character"})
+"""Units whose words-per-unit is a rough average (their weight is fitted apart from prose units')."""
+
+
+@dataclass
+class TargetInfo:
+    """One target the pooled model knows, and the features it is conditioned on."""
+
+    name: str = field(metadata={"help": "canonical name (the registry's, else the data's model name)"})
+    target_model: str = field(default="", metadata={"help": "the model's name in its data"})
+    source: str = field(default="", metadata={"help": "castillo, alpaca_eval, jsonl or few-shot"})
+    tokenizer: str | None = field(default=None, metadata={"help": "tokenizer family counting its tokens"})
+    verbosity: float = field(default=5.5, metadata={"help": "mean log(1 + length) of its training samples"})
+    spread: float = field(default=1.0, metadata={"help": "std of log(1 + length) of its training samples"})
+    max_tokens: float | None = field(default=None, metadata={"help": "generation cap, if known"})
+    records: int = field(default=0, metadata={"help": "training records (prompts)"})
+    aliases: list[str] = field(default_factory=list, metadata={"help": "other names it answers to"})
+
+    def features(self) -> list[float]:
+        """The target-feature vector (length :data:`NUM_TARGET_FEATURES`)."""
+        cap = math.log1p(self.max_tokens) / LENGTH_FEATURE_SCALE if self.max_tokens else 1.2
+        family = [float(self.tokenizer == f) for f in TOKENIZER_FAMILIES]
+        other = float(self.tokenizer not in TOKENIZER_FAMILIES)
+        return [
+            self.verbosity / 5.0 - 1.0,
+            self.spread,
+            cap,
+            float(self.source == "castillo"),
+            *family,
+            other,
+        ]
+
+
+@dataclass
+class InstructionSettings:
+    """How an explicit length instruction moves the distribution (fitted on validation prompts)."""
+
+    enabled: bool = field(default=True, metadata={"help": "apply the instruction adjustment"})
+    weight: float = field(
+        default=0.9, metadata={"help": "share of the way the log-median moves to an absolute request"}
+    )
+    relative_weight: float = field(
+        default=1.0, metadata={"help": "exponent on a relative request's factor ('brief': 0.5**w)"}
+    )
+    list_weight: float = field(
+        default=0.5, metadata={"help": "the same for list-like units (items, lines, characters)"}
+    )
+    scale: float = field(default=1.0, metadata={"help": "log-space spread factor for absolute requests"})
+    fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
+
+
+@dataclass
+class PooledConfig:
+    """Everything needed to rebuild a pooled predictor (saved as ``config.json``)."""
+
+    targets: list[TargetInfo] = field(default_factory=list, metadata={"help": "known targets, in row order"})
+    encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "Hugging Face encoder id or folder"})
+    encoder_max_length: int = field(default=256, metadata={"help": "encoder tokens kept per prompt"})
+    target_dim: int = field(default=16, metadata={"help": "size of the learned target embedding"})
+    use_target_features: bool = field(default=True, metadata={"help": "feed TargetInfo.features()"})
+    embedding_dim: int = field(default=384, metadata={"help": "encoder embedding size"})
+    head: HeadConfig = field(default_factory=HeadConfig, metadata={"help": "histogram head settings"})
+    instructions: InstructionSettings = field(
+        default_factory=InstructionSettings, metadata={"help": "length-instruction adjustment"}
+    )
+    training: dict[str, Any] = field(default_factory=dict, metadata={"help": "training settings used"})
+    data: dict[str, Any] = field(default_factory=dict, metadata={"help": "data sources and sizes"})
+    metrics: dict[str, Any] = field(default_factory=dict, metadata={"help": "held-out metrics"})
+    kind: str = POOLED_KIND
+    format_version: int = POOLED_FORMAT_VERSION
+    sagepred_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any], source: str = CONFIG_NAME) -> PooledConfig:
+        """Parse ``config.json``; a missing key or another version is a :class:`CheckpointError`."""
+        version = check_version(payload, POOLED_FORMAT_VERSION, source)
+        try:
+            return cls(
+                targets=[TargetInfo(**t) for t in payload["targets"]],
+                encoder=payload["encoder"],
+                encoder_max_length=int(payload["encoder_max_length"]),
+                target_dim=int(payload["target_dim"]),
+                use_target_features=bool(payload.get("use_target_features", True)),
+                embedding_dim=int(payload["embedding_dim"]),
+                head=HeadConfig(**payload["head"]),
+                instructions=InstructionSettings(**payload.get("instructions", {})),
+                training=payload.get("training", {}),
+                data=payload.get("data", {}),
+                metrics=payload.get("metrics", {}),
+                format_version=version,
+                sagepred_version=payload.get("sagepred_version", "unknown"),
+            )
+        except (KeyError, TypeError) as err:
+            raise CheckpointError(f"{source}: malformed pooled config ({err})") from None
+
+
+def is_pooled_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding a pooled checkpoint's ``config.json``."""
+    config = Path(path) / CONFIG_NAME
+    if not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("kind") == POOLED_KIND
+    except (json.JSONDecodeError, OSError, AttributeError):
+        return False
+
+
+class PooledHead(nn.Module):
+    """Histogram head over ``[prompt embedding, target features, target embedding]`` + prompt length."""
+
+    def __init__(self, config: PooledConfig) -> None:
+        super().__init__()
+        self.config = config
+        extra = NUM_TARGET_FEATURES if config.use_target_features else 0
+        head_config = HeadConfig(**{**asdict(config.head), "kind": "histogram"})
+        head_config.input_dim = config.embedding_dim + extra + config.target_dim
+        self.histogram = HistogramHead(head_config)
+        n = max(len(config.targets), 1)
+        self.target_embedding = nn.Parameter(torch.randn(n, config.target_dim) * 0.1)
+        self.log_temperature = nn.Parameter(torch.zeros(n), requires_grad=False)
+        self.register_buffer("target_features", self._feature_table(), persistent=False)
+
+    def _feature_table(self) -> torch.Tensor:
+        rows = [t.features() for t in self.config.targets] or [[0.0] * NUM_TARGET_FEATURES]
+        return torch.tensor(rows, dtype=torch.float32)
+
+    def refresh_features(self) -> None:
+        """Rebuild the target-feature table after ``config.targets`` changed."""
+        self.target_features = self._feature_table().to(self.target_embedding.device)
+
+    def forward(
+        self, embeddings: torch.Tensor, prompt_lens: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits ``(batch, bins)`` for rows of (embedding, prompt length, target index)."""
+        parts = [embeddings]
+        if self.config.use_target_features:
+            parts.append(self.target_features[targets])
+        parts.append(self.target_embedding[targets])
+        logits = self.histogram(torch.cat(parts, dim=-1), prompt_lens)
+        return logits * torch.exp(-self.log_temperature[targets]).unsqueeze(-1)
+
+    def loss(self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor):
+        """The histogram head's censored NLL (see :mod:`sagepred.heads`)."""
+        return self.histogram.loss(outputs, lengths, censored, mask)
+
+
+def shift_log_histogram(
+    probs: np.ndarray, edges: np.ndarray, centre: np.ndarray, shift: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """Move histograms in ``u = log(1 + length)``: ``u' = centre + shift + scale · (u - centre)``.
+
+    ``probs`` ``(n, K)`` over shared ``edges`` ``(K + 1,)``; ``centre``, ``shift``, ``scale`` ``(n,)``.
+    The CDF is taken as linear in ``u`` between edges; mass moved past either end stays in the end
+    bins. Returns ``(n, K)`` probabilities over the same edges.
+    """
+    u = np.log1p(edges)
+    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    source = centre[:, None] + (u[None, :] - centre[:, None] - shift[:, None]) / scale[:, None]
+    moved = np.stack([np.interp(source[i], u, cdf[i]) for i in range(probs.shape[0])])
+    moved[:, 0], moved[:, -1] = 0.0, 1.0
+    out = np.clip(np.diff(moved, axis=1), 0.0, None)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``log(1 + median)`` of histogram rows (CDF linear in ``log(1 + length)`` between edges)."""
+    u = np.log1p(edges)
+    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
+
+
+def request_shifts(
+    requests: Sequence[LengthRequest],
+    centre: np.ndarray,
+    tokenizer: str | None,
+    settings: InstructionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(shift, scale)`` in ``log(1 + length)`` per row for the parsed requests (0 and 1 for none)."""
+    shift = np.zeros(len(requests))
+    scale = np.ones(len(requests))
+    for i, request in enumerate(requests):
+        if request.kind == "absolute":
+            tokens = request.requested_tokens(tokenizer)
+            assert tokens is not None
+            weight = settings.list_weight if request.unit in LIST_UNITS else settings.weight
+            shift[i] = weight * (math.log1p(tokens) - centre[i])
+            scale[i] = settings.scale
+        elif request.kind == "relative":
+            shift[i] = settings.relative_weight * math.log(request.multiplier)
+    return shift, scale
+
+
+class PooledPredictor(nn.Module):
+    """One model for every target it knows: ``predict(prompts, target)``."""
+
+    def __init__(self, config: PooledConfig, encoder: TextEncoder | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self._encoder = encoder
+        self.head = PooledHead(config)
+        self.edges = log_bin_edges(config.head.num_bins, config.head.max_length)
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The frozen text encoder (loaded on first use)."""
+        if self._encoder is None:
+            self._encoder = TextEncoder(self.config.encoder, max_length=self.config.encoder_max_length)
+        return self._encoder
+
+    @property
+    def target_names(self) -> list[str]:
+        return [t.name for t in self.config.targets]
+
+    def target_index(self, name: str, field: str | None = "--model") -> int:
+        """The row of the target ``name`` names (canonical name, data name or alias).
+
+        An unknown name is one :class:`InputError` that lists close names and names ``--init``.
+        """
+        from sagepred.targets import UnknownTargetError, match_name
+
+        try:
+            info = match_name(
+                name,
+                self.config.targets,
+                primary=lambda t: (t.name, t.target_model),
+                aliases=lambda t: tuple(t.aliases),
+                label=lambda t: t.name,
+                field=field,
+            )
+        except UnknownTargetError as err:
+            raise InputError(
+                f"this pooled checkpoint does not know target {name!r}{err.hint} "
+                f"(add it from a few records: sagepred train --model {name} --data FILE.jsonl --init CHECKPOINT)",
+                field=field,
+            ) from None
+        return self.target_names.index(info.name)
+
+    # ------------------------------------------------------------------ inference
+    def features(self, prompts: Sequence[str], batch_size: int = 64, progress: bool = False):
+        """``(embeddings, encoder token counts)`` of prompts."""
+        encoder = self.encoder
+        embeddings = encoder.encode(prompts, batch_size=batch_size, progress=progress)
+        return embeddings, np.asarray(encoder.count_tokens(prompts), dtype=np.float32)
+
+    @torch.no_grad()
+    def head_probs(self, embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Histogram probabilities ``(n, bins)`` of the head alone (no instruction adjustment)."""
+        self.head.eval()
+        logits = self.head(
+            torch.as_tensor(embeddings, dtype=torch.float32),
+            torch.as_tensor(token_counts, dtype=torch.float32),
+            torch.as_tensor(targets, dtype=torch.long),
+        )
+        return torch.softmax(logits, dim=-1).double().numpy()
+
+    def adjust(
+        self,
+        probs: np.ndarray,
+        prompts: Sequence[str],
+        targets: np.ndarray,
+        settings: InstructionSettings | None = None,
+    ) -> np.ndarray:
+        """Apply the length-instruction adjustment to head probabilities (rows without one unchanged)."""
+        settings = settings or self.config.instructions
+        if not settings.enabled:
+            return probs
+        requests = [parse_length_request(p) for p in prompts]
+        rows = [i for i, r in enumerate(requests) if r.kind != "none"]
+        if not rows:
+            return probs
+        out = probs.copy()
+        centre = log_median(probs[rows], self.edges)
+        shift = np.zeros(len(rows))
+        scale = np.ones(len(rows))
+        for j, i in enumerate(rows):
+            tokenizer = self.config.targets[int(targets[i])].tokenizer
+            s, c = request_shifts([requests[i]], centre[j : j + 1], tokenizer, settings)
+            shift[j], scale[j] = s[0], c[0]
+        out[rows] = shift_log_histogram(probs[rows], self.edges, centre, shift, scale)
+        return out
+
+    def predict_from_features(
+        self, prompts: Sequence[str], embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray
+    ) -> LengthDistribution:
+        """Distributions from precomputed features, one target index per row."""
+        probs = self.adjust(self.head_probs(embeddings, token_counts, targets), prompts, targets)
+        return LengthDistribution.from_histogram(probs, self.edges)
+
+    def predict(
+        self,
+        prompts: Sequence[str],
+        target: str | int | None = None,
+        prompt_lens: Sequence[int | None] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> LengthDistribution:
+        """Predicted output-length distributions of ``target`` (name or row), one row per prompt."""
+        del prompt_lens
+        if len(prompts) == 0:
+            raise ValueError("predict needs at least one prompt")
+        if target is None:
+            raise InputError("a pooled checkpoint needs a target: pass --model TARGET", field="--model")
+        index = target if isinstance(target, int) else self.target_index(target)
+        embeddings, counts = self.features(prompts, batch_size=batch_size, progress=progress)
+        return self.predict_from_features(prompts, embeddings, counts, np.full(len(prompts), index))
+
+    def for_target(self, target: str) -> TargetPredictor:
+        """A single-target view with the ``predict(prompts)`` interface of :class:`LengthPredictor`."""
+        return TargetPredictor(self, self.target_index(target))
+
+    # ------------------------------------------------------------------ persistence
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` atomically (temp folder, then rename)."""
+        from safetensors.torch import save_file
+
+        from sagepred.io import atomic_directory
+
+        directory = Path(directory)
+        with atomic_directory(directory) as tmp:
+            state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+            save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "sagepred_kind": POOLED_KIND})
+            payload = {**self.config.to_dict(), FILES_KEY: file_digests(tmp, [WEIGHTS_NAME])}
+            (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, encoder: TextEncoder | None = None) -> PooledPredictor:
+        """Load a pooled checkpoint folder (sha256 of the weights checked first)."""
+        folder = Path(path)
+        config_path, weights_path = require_files(
+            folder, CONFIG_NAME, WEIGHTS_NAME, what="a pooled checkpoint"
+        )
+        payload = read_json(config_path)
+        if payload.get("kind") != POOLED_KIND:
+            raise CheckpointError(f"{config_path}: not a pooled checkpoint (no kind: {POOLED_KIND!r})")
+        config = PooledConfig.from_dict(payload, source=str(config_path))
+        verify_files(folder, payload, config_path)
+        predictor = cls(config, encoder=encoder)
+        state = read_tensors(weights_path)
+        expected = predictor.head.state_dict()
+        bad = sorted(
+            set(expected) ^ set(state)
+            | {k for k in set(expected) & set(state) if expected[k].shape != state[k].shape}
+        )
+        if bad:
+            raise CheckpointError(f"{weights_path}: weights do not match the config (tensors {bad[:4]})")
+        predictor.head.load_state_dict(state)
+        predictor.eval()
+        return predictor
+
+
+class TargetPredictor:
+    """A pooled predictor bound to one target: ``predict(prompts)`` like a per-target checkpoint."""
+
+    def __init__(self, pooled: PooledPredictor, index: int) -> None:
+        self.pooled = pooled
+        self.index = index
+        self.config = pooled.config.targets[index]
+
+    @property
+    def target_model(self) -> str:
+        return self.config.target_model or self.config.name
+
+    @property
+    def encoder(self) -> TextEncoder:
+        """The pooled model's encoder (so callers can hand it the embedding cache)."""
+        return self.pooled.encoder
+
+    def predict(
+        self,
+        prompts: Sequence[str],
+        prompt_lens: Sequence[int | None] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> LengthDistribution:
+        """Predicted distributions of the bound target."""
+        return self.pooled.predict(prompts, self.index, prompt_lens, batch_size=batch_size, progress=progress)

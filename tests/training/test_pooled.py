@@ -1,0 +1,217 @@
+"""The pooled, target-conditioned predictor on a real subset: split by prompt, save/load, unknown targets,
+a new target from a few records, the CLI paths, and the length-instruction probes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from sagepred.cli import main
+from sagepred.encoders import TextEncoder
+from sagepred.errors import InputError
+from sagepred.pooled import PooledPredictor, is_pooled_checkpoint
+from sagepred.records import write_jsonl_records
+from sagepred.training.pooled import (
+    FewShotSettings,
+    PooledTrainingConfig,
+    build_rows,
+    evaluate_targets,
+    fit_new_target,
+    global_histogram,
+    load_pooled_records,
+    predict_rows,
+    prompt_features,
+    prompt_split,
+    train_pooled,
+)
+
+PROBES = Path(__file__).resolve().parents[1] / "data" / "length_probes.jsonl"
+BACKBONE_MODELS = ["gpt4", "Meta-Llama-3-8B-Instruct", "Mixtral-8x7B-Instruct-v0.1"]
+NEW_MODEL = "Qwen1.5-72B-Chat"
+ALPACA_PROMPTS, CASTILLO_PROMPTS = 200, 40
+
+
+@pytest.fixture(scope="module")
+def setup(data_dir):
+    """A small pooled model: three AlpacaEval models and one CASTILLO model on a prompt subset."""
+    groups = load_pooled_records(
+        data_dir, castillo=["meta-llama--Llama-3.2-1B-Instruct"], alpaca_eval=[*BACKBONE_MODELS, NEW_MODEL]
+    )
+    alpaca_prompts = list(dict.fromkeys(r.prompt_text for r in groups[1][1]))[:ALPACA_PROMPTS]
+    castillo_prompts = list(dict.fromkeys(r.prompt_text for r in groups[0][1]))[:CASTILLO_PROMPTS]
+    keep = set(alpaca_prompts) | set(castillo_prompts)
+    groups = [(info, [r for r in records if r.prompt_text in keep]) for info, records in groups]
+    new_group = next(g for g in groups if g[0].target_model == NEW_MODEL)
+    rows = build_rows([g for g in groups if g is not new_group])
+    encoder = TextEncoder()
+    features = prompt_features(encoder, rows.prompts)
+    held = prompt_split(rows.prompts, 0.25, seed=0)
+    train, test = rows.select(~held[rows.prompt_index]), rows.select(held[rows.prompt_index])
+    result = train_pooled(train, features, PooledTrainingConfig(epochs=25, patience=5), encoder.name)
+    result.predictor._encoder = encoder
+    return {
+        "rows": rows,
+        "train": train,
+        "test": test,
+        "features": features,
+        "result": result,
+        "new": new_group,
+    }
+
+
+def test_the_split_is_by_prompt(setup):
+    train, test = setup["train"], setup["test"]
+    assert set(train.prompt_index.tolist()).isdisjoint(test.prompt_index.tolist())
+    assert set(np.unique(test.target_index).tolist()) == set(range(len(setup["rows"].targets)))
+
+
+def test_pooled_beats_each_targets_global_histogram(setup):
+    predictor = setup["result"].predictor
+    per_target = evaluate_targets(
+        predict_rows(predictor, setup["test"], setup["features"]), setup["test"], setup["train"]
+    )
+    assert len(per_target) == 4
+    print({name: round(entry["crps_ratio"], 3) for name, entry in per_target.items()})
+    assert np.mean([e["crps_ratio"] for e in per_target.values()]) < 0.95
+    alpaca = [e["kendall_tau"] for name, e in per_target.items() if name != "llama-3.2-1b"]
+    assert np.mean(alpaca) > 0.2  # the CASTILLO target has only ~10 held-out prompts here
+
+
+def test_save_and_load_give_the_same_predictions(setup, tmp_path):
+    predictor = setup["result"].predictor
+    folder = predictor.save_pretrained(tmp_path / "pooled")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    assert is_pooled_checkpoint(folder)
+    loaded = PooledPredictor.from_pretrained(folder, encoder=predictor.encoder)
+    prompts = ["Write a haiku about rain.", "Explain TCP in 500 words."]
+    for target in ("gpt4", "llama-3.2-1b"):
+        a, b = predictor.predict(prompts, target), loaded.predict(prompts, target)
+        np.testing.assert_allclose(a.cdf_at_knots, b.cdf_at_knots, atol=1e-6)
+    assert loaded.config.targets[0].verbosity == pytest.approx(predictor.config.targets[0].verbosity)
+
+
+def test_an_unknown_target_names_init(setup):
+    with pytest.raises(InputError, match="--init") as err:
+        setup["result"].predictor.target_index("no-such-model-7b")
+    assert "\n" not in str(err.value)
+
+
+def test_a_new_target_from_forty_records(setup):
+    """Held-out target (never in the backbone): its fitted embedding beats its own global histogram."""
+    info, records = setup["new"]
+    held = prompt_split(setup["rows"].prompts, 0.25, seed=0)
+    index = {p: i for i, p in enumerate(setup["rows"].prompts)}
+    train = [r for r in records if r.prompt_text in index and not held[index[r.prompt_text]]][:40]
+    test = [r for r in records if r.prompt_text in index and held[index[r.prompt_text]]]
+    feats = setup["features"]
+    idx = [index[r.prompt_text] for r in train]
+    pooled = setup["result"].predictor
+    grown = fit_new_target(
+        pooled, info, train, feats.embeddings[idx].numpy(), feats.counts[idx].numpy(), FewShotSettings()
+    )
+    assert grown.target_names[:-1] == pooled.target_names and grown.target_names[-1] == info.name
+    before = pooled.head.state_dict()
+    after = grown.head.state_dict()
+    assert np.allclose(before["target_embedding"].numpy(), after["target_embedding"][:-1].numpy())
+    from sagepred.metrics import compute_metrics
+
+    t_idx = [index[r.prompt_text] for r in test]
+    dist = grown.predict_from_features(
+        [r.prompt_text for r in test],
+        feats.embeddings[t_idx].numpy(),
+        feats.counts[t_idx].numpy(),
+        np.full(len(test), len(grown.target_names) - 1),
+    )
+    crps = compute_metrics(dist, test)["crps"]
+    baseline = compute_metrics(global_histogram(train, len(test)), test)["crps"]
+    assert crps < baseline
+
+
+def test_length_probes_move_the_median(setup):
+    """Per topic, the predicted median ranks with the instructed length; longest / shortest >= 30x."""
+    predictor = setup["result"].predictor
+    probes = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
+    dist = predictor.predict([p["prompt"] for p in probes], "gpt4")
+    median = dist.quantile(0.5).ravel()
+    topics = sorted({p["topic"] for p in probes})
+    for topic in topics:
+        rows = [i for i, p in enumerate(probes) if p["topic"] == topic]
+        words = [probes[i]["instructed_words"] for i in rows]
+        rho = spearmanr(words, median[rows]).statistic
+        assert rho >= 0.9, (topic, rho)
+        longest = rows[int(np.argmax(words))]
+        shortest = rows[int(np.argmin(words))]
+        assert median[longest] / median[shortest] >= 30, topic
+
+
+def test_cli_adds_a_target_and_predicts_for_it(setup, tmp_path, capsys):
+    pooled_dir = setup["result"].predictor.save_pretrained(tmp_path / "pooled")
+    _, records = setup["new"]
+    few = tmp_path / "few.jsonl"
+    write_jsonl_records(records[:30], few)
+    out = tmp_path / "grown"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                NEW_MODEL,
+                "--data",
+                str(few),
+                "--init",
+                str(pooled_dir),
+                "--output",
+                str(out),
+                "--no-mlflow",
+            ]
+        )
+        == 0
+    )
+    grown = PooledPredictor.from_pretrained(out)
+    assert grown.target_names[-1] == "qwen1.5-72b"  # the registry's canonical name
+    assert grown.target_index(NEW_MODEL) == len(grown.target_names) - 1
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "In one word, what is rain?"}) + "\n")
+    preds = tmp_path / "preds.jsonl"
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(out),
+                "--target",
+                NEW_MODEL,
+                "--input",
+                str(prompts),
+                "--output",
+                str(preds),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(preds.read_text())["id"] == "a"
+    capsys.readouterr()
+    code = main(
+        [
+            "predict",
+            "--checkpoint",
+            str(out),
+            "--target",
+            "no-such-model-7b",
+            "--input",
+            str(prompts),
+            "--output",
+            str(tmp_path / "x.jsonl"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--init" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.jsonl").exists()
+    code = main(
+        ["predict", "--checkpoint", str(out), "--input", str(prompts), "--output", str(tmp_path / "y.jsonl")]
+    )
+    assert code == 2 and "--target" in capsys.readouterr().err

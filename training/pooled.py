@@ -1,0 +1,679 @@
+"""Training the pooled, target-conditioned predictor (:mod:`sagepred.pooled`) and adding a target to it.
+
+* :func:`load_pooled_records` gathers records per target: the 13 CASTILLO targets, the 227 AlpacaEval
+  models of ``all_models_output_lengths.csv`` (each in its own tokenizer's column; models without a
+  public tokenizer in cl100k), and any user JSONL (grouped by ``target_model``).
+* :func:`build_rows` indexes every (prompt, target) row into the unique prompts, so each prompt is
+  embedded once (:class:`~sagepred.encoders.EmbeddingCache`).
+* :func:`prompt_split` holds out prompts, not rows: a held-out prompt is seen for no target.
+* :func:`train_pooled` fits the head (early stopping on a validation share of the training prompts),
+  then :func:`fit_instruction_settings` fits the instruction adjustment on those validation prompts.
+* :func:`fit_new_target` adds a target from a few records: only its embedding and temperature are
+  fitted (a Gaussian prior centred on the known targets' embeddings keeps 20 records from overfitting).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
+from sagepred.encoders import EmbeddingCache, TextEncoder
+from sagepred.errors import InputError
+from sagepred.heads import HeadConfig
+from sagepred.length_instructions import parse_length_request
+from sagepred.pooled import (
+    InstructionSettings,
+    PooledConfig,
+    PooledPredictor,
+    TargetInfo,
+    log_median,
+    request_shifts,
+    shift_log_histogram,
+)
+from sagepred.records import LengthRecord
+from sagepred.training.trainer import length_targets, seed_everything
+
+ALPACA_LENGTHS = "all_models_output_lengths.csv"
+TOKENIZER_COLUMNS = {
+    "cl100k": "cl100k",
+    "llama3": "llama3",
+    "qwen": "qwen",
+    "llama2": "llama2",
+    "mistral_v1": "mistral-v1",
+    "mistral_v3": "mistral-v3",
+}
+"""AlpacaEval's ``native_tokenizer`` values -> the tokenizer family names of :mod:`sagepred.targets`."""
+
+
+MIN_STEPS_PER_EPOCH = 20
+"""Small data sets get smaller batches, so that every epoch takes at least this many steps."""
+
+
+@dataclass
+class PooledTrainingConfig:
+    """Settings of pooled training (``sagepred train --model all``)."""
+
+    epochs: int = field(default=40, metadata={"help": "maximum epochs"})
+    batch_size: int = field(
+        default=1024, metadata={"help": "rows per step (at most; see MIN_STEPS_PER_EPOCH)"}
+    )
+    learning_rate: float = field(default=2e-3, metadata={"help": "AdamW learning rate"})
+    weight_decay: float = field(default=1e-2, metadata={"help": "AdamW weight decay"})
+    patience: int = field(default=4, metadata={"help": "epochs without validation gain before stopping"})
+    eval_fraction: float = field(default=0.2, metadata={"help": "share of prompts held out for evaluation"})
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "share of training prompts for early stopping and instruction fit"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of splits, initialisation and shuffling"})
+    target_dim: int = field(default=16, metadata={"help": "size of the learned target embedding"})
+    use_target_features: bool = field(default=True, metadata={"help": "condition on TargetInfo features"})
+    hidden_dim: int = field(default=256, metadata={"help": "hidden width of the head"})
+    num_layers: int = field(default=2, metadata={"help": "hidden layers of the head"})
+    dropout: float = field(default=0.1, metadata={"help": "dropout between hidden layers"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PooledRows:
+    """(prompt, target) rows indexed into unique prompts.
+
+    Attributes:
+        prompts: unique prompt texts.
+        prompt_index: ``(N,)`` row -> prompt.
+        target_index: ``(N,)`` row -> ``targets`` entry.
+        records: the row's record (for the metrics).
+        targets: the targets (features filled by :func:`fill_target_features`).
+    """
+
+    prompts: list[str]
+    prompt_index: np.ndarray
+    target_index: np.ndarray
+    records: list[LengthRecord]
+    targets: list[TargetInfo]
+
+    def select(self, mask: np.ndarray) -> PooledRows:
+        """The rows where ``mask`` is True (same prompts and targets)."""
+        keep = np.flatnonzero(mask)
+        return PooledRows(
+            self.prompts,
+            self.prompt_index[keep],
+            self.target_index[keep],
+            [self.records[i] for i in keep],
+            self.targets,
+        )
+
+    def rows_of(self, target: int) -> np.ndarray:
+        return self.target_index == target
+
+
+# ---------------------------------------------------------------------------- data
+def _target_name(model: str) -> tuple[str, list[str]]:
+    """The registry's canonical name when a target's own (non-alias) name is ``model``, else ``model``."""
+    from sagepred.targets import find_target
+
+    try:
+        target = find_target(model)
+    except InputError:
+        target = None
+    if target is not None and model in (target.name, target.target_model, target.data_model):
+        return target.name, [n for n in target.names if n != target.name]
+    return model, []
+
+
+def castillo_groups(
+    data_dir: Path, models: Sequence[str] | None = None
+) -> list[tuple[TargetInfo, list[LengthRecord]]]:
+    """CASTILLO records per target (both splits; the pooled split is by prompt)."""
+    from sagepred.importers.castillo import CASTILLO_MAX_NEW_TOKENS, castillo_models, load_castillo
+    from sagepred.targets import tokenizer_for
+
+    groups = []
+    for model in models or castillo_models(data_dir):
+        records = load_castillo(data_dir, model)
+        name, aliases = _target_name(records[0].target_model)
+        info = TargetInfo(
+            name=name,
+            target_model=records[0].target_model,
+            source="castillo",
+            tokenizer=tokenizer_for(records[0].target_model),
+            max_tokens=float(CASTILLO_MAX_NEW_TOKENS),
+            aliases=aliases,
+        )
+        groups.append((info, records))
+    return groups
+
+
+def alpaca_groups(
+    data_dir: Path, models: Sequence[str] | None = None
+) -> list[tuple[TargetInfo, list[LengthRecord]]]:
+    """AlpacaEval records per model from ``all_models_output_lengths.csv`` (no text needed but the prompts).
+
+    Lengths come from the model's ``native_tokenizer`` column; a model without one (no public
+    tokenizer: Claude, GPT-4o, Gemini…) is counted in cl100k and its tokenizer recorded as None.
+    Empty responses are dropped; a response within :func:`censor_threshold` of the model's
+    ``max_tokens`` (from ``models_configs``) is censored.
+    """
+    from sagepred.importers.alpaca_eval import alpaca_eval_max_tokens, censor_threshold
+    from sagepred.records import iter_jsonl
+
+    folder = data_dir / "alpaca_eval"
+    path = folder / ALPACA_LENGTHS
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    prompts = {int(o["idx"]): o["instruction"] for _, o in iter_jsonl(folder / "instructions.jsonl")}
+    wanted = set(models) if models else None
+    rows_by_model: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if wanted is None or row["model"] in wanted:
+                rows_by_model.setdefault(row["model"], []).append((reader.line_num, row))
+    if wanted and (missing := sorted(wanted - set(rows_by_model))):
+        raise InputError(f"no rows for models {missing[:3]}", path=path, field="model")
+    groups = []
+    for model, rows in rows_by_model.items():
+        native = rows[0][1].get("native_tokenizer") or ""
+        column = f"tokens_{native or 'cl100k'}"
+        cap = alpaca_eval_max_tokens(folder / "model_outputs" / f"{model}.json", model)
+        cut = censor_threshold(cap) if cap else None
+        records = []
+        for line, row in rows:
+            if row.get("output_is_empty") == "1":
+                continue
+            try:
+                n = int(row[column])
+                idx = int(row["idx"])
+            except (KeyError, ValueError):
+                raise InputError(f"expected an integer in {column} and idx", path=path, line=line) from None
+            if n <= 0 or idx not in prompts:
+                continue
+            records.append(
+                LengthRecord(
+                    prompt=prompts[idx],
+                    output_lens=(n,),
+                    censored=(cut is not None and n >= cut,),
+                    target_model=model,
+                    max_tokens=cap,
+                    record_id=f"alpaca_eval:{idx}",
+                    dataset=row.get("dataset") or None,
+                )
+            )
+        if not records:
+            continue
+        name, aliases = _target_name(model)
+        if name != model and any(g[0].name == name for g in groups):
+            name, aliases = model, []
+        info = TargetInfo(
+            name=name,
+            target_model=model,
+            source="alpaca_eval",
+            tokenizer=TOKENIZER_COLUMNS.get(native),
+            max_tokens=float(cap) if cap else None,
+            aliases=aliases,
+        )
+        groups.append((info, records))
+    return groups
+
+
+def jsonl_groups(path: str | Path) -> list[tuple[TargetInfo, list[LengthRecord]]]:
+    """User JSONL records grouped by ``target_model`` (a record without one is an error)."""
+    from sagepred.importers import load_records
+    from sagepred.targets import tokenizer_for
+
+    records = load_records(path)
+    by_model: dict[str, list[LengthRecord]] = {}
+    for record in records:
+        if not record.target_model:
+            raise InputError(
+                "pooled training needs target_model on every record", path=path, field="target_model"
+            )
+        by_model.setdefault(record.target_model, []).append(record)
+    groups = []
+    for model, items in by_model.items():
+        name, aliases = _target_name(model)
+        caps = [r.max_tokens for r in items if r.max_tokens]
+        info = TargetInfo(
+            name,
+            model,
+            "jsonl",
+            tokenizer_for(model),
+            max_tokens=float(max(caps)) if caps else None,
+            aliases=aliases,
+        )
+        groups.append((info, items))
+    return groups
+
+
+def load_pooled_records(
+    data_dir: Path | None = None,
+    castillo: bool | Sequence[str] = True,
+    alpaca_eval: bool | Sequence[str] = True,
+    extra: str | Path | None = None,
+) -> list[tuple[TargetInfo, list[LengthRecord]]]:
+    """Every target's records: CASTILLO, AlpacaEval (True = all, or a list of model names), user JSONL."""
+    from sagepred.paths import default_data_dir
+
+    data_dir = Path(data_dir or default_data_dir())
+    groups: list[tuple[TargetInfo, list[LengthRecord]]] = []
+    if castillo:
+        groups += castillo_groups(data_dir, None if castillo is True else list(castillo))
+    if alpaca_eval:
+        groups += alpaca_groups(data_dir, None if alpaca_eval is True else list(alpaca_eval))
+    if extra is not None:
+        groups += jsonl_groups(extra)
+    names = [info.name for info, _ in groups]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(
+            f"two sources give target {dupes[0]!r}; rename one in its records", field="target_model"
+        )
+    if not groups:
+        raise InputError("no targets with data", field="--data")
+    return groups
+
+
+def build_rows(groups: Sequence[tuple[TargetInfo, list[LengthRecord]]]) -> PooledRows:
+    """Index the records of every target into unique prompts."""
+    index: dict[str, int] = {}
+    prompt_index, target_index, records = [], [], []
+    for t, (_, items) in enumerate(groups):
+        for record in items:
+            text = record.prompt_text
+            prompt_index.append(index.setdefault(text, len(index)))
+            target_index.append(t)
+            records.append(record)
+    return PooledRows(
+        list(index),
+        np.asarray(prompt_index, dtype=np.int64),
+        np.asarray(target_index, dtype=np.int64),
+        records,
+        [copy.deepcopy(info) for info, _ in groups],
+    )
+
+
+def prompt_split(prompts: Sequence[str], fraction: float, seed: int, salt: str = "pooled") -> np.ndarray:
+    """A boolean ``(len(prompts),)``: True for held-out prompts (seeded hash of the text, order-free)."""
+
+    def key(text: str) -> float:
+        digest = hashlib.sha256(f"{seed}:{salt}:{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return np.array([key(t) < fraction for t in prompts], dtype=bool)
+
+
+def target_statistics(records: Sequence[LengthRecord]) -> tuple[float, float]:
+    """``(mean, std)`` of ``log(1 + length)`` over every sample of ``records``."""
+    logs = np.log1p(np.concatenate([r.lengths for r in records]))
+    return float(logs.mean()), float(max(logs.std(), 0.05))
+
+
+def fill_target_features(rows: PooledRows) -> None:
+    """Set each target's verbosity, spread and record count from ``rows`` (the training rows)."""
+    for t, info in enumerate(rows.targets):
+        mine = [rows.records[i] for i in np.flatnonzero(rows.rows_of(t))]
+        if mine:
+            info.verbosity, info.spread = target_statistics(mine)
+        info.records = len(mine)
+
+
+# ---------------------------------------------------------------------------- features
+@dataclass
+class PromptFeatures:
+    """Embeddings and encoder token counts of the unique prompts."""
+
+    embeddings: torch.Tensor
+    counts: torch.Tensor
+
+
+def prompt_features(
+    encoder: TextEncoder, prompts: Sequence[str], cache: EmbeddingCache | None = None, progress: bool = False
+) -> PromptFeatures:
+    """Embed the unique prompts once (cached on disk)."""
+    cache = cache or EmbeddingCache()
+    embeddings = cache.encode(encoder, list(prompts), progress=progress)
+    counts = np.asarray(encoder.count_tokens(list(prompts)), dtype=np.float32)
+    return PromptFeatures(torch.from_numpy(embeddings), torch.from_numpy(counts))
+
+
+def _targets_tensor(records: Sequence[LengthRecord]):
+    return length_targets(records)
+
+
+# ---------------------------------------------------------------------------- training
+@dataclass
+class PooledResult:
+    """A trained pooled predictor and what happened."""
+
+    predictor: PooledPredictor
+    history: list[dict[str, float]]
+    best_epoch: int
+    seconds: float
+    validation_prompts: np.ndarray
+
+
+def new_pooled(
+    targets: list[TargetInfo], config: PooledTrainingConfig, encoder: str, embedding_dim: int
+) -> PooledPredictor:
+    """An untrained pooled predictor for ``targets``."""
+    head = HeadConfig(hidden_dim=config.hidden_dim, num_layers=config.num_layers, dropout=config.dropout)
+    return PooledPredictor(
+        PooledConfig(
+            targets=targets,
+            encoder=encoder,
+            target_dim=config.target_dim,
+            use_target_features=config.use_target_features,
+            embedding_dim=embedding_dim,
+            head=head,
+        )
+    )
+
+
+def train_pooled(
+    rows: PooledRows,
+    features: PromptFeatures,
+    config: PooledTrainingConfig,
+    encoder: str,
+    notify: Callable[[str], None] | None = None,
+) -> PooledResult:
+    """Fit the pooled head on ``rows`` (training rows only) and its instruction adjustment.
+
+    A seeded ``validation_fraction`` of the training prompts is held out for early stopping and
+    for :func:`fit_instruction_settings`.
+    """
+    seed_everything(config.seed)
+    start = time.perf_counter()
+    val_prompts = prompt_split(rows.prompts, config.validation_fraction, config.seed, salt="validation")
+    in_val = val_prompts[rows.prompt_index]
+    fit_rows, val_rows = rows.select(~in_val), rows.select(in_val)
+    fill_target_features(fit_rows)
+    predictor = new_pooled(fit_rows.targets, config, encoder, int(features.embeddings.shape[1]))
+    head = predictor.head
+    y_fit, c_fit, m_fit = length_targets(fit_rows.records)
+    y_val, c_val, m_val = length_targets(val_rows.records)
+    p_fit, t_fit = torch.from_numpy(fit_rows.prompt_index), torch.from_numpy(fit_rows.target_index)
+    p_val, t_val = torch.from_numpy(val_rows.prompt_index), torch.from_numpy(val_rows.target_index)
+    x, n = features.embeddings, features.counts
+    optimizer = torch.optim.AdamW(
+        [p for p in head.parameters() if p.requires_grad],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    generator = torch.Generator().manual_seed(config.seed)
+    history: list[dict[str, float]] = []
+    batch_size = max(32, min(config.batch_size, len(fit_rows.records) // MIN_STEPS_PER_EPOCH))
+    best, best_state, stale, best_epoch = math.inf, copy.deepcopy(head.state_dict()), 0, 0
+
+    def val_loss() -> float:
+        head.eval()
+        total, weight = 0.0, 0.0
+        with torch.no_grad():
+            for b in range(0, len(val_rows.records), 8192):
+                s = slice(b, b + 8192)
+                out = head(x[p_val[s]], n[p_val[s]], t_val[s])
+                w = float(m_val[s].sum())
+                total += float(head.loss(out, y_val[s], c_val[s], m_val[s])) * w
+                weight += w
+        return total / max(weight, 1.0)
+
+    for epoch in range(config.epochs):
+        tic = time.perf_counter()
+        head.train()
+        order = torch.randperm(len(fit_rows.records), generator=generator)
+        total, steps = 0.0, 0
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            out = head(x[p_fit[idx]], n[p_fit[idx]], t_fit[idx])
+            loss = head.loss(out, y_fit[idx], c_fit[idx], m_fit[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total, steps = total + loss.item(), steps + 1
+        scheduler.step()
+        val = val_loss()
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(steps, 1),
+                "val_loss": val,
+                "seconds": time.perf_counter() - tic,
+            }
+        )
+        if notify:
+            notify(f"epoch {epoch}: train {total / max(steps, 1):.4f}, validation {val:.4f}")
+        if val < best - 1e-5:
+            best, best_state, stale, best_epoch = val, copy.deepcopy(head.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    head.load_state_dict(best_state)
+    head.eval()
+    predictor.config.instructions = fit_instruction_settings(predictor, val_rows, features)
+    predictor.config.training = {**config.to_dict(), "best_epoch": best_epoch, "epochs_run": len(history)}
+    return PooledResult(predictor, history, best_epoch, time.perf_counter() - start, val_prompts)
+
+
+def _row_probs(predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures) -> np.ndarray:
+    return predictor.head_probs(
+        features.embeddings[rows.prompt_index].numpy(),
+        features.counts[rows.prompt_index].numpy(),
+        rows.target_index,
+    )
+
+
+def _nll(probs: np.ndarray, edges: np.ndarray, records: Sequence[LengthRecord]) -> float:
+    from sagepred.distribution import bin_index
+
+    total, count = 0.0, 0
+    for row, record in zip(probs, records, strict=True):
+        bins = bin_index(record.lengths, edges)
+        for b, cens in zip(bins, record.censored, strict=True):
+            p = row[b:].sum() if cens else row[b]
+            total -= math.log(max(p, 1e-6))
+            count += 1
+    return total / max(count, 1)
+
+
+def fit_instruction_settings(
+    predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures, min_prompts: int = 8
+) -> InstructionSettings:
+    """Fit the instruction adjustment on ``rows`` (validation prompts) by maximum likelihood.
+
+    Three groups, each a grid search on the censored histogram likelihood: prose requests (words,
+    sentences, paragraphs, pages, one word, yes/no: ``weight`` and ``scale``), list-like requests
+    (``list_weight``) and relative ones (``relative_weight``). Rows of CASTILLO targets are used
+    when they hold ``min_prompts`` prompts of a group (ten samples per prompt from current
+    instruction-tuned models), else every target's; a group with fewer keeps its default.
+    """
+    from sagepred.pooled import LIST_UNITS
+
+    settings = InstructionSettings()
+    requests = [parse_length_request(rows.prompts[p]) for p in rows.prompt_index]
+    castillo = np.array([rows.targets[t].source == "castillo" for t in rows.target_index], dtype=bool)
+    groups = {
+        "prose": np.array([r.kind == "absolute" and r.unit not in LIST_UNITS for r in requests], dtype=bool),
+        "list": np.array([r.kind == "absolute" and r.unit in LIST_UNITS for r in requests], dtype=bool),
+        "relative": np.array([r.kind == "relative" for r in requests], dtype=bool),
+    }
+    fitted: dict[str, Any] = {}
+    for group, keep in groups.items():
+        if len(set(rows.prompt_index[keep & castillo].tolist())) >= min_prompts:
+            keep = keep & castillo
+        prompts_of_group = len(set(rows.prompt_index[keep].tolist()))
+        if prompts_of_group < min_prompts:
+            continue
+        subset = rows.select(keep)
+        probs = _row_probs(predictor, subset, features)
+        reqs = [requests[i] for i in np.flatnonzero(keep)]
+        centre = log_median(probs, predictor.edges)
+        weights = np.linspace(0.0, 1.0, 11) if group != "relative" else np.linspace(0.0, 1.5, 16)
+        scales = (0.6, 0.8, 1.0, 1.25, 1.5) if group == "prose" else (settings.scale,)
+        grid = [(w, s) for w in weights for s in scales]
+        scores = []
+        for w, s in grid:
+            trial = InstructionSettings(weight=w, list_weight=w, relative_weight=w, scale=s)
+            shifted = np.empty_like(probs)
+            for t in np.unique(subset.target_index):
+                m = subset.target_index == t
+                tokenizer = predictor.config.targets[t].tokenizer
+                sh, sc = request_shifts(
+                    [r for r, k in zip(reqs, m, strict=True) if k], centre[m], tokenizer, trial
+                )
+                shifted[m] = shift_log_histogram(probs[m], predictor.edges, centre[m], sh, sc)
+            scores.append(_nll(shifted, predictor.edges, subset.records))
+        w, s = grid[int(np.argmin(scores))]
+        if group == "prose":
+            settings.weight, settings.scale = float(w), float(s)
+        elif group == "list":
+            settings.list_weight = float(w)
+        else:
+            settings.relative_weight = float(w)
+        settings.fitted_on += prompts_of_group
+        fitted[group] = {"prompts": prompts_of_group, "castillo_only": bool((keep & ~castillo).sum() == 0)}
+    return settings
+
+
+# ---------------------------------------------------------------------------- evaluation
+def global_histogram(records: Sequence[LengthRecord], n: int) -> LengthDistribution:
+    """The global-histogram baseline of ``records``, tiled ``n`` times."""
+    edges = log_bin_edges()
+    return LengthDistribution.tiled_histogram(
+        histogram_probs(np.concatenate([r.lengths for r in records]), edges), edges, n
+    )
+
+
+def predict_rows(
+    predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures, adjust: bool = True
+) -> LengthDistribution:
+    """Distributions for ``rows`` (each with its own target) from precomputed prompt features."""
+    probs = _row_probs(predictor, rows, features)
+    if adjust:
+        probs = predictor.adjust(probs, [rows.prompts[p] for p in rows.prompt_index], rows.target_index)
+    return LengthDistribution.from_histogram(probs, predictor.edges)
+
+
+METRIC_KEYS = ("crps", "kendall_tau", "coverage_80", "pit_ks", "mae_median")
+
+
+def evaluate_targets(
+    dist: LengthDistribution, rows: PooledRows, train: PooledRows, targets: Sequence[int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per-target metrics of ``dist`` (one row per row of ``rows``) beside each target's global histogram."""
+    from sagepred.metrics import compute_metrics
+
+    out: dict[str, dict[str, Any]] = {}
+    for t in targets if targets is not None else range(len(rows.targets)):
+        mask = rows.rows_of(t)
+        train_mask = train.rows_of(t)
+        if mask.sum() < 2 or train_mask.sum() < 1:
+            continue
+        held = [rows.records[i] for i in np.flatnonzero(mask)]
+        metrics = compute_metrics(dist[np.flatnonzero(mask)], held)
+        baseline = compute_metrics(
+            global_histogram([train.records[i] for i in np.flatnonzero(train_mask)], len(held)), held
+        )
+        entry = {k: metrics.get(k) for k in METRIC_KEYS}
+        entry["crps_global"] = baseline["crps"]
+        entry["crps_ratio"] = metrics["crps"] / baseline["crps"] if baseline["crps"] else None
+        entry["prompts"] = len(held)
+        out[rows.targets[t].name] = entry
+    return out
+
+
+# ---------------------------------------------------------------------------- a new target
+@dataclass
+class FewShotSettings:
+    """How a new target's embedding is fitted from a few records."""
+
+    steps: int = field(default=300, metadata={"help": "full-batch Adam steps"})
+    learning_rate: float = field(default=0.05, metadata={"help": "Adam learning rate"})
+    prior: float = field(default=1.0, metadata={"help": "strength of the Gaussian prior on the embedding"})
+    fit_temperature: bool = field(default=True, metadata={"help": "also fit the target's logit temperature"})
+    seed: int = field(default=0, metadata={"help": "seed"})
+
+
+def fit_new_target(
+    pooled: PooledPredictor,
+    info: TargetInfo,
+    records: Sequence[LengthRecord],
+    embeddings: np.ndarray,
+    counts: np.ndarray,
+    settings: FewShotSettings | None = None,
+) -> PooledPredictor:
+    """A copy of ``pooled`` that also knows ``info``, fitted from ``records`` (their prompt features given).
+
+    The backbone, the other targets and the instruction adjustment are unchanged. The new target's
+    features come from its records (:func:`target_statistics`); its embedding starts at the mean of
+    the known ones and is fitted with a Gaussian prior (mean and per-dimension variance of the known
+    embeddings, weight ``prior / records``); its temperature likewise around 0.
+    """
+    settings = settings or FewShotSettings()
+    if not records:
+        raise InputError(f"no records for target {info.name!r}", field="--data")
+    if info.name in pooled.target_names:
+        raise InputError(f"the checkpoint already knows target {info.name!r}", field="--model")
+    torch.manual_seed(settings.seed)
+    info = copy.deepcopy(info)
+    info.verbosity, info.spread = target_statistics(records)
+    info.records = len(records)
+    config = copy.deepcopy(pooled.config)
+    config.targets.append(info)
+    grown = PooledPredictor(config, encoder=pooled._encoder)
+    old = pooled.head.state_dict()
+    known = old["target_embedding"]
+    mean, var = (
+        known.mean(dim=0),
+        known.var(dim=0).clamp(min=1e-3) if len(known) > 1 else torch.ones_like(known[0]),
+    )
+    state = {**old}
+    state["target_embedding"] = torch.cat([known, mean[None]])
+    state["log_temperature"] = torch.cat([old["log_temperature"], torch.zeros(1)])
+    grown.head.load_state_dict(state)
+    head = grown.head
+    head.eval()
+    row = len(config.targets) - 1
+    new_embedding = torch.nn.Parameter(mean.clone())
+    new_temperature = torch.nn.Parameter(torch.zeros(()))
+    params = [new_embedding] + ([new_temperature] if settings.fit_temperature else [])
+    optimizer = torch.optim.Adam(params, lr=settings.learning_rate)
+    x = torch.as_tensor(embeddings, dtype=torch.float32)
+    n = torch.as_tensor(counts, dtype=torch.float32)
+    y, c, m = length_targets(list(records))
+    feats = head.target_features[row].expand(len(records), -1)
+    weight = settings.prior / len(records)
+    for _ in range(settings.steps):
+        parts = (
+            [x] + ([feats] if config.use_target_features else []) + [new_embedding.expand(len(records), -1)]
+        )
+        logits = head.histogram(torch.cat(parts, dim=-1), n) * torch.exp(-new_temperature)
+        nll = head.loss(logits, y, c, m)
+        penalty = 0.5 * (((new_embedding - mean) ** 2) / var).mean() + 0.5 * (new_temperature / 0.3) ** 2
+        loss = nll + weight * penalty
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        head.target_embedding[row] = new_embedding.detach()
+        head.log_temperature[row] = new_temperature.detach()
+    grown.config.training = {
+        **pooled.config.training,
+        "added_targets": [
+            *pooled.config.training.get("added_targets", []),
+            {"name": info.name, "records": len(records), **asdict(settings)},
+        ],
+    }
+    return grown

@@ -1,0 +1,200 @@
+"""``sagepred train --model all`` and ``sagepred train --model NEW --init POOLED`` end to end.
+
+* :func:`run_pooled_training`: every target with data (CASTILLO, AlpacaEval, ``--data`` JSONL) →
+  a by-prompt split → the pooled head → held-out metrics per target beside each target's global
+  histogram → ``save_pretrained`` (metrics in ``config.json``) → MLflow.
+* :func:`run_new_target`: a pooled checkpoint + a few records of a new target → its embedding and
+  temperature (:func:`~sagepred.training.pooled.fit_new_target`) → a pooled checkpoint that knows it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sagepred.errors import InputError
+from sagepred.pooled import PooledPredictor, TargetInfo
+from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker
+from sagepred.training.pooled import (
+    FewShotSettings,
+    PooledTrainingConfig,
+    build_rows,
+    evaluate_targets,
+    fit_new_target,
+    load_pooled_records,
+    predict_rows,
+    prompt_features,
+    prompt_split,
+    train_pooled,
+)
+
+POOLED_NAMES = ("all", "pooled")
+"""``--model`` values that train the pooled model."""
+
+
+@dataclass
+class PooledOptions:
+    """What ``sagepred train --model all`` was asked for."""
+
+    data: str | None = field(default=None, metadata={"help": "extra JSONL records (grouped by target_model)"})
+    output: str | None = field(default=None, metadata={"help": "checkpoint folder (default outputs/pooled)"})
+    epochs: int | None = field(default=None, metadata={"help": "maximum epochs"})
+    seed: int = field(default=0, metadata={"help": "seed of splits and training"})
+    data_dir: str | None = field(
+        default=None, metadata={"help": "the real-data folder (default ../shared/data)"}
+    )
+    tracking_uri: str = field(default=DEFAULT_TRACKING_URI, metadata={"help": "MLflow tracking URI"})
+    track: bool = field(default=True, metadata={"help": "log to MLflow"})
+
+
+def summarise_targets(per_target: dict[str, dict[str, Any]], sources: dict[str, str]) -> dict[str, Any]:
+    """Means per source of CRPS / global, τ and cov80 over the targets in ``per_target``."""
+    out: dict[str, Any] = {}
+    for source in sorted(set(sources.values())):
+        names = [n for n in per_target if sources.get(n) == source]
+        if not names:
+            continue
+
+        def mean(key: str, names: list[str] = names) -> float | None:
+            values = [per_target[n][key] for n in names if per_target[n].get(key) is not None]
+            return float(np.mean(values)) if values else None
+
+        out[source] = {
+            "targets": len(names),
+            "crps_ratio": mean("crps_ratio"),
+            "crps_ratio_max": max(per_target[n]["crps_ratio"] for n in names),
+            "kendall_tau": mean("kendall_tau"),
+            "coverage_80": mean("coverage_80"),
+            "pit_ks": mean("pit_ks"),
+        }
+    return out
+
+
+def run_pooled_training(options: PooledOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train, evaluate and save the pooled predictor; returns a summary."""
+    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+
+    config = PooledTrainingConfig(seed=options.seed)
+    if options.epochs is not None:
+        config = replace(config, epochs=options.epochs)
+    groups = load_pooled_records(Path(options.data_dir) if options.data_dir else None, extra=options.data)
+    rows = build_rows(groups)
+    notify(
+        f"{len(rows.targets)} targets, {len(rows.prompts)} prompts, {len(rows.records)} (prompt, target) rows"
+    )
+    encoder = TextEncoder(DEFAULT_ENCODER)
+    features = prompt_features(encoder, rows.prompts, progress=True)
+    held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
+    train, test = rows.select(~held), rows.select(held)
+    output = Path(options.output or "outputs/pooled")
+    tracker = MlflowTracker(options.tracking_uri, enabled=options.track)
+    tracker.start(
+        run_name="pooled",
+        params={"mode": "pooled", "training": config.to_dict()},
+        tags={"sagepred.kind": "pooled"},
+    )
+    status = "FAILED"
+    try:
+        result = train_pooled(train, features, config, DEFAULT_ENCODER, notify=notify)
+        predictor = result.predictor
+        tic = time.perf_counter()
+        per_target = evaluate_targets(predict_rows(predictor, test, features), test, train)
+        sources = {t.name: t.source for t in rows.targets}
+        summary = summarise_targets(per_target, sources)
+        predictor.config.metrics = {"summary": summary, "per_target": per_target}
+        predictor.config.data = {
+            "sources": sorted(set(sources.values())),
+            "targets": len(rows.targets),
+            "prompts": len(rows.prompts),
+            "train_rows": len(train.records),
+            "eval_rows": len(test.records),
+            "split": f"by prompt: a seeded hash-based {config.eval_fraction:.0%} of prompts held out for every target (seed {config.seed})",
+        }
+        predictor.save_pretrained(output)
+        for source, values in summary.items():
+            tracker.log_metrics({f"{source}_{k}": v for k, v in values.items() if v is not None})
+        status = "FINISHED"
+    finally:
+        tracker.end(status)
+    return {
+        "checkpoint": str(output),
+        "targets": len(rows.targets),
+        "train_seconds": round(result.seconds, 1),
+        "eval_seconds": round(time.perf_counter() - tic, 1),
+        "best_epoch": result.best_epoch,
+        "instructions": vars(predictor.config.instructions),
+        "summary": summary,
+        "per_target": per_target,
+        "run_id": tracker.run_id if options.track else None,
+    }
+
+
+@dataclass
+class NewTargetOptions:
+    """What ``sagepred train --model NEW --data FILE --init POOLED`` was asked for."""
+
+    model: str = field(metadata={"help": "the new target's name"})
+    data: str = field(metadata={"help": "its records (JSONL or any records source)"})
+    init: str = field(metadata={"help": "the pooled checkpoint to extend"})
+    output: str | None = field(
+        default=None, metadata={"help": "checkpoint folder (default outputs/pooled+NAME)"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed"})
+
+
+def run_new_target(options: NewTargetOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
+    """Add a target to a pooled checkpoint from a few records; returns a summary."""
+    from sagepred.importers import load_records
+    from sagepred.pooled import is_pooled_checkpoint
+    from sagepred.targets import same_target, tokenizer_for
+    from sagepred.training.pooled import _target_name
+
+    if not is_pooled_checkpoint(options.init):
+        raise InputError(
+            f"{options.init}: not a pooled checkpoint (train one with --model all)", field="--init"
+        )
+    pooled = PooledPredictor.from_pretrained(options.init)
+    records = load_records(options.data, model=options.model)
+    mine = [r for r in records if not r.target_model or same_target(r.target_model, options.model)]
+    if not mine:
+        raise InputError(f"no records of target {options.model!r}", path=options.data, field="target_model")
+    if len(mine) < 20:
+        notify(f"only {len(mine)} records: 20 or more give a steadier fit")
+    name, aliases = _target_name(options.model)
+    caps = [r.max_tokens for r in mine if r.max_tokens]
+    info = TargetInfo(
+        name=name,
+        target_model=options.model,
+        source="few-shot",
+        tokenizer=tokenizer_for(options.model),
+        max_tokens=float(max(caps)) if caps else None,
+        aliases=aliases,
+    )
+    texts = [r.prompt_text for r in mine]
+    features = prompt_features(pooled.encoder, texts)
+    tic = time.perf_counter()
+    grown = fit_new_target(
+        pooled,
+        info,
+        mine,
+        features.embeddings.numpy(),
+        features.counts.numpy(),
+        FewShotSettings(seed=options.seed),
+    )
+    seconds = time.perf_counter() - tic
+    output = Path(options.output or f"outputs/pooled+{name}")
+    grown.save_pretrained(output)
+    added = grown.config.targets[-1]
+    return {
+        "checkpoint": str(output),
+        "target": added.name,
+        "records": len(mine),
+        "verbosity": round(added.verbosity, 3),
+        "fit_seconds": round(seconds, 2),
+        "targets": len(grown.config.targets),
+    }
