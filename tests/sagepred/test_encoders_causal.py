@@ -69,7 +69,9 @@ def test_predictor_trains_and_round_trips_with_the_causal_encoder(tiny_folder, t
     predictor = LengthPredictor(
         PredictorConfig(target_model="demo", encoder=spec, head=HeadConfig(input_dim=64))
     )
-    Trainer(predictor, TrainingConfig(epochs=300, patience=300, learning_rate=3e-3, seed=0), progress=False).fit(records)
+    Trainer(
+        predictor, TrainingConfig(epochs=300, patience=300, learning_rate=3e-3, seed=0), progress=False
+    ).fit(records)
     dist = predictor.predict(["Explain in detail topic 99", "Briefly: topic 98"])
     assert dist.quantile(0.5)[0] > 1.5 * dist.quantile(0.5)[1]  # random weights still separate the two kinds
     loaded = LengthPredictor.from_pretrained(predictor.save_pretrained(tmp_path / "ckpt"))
