@@ -296,6 +296,11 @@ class LengthPredictor(nn.Module):
         folder = resolve_checkpoint(name_or_path)
         config_path, weights_path = require_files(folder, CONFIG_NAME, WEIGHTS_NAME)
         payload = read_json(config_path)
+        if payload.get("kind") == "pooled":
+            raise CheckpointError(
+                f"{folder}: a pooled checkpoint (one model, many targets); load it with "
+                "sagepred.pooled.PooledPredictor, or `sagepred predict --checkpoint DIR --target TARGET`"
+            )
         config = PredictorConfig.from_dict(payload, source=str(config_path))
         verify_files(folder, payload, config_path)
         predictor = cls(config, encoder=encoder)

@@ -92,6 +92,11 @@ def test_save_and_load_give_the_same_predictions(setup, tmp_path):
         a, b = predictor.predict(prompts, target), loaded.predict(prompts, target)
         np.testing.assert_allclose(a.cdf_at_knots, b.cdf_at_knots, atol=1e-6)
     assert loaded.config.targets[0].verbosity == pytest.approx(predictor.config.targets[0].verbosity)
+    from sagepred.errors import CheckpointError
+    from sagepred.predictor import LengthPredictor
+
+    with pytest.raises(CheckpointError, match="--target"):
+        LengthPredictor.from_pretrained(folder)
 
 
 def test_an_unknown_target_names_init(setup):
