@@ -190,6 +190,8 @@ class _SagepredMixin:
         self._step_started: float | None = None
         self._step_shape = (0, 0, 0)
         self.faults = {"malformed_predictions": 0, "predictor_errors": 0, "late_predictions": 0, "aborted": 0}
+        self.applied_predictions = 0
+        self.unused_predictions = 0
         """Fallbacks taken, by cause (see docs/serving.md, 'Faults and fallbacks')."""
         self.schedule_overhead_s = 0.0
         self.sync_predict_s = 0.0
@@ -307,10 +309,14 @@ class _SagepredMixin:
             deadline = time.monotonic() - self.sagepred_config.predictor_timeout_s
             for rid, dist in results:
                 served = self.book.requests.get(rid)
-                if served is not None and served.registered < deadline:
+                if served is None:
+                    self.unused_predictions += 1  # the request finished or was aborted first
+                    continue
+                if served.registered < deadline:
                     self.faults["late_predictions"] += 1
                     continue
                 self.book.set_prediction(rid, dist)
+                self.applied_predictions += 1
 
     # ------------------------------------------------------------------ ordering and preemption
     def _queue_key(self, request: Request) -> tuple[int, float, float, str]:
@@ -488,6 +494,8 @@ class _SagepredMixin:
             "predictor_errors": self.faults["predictor_errors"] + (worker.errors if worker else 0),
             "malformed_predictions": self.faults["malformed_predictions"],
             "late_predictions": self.faults["late_predictions"],
+            "applied_predictions": self.applied_predictions,
+            "unused_predictions": self.unused_predictions,
             "aborted": self.faults["aborted"],
             "awaiting_prediction": sum(
                 1 for r in self.book.requests.values() if r.dist is None and self.predictor is not None

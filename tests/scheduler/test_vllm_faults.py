@@ -113,15 +113,19 @@ def test_a_predictor_that_throws_falls_back_to_arrival_order(small_kv):
 
 def test_late_predictions_are_ignored_and_counted(small_kv):
     sched = _configure(
-        small_kv, SlowPredictor(0.4), predictor_mode="async", predictor_timeout_s=0.05, online_learning=False
+        small_kv, SlowPredictor(0.2), predictor_mode="async", predictor_timeout_s=0.02, online_learning=False
     )
-    reqs = [(f"s{i}", 40, None) for i in range(6)]
+    # One request long enough (480 steps of ~2 ms) to be in flight when the 0.2 s answers arrive.
+    reqs = [(f"s{i}", 40, None) for i in range(4)] + [("long", 480, None)]
     done, _ = run(small_kv, reqs)
     sched.predict_worker.wait_idle()
     assert done == {label: n for label, n, _ in reqs}
     stats = sched.sagepred_stats()
-    if stats["predicted"]:  # the worker answered while requests were still in flight
-        assert stats["late_predictions"] >= 1
+    # Every answer comes 0.2 s after its request registered, past the 0.02 s timeout: none is applied,
+    # each one reaching a step is counted late (request in flight) or unused (request already gone).
+    assert stats["applied_predictions"] == 0
+    assert stats["late_predictions"] >= 1, "the long request was in flight when its prediction arrived"
+    assert stats["late_predictions"] + stats["unused_predictions"] <= stats["predicted"]
 
 
 def test_malformed_predictions_are_counted(small_kv):
