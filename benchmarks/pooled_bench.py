@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -287,11 +288,39 @@ def shift(features_fn, config, encoder_name, data_dir):
     return out
 
 
+def ablation(train, test, features, config, encoder_name):
+    """Whether the target features help beside the learned target embedding."""
+    from sagepred.training.pooled import evaluate_targets, predict_rows, train_pooled
+
+    out = {}
+    for label, changes in (
+        ("embedding+features", {}),
+        ("embedding only", {"use_target_features": False}),
+    ):
+        model = train_pooled(train, features, replace(config, **changes), encoder_name).predictor
+        per_target = evaluate_targets(predict_rows(model, test, features), test, train)
+        out[label] = {}
+        for source in ("castillo", "alpaca_eval"):
+            v = [
+                m
+                for n, m in per_target.items()
+                if next(t.source for t in test.targets if t.name == n) == source
+            ]
+            out[label][source] = {
+                "crps_ratio_mean": _r(np.mean([m["crps_ratio"] for m in v])),
+                "kendall_tau_mean": _r(np.mean([m["kendall_tau"] or 0 for m in v])),
+            }
+        print(f"ablation {label}: {out[label]}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", help="pooled checkpoint from `sagepred train --model all` (seed 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sizes and seeds (a smoke run)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes", "ablation"]
+    )
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
@@ -364,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         result["learning_curve"] = learning_curve(
             rows, features, ~held, held, config, DEFAULT_ENCODER, args.quick
         )
+    if "ablation" not in args.skip:
+        result["ablation"] = ablation(train, test, features, config, DEFAULT_ENCODER)
     if "shift" not in args.skip:
         result["shift"] = shift(
             lambda texts: prompt_features(encoder, texts), config, DEFAULT_ENCODER, data_dir
