@@ -397,7 +397,9 @@ def test_jsonl_model_by_data_model_name_and_no_match() -> None:
     with pytest.warns(DroppedRowsWarning, match=r"kept 3 of 6"):
         records = load_records(str(FIXTURES / "two_targets.jsonl"), model="Meta-Llama-3-8B-Instruct")
     assert {r.target_model for r in records} == {"Meta-Llama-3-8B-Instruct"}
-    with pytest.raises(InputError, match=r"no records of target model 'qwen2.5-7b-1m' \(the source has: ") as err:
+    with pytest.raises(
+        InputError, match=r"no records of target model 'qwen2.5-7b-1m' \(the source has: "
+    ) as err:
         load_records(str(FIXTURES / "two_targets.jsonl"), model="qwen2.5-7b-1m")
     assert err.value.field == "model" and err.value.path.endswith("two_targets.jsonl")
 
