@@ -158,18 +158,21 @@ def family_tokenizer(model: str) -> str | None:
     return None
 
 
-def _read_yaml(path: Path) -> Any:
+def parse_yaml(text: str, source: str | Path) -> Any:
+    """YAML ``text`` from ``source``; malformed YAML is an :class:`InputError` naming the file and line."""
     try:
-        return yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(
             f"malformed YAML ({getattr(err, 'problem', err)})",
-            path=path,
+            path=source,
             line=mark.line + 1 if mark else None,
         ) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    return parse_yaml(path.read_text(encoding="utf-8"), path)
 
 
 def _recipe_target(path: Path) -> Target:

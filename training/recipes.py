@@ -30,7 +30,7 @@ from sagepred.errors import InputError
 from sagepred.heads import HeadConfig
 from sagepred.paths import default_data_dir
 from sagepred.predictor import LoraSettings
-from sagepred.targets import resolve_target
+from sagepred.targets import parse_yaml, resolve_target
 from sagepred.training.trainer import TrainingConfig
 
 __all__ = ["DataSpec", "PredictorSection", "Recipe", "default_data_dir", "list_recipes", "load_recipe"]
@@ -187,15 +187,7 @@ def _recipe_files() -> dict[str, Any]:
 
 
 def _parse_recipe(text: str, source: str) -> Recipe:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"malformed YAML ({getattr(err, 'problem', err)})",
-            path=source,
-            line=mark.line + 1 if mark else None,
-        ) from None
+    raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise InputError("expected a mapping at the top level", path=source)
     lines = _key_lines(text)
