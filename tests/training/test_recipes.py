@@ -113,3 +113,13 @@ def test_train_with_a_recipe_typo_exits_2_naming_file_line_and_key(tmp_path, cap
     assert (
         len(err.splitlines()) == 1 and f"{path}:{line}: field 'training.epoch'" in err and "'epochs'" in err
     )
+
+
+def test_malformed_recipe_yaml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\ntarget_model: x\npredictor:\n  head: [unclosed\n")
+    with pytest.raises(InputError) as err:
+        load_recipe(str(path))
+    message = str(err.value)
+    assert "malformed YAML" in message and "broken.yaml" in message and "\n" not in message
+    assert err.value.line is not None and err.value.line > 1
