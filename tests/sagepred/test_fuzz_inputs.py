@@ -170,7 +170,7 @@ OPENAI_PARTS = st.fixed_dictionaries(
 
 @FUZZ
 @given(_lines(OPENAI_PARTS | _mutated(OPENAI, JUNK)))
-def test_openai_log(data):
+def test_openai_log(data_dir, data):  # data_dir: the llama3 tokenizer is in the real data
     path = _write(data, "log.jsonl")
     _expect_clean(lambda: load_openai_log(path, tokenizer="llama3"), path)
     _expect_clean(lambda: load_records(str(path), model="llama-3-8b", tokenizer="llama3"), path)
@@ -187,7 +187,7 @@ ALPACA = {"instruction": "Name a colour.", "output": "Blue.", "generator": "g", 
         RAW_LINES,
     )
 )
-def test_alpaca_eval(data):
+def test_alpaca_eval(data_dir, data):
     path = _write(data, "model_outputs.json")
     _expect_clean(lambda: load_alpaca_eval(path, tokenizer="llama3", max_tokens=4096), path)
 
@@ -243,7 +243,7 @@ CONVERSATION = st.fixed_dictionaries(
 
 @FUZZ
 @given(st.lists(CONVERSATION | JUNK, min_size=1, max_size=4))
-def test_hf_conversations(rows):
+def test_hf_conversations(data_dir, rows):
     rows = [row for row in rows if isinstance(row, dict)] or [{}]
     try:
         records = records_from_conversations(rows, tokenizer="llama3", dataset="fuzz/set")
