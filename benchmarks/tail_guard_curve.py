@@ -68,7 +68,9 @@ def curve(args: argparse.Namespace) -> dict:
             )
         rows.append(row)
     return {
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "settings": {
+            k: v.name if isinstance(v, Path) else v for k, v in vars(args).items()
+        },  # no machine paths
         "rows": rows,
     }
 
