@@ -34,6 +34,7 @@ from sagepred.calibration import (
 )
 from sagepred.distribution import LengthDistribution
 from sagepred.encoders import EmbeddingCache
+from sagepred.io import atomic_write_text
 from sagepred.metrics import compute_metrics
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
@@ -234,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     results["identity_check"] = bool(np.allclose(Recalibrator.identity().mapping, np.linspace(0, 1, 201)))
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")
     return 0
 

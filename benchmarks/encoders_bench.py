@@ -32,6 +32,7 @@ import torch
 
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.encoders import EmbeddingCache, OnnxTextEncoder, TextEncoder, load_encoder
+from sagepred.io import atomic_write_text
 from sagepred.metrics import compute_metrics
 from sagepred.predictor import LengthPredictor, LoraSettings, PredictorConfig
 from sagepred.records import LengthRecord
@@ -247,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     results["load_average_at_end"] = os.getloadavg()
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")
     return 0
 

@@ -6,6 +6,7 @@ Written into ``sagepred eval`` reports and logged to training runs (their ``repo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,13 @@ def _figure():
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path) -> None:
+    """Lay out, write ``path`` as PNG and free the figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_pit(scores: SampleScores, path: Path, title: str) -> None:
     """PIT histogram (10 bins) against the uniform line."""
     plt = _figure()
@@ -37,9 +45,7 @@ def plot_pit(scores: SampleScores, path: Path, title: str) -> None:
     ax.axhline(1 / hist.size, color="black", linestyle="--", linewidth=1, label="calibrated")
     ax.set(xlabel="PIT  F(y)", ylabel="share of samples", title=f"PIT histogram — {title}", xlim=(0, 1))
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_reliability(scores: SampleScores, path: Path, title: str) -> None:
@@ -58,9 +64,7 @@ def plot_reliability(scores: SampleScores, path: Path, title: str) -> None:
         ylim=(0, 1),
     )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_crps_by_length(scores: SampleScores, path: Path, title: str) -> None:
@@ -83,9 +87,7 @@ def plot_crps_by_length(scores: SampleScores, path: Path, title: str) -> None:
         ylabel="mean CRPS (tokens)",
         title=f"CRPS by true length — {title}",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_scatter(scores: SampleScores, path: Path, title: str) -> None:
@@ -104,9 +106,7 @@ def plot_scatter(scores: SampleScores, path: Path, title: str) -> None:
         ylabel="predicted mean length (tokens)",
         title=f"Predicted vs observed — {title}",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def write_plots(scores: SampleScores, folder: Path, title: str) -> list[str]:
