@@ -8,10 +8,12 @@ other sources carry ``derived`` (how they are made) instead of a URL and are not
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -225,12 +227,23 @@ def fetch(
     attempts: int = 3,
     timeout: float = 30.0,
     notify: Callable[[str], None] = lambda _msg: None,
+    mirror: str | None = None,
 ) -> FetchReport:
-    """Make every selected file present and verified under ``root``; files already in place are skipped."""
+    """Make every selected file present and verified under ``root``; files already in place are skipped.
+
+    ``mirror``: a base URL serving a copy of the data folder's layout (``<mirror>/<dest>``); every file,
+    the derived ones too, is then taken from it and verified against the manifest's size and sha256.
+    """
     from sagepred.progress import make_byte_progress
 
     root = Path(root)
     chosen = manifest.select(only)
+    if mirror:
+        base = mirror.rstrip("/")
+        chosen = [
+            dataclasses.replace(item, url=f"{base}/{urllib.parse.quote(item.dest)}", derived=None)
+            for item in chosen
+        ]
     report = FetchReport()
     todo = []
     for item in chosen:

@@ -33,6 +33,12 @@ class Command(Subcommand):
             "--manifest", metavar="FILE", help="another manifest (default: the packaged one)"
         )
         fetching.add_argument(
+            "--mirror",
+            metavar="URL",
+            help="base URL of a copy of the data folder (URL/<dest>): every file, the derived ones too, is "
+            "taken from it and verified against the manifest's sha256",
+        )
+        fetching.add_argument(
             "--attempts",
             type=positive_int,
             default=3,
@@ -69,6 +75,7 @@ class Command(Subcommand):
             attempts=args.attempts,
             timeout=args.timeout,
             notify=lambda message: print(message, file=sys.stderr),
+            mirror=args.mirror,
         )
         print(
             f"{root}: {len(report.downloaded)} downloaded, {len(report.present)} already present, "

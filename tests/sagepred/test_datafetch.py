@@ -267,3 +267,29 @@ def test_missing_data_skips_unless_required(tmp_path, require, code, word):
     assert out.returncode == code, out.stdout[-2000:]
     assert f"1 {word}" in out.stdout
     assert f"real data missing at {tmp_path / 'none'}: run `sagepred data fetch`" in out.stdout
+
+
+def test_a_mirror_serves_every_file_the_derived_ones_too_verified(tmp_path, manifest_path, server, capsys):
+    counts = b"idx,tokens\n0,12\n"
+    doc = json.loads(manifest_path.read_text())
+    doc["files"][2].update(sha256=hashlib.sha256(counts).hexdigest(), size=len(counts))
+    manifest_path.write_text(json.dumps(doc))
+    server.files.update({"mirror/alpha/a.bin": BODY_A, "mirror/traces/azure/trace.csv": BODY_B})
+    server.files["mirror/alpha/counts.csv"] = counts
+    dest = tmp_path / "data"
+    args = ["data", "fetch", "--manifest", str(manifest_path), "--dest", str(dest)]
+    assert main([*args, "--mirror", server.url("mirror/")]) == 0
+    assert (dest / "alpha/counts.csv").read_bytes() == counts
+    assert "3 downloaded, 0 already present, 0 derived" in capsys.readouterr().out
+    assert {name for name, _ in server.requests} == {
+        "mirror/alpha/a.bin",
+        "mirror/traces/azure/trace.csv",
+        "mirror/alpha/counts.csv",
+    }, "nothing is taken from the sources' own URLs"
+
+    server.corrupt.add("mirror/alpha/counts.csv")
+    (dest / "alpha/counts.csv").unlink()
+    assert main([*args, "--mirror", server.url("mirror")]) == 2
+    assert "sha256" in capsys.readouterr().err
+    assert not (dest / "alpha/counts.csv").exists()
+    assert not list(dest.rglob("*.part"))
