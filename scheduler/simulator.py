@@ -14,10 +14,15 @@ samples one token.
 Runs of identical decode-only steps (no arrival, completion, memory shortage or key refresh that
 could change a decision) are advanced in one closed-form jump, which is exact: the result equals
 stepping one by one (``SimConfig.max_macro_steps = 1``) up to float rounding.
+
+:class:`Engine` is the same engine, steppable: requests are submitted over time and
+:meth:`Engine.advance_until` runs the steps that start before a time (a cluster of them behind a
+router is :mod:`sagepred.scheduler.cluster`). ``simulate()`` is one engine given every request at once.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import time
@@ -203,16 +208,24 @@ class _Run:
         self.finish = np.full(n, np.inf)
         self.rejected = _ceil_div(self.prompt + self.out_len, self.bs) > self.num_blocks
         self.admitted_once = np.zeros(n, dtype=bool)
+        self.where = np.zeros(n, dtype=np.int8)
+        """0: not waiting, 1: in ``waiting``, 2: in ``starved``."""
+        self._reset_engine()
+        self.incoming: list[int] = list(range(n))
+        """Requests submitted to this engine, in arrival order (``simulate``: all of them)."""
+        self.remaining = int(n - self.rejected.sum())
+
+    def _reset_engine(self) -> None:
+        """The state of one engine (queues, running batch, memory, clock, counters); per-request arrays
+        and the key table are shared by the engines of a cluster (a request lives on one of them)."""
         self.admit_order: list[int] = []
 
         self.waiting: list[tuple[float, float, int]] = []
         self.starved: list[tuple[float, int]] = []
         """Waiting requests past the starvation bound, oldest first (their ``waiting`` entries are stale)."""
         self.deadlines: list[tuple[float, int]] = []
-        self.where = np.zeros(n, dtype=np.int8)
-        """0: not waiting, 1: in ``waiting``, 2: in ``starved``."""
         self.num_waiting = 0
-        self.max_wait = config.max_wait_s
+        self.max_wait = self.config.max_wait_s
         self.running = np.zeros(0, dtype=np.int64)
         self.free = self.num_blocks
         self.now = 0.0
@@ -220,16 +233,24 @@ class _Run:
         self.steps = self.iterations = 0
         self.memory_preemptions = self.policy_preemptions = 0
         self.max_used = 0
-        self.remaining = int(n - self.rejected.sum())
+        self.incoming = []
+        self.remaining = 0
+        self.horizon = math.inf
+        """No request arrives at this engine before this time other than those in ``incoming``."""
 
     def run(self) -> SimResult:
-        while self.remaining > 0:
+        self.advance_until(math.inf)
+        return self._result()
+
+    def advance_until(self, until: float) -> None:
+        """Run the steps that start before ``until`` (a step may end after it)."""
+        while self.remaining > 0 and self.now < until:
             self.iterations += 1
             self._admit_arrivals()
             if self.running.size == 0 and not self.num_waiting:
-                if self.next_arr >= self.n:
+                if self.next_arr >= len(self.incoming):
                     break
-                self.now = max(self.now, float(self.arrival[self.next_arr]))
+                self.now = max(self.now, float(self.arrival[self.incoming[self.next_arr]]))
                 continue
             plan = self._plan_running()
             if not plan.preempted:
@@ -237,13 +258,12 @@ class _Run:
             self._start_admitted(plan)
             scheduled = plan.tokens > 0
             if not scheduled.any():
-                if self.next_arr < self.n:
-                    self.now = max(self.now, float(self.arrival[self.next_arr]))
+                if self.next_arr < len(self.incoming):
+                    self.now = max(self.now, float(self.arrival[self.incoming[self.next_arr]]))
                     continue
                 raise RuntimeError("simulator stalled: nothing schedulable and no arrivals left")
             k, dt = self._step_length(plan, scheduled)
             self._apply(plan, scheduled, k, dt)
-        return self._result()
 
     # --- queues
 
@@ -292,9 +312,11 @@ class _Run:
         self._push(i)
 
     def _admit_arrivals(self) -> None:
-        while self.next_arr < self.n and self.arrival[self.next_arr] <= self.now:
-            if not self.rejected[self.next_arr]:
-                self._push(self.next_arr)
+        incoming, known = self.incoming, len(self.incoming)
+        while self.next_arr < known and self.arrival[incoming[self.next_arr]] <= self.now:
+            i = incoming[self.next_arr]
+            if not self.rejected[i]:
+                self._push(i)
             self.next_arr += 1
         if self.max_wait is not None:
             self._promote_starved()
@@ -446,9 +468,12 @@ class _Run:
         running, gen = self.running, self.gen
         k = min(int((self.out_len[running] - gen[running]).min()), self.max_macro)
         skip_arrivals = running.size >= self.profile.max_num_seqs and not self.policy.preemptive
-        if self.next_arr < self.n and not skip_arrivals and k > 1:
-            gap = float(self.arrival[self.next_arr]) - self.now
-            k = min(k, _steps_to_reach(gap, c0, c1))
+        if not skip_arrivals and k > 1:
+            if self.next_arr < len(self.incoming):
+                gap = float(self.arrival[self.incoming[self.next_arr]]) - self.now
+                k = min(k, _steps_to_reach(gap, c0, c1))
+            elif self.horizon < math.inf:
+                k = min(k, _steps_to_reach(self.horizon - self.now, c0, c1))
         if self.refresh is not None and self.num_waiting and k > 1:
             k = min(k, int((self.refresh - gen[running] % self.refresh).min()))
         if self.deadlines and self.num_waiting and k > 1:
@@ -524,6 +549,42 @@ class _Run:
             num_blocks=self.num_blocks,
             wall_s=time.perf_counter() - self.started,
         )
+
+
+class Engine(_Run):
+    """One engine of a cluster: the model ``simulate()`` runs, with requests submitted over time.
+
+    The engines made by :meth:`replicas` share the workload's per-request arrays and the policy's key
+    table (each request is served by one engine); each has its own queues, batch, KV blocks and clock.
+    """
+
+    @classmethod
+    def replicas(
+        cls,
+        workload: Workload,
+        policy: Policy,
+        profile: EngineProfile,
+        count: int,
+        config: SimConfig | None = None,
+    ) -> list[Engine]:
+        """``count`` idle engines over ``workload`` (no request submitted yet)."""
+        first = cls(workload, policy, profile, config or SimConfig())
+        first._reset_engine()
+        out = [first]
+        for _ in range(count - 1):
+            engine = copy.copy(first)
+            engine._reset_engine()
+            out.append(engine)
+        return out
+
+    def submit(self, ids: list[int]) -> None:
+        """Requests (rows of the workload, in arrival order, none earlier than those submitted before)."""
+        self.incoming.extend(ids)
+        self.remaining += len(ids) - int(self.rejected[ids].sum())
+
+    def result(self) -> SimResult:
+        """This engine's counters over the shared per-request arrays (only its requests are its own)."""
+        return self._result()
 
 
 def _steps_to_reach(gap: float, c0: float, c1: float) -> int:
