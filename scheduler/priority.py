@@ -20,6 +20,7 @@ from sagepred.distribution import LengthDistribution
 from sagepred.records import estimate_prompt_tokens, prompt_text
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.policies import RequestState, make_policy
+from sagepred.scheduler.router_hints import HEADER, HintConfig, dynamo_hints, format_length_header
 from sagepred.scheduler.serving import prediction_args
 
 MAX_PRIORITY = 2**31 - 1
@@ -46,6 +47,10 @@ class PriorityConfig:
         metadata={
             "help": "with the prediction, carry the predictor's text as 'sagepred_prompt' (online learning)"
         },
+    )
+    hints: HintConfig = field(
+        default_factory=HintConfig,
+        metadata={"help": "router hint forms besides vLLM's: Dynamo's nvext.agent_hints, llm-d's header"},
     )
 
 
@@ -103,19 +108,43 @@ class RequestAnnotator:
 
     def annotate(self, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """New bodies; fields the caller already set (``priority``, ``vllm_xargs`` entries) are kept."""
+        return self.annotate_with_headers(bodies)[0]
+
+    def annotate_with_headers(
+        self, bodies: Sequence[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """New bodies and, per body, the request headers to add (llm-d's :data:`HEADER` when enabled).
+
+        With the ``vllm`` hint form (the default) bodies get ``priority`` and ``vllm_xargs``; with ``dynamo``
+        they get ``nvext.agent_hints`` (``osl``, ``priority``; entries the caller set are kept).
+        """
         if not bodies:
-            return []
+            return [], []
         prompts = [prompt_of(b) for b in bodies]
         dist = self.predictor.predict(prompts)
         prompt_len = np.array([estimate_prompt_tokens(p) for p in prompts])
         prio = priorities(dist, prompt_len, self.config.policy, self.config.levels_per_doubling)
-        out = []
+        forms = self.config.hints.forms
+        out: list[dict[str, Any]] = []
+        headers: list[dict[str, str]] = []
         for i, body in enumerate(bodies):
             body = dict(body)
-            if self.config.add_priority and "priority" not in body:
-                body["priority"] = int(prio[i])
-            if self.config.add_prediction:
-                carried = prediction_args(dist, i, prompt=prompts[i] if self.config.add_prompt else None)
-                body["vllm_xargs"] = {**carried, **(body.get("vllm_xargs") or {})}
+            if "vllm" in forms:
+                if self.config.add_priority and "priority" not in body:
+                    body["priority"] = int(prio[i])
+                if self.config.add_prediction:
+                    carried = prediction_args(dist, i, prompt=prompts[i] if self.config.add_prompt else None)
+                    body["vllm_xargs"] = {**carried, **(body.get("vllm_xargs") or {})}
+            if "dynamo" in forms:
+                nvext = dict(body.get("nvext") or {})
+                hints = dynamo_hints(dist, i, int(prio[i]), self.config.hints.osl_statistic)
+                nvext["agent_hints"] = {**hints, **(nvext.get("agent_hints") or {})}
+                body["nvext"] = nvext
+            extra = {}
+            if "llm-d" in forms:
+                extra[HEADER] = format_length_header(
+                    dist, i, self.config.hints.header_levels, prompt_tokens=int(prompt_len[i])
+                )
             out.append(body)
-        return out
+            headers.append(extra)
+        return out, headers

@@ -13,6 +13,8 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,7 +26,33 @@ ANNOTATED_PATHS = ("/v1/completions", "/v1/chat/completions")
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
 
 
-def _handler(upstream: str, annotator: RequestAnnotator, timeout: float) -> type[BaseHTTPRequestHandler]:
+@dataclass
+class ProxyStats:
+    """Counts of what the proxy did; ``annotation_failures`` requests were forwarded unannotated."""
+
+    annotated: int = 0
+    annotation_failures: int = 0
+    upstream_errors: int = 0
+    _logged: set[str] = dc_field(default_factory=set, repr=False)
+    _lock: threading.Lock = dc_field(default_factory=threading.Lock, repr=False)
+
+    def failed(self, kind: str, err: BaseException) -> None:
+        """Count a failure; log the first of each kind only (not once per request)."""
+        with self._lock:
+            self.annotation_failures += 1
+            first = kind not in self._logged
+            self._logged.add(kind)
+        if first:
+            log.warning(
+                "sagepred proxy: forwarding requests unannotated (%s: %s); further ones are counted, not logged",
+                kind,
+                err,
+            )
+
+
+def _handler(
+    upstream: str, annotator: RequestAnnotator, timeout: float, stats: ProxyStats
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -34,18 +62,16 @@ def _handler(upstream: str, annotator: RequestAnnotator, timeout: float) -> type
         def _forward(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            if body and method == "POST" and self.path.split("?")[0] in ANNOTATED_PATHS:
-                try:
-                    body = json.dumps(annotator.annotate([json.loads(body)])[0]).encode()
-                except (ValueError, TypeError, AttributeError) as err:
-                    log.warning("sagepred proxy: forwarding an unannotated body (%s)", err)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+            if body and method == "POST" and self.path.split("?")[0] in ANNOTATED_PATHS:
+                body = self._annotated(body, headers)
             request = urllib.request.Request(upstream + self.path, data=body, method=method, headers=headers)
             try:
                 response = urllib.request.urlopen(request, timeout=timeout)
             except urllib.error.HTTPError as err:
                 response = err
             except OSError as err:
+                stats.upstream_errors += 1
                 self.send_error(502, f"upstream unreachable: {err}")
                 return
             with response:
@@ -59,6 +85,26 @@ def _handler(upstream: str, annotator: RequestAnnotator, timeout: float) -> type
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
+
+        def _annotated(self, body: bytes, headers: dict[str, str]) -> bytes:
+            try:
+                parsed = json.loads(body)
+            except ValueError as err:
+                stats.failed("malformed body", err)
+                return body
+            if not isinstance(parsed, dict):
+                stats.failed("malformed body", TypeError("the body is not a JSON object"))
+                return body
+            try:
+                bodies, extra = annotator.annotate_with_headers([parsed])
+            except Exception as err:  # a failing predictor must not lose the request
+                stats.failed(f"predictor {type(err).__name__}", err)
+                return body
+            stats.annotated += 1
+            headers.update(
+                {k: v for k, v in extra[0].items() if k.lower() not in {h.lower() for h in headers}}
+            )
+            return json.dumps(bodies[0]).encode()
 
         def do_GET(self) -> None:
             self._forward("GET")
@@ -81,7 +127,10 @@ class PriorityProxy:
         timeout: float = 600.0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
-        self.server = ThreadingHTTPServer((host, port), _handler(self.upstream, annotator, timeout))
+        self.stats = ProxyStats()
+        self.server = ThreadingHTTPServer(
+            (host, port), _handler(self.upstream, annotator, timeout, self.stats)
+        )
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -103,6 +103,16 @@ def vllm_command(args: argparse.Namespace, port: int) -> list[str]:
     ]
 
 
+def _hint_forms(text: str) -> tuple[str, ...]:
+    """argparse type for ``--hints``: an unknown form is a one-line usage error."""
+    from sagepred.scheduler.router_hints import parse_forms
+
+    try:
+        return parse_forms(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 class Command(Subcommand):
     name = "serve"
     help = "start vLLM's OpenAI server scheduled by sagepred (plug-in or priority mode)"
@@ -129,6 +139,14 @@ class Command(Subcommand):
             help="plugin: sagepred's scheduler class; priority: vLLM priority policy + proxy",
         )
         parser.add_argument("--policy", default="gittins", help="scheduler-core policy (default gittins)")
+        parser.add_argument(
+            "--hints",
+            type=_hint_forms,
+            default=("vllm",),
+            help="priority mode: hint forms the proxy adds, comma-separated from vllm (priority + "
+            "vllm_xargs), dynamo (nvext.agent_hints.osl/priority), llm-d (x-sagepred-output-length "
+            "header); default vllm",
+        )
         parser.add_argument(
             "--bucket-tokens", type=positive_int, default=200, help="key refresh interval in tokens"
         )
@@ -204,10 +222,12 @@ class Command(Subcommand):
         if args.mode == "priority":
             from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator
             from sagepred.scheduler.proxy import PriorityProxy
+            from sagepred.scheduler.router_hints import HintConfig
             from sagepred.scheduler.serving import load_predictor
 
             annotator = RequestAnnotator(
-                load_predictor(args.predictor, online_learning=False), PriorityConfig(policy=args.policy)
+                load_predictor(args.predictor, online_learning=False),
+                PriorityConfig(policy=args.policy, hints=HintConfig(forms=args.hints)),
             )
             proxy = PriorityProxy(f"http://127.0.0.1:{vllm_port}", annotator, args.host, args.port).start()
             print(
