@@ -526,7 +526,7 @@ class _Run:
         self.finish[done] = self.now
         self.free += int(self.blocks[done].sum())
         self.blocks[done] = 0
-        self.running = self.running[~np.isin(self.running, done)]
+        self.running = self.running[np.isinf(self.finish[self.running])]
         self.remaining -= done.size
 
     def _result(self) -> SimResult:
