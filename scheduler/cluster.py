@@ -214,3 +214,22 @@ def _collect(
         wall_s=wall_s,
     )
     return ClusterResult(router.name, combined, replica, parts, epochs, wall_s)
+
+
+def run_cluster_policies(
+    workload: Workload,
+    policies: list[Policy],
+    routers: list[str],
+    profile: EngineProfile,
+    cluster: ClusterConfig,
+    config: SimConfig | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every router × policy on the same workload; summaries keyed ``router/policy``."""
+    from dataclasses import replace
+
+    rows = {}
+    for name in routers:
+        for policy in policies:
+            result = simulate_cluster(workload, policy, profile, replace(cluster, router=name), config)
+            rows[f"{name}/{policy.name}"] = result.summary()
+    return rows

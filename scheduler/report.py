@@ -20,6 +20,8 @@ COLUMNS = (
     ("submitted", "sent"),
     ("preemptions", "preempt"),
 )
+CLUSTER_COLUMNS = (("p99_ttft_s", "p99 TTFT s"), ("imbalance", "imbalance"))
+"""Shown when rows come from a cluster (``imbalance``: max over mean of the tokens per replica)."""
 
 
 def oracle_gain_share(policies: Mapping[str, Mapping[str, Any]], policy: str = "gittins") -> float | None:
@@ -49,11 +51,16 @@ def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") ->
 
     table = Table(title=title or None)
     table.add_column("policy", style="bold", no_wrap=True)
-    for _, label in COLUMNS:
+    cluster = any("imbalance" in row for row in policies.values())
+    columns = COLUMNS
+    if cluster:
+        columns = tuple(c for c in COLUMNS if c[0] not in ("throughput_tok_s", "submitted")) + CLUSTER_COLUMNS
+    for _, label in columns:
         table.add_column(label, justify="right")
-    table.add_column("vs fcfs", justify="right")
-    table.add_column("busy", justify="right")
-    table.add_column("queue avg/max", justify="right")
+    if not cluster:
+        table.add_column("vs fcfs", justify="right")
+        table.add_column("busy", justify="right")
+        table.add_column("queue avg/max", justify="right")
     fcfs = policies.get("fcfs", {}).get("mean_ttlt_s")
     for name, row in policies.items():
         delta = "-"
@@ -63,7 +70,8 @@ def results_table(policies: Mapping[str, Mapping[str, Any]], title: str = "") ->
         queue = (
             "-" if row.get("mean_queue") is None else f"{row['mean_queue']:.2f}/{row.get('max_queue', '-')}"
         )
-        table.add_row(name, *(_fmt(row.get(key)) for key, _ in COLUMNS), delta, busy, queue)
+        cells = [_fmt(row.get(key)) for key, _ in columns]
+        table.add_row(name, *cells) if cluster else table.add_row(name, *cells, delta, busy, queue)
     return table
 
 

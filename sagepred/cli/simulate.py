@@ -121,6 +121,25 @@ class Command(Subcommand):
             help="simulate at each rate and plot mean TTLT against load (needs --plot)",
         )
         parser.add_argument("--plot", default=None, metavar="PNG", help="where the sweep plot goes")
+        parser.add_argument(
+            "--replicas",
+            type=int,
+            default=1,
+            help="engines behind a router (default 1: one engine, no router); --rate is then the cluster's",
+        )
+        parser.add_argument(
+            "--router",
+            default="p2c",
+            metavar="NAME[,NAME…]",
+            help="routers to compare with --replicas > 1: round-robin, least-requests, p2c (Ray Serve's "
+            "default), least-kv, least-cost, p2c-cost (default p2c)",
+        )
+        parser.add_argument(
+            "--refresh-ms",
+            type=positive_float,
+            default=100.0,
+            help="how often the router refreshes replica stats, ms (between refreshes it counts what it sent)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from sagepred.errors import InputError
@@ -145,6 +164,13 @@ class Command(Subcommand):
             raise InputError("give --rate or --sweep-rates", field="rate")
         if rates is not None and not args.plot:
             raise InputError("--sweep-rates needs --plot PNG", field="plot")
+        from sagepred.scheduler.cluster import ClusterConfig, run_cluster_policies
+        from sagepred.scheduler.routers import router_class
+
+        cluster = ClusterConfig(replicas=args.replicas, refresh_s=args.refresh_ms / 1000.0, seed=args.seed)
+        routers = [router_class(name).name for name in args.router.split(",") if name.strip()]
+        if not routers:
+            raise InputError("give at least one router", field="router")
         profile = load_profile(args.profile)
         cost = cost_model(args.cost, profile)
         policies = parse_policies(args.policies, cost, bucket_tokens=args.bucket_tokens, aging=args.aging)
@@ -178,15 +204,21 @@ class Command(Subcommand):
             "preempt_margin": args.preempt_margin,
             "naive_preemption": args.naive_preemption,
         }
+        if cluster.replicas > 1:
+            settings.update(replicas=cluster.replicas, routers=routers, refresh_ms=args.refresh_ms)
 
         def one(rate: float) -> dict:
             arrivals = arrivals_for(trace, args.num_requests, rate, args.seed)
             workload = build_workload(arrivals, pool, predictor, seed=args.seed)
             check_policies(policies, workload)
-            results = run_policies(workload, policies, profile, config)
+            if cluster.replicas == 1:
+                results = run_policies(workload, policies, profile, config)
+            else:
+                results = run_cluster_policies(workload, policies, routers, profile, cluster, config)
             title = (
                 f"{profile.name} · {args.trace if trace is None else trace.name} · {rate:g} req/s · "
                 f"{args.num_requests} requests · predictor {args.predictor}"
+                + (f" · {cluster.replicas} replicas" if cluster.replicas > 1 else "")
             )
             print_table(results, title)
             return results
