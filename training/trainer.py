@@ -11,6 +11,7 @@ import copy
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,6 +46,13 @@ class TrainingConfig:
     lora_warm_start_epochs: int = field(
         default=30,
         metadata={"help": "LoRA: frozen-encoder epochs that fit the head before the adapter trains"},
+    )
+    dropout: bool = field(
+        default=True,
+        metadata={
+            "help": "LoRA: dropout in the encoder, adapter and head while fine-tuning (off: deterministic "
+            "steps, equal for any number of processes at the same global batch)"
+        },
     )
     calibrate: bool = field(
         default=True,
@@ -114,12 +122,21 @@ class Trainer:
         cache: EmbeddingCache | None = None,
         on_epoch: EpochCallback | None = None,
         progress: bool = True,
+        accelerator: Any | None = None,
     ) -> None:
         self.predictor = predictor
         self.config = config
         self.cache = cache if cache is not None else EmbeddingCache()
         self.on_epoch = on_epoch
         self.progress = progress
+        self.accelerator = accelerator
+        """An ``accelerate.Accelerator`` under ``accelerate launch``: LoRA steps split each global batch
+        over the processes (DDP); ``None`` trains in this process alone."""
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this is the process that calibrates and saves (always, without an accelerator)."""
+        return self.accelerator is None or bool(self.accelerator.is_main_process)
 
     def fit(self, records: Sequence[LengthRecord]) -> TrainingResult:
         """Train on ``records`` (early stopping on a held-out share of them)."""
@@ -128,14 +145,16 @@ class Trainer:
         start = time.perf_counter()
         fit_records, stop_records = split_records(list(records), cfg.early_stopping_fraction, cfg.seed)
         head_epochs = cfg.lora_warm_start_epochs if self.predictor.config.lora is not None else cfg.epochs
-        history = self._fit_head(fit_records, stop_records, head_epochs)
+        first = self.accelerator.main_process_first() if self.accelerator is not None else nullcontext()
+        with first:  # the main process embeds and caches; the others then read its cache
+            history = self._fit_head(fit_records, stop_records, head_epochs)
         if self.predictor.config.lora is not None:
             history += self._fit_lora(fit_records, stop_records, start_epoch=len(history))
         best = min(history, key=lambda e: e.val_loss)
         from sagepred.contamination import prompt_hashes
 
         self.predictor.train_prompt_hashes = prompt_hashes(r.prompt_text for r in records)
-        if cfg.calibrate:
+        if cfg.calibrate and self.is_main:
             self._fit_calibration(fit_records, stop_records)
         return TrainingResult(self.predictor, history, best.epoch, best.val_loss, time.perf_counter() - start)
 
@@ -159,6 +178,10 @@ class Trainer:
     def _features(self, records: Sequence[LengthRecord]) -> tuple[torch.Tensor, torch.Tensor]:
         texts = [r.prompt_text for r in records]
         encoder = self.predictor.encoder
+        features = getattr(self.cache, "features", None)
+        if features is not None:  # a disk store: memory-mapped embeddings, token counts stored with them
+            embeddings, counts = features(encoder, texts, progress=self.progress)
+            return torch.from_numpy(embeddings), torch.from_numpy(np.asarray(counts, dtype=np.float32))
         embeddings = self.cache.encode(encoder, texts, progress=self.progress)
         counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
         return torch.from_numpy(embeddings), torch.from_numpy(counts)
@@ -211,15 +234,15 @@ class Trainer:
         return history
 
     # ------------------------------------------------------------------ LoRA
-    def _lora_loss(self, records: Sequence[LengthRecord], grad: bool) -> torch.Tensor:
+    def _lora_sum(self, objective: torch.nn.Module, records: Sequence[LengthRecord]) -> torch.Tensor:
+        """Sum of the per-sample losses of ``records`` through ``objective`` (DDP-wrapped or not)."""
         encoder = self.predictor.encoder
         texts = [r.prompt_text for r in records]
-        batch = encoder.tokenize(texts)
-        counts = torch.tensor(encoder.count_tokens(texts), dtype=torch.float32)
-        with torch.set_grad_enabled(grad):
-            embeddings = encoder(**batch)
-            head = self.predictor.head
-            return head.loss(head(embeddings, counts), *length_targets(records))
+        device = self.accelerator.device if self.accelerator is not None else torch.device("cpu")
+        batch = {k: v.to(device) for k, v in encoder.tokenize(texts).items()}
+        counts = torch.tensor(encoder.count_tokens(texts), dtype=torch.float32, device=device)
+        targets = [t.to(device) for t in length_targets(records)]
+        return objective(batch, counts, *targets)
 
     def _fit_lora(
         self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord], start_epoch: int
@@ -230,48 +253,84 @@ class Trainer:
 
         cfg = self.config
         encoder = self.predictor.encoder
+        head = self.predictor.head
+        acc = self.accelerator
+        world, rank = (acc.num_processes, acc.process_index) if acc is not None else (1, 0)
         lora_params = [p for p in encoder.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             [
                 {"params": lora_params, "lr": cfg.lora_learning_rate},
-                {"params": list(self.predictor.head.parameters()), "lr": cfg.learning_rate * 0.3},
+                {"params": list(head.parameters()), "lr": cfg.learning_rate * 0.3},
             ],
             weight_decay=cfg.weight_decay,
         )
+        plain = _LoraObjective(encoder, head)
+        objective: torch.nn.Module = plain
+        if acc is not None:
+            objective, optimizer = acc.prepare(objective, optimizer)
         rng = np.random.default_rng(cfg.seed)
         history: list[EpochResult] = []
 
+        def reduce_sum(*values: float) -> list[float]:
+            if acc is None:
+                return list(values)
+            total = acc.reduce(torch.tensor(values, dtype=torch.float64, device=acc.device), "sum")
+            return [float(v) for v in total.cpu()]
+
+        def set_mode(train: bool) -> None:
+            encoder.train(train)
+            head.train(train)
+            if train and not cfg.dropout:
+                for module in [*encoder.modules(), *head.modules()]:
+                    if isinstance(module, torch.nn.Dropout):
+                        module.eval()
+
         def validate() -> float:
-            encoder.eval()
-            self.predictor.head.eval()
-            losses, weights = [], []
-            for begin in range(0, len(stop), 64):
-                chunk = stop[begin : begin + 64]
-                losses.append(float(self._lora_loss(chunk, grad=False)))
-                weights.append(sum(r.num_samples for r in chunk))
-            return float(np.average(losses, weights=weights))
+            set_mode(False)
+            loss_sum, weight = 0.0, 0
+            mine = list(stop[rank::world])
+            with torch.no_grad():
+                for begin in range(0, len(mine), 64):
+                    chunk = mine[begin : begin + 64]
+                    # the unwrapped module: processes may hold different numbers of chunks, and a
+                    # DDP forward can be a collective (buffer broadcast)
+                    loss_sum += float(self._lora_sum(plain, chunk))
+                    weight += sum(r.num_samples for r in chunk)
+            total, weights = reduce_sum(loss_sum, weight)
+            return total / max(weights, 1.0)
 
         best_loss = validate()
-        best_head = copy.deepcopy(self.predictor.head.state_dict())
+        best_head = copy.deepcopy(head.state_dict())
         best_adapter = {k: v.clone() for k, v in get_peft_model_state_dict(encoder.model).items()}
         steps_per_epoch = (len(fit) + cfg.lora_batch_size - 1) // cfg.lora_batch_size
         with make_progress() as bar:
             task = bar.add_task("LoRA fine-tuning", total=cfg.lora_epochs * steps_per_epoch, status="")
             for epoch in range(cfg.lora_epochs):
                 tic = time.perf_counter()
-                encoder.train()
-                self.predictor.head.train()
+                set_mode(True)
                 order = rng.permutation(len(fit))
                 total = 0.0
                 for step in range(steps_per_epoch):
                     idx = order[step * cfg.lora_batch_size : (step + 1) * cfg.lora_batch_size]
-                    loss = self._lora_loss([fit[i] for i in idx], grad=True)
+                    chunk = [fit[i] for i in idx]
+                    samples = sum(r.num_samples for r in chunk)
+                    mine = chunk[rank::world]
+                    # every process takes part in each step; one without records adds a zero-weight one
+                    weight = 1.0 if mine else 0.0
+                    loss_sum = self._lora_sum(objective, mine or chunk[:1]) * weight
+                    # DDP averages gradients over processes: scaling by world / samples makes the
+                    # update the gradient of the global batch's mean loss, as in one process
+                    loss = loss_sum * (world / samples)
                     optimizer.zero_grad()
-                    loss.backward()
+                    if acc is not None:
+                        acc.backward(loss)
+                    else:
+                        loss.backward()
                     torch.nn.utils.clip_grad_norm_(lora_params, 1.0)
                     optimizer.step()
-                    total += loss.item()
-                    bar.update(task, advance=1, status=f"loss {loss.item():.4f}")
+                    step_loss = reduce_sum(float(loss_sum.detach()))[0] / samples
+                    total += step_loss
+                    bar.update(task, advance=1, status=f"loss {step_loss:.4f}")
                 val = validate()
                 result = EpochResult(
                     start_epoch + epoch, total / steps_per_epoch, val, time.perf_counter() - tic, "lora"
@@ -281,10 +340,32 @@ class Trainer:
                     self.on_epoch(result)
                 if val < best_loss - 1e-5:
                     best_loss = val
-                    best_head = copy.deepcopy(self.predictor.head.state_dict())
+                    best_head = copy.deepcopy(head.state_dict())
                     best_adapter = {k: v.clone() for k, v in get_peft_model_state_dict(encoder.model).items()}
-        self.predictor.head.load_state_dict(best_head)
+        head.load_state_dict(best_head)
         set_peft_model_state_dict(encoder.model, best_adapter)
-        encoder.eval()
-        self.predictor.head.eval()
+        if acc is not None:
+            acc.wait_for_everyone()
+            self.predictor.to("cpu")
+        set_mode(False)
         return history
+
+
+class _LoraObjective(torch.nn.Module):
+    """Encoder + head as one module whose forward is the summed loss (what DDP wraps)."""
+
+    def __init__(self, encoder: torch.nn.Module, head: torch.nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(
+        self,
+        batch: dict[str, torch.Tensor],
+        counts: torch.Tensor,
+        lengths: torch.Tensor,
+        censored: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        outputs = self.head(self.encoder(**batch), counts)
+        return self.head.loss(outputs, lengths, censored, mask) * mask.sum().clamp(min=1)
