@@ -3,6 +3,7 @@
 
     python benchmarks/cluster_bench.py [--replicas 16,64] [--utils 0.7,0.85,0.95] [--seeds 0,1,2]
         [--requests-per-replica 300] [--aging 0] [--json] [--plot PNG]
+    python benchmarks/cluster_bench.py --speed 1000000 [--speed-combos p2c/fcfs,least-cost/gittins]
 
 Utilisation is the cluster arrival rate over ``replicas × capacity``, ``capacity`` one engine's
 steady completion rate with a full batch (12,000 requests arrive at once under FCFS; completions per
@@ -88,7 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/cluster_bench.json"))
     parser.add_argument("--plot", default=None, metavar="PNG", help="mean TTLT ratio against utilisation")
+    parser.add_argument(
+        "--speed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: time 64 replicas (or the first of --replicas) on N requests at 85%% utilisation",
+    )
+    parser.add_argument("--speed-combos", default="p2c/fcfs", help="router/policy pairs to time")
     args = parser.parse_args(argv)
+    if args.speed:
+        return speed(args)
 
     sizes = [int(x) for x in _floats(args.replicas)]
     utils = _floats(args.utils)
@@ -176,6 +187,43 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.plot:
         _plot(doc["cells"], args.plot)
+    return 0
+
+
+def speed(args: argparse.Namespace) -> int:
+    """Wall and CPU seconds for one large cluster run per router/policy pair (workload build apart)."""
+    size = int(_floats(args.replicas)[-1]) if args.replicas != "16,64" else 64
+    profile = load_profile(args.profile)
+    cost = CostModel.from_profile(profile)
+    records = load_records(str(DATA / "castillo"), model=LLAMA)
+    predictor = resolve_predictor("samples")
+    r_cap = capacity_rate(records, profile, predictor, 0)
+    rate = 0.85 * size * r_cap
+    started = time.perf_counter()
+    workload = build_workload(
+        arrivals_for(trace_or_poisson(str(DATA / TRACE)), args.speed, rate, 0), records, predictor
+    )
+    print(
+        f"{args.speed:,} requests at {rate:.0f} req/s built in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    for combo in args.speed_combos.split(","):
+        router, policy = combo.split("/")
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = simulate_cluster(
+            workload,
+            make_policy(policy, cost),
+            profile,
+            ClusterConfig(size, router, args.refresh_ms / 1000.0),
+        )
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        row = result.summary()
+        print(
+            f"{size} replicas · {combo}: wall {wall:.1f} s, CPU {cpu:.1f} s, {row['completed']:,} completed, "
+            f"{row['epochs']:,} epochs, {result.combined.iterations:,} engine iterations, "
+            f"mean TTLT {row['mean_ttlt_s']:.2f} s, imbalance {row['imbalance']:.3f}",
+            flush=True,
+        )
     return 0
 
 
