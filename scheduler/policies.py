@@ -10,6 +10,7 @@ victim's recompute cost, in the same cost units, and at most a few times per ste
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -237,6 +238,78 @@ class TailGuard(Policy):
 
     def describe(self) -> str:
         return f"{self.inner.describe()}+aging={self.aging:g}"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The slack guard's settings (see :class:`SlackGuard`)."""
+
+    epsilon: float = field(
+        default=1.0,
+        metadata={"help": "deadline = arrival + (1 + epsilon) × estimated FCFS latency (inf: off)"},
+    )
+    quantile: float = field(
+        default=0.9,
+        metadata={"help": "quantile of the predicted length taken as a request's remaining decode steps"},
+    )
+    halflife_s: float = field(
+        default=20.0, metadata={"help": "engine seconds over which throughput and step time are averaged"}
+    )
+    prior_step_s: float = field(default=0.02, metadata={"help": "decode step time before any is measured"})
+
+    def __post_init__(self) -> None:
+        if not self.epsilon >= 0:
+            raise InputError(f"expected a non-negative number, got {self.epsilon!r}", field="epsilon")
+        if not 0 < self.quantile < 1:
+            raise InputError(f"expected a quantile in (0, 1), got {self.quantile!r}", field="quantile")
+        if not (self.halflife_s > 0 and self.prior_step_s > 0):
+            raise InputError("halflife_s and prior_step_s must be positive", field="slack")
+
+
+class SlackGuard:
+    """A deadline per request from a virtual FCFS engine, measured online; no oracle knowledge.
+
+    The virtual engine serves requests in arrival order on ``slots`` sequence slots (the engine's
+    ``max_num_seqs``); a request holds a slot for its predicted mean length times the engine's
+    measured decode step time, so its FCFS finish estimate is ``max(arrival, earliest free slot) +
+    mean × step``. Its deadline is ``arrival + (1 + ε) × (that estimate − arrival)``. The inner
+    policy orders requests while every request's slack ``deadline − now − remaining`` is positive
+    (``remaining``: the predicted length at ``quantile`` times the step time); a waiting request whose
+    slack has run out is *promoted*: it goes ahead of every key, earliest deadline first, displaces a
+    running request without the cost check and, once running, is not preempted by the policy.
+    ``ε = ∞`` is the inner policy exactly; small ``ε`` keeps every request near its FCFS finish.
+
+    The engine reports its steps with :meth:`observe`; :meth:`admit` gives ``(deadline, promote_at)``.
+    The simulator and the plug-in drive the same object.
+    """
+
+    def __init__(self, config: SlackConfig, slots: int) -> None:
+        if slots < 1:
+            raise InputError(f"expected at least one slot, got {slots!r}", field="slots")
+        self.config = config
+        self.step_s = config.prior_step_s
+        self._free = [0.0] * slots
+
+    @property
+    def off(self) -> bool:
+        return not np.isfinite(self.config.epsilon)
+
+    def observe(self, dt: float, steps: int = 1) -> None:
+        """``steps`` engine steps took ``dt`` seconds together."""
+        if dt <= 0 or steps < 1:
+            return
+        keep = 0.5 ** (dt / self.config.halflife_s)
+        self.step_s = keep * self.step_s + (1.0 - keep) * dt / steps
+
+    def admit(self, arrival: float, mean_len: float, remaining_len: float) -> tuple[float, float]:
+        """Queue a new request on the virtual FCFS engine; ``(deadline, promote_at)`` in seconds."""
+        if self.off:
+            return np.inf, np.inf
+        start = max(arrival, heapq.heappop(self._free))
+        finish = start + max(mean_len, 1.0) * self.step_s
+        heapq.heappush(self._free, finish)
+        deadline = arrival + (1.0 + self.config.epsilon) * (finish - arrival)
+        return deadline, deadline - max(remaining_len, 1.0) * self.step_s
 
 
 POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FCFS, SJF, LTR, TRAIL, TIE, Gittins, Oracle)}

@@ -33,7 +33,7 @@ import numpy as np
 
 from sagepred.distribution import LengthDistribution
 from sagepred.scheduler.keys import KeyCache
-from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState
+from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, SlackConfig, SlackGuard
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.workload import Workload
 
@@ -65,6 +65,13 @@ class SimConfig:
             "help": "the plug-in's starvation bound: a request waiting longer than this since arrival goes ahead "
             "of every key (oldest first), displaces a running request without the cost check and is not "
             "preempted by the policy (None: off)"
+        },
+    )
+    slack: SlackConfig | None = field(
+        default=None,
+        metadata={
+            "help": "the slack guard: a request whose slack to its virtual-FCFS deadline runs out is promoted "
+            "like a starved one, earliest deadline first (None or epsilon inf: off; see SlackGuard)"
         },
     )
 
@@ -210,6 +217,15 @@ class _Run:
         self.admitted_once = np.zeros(n, dtype=bool)
         self.where = np.zeros(n, dtype=np.int8)
         """0: not waiting, 1: in ``waiting``, 2: in ``starved``."""
+        self.edf = self.arrival.astype(np.float64).copy()
+        """Order among promoted requests: arrival, or the slack guard's deadline."""
+        self.promote_at = np.full(n, np.inf)
+        self.slack = config.slack if config.slack is not None and np.isfinite(config.slack.epsilon) else None
+        if self.slack is not None:
+            if workload.dist is None:
+                raise ValueError("the slack guard needs predicted distributions")
+            self.pred_mean = workload.dist.mean()
+            self.pred_tail = workload.dist.quantile(self.slack.quantile)
         self._reset_engine()
         self.incoming: list[int] = list(range(n))
         """Requests submitted to this engine, in arrival order (``simulate``: all of them)."""
@@ -226,6 +242,9 @@ class _Run:
         self.deadlines: list[tuple[float, int]] = []
         self.num_waiting = 0
         self.max_wait = self.config.max_wait_s
+        self.guard = SlackGuard(self.slack, self.profile.max_num_seqs) if self.slack is not None else None
+        """This engine's virtual FCFS clock (the slack guard)."""
+        self.guarded = self.max_wait is not None or self.guard is not None
         self.running = np.zeros(0, dtype=np.int64)
         self.free = self.num_blocks
         self.now = 0.0
@@ -271,15 +290,19 @@ class _Run:
         self.num_waiting += 1
         if self._is_starved(i):
             self.where[i] = 2
-            heapq.heappush(self.starved, (float(self.arrival[i]), i))
+            heapq.heappush(self.starved, (float(self.edf[i]), i))
             return
         key = float(self.table.keys(np.array([i]), self.gen[i : i + 1])[0])
         self.where[i] = 1
         heapq.heappush(self.waiting, (key, float(self.arrival[i]), i))
         if self.max_wait is not None:
             heapq.heappush(self.deadlines, (float(self.arrival[i]) + self.max_wait, i))
+        if self.guard is not None:
+            heapq.heappush(self.deadlines, (float(self.promote_at[i]), i))
 
     def _is_starved(self, i: int) -> bool:
+        if self.now > self.promote_at[i]:
+            return True
         return self.max_wait is not None and self.now - float(self.arrival[i]) > self.max_wait
 
     def _promote_starved(self) -> None:
@@ -288,7 +311,7 @@ class _Run:
             _, i = heapq.heappop(self.deadlines)
             if self.where[i] == 1:
                 self.where[i] = 2
-                heapq.heappush(self.starved, (float(self.arrival[i]), i))
+                heapq.heappush(self.starved, (float(self.edf[i]), i))
 
     def _head(self) -> int:
         """The waiting request admitted next (starved ones first); stale entries are dropped."""
@@ -316,9 +339,14 @@ class _Run:
         while self.next_arr < known and self.arrival[incoming[self.next_arr]] <= self.now:
             i = incoming[self.next_arr]
             if not self.rejected[i]:
+                if self.guard is not None:
+                    deadline, promote = self.guard.admit(
+                        float(self.arrival[i]), float(self.pred_mean[i]), float(self.pred_tail[i])
+                    )
+                    self.edf[i], self.promote_at[i] = deadline, promote
                 self._push(i)
             self.next_arr += 1
-        if self.max_wait is not None:
+        if self.guarded:
             self._promote_starved()
 
     # --- step planning
@@ -403,6 +431,8 @@ class _Run:
         ok &= computed[running] >= prompt[running] + ages - 1
         if self.max_wait is not None:
             ok &= self.now - self.arrival[running] <= self.max_wait
+        if self.guard is not None:
+            ok &= self.now <= self.promote_at[running]
         if not ok.any():
             return False
         keys = np.where(ok, table.keys(running, ages), -np.inf)
@@ -516,6 +546,8 @@ class _Run:
             gen[sampled] += 1
             firsts = sampled[np.isnan(self.first_token[sampled])]
             self.first_token[firsts] = self.now + dt
+        if self.guard is not None:
+            self.guard.observe(dt, k)
         self.now += dt
         self.steps += k
         self._complete(sched[gen[sched] >= self.out_len[sched]])
