@@ -2,6 +2,8 @@
 
 =====================  ===================================================================================
 ``DIR``                a checkpoint folder (``save_pretrained`` layout)
+``DIR@TARGET``         one target of a pooled checkpoint folder (``sagepred train --model all``); TARGET
+                       is its name, model name or alias; an unknown one names ``--init`` for adding it
 ``NAME``               a zoo checkpoint: name, target model or alias (``sagepred zoo list``), pulled and
                        verified on first use
 ``NAMESPACE/NAME``     a Hugging Face Hub repo id (network), loaded with ``from_pretrained``
@@ -31,7 +33,7 @@ MODEL_KINDS = ("checkpoint", "zoo", "hub")
 """Specs naming a trained predictor (something that predicts new prompts)."""
 BASELINE_PREFIX = "baseline:"
 FORMS = {
-    "checkpoint": "a checkpoint folder",
+    "checkpoint": "a checkpoint folder (DIR@TARGET for a pooled one)",
     "zoo": "a zoo name (`sagepred zoo list`)",
     "hub": "a Hub repo id NAMESPACE/NAME",
     "baseline": "baseline:NAME (global, length, sagesched, regressor, ltr)",
@@ -49,11 +51,13 @@ class PredictorSpec:
         kind: one of :data:`KINDS`.
         value: the folder, zoo checkpoint name, Hub id, baseline name or file (empty for keywords).
         text: the spec as given.
+        target: the target of a pooled checkpoint (``DIR@TARGET``), else empty.
     """
 
     kind: str
     value: str
     text: str
+    target: str = ""
 
 
 def forms(kinds: Collection[str] = KINDS) -> str:
@@ -100,6 +104,8 @@ def parse_spec(spec: str, zoo_source: str | None = None) -> PredictorSpec:
     path = Path(text).expanduser()
     if path.is_dir():
         return PredictorSpec("checkpoint", str(path), text)
+    if "@" in text and Path(base := text.rpartition("@")[0]).expanduser().is_dir():
+        return _pooled_spec(text, Path(base).expanduser())
     if path.is_file():
         return PredictorSpec("predictions", str(path), text)
     name, hint = _zoo_name(text, zoo_source)
@@ -111,6 +117,35 @@ def parse_spec(spec: str, zoo_source: str | None = None) -> PredictorSpec:
         f"unknown predictor {text!r}: no such folder or file, not a Hub id, and {hint}; expected {forms()}",
         field="predictor",
     )
+
+
+def _pooled_spec(text: str, folder: Path) -> PredictorSpec:
+    """``DIR@TARGET``: the folder must be a pooled checkpoint and TARGET non-empty."""
+    from sagepred.pooled import is_pooled_checkpoint
+
+    target = text.rpartition("@")[2].strip()
+    if not is_pooled_checkpoint(folder):
+        raise InputError(
+            f"{text!r}: {folder} is not a pooled checkpoint (DIR@TARGET names a target of one)",
+            field="predictor",
+        )
+    if not target:
+        raise InputError(f"{text!r} names no target after '@'; expected DIR@TARGET", field="predictor")
+    return PredictorSpec("checkpoint", str(folder), text, target)
+
+
+def _pooled_target(folder: Path, spec: PredictorSpec) -> Any:
+    """The :class:`~sagepred.pooled.TargetPredictor` of ``spec.target`` in the pooled ``folder``."""
+    from sagepred.pooled import PooledPredictor
+
+    pooled = PooledPredictor.from_pretrained(folder)
+    if not spec.target:
+        raise InputError(
+            f"{spec.text!r} is a pooled checkpoint of {len(pooled.target_names)} targets: name one, "
+            f"{spec.text}@TARGET (e.g. {spec.text}@{pooled.target_names[0]})",
+            field="predictor",
+        )
+    return pooled.for_target(spec.target, field="predictor")
 
 
 def checkpoint_folder(spec: PredictorSpec, zoo_source: str | None = None) -> Path:
@@ -135,6 +170,8 @@ def load_predictor(
 ) -> Any:
     """The predictor ``spec`` names.
 
+    * ``DIR@TARGET``: a :class:`~sagepred.pooled.TargetPredictor` (the pooled model bound to TARGET),
+      with ``online_learning`` inside a :class:`~sagepred.fusion.FusedPredictor`;
     * checkpoint, zoo name, Hub id: a :class:`~sagepred.predictor.LengthPredictor`, or with
       ``online_learning`` a :class:`~sagepred.fusion.FusedPredictor` (the head plus the semantic history
       saved beside it, an empty window when there is none) that learns through ``observe``;
@@ -158,6 +195,15 @@ def load_predictor(
 
         return read_predictions(parsed.value)
     folder = checkpoint_folder(parsed, zoo_source)
+    from sagepred.pooled import is_pooled_checkpoint
+
+    if parsed.target or is_pooled_checkpoint(folder):
+        head = _pooled_target(folder, parsed)
+        if online_learning:
+            from sagepred.fusion import FusedPredictor
+
+            return FusedPredictor.from_pretrained(folder, head=head)
+        return head
     if online_learning:
         from sagepred.fusion import FusedPredictor
 

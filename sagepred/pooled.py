@@ -52,6 +52,8 @@ POOLED_KIND = "pooled"
 POOLED_FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+ENCODER_FOLDER = "encoder"
+"""Subfolder of a checkpoint whose encoder was fine-tuned (Hugging Face layout, safetensors)."""
 TOKENIZER_FAMILIES = ("cl100k", "llama3", "qwen", "llama2", "mistral-v1", "mistral-v3", "llama4")
 """Tokenizer families with their own one-hot feature (anything else is 'other')."""
 NUM_TARGET_FEATURES = 4 + len(TOKENIZER_FAMILIES) + 1
@@ -113,6 +115,9 @@ class PooledConfig:
     targets: list[TargetInfo] = field(default_factory=list, metadata={"help": "known targets, in row order"})
     encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "Hugging Face encoder id or folder"})
     encoder_max_length: int = field(default=256, metadata={"help": "encoder tokens kept per prompt"})
+    encoder_bundled: bool = field(
+        default=False, metadata={"help": "the (fine-tuned) encoder is saved in the checkpoint's encoder/"}
+    )
     target_dim: int = field(default=16, metadata={"help": "size of the learned target embedding"})
     use_target_features: bool = field(default=True, metadata={"help": "feed TargetInfo.features()"})
     embedding_dim: int = field(default=384, metadata={"help": "encoder embedding size"})
@@ -139,6 +144,7 @@ class PooledConfig:
                 targets=[TargetInfo(**t) for t in payload["targets"]],
                 encoder=payload["encoder"],
                 encoder_max_length=int(payload["encoder_max_length"]),
+                encoder_bundled=bool(payload.get("encoder_bundled", False)),
                 target_dim=int(payload["target_dim"]),
                 use_target_features=bool(payload.get("use_target_features", True)),
                 embedding_dim=int(payload["embedding_dim"]),
@@ -259,14 +265,18 @@ class PooledPredictor(nn.Module):
         super().__init__()
         self.config = config
         self._encoder = encoder
+        self._encoder_digest = ""
         self.head = PooledHead(config)
         self.edges = log_bin_edges(config.head.num_bins, config.head.max_length)
 
     @property
     def encoder(self) -> TextEncoder:
-        """The frozen text encoder (loaded on first use)."""
+        """The text encoder (loaded on first use; a bundled one from the checkpoint's ``encoder/``)."""
         if self._encoder is None:
             self._encoder = TextEncoder(self.config.encoder, max_length=self.config.encoder_max_length)
+            if self.config.encoder_bundled and self._encoder_digest:
+                # embedding caches key on the name: make it name these weights, not just the folder
+                self._encoder.name = f"{self.config.encoder}#{self._encoder_digest[:16]}"
         return self._encoder
 
     @property
@@ -366,22 +376,38 @@ class PooledPredictor(nn.Module):
         embeddings, counts = self.features(prompts, batch_size=batch_size, progress=progress)
         return self.predict_from_features(prompts, embeddings, counts, np.full(len(prompts), index))
 
-    def for_target(self, target: str) -> TargetPredictor:
+    def for_target(self, target: str, field: str | None = "--target") -> TargetPredictor:
         """A single-target view with the ``predict(prompts)`` interface of :class:`LengthPredictor`."""
-        return TargetPredictor(self, self.target_index(target))
+        return TargetPredictor(self, self.target_index(target, field=field))
 
     # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` atomically (temp folder, then rename)."""
+    def save_pretrained(self, directory: str | Path, include_encoder: bool | None = None) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` atomically (temp folder, then rename).
+
+        With ``include_encoder`` (default: when ``config.encoder_bundled``) the encoder's weights and
+        tokenizer go to ``encoder/`` (needed once the encoder was fine-tuned), listed in the digests.
+        """
         from safetensors.torch import save_file
 
         from sagepred.io import atomic_directory
 
         directory = Path(directory)
+        bundle = self.config.encoder_bundled if include_encoder is None else include_encoder
         with atomic_directory(directory) as tmp:
             state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
             save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "sagepred_kind": POOLED_KIND})
-            payload = {**self.config.to_dict(), FILES_KEY: file_digests(tmp, [WEIGHTS_NAME])}
+            config = self.config.to_dict()
+            payload = {**config, FILES_KEY: file_digests(tmp, [WEIGHTS_NAME])}
+            if bundle:
+                encoder = self.encoder
+                encoder.model.save_pretrained(tmp / ENCODER_FOLDER, safe_serialization=True)
+                encoder.tokenizer.save_pretrained(tmp / ENCODER_FOLDER)
+                names = sorted(f.name for f in (tmp / ENCODER_FOLDER).iterdir() if f.is_file())
+                payload.update(
+                    encoder=ENCODER_FOLDER,
+                    encoder_bundled=True,
+                    encoder_files=file_digests(tmp / ENCODER_FOLDER, names),
+                )
             (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
         return directory
 
@@ -397,7 +423,16 @@ class PooledPredictor(nn.Module):
             raise CheckpointError(f"{config_path}: not a pooled checkpoint (no kind: {POOLED_KIND!r})")
         config = PooledConfig.from_dict(payload, source=str(config_path))
         verify_files(folder, payload, config_path)
+        digest = ""
+        if config.encoder_bundled:
+            encoder_folder = folder / ENCODER_FOLDER
+            if not payload.get("encoder_files"):
+                raise CheckpointError(f"{config_path}: encoder_bundled but no encoder_files listed")
+            verify_files(encoder_folder, {FILES_KEY: payload["encoder_files"]}, config_path)
+            config.encoder = str(encoder_folder.resolve())
+            digest = payload["encoder_files"].get("model.safetensors", "")
         predictor = cls(config, encoder=encoder)
+        predictor._encoder_digest = digest
         state = read_tensors(weights_path)
         expected = predictor.head.state_dict()
         bad = sorted(
@@ -411,17 +446,57 @@ class PooledPredictor(nn.Module):
         return predictor
 
 
+@dataclass
+class TargetView:
+    """What callers of a per-target checkpoint read from ``predictor.config``, for a bound pooled target."""
+
+    name: str = field(metadata={"help": "the target's canonical name"})
+    target_model: str = field(metadata={"help": "the target's model name"})
+    encoder: str = field(metadata={"help": "the pooled model's encoder"})
+    head: HeadConfig = field(metadata={"help": "the pooled histogram head's settings"})
+    info: TargetInfo = field(metadata={"help": "the target as the pooled model knows it"})
+    data: dict[str, Any] = field(default_factory=dict, metadata={"help": "the pooled model's data summary"})
+    lora: None = field(default=None, metadata={"help": "always None (no adapter)"})
+    kind: str = POOLED_KIND
+
+
 class TargetPredictor:
-    """A pooled predictor bound to one target: ``predict(prompts)`` like a per-target checkpoint."""
+    """A pooled predictor bound to one target: ``predict(prompts)`` and ``predict_from_features`` like a
+    per-target :class:`~sagepred.predictor.LengthPredictor` (what ``load_predictor('DIR@TARGET')``
+    returns)."""
 
     def __init__(self, pooled: PooledPredictor, index: int) -> None:
         self.pooled = pooled
         self.index = index
-        self.config = pooled.config.targets[index]
+        info = pooled.config.targets[index]
+        self.config = TargetView(
+            name=info.name,
+            target_model=info.target_model or info.name,
+            encoder=pooled.config.encoder,
+            head=pooled.config.head,
+            info=info,
+            data=pooled.config.data,
+        )
 
     @property
     def target_model(self) -> str:
-        return self.config.target_model or self.config.name
+        return self.config.target_model
+
+    def predict_from_features(
+        self,
+        embeddings: np.ndarray,
+        token_counts: np.ndarray,
+        calibrated: bool = True,
+        prompts: Sequence[str] | None = None,
+    ) -> LengthDistribution:
+        """Distributions from precomputed features; the instruction adjustment needs ``prompts``
+        (without them, as in the semantic history's calls, the head's output is returned)."""
+        del calibrated
+        targets = np.full(len(embeddings), self.index)
+        probs = self.pooled.head_probs(embeddings, token_counts, targets)
+        if prompts is not None:
+            probs = self.pooled.adjust(probs, prompts, targets)
+        return LengthDistribution.from_histogram(probs, self.pooled.edges)
 
     @property
     def encoder(self) -> TextEncoder:

@@ -61,7 +61,8 @@ def _predictor_arg(spec: str | None) -> str | None:
         raise InputError(
             f"{spec!r} cannot predict new requests; expected {forms(MODEL_KINDS)}", field="predictor"
         )
-    return os.path.abspath(checkpoint_folder(parsed))
+    folder = os.path.abspath(checkpoint_folder(parsed))
+    return f"{folder}@{parsed.target}" if parsed.target else folder
 
 
 def vllm_command(args: argparse.Namespace, port: int) -> list[str]:

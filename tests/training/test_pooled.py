@@ -220,3 +220,72 @@ def test_cli_adds_a_target_and_predicts_for_it(setup, tmp_path, capsys):
         ["predict", "--checkpoint", str(out), "--input", str(prompts), "--output", str(tmp_path / "y.jsonl")]
     )
     assert code == 2 and "--target" in capsys.readouterr().err
+
+
+def test_load_predictor_binds_a_pooled_target(setup, tmp_path):
+    """``DIR@TARGET`` loads the pooled model bound to one target; the errors are one line each."""
+    from sagepred.fusion import FusedPredictor
+    from sagepred.loading import load_predictor, parse_spec
+    from sagepred.pooled import TargetPredictor
+
+    predictor = setup["result"].predictor
+    folder = predictor.save_pretrained(tmp_path / "pooled")
+    prompts = ["Write a haiku about rain.", "In one word, what is rain?"]
+    bound = load_predictor(f"{folder}@Meta-Llama-3-8B-Instruct")
+    assert isinstance(bound, TargetPredictor) and bound.config.target_model == "Meta-Llama-3-8B-Instruct"
+    assert bound.config.lora is None and bound.config.encoder == predictor.config.encoder
+    np.testing.assert_allclose(
+        bound.predict(prompts).cdf_at_knots,
+        predictor.predict(prompts, "Meta-Llama-3-8B-Instruct").cdf_at_knots,
+        atol=1e-6,
+    )
+    fused = load_predictor(f"{folder}@gpt4", online_learning=True)
+    assert isinstance(fused, FusedPredictor) and fused.predict(prompts).quantile(0.5).size == 2
+    assert parse_spec(f"{folder}@gpt4").target == "gpt4"
+    for spec, words in (
+        (f"{folder}@no-such-model-7b", "--init"),
+        (str(folder), "@TARGET"),
+        (f"{folder}@", "names no target"),
+        (f"{tmp_path}@gpt4", "not a pooled checkpoint"),
+    ):
+        with pytest.raises(InputError, match=words) as err:
+            load_predictor(spec)
+        assert "\n" not in str(err.value)
+
+
+def test_eval_and_simulate_take_a_pooled_target(setup, tmp_path, capsys):
+    folder = setup["result"].predictor.save_pretrained(tmp_path / "pooled")
+    data = tmp_path / "gpt4.jsonl"
+    test = setup["test"]
+    gpt4 = [
+        test.records[i]
+        for i in np.flatnonzero(
+            test.rows_of(
+                setup["rows"].targets.index(
+                    next(t for t in setup["rows"].targets if t.target_model == "gpt4")
+                )
+            )
+        )
+    ]
+    write_jsonl_records(gpt4[:40], data)
+    out = tmp_path / "report"
+    args = [
+        "eval",
+        "--checkpoint",
+        f"{folder}@gpt4",
+        "--data",
+        str(data),
+        "--no-mlflow",
+        "--output",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert json.loads((out / "metrics.json").read_text())
+    sim = tmp_path / "sim.json"
+    args = ["simulate", "--trace", "poisson", "--records", str(data), "--num-requests", "60", "--rate", "2"]
+    assert main([*args, "--predictor", f"{folder}@gpt4", "--policies", "fcfs,sjf", "--json", str(sim)]) == 0
+    assert set(json.loads(sim.read_text())["policies"]) == {"fcfs", "sjf"}
+    capsys.readouterr()
+    assert main([*args, "--predictor", f"{folder}@no-such-model-7b", "--policies", "sjf"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--init" in err and len(err.splitlines()) == 1
