@@ -198,3 +198,87 @@ def run_new_target(options: NewTargetOptions, notify: Callable[[str], None] = pr
         "fit_seconds": round(seconds, 2),
         "targets": len(grown.config.targets),
     }
+
+
+@dataclass
+class PooledFineTuneOptions:
+    """What ``sagepred train --model all --finetune MODE`` was asked for."""
+
+    mode: str = field(default="full", metadata={"help": "full or lora"})
+    output: str | None = field(
+        default=None, metadata={"help": "checkpoint folder (default outputs/pooled-finetuned)"}
+    )
+    init: str | None = field(
+        default=None, metadata={"help": "frozen pooled checkpoint to start from (trained here if none)"}
+    )
+    max_prompts: int | None = field(default=None, metadata={"help": "fine-tune on a subset of prompts"})
+    epochs: int = field(default=1, metadata={"help": "fine-tuning epochs"})
+    warm_epochs: int = field(default=5, metadata={"help": "head epochs on frozen embeddings before (no --init)"})
+    refit_epochs: int = field(default=12, metadata={"help": "maximum head epochs on the tuned embeddings"})
+    seed: int = field(default=0, metadata={"help": "seed of splits and training"})
+    data_dir: str | None = field(default=None, metadata={"help": "the real-data folder"})
+
+
+def run_pooled_finetune(options: PooledFineTuneOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
+    """Frozen pooled head → encoder fine-tuned on the pooled loss → head refitted → held-out metrics → saved.
+
+    The split is :func:`run_pooled_training`'s (same seed: the same held-out prompts), so the two
+    checkpoints' ``metrics`` compare directly.
+    """
+    import torch
+
+    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+    from sagepred.training.pooled import PromptFeatures
+    from sagepred.training.pooled_finetune import PooledFineTuneConfig, finetune_pooled
+
+    config = PooledTrainingConfig(seed=options.seed)
+    groups = load_pooled_records(Path(options.data_dir) if options.data_dir else None)
+    rows = build_rows(groups)
+    held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
+    train, test = rows.select(~held), rows.select(held)
+    sources = {t.name: t.source for t in rows.targets}
+    encoder = TextEncoder(DEFAULT_ENCODER)
+    frozen_features = prompt_features(encoder, rows.prompts)
+    if options.init:
+        pooled = PooledPredictor.from_pretrained(options.init, encoder=encoder)
+        if pooled.target_names != [t.name for t in rows.targets]:
+            raise InputError(f"{options.init}: its targets differ from the data's", field="--init")
+    else:
+        warm = replace(config, epochs=options.warm_epochs)
+        pooled = train_pooled(train, frozen_features, warm, DEFAULT_ENCODER, notify=notify).predictor
+        pooled._encoder = encoder
+    frozen = summarise_targets(evaluate_targets(predict_rows(pooled, test, frozen_features), test, train), sources)
+    notify(f"frozen: {frozen}")
+    tune = PooledFineTuneConfig(
+        mode=options.mode, epochs=options.epochs, max_prompts=options.max_prompts, seed=options.seed
+    )
+    log = finetune_pooled(pooled, train, tune, notify=notify)
+    tic = time.perf_counter()
+    tuned = encoder.encode_uncached(rows.prompts, batch_size=64)
+    features = PromptFeatures(torch.from_numpy(tuned), frozen_features.counts)
+    notify(f"re-embedded {len(rows.prompts)} prompts in {time.perf_counter() - tic:.0f} s")
+    joint = summarise_targets(evaluate_targets(predict_rows(pooled, test, features), test, train), sources)
+    notify(f"fine-tuned, joint head: {joint}")
+    refit_config = replace(config, epochs=options.refit_epochs)
+    refit = train_pooled(train, features, refit_config, DEFAULT_ENCODER, notify=notify).predictor
+    refit._encoder = encoder
+    refit.config.encoder_max_length = tune.max_length
+    refit.config.encoder_bundled = True
+    per_target = evaluate_targets(predict_rows(refit, test, features), test, train)
+    summary = summarise_targets(per_target, sources)
+    notify(f"fine-tuned, refitted head: {summary}")
+    refit.config.training = {**refit.config.training, "finetune": {**log, "log": log["log"][-5:]}}
+    refit.config.metrics = {
+        "summary": summary,
+        "per_target": per_target,
+        "frozen_summary": frozen,
+        "joint_head_summary": joint,
+    }
+    refit.config.data = {
+        "targets": len(rows.targets),
+        "prompts": len(rows.prompts),
+        "split": f"by prompt: a seeded hash-based {config.eval_fraction:.0%} of prompts held out for every target (seed {config.seed})",
+    }
+    output = Path(options.output or "outputs/pooled-finetuned")
+    refit.save_pretrained(output, include_encoder=True)
+    return {"checkpoint": str(output), "finetune_seconds": round(log["seconds"]), "summary": summary, "frozen": frozen, "joint": joint}
