@@ -251,10 +251,10 @@ def test_priority_proxy_annotates_and_passes_through(server):
     seen = []
 
     class Recording(RequestAnnotator):
-        def annotate(self, bodies):
-            out = super().annotate(bodies)
+        def annotate_with_headers(self, bodies):
+            out, headers = super().annotate_with_headers(bodies)
             seen.extend(out)
-            return out
+            return out, headers
 
     proxy = PriorityProxy(server, Recording(CharLengthPredictor(), PriorityConfig())).start()
     try:
