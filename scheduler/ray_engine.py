@@ -1,0 +1,224 @@
+"""Ray Serve application: N replicas of vLLM with the sagepred plug-in behind a chosen request router.
+
+- :class:`SagepredEngine` (one per replica): an :class:`~sagepred.scheduler.engine_loop.EngineLoop`;
+  ``generate(body)`` runs one request, ``record_routing_stats()`` reports the plug-in's predicted
+  outstanding work (what :class:`~sagepred.scheduler.ray_router.PredictedCostRouter` ranks by).
+- :class:`Ingress`: ``POST /v1/completions`` (non-streaming; the body fields :mod:`.engine_loop` reads,
+  answered in the OpenAI completions shape), ``GET /sagepred/router`` (the router's decisions) and
+  ``GET /sagepred/replicas``; it calls the engine through a handle, so the router runs in the ingress.
+- :func:`generate_with_retry`: a request whose replica dies is sent again (another replica, or the
+  restarted one) up to ``retries`` times, then fails with :class:`ReplicaLostError`; nothing is lost
+  silently.
+
+This module imports Ray (the extra ``ray``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from ray import serve
+from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.serve.config import RequestRouterConfig
+from ray.serve.handle import DeploymentHandle
+
+from sagepred.errors import InputError
+from sagepred.scheduler.engine_loop import EngineLoop, EngineSettings, RequestError
+from sagepred.scheduler.ray_router import PREDICTED_COST_ROUTER, router_decisions
+
+log = logging.getLogger("sagepred.serving")
+
+RAY_ROUTERS = {
+    "predicted-cost": PREDICTED_COST_ROUTER,
+    "pow2": "ray.serve._private.request_router.pow_2_router.PowerOfTwoChoicesRequestRouter",
+}
+"""``--router`` names: sagepred's, and Ray Serve's default (power of two choices on queue length)."""
+
+REPLICA_ERRORS = (RayActorError, ActorUnavailableError)
+
+
+class ReplicaLostError(RuntimeError):
+    """A request whose replica died on every try."""
+
+
+@dataclass(frozen=True)
+class RayServeConfig:
+    """How many replicas, which router, how fresh its stats are, and what each replica may take."""
+
+    replicas: int = field(default=2, metadata={"help": "engine replicas"})
+    router: str = field(default="predicted-cost", metadata={"help": "predicted-cost or pow2 (Ray's default)"})
+    stats_period_s: float = field(
+        default=0.25, metadata={"help": "seconds between Ray's record_routing_stats calls per replica"}
+    )
+    stats_timeout_s: float = field(
+        default=1.0, metadata={"help": "a record_routing_stats call longer than this fails (stats stay old)"}
+    )
+    stale_after_s: float = field(
+        default=2.0, metadata={"help": "the router ignores stats older than this and routes by queue length"}
+    )
+    max_ongoing_requests: int = field(
+        default=256,
+        metadata={"help": "requests a replica takes at once (high: the queue forms in the engine, ordered)"},
+    )
+    replica_cpus: float = field(default=1.0, metadata={"help": "Ray CPUs reserved per replica"})
+    retries: int = field(default=2, metadata={"help": "resends of a request whose replica died"})
+    name: str = field(default="sagepred", metadata={"help": "Ray Serve application name"})
+
+    def __post_init__(self) -> None:
+        if self.replicas < 1:
+            raise InputError(f"expected at least 1 replica, got {self.replicas}", field="--replicas")
+        if self.router not in RAY_ROUTERS:
+            raise InputError(
+                f"unknown router {self.router!r}; expected one of {', '.join(RAY_ROUTERS)}", field="--router"
+            )
+        for name in ("stats_period_s", "stats_timeout_s", "stale_after_s", "replica_cpus"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"expected a positive number, got {getattr(self, name)!r}", field=name)
+        if self.retries < 0:
+            raise InputError(f"expected 0 or more, got {self.retries}", field="retries")
+
+
+class SagepredEngine:
+    """One replica: vLLM with the sagepred plug-in, reporting its predicted load as routing stats."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = EngineSettings(**settings)
+        try:
+            self.name = serve.get_replica_context().replica_id.unique_id
+        except Exception:
+            self.name = f"pid{os.getpid()}"
+        self.loop = EngineLoop.start(self.settings)
+        self.stats_delay_s = 0.0
+
+    async def generate(self, body: Any) -> dict[str, Any]:
+        """Run one request to completion; its result carries this replica's name."""
+        result = await asyncio.wrap_future(self.loop.submit(body))
+        return {**result, "replica": self.name}
+
+    async def record_routing_stats(self) -> dict[str, Any]:
+        if self.stats_delay_s:
+            await asyncio.sleep(self.stats_delay_s)
+        return {**self.loop.load().to_stats(), "replica": self.name}
+
+    def set_stats_delay(self, seconds: float) -> None:
+        """Fault injection: delay every ``record_routing_stats`` answer by this long (0: off)."""
+        self.stats_delay_s = float(seconds)
+
+    def info(self) -> dict[str, Any]:
+        """This replica's name, process, current load and the plug-in's counters."""
+        load = self.loop.load()
+        return {
+            "replica": self.name,
+            "pid": os.getpid(),
+            "completed": self.loop.completed,
+            "load": load.to_stats()["sagepred"],
+            "scheduler": self.loop.scheduler.sagepred_stats(),
+        }
+
+    def check_health(self) -> None:
+        if self.loop.failure is not None:
+            raise RuntimeError(f"the engine stopped: {self.loop.failure}")
+
+
+async def generate_with_retry(handle: DeploymentHandle, body: Any, retries: int = 2) -> dict[str, Any]:
+    """``handle.generate(body)``, sent again when its replica dies (at most ``retries`` more times)."""
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        try:
+            result = await handle.generate.remote(body)
+            return {**result, "attempts": attempt + 1}
+        except REPLICA_ERRORS as err:
+            last = err
+            log.warning(
+                "sagepred: a replica died under a request (try %d of %d); resending", attempt + 1, retries + 1
+            )
+            await asyncio.sleep(0.2 * (attempt + 1))
+    request_id = body.get("id") if isinstance(body, dict) else None
+    raise ReplicaLostError(
+        f"request {request_id!r} lost its replica on all {retries + 1} tries; last error: "
+        f"{type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}"
+    )
+
+
+api = FastAPI(title="sagepred on Ray Serve")
+
+
+@serve.ingress(api)
+class Ingress:
+    """HTTP front: completions in, routed to the engine replicas by the configured router."""
+
+    def __init__(self, engine: DeploymentHandle, retries: int = 2, served_model: str = "") -> None:
+        self.engine = engine
+        self.retries = retries
+        self.served_model = served_model
+
+    @api.post("/v1/completions")
+    async def completions(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = await generate_with_retry(self.engine, body, self.retries)
+        except ReplicaLostError as err:
+            raise HTTPException(status_code=503, detail=str(err)) from None
+        except Exception as err:  # a RequestError raised in the replica arrives wrapped
+            cause = getattr(err, "cause", err)
+            if isinstance(cause, RequestError):
+                raise HTTPException(status_code=400, detail=str(cause)) from None
+            raise
+        return {
+            "id": f"cmpl-{result['id']}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": body.get("model", self.served_model),
+            "choices": [
+                {
+                    "index": 0,
+                    "text": result["text"],
+                    "finish_reason": result["finish_reason"],
+                    "logprobs": None,
+                }
+            ],
+            "usage": {"completion_tokens": result["output_tokens"]},
+            "sagepred": {"replica": result["replica"], "attempts": result["attempts"]},
+        }
+
+    @api.get("/sagepred/router")
+    async def router(self) -> dict[str, Any]:
+        return {"decisions": router_decisions()}
+
+    @api.get("/health")
+    async def health(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+
+def engine_deployment(settings: EngineSettings, config: RayServeConfig) -> Any:
+    """The engine deployment, bound to its settings (an application on its own, or the ingress's child)."""
+    router_config = RequestRouterConfig(
+        request_router_class=RAY_ROUTERS[config.router],
+        request_router_kwargs={"stale_after_s": config.stale_after_s}
+        if config.router == "predicted-cost"
+        else {},
+        request_routing_stats_period_s=config.stats_period_s,
+        request_routing_stats_timeout_s=config.stats_timeout_s,
+    )
+    deployment = serve.deployment(SagepredEngine, name="SagepredEngine").options(
+        num_replicas=config.replicas,
+        max_ongoing_requests=config.max_ongoing_requests,
+        request_router_config=router_config,
+        ray_actor_options={"num_cpus": config.replica_cpus},
+        health_check_period_s=2.0,
+        health_check_timeout_s=30.0,
+    )
+    return deployment.bind(settings.to_dict())
+
+
+def build_app(settings: EngineSettings, config: RayServeConfig) -> Any:
+    """Ingress + engine replicas: the application ``sagepred serve --replicas`` runs."""
+    ingress = serve.deployment(Ingress, name="Ingress").options(
+        num_replicas=1, ray_actor_options={"num_cpus": 0}
+    )
+    return ingress.bind(engine_deployment(settings, config), config.retries, settings.model)
