@@ -19,7 +19,6 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
@@ -28,60 +27,17 @@ from ray.exceptions import ActorUnavailableError, RayActorError
 from ray.serve.config import RequestRouterConfig
 from ray.serve.handle import DeploymentHandle
 
-from sagepred.errors import InputError
 from sagepred.scheduler.engine_loop import EngineLoop, EngineSettings, RequestError
-from sagepred.scheduler.ray_router import PREDICTED_COST_ROUTER, router_decisions
+from sagepred.scheduler.ray_config import RAY_ROUTERS, RayServeConfig
+from sagepred.scheduler.ray_router import router_decisions
 
 log = logging.getLogger("sagepred.serving")
-
-RAY_ROUTERS = {
-    "predicted-cost": PREDICTED_COST_ROUTER,
-    "pow2": "ray.serve._private.request_router.pow_2_router.PowerOfTwoChoicesRequestRouter",
-}
-"""``--router`` names: sagepred's, and Ray Serve's default (power of two choices on queue length)."""
 
 REPLICA_ERRORS = (RayActorError, ActorUnavailableError)
 
 
 class ReplicaLostError(RuntimeError):
     """A request whose replica died on every try."""
-
-
-@dataclass(frozen=True)
-class RayServeConfig:
-    """How many replicas, which router, how fresh its stats are, and what each replica may take."""
-
-    replicas: int = field(default=2, metadata={"help": "engine replicas"})
-    router: str = field(default="predicted-cost", metadata={"help": "predicted-cost or pow2 (Ray's default)"})
-    stats_period_s: float = field(
-        default=0.25, metadata={"help": "seconds between Ray's record_routing_stats calls per replica"}
-    )
-    stats_timeout_s: float = field(
-        default=1.0, metadata={"help": "a record_routing_stats call longer than this fails (stats stay old)"}
-    )
-    stale_after_s: float = field(
-        default=2.0, metadata={"help": "the router ignores stats older than this and routes by queue length"}
-    )
-    max_ongoing_requests: int = field(
-        default=256,
-        metadata={"help": "requests a replica takes at once (high: the queue forms in the engine, ordered)"},
-    )
-    replica_cpus: float = field(default=1.0, metadata={"help": "Ray CPUs reserved per replica"})
-    retries: int = field(default=2, metadata={"help": "resends of a request whose replica died"})
-    name: str = field(default="sagepred", metadata={"help": "Ray Serve application name"})
-
-    def __post_init__(self) -> None:
-        if self.replicas < 1:
-            raise InputError(f"expected at least 1 replica, got {self.replicas}", field="--replicas")
-        if self.router not in RAY_ROUTERS:
-            raise InputError(
-                f"unknown router {self.router!r}; expected one of {', '.join(RAY_ROUTERS)}", field="--router"
-            )
-        for name in ("stats_period_s", "stats_timeout_s", "stale_after_s", "replica_cpus"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"expected a positive number, got {getattr(self, name)!r}", field=name)
-        if self.retries < 0:
-            raise InputError(f"expected 0 or more, got {self.retries}", field="retries")
 
 
 class SagepredEngine:

@@ -25,12 +25,10 @@ from typing import Any
 
 from ray.serve.request_router import PendingRequest, ReplicaID, RequestRouter, RunningReplica
 
+from sagepred.scheduler.ray_config import PREDICTED_COST_ROUTER  # noqa: F401 (re-exported)
 from sagepred.scheduler.routing_cost import ReplicaLoad, rank_replicas, request_cost
 
 log = logging.getLogger("sagepred.serving")
-
-PREDICTED_COST_ROUTER = "sagepred.scheduler.ray_router.PredictedCostRouter"
-"""Import path for ``RequestRouterConfig(request_router_class=…)``."""
 
 _ROUTERS: weakref.WeakSet[PredictedCostRouter] = weakref.WeakSet()
 _ROUTERS_LOCK = threading.Lock()

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from sagepred.cli import serve_ray
 from sagepred.cli.base import (
     Subcommand,
     add_served_model_argument,
@@ -181,6 +182,7 @@ class Command(Subcommand):
             help="priority mode: vLLM's own port behind the proxy (default port + 1)",
         )
         parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
+        serve_ray.add_arguments(parser)
         parser.add_argument("vllm_args", nargs=argparse.REMAINDER, help="-- then arguments for vLLM")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -190,6 +192,8 @@ class Command(Subcommand):
         served_model(args, self.name)
         if args.predictor:
             args.predictor = _predictor_arg(args.predictor)
+        if args.replicas is not None:
+            return serve_ray.run(args)
         if args.mode == "priority" and not args.predictor:
             raise InputError(
                 "priority mode needs --predictor (the proxy predicts each request)", field="predictor"
