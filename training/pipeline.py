@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
+from sagepred.errors import InputError
 from sagepred.metrics import score_samples, summarise_scores
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, holdout_fingerprint, registered_model_name
 from sagepred.training.data import load_training_data
+from sagepred.training.embed_at_scale import ArrowEmbeddingStore, EmbedConfig, use_disk_embeddings
 from sagepred.training.recipes import load_recipe
 from sagepred.training.trainer import Trainer, seed_everything
 
@@ -40,6 +42,23 @@ class TrainOptions:
     tracking_uri: str = field(default=DEFAULT_TRACKING_URI, metadata={"help": "MLflow tracking URI"})
     track: bool = field(default=True, metadata={"help": "log to MLflow"})
     progress: bool = True
+    disk_embeddings: str = field(
+        default="auto",
+        metadata={
+            "help": "frozen-encoder embeddings in the Arrow store on disk (sagepred.training.embed_at_scale): "
+            "'on', 'off', or 'auto' (on from 50,000 training prompts)"
+        },
+    )
+    dropout: bool = field(
+        default=True, metadata={"help": "dropout while LoRA-tuning (off: deterministic steps)"}
+    )
+    embed_workers: int = field(
+        default=1, metadata={"help": "Dataset.map worker processes embedding into the disk store"}
+    )
+
+
+def _quiet(_message: str) -> None:
+    """Notes from processes other than the main one are dropped (each would repeat them)."""
 
 
 def _global_baseline(train: list[LengthRecord], n: int) -> LengthDistribution:
@@ -80,7 +99,17 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             eval_split=options.eval_split or recipe.data.eval_split,
             protocol="",  # the recipe's note describes its own protocol, not the one asked for here
         )
-    data = load_training_data(recipe, options.data, seed=options.seed, notify=notify)
+    from sagepred.training.distributed import describe, make_accelerator
+
+    accelerator = make_accelerator()
+    if accelerator is not None and not options.lora:
+        raise InputError(
+            "a multi-process launch trains the LoRA mode (--lora); frozen-encoder training runs in one "
+            "process (parallel embedding: --disk-embeddings on --embed-workers N)",
+            field="--lora",
+        )
+    is_main = accelerator is None or bool(accelerator.is_main_process)
+    data = load_training_data(recipe, options.data, seed=options.seed, notify=notify if is_main else _quiet)
     section = recipe.predictor
     predictor_config = PredictorConfig(
         target_model=recipe.target_model,
@@ -90,13 +119,17 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         lora=section.lora if options.lora else None,
     )
     training_config = dataclasses.replace(recipe.training, seed=options.seed)
+    if not options.dropout:
+        training_config = dataclasses.replace(training_config, dropout=False)
     if options.epochs is not None:
         field_name = "lora_epochs" if options.lora else "epochs"
         training_config = dataclasses.replace(training_config, **{field_name: options.epochs})
     mode = "lora" if options.lora else "frozen"
     output = Path(options.output or f"outputs/{recipe.name}-{predictor_config.head.kind}-{mode}")
 
-    tracker = MlflowTracker(options.tracking_uri, enabled=options.track)
+    disk = use_disk_embeddings(options.disk_embeddings, len(data.train))
+    cache = ArrowEmbeddingStore(config=EmbedConfig(num_proc=options.embed_workers)) if disk else None
+    tracker = MlflowTracker(options.tracking_uri, enabled=options.track and is_main)
     tracker.start(
         run_name=f"{recipe.name}-{predictor_config.head.kind}-{mode}",
         params={
@@ -116,12 +149,17 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         trainer = Trainer(
             predictor,
             training_config,
-            progress=options.progress,
+            cache=cache,
+            accelerator=accelerator,
+            progress=options.progress and is_main,
             on_epoch=lambda e: tracker.log_metrics(
                 {"train_loss": e.train_loss, "val_loss": e.val_loss}, step=e.epoch
             ),
         )
         result = trainer.fit(data.train)
+        if not is_main:  # the main process evaluates and writes the checkpoint, once
+            status = "FINISHED"
+            return {"checkpoint": str(output), "rank": int(accelerator.process_index), "metrics": None}
         tic = time.perf_counter()
         dist = predictor.predict([r.prompt_text for r in data.eval], progress=options.progress)
         predict_seconds = time.perf_counter() - tic
@@ -141,6 +179,8 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "train_seconds": round(result.seconds, 1),
+            "processes": describe(accelerator)["processes"],
+            "embeddings": "disk" if disk else "memory",
             **{
                 k: v
                 for k, v in training_config.to_dict().items()
@@ -172,6 +212,8 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
         "checkpoint": str(output),
         "data": data.provenance,
         "train_seconds": round(result.seconds, 2),
+        "distributed": describe(accelerator),
+        "embeddings": "disk" if disk else "memory",
         "predict_seconds_per_prompt": predict_seconds / max(len(data.eval), 1),
         "best_epoch": result.best_epoch,
         "metrics": metrics,

@@ -278,12 +278,10 @@ class Trainer:
             return [float(v) for v in total.cpu()]
 
         def set_mode(train: bool) -> None:
-            encoder.train(train)
-            head.train(train)
-            if train and not cfg.dropout:
-                for module in [*encoder.modules(), *head.modules()]:
-                    if isinstance(module, torch.nn.Dropout):
-                        module.eval()
+            # train mode only switches dropout on (attention dropout reads the layer's own flag, so
+            # without dropout the modules stay in eval mode; gradients flow either way)
+            encoder.train(train and cfg.dropout)
+            head.train(train and cfg.dropout)
 
         def validate() -> float:
             set_mode(False)

@@ -68,6 +68,26 @@ class Command(Subcommand):
             "--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON"
         )
         parser.add_argument(
+            "--no-dropout",
+            action="store_true",
+            help="LoRA: no dropout while fine-tuning (deterministic steps; the same result for any "
+            "number of accelerate processes at the same global batch)",
+        )
+        parser.add_argument(
+            "--disk-embeddings",
+            choices=["auto", "on", "off"],
+            default="auto",
+            help="keep frozen-encoder embeddings in the Arrow store on disk, memory-mapped "
+            "(default auto: from 50,000 training prompts on); see docs/predictor.md",
+        )
+        parser.add_argument(
+            "--embed-workers",
+            type=positive_int,
+            default=1,
+            metavar="N",
+            help="processes embedding into the disk store (Dataset.map num_proc; default 1)",
+        )
+        parser.add_argument(
             "--init",
             metavar="POOLED",
             help="add TARGET to this pooled checkpoint from the few records in --data (fits only its embedding)",
@@ -100,9 +120,14 @@ class Command(Subcommand):
                 eval_split=args.eval_split,
                 tracking_uri=args.tracking_uri,
                 track=not args.no_mlflow,
+                disk_embeddings=args.disk_embeddings,
+                dropout=not args.no_dropout,
+                embed_workers=args.embed_workers,
             ),
             notify=lambda message: console.print(f"[yellow]note:[/] {message}"),
         )
+        if summary["metrics"] is None:  # another process of an accelerate launch: the main one reports
+            return 0
         print_summary(summary)
         if args.json:
             atomic_write_text(args.json, json.dumps(summary, indent=2, default=str) + "\n")
