@@ -124,27 +124,52 @@ class RequestAnnotator:
         dist = self.predictor.predict(prompts)
         prompt_len = np.array([estimate_prompt_tokens(p) for p in prompts])
         prio = priorities(dist, prompt_len, self.config.policy, self.config.levels_per_doubling)
-        forms = self.config.hints.forms
-        out: list[dict[str, Any]] = []
-        headers: list[dict[str, str]] = []
-        for i, body in enumerate(bodies):
-            body = dict(body)
-            if "vllm" in forms:
-                if self.config.add_priority and "priority" not in body:
-                    body["priority"] = int(prio[i])
-                if self.config.add_prediction:
-                    carried = prediction_args(dist, i, prompt=prompts[i] if self.config.add_prompt else None)
-                    body["vllm_xargs"] = {**carried, **(body.get("vllm_xargs") or {})}
-            if "dynamo" in forms:
-                nvext = dict(body.get("nvext") or {})
-                hints = dynamo_hints(dist, i, int(prio[i]), self.config.hints.osl_statistic)
-                nvext["agent_hints"] = {**hints, **(nvext.get("agent_hints") or {})}
-                body["nvext"] = nvext
-            extra = {}
-            if "llm-d" in forms:
-                extra[HEADER] = format_length_header(
-                    dist, i, self.config.hints.header_levels, prompt_tokens=int(prompt_len[i])
-                )
-            out.append(body)
-            headers.append(extra)
-        return out, headers
+        pairs = [
+            _hinted(body, dist, i, prompts[i], int(prompt_len[i]), int(prio[i]), self.config)
+            for i, body in enumerate(bodies)
+        ]
+        return [b for b, _ in pairs], [h for _, h in pairs]
+
+
+def with_hints(
+    body: dict[str, Any], dist: LengthDistribution, index: int = 0, config: PriorityConfig | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``body`` annotated with row ``index`` of an already computed ``dist``, and the headers to add.
+
+    The same forms as :meth:`RequestAnnotator.annotate_with_headers` (``config.hints.forms``), for callers
+    that predict elsewhere (``sagepred predict`` output read back with ``LengthDistribution.from_dict``).
+    """
+    config = config or PriorityConfig()
+    prompt = prompt_of(body)
+    prompt_len = estimate_prompt_tokens(prompt)
+    row = dist[index : index + 1]
+    prio = int(priorities(row, [prompt_len], config.policy, config.levels_per_doubling)[0])
+    return _hinted(body, row, 0, prompt, prompt_len, prio, config)
+
+
+def _hinted(
+    body: dict[str, Any],
+    dist: LengthDistribution,
+    i: int,
+    prompt: str,
+    prompt_len: int,
+    prio: int,
+    config: PriorityConfig,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    body = dict(body)
+    forms = config.hints.forms
+    if "vllm" in forms:
+        if config.add_priority and "priority" not in body:
+            body["priority"] = prio
+        if config.add_prediction:
+            carried = prediction_args(dist, i, prompt=prompt if config.add_prompt else None)
+            body["vllm_xargs"] = {**carried, **(body.get("vllm_xargs") or {})}
+    if "dynamo" in forms:
+        nvext = dict(body.get("nvext") or {})
+        hints = dynamo_hints(dist, i, prio, config.hints.osl_statistic)
+        nvext["agent_hints"] = {**hints, **(nvext.get("agent_hints") or {})}
+        body["nvext"] = nvext
+    headers = {}
+    if "llm-d" in forms:
+        headers[HEADER] = format_length_header(dist, i, config.hints.header_levels, prompt_tokens=prompt_len)
+    return body, headers

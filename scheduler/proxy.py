@@ -113,13 +113,15 @@ class _Predictions:
         with self._lock:
             return sum(t < limit for t in self._started.values()) >= self.workers
 
-    def annotate(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    def annotate(
+        self, body: dict[str, Any], timeout_s: float | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         """The annotated body and headers; ``FutureTimeout`` past the deadline, the predictor's error else."""
         future = self.pool.submit(self.annotator.annotate_with_headers, [body])
         with self._lock:
             self._started[future] = time.monotonic()
         future.add_done_callback(self._done)
-        bodies, headers = future.result(timeout=self.timeout_s)
+        bodies, headers = future.result(timeout=timeout_s or self.timeout_s)
         return bodies[0], headers[0]
 
     def _done(self, future: Future[Any]) -> None:
@@ -335,7 +337,9 @@ class PriorityProxy:
     ``timeout`` bounds each wait on the upstream (connect and every read: a streamed response may run
     longer as long as chunks keep coming); ``predict_timeout_s`` bounds the prediction of one request
     (later, it is forwarded unannotated); ``predict_workers`` threads predict; ``max_body_bytes`` caps a
-    request body.
+    request body. ``start()`` first makes one prediction (``warm_up``, at most ``warm_up_timeout_s``;
+    a failure is logged and serving starts anyway) so the predictor's one-off loading does not make the
+    first requests miss their deadline.
     """
 
     def __init__(
@@ -348,6 +352,8 @@ class PriorityProxy:
         predict_timeout_s: float = 5.0,
         predict_workers: int = 4,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        warm_up: bool = True,
+        warm_up_timeout_s: float = 120.0,
     ) -> None:
         if not predict_timeout_s > 0:
             raise ValueError(f"predict_timeout_s must be positive, got {predict_timeout_s!r}")
@@ -358,6 +364,19 @@ class PriorityProxy:
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.warm_up = warm_up
+        self.warm_up_timeout_s = warm_up_timeout_s
+
+    def warm(self) -> bool:
+        """One prediction on a short prompt; ``False`` (logged) when the predictor fails or is too slow."""
+        started = time.perf_counter()
+        try:
+            self._predictions.annotate({"prompt": "Hello."}, timeout_s=self.warm_up_timeout_s)
+        except Exception as err:
+            log.warning("sagepred proxy: the predictor's warm-up failed (%s: %s)", type(err).__name__, err)
+            return False
+        log.info("sagepred proxy: predictor warm in %.2f s", time.perf_counter() - started)
+        return True
 
     @property
     def url(self) -> str:
@@ -365,6 +384,8 @@ class PriorityProxy:
         return f"http://{host}:{port}"
 
     def start(self) -> PriorityProxy:
+        if self.warm_up:
+            self.warm()
         self._thread = threading.Thread(target=self.server.serve_forever, name="sagepred-proxy", daemon=True)
         self._thread.start()
         return self

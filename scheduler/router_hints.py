@@ -1,10 +1,12 @@
 """Predictions in the forms other routers read: NVIDIA Dynamo's ``nvext.agent_hints`` and a header for llm-d.
 
-* **Dynamo** reads an output-sequence-length point estimate from ``nvext.agent_hints.osl`` (an integer
-  number of tokens) and a request priority from ``nvext.agent_hints.priority`` (an integer, higher runs
-  first, the opposite of vLLM's ``priority``). :func:`dynamo_hints` writes the chosen statistic of the
-  predicted distribution (``mean`` by default, or a quantile such as ``q0.9`` for a conservative router)
-  and ``DYNAMO_PRIORITY_TOP − vLLM priority level`` clipped at 0, so the order is sagepred's.
+* **Dynamo** reads an output-sequence-length point estimate from ``nvext.agent_hints.osl`` (``u32``,
+  tokens; its router uses it for output-block tracking and load estimates) and a request priority from
+  ``nvext.agent_hints.priority`` (``i32``; in the Dynamo docs of 1.3 to 1.6 and dev, higher runs first
+  at Dynamo's API and Dynamo converts it to each engine's convention; older docs forwarded it to the
+  engine as is: NVIDIA Dynamo docs, "Agent Hints", "Priority Scheduling", "nvext"). :func:`dynamo_hints` writes the chosen statistic of the predicted distribution
+  (``mean`` by default, or a quantile such as ``q0.9`` for a conservative router) and
+  ``DYNAMO_PRIORITY_TOP − vLLM priority level`` clipped at 0, so the order is sagepred's.
 * **llm-d** data-producer plug-ins read request headers. :data:`HEADER` carries the predicted mean and
   quantiles in a compact, versioned value (grammar below); :func:`format_length_header` writes it and
   :func:`parse_length_header` reads it back (for a plug-in written in Python, and for tests).
@@ -32,6 +34,8 @@ HEADER = "x-sagepred-output-length"
 HEADER_VERSION = "v1"
 DEFAULT_HEADER_LEVELS = (0.1, 0.5, 0.9)
 DYNAMO_PRIORITY_TOP = 1024
+OSL_MAX = 2**32 - 1
+"""Dynamo reads ``osl`` as a ``u32``."""
 HINT_FORMS = ("vllm", "dynamo", "llm-d")
 
 
@@ -86,7 +90,9 @@ def dynamo_hints(
     dist: LengthDistribution, index: int, vllm_priority: int | None = None, statistic: str = "mean"
 ) -> dict[str, int]:
     """The ``nvext.agent_hints`` entries for row ``index``: ``osl`` and, given a vLLM level, ``priority``."""
-    hints = {"osl": max(1, math.ceil(statistic_value(statistic, dist, index)))}
+    value = statistic_value(statistic, dist, index)
+    osl = min(OSL_MAX, max(1, math.ceil(value))) if math.isfinite(value) else OSL_MAX
+    hints = {"osl": osl}
     if vllm_priority is not None:
         hints["priority"] = max(0, DYNAMO_PRIORITY_TOP - int(vllm_priority))
     return hints

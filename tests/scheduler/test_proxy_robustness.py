@@ -161,7 +161,11 @@ def test_a_hanging_predictor_forwards_unannotated_within_the_deadline_and_logs_o
 ):
     slow = Slow(predictor)
     proxy = PriorityProxy(
-        upstream.url, RequestAnnotator(slow, PriorityConfig()), predict_timeout_s=0.3, predict_workers=1
+        upstream.url,
+        RequestAnnotator(slow, PriorityConfig()),
+        predict_timeout_s=0.3,
+        predict_workers=1,
+        warm_up=False,
     ).start()
     try:
         with caplog.at_level(logging.WARNING, logger="sagepred.proxy"):
@@ -296,3 +300,35 @@ def test_bodiless_answers_keep_the_connection_usable(upstream, proxy):
     assert json.loads(conn.getresponse().read()) == {"data": [{"id": "m"}]}
     conn.close()
     assert [m for m, _, _, _ in upstream.received] == ["DELETE", "HEAD", "GET"]
+
+
+class Counting:
+    def __init__(self, inner=None) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def predict(self, prompts):
+        self.calls += 1
+        if self.inner is None:
+            raise RuntimeError("predictor down")
+        return self.inner.predict(prompts)
+
+
+def test_start_warms_the_predictor_and_a_failed_warm_up_does_not_stop_serving(upstream, predictor, caplog):
+    counting = Counting(predictor)
+    proxy = PriorityProxy(upstream.url, RequestAnnotator(counting, PriorityConfig())).start()
+    try:
+        assert counting.calls == 1
+        assert _post(proxy.url, json.dumps(BODY).encode()) == 200
+    finally:
+        proxy.close()
+    assert counting.calls == 2 and proxy.stats.annotated == 1
+    broken = Counting()
+    with caplog.at_level(logging.WARNING, logger="sagepred.proxy"):
+        proxy = PriorityProxy(upstream.url, RequestAnnotator(broken, PriorityConfig())).start()
+    try:
+        assert _post(proxy.url, json.dumps(BODY).encode()) == 200
+    finally:
+        proxy.close()
+    assert any("warm-up failed" in r.getMessage() for r in caplog.records)
+    assert len(upstream.bodies()) == 2 and "priority" not in upstream.bodies()[1]

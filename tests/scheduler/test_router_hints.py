@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from sagepred.distribution import LengthDistribution
 from sagepred.loading import load_predictor
-from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator, prompt_of
+from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator, prompt_of, with_hints
 from sagepred.scheduler.proxy import PriorityProxy
 from sagepred.scheduler.router_hints import (
     HEADER,
@@ -113,7 +114,7 @@ class _Broken:
 def test_a_failing_predictor_forwards_every_request_and_logs_once(caplog):
     upstream = _Upstream()
     broken = _Broken()
-    proxy = PriorityProxy(upstream.url, RequestAnnotator(broken, PriorityConfig())).start()
+    proxy = PriorityProxy(upstream.url, RequestAnnotator(broken, PriorityConfig()), warm_up=False).start()
     try:
         with caplog.at_level(logging.WARNING, logger="sagepred.proxy"):
             for _ in range(6):
@@ -148,3 +149,22 @@ def test_header_grammar_and_errors(predictor):
         parse_forms("vllm,sglang")
     with pytest.raises(ValueError, match="statistic"):
         HintConfig(osl_statistic="p90")
+
+
+def test_with_hints_from_a_predict_line_matches_the_annotator(predictor):
+    config = PriorityConfig(hints=HintConfig(forms=("vllm", "dynamo", "llm-d")))
+    via_annotator, headers = RequestAnnotator(predictor, config).annotate_with_headers([BODY])
+    dist = predictor.predict(["hello", prompt_of(BODY)])
+    line = json.loads(json.dumps(dist.to_dicts(summary=True)[1]))  # a line of `sagepred predict` output
+    body, extra = with_hints(BODY, LengthDistribution.from_dict(line), config=config)
+    assert body["nvext"] == via_annotator[0]["nvext"] and body["priority"] == via_annotator[0]["priority"]
+    assert extra == headers[0]
+    same_row, _ = with_hints(BODY, dist, index=1, config=config)
+    assert same_row["nvext"] == body["nvext"]
+
+
+def test_osl_is_a_u32():
+    huge = LengthDistribution(np.array([[0.0, 1e12, 1e13]]), np.array([[0.0, 0.5, 1.0]]))
+    assert dynamo_hints(huge, 0)["osl"] == 2**32 - 1
+    tiny = LengthDistribution(np.array([[0.0, 0.1, 0.2]]), np.array([[0.0, 0.5, 1.0]]))
+    assert dynamo_hints(tiny, 0, vllm_priority=5000) == {"osl": 1, "priority": 0}
