@@ -115,6 +115,17 @@ def _hint_forms(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _osl_statistic(text: str) -> str:
+    """argparse type for ``--osl-statistic``: ``mean`` or ``qL``."""
+    from sagepred.scheduler.router_hints import statistic_value
+
+    try:
+        statistic_value(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 class Command(Subcommand):
     name = "serve"
     help = "start vLLM's OpenAI server scheduled by sagepred (plug-in or priority mode)"
@@ -148,6 +159,19 @@ class Command(Subcommand):
             help="priority mode: hint forms the proxy adds, comma-separated from vllm (priority + "
             "vllm_xargs), dynamo (nvext.agent_hints.osl/priority), llm-d (x-sagepred-output-length "
             "header); default vllm",
+        )
+        parser.add_argument(
+            "--osl-statistic",
+            type=_osl_statistic,
+            default="mean",
+            help="priority mode, dynamo hints: the statistic sent as nvext.agent_hints.osl, 'mean' or a "
+            "quantile 'qL' such as q0.9 (default mean)",
+        )
+        parser.add_argument(
+            "--predict-timeout-s",
+            type=positive_float,
+            default=5.0,
+            help="priority mode: a request whose prediction takes longer is forwarded without one (default 5)",
         )
         parser.add_argument(
             "--bucket-tokens", type=positive_int, default=200, help="key refresh interval in tokens"
@@ -214,7 +238,8 @@ class Command(Subcommand):
             if args.mode == "priority":
                 print(
                     f"# sagepred priority proxy (runs in `sagepred serve`): http://{args.host}:{args.port} -> "
-                    f"vLLM http://127.0.0.1:{vllm_port}, policy {args.policy}, predictor {args.predictor}"
+                    f"vLLM http://127.0.0.1:{vllm_port}, policy {args.policy}, predictor {args.predictor}, "
+                    f"hints {','.join(args.hints)}"
                 )
             print(" ".join(vllm_command(args, vllm_port)))
             return 0
@@ -232,9 +257,17 @@ class Command(Subcommand):
 
             annotator = RequestAnnotator(
                 load_predictor(args.predictor, online_learning=False),
-                PriorityConfig(policy=args.policy, hints=HintConfig(forms=args.hints)),
+                PriorityConfig(
+                    policy=args.policy, hints=HintConfig(forms=args.hints, osl_statistic=args.osl_statistic)
+                ),
             )
-            proxy = PriorityProxy(f"http://127.0.0.1:{vllm_port}", annotator, args.host, args.port).start()
+            proxy = PriorityProxy(
+                f"http://127.0.0.1:{vllm_port}",
+                annotator,
+                args.host,
+                args.port,
+                predict_timeout_s=args.predict_timeout_s,
+            ).start()
             print(
                 f"sagepred serve: priority proxy on {proxy.url} -> vLLM on port {vllm_port}", file=sys.stderr
             )

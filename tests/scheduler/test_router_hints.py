@@ -168,3 +168,17 @@ def test_osl_is_a_u32():
     assert dynamo_hints(huge, 0)["osl"] == 2**32 - 1
     tiny = LengthDistribution(np.array([[0.0, 0.1, 0.2]]), np.array([[0.0, 0.5, 1.0]]))
     assert dynamo_hints(tiny, 0, vllm_priority=5000) == {"osl": 1, "priority": 0}
+
+
+def test_serve_hint_flags(capsys):
+    from sagepred.cli import main
+    from sagepred.zoo import PACKAGED_ZOO
+
+    ckpt = str(PACKAGED_ZOO / "llama-3-8b")
+    base = ["serve", "--served-model", "m", "--mode", "priority", "--predictor", ckpt, "--dry-run"]
+    assert main([*base, "--hints", "dynamo,llm-d", "--osl-statistic", "q0.9"]) == 0
+    assert "hints dynamo,llm-d" in capsys.readouterr().out
+    for bad in (["--hints", "vllm,sglang"], ["--osl-statistic", "p90"], ["--predict-timeout-s", "0"]):
+        assert main([*base, *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err and "Traceback" not in "".join(err) and bad[0] in err[-1]
