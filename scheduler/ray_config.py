@@ -37,7 +37,7 @@ class RayServeConfig:
         metadata={"help": "requests a replica takes at once (high: the queue forms in the engine, ordered)"},
     )
     replica_cpus: float = field(default=1.0, metadata={"help": "Ray CPUs reserved per replica"})
-    retries: int = field(default=2, metadata={"help": "resends of a request whose replica died"})
+    retries: int = field(default=3, metadata={"help": "resends of a request whose replica died"})
     name: str = field(default="sagepred", metadata={"help": "Ray Serve application name"})
 
     def __post_init__(self) -> None:

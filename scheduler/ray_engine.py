@@ -34,6 +34,7 @@ from sagepred.scheduler.ray_router import router_decisions
 log = logging.getLogger("sagepred.serving")
 
 REPLICA_ERRORS = (RayActorError, ActorUnavailableError)
+_warned_death = False
 
 
 class ReplicaLostError(RuntimeError):
@@ -62,9 +63,11 @@ class SagepredEngine:
             await asyncio.sleep(self.stats_delay_s)
         return {**self.loop.load().to_stats(), "replica": self.name}
 
-    def set_stats_delay(self, seconds: float) -> None:
-        """Fault injection: delay every ``record_routing_stats`` answer by this long (0: off)."""
+    def set_stats_delay(self, seconds: float) -> str:
+        """Fault injection: delay every ``record_routing_stats`` answer by this long (0: off); returns
+        this replica's name."""
         self.stats_delay_s = float(seconds)
+        return self.name
 
     def info(self) -> dict[str, Any]:
         """This replica's name, process, current load and the plug-in's counters."""
@@ -82,7 +85,7 @@ class SagepredEngine:
             raise RuntimeError(f"the engine stopped: {self.loop.failure}")
 
 
-async def generate_with_retry(handle: DeploymentHandle, body: Any, retries: int = 2) -> dict[str, Any]:
+async def generate_with_retry(handle: DeploymentHandle, body: Any, retries: int = 3) -> dict[str, Any]:
     """``handle.generate(body)``, sent again when its replica dies (at most ``retries`` more times)."""
     last: Exception | None = None
     for attempt in range(retries + 1):
@@ -91,10 +94,14 @@ async def generate_with_retry(handle: DeploymentHandle, body: Any, retries: int 
             return {**result, "attempts": attempt + 1}
         except REPLICA_ERRORS as err:
             last = err
-            log.warning(
-                "sagepred: a replica died under a request (try %d of %d); resending", attempt + 1, retries + 1
+            global _warned_death
+            level, _warned_death = (logging.DEBUG if _warned_death else logging.WARNING), True
+            log.log(
+                level,
+                "sagepred: a replica died under a request; resending (up to %d tries, logged once)",
+                retries + 1,
             )
-            await asyncio.sleep(0.2 * (attempt + 1))
+            await asyncio.sleep(0.5 * (attempt + 1))  # the router learns of the death meanwhile
     request_id = body.get("id") if isinstance(body, dict) else None
     raise ReplicaLostError(
         f"request {request_id!r} lost its replica on all {retries + 1} tries; last error: "
@@ -109,7 +116,7 @@ api = FastAPI(title="sagepred on Ray Serve")
 class Ingress:
     """HTTP front: completions in, routed to the engine replicas by the configured router."""
 
-    def __init__(self, engine: DeploymentHandle, retries: int = 2, served_model: str = "") -> None:
+    def __init__(self, engine: DeploymentHandle, retries: int = 3, served_model: str = "") -> None:
         self.engine = engine
         self.retries = retries
         self.served_model = served_model
