@@ -8,7 +8,7 @@ Standard library only (``http.server`` threads, ``urllib``).
 Faults never lose a request: a predictor that raises or answers later than ``predict_timeout_s``, or a
 body that is not a JSON object, is forwarded unannotated; each kind of failure is logged once and counted
 in :class:`ProxyStats`. Bad framing from the client (a Content-Length that is not a number, a body over
-``max_body_bytes``) is a 400 / 413 answer, an unreachable upstream a 502.
+``max_body_bytes``) is a 400 / 413 answer, an unreachable upstream a 502, a silent one a 504.
 """
 
 from __future__ import annotations
@@ -224,8 +224,12 @@ def _handler(
             except urllib.error.HTTPError as err:
                 response = err
             except OSError as err:
-                stats.failed("upstream_errors", "upstream unreachable", err)
-                self.send_error(502, f"upstream unreachable: {err}")
+                if isinstance(getattr(err, "reason", err), TimeoutError):
+                    stats.failed("upstream_errors", "upstream timeout", err)
+                    self.send_error(504, f"upstream gave no answer within {timeout:g} s")
+                else:
+                    stats.failed("upstream_errors", "upstream unreachable", err)
+                    self.send_error(502, f"upstream unreachable: {err}")
                 return
             with response:
                 self._relay(method, response)

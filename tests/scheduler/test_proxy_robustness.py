@@ -34,6 +34,7 @@ class Upstream:
     def __init__(self) -> None:
         self.received: list[tuple[str, str, bytes, dict[str, str]]] = []
         self.release = threading.Event()
+        self.upstream_saw_close = False
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,7 +81,25 @@ class Upstream:
 
             def do_POST(self):
                 self._record()
-                if self.path == "/v1/stream":
+                if self.path == "/v1/slow":
+                    outer.release.wait(10)
+                    self._reply(200, b"{}")
+                elif self.path == "/v1/long-stream":
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    try:
+                        for i in range(200):
+                            if i == 1:
+                                outer.release.wait(10)
+                            event = f"data: {i}\n\n".encode()
+                            self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                            self.wfile.flush()
+                            time.sleep(0.01)
+                        self.wfile.write(b"0\r\n\r\n")
+                    except OSError:
+                        outer.upstream_saw_close = True
+                elif self.path == "/v1/stream":
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Transfer-Encoding", "chunked")
@@ -332,3 +351,37 @@ def test_start_warms_the_predictor_and_a_failed_warm_up_does_not_stop_serving(up
         proxy.close()
     assert any("warm-up failed" in r.getMessage() for r in caplog.records)
     assert len(upstream.bodies()) == 2 and "priority" not in upstream.bodies()[1]
+
+
+def test_a_silent_upstream_is_a_504(upstream, predictor, caplog):
+    proxy = PriorityProxy(
+        upstream.url, RequestAnnotator(predictor, PriorityConfig()), timeout=0.5, warm_up=False
+    ).start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="sagepred.proxy"):
+            for _ in range(2):
+                with pytest.raises(urllib.error.HTTPError) as err:
+                    _post(proxy.url, b"{}", path="/v1/slow")
+                assert err.value.code == 504
+    finally:
+        upstream.release.set()
+        proxy.close()
+    assert proxy.stats.upstream_errors == 2
+    assert len([r for r in caplog.records if "upstream timeout" in r.getMessage()]) == 1
+
+
+def test_a_client_that_leaves_mid_stream_is_counted_and_the_upstream_let_go(upstream, proxy, capfd):
+    host, port = proxy.server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("POST", "/v1/long-stream", body=b"{}", headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.readline() == b"data: 0\n"
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    upstream.release.set()
+    deadline = time.monotonic() + 10
+    while not (proxy.stats.client_disconnects and upstream.upstream_saw_close):
+        assert time.monotonic() < deadline, proxy.stats.to_dict()
+        time.sleep(0.05)
+    assert proxy.stats.client_disconnects == 1 and proxy.stats.upstream_errors == 0
+    assert "Traceback" not in capfd.readouterr().err
