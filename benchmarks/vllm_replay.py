@@ -9,8 +9,11 @@ large against the machine's noise. Requests are submitted at their wall-clock ar
 
 Modes: ``fcfs`` (vLLM's stock scheduler), ``priority`` (stock scheduler, ``--scheduling-policy priority``,
 sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy preemption),
-``plugin-cost`` (the plug-in, preemption when the gain exceeds the recompute measured online) and
-``plugin-guard`` (``plugin-cost`` with the starvation bound ``--guard-max-wait`` seconds).
+``plugin-cost`` (the plug-in, preemption when the gain exceeds the recompute measured online) and one
+``guard:SETTINGS`` mode per ``--guard`` (the plug-in with the tail guard the policy layer offers through
+:class:`~sagepred.scheduler.serving.PluginConfig`, e.g. ``guard:aging=0.01`` or
+``guard:max_wait_s=10``; the simulator runs the same settings). The engine's KV pool
+(``--kv-tokens``) is smaller than ``max_num_seqs`` full contexts, so vLLM preempts when blocks run out.
 
 A calibration burst (the plug-in under FCFS) records every step and fits an engine profile; the
 engine's capacity under it sets the rates: ``--loads`` are fractions of that capacity (so a bare run
@@ -20,35 +23,57 @@ interval (requests resampled, the same resample for both modes, repeats pooled).
 every mode with the fitted profile: the fidelity table is its gap to the engine per mode and rate.
 
     python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
+    python benchmarks/vllm_replay.py --quick   # smoke run: tiny model, one load, one repeat
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import yaml
 
+from sagepred.errors import InputError
 from sagepred.scheduler.experiment import load_records
 from sagepred.scheduler.policies import PreemptionRule, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
-from sagepred.scheduler.serving import PluginConfig, prediction_args
+from sagepred.scheduler.serving import PREEMPTION_MODES, PluginConfig, prediction_args
 from sagepred.scheduler.simulator import SimConfig, simulate
-from sagepred.scheduler.tiny_model import BENCH_MODEL, TinyModelConfig, tiny_engine, write_tiny_model
+from sagepred.scheduler.tiny_model import (
+    BENCH_MODEL,
+    TinyModelConfig,
+    kv_bytes_per_token,
+    tiny_engine,
+    write_tiny_model,
+)
 from sagepred.scheduler.traces import load_trace, scaled_arrivals
 from sagepred.scheduler.workload import Workload, build_workload, samples_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LEN = 512
 MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
-MODES = ("fcfs", "priority", "plugin-off", "plugin-cost", "plugin-guard")
+MODES = ("fcfs", "priority", "plugin-off", "plugin-cost")
+GUARDS = ("aging=0.01", "aging=0.03")
+"""Default ``--guard`` settings: two points of the tail guard's mean-vs-p99 curve."""
+QUICK = {
+    "model": "tiny",
+    "num_requests": 48,
+    "loads": [1.0],
+    "repeats": 1,
+    "guard": ["aging=0.03"],
+    "modes": "fcfs,priority,plugin-cost",
+    "bootstrap": 200,
+    "calibration_requests": 32,
+}
+"""``--quick``: the smallest configuration that runs every kind of mode end to end."""
 
 
 def workload(args: argparse.Namespace, rate: float) -> Workload:
@@ -128,14 +153,48 @@ def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_se
     )
 
 
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit status 2 (bad input)."""
+    print(f"vllm_replay: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def guard_settings(spec: str) -> dict[str, Any]:
+    """``"aging=0.01"`` or ``"aging=0.01+preemption=off"`` → plug-in settings (values read as YAML)."""
+    out: dict[str, Any] = {}
+    for part in spec.split("+"):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            fail(f"--guard {spec!r}: expected SETTING=VALUE[+SETTING=VALUE]")
+        try:
+            out[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            fail(f"--guard {spec!r}: {value!r} is not a value")
+    try:
+        PluginConfig.from_additional_config({"sagepred": out})  # bad settings fail here, before any run
+    except (InputError, TypeError) as err:
+        fail(f"--guard {spec!r}: {err}")
+    return out
+
+
 def plugin_settings(mode: str, base: dict, args: argparse.Namespace) -> dict:
     if mode == "calibrate":
         return {**base, "policy": "fcfs"}
     if mode == "plugin-off":
         return {**base, "preemption": "off"}
-    if mode == "plugin-guard":
-        return {**base, "preemption": "cost", "max_wait_s": args.guard_max_wait}
+    if mode.startswith("guard:"):
+        return {**base, "preemption": args.guard_preemption, **guard_settings(mode[len("guard:") :])}
     return {**base, "preemption": "cost"}
+
+
+def uses_plugin(mode: str) -> bool:
+    return mode == "calibrate" or mode.startswith(("plugin", "guard:"))
+
+
+def full_batch_step_ms(log: list[tuple[int, int, int]], times: list[float], max_seqs: int) -> float | None:
+    """Median wall time of the calibration's pure decode steps with every sequence slot busy."""
+    full = [t for (b, _, n), t in zip(log, times, strict=False) if n == max_seqs and b == n]
+    return 1e3 * float(np.median(full)) if full else None
 
 
 def run_mode(
@@ -146,13 +205,15 @@ def run_mode(
 
     n = len(w.arrival)
     profile = None
-    if mode == "calibrate" or mode.startswith("plugin"):
+    kv_bytes = args.kv_tokens * kv_bytes_per_token(MODELS[args.model])
+    if uses_plugin(mode):
         from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
         llm = tiny_engine(
             model,
             cache,
             max_num_seqs=args.max_num_seqs,
+            kv_cache_bytes=kv_bytes,
             scheduler_cls=SagepredScheduler,
             additional_config={"sagepred": plugin_settings(mode, plugin, args)},
         )
@@ -162,13 +223,16 @@ def run_mode(
         result, times = replay(llm, w, extras, np.zeros(n))
         if mode == "calibrate":
             profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
+            result["full_batch_step_ms"] = full_batch_step_ms(sched.step_log, times, args.max_num_seqs)
         stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
         result["overhead_per_step_ms"] = stats["overhead_per_step_ms"]
         result["step_model"] = stats["step_model"]
         del sched
     else:
-        llm = tiny_engine(model, cache, max_num_seqs=args.max_num_seqs, scheduling_policy=mode)
+        llm = tiny_engine(
+            model, cache, max_num_seqs=args.max_num_seqs, kv_cache_bytes=kv_bytes, scheduling_policy=mode
+        )
         prios = priorities(w.dist, w.prompt_len) if mode == "priority" else np.zeros(n)
         result, _ = replay(llm, w, [None] * n, prios)
     del llm
@@ -209,7 +273,11 @@ def simulate_mode(mode: str, w: Workload, profile: EngineProfile, plugin: dict, 
         sim = SimConfig(preemption=PreemptionRule(max_per_step=0), memory_victim="worst_key")
         return simulate(w, config.make_policy(), profile, sim).summary()
     config = PluginConfig.from_additional_config({"sagepred": plugin_settings(mode, plugin, args)})
-    sim = SimConfig(preemption=config.preemption_rule(), max_wait_s=config.max_wait_s)
+    sim = SimConfig(
+        preemption=config.preemption_rule(),
+        max_wait_s=config.max_wait_s,
+        memory_victim=config.memory_victim,
+    )
     return simulate(w, config.make_policy(), profile, sim).summary()
 
 
@@ -220,7 +288,18 @@ def capacity_rate(profile: EngineProfile, w: Workload, max_num_seqs: int) -> flo
     return max_num_seqs / step / float(w.output_len.mean())
 
 
-def main() -> None:
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse; ``--quick`` sets the smoke configuration for every flag not given explicitly."""
+    args = parser.parse_args(argv)
+    if args.quick:
+        given = parser.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(vars(args))))
+        for name, value in QUICK.items():
+            if getattr(given, name) is None:
+                setattr(args, name, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared data folder"
@@ -246,14 +325,35 @@ def main() -> None:
         "--length-scale", type=float, default=8.0, help="CASTILLO lengths are divided by this"
     )
     parser.add_argument("--max-prompt", type=int, default=128, help="cap on (scaled) prompt tokens")
-    parser.add_argument("--max-num-seqs", type=int, default=8, help="engine max_num_seqs")
+    parser.add_argument("--max-num-seqs", type=int, default=16, help="engine max_num_seqs")
+    parser.add_argument(
+        "--kv-tokens",
+        type=int,
+        default=2560,
+        help="engine KV pool in tokens (below max_num_seqs full contexts: vLLM preempts when it runs out)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
     parser.add_argument("--repeats", type=int, default=3, help="runs per mode and rate, in rotating order")
     parser.add_argument(
         "--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}"
     )
     parser.add_argument(
-        "--guard-max-wait", type=float, default=10.0, help="plugin-guard's starvation bound (s)"
+        "--guard",
+        action="append",
+        default=None,
+        help="a tail-guard mode: plug-in settings SETTING=VALUE[+SETTING=VALUE], e.g. aging=0.01 or "
+        f"max_wait_s=10 (repeat for several; default: {', '.join(GUARDS)}; 'none': no guard modes)",
+    )
+    parser.add_argument(
+        "--guard-preemption", choices=PREEMPTION_MODES, default="cost", help="preemption of the guard modes"
+    )
+    parser.add_argument(
+        "--calibration-requests", type=int, default=160, help="requests in the calibration burst"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()) + " (explicit flags still win)",
     )
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument(
@@ -264,16 +364,23 @@ def main() -> None:
         help="extra plug-in settings for every plug-in mode, e.g. '{\"preempt_margin\": 2}'",
     )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
     modes = [m for m in args.modes.split(",") if m]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        fail(f"--modes: unknown mode {unknown[0]!r} (modes: {', '.join(MODES)}; guard modes: --guard)")
     if "fcfs" not in modes:
         modes.insert(0, "fcfs")
+    guards = [] if args.guard == ["none"] else (args.guard or list(GUARDS))
+    for spec in guards:
+        guard_settings(spec)
+    modes += [f"guard:{spec}" for spec in guards]
 
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "model", MODELS[args.model])
     plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
     burst = workload(args, 1e6)  # every request at once: the engine saturated, steps of every shape
-    burst_n = min(len(burst.arrival), 120)
+    burst_n = min(len(burst.arrival), args.calibration_requests)
     burst = Workload(
         burst.arrival[:burst_n] * 0,
         burst.prompt_len[:burst_n],
@@ -287,9 +394,11 @@ def main() -> None:
     probe = workload(args, 1.0)
     capacity = capacity_rate(profile, probe, args.max_num_seqs)
     rates = args.rates or [round(load * capacity, 2) for load in args.loads]
+    full_step = calibration.get("full_batch_step_ms")
     print(
-        f"calibration: median step {calibration['median_step_ms']:.1f} ms; capacity ≈ {capacity:.1f} req/s; "
-        f"rates {rates}",
+        f"calibration: median step {calibration['median_step_ms']:.1f} ms, full-batch decode step "
+        f"{full_step or float('nan'):.1f} ms ({args.max_num_seqs} sequences); "
+        f"{calibration['preemptions']} preemptions; capacity ≈ {capacity:.1f} req/s; rates {rates}",
         flush=True,
     )
     doc: dict = {
@@ -298,6 +407,8 @@ def main() -> None:
         "profile": profile.to_dict(),
         "capacity_req_s": capacity,
         "calibration_median_step_ms": calibration["median_step_ms"],
+        "full_batch_step_ms": full_step,
+        "modes": modes,
         "rates": [],
     }
     for rate in rates:
@@ -361,6 +472,7 @@ def main() -> None:
         from sagepred.io import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(doc, indent=2, default=_plain) + "\n")
+    return doc
 
 
 def _plain(value: Any) -> Any:

@@ -43,6 +43,11 @@ BENCH_MODEL = TinyModelConfig(
 cores) that the machine's noise is small against the work per step."""
 
 
+def kv_bytes_per_token(config: TinyModelConfig, dtype_bytes: int = 2) -> int:
+    """KV-cache bytes one token takes in the engine (keys and values of every layer)."""
+    return 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim * dtype_bytes
+
+
 def _corpus() -> list[str]:
     words = [
         "the",

