@@ -84,11 +84,16 @@ def _require_datasets() -> None:
         ) from None
 
 
-def text_keys(fingerprint: str, texts: Iterable[str]) -> np.ndarray:
-    """16-byte digests of ``fingerprint`` + each text, as a numpy ``S16`` array."""
+def text_digests(fingerprint: str, texts: Iterable[str]) -> list[bytes]:
+    """16-byte BLAKE2b digests of ``fingerprint`` + each text."""
     prefix = fingerprint.encode("utf-8") + b"\0"
-    digests = [hashlib.blake2b(prefix + t.encode("utf-8"), digest_size=KEY_BYTES).digest() for t in texts]
-    return np.array(digests, dtype=f"S{KEY_BYTES}")
+    return [hashlib.blake2b(prefix + t.encode("utf-8"), digest_size=KEY_BYTES).digest() for t in texts]
+
+
+def text_keys(fingerprint: str, texts: Iterable[str]) -> np.ndarray:
+    """:func:`text_digests` as a numpy ``S16`` array (compare and sort them there; convert an element
+    back with :func:`text_digests`, not ``bytes()``, which drops trailing zero bytes)."""
+    return np.array(text_digests(fingerprint, texts), dtype=f"S{KEY_BYTES}")
 
 
 def _key_array(column: Any) -> np.ndarray:
@@ -163,7 +168,7 @@ class _KeyBatch:
         self.fingerprint = fingerprint
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        return {"key": [bytes(k) for k in text_keys(self.fingerprint, batch["text"])]}
+        return {"key": text_digests(self.fingerprint, batch["text"])}
 
 
 class _EmbedBatch:

@@ -99,15 +99,15 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             eval_split=options.eval_split or recipe.data.eval_split,
             protocol="",  # the recipe's note describes its own protocol, not the one asked for here
         )
-    from sagepred.training.distributed import describe, make_accelerator
+    from sagepred.training.distributed import describe, launched_processes, make_accelerator
 
-    accelerator = make_accelerator()
-    if accelerator is not None and not options.lora:
+    if launched_processes() > 1 and not options.lora:
         raise InputError(
             "a multi-process launch trains the LoRA mode (--lora); frozen-encoder training runs in one "
             "process (parallel embedding: --disk-embeddings on --embed-workers N)",
             field="--lora",
         )
+    accelerator = make_accelerator()
     is_main = accelerator is None or bool(accelerator.is_main_process)
     data = load_training_data(recipe, options.data, seed=options.seed, notify=notify if is_main else _quiet)
     section = recipe.predictor
