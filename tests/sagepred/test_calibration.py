@@ -9,6 +9,7 @@ import pytest
 
 from sagepred.calibration import (
     CALIBRATION_NAME,
+    PIT_GRID,
     REFERENCE_NAME,
     Calibration,
     OnlineRecalibrator,
@@ -60,6 +61,35 @@ def test_recalibration_fixes_an_overconfident_head_on_new_draws():
     assert np.allclose(
         Recalibrator.from_dict(json.loads(json.dumps(recal.to_dict()))).mapping, recal.mapping, atol=1e-6
     )
+
+
+def test_a_thin_upper_tail_does_not_reorder_the_predicted_means():
+    """57 held-out PITs, two beyond 0.995 (gpt-4's case): the map may not multiply the far tail (whose
+    weight differs per prompt) by ~5, which ranked the means by their tails; the medians keep their order."""
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(1)
+    medians = np.exp(rng.uniform(4, 6, 200))
+    base = lognormal_dist(medians, sigma=0.5)
+    edges = base.knots if base.knots.ndim == 1 else base.knots[0]
+    probs = np.diff(base.cdf_at_knots, axis=1)
+    far = rng.uniform(0.0, 0.006, len(medians))  # a far tail at 8k-16k tokens, of varying weight
+    probs = probs * (1 - far)[:, None]
+    probs[:, -1] += far
+    dist = LengthDistribution.from_histogram(probs, edges)
+    pits = np.concatenate([rng.uniform(0.01, 0.99, 55), [0.998, 0.999]])
+    loose = Recalibrator.fit(pits, tail_slope=None)
+    bounded = Recalibrator.fit(pits)
+    assert 1 - loose.mapping[-2] > 4 * (1 - PIT_GRID[-2])  # the unbounded map's jump at the top
+    assert 1 - bounded.mapping[-2] <= 2 * (1 - PIT_GRID[-2]) + 1e-9
+    mean = np.asarray(dist.mean()).ravel()
+    tau_loose = kendalltau(mean, np.asarray(loose(dist).mean()).ravel()).statistic
+    tau_bounded = kendalltau(mean, np.asarray(bounded(dist).mean()).ravel()).statistic
+    assert tau_bounded > tau_loose + 0.1 and tau_bounded > 0.8, (tau_loose, tau_bounded)
+    median = dist.quantile(0.5).ravel()
+    assert kendalltau(median, bounded(dist).quantile(0.5).ravel()).statistic > 0.99
+    many = np.concatenate([rng.uniform(0.01, 0.99, 1000), rng.uniform(0.996, 1.0, 40)])
+    assert 1 - Recalibrator.fit(many).mapping[-2] > 2 * (1 - PIT_GRID[-2])  # a tail the data supports
 
 
 def test_widen_scales_the_log_spread_around_the_median():
