@@ -123,7 +123,7 @@ class Command(Subcommand):
         parser.add_argument("--plot", default=None, metavar="PNG", help="where the sweep plot goes")
         parser.add_argument(
             "--replicas",
-            type=int,
+            type=positive_int,
             default=1,
             help="engines behind a router (default 1: one engine, no router); --rate is then the cluster's",
         )

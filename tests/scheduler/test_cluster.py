@@ -201,7 +201,7 @@ def test_cli_cluster_sweep_json_and_plot(tmp_path, records_file, capsys):
     ("extra", "message"),
     [
         (["--replicas", "2", "--router", "leastcost"], "did you mean least-cost"),
-        (["--replicas", "0"], "at least one replica"),
+        (["--replicas", "0"], "expected a positive integer"),
         (["--replicas", "2", "--router", "least-cost", "--predictor", "none", "--policies", "fcfs"], "needs a predictor"),
     ],
 )  # fmt: skip
