@@ -18,7 +18,7 @@ from pathlib import Path
 from sagepred.loading import parse_spec
 from sagepred.scheduler.cost import cost_model
 from sagepred.scheduler.experiment import arrivals_for, load_records
-from sagepred.scheduler.policies import make_policy
+from sagepred.scheduler.policies import SlackConfig, make_policy
 from sagepred.scheduler.profile import load_profile
 from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.traces import load_trace
@@ -36,20 +36,25 @@ def curve(args: argparse.Namespace) -> dict:
     predictor = resolve_predictor(parse_spec(args.predictor), [], records)
     trace = load_trace(args.data / "traces" / args.trace)
     rows = []
-    for rate in args.rates:
-        w = build_workload(arrivals_for(trace, args.num_requests, rate, 0), records, predictor, seed=0)
+    for seed, rate in [(s, r) for s in args.seeds for r in args.rates]:
+        w = build_workload(arrivals_for(trace, args.num_requests, rate, seed), records, predictor, seed=seed)
         fcfs = simulate(w, make_policy("fcfs", cost), profile).summary()
         oracle = simulate(w, make_policy("oracle", cost), profile).summary()
-        row = {"rate": rate, "fcfs": fcfs, "oracle": oracle, "gittins": []}
+        row = {"seed": seed, "rate": rate, "fcfs": fcfs, "oracle": oracle, "gittins": []}
         gain_oracle = fcfs["mean_ttlt_s"] - oracle["mean_ttlt_s"]
-        guards = [("aging", a, None) for a in args.aging] + [("max_wait_s", 0.0, m) for m in args.max_wait]
-        for guard, aging, max_wait in guards:
-            config = SimConfig(max_wait_s=max_wait)
+        guards = (
+            [("aging", a, None, None) for a in args.aging]
+            + [("max_wait_s", 0.0, m, None) for m in args.max_wait]
+            + [("slack", 0.0, None, e) for e in args.slack]
+        )
+        for guard, aging, max_wait, eps in guards:
+            config = SimConfig(max_wait_s=max_wait, slack=None if eps is None else SlackConfig(epsilon=eps))
             s = simulate(w, make_policy("gittins", cost, aging=aging), profile, config).summary()
             s.update(
                 guard=guard,
                 aging=aging,
                 max_wait_s=max_wait,
+                slack_epsilon=eps,
                 mean_vs_fcfs=s["mean_ttlt_s"] / fcfs["mean_ttlt_s"],
                 p99_vs_fcfs=s["p99_ttlt_s"] / fcfs["p99_ttlt_s"],
                 share_of_oracle_gain=(fcfs["mean_ttlt_s"] - s["mean_ttlt_s"]) / gain_oracle
@@ -59,7 +64,7 @@ def curve(args: argparse.Namespace) -> dict:
             row["gittins"].append(s)
             share = s["share_of_oracle_gain"]
             print(
-                f"rate {rate:>6g}  {guard} {aging if max_wait is None else max_wait:>8g}  mean {s['mean_vs_fcfs']:.3f}x  p99 {s['p99_vs_fcfs']:.3f}x  "
+                f"seed {seed} rate {rate:>6g}  {guard} {_param(aging, max_wait, eps):>8g}  mean {s['mean_vs_fcfs']:.3f}x  p99 {s['p99_vs_fcfs']:.3f}x  "
                 f"oracle share {share if share is None else round(share, 3)}  "
                 f"(fcfs mean {fcfs['mean_ttlt_s']:.2f} s p99 {fcfs['p99_ttlt_s']:.2f} s; "
                 f"oracle mean {oracle['mean_ttlt_s'] / fcfs['mean_ttlt_s']:.3f}x "
@@ -73,6 +78,10 @@ def curve(args: argparse.Namespace) -> dict:
         },  # no machine paths
         "rows": rows,
     }
+
+
+def _param(aging: float, max_wait: float | None, eps: float | None) -> float:
+    return eps if eps is not None else (aging if max_wait is None else max_wait)
 
 
 def main() -> None:
@@ -102,6 +111,18 @@ def main() -> None:
         type=lambda t: [float(x) for x in t.split(",") if x],
         default=[2.0, 5.0, 10.0, 20.0],
         help="comma-separated starvation bounds (seconds since arrival)",
+    )
+    parser.add_argument(
+        "--slack",
+        type=lambda t: [float(x) for x in t.split(",") if x],
+        default=[0.0, 0.1, 0.25, 0.5, 1.0],
+        help="comma-separated slack-guard epsilons (deadline = (1 + epsilon) x the virtual FCFS latency)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[0],
+        help="comma-separated workload seeds (tune on some, report on others)",
     )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()

@@ -245,12 +245,16 @@ class SlackConfig:
     """The slack guard's settings (see :class:`SlackGuard`)."""
 
     epsilon: float = field(
-        default=1.0,
+        default=0.1,
         metadata={"help": "deadline = arrival + (1 + epsilon) × estimated FCFS latency (inf: off)"},
     )
     quantile: float = field(
         default=0.9,
         metadata={"help": "quantile of the predicted length taken as a request's remaining decode steps"},
+    )
+    displace: bool = field(
+        default=False,
+        metadata={"help": "a promoted request displaces a running one without the cost check"},
     )
     halflife_s: float = field(
         default=20.0, metadata={"help": "engine seconds over which throughput and step time are averaged"}

@@ -441,7 +441,7 @@ class _Run:
         value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
         values = table.values(running, ages)
         recompute = float(self.policy.cost.recompute(prompt[i] + gen[i]))
-        forced = self.where[w] == 2
+        forced = self.where[w] == 2 and (self.guard is None or self.slack.displace)
         if not forced and not self.rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
             return False
         plan.budget += int(plan.tokens[victim])
