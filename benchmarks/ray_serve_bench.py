@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     pc, p2 = runs["predicted-cost"], runs["pow2"]
     out = {
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "json"},
+        "config": {k: v.name if isinstance(v, Path) else v for k, v in vars(args).items() if k != "json"},
         "data": args.data.name,
         "mean_output_tokens": float(w.output_len.mean()),
         "order": order_log,
