@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from sagepred.argtypes import non_negative_int, positive_float, positive_int
 from sagepred.errors import InputError
 
 
@@ -16,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("replicas on Ray Serve (--replicas)")
     group.add_argument(
         "--replicas",
-        type=int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="run N engine replicas on Ray Serve behind --router (without it: one vLLM server, as before)",
@@ -33,13 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an existing Ray cluster (ray.init address); default: start a local one",
     )
     group.add_argument(
-        "--ray-cpus", type=int, default=None, help="local cluster: CPUs (default replicas + 1)"
+        "--ray-cpus", type=positive_int, default=None, help="local cluster: CPUs (default replicas + 1)"
     )
     group.add_argument(
-        "--ray-object-store-mb", type=int, default=512, help="local cluster: object store size in MiB"
+        "--ray-object-store-mb",
+        type=positive_int,
+        default=512,
+        help="local cluster: object store size in MiB",
     )
     group.add_argument(
-        "--stats-period-s", type=float, default=0.25, help="seconds between routing-stats reports per replica"
+        "--stats-period-s",
+        type=positive_float,
+        default=0.25,
+        help="seconds between routing-stats reports per replica",
     )
 
 
