@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/"
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="bench", help="dummy-weights model size")
-    parser.add_argument("--num-requests", type=int, default=240, help="requests replayed per run")
+    parser.add_argument("--num-requests", type=int, default=300, help="requests replayed per run")
     parser.add_argument(
         "--loads",
         type=lambda t: [float(x) for x in t.split(",")],
