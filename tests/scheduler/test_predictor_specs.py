@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sagepred.cli import main
+from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
 from sagepred.loading import load_predictor
 from sagepred.records import read_jsonl_records, write_jsonl_records
@@ -62,10 +63,15 @@ def test_predict_then_simulate_uses_exactly_the_predicted_distributions(
     records = read_jsonl_records(records_file)
     lines = [json.loads(line) for line in predictions_file.read_text().splitlines()]
     assert [row["id"] for row in lines] == [r.record_id for r in records]
-    direct = load_predictor(ZOO).predict([r.prompt_text for r in records])
+    written = LengthDistribution.concat([LengthDistribution.from_dict(row) for row in lines])
     from_file = resolve_predictor(str(predictions_file))(records, np.zeros(len(records), dtype=int))
+    np.testing.assert_array_equal(from_file.row_knots, written.row_knots)
+    np.testing.assert_array_equal(from_file.row_cdf, written.row_cdf)
+    # `predict` reads the embedding cache, which other commands may have filled from batches of other
+    # prompts: float32 encoder passes of other shapes agree to rounding, not bit for bit.
+    direct = load_predictor(ZOO).predict([r.prompt_text for r in records])
     np.testing.assert_array_equal(from_file.row_knots, direct.row_knots)
-    np.testing.assert_array_equal(from_file.row_cdf, direct.row_cdf)
+    np.testing.assert_allclose(from_file.row_cdf, direct.row_cdf, rtol=1e-4, atol=1e-6)
     assert _simulate(records_file, str(predictions_file), tmp_path) == 0
     result = json.loads((tmp_path / "sim.json").read_text())
     assert result["settings"]["predictor"] == str(predictions_file)
@@ -113,7 +119,8 @@ def test_eval_and_compare_take_a_zoo_name_and_a_predictions_file(
     by_name, by_file = json.loads(compare_json.read_text())["results"]
     assert by_file["kind"] == "predictions" and by_name["kind"] == "checkpoint"
     assert by_name["crps"] == pytest.approx(by_file["crps"], rel=1e-9)
-    assert metrics["crps"] == pytest.approx(by_name["crps"], rel=1e-9)
+    # eval embeds afresh, compare may read the embedding cache: equal to float32 rounding.
+    assert metrics["crps"] == pytest.approx(by_name["crps"], rel=1e-6)
 
 
 def test_unknown_predictor_spec_lists_the_accepted_forms(records_file, tmp_path, capsys):

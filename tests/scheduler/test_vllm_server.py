@@ -18,7 +18,7 @@ import pytest
 from sagepred.cli import main
 from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError, SagepredError
-from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator, priorities
+from sagepred.scheduler.priority import PriorityConfig, RequestAnnotator, priorities, prompt_of
 from sagepred.scheduler.proxy import PriorityProxy
 from sagepred.scheduler.serving import KeyBook, PluginConfig, ServedRequest, parse_prediction, prediction_args
 
@@ -256,7 +256,7 @@ def test_priority_proxy_annotates_and_passes_through(server):
             seen.extend(out)
             return out, headers
 
-    proxy = PriorityProxy(server, Recording(CharLengthPredictor(), PriorityConfig())).start()
+    proxy = PriorityProxy(server, Recording(CharLengthPredictor(), PriorityConfig()), warm_up=False).start()
     try:
         with urllib.request.urlopen(proxy.url + "/v1/models", timeout=30) as response:
             assert json.loads(response.read())["data"][0]["id"] == "tiny"
@@ -277,5 +277,6 @@ def test_priority_proxy_annotates_and_passes_through(server):
         assert short["usage"]["completion_tokens"] == 4
     finally:
         proxy.close()
+    assert [prompt_of(body) for body in seen] == ["user: hello there", "a"]
     assert isinstance(seen[0]["priority"], int) and seen[1]["priority"] < seen[0]["priority"]
     assert parse_prediction(seen[0]["vllm_xargs"]) is not None
