@@ -195,7 +195,9 @@ def replay(
             )
         else:
             token_counts = np.asarray(token_counts, dtype=np.float32)[order]
-        head_all = head.predict_from_features(embeddings, token_counts)
+        head_all = head.predict_from_features(
+            embeddings, token_counts, prompts=[r.prompt_text for r in stream]
+        )
     rng = np.random.default_rng(config.seed + 1)
     rows: dict[str, list[LengthDistribution]] = {m: [] for m in modes if m != "head"}
     from sagepred.calibration import OnlineRecalibrator, apply_map, pit_midpoint

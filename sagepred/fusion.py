@@ -208,13 +208,17 @@ class FusedPredictor:
         token_counts: np.ndarray | None = None,
         head_dist: LengthDistribution | None = None,
         neighbours: Neighbours | None = None,
+        prompts: Sequence[str] | None = None,
     ) -> LengthDistribution:
-        """Distributions from precomputed embeddings (and, optionally, the head's output and the neighbours)."""
+        """Distributions from precomputed embeddings (and, optionally, the head's output and the neighbours).
+
+        ``prompts`` lets a head that reads length instructions apply them.
+        """
         mode = self.fusion.mode
         if mode != "history" and head_dist is None:
             if token_counts is None:
                 raise ValueError("the head needs token_counts (or pass head_dist)")
-            head_dist = self.head.predict_from_features(embeddings, token_counts)
+            head_dist = self.head.predict_from_features(embeddings, token_counts, prompts=prompts)
         if mode == "head":
             return head_dist
         found = neighbours if neighbours is not None else self.history.query(embeddings)
@@ -283,7 +287,7 @@ class FusedPredictor:
             if self.head is None
             else np.asarray(self.encoder.count_tokens(list(prompts)), dtype=np.float32)
         )
-        return self.predict_from_features(embeddings, counts)
+        return self.predict_from_features(embeddings, counts, prompts=prompts)
 
     # ------------------------------------------------------------------ learning online
     def observe(

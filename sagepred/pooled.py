@@ -21,12 +21,13 @@ A new target joins from a few records by fitting only its embedding and temperat
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -43,10 +44,16 @@ from sagepred.checkpoint import (
     verify_files,
 )
 from sagepred.distribution import LengthDistribution, log_bin_edges
-from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+from sagepred.encoders import DEFAULT_ENCODER, TextEncoder, load_encoder
 from sagepred.errors import CheckpointError, InputError
 from sagepred.heads import LENGTH_FEATURE_SCALE, HeadConfig, HistogramHead
-from sagepred.length_instructions import LengthRequest, parse_length_request
+from sagepred.instruction_adjust import (
+    InstructionSettings,
+    adjust_histograms,
+)
+
+if TYPE_CHECKING:
+    from sagepred.predictor import LengthPredictor
 
 POOLED_KIND = "pooled"
 POOLED_FORMAT_VERSION = 1
@@ -57,8 +64,6 @@ ENCODER_FOLDER = "encoder"
 TOKENIZER_FAMILIES = ("cl100k", "llama3", "qwen", "llama2", "mistral-v1", "mistral-v3", "llama4")
 """Tokenizer families with their own one-hot feature (anything else is 'other')."""
 NUM_TARGET_FEATURES = 4 + len(TOKENIZER_FAMILIES) + 1
-LIST_UNITS = frozenset({"item", "items_of", "line", "character"})
-"""Units whose words-per-unit is a rough average (their weight is fitted apart from prose units')."""
 
 
 @dataclass
@@ -88,24 +93,6 @@ class TargetInfo:
             *family,
             other,
         ]
-
-
-@dataclass
-class InstructionSettings:
-    """How an explicit length instruction moves the distribution (fitted on validation prompts)."""
-
-    enabled: bool = field(default=True, metadata={"help": "apply the instruction adjustment"})
-    weight: float = field(
-        default=0.9, metadata={"help": "share of the way the log-median moves to an absolute request"}
-    )
-    relative_weight: float = field(
-        default=1.0, metadata={"help": "exponent on a relative request's factor ('brief': 0.5**w)"}
-    )
-    list_weight: float = field(
-        default=0.5, metadata={"help": "the same for list-like units (items, lines, characters)"}
-    )
-    scale: float = field(default=1.0, metadata={"help": "log-space spread factor for absolute requests"})
-    fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
 
 
 @dataclass
@@ -210,54 +197,6 @@ class PooledHead(nn.Module):
         return self.histogram.loss(outputs, lengths, censored, mask)
 
 
-def shift_log_histogram(
-    probs: np.ndarray, edges: np.ndarray, centre: np.ndarray, shift: np.ndarray, scale: np.ndarray
-) -> np.ndarray:
-    """Move histograms in ``u = log(1 + length)``: ``u' = centre + shift + scale · (u - centre)``.
-
-    ``probs`` ``(n, K)`` over shared ``edges`` ``(K + 1,)``; ``centre``, ``shift``, ``scale`` ``(n,)``.
-    The CDF is taken as linear in ``u`` between edges; mass moved past either end stays in the end
-    bins. Returns ``(n, K)`` probabilities over the same edges.
-    """
-    u = np.log1p(edges)
-    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
-    cdf /= cdf[:, -1:]
-    source = centre[:, None] + (u[None, :] - centre[:, None] - shift[:, None]) / scale[:, None]
-    moved = np.stack([np.interp(source[i], u, cdf[i]) for i in range(probs.shape[0])])
-    moved[:, 0], moved[:, -1] = 0.0, 1.0
-    out = np.clip(np.diff(moved, axis=1), 0.0, None)
-    return out / out.sum(axis=1, keepdims=True)
-
-
-def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``log(1 + median)`` of histogram rows (CDF linear in ``log(1 + length)`` between edges)."""
-    u = np.log1p(edges)
-    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
-    cdf /= cdf[:, -1:]
-    return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
-
-
-def request_shifts(
-    requests: Sequence[LengthRequest],
-    centre: np.ndarray,
-    tokenizer: str | None,
-    settings: InstructionSettings,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(shift, scale)`` in ``log(1 + length)`` per row for the parsed requests (0 and 1 for none)."""
-    shift = np.zeros(len(requests))
-    scale = np.ones(len(requests))
-    for i, request in enumerate(requests):
-        if request.kind == "absolute":
-            tokens = request.requested_tokens(tokenizer)
-            assert tokens is not None
-            weight = settings.list_weight if request.unit in LIST_UNITS else settings.weight
-            shift[i] = weight * (math.log1p(tokens) - centre[i])
-            scale[i] = settings.scale
-        elif request.kind == "relative":
-            shift[i] = settings.relative_weight * math.log(request.multiplier)
-    return shift, scale
-
-
 class PooledPredictor(nn.Module):
     """One model for every target it knows: ``predict(prompts, target)``."""
 
@@ -273,7 +212,7 @@ class PooledPredictor(nn.Module):
     def encoder(self) -> TextEncoder:
         """The text encoder (loaded on first use; a bundled one from the checkpoint's ``encoder/``)."""
         if self._encoder is None:
-            self._encoder = TextEncoder(self.config.encoder, max_length=self.config.encoder_max_length)
+            self._encoder = load_encoder(self.config.encoder, max_length=self.config.encoder_max_length)
             if self.config.encoder_bundled and self._encoder_digest:
                 # embedding caches key on the name: make it name these weights, not just the folder
                 self._encoder.name = f"{self.config.encoder}#{self._encoder_digest[:16]}"
@@ -333,23 +272,8 @@ class PooledPredictor(nn.Module):
         settings: InstructionSettings | None = None,
     ) -> np.ndarray:
         """Apply the length-instruction adjustment to head probabilities (rows without one unchanged)."""
-        settings = settings or self.config.instructions
-        if not settings.enabled:
-            return probs
-        requests = [parse_length_request(p) for p in prompts]
-        rows = [i for i, r in enumerate(requests) if r.kind != "none"]
-        if not rows:
-            return probs
-        out = probs.copy()
-        centre = log_median(probs[rows], self.edges)
-        shift = np.zeros(len(rows))
-        scale = np.ones(len(rows))
-        for j, i in enumerate(rows):
-            tokenizer = self.config.targets[int(targets[i])].tokenizer
-            s, c = request_shifts([requests[i]], centre[j : j + 1], tokenizer, settings)
-            shift[j], scale[j] = s[0], c[0]
-        out[rows] = shift_log_histogram(probs[rows], self.edges, centre, shift, scale)
-        return out
+        tokenizers = [self.config.targets[int(t)].tokenizer for t in targets]
+        return adjust_histograms(probs, prompts, self.edges, tokenizers, settings or self.config.instructions)
 
     def predict_from_features(
         self, prompts: Sequence[str], embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray
@@ -375,6 +299,60 @@ class PooledPredictor(nn.Module):
         index = target if isinstance(target, int) else self.target_index(target)
         embeddings, counts = self.features(prompts, batch_size=batch_size, progress=progress)
         return self.predict_from_features(prompts, embeddings, counts, np.full(len(prompts), index))
+
+    @torch.no_grad()
+    def export_target(self, target: str, field: str | None = "--target") -> LengthPredictor:
+        """The pooled model bound to ``target`` as a standalone per-target :class:`LengthPredictor`.
+
+        The target's features and learned embedding are constant inputs of the head's first layer, so
+        they fold into its bias; the target's logit temperature folds into the last layer. The result is
+        an ordinary histogram-head checkpoint (same encoder, same bins) whose predictions equal
+        ``for_target(target)``'s up to float rounding, instruction adjustment included
+        (``config.instructions`` and ``config.tokenizer``). Calibration, provenance and metrics are the
+        caller's to add.
+        """
+        from sagepred.predictor import LengthPredictor, PredictorConfig
+
+        if self.config.encoder_bundled:
+            raise InputError(
+                "a pooled checkpoint with a fine-tuned encoder cannot be exported per target "
+                "(the per-target format names its encoder, it does not bundle one)",
+                field=field,
+            )
+        index = self.target_index(target, field=field)
+        info = self.config.targets[index]
+        pooled_mlp = self.head.histogram.mlp
+        head = HeadConfig(**{**asdict(self.config.head), "kind": "histogram"})
+        head.input_dim = self.config.embedding_dim
+        config = PredictorConfig(
+            target_model=info.target_model or info.name,
+            encoder=self.config.encoder,
+            encoder_max_length=self.config.encoder_max_length,
+            head=head,
+            instructions=copy.deepcopy(self.config.instructions),
+            tokenizer=info.tokenizer,
+        )
+        exported = LengthPredictor(config, encoder=self._encoder)
+        mlp = exported.head.mlp
+        for mine, theirs in zip(mlp, pooled_mlp, strict=True):
+            if isinstance(mine, nn.Linear) and mine.in_features == theirs.in_features:
+                mine.weight.copy_(theirs.weight)
+                mine.bias.copy_(theirs.bias)
+        first_mine, first_pooled = mlp[0], pooled_mlp[0]
+        width = self.config.embedding_dim
+        constant = [self.head.target_embedding[index]]
+        if self.config.use_target_features:
+            constant.insert(0, self.head.target_features[index])
+        target_inputs = torch.cat(constant)
+        weight = first_pooled.weight
+        first_mine.weight.copy_(torch.cat([weight[:, :width], weight[:, -1:]], dim=1))
+        first_mine.bias.copy_(first_pooled.bias + weight[:, width:-1] @ target_inputs)
+        last = mlp[len(mlp) - 1]
+        factor = torch.exp(-self.head.log_temperature[index])
+        last.weight.mul_(factor)
+        last.bias.mul_(factor)
+        exported.eval()
+        return exported
 
     def for_target(self, target: str, field: str | None = "--target") -> TargetPredictor:
         """A single-target view with the ``predict(prompts)`` interface of :class:`LengthPredictor`."""

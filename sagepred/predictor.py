@@ -45,6 +45,7 @@ from sagepred.distribution import LengthDistribution
 from sagepred.encoders import DEFAULT_ENCODER, TextEncoder, load_encoder
 from sagepred.errors import CheckpointError
 from sagepred.heads import DistributionHead, HeadConfig
+from sagepred.instruction_adjust import InstructionSettings, adjust_histograms
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
@@ -83,6 +84,19 @@ class PredictorConfig:
     training: dict[str, Any] = field(default_factory=dict, metadata={"help": "training settings used"})
     data: dict[str, Any] = field(default_factory=dict, metadata={"help": "data source, licence, sizes"})
     metrics: dict[str, Any] = field(default_factory=dict, metadata={"help": "validation metrics"})
+    instructions: InstructionSettings | None = field(
+        default=None,
+        metadata={
+            "help": "length-instruction adjustment of the histogram (None: off; set on checkpoints "
+            "exported from a pooled model)"
+        },
+    )
+    tokenizer: str | None = field(
+        default=None,
+        metadata={
+            "help": "tokenizer family counting the target's tokens (turns asked-for words into tokens)"
+        },
+    )
     format_version: int = FORMAT_VERSION
     sagepred_version: str = __version__
 
@@ -96,6 +110,11 @@ class PredictorConfig:
         try:
             head = HeadConfig(**payload["head"])
             lora = LoraSettings(**payload["lora"]) if payload.get("lora") else None
+            instructions = (
+                InstructionSettings(**payload["instructions"]) if payload.get("instructions") else None
+            )
+            if instructions is not None and head.kind != "histogram":
+                raise CheckpointError(f"{source}: the length-instruction adjustment needs a histogram head")
             return cls(
                 target_model=payload["target_model"],
                 encoder=payload["encoder"],
@@ -105,6 +124,8 @@ class PredictorConfig:
                 training=payload.get("training", {}),
                 data=payload.get("data", {}),
                 metrics=payload.get("metrics", {}),
+                instructions=instructions,
+                tokenizer=payload.get("tokenizer"),
                 format_version=version,
                 sagepred_version=payload.get("sagepred_version", "unknown"),
             )
@@ -173,23 +194,43 @@ class LengthPredictor(nn.Module):
 
     @torch.no_grad()
     def predict_from_features(
-        self, embeddings: np.ndarray, token_counts: np.ndarray, calibrated: bool = True
+        self,
+        embeddings: np.ndarray,
+        token_counts: np.ndarray,
+        calibrated: bool = True,
+        prompts: Sequence[str] | None = None,
     ) -> LengthDistribution:
         """Distributions from precomputed embeddings and encoder token counts.
 
-        ``calibrated`` applies the checkpoint's static calibration and the online recalibration
-        (when there are any); ``False`` gives the head's raw output.
+        With ``prompts`` (one per row), a checkpoint that has an instruction adjustment
+        (``config.instructions``) moves each row by its prompt's explicit length request first.
+        ``calibrated`` then applies the checkpoint's static calibration and the online recalibration
+        (when there are any); ``False`` gives the head's output without them.
         """
         was_training = self.head.training
         self.head.eval()
         outputs = self.head(torch.as_tensor(embeddings, dtype=torch.float32), torch.as_tensor(token_counts))
         self.head.train(was_training)
-        dist = self.head.distribution(outputs)
+        if prompts is not None and self.config.instructions is not None:
+            dist = self._adjusted(outputs, prompts)
+        else:
+            dist = self.head.distribution(outputs)
         if calibrated and self.calibration is not None:
             dist = self.calibration.apply(dist, np.asarray(embeddings, dtype=np.float32))
         if calibrated and self.online is not None:
             dist = self.online(dist)
         return dist
+
+    def _adjusted(self, outputs: torch.Tensor, prompts: Sequence[str]) -> LengthDistribution:
+        """The histogram head's ``outputs`` as distributions moved by each prompt's length instruction."""
+        assert self.config.instructions is not None
+        if len(prompts) != len(outputs):
+            raise ValueError(f"{len(prompts)} prompts for {len(outputs)} rows")
+        probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)
+        edges = self.head.edges.cpu().numpy().astype(np.float64)
+        tokenizers = [self.config.tokenizer] * len(prompts)
+        moved = adjust_histograms(probs, prompts, edges, tokenizers, self.config.instructions)
+        return LengthDistribution.from_histogram(moved, edges)
 
     def observe(
         self,
@@ -230,7 +271,7 @@ class LengthPredictor(nn.Module):
         if len(prompts) == 0:
             raise ValueError("predict needs at least one prompt")
         embeddings, counts = self.features(prompts, batch_size=batch_size, progress=progress)
-        return self.predict_from_features(embeddings, counts)
+        return self.predict_from_features(embeddings, counts, prompts=prompts)
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -31,17 +30,16 @@ from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_e
 from sagepred.encoders import EmbeddingCache, TextEncoder
 from sagepred.errors import InputError
 from sagepred.heads import HeadConfig
-from sagepred.length_instructions import parse_length_request
-from sagepred.pooled import (
+from sagepred.instruction_adjust import (
+    LIST_UNITS,
     InstructionSettings,
-    PooledConfig,
-    PooledPredictor,
-    TargetInfo,
     log_median,
     request_shifts,
     shift_log_histogram,
 )
-from sagepred.records import LengthRecord
+from sagepred.length_instructions import parse_length_request
+from sagepred.pooled import PooledConfig, PooledPredictor, TargetInfo
+from sagepred.records import LengthRecord, prompt_split
 from sagepred.training.trainer import length_targets, seed_everything
 
 ALPACA_LENGTHS = "all_models_output_lengths.csv"
@@ -304,16 +302,6 @@ def build_rows(groups: Sequence[tuple[TargetInfo, list[LengthRecord]]]) -> Poole
     )
 
 
-def prompt_split(prompts: Sequence[str], fraction: float, seed: int, salt: str = "pooled") -> np.ndarray:
-    """A boolean ``(len(prompts),)``: True for held-out prompts (seeded hash of the text, order-free)."""
-
-    def key(text: str) -> float:
-        digest = hashlib.sha256(f"{seed}:{salt}:{text}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    return np.array([key(t) < fraction for t in prompts], dtype=bool)
-
-
 def target_statistics(records: Sequence[LengthRecord]) -> tuple[float, float]:
     """``(mean, std)`` of ``log(1 + length)`` over every sample of ``records``."""
     logs = np.log1p(np.concatenate([r.lengths for r in records]))
@@ -499,7 +487,6 @@ def fit_instruction_settings(
     when they hold ``min_prompts`` prompts of a group (ten samples per prompt from current
     instruction-tuned models), else every target's; a group with fewer keeps its default.
     """
-    from sagepred.pooled import LIST_UNITS
 
     settings = InstructionSettings()
     requests = [parse_length_request(rows.prompts[p]) for p in rows.prompt_index]

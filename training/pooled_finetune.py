@@ -68,7 +68,9 @@ def _prepare_encoder(encoder: TextEncoder, config: PooledFineTuneConfig) -> list
     elif config.mode == "lora":
         from peft import LoraConfig, get_peft_model
 
-        lora = LoraConfig(r=config.lora_rank, lora_alpha=2 * config.lora_rank, target_modules=["query", "value"])
+        lora = LoraConfig(
+            r=config.lora_rank, lora_alpha=2 * config.lora_rank, target_modules=["query", "value"]
+        )
         encoder.model = get_peft_model(encoder.model, lora)
     else:
         raise ValueError(f"unknown fine-tuning mode {config.mode!r} (expected full or lora)")

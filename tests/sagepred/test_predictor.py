@@ -120,3 +120,33 @@ def test_loaded_encoder_stays_in_eval_mode(encoder):
     assert not fresh.encoder.training and not fresh.encoder.model.training
     np.testing.assert_allclose(fresh.predict(PROMPTS).mean(), first)
     assert not fresh.encoder.model.training, "encode must not leave dropout on"
+
+
+def test_instruction_adjustment_moves_only_prompts_that_ask_for_a_length(tmp_path, encoder):
+    """A checkpoint with ``instructions`` moves "in one word" down and "a 2,000-word essay" up; a prompt
+    with no length request, and predictions from features without prompts, are the head alone."""
+    from sagepred.instruction_adjust import InstructionSettings
+
+    config = PredictorConfig(
+        target_model="demo", instructions=InstructionSettings(weight=0.9), tokenizer="llama3"
+    )
+    predictor = LengthPredictor(config, encoder=encoder)
+    randomise(predictor)
+    prompts = [
+        "In one word, what is the capital of France?",
+        "What is the capital of France?",
+        "Write a comprehensive 2,000-word essay on the capital of France.",
+    ]
+    adjusted = predictor.predict(prompts)
+    head_only = predictor.predict_from_features(*predictor.features(prompts))
+    median, plain = adjusted.quantile(0.5), head_only.quantile(0.5)
+    assert median[0] < 0.5 * plain[0] and median[0] < 10
+    assert median[1] == pytest.approx(plain[1])
+    assert median[2] > 2 * plain[2] and median[2] > 1000
+    loaded = LengthPredictor.from_pretrained(predictor.save_pretrained(tmp_path / "ckpt"), encoder=encoder)
+    assert loaded.config.instructions == config.instructions and loaded.config.tokenizer == "llama3"
+    np.testing.assert_allclose(loaded.predict(prompts).quantile(0.5), median, rtol=1e-6)
+    payload = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    payload["head"]["kind"] = "quantile"
+    with pytest.raises(CheckpointError, match="histogram head"):
+        PredictorConfig.from_dict(payload)

@@ -153,6 +153,38 @@ def test_length_probes_move_the_median(setup):
         assert median[longest] / median[shortest] >= 30, topic
 
 
+def test_an_exported_target_predicts_as_the_pooled_model(setup, tmp_path):
+    """export_target folds the target into a per-target checkpoint: same distributions (instruction
+    adjustment included, probes and real held-out prompts), through save_pretrained and back."""
+    from sagepred.predictor import LengthPredictor
+
+    pooled = setup["result"].predictor
+    probes = [json.loads(line)["prompt"] for line in PROBES.read_text(encoding="utf-8").splitlines()]
+    held = sorted({setup["rows"].prompts[i] for i in setup["test"].prompt_index})[:30]
+    prompts = probes + held
+    for target in ("gpt4", "llama-3.2-1b"):
+        exported = pooled.export_target(target)
+        assert exported.config.instructions == pooled.config.instructions
+        assert exported.config.tokenizer == pooled.config.targets[pooled.target_index(target)].tokenizer
+        folder = exported.save_pretrained(tmp_path / target)
+        loaded = LengthPredictor.from_pretrained(folder, encoder=pooled.encoder)
+        assert loaded.config.instructions == pooled.config.instructions
+        want = pooled.predict(prompts, target)
+        got = loaded.predict(prompts)
+        np.testing.assert_allclose(got.cdf(want.row_knots), want.row_cdf, atol=2e-5)
+        np.testing.assert_allclose(got.quantile(0.5), want.quantile(0.5), rtol=1e-3)
+    # without the adjustment the exported head is the pooled head alone
+    raw = loaded.predict_from_features(*loaded.features(probes), calibrated=False)
+    x, n = pooled.features(probes)
+    head_only = pooled.head_probs(x, n, np.full(len(probes), pooled.target_index("llama-3.2-1b")))
+    np.testing.assert_allclose(np.diff(raw.cdf(pooled.edges[None, :]), axis=1), head_only, atol=2e-5)
+
+
+def test_export_refuses_an_unknown_target(setup):
+    with pytest.raises(InputError, match="--init"):
+        setup["result"].predictor.export_target("no-such-model-7b")
+
+
 def test_cli_adds_a_target_and_predicts_for_it(setup, tmp_path, capsys):
     pooled_dir = setup["result"].predictor.save_pretrained(tmp_path / "pooled")
     _, records = setup["new"]

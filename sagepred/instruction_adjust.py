@@ -1,0 +1,120 @@
+"""Reading what a prompt asks for: move a predicted histogram by its explicit length instruction.
+
+:func:`sagepred.length_instructions.parse_length_request` finds the request ("in one word", "a
+2,000-word essay", "list 50 …", "be brief"); this module moves a histogram of output lengths in
+``u = log(1 + length)`` accordingly. For an absolute request the median moves a share ``weight`` of
+the way to the asked-for tokens and the spread is scaled by ``scale``; for a relative one the median
+moves by ``factor ** relative_weight``. The settings are fitted on validation prompts
+(``sagepred.training.pooled.fit_instruction_settings``) and stored in the checkpoint, so the pooled
+model and every per-target checkpoint exported from it (:meth:`PooledPredictor.export_target
+<sagepred.pooled.PooledPredictor.export_target>`) adjust alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sagepred.length_instructions import LengthRequest, parse_length_request
+
+LIST_UNITS = frozenset({"item", "items_of", "line", "character"})
+"""Units whose words-per-unit is a rough average (their weight is fitted apart from prose units')."""
+
+
+@dataclass
+class InstructionSettings:
+    """How an explicit length instruction moves the distribution (fitted on validation prompts)."""
+
+    enabled: bool = field(default=True, metadata={"help": "apply the instruction adjustment"})
+    weight: float = field(
+        default=0.9, metadata={"help": "share of the way the log-median moves to an absolute request"}
+    )
+    relative_weight: float = field(
+        default=1.0, metadata={"help": "exponent on a relative request's factor ('brief': 0.5**w)"}
+    )
+    list_weight: float = field(
+        default=0.5, metadata={"help": "the same for list-like units (items, lines, characters)"}
+    )
+    scale: float = field(default=1.0, metadata={"help": "log-space spread factor for absolute requests"})
+    fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
+
+
+def shift_log_histogram(
+    probs: np.ndarray, edges: np.ndarray, centre: np.ndarray, shift: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """Move histograms in ``u = log(1 + length)``: ``u' = centre + shift + scale · (u - centre)``.
+
+    ``probs`` ``(n, K)`` over shared ``edges`` ``(K + 1,)``; ``centre``, ``shift``, ``scale`` ``(n,)``.
+    The CDF is taken as linear in ``u`` between edges; mass moved past either end stays in the end
+    bins. Returns ``(n, K)`` probabilities over the same edges.
+    """
+    u = np.log1p(edges)
+    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    source = centre[:, None] + (u[None, :] - centre[:, None] - shift[:, None]) / scale[:, None]
+    moved = np.stack([np.interp(source[i], u, cdf[i]) for i in range(probs.shape[0])])
+    moved[:, 0], moved[:, -1] = 0.0, 1.0
+    out = np.clip(np.diff(moved, axis=1), 0.0, None)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``log(1 + median)`` of histogram rows (CDF linear in ``log(1 + length)`` between edges)."""
+    u = np.log1p(edges)
+    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
+
+
+def request_shifts(
+    requests: Sequence[LengthRequest],
+    centre: np.ndarray,
+    tokenizer: str | None,
+    settings: InstructionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(shift, scale)`` in ``log(1 + length)`` per row for the parsed requests (0 and 1 for none)."""
+    shift = np.zeros(len(requests))
+    scale = np.ones(len(requests))
+    for i, request in enumerate(requests):
+        if request.kind == "absolute":
+            tokens = request.requested_tokens(tokenizer)
+            assert tokens is not None
+            weight = settings.list_weight if request.unit in LIST_UNITS else settings.weight
+            shift[i] = weight * (math.log1p(tokens) - centre[i])
+            scale[i] = settings.scale
+        elif request.kind == "relative":
+            shift[i] = settings.relative_weight * math.log(request.multiplier)
+    return shift, scale
+
+
+def adjust_histograms(
+    probs: np.ndarray,
+    prompts: Sequence[str],
+    edges: np.ndarray,
+    tokenizers: Sequence[str | None],
+    settings: InstructionSettings,
+) -> np.ndarray:
+    """Histogram rows ``probs`` ``(n, K)`` moved by each prompt's length instruction.
+
+    ``tokenizers`` names, per row, the tokenizer family that counts the target's tokens (words to
+    tokens); rows whose prompt asks for no length, and all rows when ``settings.enabled`` is off,
+    are returned unchanged.
+    """
+    if not settings.enabled:
+        return probs
+    requests = [parse_length_request(p) for p in prompts]
+    rows = [i for i, r in enumerate(requests) if r.kind != "none"]
+    if not rows:
+        return probs
+    out = probs.copy()
+    centre = log_median(probs[rows], edges)
+    shift = np.zeros(len(rows))
+    scale = np.ones(len(rows))
+    for j, i in enumerate(rows):
+        s, c = request_shifts([requests[i]], centre[j : j + 1], tokenizers[i], settings)
+        shift[j], scale[j] = s[0], c[0]
+    out[rows] = shift_log_histogram(probs[rows], edges, centre, shift, scale)
+    return out
