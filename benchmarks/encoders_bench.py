@@ -1,11 +1,13 @@
 """Encoder options: CPU latency per prompt, and quality of the heads they feed on CASTILLO targets.
 
 Latency: p50/p95 milliseconds per prompt, batches of 32 real CASTILLO prompts, with 1 and 2 torch /
-ONNX Runtime threads, for the default encoder in torch, ONNX Runtime float32 and ONNX Runtime int8
-(and, when ``--causal-lm`` names one, a causal LM's mid-layer states).
+ONNX Runtime threads, for the default encoder in torch, ONNX Runtime float32 and ONNX Runtime int8,
+the ``--variants`` of the default encoder (first-k layers, torch dynamic int8: ``?layers=3``,
+``?quant=int8``, both) and, when ``--causal-lm`` names one, a causal LM's mid-layer states.
 
 Quality: per target, a histogram head on the frozen default encoder (the old default), the same head
-served with int8 ONNX embeddings (the serving path: trained on torch embeddings), and fine-tuning of
+served with int8 ONNX embeddings (the serving path: trained on torch embeddings), per variant the
+same head served with the variant's embeddings and a head trained on them, and fine-tuning of
 the encoder from that warm-started head — LoRA (r 8 on query/value) and full — with AdamW, a linear
 warm-up over the first 10% of steps and a cosine decay, batches of 32. Metrics on the recipe's
 held-out prompts: CRPS, CRPS / global histogram, Kendall τ, cov80, PIT-KS (raw head output, no
@@ -13,6 +15,7 @@ recalibration, so the encoders are compared as they are).
 
     .venv/bin/python benchmarks/encoders_bench.py --latency-only
     .venv/bin/python benchmarks/encoders_bench.py --targets llama-3.2-1b --epochs 1
+    .venv/bin/python benchmarks/encoders_bench.py --quality-only --modes   # frozen heads and variants only
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import numpy as np
 import torch
 
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
-from sagepred.encoders import EmbeddingCache, OnnxTextEncoder, TextEncoder, load_encoder
+from sagepred.encoders import DEFAULT_ENCODER, EmbeddingCache, OnnxTextEncoder, TextEncoder, load_encoder
 from sagepred.io import atomic_write_text
 from sagepred.metrics import compute_metrics
 from sagepred.predictor import LengthPredictor, LoraSettings, PredictorConfig
@@ -71,13 +74,19 @@ def time_encoder(encoder: TextEncoder, prompts: list[str], batch: int = 32) -> d
     }
 
 
-def latency(prompts: list[str], causal: str | None) -> list[dict]:
+def variant_label(options: str) -> str:
+    """``minilm torch layers=3 quant=int8`` for the spec suffix ``?layers=3&quant=int8``."""
+    return "minilm torch " + options.lstrip("?").replace("&", " ")
+
+
+def latency(prompts: list[str], causal: str | None, variants: list[str]) -> list[dict]:
     rows = []
     options: list[tuple[str, object]] = [
         ("minilm torch", lambda: TextEncoder()),
         ("minilm onnx fp32", lambda: OnnxTextEncoder(threads=torch.get_num_threads())),
         ("minilm onnx int8", lambda: OnnxTextEncoder(int8=True, threads=torch.get_num_threads())),
     ]
+    options += [(variant_label(v), lambda v=v: load_encoder(DEFAULT_ENCODER + v)) for v in variants]
     if causal:
         options.append((f"causal-lm {causal}", lambda: load_encoder(f"causal-lm:{causal}")))
     for threads in (1, 2):
@@ -171,7 +180,16 @@ def fine_tune(
     return predictor, time.perf_counter() - tic
 
 
-def quality(targets: list[str], epochs: int, modes: list[str], max_length: int) -> dict:
+def frozen_head(config: PredictorConfig, recipe, train: list[LengthRecord], cache: EmbeddingCache):
+    """A histogram head trained on ``config``'s frozen encoder (seed 0, no recalibration)."""
+    torch.manual_seed(0)
+    predictor = LengthPredictor(config)
+    training = dataclasses.replace(recipe.training, seed=0, calibrate=False)
+    Trainer(predictor, training, cache=cache, progress=False).fit(train)
+    return predictor
+
+
+def quality(targets: list[str], epochs: int, modes: list[str], max_length: int, variants: list[str]) -> dict:
     cache = EmbeddingCache()
     results = {}
     for name in targets:
@@ -185,11 +203,8 @@ def quality(targets: list[str], epochs: int, modes: list[str], max_length: int) 
             encoder_max_length=recipe.predictor.encoder_max_length,
             head=recipe.predictor.head,
         )
-        torch.manual_seed(0)
-        base = LengthPredictor(config)
         tic = time.perf_counter()
-        training = dataclasses.replace(recipe.training, seed=0, calibrate=False)
-        Trainer(base, training, cache=cache, progress=False).fit(data.train)
+        base = frozen_head(config, recipe, data.train, cache)
         rows = {"global": {"crps": global_crps, "crps_vs_global": 1.0}}
         texts = [r.prompt_text for r in held]
         x, n = (
@@ -207,6 +222,25 @@ def quality(targets: list[str], epochs: int, modes: list[str], max_length: int) 
         print(f"{name}: global CRPS {global_crps:.1f}", flush=True)
         for key in ("minilm frozen", "minilm frozen, served int8 onnx"):
             print(f"  {key:<34} {fmt(rows[key])}", flush=True)
+        for variant in variants:
+            served = load_encoder(DEFAULT_ENCODER + variant)
+            label = variant_label(variant).replace("minilm torch", "minilm frozen, served")
+            rows[label] = scored(
+                base.predict_from_features(served.encode_uncached(texts), n, calibrated=False),
+                held,
+                global_crps,
+            )
+            print(f"  {label:<34} {fmt(rows[label])}", flush=True)
+            tic = time.perf_counter()
+            spec = DEFAULT_ENCODER + variant
+            head = frozen_head(dataclasses.replace(config, encoder=spec), recipe, data.train, cache)
+            features = cache.encode(head.encoder, texts), n
+            label = variant_label(variant).replace("minilm torch", "minilm frozen, trained")
+            rows[label] = {
+                **scored(head.predict_from_features(*features, calibrated=False), held, global_crps),
+                "train_seconds": round(time.perf_counter() - tic, 1),
+            }
+            print(f"  {label:<34} {fmt(rows[label])}", flush=True)
         for mode in modes:
             lr = 2e-4 if mode == "lora" else 3e-5
             tuned, seconds = fine_tune(base, data.train, mode, epochs, lr, max_length)
@@ -237,16 +271,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=128, help="encoder tokens while fine-tuning")
     parser.add_argument("--prompts", type=int, default=320, help="prompts timed per encoder")
     parser.add_argument("--causal-lm", default=None, help="a causal LM id or folder to time as well")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=["?layers=3", "?quant=int8", "?layers=3&quant=int8"],
+        help="options of the default encoder to time and to train a frozen head on (NAME?layers=K&quant=int8)",
+    )
     parser.add_argument("--output", default=str(RESULTS), help="JSON results path")
     args = parser.parse_args(argv)
-    results: dict = {"load_average_at_start": os.getloadavg(), "cpu_count": os.cpu_count()}
+    path = Path(args.output)
+    # A --latency-only or --quality-only run replaces its own part and keeps the other's.
+    results: dict = json.loads(path.read_text()) if path.is_file() else {}
+    results.update({"load_average_at_start": os.getloadavg(), "cpu_count": os.cpu_count()})
     if not args.quality_only:
-        results["latency"] = latency(castillo_prompts(args.prompts), args.causal_lm)
+        results["latency"] = latency(castillo_prompts(args.prompts), args.causal_lm, args.variants)
     if not args.latency_only:
         torch.set_num_threads(int(os.environ.get("SAGEPRED_TORCH_THREADS", "2")))
-        results["quality"] = quality(args.targets, args.epochs, args.modes, args.max_length)
+        results["quality"] = quality(args.targets, args.epochs, args.modes, args.max_length, args.variants)
     results["load_average_at_end"] = os.getloadavg()
-    path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")

@@ -321,11 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes", "ablation"]
     )
+    parser.add_argument(
+        "--encoder", help="encoder spec (default: the checkpoint's, else sagepred.encoders.FAST_ENCODER)"
+    )
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
 
-    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+    from sagepred.encoders import FAST_ENCODER, load_encoder
     from sagepred.paths import default_data_dir
     from sagepred.pooled import PooledPredictor
     from sagepred.training.pooled import (
@@ -341,7 +344,13 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = default_data_dir()
     config = PooledTrainingConfig(seed=0)
-    encoder = TextEncoder(DEFAULT_ENCODER)
+    if args.encoder:
+        spec = args.encoder
+    elif args.checkpoint:
+        spec = json.loads((Path(args.checkpoint) / "config.json").read_text())["encoder"]
+    else:
+        spec = FAST_ENCODER
+    encoder = load_encoder(spec)
     groups = load_pooled_records(data_dir)
     rows = build_rows(groups)
     features = prompt_features(encoder, rows.prompts)
@@ -355,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint:
         pooled = PooledPredictor.from_pretrained(args.checkpoint, encoder=encoder)
     else:
-        pooled = train_pooled(train, features, config, DEFAULT_ENCODER).predictor
+        pooled = train_pooled(train, features, config, spec).predictor
         pooled._encoder = encoder
     result["instructions"] = vars(pooled.config.instructions)
 
@@ -363,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         names = {t.name for t in rows.targets if t.source == "castillo" or t.target_model in ALPACA_SAMPLE}
         pooled_metrics = evaluate_targets(predict_rows(pooled, test, features), test, train)
         no_instr = evaluate_targets(predict_rows(pooled, test, features, adjust=False), test, train)
-        heads = per_target_heads(train, test, features, names, DEFAULT_ENCODER)
+        heads = per_target_heads(train, test, features, names, spec)
         rows_out = table(pooled_metrics, heads, [t for t in rows.targets if t.name in names])
         print_table(rows_out)
         result["table"] = rows_out
@@ -391,13 +400,13 @@ def main(argv: list[str] | None = None) -> int:
         result["probes"] = probes(pooled, ["gpt4", "llama-3.1-8b", "qwen2.5-7b-1m"])
     if "curve" not in args.skip:
         result["learning_curve"] = learning_curve(
-            rows, features, ~held, held, config, DEFAULT_ENCODER, args.quick
+            rows, features, ~held, held, config, spec, args.quick
         )
     if "ablation" not in args.skip:
-        result["ablation"] = ablation(train, test, features, config, DEFAULT_ENCODER)
+        result["ablation"] = ablation(train, test, features, config, spec)
     if "shift" not in args.skip:
         result["shift"] = shift(
-            lambda texts: prompt_features(encoder, texts), config, DEFAULT_ENCODER, data_dir
+            lambda texts: prompt_features(encoder, texts), config, spec, data_dir
         )
 
     from sagepred.io import atomic_write_text

@@ -212,7 +212,7 @@ def generate(data_dir: Path) -> list[Generated]:
 def _defaults() -> dict:
     return {
         "predictor": {
-            "encoder": "sentence-transformers/all-MiniLM-L6-v2",
+            "encoder": "sentence-transformers/all-MiniLM-L6-v2?layers=3&quant=int8",
             "encoder_max_length": 256,
             "head": {"kind": "histogram"},
         },

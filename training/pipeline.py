@@ -99,6 +99,7 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
             eval_split=options.eval_split or recipe.data.eval_split,
             protocol="",  # the recipe's note describes its own protocol, not the one asked for here
         )
+    from sagepred.encoders import trainable_encoder
     from sagepred.training.distributed import describe, launched_processes, make_accelerator
 
     if launched_processes() > 1 and not options.lora:
@@ -111,9 +112,16 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
     is_main = accelerator is None or bool(accelerator.is_main_process)
     data = load_training_data(recipe, options.data, seed=options.seed, notify=notify if is_main else _quiet)
     section = recipe.predictor
+    encoder = options.encoder or section.encoder
+    if options.lora and (trainable := trainable_encoder(encoder)) != encoder:
+        if is_main:
+            notify(
+                f"LoRA tunes a float32 encoder: {trainable} (the recipe's {encoder} is int8, inference only)"
+            )
+        encoder = trainable
     predictor_config = PredictorConfig(
         target_model=recipe.target_model,
-        encoder=options.encoder or section.encoder,
+        encoder=encoder,
         encoder_max_length=section.encoder_max_length,
         head=dataclasses.replace(section.head, kind=options.head) if options.head else section.head,
         lora=section.lora if options.lora else None,

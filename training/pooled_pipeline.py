@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sagepred.encoders import FAST_ENCODER
 from sagepred.errors import InputError
 from sagepred.pooled import PooledPredictor, TargetInfo
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker
@@ -50,6 +51,9 @@ class PooledOptions:
     )
     tracking_uri: str = field(default=DEFAULT_TRACKING_URI, metadata={"help": "MLflow tracking URI"})
     track: bool = field(default=True, metadata={"help": "log to MLflow"})
+    encoder: str = field(
+        default=FAST_ENCODER, metadata={"help": "encoder spec (sagepred.encoders.load_encoder), frozen"}
+    )
 
 
 def summarise_targets(per_target: dict[str, dict[str, Any]], sources: dict[str, str]) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def summarise_targets(per_target: dict[str, dict[str, Any]], sources: dict[str, 
 
 def run_pooled_training(options: PooledOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
     """Train, evaluate and save the pooled predictor; returns a summary."""
-    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+    from sagepred.encoders import load_encoder
 
     config = PooledTrainingConfig(seed=options.seed)
     if options.epochs is not None:
@@ -87,7 +91,7 @@ def run_pooled_training(options: PooledOptions, notify: Callable[[str], None] = 
     notify(
         f"{len(rows.targets)} targets, {len(rows.prompts)} prompts, {len(rows.records)} (prompt, target) rows"
     )
-    encoder = TextEncoder(DEFAULT_ENCODER)
+    encoder = load_encoder(options.encoder)
     features = prompt_features(encoder, rows.prompts, progress=True)
     held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
     train, test = rows.select(~held), rows.select(held)
@@ -100,7 +104,7 @@ def run_pooled_training(options: PooledOptions, notify: Callable[[str], None] = 
     )
     status = "FAILED"
     try:
-        result = train_pooled(train, features, config, DEFAULT_ENCODER, notify=notify)
+        result = train_pooled(train, features, config, options.encoder, notify=notify)
         predictor = result.predictor
         tic = time.perf_counter()
         per_target = evaluate_targets(predict_rows(predictor, test, features), test, train)
@@ -213,13 +217,17 @@ class PooledFineTuneOptions:
     )
     max_prompts: int | None = field(default=None, metadata={"help": "fine-tune on a subset of prompts"})
     epochs: int = field(default=1, metadata={"help": "fine-tuning epochs"})
-    warm_epochs: int = field(default=5, metadata={"help": "head epochs on frozen embeddings before (no --init)"})
+    warm_epochs: int = field(
+        default=5, metadata={"help": "head epochs on frozen embeddings before (no --init)"}
+    )
     refit_epochs: int = field(default=12, metadata={"help": "maximum head epochs on the tuned embeddings"})
     seed: int = field(default=0, metadata={"help": "seed of splits and training"})
     data_dir: str | None = field(default=None, metadata={"help": "the real-data folder"})
 
 
-def run_pooled_finetune(options: PooledFineTuneOptions, notify: Callable[[str], None] = print) -> dict[str, Any]:
+def run_pooled_finetune(
+    options: PooledFineTuneOptions, notify: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Frozen pooled head → encoder fine-tuned on the pooled loss → head refitted → held-out metrics → saved.
 
     The split is :func:`run_pooled_training`'s (same seed: the same held-out prompts), so the two
@@ -247,7 +255,9 @@ def run_pooled_finetune(options: PooledFineTuneOptions, notify: Callable[[str], 
         warm = replace(config, epochs=options.warm_epochs)
         pooled = train_pooled(train, frozen_features, warm, DEFAULT_ENCODER, notify=notify).predictor
         pooled._encoder = encoder
-    frozen = summarise_targets(evaluate_targets(predict_rows(pooled, test, frozen_features), test, train), sources)
+    frozen = summarise_targets(
+        evaluate_targets(predict_rows(pooled, test, frozen_features), test, train), sources
+    )
     notify(f"frozen: {frozen}")
     tune = PooledFineTuneConfig(
         mode=options.mode, epochs=options.epochs, max_prompts=options.max_prompts, seed=options.seed
@@ -281,4 +291,10 @@ def run_pooled_finetune(options: PooledFineTuneOptions, notify: Callable[[str], 
     }
     output = Path(options.output or "outputs/pooled-finetuned")
     refit.save_pretrained(output, include_encoder=True)
-    return {"checkpoint": str(output), "finetune_seconds": round(log["seconds"]), "summary": summary, "frozen": frozen, "joint": joint}
+    return {
+        "checkpoint": str(output),
+        "finetune_seconds": round(log["seconds"]),
+        "summary": summary,
+        "frozen": frozen,
+        "joint": joint,
+    }

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from sagepred.encoders import DEFAULT_ENCODER
+from sagepred.encoders import FAST_ENCODER
 from sagepred.errors import InputError
 from sagepred.heads import HeadConfig
 from sagepred.paths import default_data_dir
@@ -74,7 +74,10 @@ class DataSpec:
 class PredictorSection:
     """A recipe's ``predictor:`` section: the encoder and head to build."""
 
-    encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "Hugging Face encoder id or folder"})
+    encoder: str = field(
+        default=FAST_ENCODER,
+        metadata={"help": "encoder spec: Hugging Face id or folder, ?layers=K&quant=int8"},
+    )
     encoder_max_length: int = field(default=256, metadata={"help": "encoder tokens kept per prompt"})
     head: HeadConfig = field(default_factory=HeadConfig, metadata={"help": "distribution head settings"})
     lora: LoraSettings = field(

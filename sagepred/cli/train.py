@@ -196,6 +196,7 @@ def run_pooled_command(args: argparse.Namespace, output: str | None, console: ob
             seed=args.seed,
             tracking_uri=args.tracking_uri,
             track=not args.no_mlflow,
+            **({"encoder": args.encoder} if args.encoder else {}),
         ),
         notify=notify,
     )
