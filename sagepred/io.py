@@ -57,7 +57,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Yield a temp folder beside ``path``; on success it replaces ``path`` whole, on error it is removed.
 
-    Unlike a bare ``mkdtemp`` folder (0700), the result has the umask's ordinary mode (0755 under 022).
+    Unlike a bare ``mkdtemp`` folder (0700), the result has the umask's ordinary mode (0755 under 022),
+    and so does everything written into it (safetensors, for one, writes its files 0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +66,8 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     try:
         os.chmod(tmp, dir_mode())
         yield tmp
+        for inner in tmp.rglob("*"):
+            os.chmod(inner, dir_mode() if inner.is_dir() else file_mode())
         if path.exists():
             backup = path.with_name(f".{path.name}.old")
             if backup.exists():

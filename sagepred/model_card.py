@@ -121,6 +121,7 @@ class ModelCardData:
             "head_kind": self.head_kind,
             "encoder": self.encoder,
             "encoder_mode": _encoder_mode(self.lora),
+            "origin": _origin_text(self.training),
             "zoo_line": _zoo_line(data),
             "eval_records": str(data.get("eval_records", "?")),
             "eval_samples": str(data.get("eval_samples", "?")),
@@ -133,7 +134,7 @@ class ModelCardData:
             "source": str(data.get("source", "unknown")),
             "description": str(data.get("description", "")),
             "data_licence": str(data.get("licence", "unknown")),
-            "encoder_licence": ENCODER_LICENCES.get(self.encoder, "see its model card"),
+            "encoder_licence": ENCODER_LICENCES.get(self.encoder.partition("?")[0], "see its model card"),
             "train_records": str(data.get("train_records", "?")),
             "train_samples": str(data.get("train_samples", "?")),
             "contents": _contents_text(self),
@@ -167,6 +168,23 @@ def _encoder_mode(lora: LoraSettings | None) -> str:
     return f"LoRA (r={lora.r}, alpha={lora.alpha}, on {', '.join(lora.target_modules)})"
 
 
+def _is_export(training: dict[str, Any]) -> bool:
+    return training.get("mode") == "pooled-export"
+
+
+def _origin_text(training: dict[str, Any]) -> str:
+    if not _is_export(training):
+        return ""
+    pooled = training.get("pooled") or {}
+    return (
+        f"\nExported from sagepred's pooled model (`sagepred train --model all`: one head over "
+        f"{pooled.get('targets', 'many')} targets, each with a learned embedding and features of its "
+        f"verbosity), bound to this target as `{pooled.get('target', '?')}`. It reads explicit length "
+        'instructions ("in one word", "three sentences", "a 2,000-word essay", "list 50 …") and '
+        "moves its prediction toward the length asked for."
+    )
+
+
 def _zoo_line(data: dict[str, Any]) -> str:
     if not (data.get("recipe") and data.get("kind") == "recipe"):
         return ""
@@ -178,7 +196,17 @@ def _zoo_line(data: dict[str, Any]) -> str:
 
 def _protocol_text(data: dict[str, Any]) -> str:
     holdout = data.get("holdout") or {}
-    if holdout.get("train_split") and holdout.get("eval_split"):
+    if holdout.get("by") == "prompt":
+        what = (
+            f"a seeded, hash-based {float(holdout.get('fraction', 0.2)):.0%} of the prompt texts held out "
+            f"for every target of the pooled model at once (seed {holdout.get('seed', 0)}; membership depends "
+            "only on the prompt text, so no target saw a held-out prompt)"
+        )
+        if excluded := len(holdout.get("excluded") or ()):
+            what += (
+                f", less {excluded} near-duplicate(s) of training prompts (same text up to case and spacing)"
+            )
+    elif holdout.get("train_split") and holdout.get("eval_split"):
         what = (
             f"trained on the source's `{holdout['train_split']}` split, evaluated on its "
             f"`{holdout['eval_split']}` split"
@@ -248,6 +276,13 @@ def _by_dataset_table(metrics: dict[str, Any]) -> str:
 def _contents_text(card: ModelCardData) -> str:
     dtype = card.training.get("weights_dtype", "float32")
     adapter = "the encoder's LoRA adapter (`adapter_model.safetensors`), " if card.lora else ""
+    if _is_export(card.training):
+        if (card.training.get("calibration") or {}).get("records"):
+            adapter += "`calibration.json` (the static recalibration, fitted on the validation prompts), "
+        adapter += (
+            "`train_prompts.safetensors` (digests of every prompt the pooled model trained on: `sagepred eval` "
+            "warns about, and `--exclude-train-overlap` drops, evaluation prompts among them), "
+        )
     return (
         f"Included: `config.json` (settings, provenance, metrics), `model.safetensors` (the head, {dtype}; "
         f"loaded as float32), {adapter}and this card. Not included: the base encoder `{card.encoder}` "

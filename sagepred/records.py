@@ -311,6 +311,22 @@ def holdout_key(record: LengthRecord, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def prompt_split(prompts: Sequence[str], fraction: float, seed: int, salt: str = "pooled") -> np.ndarray:
+    """A boolean ``(len(prompts),)``: True for held-out prompts (seeded hash of the text, order-free).
+
+    The pooled model's split (``sagepred train --model all``): membership depends only on the prompt
+    text, the seed and the salt, so a prompt is held out for every target at once, and checkpoints
+    exported from that model can rebuild their held-out records from any copy of the data.
+    """
+    import hashlib
+
+    def key(text: str) -> float:
+        digest = hashlib.sha256(f"{seed}:{salt}:{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return np.array([key(t) < fraction for t in prompts], dtype=bool)
+
+
 def split_records(
     records: Sequence[LengthRecord], validation_fraction: float, seed: int
 ) -> tuple[list[LengthRecord], list[LengthRecord]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sagepred.errors import InputError
 from sagepred.paths import cache_dir
-from sagepred.records import LengthRecord, split_records
+from sagepred.records import LengthRecord, prompt_split, split_records
 from sagepred.training.recipes import Recipe, default_data_dir
 
 
@@ -174,6 +174,21 @@ def held_out_records(
         max_tokens=provenance.get("max_tokens"),
     )
     holdout = provenance.get("holdout") or {}
+    if holdout.get("by") == "prompt":
+        from sagepred.contamination import prompt_digest
+
+        held = prompt_split(
+            [r.prompt_text for r in records],
+            float(holdout.get("fraction", 0.2)),
+            int(holdout.get("seed", 0)),
+            str(holdout.get("salt", "pooled")),
+        )
+        excluded = set(holdout.get("excluded") or ())
+        return [
+            r
+            for r, h in zip(records, held, strict=True)
+            if h and prompt_digest(r.prompt_text).hex() not in excluded
+        ]
     if holdout.get("train_split") and holdout.get("eval_split") and any(r.split for r in records):
         return [r for r in records if r.split == holdout["eval_split"]]
     return split_records(records, float(holdout.get("fraction", 0.2)), int(holdout.get("seed", 0)))[1]

@@ -174,6 +174,33 @@ class Trainer:
         raw = predictor.predict_from_features(x_stop, n_stop, calibrated=False)
         predictor.calibration = Calibration.fit(raw, stop, x_stop, x_fit, seed=self.config.seed)
 
+    def refine(self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord]) -> dict[str, Any]:
+        """Go on training the head from its current weights (frozen encoder), early stopping on ``stop``.
+
+        The current weights are the first candidate: when no epoch lowers the validation loss below
+        theirs, they are kept. Returns the validation loss before and after and the epochs run.
+        """
+        seed_everything(self.config.seed)
+        head = self.predictor.head
+        x_stop, n_stop = self._features(stop)
+        y_stop, c_stop, m_stop = length_targets(stop)
+        head.eval()
+        with torch.no_grad():
+            before = float(head.loss(head(x_stop, n_stop), y_stop, c_stop, m_stop))
+        initial = copy.deepcopy(head.state_dict())
+        history = self._fit_head(fit, stop, self.config.epochs)
+        after = min(e.val_loss for e in history)
+        kept = after >= before
+        if kept:
+            head.load_state_dict(initial)
+            head.eval()
+        return {
+            "val_loss_before": before,
+            "val_loss_after": min(after, before),
+            "epochs": len(history),
+            "kept_initial": kept,
+        }
+
     # ------------------------------------------------------------------ frozen encoder
     def _features(self, records: Sequence[LengthRecord]) -> tuple[torch.Tensor, torch.Tensor]:
         texts = [r.prompt_text for r in records]

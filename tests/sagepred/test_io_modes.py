@@ -43,6 +43,19 @@ def test_atomic_directory_follows_the_umask(tmp_path, umask):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
 
 
+def test_files_written_0600_inside_an_atomic_directory_end_up_ordinary(tmp_path, umask):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    target = tmp_path / "checkpoint"
+    with atomic_directory(target) as tmp:
+        save_file({"w": np.zeros(3, dtype=np.float32)}, str(tmp / "model.safetensors"))
+        private = tmp / "train_prompts.safetensors"
+        private.write_bytes(b"x")
+        os.chmod(private, 0o600)
+    assert {_mode(p) for p in target.iterdir()} == {0o666 & ~umask}
+
+
 def test_zoo_pull_and_eval_report_are_readable_by_others(tmp_path, monkeypatch):
     from sagepred import zoo
 

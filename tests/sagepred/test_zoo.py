@@ -12,6 +12,7 @@ import yaml
 
 from sagepred import zoo
 from sagepred.cli import main
+from sagepred.encoders import FAST_ENCODER
 from sagepred.errors import CheckpointError, InputError
 from sagepred.io import sha256_file
 from sagepred.training.recipes import list_recipes
@@ -79,7 +80,7 @@ def test_list_json_and_table_from_a_mirror(mirror, capsys):
     assert main(["zoo", "list", "--source", str(mirror), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == sorted(MIRRORED)
-    assert all(r["encoder"] == "sentence-transformers/all-MiniLM-L6-v2" and r["crps"] > 0 for r in rows)
+    assert all(r["encoder"] == FAST_ENCODER and r["crps"] > 0 for r in rows)
     assert main(["zoo", "list", "--source", str(mirror)]) == 0
     table = capsys.readouterr().out
     assert "mistral-7b-v0.3-alpacaeval" in table and "CRPS" in table and "MB" in table
@@ -91,7 +92,13 @@ def test_pull_verifies_caches_and_copies(mirror, tmp_path, capsys):
     )
     cached = zoo.cache_dir() / "llama-3.1-8b"
     for folder in (cached, tmp_path / "out"):
-        assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "README.md",
+            "calibration.json",
+            "config.json",
+            "model.safetensors",
+            "train_prompts.safetensors",
+        ]
         assert (folder / "model.safetensors").read_bytes() == (
             mirror / "llama-3.1-8b" / "model.safetensors"
         ).read_bytes()

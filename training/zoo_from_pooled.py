@@ -1,0 +1,223 @@
+"""Zoo checkpoints exported from one pooled model: every target's checkpoint is the pooled head bound to
+that target (:meth:`~sagepred.pooled.PooledPredictor.export_target`), so the zoo keeps its per-target
+format (a small histogram head over the frozen encoder) while every entry gets the pooled model's
+shared training, its length-instruction adjustment, a static recalibration (given enough validation
+samples) and its training-prompt digests.
+
+Per target (a recipe of the zoo):
+
+* records: the recipe's own data (the same loader ``sagepred train --model NAME`` uses), split **by
+  prompt** exactly as the pooled model was (seeded hash of the prompt text, the pooled checkpoint's
+  ``eval_fraction`` and ``seed``), so no held-out prompt was seen for any target; a held-out prompt
+  that the pooled model trained on (the recipe's text differs from the pooled data's) stops the build,
+  except for a near-duplicate or two (same text up to case and spacing as a training prompt), which
+  are dropped from the held-out set and listed in its provenance;
+* the exported head refined on the target's own training prompts, early stopping on its validation
+  prompts (the pooled model's early-stopping split); kept as exported when no epoch lowers the
+  validation loss;
+* recalibration (isotonic on PIT, no distance widening: its reference set would add 1.5 MB per
+  checkpoint) on the target's validation prompts, the pooled model's early-stopping split, when they
+  hold at least :data:`MIN_CALIBRATION_SAMPLES` samples;
+* metrics on the held-out prompts with the shipped (float16) weights, beside the global histogram of
+  the target's training records; ``sagepred eval --checkpoint NAME --data holdout`` rebuilds the same
+  held-out records from the card's provenance.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sagepred.calibration import Calibration, CalibrationConfig
+from sagepred.contamination import overlap_mask, prompt_digest, prompt_hashes
+from sagepred.encoders import EmbeddingCache
+from sagepred.errors import InputError
+from sagepred.metrics import compute_metrics
+from sagepred.pooled import PooledPredictor
+from sagepred.predictor import LengthPredictor
+from sagepred.records import LengthRecord, prompt_split
+from sagepred.training.data import load_training_data
+from sagepred.training.pooled import build_rows, global_histogram, load_pooled_records
+from sagepred.training.recipes import Recipe
+from sagepred.training.trainer import Trainer, TrainingConfig
+
+EXPORT_MODE = "pooled-export"
+MIN_CALIBRATION_SAMPLES = 400
+"""Validation samples below which no recalibration is fitted: the 10% tail's binomial standard error is
+0.015 at 400 samples, the precision the ±0.03 coverage goal needs (AlpacaEval targets have about 60)."""
+
+
+@dataclass
+class PooledSplit:
+    """How the pooled model split its prompts (read from its ``config.json`` training settings)."""
+
+    eval_fraction: float = field(default=0.2, metadata={"help": "share of prompts held out for every target"})
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "share of training prompts for early stopping (and recalibration)"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of both splits"})
+
+    @classmethod
+    def of(cls, pooled: PooledPredictor) -> PooledSplit:
+        training = pooled.config.training
+        return cls(
+            float(training.get("eval_fraction", 0.2)),
+            float(training.get("validation_fraction", 0.1)),
+            int(training.get("seed", 0)),
+        )
+
+    def divide(
+        self, records: list[LengthRecord]
+    ) -> tuple[list[LengthRecord], list[LengthRecord], list[LengthRecord]]:
+        """``(fit, validation, held-out)`` records of one target, by prompt."""
+        texts = [r.prompt_text for r in records]
+        held = prompt_split(texts, self.eval_fraction, self.seed)
+        validation = prompt_split(texts, self.validation_fraction, self.seed, salt="validation")
+        fit = [r for r, h, v in zip(records, held, validation, strict=True) if not h and not v]
+        val = [r for r, h, v in zip(records, held, validation, strict=True) if not h and v]
+        test = [r for r, h in zip(records, held, strict=True) if h]
+        return fit, val, test
+
+
+def refine_settings(seed: int) -> TrainingConfig:
+    """Head training from the exported weights: a third of the from-scratch learning rate, same patience."""
+    return TrainingConfig(learning_rate=3e-4, seed=seed, calibrate=False)
+
+
+def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = None) -> np.ndarray:
+    """Digests of every prompt the pooled model trained on (its data rebuilt and split as it was)."""
+    rows = build_rows(load_pooled_records(data_dir))
+    if [t.name for t in rows.targets] != pooled.target_names:
+        raise InputError(
+            "the data's targets differ from the pooled checkpoint's; rebuild it with `sagepred train --model all`",
+            field="--from-pooled",
+        )
+    split = PooledSplit.of(pooled)
+    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
+    return prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
+
+
+def shipped_copy(
+    predictor: LengthPredictor, dtype: torch.dtype
+) -> tuple[LengthPredictor, dict[str, torch.Tensor]]:
+    """``predictor`` with its head rounded to ``dtype`` (as the zoo ships it), and that state."""
+    state = {k: v.detach().cpu().to(dtype).contiguous() for k, v in predictor.head.state_dict().items()}
+    shipped = LengthPredictor(copy.deepcopy(predictor.config), encoder=predictor.encoder)
+    shipped.head.load_state_dict({k: v.float() for k, v in state.items()})
+    shipped.calibration, shipped.train_prompt_hashes = predictor.calibration, predictor.train_prompt_hashes
+    shipped.eval()
+    return shipped, state
+
+
+def _predict(
+    predictor: LengthPredictor, records: list[LengthRecord], cache: EmbeddingCache, calibrated: bool
+):
+    texts = [r.prompt_text for r in records]
+    embeddings = cache.encode(predictor.encoder, texts)
+    counts = np.asarray(predictor.encoder.count_tokens(texts), dtype=np.float32)
+    return predictor.predict_from_features(
+        embeddings, counts, calibrated=calibrated, prompts=texts
+    ), embeddings
+
+
+def export_for_recipe(
+    pooled: PooledPredictor,
+    recipe: Recipe,
+    trained_on: np.ndarray,
+    cache: EmbeddingCache,
+    dtype: torch.dtype = torch.float16,
+    pooled_label: str = "pooled",
+    refine: bool = True,
+) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
+    """The zoo checkpoint of ``recipe``'s target exported from ``pooled``: ``(predictor, shipped weights,
+    build facts)``. ``trained_on`` holds the digests of the pooled model's training prompts.
+
+    With ``refine`` the exported head goes on training on the target's own training prompts, early
+    stopping on its validation prompts; the export itself is kept when no epoch beats it there.
+    """
+    data = load_training_data(recipe, notify=lambda _m: None)
+    records = data.train + data.eval
+    split = PooledSplit.of(pooled)
+    fit, validation, held = split.divide(records)
+    overlap = overlap_mask([r.prompt_text for r in held], trained_on)
+    if overlap.sum() > max(2, 0.01 * len(held)):
+        raise InputError(
+            f"{recipe.name}: {int(overlap.sum())} of {len(held)} held-out prompts were in the pooled model's "
+            "training data (the recipe's prompt text differs from the pooled data's); its metrics would not "
+            "be held out",
+            field="--from-pooled",
+        )
+    # A near-duplicate (same text up to case and spacing) of a training prompt is not held out.
+    excluded = sorted({prompt_digest(r.prompt_text).hex() for r, o in zip(held, overlap, strict=True) if o})
+    held = [r for r, o in zip(held, overlap, strict=True) if not o]
+    predictor = pooled.export_target(recipe.target_model, field="--from-pooled")
+    refined = None
+    if refine:
+        refined = Trainer(predictor, refine_settings(split.seed), cache=cache, progress=False).refine(
+            fit, validation
+        )
+    predictor.train_prompt_hashes = trained_on
+    samples = sum(r.num_samples for r in validation)
+    if samples >= MIN_CALIBRATION_SAMPLES:
+        raw_val, x_val = _predict(predictor, validation, cache, calibrated=False)
+        x_fit = cache.encode(predictor.encoder, [r.prompt_text for r in fit])
+        predictor.calibration = Calibration.fit(
+            raw_val, validation, x_val, x_fit, CalibrationConfig(widen=False), seed=split.seed
+        )
+        calibration = predictor.calibration.fitted
+    else:
+        calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
+    shipped, state = shipped_copy(predictor, dtype)
+    baseline = compute_metrics(global_histogram(fit + validation, len(held)), held)
+    raw_metrics = compute_metrics(_predict(shipped, held, cache, calibrated=False)[0], held)
+    metrics = compute_metrics(_predict(shipped, held, cache, calibrated=True)[0], held)
+    shipped.config.data = {
+        **data.provenance,
+        "eval_split": (
+            f"by prompt: the pooled model's seeded hash-based {split.eval_fraction:.0%} of prompts, "
+            f"held out for every target (seed {split.seed})"
+        ),
+        "holdout": {
+            "by": "prompt",
+            "fraction": split.eval_fraction,
+            "seed": split.seed,
+            "salt": "pooled",
+            "excluded": excluded,
+        },
+        "train_records": len(fit) + len(validation),
+        "train_samples": sum(r.num_samples for r in fit + validation),
+        "eval_records": len(held),
+        "eval_samples": sum(r.num_samples for r in held),
+    }
+    shipped.config.training = {
+        "mode": EXPORT_MODE,
+        "pooled": {
+            "checkpoint": pooled_label,
+            "targets": len(pooled.target_names),
+            "target": pooled.config.targets[pooled.target_index(recipe.target_model)].name,
+            **{k: pooled.config.training.get(k) for k in ("best_epoch", "epochs_run", "seed", "target_dim")},
+        },
+        "refined": refined,
+        "calibration": calibration,
+        "weights_dtype": str(dtype).removeprefix("torch."),
+    }
+    facts = {
+        "name": recipe.name,
+        "mode": EXPORT_MODE,
+        "held_out_prompts": len(held),
+        "validation_prompts": len(validation),
+        "crps": metrics["crps"],
+        "crps_uncalibrated": raw_metrics["crps"],
+        "crps_global": baseline["crps"],
+        "crps_ratio": metrics["crps"] / baseline["crps"],
+        "kendall_tau": metrics.get("kendall_tau"),
+        "coverage_80": metrics.get("coverage_80"),
+        "coverage_80_uncalibrated": raw_metrics.get("coverage_80"),
+        "refined": refined,
+    }
+    return shipped, state, {"metrics": metrics, "baseline": baseline, "facts": facts}
