@@ -1,0 +1,43 @@
+"""Trainer.refine: go on training a head from its weights, never ending worse on the validation records."""
+
+from __future__ import annotations
+
+import torch
+
+from sagepred.predictor import LengthPredictor, PredictorConfig
+from sagepred.training.trainer import Trainer, TrainingConfig, length_targets
+
+
+def _validation_loss(predictor: LengthPredictor, trainer: Trainer, records) -> float:
+    x, n = trainer._features(records)
+    predictor.head.eval()
+    with torch.no_grad():
+        return float(predictor.head.loss(predictor.head(x, n), *length_targets(records)))
+
+
+def test_refine_improves_a_fresh_head_and_keeps_a_head_it_cannot_improve(data_dir):
+    from sagepred.importers import load_records
+
+    records = load_records(
+        str(data_dir / "castillo"), model="meta-llama--Llama-3.2-1B-Instruct", split="validate"
+    )
+    fit, validation = records[:240], records[240:320]
+    predictor = LengthPredictor(PredictorConfig(target_model="meta-llama--Llama-3.2-1B-Instruct"))
+    trainer = Trainer(
+        predictor, TrainingConfig(epochs=40, patience=5, seed=0, calibrate=False), progress=False
+    )
+    start = _validation_loss(predictor, trainer, validation)
+    first = trainer.refine(fit, validation)
+    assert first["val_loss_before"] == start and not first["kept_initial"]
+    assert first["val_loss_after"] < start - 0.1
+    assert _validation_loss(predictor, trainer, validation) == first["val_loss_after"]
+
+    # a learning rate that only wrecks the head: every epoch is worse, so the weights stay as they were
+    weights = {k: v.clone() for k, v in predictor.head.state_dict().items()}
+    wild = Trainer(
+        predictor, TrainingConfig(epochs=3, patience=1, learning_rate=50.0, seed=0), progress=False
+    )
+    second = wild.refine(fit, validation)
+    assert second["kept_initial"] and second["val_loss_after"] == second["val_loss_before"]
+    for key, value in predictor.head.state_dict().items():
+        assert torch.equal(value, weights[key]), key
