@@ -78,7 +78,7 @@ class Command(Subcommand):
             choices=["auto", "on", "off"],
             default="auto",
             help="keep frozen-encoder embeddings in the Arrow store on disk, memory-mapped "
-            "(default auto: from 50,000 training prompts on); see docs/predictor.md",
+            "(default auto: from 50,000 training prompts on); see docs/training-at-scale.md",
         )
         parser.add_argument(
             "--embed-workers",
