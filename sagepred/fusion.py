@@ -313,8 +313,9 @@ class FusedPredictor:
             vector = np.asarray(prompt_or_embedding, dtype=np.float32)
         if self.fusion.mode == "fused" and self.fusion.recalibrate:
             if head_dist is None and token_count is not None:
+                text = [prompt_or_embedding] if isinstance(prompt_or_embedding, str) else None
                 head_dist = self.head.predict_from_features(
-                    vector[None, :], np.array([token_count], dtype=np.float32)
+                    vector[None, :], np.array([token_count], dtype=np.float32), prompts=text
                 )
             if head_dist is not None:
                 self.record_outcome(head_dist, length, censored)

@@ -270,3 +270,22 @@ def test_fuse_neighbours_is_the_rule_on_the_priors_own_tail():
     hist = history_neighbours(found, edges, padding, min_samples=10.0)
     want = history_only(evidence_counts(found, edges, 1.0, padding), edges, padding, 10.0)
     np.testing.assert_array_equal(hist.cdf_at_knots, want.cdf_at_knots)
+
+
+def test_a_head_that_reads_length_instructions_does_so_in_the_fused_predictor():
+    """predict and observe hand the prompt text to the head: its instruction adjustment applies, and the
+    recorded PIT is the one of the distribution the request was predicted with."""
+    from sagepred.instruction_adjust import InstructionSettings
+
+    head = make_head("histogram")
+    head.config.instructions = InstructionSettings(weight=0.9)
+    predictor = FusedPredictor(head, window(threshold=0.999))
+    prompts = ["In one word, name a colour.", "Write a 2,000-word essay about colours."]
+    encoder = FakeEncoder()
+    counts = np.asarray(encoder.count_tokens(prompts), dtype=np.float32)
+    direct = head.predict_from_features(encoder.encode(prompts), counts, prompts=prompts)
+    fused = predictor.predict(prompts)
+    assert np.allclose(fused.quantile(0.5), direct.quantile(0.5))
+    assert fused.quantile(0.5)[0] < 10 < 1000 < fused.quantile(0.5)[1]
+    predictor.observe(prompts[1], 2400.0)
+    assert predictor.pits[-1] == pytest.approx(float(direct[1:2].cdf(2400.0)[0]), abs=1e-9)
