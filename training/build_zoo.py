@@ -74,19 +74,19 @@ def shared_encoders() -> Iterator[None]:
     """Load each frozen encoder once for the whole build (every predictor would otherwise load its own)."""
     import sagepred.predictor as predictor_module
 
-    original = predictor_module.TextEncoder
+    original = predictor_module.load_encoder
     loaded: dict[tuple[str, int], Any] = {}
 
-    def factory(name: str, max_length: int = 256) -> Any:
+    def shared(name: str, max_length: int = 256) -> Any:
         if (name, max_length) not in loaded:
             loaded[(name, max_length)] = original(name, max_length=max_length)
         return loaded[(name, max_length)]
 
-    predictor_module.TextEncoder = factory  # type: ignore[misc, assignment]
+    predictor_module.load_encoder = shared  # type: ignore[assignment]
     try:
         yield
     finally:
-        predictor_module.TextEncoder = original  # type: ignore[misc]
+        predictor_module.load_encoder = original  # type: ignore[assignment]
 
 
 def evaluate_checkpoint(
