@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sagepred.encoders import FAST_ENCODER
+from sagepred.encoders import FAST_ENCODER, trainable_encoder
 from sagepred.errors import InputError
 from sagepred.pooled import PooledPredictor, TargetInfo
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker
@@ -223,6 +223,10 @@ class PooledFineTuneOptions:
     refit_epochs: int = field(default=12, metadata={"help": "maximum head epochs on the tuned embeddings"})
     seed: int = field(default=0, metadata={"help": "seed of splits and training"})
     data_dir: str | None = field(default=None, metadata={"help": "the real-data folder"})
+    encoder: str = field(
+        default=trainable_encoder(FAST_ENCODER),
+        metadata={"help": "encoder spec to fine-tune (float32: a quant=int8 spec is refused)"},
+    )
 
 
 def run_pooled_finetune(
@@ -235,7 +239,7 @@ def run_pooled_finetune(
     """
     import torch
 
-    from sagepred.encoders import DEFAULT_ENCODER, TextEncoder
+    from sagepred.encoders import load_encoder
     from sagepred.training.pooled import PromptFeatures
     from sagepred.training.pooled_finetune import PooledFineTuneConfig, finetune_pooled
 
@@ -245,7 +249,12 @@ def run_pooled_finetune(
     held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
     train, test = rows.select(~held), rows.select(held)
     sources = {t.name: t.source for t in rows.targets}
-    encoder = TextEncoder(DEFAULT_ENCODER)
+    if trainable_encoder(options.encoder) != options.encoder:
+        raise InputError(
+            f"{options.encoder}: dynamic int8 is inference only; fine-tune {trainable_encoder(options.encoder)}",
+            field="encoder",
+        )
+    encoder = load_encoder(options.encoder)
     frozen_features = prompt_features(encoder, rows.prompts)
     if options.init:
         pooled = PooledPredictor.from_pretrained(options.init, encoder=encoder)
@@ -253,7 +262,7 @@ def run_pooled_finetune(
             raise InputError(f"{options.init}: its targets differ from the data's", field="--init")
     else:
         warm = replace(config, epochs=options.warm_epochs)
-        pooled = train_pooled(train, frozen_features, warm, DEFAULT_ENCODER, notify=notify).predictor
+        pooled = train_pooled(train, frozen_features, warm, options.encoder, notify=notify).predictor
         pooled._encoder = encoder
     frozen = summarise_targets(
         evaluate_targets(predict_rows(pooled, test, frozen_features), test, train), sources
@@ -270,7 +279,7 @@ def run_pooled_finetune(
     joint = summarise_targets(evaluate_targets(predict_rows(pooled, test, features), test, train), sources)
     notify(f"fine-tuned, joint head: {joint}")
     refit_config = replace(config, epochs=options.refit_epochs)
-    refit = train_pooled(train, features, refit_config, DEFAULT_ENCODER, notify=notify).predictor
+    refit = train_pooled(train, features, refit_config, options.encoder, notify=notify).predictor
     refit._encoder = encoder
     refit.config.encoder_max_length = tune.max_length
     refit.config.encoder_bundled = True
