@@ -243,17 +243,17 @@ def run_pooled_finetune(
     from sagepred.training.pooled import PromptFeatures
     from sagepred.training.pooled_finetune import PooledFineTuneConfig, finetune_pooled
 
+    if trainable_encoder(options.encoder) != options.encoder:
+        raise InputError(
+            f"{options.encoder}: dynamic int8 is inference only; fine-tune {trainable_encoder(options.encoder)}",
+            field="encoder",
+        )
     config = PooledTrainingConfig(seed=options.seed)
     groups = load_pooled_records(Path(options.data_dir) if options.data_dir else None)
     rows = build_rows(groups)
     held = prompt_split(rows.prompts, config.eval_fraction, config.seed)[rows.prompt_index]
     train, test = rows.select(~held), rows.select(held)
     sources = {t.name: t.source for t in rows.targets}
-    if trainable_encoder(options.encoder) != options.encoder:
-        raise InputError(
-            f"{options.encoder}: dynamic int8 is inference only; fine-tune {trainable_encoder(options.encoder)}",
-            field="encoder",
-        )
     encoder = load_encoder(options.encoder)
     frozen_features = prompt_features(encoder, rows.prompts)
     if options.init:

@@ -1,4 +1,4 @@
-"""Trainer.refine: go on training a head from its weights, never ending worse on the validation records."""
+"""Trainer.refine never ends worse on the validation records; pooled fine-tuning refuses an int8 encoder."""
 
 from __future__ import annotations
 
@@ -41,3 +41,16 @@ def test_refine_improves_a_fresh_head_and_keeps_a_head_it_cannot_improve(data_di
     assert second["kept_initial"] and second["val_loss_after"] == second["val_loss_before"]
     for key, value in predictor.head.state_dict().items():
         assert torch.equal(value, weights[key]), key
+
+
+def test_pooled_fine_tuning_refuses_an_int8_encoder_before_loading_anything(tmp_path):
+    import pytest
+
+    from sagepred.encoders import FAST_ENCODER
+    from sagepred.errors import InputError
+    from sagepred.training.pooled_pipeline import PooledFineTuneOptions, run_pooled_finetune
+
+    options = PooledFineTuneOptions(encoder=FAST_ENCODER, data_dir=str(tmp_path / "no-data"))
+    with pytest.raises(InputError, match=r"inference only; fine-tune .*\?layers=3$"):
+        run_pooled_finetune(options)
+    assert PooledFineTuneOptions().encoder.endswith("?layers=3")
