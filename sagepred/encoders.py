@@ -269,7 +269,7 @@ FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
 """all-MiniLM-L6-v2's first three layers with torch dynamic int8: the default encoder of new training
 (recipes, the pooled model, the zoo). Measured (``benchmarks/encoders_bench.py``): 4.5 ms per prompt in
 batches of 32 on two CPU threads against 21 ms for all six layers in float32, and heads trained on it
-at least as good (pooled model: CASTILLO CRPS/global 0.746 vs 0.763, τ 0.513 vs 0.491)."""
+at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
 RUNTIME_ENV = "SAGEPRED_ENCODER_RUNTIME"
 """``torch`` (default), ``onnx`` or ``onnx-int8``: how a plain encoder spec runs (same embeddings within tolerance)."""
 

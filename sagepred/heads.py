@@ -142,9 +142,13 @@ class HistogramHead(DistributionHead):
         known = ~(censored.unsqueeze(-1) & (index >= bins.unsqueeze(-1)))
         return (squared * known).sum(dim=-1) / self.config.num_bins * 4.0
 
-    def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
+    def probabilities(self, outputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``(probs (n, bins), edges (bins + 1,))`` of raw outputs, float64."""
         probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)
-        return LengthDistribution.from_histogram(probs, self.edges.cpu().numpy().astype(np.float64))
+        return probs, self.edges.cpu().numpy().astype(np.float64)
+
+    def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
+        return LengthDistribution.from_histogram(*self.probabilities(outputs))
 
 
 class QuantileHead(DistributionHead):

@@ -226,8 +226,7 @@ class LengthPredictor(nn.Module):
         assert self.config.instructions is not None
         if len(prompts) != len(outputs):
             raise ValueError(f"{len(prompts)} prompts for {len(outputs)} rows")
-        probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)
-        edges = self.head.edges.cpu().numpy().astype(np.float64)
+        probs, edges = self.head.probabilities(outputs)
         tokenizers = [self.config.tokenizer] * len(prompts)
         moved = adjust_histograms(probs, prompts, edges, tokenizers, self.config.instructions)
         return LengthDistribution.from_histogram(moved, edges)

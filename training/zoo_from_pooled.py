@@ -114,15 +114,13 @@ def shipped_copy(
     return shipped, state
 
 
-def _predict(
-    predictor: LengthPredictor, records: list[LengthRecord], cache: EmbeddingCache, calibrated: bool
-):
+def _features(
+    predictor: LengthPredictor, records: list[LengthRecord], cache: EmbeddingCache
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(embeddings, encoder token counts, prompt texts)`` of ``records`` (embeddings through the cache)."""
     texts = [r.prompt_text for r in records]
-    embeddings = cache.encode(predictor.encoder, texts)
     counts = np.asarray(predictor.encoder.count_tokens(texts), dtype=np.float32)
-    return predictor.predict_from_features(
-        embeddings, counts, calibrated=calibrated, prompts=texts
-    ), embeddings
+    return cache.encode(predictor.encoder, texts), counts, texts
 
 
 def export_for_recipe(
@@ -164,7 +162,8 @@ def export_for_recipe(
     predictor.train_prompt_hashes = trained_on
     samples = sum(r.num_samples for r in validation)
     if samples >= MIN_CALIBRATION_SAMPLES:
-        raw_val, x_val = _predict(predictor, validation, cache, calibrated=False)
+        x_val, n_val, val_texts = _features(predictor, validation, cache)
+        raw_val = predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=val_texts)
         x_fit = cache.encode(predictor.encoder, [r.prompt_text for r in fit])
         predictor.calibration = Calibration.fit(
             raw_val, validation, x_val, x_fit, CalibrationConfig(widen=False), seed=split.seed
@@ -174,8 +173,13 @@ def export_for_recipe(
         calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
     shipped, state = shipped_copy(predictor, dtype)
     baseline = compute_metrics(global_histogram(fit + validation, len(held)), held)
-    raw_metrics = compute_metrics(_predict(shipped, held, cache, calibrated=False)[0], held)
-    metrics = compute_metrics(_predict(shipped, held, cache, calibrated=True)[0], held)
+    x_held, n_held, held_texts = _features(shipped, held, cache)
+    raw_metrics, metrics = (
+        compute_metrics(
+            shipped.predict_from_features(x_held, n_held, calibrated=calibrated, prompts=held_texts), held
+        )
+        for calibrated in (False, True)
+    )
     shipped.config.data = {
         **data.provenance,
         "eval_split": (
