@@ -399,15 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     if "probes" not in args.skip:
         result["probes"] = probes(pooled, ["gpt4", "llama-3.1-8b", "qwen2.5-7b-1m"])
     if "curve" not in args.skip:
-        result["learning_curve"] = learning_curve(
-            rows, features, ~held, held, config, spec, args.quick
-        )
+        result["learning_curve"] = learning_curve(rows, features, ~held, held, config, spec, args.quick)
     if "ablation" not in args.skip:
         result["ablation"] = ablation(train, test, features, config, spec)
     if "shift" not in args.skip:
-        result["shift"] = shift(
-            lambda texts: prompt_features(encoder, texts), config, spec, data_dir
-        )
+        result["shift"] = shift(lambda texts: prompt_features(encoder, texts), config, spec, data_dir)
 
     from sagepred.io import atomic_write_text
 

@@ -45,16 +45,22 @@ def curve(args: argparse.Namespace) -> dict:
         guards = (
             [("aging", a, None, None) for a in args.aging]
             + [("max_wait_s", 0.0, m, None) for m in args.max_wait]
-            + [("slack", 0.0, None, e) for e in args.slack]
+            + [("slack", 0.0, None, (e, None)) for e in args.slack]
+            + [("slack-floor", 0.0, None, (e, q)) for e in args.floor_epsilon for q in args.floor]
         )
-        for guard, aging, max_wait, eps in guards:
-            config = SimConfig(max_wait_s=max_wait, slack=None if eps is None else SlackConfig(epsilon=eps))
+        for guard, aging, max_wait, slack in guards:
+            eps, floor = slack if slack is not None else (None, None)
+            config = SimConfig(
+                max_wait_s=max_wait,
+                slack=None if eps is None else SlackConfig(epsilon=eps, floor_quantile=floor),
+            )
             s = simulate(w, make_policy("gittins", cost, aging=aging), profile, config).summary()
             s.update(
                 guard=guard,
                 aging=aging,
                 max_wait_s=max_wait,
                 slack_epsilon=eps,
+                slack_floor_quantile=floor,
                 mean_vs_fcfs=s["mean_ttlt_s"] / fcfs["mean_ttlt_s"],
                 p99_vs_fcfs=s["p99_ttlt_s"] / fcfs["p99_ttlt_s"],
                 share_of_oracle_gain=(fcfs["mean_ttlt_s"] - s["mean_ttlt_s"]) / gain_oracle
@@ -64,7 +70,7 @@ def curve(args: argparse.Namespace) -> dict:
             row["gittins"].append(s)
             share = s["share_of_oracle_gain"]
             print(
-                f"seed {seed} rate {rate:>6g}  {guard} {_param(aging, max_wait, eps):>8g}  mean {s['mean_vs_fcfs']:.3f}x  p99 {s['p99_vs_fcfs']:.3f}x  "
+                f"seed {seed} rate {rate:>6g}  {guard} {_param(aging, max_wait, eps):>8g} {floor or '':>5}  mean {s['mean_vs_fcfs']:.3f}x  p99 {s['p99_vs_fcfs']:.3f}x  "
                 f"oracle share {share if share is None else round(share, 3)}  "
                 f"(fcfs mean {fcfs['mean_ttlt_s']:.2f} s p99 {fcfs['p99_ttlt_s']:.2f} s; "
                 f"oracle mean {oracle['mean_ttlt_s'] / fcfs['mean_ttlt_s']:.3f}x "
@@ -102,7 +108,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--aging",
-        type=lambda t: [float(x) for x in t.split(",")],
+        type=lambda t: [float(x) for x in t.split(",") if x],
         default=[0.0, 0.001, 0.003, 0.01, 0.03, 0.1],
         help="comma-separated aging values (seconds of work per second waited)",
     )
@@ -117,6 +123,18 @@ def main() -> None:
         type=lambda t: [float(x) for x in t.split(",") if x],
         default=[0.0, 0.1, 0.25, 0.5, 1.0],
         help="comma-separated slack-guard epsilons (deadline = (1 + epsilon) x the virtual FCFS latency)",
+    )
+    parser.add_argument(
+        "--floor",
+        type=lambda t: [float(x) for x in t.split(",") if x],
+        default=[0.5, 0.8, 0.9, 0.95],
+        help="comma-separated tail-floor quantiles of the slack guard (each with every --floor-epsilon)",
+    )
+    parser.add_argument(
+        "--floor-epsilon",
+        type=lambda t: [float(x) for x in t.split(",") if x],
+        default=[0.1],
+        help="comma-separated epsilons used with the tail floor",
     )
     parser.add_argument(
         "--seeds",

@@ -61,14 +61,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_LEN = 512
 MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
 MODES = ("fcfs", "priority", "plugin-off", "plugin-cost")
-GUARDS = ("aging=0.01", "aging=0.03")
+GUARDS = ("slack_epsilon=0.1", "slack_epsilon=0.5")
 """Default ``--guard`` settings: two points of the tail guard's mean-vs-p99 curve."""
 QUICK = {
     "model": "tiny",
     "num_requests": 48,
     "loads": [1.0],
     "repeats": 1,
-    "guard": ["aging=0.03"],
+    "guard": ["slack_epsilon=0.1"],
     "modes": "fcfs,priority,plugin-cost",
     "bootstrap": 200,
     "calibration_requests": 32,
@@ -167,7 +167,10 @@ def guard_settings(spec: str) -> dict[str, Any]:
         if not sep or not name.strip():
             fail(f"--guard {spec!r}: expected SETTING=VALUE[+SETTING=VALUE]")
         try:
-            out[name.strip()] = yaml.safe_load(value)
+            parsed = yaml.safe_load(value)
+            if isinstance(parsed, bool) and value.strip().lower() not in ("true", "false"):
+                parsed = value.strip()  # YAML 1.1 reads off/on/yes/no as booleans: keep the word
+            out[name.strip()] = parsed
         except yaml.YAMLError:
             fail(f"--guard {spec!r}: {value!r} is not a value")
     try:
@@ -226,6 +229,7 @@ def run_mode(
             result["full_batch_step_ms"] = full_batch_step_ms(sched.step_log, times, args.max_num_seqs)
         stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
+        result["promoted"] = sched.promoted
         result["overhead_per_step_ms"] = stats["overhead_per_step_ms"]
         result["step_model"] = stats["step_model"]
         del sched
@@ -277,6 +281,7 @@ def simulate_mode(mode: str, w: Workload, profile: EngineProfile, plugin: dict, 
         preemption=config.preemption_rule(),
         max_wait_s=config.max_wait_s,
         memory_victim=config.memory_victim,
+        slack=config.slack_config(),
     )
     return simulate(w, config.make_policy(), profile, sim).summary()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import queue
 import threading
 import time
@@ -34,7 +35,7 @@ from sagepred.errors import InputError
 from sagepred.records import prompt_text
 from sagepred.scheduler.cost import COST_MODELS, cost_model
 from sagepred.scheduler.keys import KeyCache
-from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, make_policy
+from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, SlackConfig, make_policy
 from sagepred.scheduler.profile import load_profile
 
 log = logging.getLogger("sagepred.serving")
@@ -78,6 +79,23 @@ class PluginConfig:
             "help": "tail guard: a request's key falls by this many seconds of expected work per second since "
             "arrival (0: off; see TailGuard)"
         },
+    )
+    slack_epsilon: float | None = field(
+        default=None,
+        metadata={
+            "help": "slack guard (see SlackGuard): a request whose slack to arrival + (1 + this) x its virtual "
+            "FCFS latency runs out goes ahead of every key, earliest deadline first (null: off)"
+        },
+    )
+    slack_quantile: float = field(
+        default=0.9,
+        metadata={
+            "help": "slack guard: quantile of the predicted length taken as a request's remaining steps"
+        },
+    )
+    slack_floor_quantile: float | None = field(
+        default=0.95,
+        metadata={"help": "slack guard's tail floor: quantile of recent virtual FCFS latencies (null: none)"},
     )
     preempt_margin: float = field(
         default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"}
@@ -159,6 +177,17 @@ class PluginConfig:
             )
         if self.cost not in COST_MODELS:
             raise InputError(f"expected one of {', '.join(COST_MODELS)}, got {self.cost!r}", field="cost")
+        self.slack_config()
+
+    def slack_config(self) -> SlackConfig | None:
+        """The slack guard's settings, or ``None`` when it is off (the simulator's ``SimConfig.slack``)."""
+        if self.slack_epsilon is None:
+            return None
+        return SlackConfig(
+            epsilon=float(self.slack_epsilon),
+            quantile=float(self.slack_quantile),
+            floor_quantile=self.slack_floor_quantile,
+        )
 
     @classmethod
     def from_additional_config(cls, additional: Mapping[str, Any] | None) -> PluginConfig:
@@ -279,6 +308,10 @@ class ServedRequest:
     """``time.monotonic()`` when the plug-in first saw the request (predictions later than the timeout are ignored)."""
     starved_marked: bool = False
     """Set once the request has been re-keyed as past the starvation bound (it stays starved)."""
+    deadline: float = math.inf
+    """The slack guard's deadline (wall-clock seconds, like ``arrival``); orders promoted requests."""
+    promote_at: float = math.inf
+    """When the slack guard promotes the request if it still waits (inf: never, or no guard)."""
     cache: tuple[int, float, float, float] | None = None
     """``(bucket, key, value, age limit for policy preemption)`` at the last refresh."""
 
@@ -376,17 +409,22 @@ class KeyBook:
             self.refresh([r])
         return r.age <= r.cache[3]  # type: ignore[index]
 
-    def starved(self, r: ServedRequest, now: float, step: int) -> bool:
-        """Whether ``r`` has waited past the starvation bound (it then goes first and is not preempted)."""
+    def past_max_wait(self, r: ServedRequest, now: float, step: int) -> bool:
+        """Whether ``r`` has waited past the starvation bound (it may displace without the cost check)."""
         c = self.config
         return bool(
             (c.max_wait_s is not None and now - r.arrival > c.max_wait_s)
             or (c.max_wait_steps is not None and step - r.arrival_step > c.max_wait_steps)
         )
 
+    def starved(self, r: ServedRequest, now: float, step: int) -> bool:
+        """Whether ``r`` is past the starvation bound or promoted by the slack guard: it then goes first
+        (earliest deadline, else oldest, first) and is not preempted by the policy."""
+        return now > r.promote_at or self.past_max_wait(r, now, step)
+
     def sort_key(self, r: ServedRequest, now: float, step: int) -> tuple[int, float, float, str]:
         if self.starved(r, now, step):
-            return (0, r.arrival, 0.0, r.request_id)
+            return (0, r.arrival if math.isinf(r.deadline) else r.deadline, 0.0, r.request_id)
         return (1, self.key(r), r.arrival, r.request_id)
 
     def add(self, r: ServedRequest) -> None:

@@ -368,10 +368,7 @@ class _Run:
             short = int(new_blocks.sum()) - self.free
             if short <= 0 or running.size == 0:
                 break
-            if self.newest_victim:
-                victim = running.size - 1
-            else:
-                victim = int(np.argmax(self.table.keys(running, gen[running])))
+            victim = self._memory_victim(running)
             i = int(running[victim])
             self.running = np.delete(running, victim)
             self._preempt(i)
@@ -384,6 +381,25 @@ class _Run:
             free_after=self.free - int(new_blocks.sum()),
             preempted=preempted,
         )
+
+    def _memory_victim(self, running: np.ndarray) -> int:
+        """Position in ``running`` of the request vLLM preempts when KV blocks run out: the newest
+        admission or the worst key, among requests not promoted by a guard (they were promoted to
+        finish in time; all promoted: among all)."""
+        candidates = np.arange(running.size)
+        if self.guarded:
+            unguarded = candidates[~self._starved_now(running)]
+            candidates = unguarded if unguarded.size else candidates
+        if self.newest_victim:
+            return int(candidates[-1])
+        keys = self.table.keys(running[candidates], self.gen[running[candidates]])
+        return int(candidates[int(np.argmax(keys))])
+
+    def _starved_now(self, rows: np.ndarray) -> np.ndarray:
+        starved = self.now > self.promote_at[rows]
+        if self.max_wait is not None:
+            starved |= self.now - self.arrival[rows] > self.max_wait
+        return starved
 
     def _admit_waiting(self, plan: _StepPlan) -> None:
         """Admit waiting requests in key order while slots, budget and blocks last; a preemptive policy
@@ -429,10 +445,8 @@ class _Run:
             self.policy_preempt_count[running] < self.rule.max_per_request
         )
         ok &= computed[running] >= prompt[running] + ages - 1
-        if self.max_wait is not None:
-            ok &= self.now - self.arrival[running] <= self.max_wait
-        if self.guard is not None:
-            ok &= self.now <= self.promote_at[running]
+        if self.guarded:
+            ok &= ~self._starved_now(running)
         if not ok.any():
             return False
         keys = np.where(ok, table.keys(running, ages), -np.inf)

@@ -35,6 +35,7 @@ from typing import Any
 
 from sagepred.errors import SagepredError
 from sagepred.scheduler.online_cost import OnlineStepModel
+from sagepred.scheduler.policies import SlackGuard
 from sagepred.scheduler.serving import (
     PREDICTION_FIELDS,
     BatchWorker,
@@ -178,6 +179,7 @@ class _SagepredMixin:
         check_vllm_version()
         self.sagepred_config = PluginConfig.from_additional_config(self.vllm_config.additional_config)
         self.book = KeyBook(self.sagepred_config)
+        self.slack_guard = self._make_slack_guard()
         self._now = time.time()
         self._next_starvation_s, self._next_starvation_step = math.inf, math.inf
         self.waiting = KeyedRequestQueue(self._queue_key)
@@ -185,6 +187,8 @@ class _SagepredMixin:
         self.finished: deque[tuple[str, int, int]] = deque(maxlen=100_000)
         """``(caller id or request id, engine step, output tokens)`` of finished requests, in order."""
         self.policy_preemptions = 0
+        self.promoted = 0
+        """Queued requests moved ahead of every key: past the starvation bound or the slack guard's time."""
         self.step_model = OnlineStepModel()
         """Step time learnt from this engine's steps; prices a preemption's recompute (``preemption="cost"``)."""
         self._step_started: float | None = None
@@ -206,6 +210,22 @@ class _SagepredMixin:
         """Serialises predictor calls of the two workers: the encoder is not thread-safe (its ``encode``
         toggles train/eval mode, so a concurrent call can run with dropout on)."""
         self._load_predictor()
+
+    def _make_slack_guard(self) -> SlackGuard | None:
+        slack = self.sagepred_config.slack_config()
+        return SlackGuard(slack, int(self.max_num_running_reqs)) if slack is not None else None
+
+    def _admit_to_guard(self, requests: list[ServedRequest]) -> None:
+        """Give requests seen for the first time their slack-guard deadline, in arrival order (the
+        simulator's order); a request without a prediction yet is priced by the shared prior."""
+        guard = self.slack_guard
+        new = sorted((r for r in requests if math.isinf(r.deadline)), key=lambda r: r.arrival)
+        q = guard.config.quantile
+        for r in new:
+            dist = r.dist if r.dist is not None else self.book.prior
+            r.deadline, r.promote_at = guard.admit(
+                r.arrival, float(dist.mean()[0]), float(dist.quantile(q)[0])
+            )
 
     def _load_predictor(self) -> None:
         cfg = self.sagepred_config
@@ -363,7 +383,7 @@ class _SagepredMixin:
             v = self._served(victim)
             wait = min(book.value(self._served(q)) for q in self.running)
             recompute = self._recompute_cost(victim.num_prompt_tokens + victim.num_output_tokens)
-            if not book.starved(w, self._now, self.current_step) and not rule.pays(
+            if not book.past_max_wait(w, self._now, self.current_step) and not rule.pays(
                 book.value(w), book.value(v), recompute, wait
             ):
                 return
@@ -373,6 +393,15 @@ class _SagepredMixin:
             self.policy_preemptions += 1
             done += 1
 
+    def _protect_promoted(self) -> None:
+        """vLLM preempts ``running[-1]`` when KV blocks run out (the newest admission): keep requests
+        promoted by a guard out of that place, the others in admission order (the simulator's rule)."""
+        book, now, step = self.book, self._now, self.current_step
+        flags = [book.starved(self._served(req), now, step) for req in self.running]
+        if any(flags) and not all(flags):
+            order = sorted(range(len(flags)), key=lambda j: not flags[j])
+            self.running[:] = [self.running[j] for j in order]
+
     def _recompute_cost(self, context_tokens: int) -> float:
         """Seconds a preemption of a request with this context costs: measured on this engine once
         :attr:`step_model` has seen enough steps, priced by the profile before."""
@@ -380,25 +409,32 @@ class _SagepredMixin:
             return self.step_model.recompute_cost_s(context_tokens)
         return float(self.book.value_policy.cost.recompute(context_tokens))
 
-    def _newly_starved(self) -> list[str]:
-        """Ids of queued requests that crossed the starvation bound since the last step.
+    def _starves_at(self, r: ServedRequest) -> tuple[float, float]:
+        """``(seconds, engine step)`` at which ``r`` crosses the starvation bound or the slack guard
+        promotes it (inf: never)."""
+        c = self.sagepred_config
+        at_s = r.promote_at
+        if c.max_wait_s is not None:
+            at_s = min(at_s, r.arrival + c.max_wait_s)
+        at_step = r.arrival_step + c.max_wait_steps + 1 if c.max_wait_steps is not None else math.inf
+        return at_s, at_step
 
-        Requests starve in arrival order, so the queues are scanned only once the oldest request not
-        yet starved can have crossed the bound.
+    def _newly_starved(self) -> list[str]:
+        """Ids of queued requests that crossed the starvation bound (or were promoted) since the last step.
+
+        The queues are scanned only once the earliest bound among requests not yet starved can have
+        passed.
         """
         c, book = self.sagepred_config, self.book
         recent = self.waiting.take_recent() + self.kv_holding_waiting.take_recent()
-        if c.max_wait_s is None and c.max_wait_steps is None:
+        if c.max_wait_s is None and c.max_wait_steps is None and self.slack_guard is None:
             return []
         for request in recent:
             r = self._served(request)
             if not r.starved_marked:
-                if c.max_wait_s is not None:
-                    self._next_starvation_s = min(self._next_starvation_s, r.arrival + c.max_wait_s)
-                if c.max_wait_steps is not None:
-                    self._next_starvation_step = min(
-                        self._next_starvation_step, r.arrival_step + c.max_wait_steps + 1
-                    )
+                at_s, at_step = self._starves_at(r)
+                self._next_starvation_s = min(self._next_starvation_s, at_s)
+                self._next_starvation_step = min(self._next_starvation_step, at_step)
         if self._now < self._next_starvation_s and self.current_step < self._next_starvation_step:
             return []
         crossed, next_s, next_step = [], math.inf, math.inf
@@ -410,11 +446,10 @@ class _SagepredMixin:
                 r.starved_marked = True
                 crossed.append(r.request_id)
             else:
-                if c.max_wait_s is not None:
-                    next_s = min(next_s, r.arrival + c.max_wait_s)
-                if c.max_wait_steps is not None:
-                    next_step = min(next_step, r.arrival_step + c.max_wait_steps + 1)
+                at_s, at_step = self._starves_at(r)
+                next_s, next_step = min(next_s, at_s), min(next_step, at_step)
         self._next_starvation_s, self._next_starvation_step = next_s, next_step
+        self.promoted += len(crossed)
         return crossed
 
     def _prepare_step(self) -> None:
@@ -427,12 +462,16 @@ class _SagepredMixin:
             r.age = int(req.num_output_tokens)
             served.append(r)
         changed = self.book.take_unkeyed()
+        if self.slack_guard is not None and changed:
+            self._admit_to_guard(changed)
         self.book.refresh(served + changed)
         changed_ids = [r.request_id for r in changed] + self._newly_starved()
         self.waiting.rekey(changed_ids)
         self.kv_holding_waiting.rekey(changed_ids)
         if self.sagepred_config.memory_victim == "worst_key":
             self.running.sort(key=self._queue_key)
+        elif self.promoted:
+            self._protect_promoted()
         if self.book.policy.preemptive:
             self._policy_preempt()
         self.sagepred_steps += 1
@@ -460,7 +499,10 @@ class _SagepredMixin:
     def update_from_output(self, *args: Any, **kwargs: Any) -> Any:
         if self._step_started is not None:
             batched, kv, recomputed = self._step_shape
-            self.step_model.observe(batched, kv, time.perf_counter() - self._step_started, recomputed)
+            elapsed = time.perf_counter() - self._step_started
+            self.step_model.observe(batched, kv, elapsed, recomputed)
+            if self.slack_guard is not None:
+                self.slack_guard.observe(elapsed)
             self._step_started = None
         return super().update_from_output(*args, **kwargs)
 
@@ -471,6 +513,8 @@ class _SagepredMixin:
         old = self.sagepred_config
         self.sagepred_config = config
         self.book = KeyBook(config)
+        self.slack_guard = self._make_slack_guard()
+        self._next_starvation_s, self._next_starvation_step = math.inf, math.inf
         if (old.predictor, old.predictor_mode, old.predictor_batch, old.online_learning) != (
             config.predictor,
             config.predictor_mode,
@@ -501,6 +545,8 @@ class _SagepredMixin:
                 1 for r in self.book.requests.values() if r.dist is None and self.predictor is not None
             ),
             "preemption": self.sagepred_config.preemption,
+            "promoted": self.promoted,
+            "slack_step_s": self.slack_guard.step_s if self.slack_guard is not None else None,
             "step_model": self.step_model.to_dict(),
         }
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sagepred.distribution import LengthDistribution
+from sagepred.errors import InputError
 from sagepred.scheduler.cost import cost_model
 from sagepred.scheduler.keys import KeyCache
 from sagepred.scheduler.policies import RequestState, make_policy
@@ -124,3 +125,24 @@ def test_the_plugin_recomputes_only_when_the_bucket_changes():
     r.age = 200
     book.refresh([r])
     assert book.key_computations == before + 1 and book.key(r) != first
+
+
+def test_promoted_requests_go_first_earliest_deadline_first_and_only_the_wait_bound_forces():
+    book = KeyBook(PluginConfig(policy="gittins", max_wait_s=10.0, slack_epsilon=0.1))
+    short = ServedRequest("short", arrival=5.0, prompt_len=10, dist=DISTS[np.array([0])])
+    late = ServedRequest("late", arrival=0.0, prompt_len=10, dist=DISTS[np.array([1])], deadline=9.0)
+    early = ServedRequest("early", arrival=1.0, prompt_len=10, dist=DISTS[np.array([2])], deadline=4.0)
+    for r, promote in ((late, 3.0), (early, 3.5)):
+        r.promote_at = promote
+    book.refresh([short, late, early])
+    now = 3.6
+    order = sorted([short, late, early], key=lambda r: book.sort_key(r, now, 0))
+    assert [r.request_id for r in order] == ["early", "late", "short"]
+    assert book.starved(late, now, 0) and not book.past_max_wait(late, now, 0)
+    assert not book.starved(short, now, 0)
+    assert book.past_max_wait(late, 10.5, 0), "the wait bound still applies to promoted requests"
+    with pytest.raises(InputError):
+        PluginConfig(slack_epsilon=0.1, slack_floor_quantile=2.0)
+    with pytest.raises(InputError):
+        PluginConfig(slack_epsilon=-1.0)
+    assert PluginConfig().slack_config() is None

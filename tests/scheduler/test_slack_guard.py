@@ -43,13 +43,13 @@ def _long_then_shorts(n_short: int = 30) -> Workload:
 
 
 def test_deadline_is_the_virtual_fcfs_finish_times_one_plus_epsilon():
-    guard = SlackGuard(SlackConfig(epsilon=0.5, prior_step_s=0.01), slots=1)
+    guard = SlackGuard(SlackConfig(epsilon=0.5, prior_step_s=0.01, floor_quantile=None), slots=1)
     d0, p0 = guard.admit(0.0, mean_len=100, remaining_len=120)
     assert d0 == pytest.approx(1.5) and p0 == pytest.approx(1.5 - 1.2)
     # the one slot is busy until 1.0: the second request's FCFS finish is 1.0 + 10 × 0.01
     d1, p1 = guard.admit(0.5, mean_len=10, remaining_len=10)
     assert d1 == pytest.approx(0.5 + 1.5 * 0.6) and p1 == pytest.approx(d1 - 0.1)
-    two = SlackGuard(SlackConfig(epsilon=0.0, prior_step_s=0.01), slots=2)
+    two = SlackGuard(SlackConfig(epsilon=0.0, prior_step_s=0.01, floor_quantile=None), slots=2)
     two.admit(0.0, 100, 100)
     assert two.admit(0.5, 10, 10)[0] == pytest.approx(0.6), "a free slot: no wait"
     guard.observe(dt=2.0, steps=10)
@@ -151,3 +151,45 @@ def test_guarded_p99_within_the_margin_of_fcfs_on_a_real_trace(data_dir, llama_r
     assert plain["p99_ttlt_s"] > 1.2 * fcfs["p99_ttlt_s"], "the load must starve long requests unguarded"
     assert guarded["p99_ttlt_s"] <= 1.10 * fcfs["p99_ttlt_s"]
     assert guarded["mean_ttlt_s"] < fcfs["mean_ttlt_s"]
+
+
+def test_tail_floor_is_a_quantile_of_the_recent_virtual_latencies():
+    config = SlackConfig(epsilon=0.0, prior_step_s=0.01, floor_quantile=0.5, floor_window=3)
+    guard = SlackGuard(config, slots=100)  # never a wait: the virtual latency is mean × step
+    assert guard.admit(0.0, 100, 100)[0] == pytest.approx(1.0)
+    assert guard.admit(0.0, 300, 300)[0] == pytest.approx(3.0)
+    # latencies seen: 1.0, 3.0, 0.1 → the floor (median) 1.0 lifts the short request's deadline
+    deadline, promote = guard.admit(0.0, 10, 10)
+    assert deadline == pytest.approx(1.0) and promote == pytest.approx(0.9)
+    # the window holds three latencies: 1.0 leaves, 3.0, 0.1, 0.2 → median 0.2
+    assert guard.admit(0.0, 20, 20)[0] == pytest.approx(0.2)
+    no_floor = SlackGuard(SlackConfig(epsilon=0.0, prior_step_s=0.01, floor_quantile=None), slots=100)
+    no_floor.admit(0.0, 300, 300)
+    assert no_floor.admit(0.0, 10, 10)[0] == pytest.approx(0.1)
+    with pytest.raises(InputError):
+        SlackConfig(floor_quantile=1.5)
+    with pytest.raises(InputError):
+        SlackConfig(floor_window=0)
+
+
+def test_a_request_past_its_guard_is_not_the_memory_victim():
+    """KV blocks run out with two requests running: vLLM's worst-key victim is the long one, unless a
+    guard has promoted it (it is then protected, the simulator's copy of the plug-in's rule)."""
+    tight = EngineProfile(
+        name="tight",
+        step_base_s=0.01,
+        per_token_s=1e-4,
+        per_kv_token_s=1e-6,
+        kv_capacity_tokens=1024,
+        block_size=16,
+        max_num_seqs=4,
+        max_num_batched_tokens=512,
+    )
+    out = np.array([700, 260], dtype=np.int64)
+    w = Workload(np.array([0.0, 2.0]), np.array([300, 300]), out, _sharp(out))
+    config = {"memory_victim": "worst_key", "check_invariants": True}
+    plain = simulate(w, make_policy("gittins"), tight, SimConfig(**config))
+    bounded = simulate(w, make_policy("gittins"), tight, SimConfig(max_wait_s=2.0, **config))
+    assert plain.preemptions[0] >= 1, "unguarded, the worst key (the long request) is the victim"
+    assert bounded.preemptions[0] == 0 and bounded.preemptions[1] >= 1
+    assert bounded.completed.all() and (bounded.generated == out).all()

@@ -148,3 +148,26 @@ def test_missing_and_malformed_predictions_fall_back(engine):
     assert fallback_finish == sorted(fallback_finish), (
         "requests without a prediction are served FCFS among themselves"
     )
+
+
+def test_slack_guard_promotes_the_starved_request_on_the_engine(engine):
+    """The plug-in drives the same SlackGuard as the simulator: a long request whose slack is already gone
+    goes ahead of the shorter ones Gittins would serve first; a huge epsilon is the unguarded order."""
+    burst = [
+        [("long", 40, prediction_args(narrow(40)))]
+        + [(f"s{i}", 5, prediction_args(narrow(5))) for i in range(16)]
+    ]
+    plain, plain_stats = run(engine, PluginConfig(policy="gittins", max_wait_s=None), burst)
+    tight = PluginConfig(policy="gittins", max_wait_s=None, slack_epsilon=0.0, slack_floor_quantile=None)
+    guarded, stats = run(engine, tight, burst)
+    loose, loose_stats = run(
+        engine, PluginConfig(policy="gittins", max_wait_s=None, slack_epsilon=1e9), burst
+    )
+    shorts_first = sorted(v[0] for k, v in plain.items() if k != "long")
+    assert plain["long"][0] > shorts_first[-1], "unguarded, the long request is served last"
+    assert guarded["long"][0] <= 2, guarded["long"]
+    # counters are cumulative over the engine's life
+    assert stats["promoted"] > plain_stats["promoted"] and loose_stats["promoted"] == stats["promoted"]
+    assert 0 < stats["slack_step_s"] < 1.0 and plain_stats["slack_step_s"] is None
+    assert all(guarded[k][2] == plain[k][2] for k in plain), "every request still yields all its tokens"
+    assert {k: v[0] for k, v in loose.items()} == {k: v[0] for k, v in plain.items()}

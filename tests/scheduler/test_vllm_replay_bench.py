@@ -29,7 +29,7 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
     out = tmp_path / "replay.json"
     doc = bench.main(["--quick", "--data", str(data_dir), "--num-requests", "32", "--json", str(out)])
     assert json.loads(out.read_text())["modes"] == doc["modes"]
-    assert doc["modes"] == ["fcfs", "priority", "plugin-cost", "guard:aging=0.03"]
+    assert doc["modes"] == ["fcfs", "priority", "plugin-cost", "guard:slack_epsilon=0.1"]
     assert doc["full_batch_step_ms"] is not None and doc["full_batch_step_ms"] > 0
     assert doc["profile"]["kv_capacity_tokens"] <= 2560 + doc["profile"]["block_size"]
     (rate,) = doc["rates"]
@@ -44,7 +44,7 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         assert ratio["ci95"][0] <= ratio["ratio"] <= ratio["ci95"][1], mode
         assert math.isfinite(row["sim_gap_mean"]) and math.isfinite(row["sim_gap_p99"])
         assert row["sim"]["mean_ttlt_s"] > 0
-    for mode in ("plugin-cost", "guard:aging=0.03"):
+    for mode in ("plugin-cost", "guard:slack_epsilon=0.1"):
         (run,) = rate["runs"][mode]
         assert run["overhead_per_step_ms"] > 0
         assert run["step_model"]["steps"] > 0
