@@ -63,6 +63,12 @@ MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
 MODES = ("fcfs", "priority", "plugin-off", "plugin-cost")
 GUARDS = ("slack_epsilon=0.1", "slack_epsilon=0.5")
 """Default ``--guard`` settings: two points of the tail guard's mean-vs-p99 curve."""
+CURVE = (
+    "plugin-cost",
+    *(f"guard:slack_epsilon={e}" for e in (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)),
+    *(f"guard:aging={a}" for a in (0.003, 0.01, 0.03, 0.1)),
+)
+"""The simulator's mean-vs-p99 curve of the tail guards on the replay workload (``--curve``)."""
 QUICK = {
     "model": "tiny",
     "num_requests": 48,
@@ -72,6 +78,7 @@ QUICK = {
     "modes": "fcfs,priority,plugin-cost",
     "bootstrap": 200,
     "calibration_requests": 32,
+    "curve": ["plugin-cost", "guard:slack_epsilon=0.1"],
 }
 """``--quick``: the smallest configuration that runs every kind of mode end to end."""
 
@@ -286,6 +293,33 @@ def simulate_mode(mode: str, w: Workload, profile: EngineProfile, plugin: dict, 
     return simulate(w, config.make_policy(), profile, sim).summary()
 
 
+def sim_curve(
+    args: argparse.Namespace, profile: EngineProfile, rates: list[float], plugin: dict
+) -> list[dict]:
+    """Mean and p99 TTLT of each ``--curve`` mode against FCFS, simulated on each rate's workload with
+    the fitted profile (the engine table's fidelity columns say how far to trust it)."""
+    rows = []
+    for rate in rates:
+        w = workload(args, rate)
+        fcfs = simulate_mode("fcfs", w, profile, plugin, args)
+        for mode in args.curve:
+            sim = simulate_mode(mode, w, profile, plugin, args)
+            row = {
+                "rate": rate,
+                "mode": mode,
+                "mean_vs_fcfs": sim["mean_ttlt_s"] / fcfs["mean_ttlt_s"],
+                "p99_vs_fcfs": sim["p99_ttlt_s"] / fcfs["p99_ttlt_s"],
+                "preemptions": sim["preemptions"],
+            }
+            rows.append(row)
+            print(
+                f"simulated curve: rate {rate:g} {mode:<32} mean {row['mean_vs_fcfs']:.3f}x  "
+                f"p99 {row['p99_vs_fcfs']:.3f}x FCFS",
+                flush=True,
+            )
+    return rows
+
+
 def capacity_rate(profile: EngineProfile, w: Workload, max_num_seqs: int) -> float:
     """Requests per second the engine sustains with every slot busy (decode-bound)."""
     ctx = float(w.prompt_len.mean() + w.output_len.mean() / 2)
@@ -368,8 +402,28 @@ def main(argv: list[str] | None = None) -> dict:
         metavar="JSON",
         help="extra plug-in settings for every plug-in mode, e.g. '{\"preempt_margin\": 2}'",
     )
+    parser.add_argument(
+        "--curve",
+        action="append",
+        default=None,
+        help="a mode of the simulated mean-vs-p99 curve (repeat; default: plugin-cost, slack epsilons "
+        "0-2, aging 0.003-0.1; 'none': no curve)",
+    )
+    parser.add_argument(
+        "--profile-from",
+        type=Path,
+        default=None,
+        help="a results JSON of an earlier run: reuse its fitted profile and rates, run no engine, "
+        "simulate the curve only",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parse_args(parser, argv)
+    args.curve = [] if args.curve == ["none"] else (args.curve or list(CURVE))
+    for mode in args.curve:
+        if mode.startswith("guard:"):
+            guard_settings(mode[len("guard:") :])
+        elif mode not in MODES:
+            fail(f"--curve: unknown mode {mode!r} (modes: {', '.join(MODES)}, or guard:SETTING=VALUE)")
     modes = [m for m in args.modes.split(",") if m]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -381,9 +435,11 @@ def main(argv: list[str] | None = None) -> dict:
         guard_settings(spec)
     modes += [f"guard:{spec}" for spec in guards]
 
+    plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
+    if args.profile_from is not None:
+        return curve_only(args, plugin)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "model", MODELS[args.model])
-    plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
     burst = workload(args, 1e6)  # every request at once: the engine saturated, steps of every shape
     burst_n = min(len(burst.arrival), args.calibration_requests)
     burst = Workload(
@@ -473,11 +529,30 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{100 * r['sim_gap_mean']:>8.0f}%{100 * r['sim_gap_p99']:>7.0f}%",
                 flush=True,
             )
+    doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
+    _write(args, doc)
+    return doc
+
+
+def curve_only(args: argparse.Namespace, plugin: dict) -> dict:
+    """``--profile-from``: the simulated curve on an earlier run's fitted profile and rates."""
+    try:
+        earlier = json.loads(args.profile_from.read_text())
+        profile = EngineProfile(**earlier["profile"])
+        rates = [float(r["rate"]) for r in earlier["rates"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        fail(f"--profile-from {args.profile_from}: not a results file of this benchmark ({err})")
+    doc = {"profile_from": args.profile_from.name, "profile": profile.to_dict(), "rates": rates}
+    doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
+    _write(args, doc)
+    return doc
+
+
+def _write(args: argparse.Namespace, doc: dict) -> None:
     if args.json:
         from sagepred.io import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(doc, indent=2, default=_plain) + "\n")
-    return doc
 
 
 def _plain(value: Any) -> Any:

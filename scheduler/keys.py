@@ -69,6 +69,10 @@ class KeyCache:
             return np.zeros_like(ages)
         return ages // self.refresh_tokens
 
+    def bucket_of(self, age: int) -> int:
+        """:meth:`bucket` of one age, in plain integers (the plug-in asks per request and step)."""
+        return 0 if self.refresh_tokens is None else int(age) // self.refresh_tokens
+
     def bucket_age(self, buckets: np.ndarray | int) -> np.ndarray:
         """The age at which a bucket's entries are computed: its first age."""
         buckets = np.asarray(buckets, dtype=np.int64)

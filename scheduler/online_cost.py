@@ -12,9 +12,8 @@ seconds of one recomputed token is ``per_token`` (plus the context it attends ov
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-
-import numpy as np
 
 
 @dataclass
@@ -28,21 +27,27 @@ class OnlineStepModel:
     steps: int = 0
     recompute_tokens: int = 0
     recompute_s: float = 0.0
-    _theta: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    _p: np.ndarray = field(default_factory=lambda: np.diag([1e2, 1e-2, 1e-6]))
+    _theta: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    _p: list[list[float]] = field(
+        default_factory=lambda: [[1e2, 0.0, 0.0], [0.0, 1e-2, 0.0], [0.0, 0.0, 1e-6]]
+    )
 
     def observe(
         self, batched_tokens: int, kv_tokens: int, seconds: float, recomputed_tokens: int = 0
     ) -> None:
         """One engine step: its tokens, the KV it read, its wall time, and how many of its tokens re-prefill
         preempted requests."""
-        if not (seconds > 0 and np.isfinite(seconds)):
+        if not (seconds > 0 and math.isfinite(seconds)):
             return
-        x = np.array([1.0, float(batched_tokens), float(kv_tokens)])
-        px = self._p @ x
-        gain = px / (self.forgetting + x @ px)
-        self._theta = self._theta + gain * (seconds - x @ self._theta)
-        self._p = (self._p - np.outer(gain, px)) / self.forgetting
+        # the 3x3 update in plain floats: numpy's per-call overhead was most of the plug-in's step time
+        x = (1.0, float(batched_tokens), float(kv_tokens))
+        p, theta, lam = self._p, self._theta, self.forgetting
+        px = [p[i][0] * x[0] + p[i][1] * x[1] + p[i][2] * x[2] for i in range(3)]
+        gain_den = lam + x[0] * px[0] + x[1] * px[1] + x[2] * px[2]
+        gain = [v / gain_den for v in px]
+        error = seconds - (x[0] * theta[0] + x[1] * theta[1] + x[2] * theta[2])
+        self._theta = [theta[i] + gain[i] * error for i in range(3)]
+        self._p = [[(p[i][j] - gain[i] * px[j]) / lam for j in range(3)] for i in range(3)]
         self.steps += 1
         if recomputed_tokens > 0:
             self.recompute_tokens += int(recomputed_tokens)

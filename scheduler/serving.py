@@ -387,11 +387,12 @@ class KeyBook:
 
     def refresh(self, reqs: Sequence[ServedRequest]) -> None:
         """Recompute the keys of requests whose bucket changed (one batched call)."""
-        stale = [r for r in reqs if r.cache is None or r.cache[0] != int(self.cache.bucket(r.age))]
+        bucket_of = self.cache.bucket_of
+        stale = [r for r in reqs if r.cache is None or r.cache[0] != bucket_of(r.age)]
         if not stale:
             return
         for r, computed in zip(stale, self._compute(stale), strict=True):
-            r.cache = (int(self.cache.bucket(r.age)), *computed)
+            r.cache = (bucket_of(r.age), *computed)
 
     def key(self, r: ServedRequest) -> float:
         if r.cache is None:

@@ -48,6 +48,14 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         (run,) = rate["runs"][mode]
         assert run["overhead_per_step_ms"] > 0
         assert run["step_model"]["steps"] > 0
+    assert [c["mode"] for c in doc["sim_curve"]] == ["plugin-cost", "guard:slack_epsilon=0.1"]
+    # the curve again from the written results, no engine: the same fitted profile gives the same numbers
+    again = bench.main(
+        ["--profile-from", str(out), "--data", str(data_dir), "--num-requests", "32", "--quick"]
+    )
+    assert again["rates"] == [rate["rate"]] and again["profile"] == doc["profile"]
+    for a, b in zip(again["sim_curve"], doc["sim_curve"], strict=True):
+        assert a["mode"] == b["mode"] and a["mean_vs_fcfs"] == pytest.approx(b["mean_vs_fcfs"], rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +65,8 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         (["--guard", "aging"], "expected SETTING=VALUE"),
         (["--guard", "aging=-1"], "--guard 'aging=-1'"),
         (["--modes", "fcfs,plugin-guard"], "unknown mode 'plugin-guard'"),
+        (["--curve", "fifo"], "--curve: unknown mode 'fifo'"),
+        (["--profile-from", "missing.json"], "--profile-from missing.json: not a results file"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(argv, needle, capsys):
