@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> dict:
         flush=True,
     )
     doc: dict = {
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
+        "args": {k: v.name if isinstance(v, Path) else v for k, v in vars(args).items() if k != "data"},
         "model": MODELS[args.model].__dict__,
         "profile": profile.to_dict(),
         "capacity_req_s": capacity,

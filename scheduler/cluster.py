@@ -25,7 +25,7 @@ from sagepred.scheduler.keys import KeyCache
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.routers import ExpectedRemainingCost, ReplicaStats, Router, make_router
-from sagepred.scheduler.simulator import Engine, SimConfig, SimResult, workload_keys
+from sagepred.scheduler.simulator import Engine, SimConfig, SimResult, guarded_config, workload_keys
 from sagepred.scheduler.workload import Workload
 
 
@@ -230,6 +230,8 @@ def run_cluster_policies(
     rows = {}
     for name in routers:
         for policy in policies:
-            result = simulate_cluster(workload, policy, profile, replace(cluster, router=name), config)
+            result = simulate_cluster(
+                workload, policy, profile, replace(cluster, router=name), guarded_config(policy, config)
+            )
             rows[f"{name}/{policy.name}"] = result.summary()
     return rows

@@ -12,7 +12,7 @@ from sagepred.errors import InputError, SagepredError
 from sagepred.records import LengthRecord
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
-from sagepred.scheduler.simulator import SimConfig, SimResult, simulate
+from sagepred.scheduler.simulator import SimConfig, SimResult, guarded_config, simulate
 from sagepred.scheduler.traces import Trace, load_trace, poisson_arrivals, scaled_arrivals
 from sagepred.scheduler.workload import Workload
 
@@ -75,7 +75,7 @@ def run_policies(
     check_policies(policies, workload)
     rows = {}
     for policy in policies:
-        result = simulate(workload, policy, profile, config)
+        result = simulate(workload, policy, profile, guarded_config(policy, config))
         rows[policy.name] = {**result.summary(), **load_stats(result)}
     return rows
 

@@ -23,6 +23,7 @@ router is :mod:`sagepred.scheduler.cluster`). ``simulate()`` is one engine given
 from __future__ import annotations
 
 import copy
+import dataclasses
 import heapq
 import math
 import time
@@ -162,6 +163,14 @@ def _take(dist: LengthDistribution, rows: np.ndarray) -> LengthDistribution:
 
 def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
     return -(-a // b)
+
+
+def guarded_config(policy: Policy, config: SimConfig | None) -> SimConfig | None:
+    """``config`` for ``policy``: FCFS, the baseline every guard is measured against, runs without the
+    slack guard (its deadline order would reorder FCFS itself)."""
+    if config is None or policy.name != "fcfs" or config.slack is None:
+        return config
+    return dataclasses.replace(config, slack=None)
 
 
 def simulate(

@@ -132,3 +132,24 @@ def test_bad_profile_file_names_field(tmp_path, records_file, capsys):
     )
     assert code == 2
     assert "per_kv_token_s" in capsys.readouterr().err
+
+
+def test_slack_guard_from_the_cli_guards_gittins_and_leaves_fcfs_alone(tmp_path, data_dir, records_file):
+    def run(extra: list[str]) -> dict:
+        out = tmp_path / f"sim{len(extra)}.json"
+        args = ["simulate", "--trace", str(data_dir / "traces/mooncake/conversation_trace.jsonl")]
+        args += ["--records", str(records_file), "--policies", "fcfs,gittins", "--rate", "40"]
+        assert main([*args, "--num-requests", "2000", "--json", str(out), *extra]) == 0
+        return json.loads(out.read_text())
+
+    plain, guarded = run([]), run(["--slack", "0"])
+    assert guarded["settings"]["slack"] == 0.0 and plain["settings"]["slack"] is None
+    same = {k: v for k, v in guarded["policies"]["fcfs"].items() if k != "sim_wall_s"}
+    assert same == {k: v for k, v in plain["policies"]["fcfs"].items() if k != "sim_wall_s"}, "FCFS unguarded"
+    fcfs, g_plain, g_guarded = (
+        plain["policies"]["fcfs"],
+        plain["policies"]["gittins"],
+        guarded["policies"]["gittins"],
+    )
+    assert g_plain["p99_ttlt_s"] > 1.1 * fcfs["p99_ttlt_s"], "this load must starve long requests unguarded"
+    assert g_guarded["p99_ttlt_s"] < g_plain["p99_ttlt_s"]

@@ -104,7 +104,7 @@ def test_short_requests_overtake_long_ones_by_preemption(engine):
     shorts = [(f"short{i}", 6, prediction_args(narrow(6))) for i in range(MAX_SEQS)]
     res, stats = run(
         engine,
-        PluginConfig(policy="gittins", max_wait_s=None, bucket_tokens=16),
+        PluginConfig(policy="gittins", max_wait_s=None, bucket_tokens=16, preemption="cost"),
         [longs, shorts],
         gap_steps=4,
     )
