@@ -28,6 +28,20 @@ ONE_SEQ = EngineProfile(
 )
 
 
+def _tight(batched_tokens: int) -> EngineProfile:
+    """Four sequence slots over 1,024 KV tokens: two long requests run the blocks out."""
+    return EngineProfile(
+        name="tight",
+        step_base_s=0.01,
+        per_token_s=1e-4,
+        per_kv_token_s=1e-6,
+        kv_capacity_tokens=1024,
+        block_size=16,
+        max_num_seqs=4,
+        max_num_batched_tokens=batched_tokens,
+    )
+
+
 def _sharp(lengths: np.ndarray) -> LengthDistribution:
     lengths = np.asarray(lengths, dtype=np.float64)
     return LengthDistribution(
@@ -105,16 +119,7 @@ class _Recorder(_Run):
 
 
 def test_memory_preemption_frees_blocks_and_re_prefills_prompt_and_output_in_chunks():
-    tight = EngineProfile(
-        name="tight",
-        step_base_s=0.01,
-        per_token_s=1e-4,
-        per_kv_token_s=1e-6,
-        kv_capacity_tokens=1024,
-        block_size=16,
-        max_num_seqs=4,
-        max_num_batched_tokens=256,
-    )
+    tight = _tight(batched_tokens=256)
     out = np.array([260, 400], dtype=np.int64)
     w = Workload(np.array([0.0, 0.001]), np.array([300, 300]), out, _sharp(out))
     run = _Recorder(w, make_policy("fcfs"), tight, SimConfig(max_macro_steps=1, check_invariants=True))
@@ -175,16 +180,7 @@ def test_tail_floor_is_a_quantile_of_the_recent_virtual_latencies():
 def test_a_request_past_its_guard_is_not_the_memory_victim():
     """KV blocks run out with two requests running: vLLM's worst-key victim is the long one, unless a
     guard has promoted it (it is then protected, the simulator's copy of the plug-in's rule)."""
-    tight = EngineProfile(
-        name="tight",
-        step_base_s=0.01,
-        per_token_s=1e-4,
-        per_kv_token_s=1e-6,
-        kv_capacity_tokens=1024,
-        block_size=16,
-        max_num_seqs=4,
-        max_num_batched_tokens=512,
-    )
+    tight = _tight(batched_tokens=512)
     out = np.array([700, 260], dtype=np.int64)
     w = Workload(np.array([0.0, 2.0]), np.array([300, 300]), out, _sharp(out))
     config = {"memory_victim": "worst_key", "check_invariants": True}
