@@ -70,7 +70,7 @@ class PluginConfig:
         metadata={
             "help": "'off': never preempt for the policy (vLLM still preempts when KV blocks run out); 'cost': "
             "preempt a running request only when the expected gain exceeds its recompute, measured online on "
-            "this engine. Default off: on the replay bench 'cost' was 2-4% worse in mean TTLT in every run "
+            "this engine. Default off: on the replay bench 'cost' was 2-6% worse in mean TTLT in every run "
             "(docs/serving.md), the simulator finds them equal"
         },
     )

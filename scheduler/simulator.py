@@ -404,6 +404,10 @@ class _Run:
         keys = self.table.keys(running[candidates], self.gen[running[candidates]])
         return int(candidates[int(np.argmax(keys))])
 
+    def _past_max_wait(self, i: int) -> bool:
+        """Whether request ``i`` waited past the starvation bound (it then displaces without the cost check)."""
+        return self.max_wait is not None and self.now - float(self.arrival[i]) > self.max_wait
+
     def _starved_now(self, rows: np.ndarray) -> np.ndarray:
         starved = self.now > self.promote_at[rows]
         if self.max_wait is not None:
@@ -450,6 +454,15 @@ class _Run:
         running, gen, computed, prompt = self.running, self.gen, self.computed, self.prompt
         table = self.table
         ages = gen[running]
+        forced = self._past_max_wait(w) or (
+            self.guard is not None and self.slack.displace and self.where[w] == 2
+        )
+        value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
+        values = table.values(running, ages)
+        if not forced and not self.rule.naive and float(values.min()) <= value_w:
+            return (
+                False  # no victim can pay: the rule needs wait (the least value) − value(w) > a recompute ≥ 0
+            )
         ok = (ages <= table.limits(running, ages)) & (
             self.policy_preempt_count[running] < self.rule.max_per_request
         )
@@ -461,10 +474,7 @@ class _Run:
         keys = np.where(ok, table.keys(running, ages), -np.inf)
         victim = int(np.argmax(keys))
         i = int(running[victim])
-        value_w = float(table.values(np.array([w]), gen[w : w + 1])[0])
-        values = table.values(running, ages)
         recompute = float(self.policy.cost.recompute(prompt[i] + gen[i]))
-        forced = self.where[w] == 2 and (self.guard is None or self.slack.displace)
         if not forced and not self.rule.pays(value_w, float(values[victim]), recompute, float(values.min())):
             return False
         plan.budget += int(plan.tokens[victim])

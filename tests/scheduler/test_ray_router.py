@@ -151,6 +151,8 @@ needs_engine = pytest.mark.skipif(
 )
 
 STALE_AFTER_S = 1.0
+LONG = 490
+"""Tokens of a long request (prompt 8, model length 512): about half a second on a quiet machine."""
 
 
 def _free_port() -> int:
@@ -227,6 +229,17 @@ async def _wait_for_stats(handle, timeout_s: float = 20.0) -> None:
     raise AssertionError("the replicas' routing stats never reached the router")
 
 
+async def _loads_once_busy(timeout_s: float = 10.0) -> dict[str, ReplicaLoad | None]:
+    """Replica stats as the router sees them, once one replica reports predicted work in flight."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        loads = {str(k): ReplicaLoad.from_stats(r.routing_stats) for k, r in _router().curr_replicas.items()}
+        if any(x is not None and x.predicted_cost > 0 for x in loads.values()):
+            return loads
+        await asyncio.sleep(0.02)
+    raise AssertionError("no replica reported the long request's predicted cost")
+
+
 @needs_engine
 def test_routes_by_predicted_cost(cluster):
     from sagepred.scheduler.ray_engine import generate_with_retry
@@ -236,15 +249,14 @@ def test_routes_by_predicted_cost(cluster):
     async def main():
         await _wait_for_stats(handle)
         before = dict(_router().decisions)
-        long = asyncio.ensure_future(generate_with_retry(handle, body("long", 450, 450.0)))
-        await asyncio.sleep(0.6)  # the long one is running; its replica's stats now carry its cost
-        loads = {str(k): ReplicaLoad.from_stats(r.routing_stats) for k, r in _router().curr_replicas.items()}
+        long = asyncio.ensure_future(generate_with_retry(handle, body("long", LONG, float(LONG))))
+        loads = await _loads_once_busy()  # the long one runs; its replica's stats carry its cost
         shorts = [generate_with_retry(handle, body(f"s{i}", 10, 10.0)) for i in range(6)]
         done = await asyncio.gather(*shorts)
         return await long, done, loads, before
 
     long, shorts, loads, before = run(main())
-    assert long["output_tokens"] == 450 and all(s["output_tokens"] == 10 for s in shorts)
+    assert long["output_tokens"] == LONG and all(s["output_tokens"] == 10 for s in shorts)
     # queue length would split the shorts over both replicas; predicted cost keeps them off the long one
     assert len({s["replica"] for s in shorts}) == 1
     assert all(s["replica"] != long["replica"] for s in shorts)
@@ -320,10 +332,6 @@ def test_stats_timeout_falls_back_to_queue_length_logged_once(cluster, caplog):
     run(_wait_for_stats(handle))  # stats recover once the delay is off
 
 
-LONG = 480
-"""Tokens per request of the kill test: still running at the kill on a quiet machine (about 1 ms a step)."""
-
-
 @needs_engine
 def test_replica_killed_mid_run_loses_nothing(cluster):
     import ray
@@ -345,7 +353,12 @@ def test_replica_killed_mid_run_loses_nothing(cluster):
             if a["name"].startswith("SERVE_REPLICA::") and "SagepredEngine" in a["name"]
         ]
         assert len(victims) == 2
-        ray.kill(ray.get_actor(victims[0]["name"], namespace=victims[0]["namespace"]), no_restart=True)
+        # kill a replica the router sent requests to (the ranking may put all eight on one replica)
+        busy = [key for key, cost in _router().outstanding_sent().items() if cost > 0]
+        victim = next(
+            (a for a in victims if any(a["name"].rsplit("#", 1)[-1] in key for key in busy)), victims[0]
+        )
+        ray.kill(ray.get_actor(victim["name"], namespace=victim["namespace"]), no_restart=True)
         return await asyncio.gather(*tasks, return_exceptions=True)
 
     results = run(main())
