@@ -189,6 +189,8 @@ class _StepPlan:
     budget: int
     free_after: int
     preempted: bool
+    one_each: bool = False
+    """Every running request takes exactly one token and needs no more (a decode step if none is new)."""
     admitted: list[int] = field(default_factory=list)
     admit_tokens: list[int] = field(default_factory=list)
 
@@ -389,6 +391,7 @@ class _Run:
             budget=budget_total - int(tokens.sum()),
             free_after=self.free - int(new_blocks.sum()),
             preempted=preempted,
+            one_each=bool(need.size) and bool((need == 1).all()) and bool((tokens == 1).all()),
         )
 
     def _memory_victim(self, running: np.ndarray) -> int:
@@ -518,11 +521,7 @@ class _Run:
     def _decode_only(self, plan: _StepPlan) -> bool:
         running = self.running
         return (
-            not plan.admitted
-            and not plan.preempted
-            and bool(np.all(plan.tokens == 1))
-            and bool(np.all(self.computed[running] + 1 == self.prompt[running] + self.gen[running]))
-            and bool(np.all(self.gen[running] >= 1))
+            not plan.admitted and not plan.preempted and plan.one_each and bool(self.gen[running].min() >= 1)
         )
 
     def _jump_steps(self, c0: float, c1: float) -> int:
