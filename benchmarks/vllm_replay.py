@@ -542,6 +542,9 @@ def curve_only(args: argparse.Namespace, plugin: dict) -> dict:
         rates = [float(r["rate"]) for r in earlier["rates"]]
     except (OSError, ValueError, KeyError, TypeError) as err:
         fail(f"--profile-from {args.profile_from}: not a results file of this benchmark ({err})")
+    profile_path = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-")) / "measured-profile.yaml"
+    profile_path.write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
+    plugin = {**plugin, "profile": str(profile_path)}  # the plug-in prices costs with it, as in the run
     doc = {"profile_from": args.profile_from.name, "profile": profile.to_dict(), "rates": rates}
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)

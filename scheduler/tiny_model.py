@@ -39,9 +39,10 @@ BENCH_MODEL = TinyModelConfig(
     num_key_value_heads=24,
     head_dim=32,
 )
-"""A larger dummy model for engine benchmarks (57 M parameters): one decode step of 16 sequences takes
-about 13 ms on two CPU cores (12.7-13.0 ms, three runs of 200 steps on a quiet machine; the hidden-384,
-6-layer model it replaces took 4.8 ms), so the machine's noise is small against the work per step."""
+"""A larger dummy model for engine benchmarks (57 M parameters): a pure decode step of 16 sequences takes
+10.4 ms on two CPU cores (the replay benchmark's calibration; 12.7-13.0 ms per step over 200-step runs that
+include the prefills; the hidden-384, 6-layer model it replaces took 4.8 ms), so the machine's noise is
+small against the work per step."""
 
 
 def kv_bytes_per_token(config: TinyModelConfig, dtype_bytes: int = 2) -> int:

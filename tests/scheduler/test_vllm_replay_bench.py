@@ -76,3 +76,21 @@ def test_bad_arguments_are_one_line_errors(argv, needle, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err and err.startswith("vllm_replay: ")
+
+
+def test_step_replay_counts_latency_in_engine_steps(data_dir, tmp_path):
+    pytest.importorskip("vllm")
+    spec = importlib.util.spec_from_file_location(
+        "vllm_step_replay", ROOT / "benchmarks" / "vllm_step_replay.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    out = tmp_path / "steps.json"
+    argv = ["--data", str(data_dir), "--model", "tiny", "--num-requests", "24", "--rate", "200"]
+    doc = bench.main([*argv, "--modes", "fcfs,plugin:worst_key", "--json", str(out)])
+    assert json.loads(out.read_text()) == doc
+    for row in doc["results"].values():
+        assert 0 < row["mean_ttft_steps"] <= row["mean_steps"] <= row["p99_steps"] < row["total_steps"]
+    # the same schedule twice is the same count: steps do not depend on the machine's speed
+    again = bench.main([*argv, "--modes", "fcfs"])
+    assert again["results"]["fcfs"] == doc["results"]["fcfs"]
