@@ -8,10 +8,14 @@ where subclassing ``Scheduler`` would turn async scheduling off). Both behave th
 
 - the waiting queue is ordered by the policy's key (:class:`~sagepred.scheduler.serving.KeyBook`),
   requests past the starvation bound first; requests without a prediction get a shared prior key;
-- before every step, running requests' keys are refreshed at bucket boundaries and a preemptive policy
-  displaces the worst running request for the best waiting one when the waiting one cannot be
-  admitted and :class:`~sagepred.scheduler.policies.PreemptionRule` says the gain outweighs the
-  recompute (vLLM preempts by recompute);
+- before every step, running requests' keys are refreshed at bucket boundaries; with
+  ``preemption="cost"`` (off by default) a preemptive policy displaces the worst running request for the
+  best waiting one when the waiting one cannot be admitted and
+  :class:`~sagepred.scheduler.policies.PreemptionRule` says the gain outweighs the recompute (vLLM
+  preempts by recompute);
+- tail guards: the starvation bound (``max_wait_s``), aging, and the slack guard
+  (:class:`~sagepred.scheduler.policies.SlackGuard`, the simulator's object) promote starving requests;
+  promoted requests are never vLLM's memory victim;
 - requests that carry no prediction are predicted from their prompt by a loaded predictor, in batches,
   in a worker thread (``predictor_mode="async"``) or inside the step (``"sync"``);
 - finished requests (prompt, true length, censored when stopped by ``max_tokens``) go to the predictor's
