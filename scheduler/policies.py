@@ -297,8 +297,9 @@ class SlackGuard:
     mean × step``. Its deadline is ``arrival + (1 + ε) × (that estimate − arrival)``. The inner
     policy orders requests while every request's slack ``deadline − now − remaining`` is positive
     (``remaining``: the predicted length at ``quantile`` times the step time); a waiting request whose
-    slack has run out is *promoted*: it goes ahead of every key, earliest deadline first, displaces a
-    running request without the cost check and, once running, is not preempted by the policy.
+    slack has run out is *promoted*: it goes ahead of every key, earliest deadline first (it displaces a
+    running request without the cost check only with ``displace``) and, once running, is preempted
+    neither by the policy nor, while other requests run, for KV memory.
     ``ε = ∞`` is the inner policy exactly; small ``ε`` keeps every request near its FCFS finish.
 
     The tail floor (``floor_quantile = q``) targets the tail metric rather than every request: no
