@@ -42,6 +42,12 @@ class InstructionSettings:
     fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
 
 
+def _cdf_at_edges(probs: np.ndarray) -> np.ndarray:
+    """``(n, K + 1)`` normalised CDF of histogram rows at their edges (0 at the first)."""
+    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
+    return cdf / cdf[:, -1:]
+
+
 def shift_log_histogram(
     probs: np.ndarray, edges: np.ndarray, centre: np.ndarray, shift: np.ndarray, scale: np.ndarray
 ) -> np.ndarray:
@@ -52,8 +58,7 @@ def shift_log_histogram(
     bins. Returns ``(n, K)`` probabilities over the same edges.
     """
     u = np.log1p(edges)
-    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
-    cdf /= cdf[:, -1:]
+    cdf = _cdf_at_edges(probs)
     source = centre[:, None] + (u[None, :] - centre[:, None] - shift[:, None]) / scale[:, None]
     moved = np.stack([np.interp(source[i], u, cdf[i]) for i in range(probs.shape[0])])
     moved[:, 0], moved[:, -1] = 0.0, 1.0
@@ -64,21 +69,21 @@ def shift_log_histogram(
 def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``log(1 + median)`` of histogram rows (CDF linear in ``log(1 + length)`` between edges)."""
     u = np.log1p(edges)
-    cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)
-    cdf /= cdf[:, -1:]
+    cdf = _cdf_at_edges(probs)
     return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
 
 
 def request_shifts(
     requests: Sequence[LengthRequest],
     centre: np.ndarray,
-    tokenizer: str | None,
+    tokenizers: Sequence[str | None],
     settings: InstructionSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(shift, scale)`` in ``log(1 + length)`` per row for the parsed requests (0 and 1 for none)."""
+    """``(shift, scale)`` in ``log(1 + length)`` per row for the parsed requests (0 and 1 for none);
+    ``tokenizers`` names each row's tokenizer family (asked-for words to tokens)."""
     shift = np.zeros(len(requests))
     scale = np.ones(len(requests))
-    for i, request in enumerate(requests):
+    for i, (request, tokenizer) in enumerate(zip(requests, tokenizers, strict=True)):
         if request.kind == "absolute":
             tokens = request.requested_tokens(tokenizer)
             assert tokens is not None
@@ -111,10 +116,8 @@ def adjust_histograms(
         return probs
     out = probs.copy()
     centre = log_median(probs[rows], edges)
-    shift = np.zeros(len(rows))
-    scale = np.ones(len(rows))
-    for j, i in enumerate(rows):
-        s, c = request_shifts([requests[i]], centre[j : j + 1], tokenizers[i], settings)
-        shift[j], scale[j] = s[0], c[0]
+    shift, scale = request_shifts(
+        [requests[i] for i in rows], centre, [tokenizers[i] for i in rows], settings
+    )
     out[rows] = shift_log_histogram(probs[rows], edges, centre, shift, scale)
     return out

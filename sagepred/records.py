@@ -7,6 +7,7 @@ least* the observed one). JSONL is the native format: one object per line, see :
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -302,13 +303,15 @@ def write_jsonl_records(records: Iterable[LengthRecord], path: str | Path) -> No
     atomic_write_text(path, "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records))
 
 
+def _uniform(text: str) -> float:
+    """A uniform number in [0, 1) fixed by ``text`` (the first 8 bytes of its SHA-256)."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def holdout_key(record: LengthRecord, seed: int) -> float:
     """A uniform number in [0, 1) fixed by the record's id (or prompt) and ``seed``."""
-    import hashlib
-
-    identity = record.record_id or record.prompt_text
-    digest = hashlib.sha256(f"{seed}:{identity}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    return _uniform(f"{seed}:{record.record_id or record.prompt_text}")
 
 
 def prompt_split(prompts: Sequence[str], fraction: float, seed: int, salt: str = "pooled") -> np.ndarray:
@@ -318,13 +321,7 @@ def prompt_split(prompts: Sequence[str], fraction: float, seed: int, salt: str =
     text, the seed and the salt, so a prompt is held out for every target at once, and checkpoints
     exported from that model can rebuild their held-out records from any copy of the data.
     """
-    import hashlib
-
-    def key(text: str) -> float:
-        digest = hashlib.sha256(f"{seed}:{salt}:{text}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    return np.array([key(t) < fraction for t in prompts], dtype=bool)
+    return np.array([_uniform(f"{seed}:{salt}:{t}") < fraction for t in prompts], dtype=bool)
 
 
 def split_records(

@@ -312,9 +312,7 @@ class _Run:
             heapq.heappush(self.deadlines, (float(self.promote_at[i]), i))
 
     def _is_starved(self, i: int) -> bool:
-        if self.now > self.promote_at[i]:
-            return True
-        return self.max_wait is not None and self.now - float(self.arrival[i]) > self.max_wait
+        return self.now > self.promote_at[i] or self._past_max_wait(i)
 
     def _promote_starved(self) -> None:
         """Move waiting requests past the starvation bound to the head of the queue."""

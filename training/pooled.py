@@ -510,17 +510,12 @@ def fit_instruction_settings(
         weights = np.linspace(0.0, 1.0, 11) if group != "relative" else np.linspace(0.0, 1.5, 16)
         scales = (0.6, 0.8, 1.0, 1.25, 1.5) if group == "prose" else (settings.scale,)
         grid = [(w, s) for w in weights for s in scales]
+        tokenizers = [predictor.config.targets[t].tokenizer for t in subset.target_index]
         scores = []
         for w, s in grid:
             trial = InstructionSettings(weight=w, list_weight=w, relative_weight=w, scale=s)
-            shifted = np.empty_like(probs)
-            for t in np.unique(subset.target_index):
-                m = subset.target_index == t
-                tokenizer = predictor.config.targets[t].tokenizer
-                sh, sc = request_shifts(
-                    [r for r, k in zip(reqs, m, strict=True) if k], centre[m], tokenizer, trial
-                )
-                shifted[m] = shift_log_histogram(probs[m], predictor.edges, centre[m], sh, sc)
+            sh, sc = request_shifts(reqs, centre, tokenizers, trial)
+            shifted = shift_log_histogram(probs, predictor.edges, centre, sh, sc)
             scores.append(_nll(shifted, predictor.edges, subset.records))
         w, s = grid[int(np.argmin(scores))]
         if group == "prose":
