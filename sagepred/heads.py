@@ -51,6 +51,13 @@ class HeadConfig:
         default=0.0,
         metadata={"help": "histogram: weight of a CRPS term on the log-length grid added to the NLL"},
     )
+    members: int = field(
+        default=1,
+        metadata={
+            "help": "histogram: independently initialised MLPs, each trained on its own loss, whose "
+            "histograms are averaged (a deep ensemble; their disagreement widens the distribution)"
+        },
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,17 +99,52 @@ class DistributionHead(nn.Module):
 
 
 class HistogramHead(DistributionHead):
-    """Logits over ``num_bins`` bins: one for (0, 1] and log-spaced ones up to ``max_length``."""
+    """Logits over ``num_bins`` bins: one for (0, 1] and log-spaced ones up to ``max_length``.
+
+    With ``config.members`` > 1 the head is a deep ensemble: ``mlp`` is the first member and
+    ``more_members`` the others. In training mode :meth:`forward` returns every member's logits
+    ``(members, batch, bins)`` and :meth:`loss` averages the members' own losses (each member learns on
+    its own); in eval mode it returns the mixture's log-probabilities ``(batch, bins)``, so a softmax of
+    the output is the average of the members' histograms.
+    """
 
     def __init__(self, config: HeadConfig) -> None:
         super().__init__()
+        if config.members < 1:
+            raise ValueError(f"members must be at least 1, got {config.members}")
         self.config = config
         self.mlp = _mlp(config, config.num_bins)
+        self.more_members = nn.ModuleList(_mlp(config, config.num_bins) for _ in range(config.members - 1))
         edges = torch.tensor(log_bin_edges(config.num_bins, config.max_length), dtype=torch.float32)
         self.register_buffer("edges", edges, persistent=False)
 
-    def forward(self, embeddings: torch.Tensor, prompt_lens: torch.Tensor) -> torch.Tensor:
-        return self.mlp(torch.cat([embeddings, length_feature(prompt_lens)], dim=-1))
+    @property
+    def member_mlps(self) -> list[nn.Sequential]:
+        """Every member's MLP, the first one first."""
+        return [self.mlp, *self.more_members]
+
+    def forward(
+        self, embeddings: torch.Tensor, prompt_lens: torch.Tensor, scale: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits from ``embeddings`` ``(batch, dim)``, or ``(members, batch, dim)`` to give each member
+        inputs of its own; ``scale`` (``(batch, 1)``, an inverse temperature) multiplies each member's
+        logits before the members are mixed."""
+        feature = length_feature(prompt_lens)
+        if embeddings.dim() == 3:
+            if len(embeddings) != self.config.members:
+                raise ValueError(f"inputs for {len(embeddings)} members, the head has {self.config.members}")
+            feature = feature.expand(len(embeddings), -1, -1)
+        inputs = torch.cat([embeddings, feature], dim=-1)
+        if not self.more_members:
+            logits = self.mlp(inputs[0] if inputs.dim() == 3 else inputs)
+            return logits if scale is None else logits * scale
+        member_inputs = inputs if inputs.dim() == 3 else [inputs] * self.config.members
+        logits = torch.stack([mlp(x) for mlp, x in zip(self.member_mlps, member_inputs, strict=True)])
+        if scale is not None:
+            logits = logits * scale
+        if self.training:
+            return logits
+        return torch.logsumexp(torch.log_softmax(logits, dim=-1), dim=0) - math.log(len(logits))
 
     def _bin_index(self, lengths: torch.Tensor) -> torch.Tensor:
         return (torch.searchsorted(self.edges, lengths.float(), right=False) - 1).clamp(
@@ -112,6 +154,8 @@ class HistogramHead(DistributionHead):
     def loss(
         self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
+        if outputs.dim() == 3:
+            return torch.stack([self.loss(member, lengths, censored, mask) for member in outputs]).mean()
         log_probs = torch.log_softmax(outputs, dim=-1)
         bins = self._bin_index(lengths)
         centres = torch.arange(self.config.num_bins, device=outputs.device, dtype=outputs.dtype)
@@ -144,7 +188,10 @@ class HistogramHead(DistributionHead):
 
     def probabilities(self, outputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """``(probs (n, bins), edges (bins + 1,))`` of raw outputs, float64."""
-        probs = torch.softmax(outputs.detach().float(), dim=-1).cpu().numpy().astype(np.float64)
+        probs = torch.softmax(outputs.detach().float(), dim=-1)
+        if probs.dim() == 3:
+            probs = probs.mean(dim=0)
+        probs = probs.cpu().numpy().astype(np.float64)
         return probs, self.edges.cpu().numpy().astype(np.float64)
 
     def distribution(self, outputs: torch.Tensor) -> LengthDistribution:
@@ -156,6 +203,10 @@ class QuantileHead(DistributionHead):
 
     def __init__(self, config: HeadConfig) -> None:
         super().__init__()
+        if config.members != 1:
+            raise ValueError(
+                "an ensemble (members > 1) needs the histogram head; the quantile head has one MLP"
+            )
         self.config = config
         self.mlp = _mlp(config, config.num_quantiles)
         levels = torch.arange(1, config.num_quantiles + 1, dtype=torch.float32) / (config.num_quantiles + 1)

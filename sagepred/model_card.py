@@ -44,6 +44,7 @@ class ModelCardData:
     target_model: str = field(metadata={"help": "the LLM whose output lengths are predicted"})
     encoder: str = field(metadata={"help": "the base encoder, by Hugging Face id or folder"})
     head_kind: str = field(metadata={"help": "'histogram' or 'quantile'"})
+    head_members: int = field(default=1, metadata={"help": "ensemble members of the head (1 = one MLP)"})
     lora: LoraSettings | None = field(default=None, metadata={"help": "LoRA settings; None = frozen"})
     data: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "data provenance as recorded in config.json"}
@@ -61,6 +62,7 @@ class ModelCardData:
             target_model=config.target_model,
             encoder=config.encoder,
             head_kind=config.head.kind,
+            head_members=config.head.members,
             lora=config.lora,
             data=config.data,
             metrics=config.metrics or {},
@@ -119,6 +121,11 @@ class ModelCardData:
             "front_matter": yaml.safe_dump(self.front_matter(), sort_keys=False, allow_unicode=True),
             "target_model": self.target_model,
             "head_kind": self.head_kind,
+            "ensemble": (
+                f" (an ensemble of {self.head_members} MLPs whose histograms are averaged)"
+                if self.head_members > 1
+                else ""
+            ),
             "encoder": self.encoder,
             "encoder_mode": _encoder_mode(self.lora),
             "origin": _origin_text(self.training),

@@ -159,7 +159,13 @@ def is_pooled_checkpoint(path: str | Path) -> bool:
 
 
 class PooledHead(nn.Module):
-    """Histogram head over ``[prompt embedding, target features, target embedding]`` + prompt length."""
+    """Histogram head over ``[prompt embedding, target features, target embedding]`` + prompt length.
+
+    With ``config.head.members`` > 1 the head is a deep ensemble whose members each have their own
+    MLP and their own target embeddings (``target_embedding`` is ``(members, targets, target_dim)``),
+    trained apart (:func:`~sagepred.training.pooled.train_pooled`) and put together by
+    :meth:`from_members`; a target's temperature is shared by its members.
+    """
 
     def __init__(self, config: PooledConfig) -> None:
         super().__init__()
@@ -169,9 +175,23 @@ class PooledHead(nn.Module):
         head_config.input_dim = config.embedding_dim + extra + config.target_dim
         self.histogram = HistogramHead(head_config)
         n = max(len(config.targets), 1)
-        self.target_embedding = nn.Parameter(torch.randn(n, config.target_dim) * 0.1)
+        self.target_embedding = nn.Parameter(torch.randn(head_config.members, n, config.target_dim) * 0.1)
         self.log_temperature = nn.Parameter(torch.zeros(n), requires_grad=False)
         self.register_buffer("target_features", self._feature_table(), persistent=False)
+
+    @classmethod
+    def from_members(cls, config: PooledConfig, members: Sequence[PooledHead]) -> PooledHead:
+        """One ensemble head of single-member heads trained apart (same targets, same sizes)."""
+        head = cls(config)
+        if head.histogram.config.members != len(members):
+            raise ValueError(
+                f"config.head.members is {head.histogram.config.members}, got {len(members)} heads"
+            )
+        with torch.no_grad():
+            for k, member in enumerate(members):
+                head.histogram.member_mlps[k].load_state_dict(member.histogram.mlp.state_dict())
+                head.target_embedding[k] = member.target_embedding[0]
+        return head
 
     def _feature_table(self) -> torch.Tensor:
         rows = [t.features() for t in self.config.targets] or [[0.0] * NUM_TARGET_FEATURES]
@@ -181,16 +201,24 @@ class PooledHead(nn.Module):
         """Rebuild the target-feature table after ``config.targets`` changed."""
         self.target_features = self._feature_table().to(self.target_embedding.device)
 
+    def member_inputs(
+        self, embeddings: torch.Tensor, targets: torch.Tensor, target_embedding: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Each member's head inputs ``(members, batch, ·)``; ``target_embedding`` ``(members, batch,
+        target_dim)`` replaces the rows' learned ones (to fit a new target's)."""
+        members = len(self.target_embedding)
+        parts = [embeddings.expand(members, -1, -1)]
+        if self.config.use_target_features:
+            parts.append(self.target_features[targets].expand(members, -1, -1))
+        parts.append(self.target_embedding[:, targets] if target_embedding is None else target_embedding)
+        return torch.cat(parts, dim=-1)
+
     def forward(
         self, embeddings: torch.Tensor, prompt_lens: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         """Logits ``(batch, bins)`` for rows of (embedding, prompt length, target index)."""
-        parts = [embeddings]
-        if self.config.use_target_features:
-            parts.append(self.target_features[targets])
-        parts.append(self.target_embedding[targets])
-        logits = self.histogram(torch.cat(parts, dim=-1), prompt_lens)
-        return logits * torch.exp(-self.log_temperature[targets]).unsqueeze(-1)
+        scale = torch.exp(-self.log_temperature[targets]).unsqueeze(-1)
+        return self.histogram(self.member_inputs(embeddings, targets), prompt_lens, scale)
 
     def loss(self, outputs: torch.Tensor, lengths: torch.Tensor, censored: torch.Tensor, mask: torch.Tensor):
         """The histogram head's censored NLL (see :mod:`sagepred.heads`)."""
@@ -305,7 +333,7 @@ class PooledPredictor(nn.Module):
         """The pooled model bound to ``target`` as a standalone per-target :class:`LengthPredictor`.
 
         The target's features and learned embedding are constant inputs of the head's first layer, so
-        they fold into its bias; the target's logit temperature folds into the last layer. The result is
+        they fold into its bias (each ensemble member's own); the target's logit temperature folds into the last layer. The result is
         an ordinary histogram-head checkpoint (same encoder, same bins) whose predictions equal
         ``for_target(target)``'s up to float rounding, instruction adjustment included
         (``config.instructions`` and ``config.tokenizer``). Calibration, provenance and metrics are the
@@ -321,7 +349,6 @@ class PooledPredictor(nn.Module):
             )
         index = self.target_index(target, field=field)
         info = self.config.targets[index]
-        pooled_mlp = self.head.histogram.mlp
         head = HeadConfig(**{**asdict(self.config.head), "kind": "histogram"})
         head.input_dim = self.config.embedding_dim
         config = PredictorConfig(
@@ -333,24 +360,13 @@ class PooledPredictor(nn.Module):
             tokenizer=info.tokenizer,
         )
         exported = LengthPredictor(config, encoder=self._encoder)
-        mlp = exported.head.mlp
-        for mine, theirs in zip(mlp, pooled_mlp, strict=True):
-            if isinstance(mine, nn.Linear) and mine.in_features == theirs.in_features:
-                mine.weight.copy_(theirs.weight)
-                mine.bias.copy_(theirs.bias)
-        first_mine, first_pooled = mlp[0], pooled_mlp[0]
-        width = self.config.embedding_dim
-        constant = [self.head.target_embedding[index]]
-        if self.config.use_target_features:
-            constant.insert(0, self.head.target_features[index])
-        target_inputs = torch.cat(constant)
-        weight = first_pooled.weight
-        first_mine.weight.copy_(torch.cat([weight[:, :width], weight[:, -1:]], dim=1))
-        first_mine.bias.copy_(first_pooled.bias + weight[:, width:-1] @ target_inputs)
-        last = mlp[len(mlp) - 1]
         factor = torch.exp(-self.head.log_temperature[index])
-        last.weight.mul_(factor)
-        last.bias.mul_(factor)
+        members = zip(exported.head.member_mlps, self.head.histogram.member_mlps, strict=True)
+        for k, (mlp, pooled_mlp) in enumerate(members):
+            constant = [self.head.target_embedding[k, index]]
+            if self.config.use_target_features:
+                constant.insert(0, self.head.target_features[index])
+            _fold_member(mlp, pooled_mlp, torch.cat(constant), self.config.embedding_dim, factor)
         exported.eval()
         return exported
 
@@ -412,6 +428,8 @@ class PooledPredictor(nn.Module):
         predictor = cls(config, encoder=encoder)
         predictor._encoder_digest = digest
         state = read_tensors(weights_path)
+        if state.get("target_embedding") is not None and state["target_embedding"].dim() == 2:
+            state["target_embedding"] = state["target_embedding"].unsqueeze(0)  # before ensembles
         expected = predictor.head.state_dict()
         bad = sorted(
             set(expected) ^ set(state)
@@ -422,6 +440,28 @@ class PooledPredictor(nn.Module):
         predictor.head.load_state_dict(state)
         predictor.eval()
         return predictor
+
+
+def _fold_member(
+    mlp: nn.Sequential,
+    pooled_mlp: nn.Sequential,
+    target_inputs: torch.Tensor,
+    width: int,
+    factor: torch.Tensor,
+) -> None:
+    """Copy one pooled member into a per-target one: the target's constant inputs fold into the first
+    layer's bias, its logit temperature into the last layer."""
+    for mine, theirs in zip(mlp, pooled_mlp, strict=True):
+        if isinstance(mine, nn.Linear) and mine.in_features == theirs.in_features:
+            mine.weight.copy_(theirs.weight)
+            mine.bias.copy_(theirs.bias)
+    first_mine, first_pooled = mlp[0], pooled_mlp[0]
+    weight = first_pooled.weight
+    first_mine.weight.copy_(torch.cat([weight[:, :width], weight[:, -1:]], dim=1))
+    first_mine.bias.copy_(first_pooled.bias + weight[:, width:-1] @ target_inputs)
+    last = mlp[len(mlp) - 1]
+    last.weight.mul_(factor)
+    last.bias.mul_(factor)
 
 
 @dataclass

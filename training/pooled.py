@@ -19,7 +19,7 @@ import csv
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from sagepred.instruction_adjust import (
     shift_log_histogram,
 )
 from sagepred.length_instructions import parse_length_request
-from sagepred.pooled import PooledConfig, PooledPredictor, TargetInfo
+from sagepred.pooled import PooledConfig, PooledHead, PooledPredictor, TargetInfo
 from sagepred.records import LengthRecord, prompt_split
 from sagepred.training.trainer import length_targets, seed_everything
 
@@ -53,6 +53,9 @@ TOKENIZER_COLUMNS = {
 }
 """AlpacaEval's ``native_tokenizer`` values -> the tokenizer family names of :mod:`sagepred.targets`."""
 
+
+MEMBER_SEED_STRIDE = 7919
+"""Ensemble member k trains with seed ``seed + MEMBER_SEED_STRIDE * k`` (member 0 with ``seed`` itself)."""
 
 MIN_STEPS_PER_EPOCH = 20
 """Small data sets get smaller batches, so that every epoch takes at least this many steps."""
@@ -79,6 +82,20 @@ class PooledTrainingConfig:
     hidden_dim: int = field(default=256, metadata={"help": "hidden width of the head"})
     num_layers: int = field(default=2, metadata={"help": "hidden layers of the head"})
     dropout: float = field(default=0.1, metadata={"help": "dropout between hidden layers"})
+    members: int = field(
+        default=5,
+        metadata={"help": "ensemble members of the head, each trained on its own bag (1 = a single MLP)"},
+    )
+    early_stopping: str = field(
+        default="crps",
+        metadata={
+            "help": "validation score that stops training: 'crps' (the held-out metric; lets ensemble "
+            "members train past their own best likelihood) or 'nll'"
+        },
+    )
+    member_fraction: float = field(
+        default=0.9, metadata={"help": "share of the fitting prompts each ensemble member trains on"}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -356,7 +373,12 @@ def new_pooled(
     targets: list[TargetInfo], config: PooledTrainingConfig, encoder: str, embedding_dim: int
 ) -> PooledPredictor:
     """An untrained pooled predictor for ``targets``."""
-    head = HeadConfig(hidden_dim=config.hidden_dim, num_layers=config.num_layers, dropout=config.dropout)
+    head = HeadConfig(
+        hidden_dim=config.hidden_dim,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        members=config.members,
+    )
     return PooledPredictor(
         PooledConfig(
             targets=targets,
@@ -379,7 +401,11 @@ def train_pooled(
     """Fit the pooled head on ``rows`` (training rows only) and its instruction adjustment.
 
     A seeded ``validation_fraction`` of the training prompts is held out for early stopping and
-    for :func:`fit_instruction_settings`.
+    for :func:`fit_instruction_settings`. With ``config.members`` > 1 the members train side by side,
+    each on its own seeded ``member_fraction`` of the remaining prompts (a bag) with its own
+    initialisation and shuffling; early stopping watches the ensemble's validation loss (members that
+    overfit alone still help the average), and the best epoch's members become one ensemble head
+    (:meth:`PooledHead.from_members`). No member trains on a validation prompt.
     """
     seed_everything(config.seed)
     start = time.perf_counter()
@@ -387,72 +413,141 @@ def train_pooled(
     in_val = val_prompts[rows.prompt_index]
     fit_rows, val_rows = rows.select(~in_val), rows.select(in_val)
     fill_target_features(fit_rows)
-    predictor = new_pooled(fit_rows.targets, config, encoder, int(features.embeddings.shape[1]))
-    head = predictor.head
-    y_fit, c_fit, m_fit = length_targets(fit_rows.records)
-    y_val, c_val, m_val = length_targets(val_rows.records)
-    p_fit, t_fit = torch.from_numpy(fit_rows.prompt_index), torch.from_numpy(fit_rows.target_index)
-    p_val, t_val = torch.from_numpy(val_rows.prompt_index), torch.from_numpy(val_rows.target_index)
-    x, n = features.embeddings, features.counts
-    optimizer = torch.optim.AdamW(
-        [p for p in head.parameters() if p.requires_grad],
-        lr=config.learning_rate,
-        weight_decay=config.weight_decay,
-    )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    generator = torch.Generator().manual_seed(config.seed)
+    dim = int(features.embeddings.shape[1])
+    single = replace(config, members=1)
+    members: list[_MemberFit] = []
+    for k in range(config.members):
+        seed = config.seed + MEMBER_SEED_STRIDE * k
+        seed_everything(seed)
+        head = new_pooled(fit_rows.targets, single, encoder, dim).head
+        bag = fit_rows
+        if config.members > 1:
+            out_of_bag = prompt_split(rows.prompts, 1.0 - config.member_fraction, seed, salt="member")
+            bag = fit_rows.select(~out_of_bag[fit_rows.prompt_index])
+        members.append(_MemberFit(head, bag, features, config, seed))
+    validation = _Validation(val_rows, features)
     history: list[dict[str, float]] = []
-    batch_size = max(32, min(config.batch_size, len(fit_rows.records) // MIN_STEPS_PER_EPOCH))
-    best, best_state, stale, best_epoch = math.inf, copy.deepcopy(head.state_dict()), 0, 0
-
-    def val_loss() -> float:
-        head.eval()
-        total, weight = 0.0, 0.0
-        with torch.no_grad():
-            for b in range(0, len(val_rows.records), 8192):
-                s = slice(b, b + 8192)
-                out = head(x[p_val[s]], n[p_val[s]], t_val[s])
-                w = float(m_val[s].sum())
-                total += float(head.loss(out, y_val[s], c_val[s], m_val[s])) * w
-                weight += w
-        return total / max(weight, 1.0)
-
+    best, best_states, stale, best_epoch = math.inf, [m.state() for m in members], 0, 0
     for epoch in range(config.epochs):
         tic = time.perf_counter()
-        head.train()
-        order = torch.randperm(len(fit_rows.records), generator=generator)
-        total, steps = 0.0, 0
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            out = head(x[p_fit[idx]], n[p_fit[idx]], t_fit[idx])
-            loss = head.loss(out, y_fit[idx], c_fit[idx], m_fit[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total, steps = total + loss.item(), steps + 1
-        scheduler.step()
-        val = val_loss()
+        train_loss = float(np.mean([m.epoch() for m in members]))
+        val = validation.score([m.head for m in members], config.early_stopping)
         history.append(
-            {
-                "epoch": epoch,
-                "train_loss": total / max(steps, 1),
-                "val_loss": val,
-                "seconds": time.perf_counter() - tic,
-            }
+            {"epoch": epoch, "train_loss": train_loss, "val_loss": val, "seconds": time.perf_counter() - tic}
         )
         if notify:
-            notify(f"epoch {epoch}: train {total / max(steps, 1):.4f}, validation {val:.4f}")
+            notify(f"epoch {epoch}: train {train_loss:.4f}, validation {val:.4f}")
         if val < best - 1e-5:
-            best, best_state, stale, best_epoch = val, copy.deepcopy(head.state_dict()), 0, epoch
+            best, best_states, stale, best_epoch = val, [m.state() for m in members], 0, epoch
         else:
             stale += 1
             if stale >= config.patience:
                 break
-    head.load_state_dict(best_state)
-    head.eval()
+    for member, state in zip(members, best_states, strict=True):
+        member.head.load_state_dict(state)
+    predictor = new_pooled(fit_rows.targets, config, encoder, dim)
+    if config.members == 1:
+        predictor.head = members[0].head
+    else:
+        predictor.head = PooledHead.from_members(predictor.config, [m.head for m in members])
+    predictor.eval()
     predictor.config.instructions = fit_instruction_settings(predictor, val_rows, features)
     predictor.config.training = {**config.to_dict(), "best_epoch": best_epoch, "epochs_run": len(history)}
     return PooledResult(predictor, history, best_epoch, time.perf_counter() - start, val_prompts)
+
+
+class _MemberFit:
+    """One single-member head being trained: AdamW, a cosine schedule, its own rows and shuffling."""
+
+    def __init__(
+        self,
+        head: PooledHead,
+        rows: PooledRows,
+        features: PromptFeatures,
+        config: PooledTrainingConfig,
+        seed: int,
+    ) -> None:
+        self.head = head
+        self.y, self.c, self.m = length_targets(rows.records)
+        self.prompts, self.targets = torch.from_numpy(rows.prompt_index), torch.from_numpy(rows.target_index)
+        self.x, self.n = features.embeddings, features.counts
+        self.optimizer = torch.optim.AdamW(
+            [p for p in head.parameters() if p.requires_grad],
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.epochs)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.batch_size = max(32, min(config.batch_size, len(rows.records) // MIN_STEPS_PER_EPOCH))
+
+    def epoch(self) -> float:
+        """One pass over the rows in a fresh order; returns the mean training loss."""
+        head = self.head
+        head.train()
+        order = torch.randperm(len(self.y), generator=self.generator)
+        total, steps = 0.0, 0
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            p = self.prompts[idx]
+            out = head(self.x[p], self.n[p], self.targets[idx])
+            loss = head.loss(out, self.y[idx], self.c[idx], self.m[idx])
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            total, steps = total + loss.item(), steps + 1
+        self.scheduler.step()
+        head.eval()
+        return total / max(steps, 1)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return copy.deepcopy(self.head.state_dict())
+
+
+def _head_probs(head: PooledHead, x: torch.Tensor, n: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
+    head.eval()
+    return torch.softmax(head(x, n, targets), dim=-1).double().numpy()
+
+
+class _Validation:
+    """The validation rows, scored as the average of several single-member heads' histograms."""
+
+    def __init__(self, rows: PooledRows, features: PromptFeatures) -> None:
+        from sagepred.metrics import Samples
+
+        self.y, self.c, self.m = length_targets(rows.records)
+        self.prompts, self.targets = torch.from_numpy(rows.prompt_index), torch.from_numpy(rows.target_index)
+        self.x, self.n = features.embeddings, features.counts
+        self.samples = Samples.from_records(rows.records)
+
+    @torch.no_grad()
+    def score(self, heads: Sequence[PooledHead], criterion: str) -> float:
+        """The heads' mixture scored by ``criterion``: ``"nll"`` (:meth:`loss`) or ``"crps"`` (mean CRPS
+        in tokens over the samples)."""
+        if criterion == "nll":
+            return self.loss(heads)
+        from sagepred.metrics import crps
+
+        probs = np.mean(
+            [_head_probs(h, self.x[self.prompts], self.n[self.prompts], self.targets) for h in heads], axis=0
+        )
+        dist = LengthDistribution.from_histogram(
+            probs, log_bin_edges(probs.shape[1], heads[0].config.head.max_length)
+        )
+        return float(crps(dist, self.samples.observed, self.samples.censored, self.samples.rows).mean())
+
+    @torch.no_grad()
+    def loss(self, heads: Sequence[PooledHead], chunk: int = 8192) -> float:
+        """The histogram loss of the heads' mixture, averaged over the valid samples."""
+        total, weight = 0.0, 0.0
+        for b in range(0, len(self.y), chunk):
+            s = slice(b, b + chunk)
+            p, t = self.prompts[s], self.targets[s]
+            log_probs = torch.stack([torch.log_softmax(h(self.x[p], self.n[p], t), dim=-1) for h in heads])
+            mixture = torch.logsumexp(log_probs, dim=0) - math.log(len(heads))
+            w = float(self.m[s].sum())
+            total += float(heads[0].loss(mixture, self.y[s], self.c[s], self.m[s])) * w
+            weight += w
+        return total / max(weight, 1.0)
 
 
 def _row_probs(predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures) -> np.ndarray:
@@ -617,12 +712,10 @@ def fit_new_target(
     grown = PooledPredictor(config, encoder=pooled._encoder)
     old = pooled.head.state_dict()
     known = old["target_embedding"]
-    mean, var = (
-        known.mean(dim=0),
-        known.var(dim=0).clamp(min=1e-3) if len(known) > 1 else torch.ones_like(known[0]),
-    )
+    mean = known.mean(dim=1)
+    var = known.var(dim=1).clamp(min=1e-3) if known.shape[1] > 1 else torch.ones_like(mean)
     state = {**old}
-    state["target_embedding"] = torch.cat([known, mean[None]])
+    state["target_embedding"] = torch.cat([known, mean[:, None]], dim=1)
     state["log_temperature"] = torch.cat([old["log_temperature"], torch.zeros(1)])
     grown.head.load_state_dict(state)
     head = grown.head
@@ -635,13 +728,11 @@ def fit_new_target(
     x = torch.as_tensor(embeddings, dtype=torch.float32)
     n = torch.as_tensor(counts, dtype=torch.float32)
     y, c, m = length_targets(list(records))
-    feats = head.target_features[row].expand(len(records), -1)
+    rows = torch.full((len(records),), row, dtype=torch.long)
     weight = settings.prior / len(records)
     for _ in range(settings.steps):
-        parts = (
-            [x] + ([feats] if config.use_target_features else []) + [new_embedding.expand(len(records), -1)]
-        )
-        logits = head.histogram(torch.cat(parts, dim=-1), n) * torch.exp(-new_temperature)
+        inputs = head.member_inputs(x, rows, new_embedding[:, None].expand(-1, len(records), -1))
+        logits = head.histogram(inputs, n, torch.exp(-new_temperature))
         nll = head.loss(logits, y, c, m)
         penalty = 0.5 * (((new_embedding - mean) ** 2) / var).mean() + 0.5 * (new_temperature / 0.3) ** 2
         loss = nll + weight * penalty
@@ -649,7 +740,7 @@ def fit_new_target(
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        head.target_embedding[row] = new_embedding.detach()
+        head.target_embedding[:, row] = new_embedding.detach()
         head.log_temperature[row] = new_temperature.detach()
     grown.config.training = {
         **pooled.config.training,

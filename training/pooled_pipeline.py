@@ -45,6 +45,9 @@ class PooledOptions:
     data: str | None = field(default=None, metadata={"help": "extra JSONL records (grouped by target_model)"})
     output: str | None = field(default=None, metadata={"help": "checkpoint folder (default outputs/pooled)"})
     epochs: int | None = field(default=None, metadata={"help": "maximum epochs"})
+    members: int | None = field(
+        default=None, metadata={"help": "ensemble members of the head (default PooledTrainingConfig's)"}
+    )
     seed: int = field(default=0, metadata={"help": "seed of splits and training"})
     data_dir: str | None = field(
         default=None, metadata={"help": "the real-data folder (default ../shared/data)"}
@@ -86,6 +89,8 @@ def run_pooled_training(options: PooledOptions, notify: Callable[[str], None] = 
     config = PooledTrainingConfig(seed=options.seed)
     if options.epochs is not None:
         config = replace(config, epochs=options.epochs)
+    if options.members is not None:
+        config = replace(config, members=options.members)
     groups = load_pooled_records(Path(options.data_dir) if options.data_dir else None, extra=options.data)
     rows = build_rows(groups)
     notify(

@@ -88,6 +88,13 @@ class Command(Subcommand):
             help="processes embedding into the disk store (Dataset.map num_proc; default 1)",
         )
         parser.add_argument(
+            "--members",
+            type=positive_int,
+            metavar="N",
+            help="--model all: ensemble members of the pooled head, each trained on its own bag of "
+            "prompts (default 5; 1 = one MLP, five times faster)",
+        )
+        parser.add_argument(
             "--init",
             metavar="POOLED",
             help="add TARGET to this pooled checkpoint from the few records in --data (fits only its embedding)",
@@ -193,6 +200,7 @@ def run_pooled_command(args: argparse.Namespace, output: str | None, console: ob
             data=args.data,
             output=output,
             epochs=args.epochs,
+            members=args.members,
             seed=args.seed,
             tracking_uri=args.tracking_uri,
             track=not args.no_mlflow,

@@ -121,7 +121,7 @@ def test_a_new_target_from_forty_records(setup):
     assert grown.target_names[:-1] == pooled.target_names and grown.target_names[-1] == info.name
     before = pooled.head.state_dict()
     after = grown.head.state_dict()
-    assert np.allclose(before["target_embedding"].numpy(), after["target_embedding"][:-1].numpy())
+    assert np.allclose(before["target_embedding"].numpy(), after["target_embedding"][:, :-1].numpy())
     from sagepred.metrics import compute_metrics
 
     t_idx = [index[r.prompt_text] for r in test]
@@ -321,3 +321,50 @@ def test_eval_and_simulate_take_a_pooled_target(setup, tmp_path, capsys):
     assert main([*args, "--predictor", f"{folder}@no-such-model-7b", "--policies", "sjf"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--init" in err and len(err.splitlines()) == 1
+
+
+def test_a_checkpoint_from_before_ensembles_loads(tmp_path):
+    """Single-MLP checkpoints saved their target embeddings as (targets, dim); they load as one member."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from sagepred.checkpoint import FILES_KEY, file_digests
+    from sagepred.heads import HeadConfig
+    from sagepred.pooled import PooledConfig, TargetInfo
+
+    torch.manual_seed(0)
+    config = PooledConfig(
+        targets=[TargetInfo("a"), TargetInfo("b", verbosity=6.5)],
+        embedding_dim=8,
+        head=HeadConfig(hidden_dim=16),
+    )
+    original = PooledPredictor(config).eval()
+    folder = original.save_pretrained(tmp_path / "old")
+    weights = folder / "model.safetensors"
+    state = load_file(str(weights))
+    assert state["target_embedding"].shape == (1, 2, 16)
+    save_file({**state, "target_embedding": state["target_embedding"][0].contiguous()}, str(weights))
+    payload = json.loads((folder / "config.json").read_text())
+    payload[FILES_KEY] = file_digests(folder, ["model.safetensors"])
+    (folder / "config.json").write_text(json.dumps(payload))
+    loaded = PooledPredictor.from_pretrained(folder)
+    assert torch.equal(loaded.head.target_embedding, state["target_embedding"])
+    x, n = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32), np.array([5.0, 50.0, 500.0])
+    targets = np.array([0, 1, 1])
+    np.testing.assert_allclose(loaded.head_probs(x, n, targets), original.head_probs(x, n, targets))
+
+
+def test_the_pooled_head_is_an_ensemble_of_bagged_members(setup):
+    head = setup["result"].predictor.head
+    members = PooledTrainingConfig().members
+    assert members > 1 and head.histogram.config.members == members
+    assert head.target_embedding.shape[0] == members
+    first, second = head.histogram.member_mlps[:2]
+    assert not torch_equal(first[0].weight, second[0].weight)
+    assert not torch_equal(head.target_embedding[0], head.target_embedding[1])
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
