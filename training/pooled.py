@@ -403,9 +403,10 @@ def train_pooled(
     A seeded ``validation_fraction`` of the training prompts is held out for early stopping and
     for :func:`fit_instruction_settings`. With ``config.members`` > 1 the members train side by side,
     each on its own seeded ``member_fraction`` of the remaining prompts (a bag) with its own
-    initialisation and shuffling; early stopping watches the ensemble's validation loss (members that
-    overfit alone still help the average), and the best epoch's members become one ensemble head
-    (:meth:`PooledHead.from_members`). No member trains on a validation prompt.
+    initialisation and shuffling; early stopping watches the ensemble's validation score
+    (``config.early_stopping``: mean CRPS by default, which lets members that overfit alone go on
+    helping the average; the history's ``val_loss`` is that score), and the best epoch's members become
+    one ensemble head (:meth:`PooledHead.from_members`). No member trains on a validation prompt.
     """
     seed_everything(config.seed)
     start = time.perf_counter()
