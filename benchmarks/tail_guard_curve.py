@@ -15,6 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
+from sagepred.argtypes import non_negative_float_list
 from sagepred.loading import parse_spec
 from sagepred.scheduler.cost import cost_model
 from sagepred.scheduler.experiment import arrivals_for, load_records
@@ -108,31 +109,31 @@ def main() -> None:
     )
     parser.add_argument(
         "--aging",
-        type=lambda t: [float(x) for x in t.split(",") if x],
+        type=non_negative_float_list,
         default=[0.0, 0.001, 0.003, 0.01, 0.03, 0.1],
         help="comma-separated aging values (seconds of work per second waited)",
     )
     parser.add_argument(
         "--max-wait",
-        type=lambda t: [float(x) for x in t.split(",") if x],
+        type=non_negative_float_list,
         default=[2.0, 5.0, 10.0, 20.0],
         help="comma-separated starvation bounds (seconds since arrival)",
     )
     parser.add_argument(
         "--slack",
-        type=lambda t: [float(x) for x in t.split(",") if x],
+        type=non_negative_float_list,
         default=[0.0, 0.1, 0.25, 0.5, 1.0],
         help="comma-separated slack-guard epsilons (deadline = (1 + epsilon) x the virtual FCFS latency)",
     )
     parser.add_argument(
         "--floor",
-        type=lambda t: [float(x) for x in t.split(",") if x],
+        type=non_negative_float_list,
         default=[0.5, 0.8, 0.9, 0.95],
         help="comma-separated tail-floor quantiles of the slack guard (each with every --floor-epsilon)",
     )
     parser.add_argument(
         "--floor-epsilon",
-        type=lambda t: [float(x) for x in t.split(",") if x],
+        type=non_negative_float_list,
         default=[0.1],
         help="comma-separated epsilons used with the tail floor",
     )

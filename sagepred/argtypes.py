@@ -65,6 +65,7 @@ def _number_list(item: Callable[[str], int | float], what: str, name: str) -> Ca
 
 positive_int_list = _number_list(positive_int, "positive integers", "positive_int_list")
 positive_float_list = _number_list(positive_float, "positive numbers", "positive_float_list")
+non_negative_float_list = _number_list(non_negative_float, "non-negative numbers", "non_negative_float_list")
 
 NUMERIC_TYPES: tuple[Callable[[str], object], ...] = (
     positive_int,
