@@ -67,7 +67,7 @@ def train(
         head=recipe.predictor.head,
     )
     torch.manual_seed(0)
-    predictor = LengthPredictor(config)
+    predictor = LengthPredictor.untrained(config)
     Trainer(predictor, dataclasses.replace(recipe.training, seed=0), cache=cache, progress=False).fit(
         data.train if records is None else records
     )

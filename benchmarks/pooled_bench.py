@@ -84,7 +84,9 @@ def per_target_heads(train, test, features, names, encoder_name):
         mine = [train.records[i] for i in np.flatnonzero(train.rows_of(t))]
         rows = np.flatnonzero(test.rows_of(t))
         seed_everything(0)
-        predictor = LengthPredictor(PredictorConfig(target_model=info.target_model, encoder=encoder_name))
+        predictor = LengthPredictor.untrained(
+            PredictorConfig(target_model=info.target_model, encoder=encoder_name)
+        )
         Trainer(predictor, TrainingConfig(), progress=False).fit(mine)
         p = test.prompt_index[rows]
         held = [test.records[i] for i in rows]
@@ -322,13 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes", "ablation"]
     )
     parser.add_argument(
-        "--encoder", help="encoder spec (default: the checkpoint's, else sagepred.encoders.FAST_ENCODER)"
+        "--encoder", help="encoder spec (default: the checkpoint's, else sagepred.encoders.POOLED_ENCODER)"
     )
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
 
-    from sagepred.encoders import FAST_ENCODER, load_encoder
+    from sagepred.encoders import POOLED_ENCODER, load_encoder
     from sagepred.paths import default_data_dir
     from sagepred.pooled import PooledPredictor
     from sagepred.training.pooled import (
@@ -349,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.checkpoint:
         spec = json.loads((Path(args.checkpoint) / "config.json").read_text())["encoder"]
     else:
-        spec = FAST_ENCODER
+        spec = POOLED_ENCODER
     encoder = load_encoder(spec)
     groups = load_pooled_records(data_dir)
     rows = build_rows(groups)

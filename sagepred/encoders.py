@@ -12,6 +12,7 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,11 @@ class TextEncoder(nn.Module):
             inference only, no LoRA). Dynamic int8 scales each forward pass's activations as a whole,
             so a quantised encoder embeds one prompt per pass: its embeddings do not depend on the
             other prompts of a batch (measured: as fast as passes of 8, which pad).
+        pool_layers: concatenate the mean-pooled (and, with ``normalize``, separately L2-normalised)
+            states of these layers (0 is the embedding layer's output) instead of pooling the last one;
+            the embedding is ``len(pool_layers)`` times the hidden size. Measured on the pooled model,
+            heads read output length better from MiniLM's layers 1–3 side by side than from layer 3
+            alone (docs/calibration.md).
         micro_batch: the largest forward pass; prompts are sorted by token count and each batch is cut
             into passes of this size, so a short prompt is not padded to the longest one of its batch
             (same embeddings; ``None``: one pass per batch).
@@ -78,6 +84,7 @@ class TextEncoder(nn.Module):
         layers: int | None = None,
         quantize: bool = False,
         micro_batch: int | None = DEFAULT_MICRO_BATCH,
+        pool_layers: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -104,6 +111,7 @@ class TextEncoder(nn.Module):
             raise InputError(f"micro_batch must be positive, got {micro_batch}", field="encoder")
         self.micro_batch = micro_batch
         self.layers = self._truncate(layers) if layers is not None else None
+        self.pool_layers = self._check_pool_layers(pool_layers)
         self.quantized = False
         if quantize:
             self.quantize_int8()
@@ -122,6 +130,18 @@ class TextEncoder(nn.Module):
         self.model.config.num_hidden_layers = layers
         return layers
 
+    def _check_pool_layers(self, pool_layers: Sequence[int] | None) -> tuple[int, ...] | None:
+        if pool_layers is None:
+            return None
+        total = int(self.model.config.num_hidden_layers)
+        chosen = tuple(int(k) for k in pool_layers)
+        if not chosen or len(set(chosen)) != len(chosen) or not all(0 <= k <= total for k in chosen):
+            raise InputError(
+                f"pool_layers must be distinct layers in 0..{total}, got {','.join(map(str, chosen)) or 'none'}",
+                field="encoder",
+            )
+        return chosen
+
     def quantize_int8(self) -> None:
         """Swap the Linear layers for torch's dynamic int8 ones (weights int8, activations quantised per batch)."""
         with warnings.catch_warnings():
@@ -132,12 +152,15 @@ class TextEncoder(nn.Module):
     @property
     def dim(self) -> int:
         """Embedding size."""
-        return int(self.model.config.hidden_size)
+        pooled = len(self.pool_layers) if getattr(self, "pool_layers", None) else 1
+        return int(self.model.config.hidden_size) * pooled
 
     def fingerprint(self) -> str:
         """Identifies the encoder's weights and settings (for embedding caches)."""
         config = self.model.config.to_json_string(use_diff=False)
         extra = "|int8-dynamic-single" if getattr(self, "quantized", False) else ""
+        if getattr(self, "pool_layers", None):
+            extra += "|pool=" + ",".join(map(str, self.pool_layers))
         return sha256_text(f"{self.name}|{self.max_length}|{self.normalize}|{config}{extra}")[:16]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -156,8 +179,18 @@ class TextEncoder(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
     ) -> torch.Tensor:
-        """Pooled embeddings ``(batch, dim)``."""
-        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
+        """Pooled embeddings ``(batch, dim)``: the last layer's, or the chosen layers' side by side."""
+        if not getattr(self, "pool_layers", None):
+            hidden = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, **kwargs
+            ).last_hidden_state
+            return self._pool(hidden, attention_mask)
+        states = self.model(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **kwargs
+        ).hidden_states
+        return torch.cat([self._pool(states[k], attention_mask) for k in self.pool_layers], dim=-1)
+
+    def _pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         return nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
@@ -270,6 +303,12 @@ FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
 (recipes, the pooled model, the zoo). Measured (``benchmarks/encoders_bench.py``): 4.5 ms per prompt in
 batches of 32 on two CPU threads against 21 ms for all six layers in float32, and heads trained on it
 at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
+POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3"
+""":data:`FAST_ENCODER` with its three layers' mean-pooled states side by side (1,152 numbers, same
+forward pass): the default encoder of the pooled model (``sagepred train --model all``) and so of the
+zoo exported from it. Measured (same split and seed, five-member ensemble): CASTILLO CRPS/global 0.736 →
+0.704 and τ 0.523 → 0.565 against the last layer alone. Per-target recipes keep :data:`FAST_ENCODER`:
+on one target's data the gain is small (``benchmarks/encoders_bench.py``)."""
 RUNTIME_ENV = "SAGEPRED_ENCODER_RUNTIME"
 """``torch`` (default), ``onnx`` or ``onnx-int8``: how a plain encoder spec runs (same embeddings within tolerance)."""
 
@@ -279,9 +318,10 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
 
     * ``causal-lm:ID_OR_PATH[?layer=K&pooling=mean|last]`` — :class:`CausalLMStateEncoder`;
     * ``onnx:NAME`` / ``onnx-int8:NAME`` — :class:`OnnxTextEncoder` over encoder ``NAME``;
-    * ``NAME?layers=K&quant=int8`` — :class:`TextEncoder` keeping its first ``K`` layers and/or run
-      with torch dynamic int8 Linear layers (either option alone works; ``onnx:NAME?layers=K`` too);
-      :data:`FAST_ENCODER` is the measured fast option;
+    * ``NAME?layers=K&quant=int8&pool_layers=I,J`` — :class:`TextEncoder` keeping its first ``K``
+      layers, run with torch dynamic int8 Linear layers, and/or pooling layers ``I, J, …`` side by side
+      (any option alone works; ``onnx:NAME?layers=K`` too); :data:`FAST_ENCODER` is the measured fast
+      option;
     * anything else — :class:`TextEncoder`, run through ONNX Runtime when ``$SAGEPRED_ENCODER_RUNTIME``
       says ``onnx`` or ``onnx-int8`` (the checkpoint's encoder name is unchanged).
 
@@ -300,21 +340,31 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
         )
     for prefix in ONNX_PREFIXES:
         if name.startswith(prefix):
-            layers, quantize = parse_encoder_options(name[len(prefix) :])
-            if quantize:
+            options = parse_encoder_options(name[len(prefix) :])
+            if options.quantize or options.pool_layers:
                 raise InputError(
-                    f"{prefix} runs its own int8; drop quant=int8 from {name!r}", field="encoder"
+                    f"{prefix} exports the last layer and runs its own int8; drop quant=int8 and "
+                    f"pool_layers from {name!r}",
+                    field="encoder",
                 )
             return OnnxTextEncoder(
-                name[len(prefix) :], max_length=max_length, int8=prefix == "onnx-int8:", layers=layers
+                name[len(prefix) :], max_length=max_length, int8=prefix == "onnx-int8:", layers=options.layers
             )
-    layers, quantize = parse_encoder_options(name)
+    options = parse_encoder_options(name)
     runtime = os.environ.get(RUNTIME_ENV, "torch").strip().lower()
-    if runtime in ("onnx", "onnx-int8") and not quantize:
-        return OnnxTextEncoder(name, max_length=max_length, int8=runtime == "onnx-int8", layers=layers)
     if runtime not in ("", "torch", "onnx", "onnx-int8"):
         raise InputError(f"expected torch, onnx or onnx-int8, got {runtime!r}", field=RUNTIME_ENV)
-    return TextEncoder(name, max_length=max_length, layers=layers, quantize=quantize)
+    if runtime in ("onnx", "onnx-int8") and not options.quantize and not options.pool_layers:
+        return OnnxTextEncoder(
+            name, max_length=max_length, int8=runtime == "onnx-int8", layers=options.layers
+        )
+    return TextEncoder(
+        name,
+        max_length=max_length,
+        layers=options.layers,
+        quantize=options.quantize,
+        pool_layers=options.pool_layers,
+    )
 
 
 def trainable_encoder(spec: str) -> str:
@@ -327,24 +377,37 @@ def trainable_encoder(spec: str) -> str:
     return name + ("?" + "&".join(kept) if kept else "")
 
 
-def parse_encoder_options(spec: str) -> tuple[int | None, bool]:
-    """``(layers, quantize)`` from a spec's ``?layers=K&quant=int8`` part (``(None, False)`` without one)."""
+@dataclass(frozen=True)
+class EncoderOptions:
+    """The options of a spec's ``?…`` part (see :func:`load_encoder`)."""
+
+    layers: int | None = None
+    quantize: bool = False
+    pool_layers: tuple[int, ...] | None = None
+
+
+def parse_encoder_options(spec: str) -> EncoderOptions:
+    """The options of a spec's ``?layers=K&quant=int8&pool_layers=I,J`` part (defaults without one)."""
     _, sep, query = spec.partition("?")
     if not sep:
-        return None, False
+        return EncoderOptions()
     layers: int | None = None
     quantize = False
+    pool_layers: tuple[int, ...] | None = None
     for part in filter(None, query.split("&")):
         key, _, value = part.partition("=")
         if key == "layers" and value.isdigit() and int(value) >= 1:
             layers = int(value)
         elif key == "quant" and value == "int8":
             quantize = True
+        elif key == "pool_layers" and value and all(v.isdigit() for v in value.split(",")):
+            pool_layers = tuple(int(v) for v in value.split(","))
         else:
             raise InputError(
-                f"expected ?layers=K (K ≥ 1) and/or quant=int8 in {spec!r}, got {part!r}", field="encoder"
+                f"expected ?layers=K (K ≥ 1), quant=int8 and/or pool_layers=I,J,… in {spec!r}, got {part!r}",
+                field="encoder",
             )
-    return layers, quantize
+    return EncoderOptions(layers, quantize, pool_layers)
 
 
 def _parse_options(text: str) -> tuple[str, dict[str, str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,15 @@ class LengthPredictor(nn.Module):
         """Online recalibration fed by :meth:`observe`, applied after the static one."""
         self.train_prompt_hashes: np.ndarray | None = None
         """Digests of the training prompts (:mod:`sagepred.contamination`), ``None`` when unrecorded."""
+
+    @classmethod
+    def untrained(cls, config: PredictorConfig, encoder: TextEncoder | None = None) -> LengthPredictor:
+        """A predictor to train: the head's ``input_dim`` is set to the encoder's embedding size (so an
+        encoder such as ``…?pool_layers=1,2,3`` or a causal LM's states needs no hand-set head width)."""
+        encoder = encoder or load_encoder(config.encoder, max_length=config.encoder_max_length)
+        if config.head.input_dim != encoder.dim:
+            config = replace(config, head=replace(config.head, input_dim=encoder.dim))
+        return cls(config, encoder=encoder)
 
     @property
     def encoder(self) -> TextEncoder:

@@ -153,7 +153,7 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
     status = "FAILED"
     try:
         seed_everything(options.seed)  # the head's and the adapter's initial weights
-        predictor = LengthPredictor(predictor_config)
+        predictor = LengthPredictor.untrained(predictor_config)
         trainer = Trainer(
             predictor,
             training_config,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sagepred.encoders import FAST_ENCODER, trainable_encoder
+from sagepred.encoders import POOLED_ENCODER, trainable_encoder
 from sagepred.errors import InputError
 from sagepred.pooled import PooledPredictor, TargetInfo
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker
@@ -55,7 +55,7 @@ class PooledOptions:
     tracking_uri: str = field(default=DEFAULT_TRACKING_URI, metadata={"help": "MLflow tracking URI"})
     track: bool = field(default=True, metadata={"help": "log to MLflow"})
     encoder: str = field(
-        default=FAST_ENCODER, metadata={"help": "encoder spec (sagepred.encoders.load_encoder), frozen"}
+        default=POOLED_ENCODER, metadata={"help": "encoder spec (sagepred.encoders.load_encoder), frozen"}
     )
 
 
@@ -229,7 +229,7 @@ class PooledFineTuneOptions:
     seed: int = field(default=0, metadata={"help": "seed of splits and training"})
     data_dir: str | None = field(default=None, metadata={"help": "the real-data folder"})
     encoder: str = field(
-        default=trainable_encoder(FAST_ENCODER),
+        default=trainable_encoder(POOLED_ENCODER),
         metadata={"help": "encoder spec to fine-tune (float32: a quant=int8 spec is refused)"},
     )
 
@@ -263,6 +263,13 @@ def run_pooled_finetune(
     frozen_features = prompt_features(encoder, rows.prompts)
     if options.init:
         pooled = PooledPredictor.from_pretrained(options.init, encoder=encoder)
+        if pooled.config.embedding_dim != encoder.dim:
+            raise InputError(
+                f"{options.init}: its head reads {pooled.config.embedding_dim}-number embeddings "
+                f"({pooled.config.encoder}); {options.encoder} gives {encoder.dim}: pass --encoder "
+                f"{trainable_encoder(pooled.config.encoder)}",
+                field="--init",
+            )
         if pooled.target_names != [t.name for t in rows.targets]:
             raise InputError(f"{options.init}: its targets differ from the data's", field="--init")
     else:

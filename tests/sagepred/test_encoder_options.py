@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sagepred.encoders import DEFAULT_ENCODER, FAST_ENCODER, load_encoder, trainable_encoder
+from sagepred.encoders import DEFAULT_ENCODER, FAST_ENCODER, POOLED_ENCODER, load_encoder, trainable_encoder
 from sagepred.errors import InputError
 
 PROMPTS = [
@@ -46,6 +46,22 @@ def test_options_change_the_embeddings_and_the_cache_key(fast):
     assert cos_int8.min() > max(0.9, cos_layers.max())  # int8 stays near the same layers in float32
 
 
+def test_pool_layers_put_each_layers_pooled_state_side_by_side(fast):
+    multi = load_encoder(f"{FAST_ENCODER}&pool_layers=1,2,3")
+    assert multi.dim == 3 * fast.dim and multi.fingerprint() != fast.fingerprint()
+    embeddings = multi.encode_uncached(PROMPTS)
+    assert embeddings.shape == (len(PROMPTS), 3 * 384)
+    blocks = embeddings.reshape(len(PROMPTS), 3, 384)
+    np.testing.assert_allclose(np.linalg.norm(blocks, axis=2), 1.0, rtol=1e-5)
+    # the last block is what the plain encoder pools (its last layer), the others differ from it
+    np.testing.assert_allclose(blocks[:, 2], fast.encode_uncached(PROMPTS), atol=1e-6)
+    assert np.sum(blocks[:, 0] * blocks[:, 2], axis=1).max() < 0.95
+    assert (
+        trainable_encoder(f"{FAST_ENCODER}&pool_layers=1,2,3")
+        == f"{DEFAULT_ENCODER}?layers=3&pool_layers=1,2,3"
+    )
+
+
 def test_trainable_encoder_drops_only_int8():
     assert trainable_encoder(FAST_ENCODER) == f"{DEFAULT_ENCODER}?layers=3"
     assert trainable_encoder(f"{DEFAULT_ENCODER}?quant=int8") == DEFAULT_ENCODER
@@ -60,9 +76,37 @@ def test_trainable_encoder_drops_only_int8():
         (f"{DEFAULT_ENCODER}?quant=int4", "quant=int8"),
         (f"{DEFAULT_ENCODER}?pooling=cls", "pooling=cls"),
         (f"{DEFAULT_ENCODER}?layers=7", "1..6"),
+        (f"{DEFAULT_ENCODER}?layers=3&pool_layers=2,4", "0..3"),
+        (f"{DEFAULT_ENCODER}?pool_layers=1,1", "distinct"),
+        (f"{DEFAULT_ENCODER}?pool_layers=last", "pool_layers=I,J"),
+        (f"onnx:{DEFAULT_ENCODER}?pool_layers=1,2", "drop quant=int8 and pool_layers"),
     ],
 )
 def test_bad_options_are_one_line_errors(spec, expected):
     with pytest.raises(InputError, match=expected) as err:
         load_encoder(spec)
     assert "\n" not in str(err.value)
+
+
+def test_an_untrained_predictor_takes_its_head_width_from_the_encoder(tmp_path):
+    from sagepred.predictor import LengthPredictor, PredictorConfig
+    from sagepred.records import LengthRecord
+    from sagepred.training.trainer import Trainer, TrainingConfig
+
+    config = PredictorConfig(target_model="t", encoder=POOLED_ENCODER)
+    predictor = LengthPredictor.untrained(config)
+    assert predictor.config.head.input_dim == 3 * 384 and config.head.input_dim == 384
+    topics = ["rain", "TCP", "Rome", "bread", "chess", "tides", "jazz", "glass"]
+    records = [
+        LengthRecord(prompt=f"{ask} about {topic}.", output_lens=[length], target_model="t")
+        for topic in topics
+        for ask, length in (("One word", 3), ("Two sentences", 40), ("A long essay", 900))
+    ]
+    Trainer(predictor, TrainingConfig(epochs=3, seed=0), progress=False).fit(records)
+    folder = predictor.save_pretrained(tmp_path / "ckpt")
+    loaded = LengthPredictor.from_pretrained(folder)
+    assert loaded.encoder.pool_layers == (1, 2, 3) and loaded.encoder.dim == 3 * 384
+    prompts = [r.prompt_text for r in records[:6]]
+    np.testing.assert_allclose(
+        loaded.predict(prompts).quantile(0.5), predictor.predict(prompts).quantile(0.5), rtol=1e-5
+    )
