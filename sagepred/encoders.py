@@ -299,9 +299,9 @@ class EmbeddingCache:
 CAUSAL_PREFIX = "causal-lm:"
 ONNX_PREFIXES = ("onnx:", "onnx-int8:")
 FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
-"""all-MiniLM-L6-v2's first three layers with torch dynamic int8: the default encoder of new training
-(recipes, the pooled model, the zoo). Measured (``benchmarks/encoders_bench.py``): 4.5 ms per prompt in
-batches of 32 on two CPU threads against 21 ms for all six layers in float32, and heads trained on it
+"""all-MiniLM-L6-v2's first three layers with torch dynamic int8: the default encoder of per-target
+training (the pooled model and the zoo add ``pool_layers``: :data:`POOLED_ENCODER`). Measured
+(``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU threads against 21 ms for all six layers in float32, and heads trained on it
 at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
 POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3"
 """:data:`FAST_ENCODER` with its three layers' mean-pooled states side by side (1,152 numbers, same

@@ -17,7 +17,9 @@ Per target (a recipe of the zoo):
   validation loss;
 * recalibration (isotonic on PIT, no distance widening: its reference set would add 1.5 MB per
   checkpoint) on the target's validation prompts, the pooled model's early-stopping split, when they
-  hold at least :data:`MIN_CALIBRATION_SAMPLES` samples;
+  hold at least :data:`MIN_CALIBRATION_SAMPLES` samples; a target with fewer (an AlpacaEval model has
+  about 60) gets its data source's map, fitted on the pooled model's validation predictions of every
+  target of that source (:func:`source_calibrations`);
 * metrics on the held-out prompts with the shipped (float16) weights, beside the global histogram of
   the target's training records; ``sagepred eval --checkpoint NAME --data holdout`` rebuilds the same
   held-out records from the card's provenance.
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sagepred.calibration import Calibration, CalibrationConfig
+from sagepred.calibration import Calibration, CalibrationConfig, Recalibrator, interval_coverage, sample_pits
 from sagepred.contamination import overlap_mask, prompt_digest, prompt_hashes
 from sagepred.encoders import EmbeddingCache
 from sagepred.errors import InputError
@@ -42,7 +44,13 @@ from sagepred.pooled import PooledPredictor
 from sagepred.predictor import LengthPredictor
 from sagepred.records import LengthRecord, prompt_split
 from sagepred.training.data import load_training_data
-from sagepred.training.pooled import build_rows, global_histogram, load_pooled_records
+from sagepred.training.pooled import (
+    PooledRows,
+    PromptFeatures,
+    build_rows,
+    global_histogram,
+    load_pooled_records,
+)
 from sagepred.training.recipes import Recipe
 from sagepred.training.trainer import Trainer, TrainingConfig
 
@@ -102,6 +110,56 @@ def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = Non
     return prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
 
 
+def pooled_validation_rows(pooled: PooledPredictor, data_dir: Path | None = None) -> PooledRows:
+    """The pooled model's validation rows (its early-stopping split: prompts no target trained on),
+    rebuilt from the data and split as it was."""
+    rows = build_rows(load_pooled_records(data_dir))
+    split = PooledSplit.of(pooled)
+    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
+    validation = prompt_split(rows.prompts, split.validation_fraction, split.seed, salt="validation")
+    return rows.select((validation & ~held)[rows.prompt_index])
+
+
+def source_calibrations(
+    pooled: PooledPredictor, rows: PooledRows, features: PromptFeatures
+) -> dict[str, Calibration]:
+    """One static recalibration per data source of ``rows``, for targets whose own validation set is
+    too small for a map of their own.
+
+    The pooled model predicts ``rows`` (its validation rows, :func:`pooled_validation_rows`),
+    instruction adjustment included, and the PITs of all the samples of a source's targets fit one
+    isotonic map (:meth:`Recalibrator.fit`). AlpacaEval's 227 models share 64 validation prompts:
+    about 14,000 samples, where one model alone has about 60.
+    """
+    targets = np.array([pooled.target_index(t.name, field=None) for t in rows.targets])[rows.target_index]
+    sources = np.array([t.source for t in rows.targets])[rows.target_index]
+    out: dict[str, Calibration] = {}
+    for source in sorted(set(sources)):
+        mask = sources == source
+        p = rows.prompt_index[mask]
+        records = [r for r, m in zip(rows.records, mask, strict=True) if m]
+        dist = pooled.predict_from_features(
+            [rows.prompts[i] for i in p],
+            features.embeddings[p].numpy(),
+            features.counts[p].numpy(),
+            targets[mask],
+        )
+        pits = sample_pits(dist, records)
+        recalibrator = Recalibrator.fit(pits)
+        out[source] = Calibration(
+            recalibrator,
+            fitted={
+                "shared": f"the pooled model's validation prompts of every {source} target",
+                "targets": len(set(targets[mask])),
+                "records": len(records),
+                "samples": int(pits.size),
+                "coverage_80_before": round(interval_coverage(pits), 4),
+                "coverage_80_after": round(interval_coverage(sample_pits(recalibrator(dist), records)), 4),
+            },
+        )
+    return out
+
+
 def shipped_copy(
     predictor: LengthPredictor, dtype: torch.dtype
 ) -> tuple[LengthPredictor, dict[str, torch.Tensor]]:
@@ -131,12 +189,15 @@ def export_for_recipe(
     dtype: torch.dtype = torch.float16,
     pooled_label: str = "pooled",
     refine: bool = True,
+    shared: dict[str, Calibration] | None = None,
 ) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
     """The zoo checkpoint of ``recipe``'s target exported from ``pooled``: ``(predictor, shipped weights,
     build facts)``. ``trained_on`` holds the digests of the pooled model's training prompts.
 
     With ``refine`` the exported head goes on training on the target's own training prompts, early
     stopping on its validation prompts; the export itself is kept when no epoch beats it there.
+    ``shared`` (from :func:`source_calibrations`) recalibrates a target whose validation prompts hold
+    too few samples for a map of its own.
     """
     data = load_training_data(recipe, notify=lambda _m: None)
     records = data.train + data.eval
@@ -170,7 +231,12 @@ def export_for_recipe(
         )
         calibration = predictor.calibration.fitted
     else:
-        calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
+        source = pooled.config.targets[pooled.target_index(recipe.target_model)].source
+        if shared is not None and source in shared:
+            predictor.calibration = shared[source]
+            calibration = {"own_samples": samples, **shared[source].fitted}
+        else:
+            calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
     shipped, state = shipped_copy(predictor, dtype)
     baseline = compute_metrics(global_histogram(fit + validation, len(held)), held)
     x_held, n_held, held_texts = _features(shipped, held, cache)

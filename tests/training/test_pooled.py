@@ -370,3 +370,30 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_a_source_shares_one_recalibration_fitted_on_all_its_targets(setup):
+    from sagepred.calibration import interval_coverage, sample_pits
+    from sagepred.training.zoo_from_pooled import source_calibrations
+
+    pooled, rows, features = setup["result"].predictor, setup["test"], setup["features"]
+    shared = source_calibrations(pooled, rows, features)
+    assert set(shared) == {"alpaca_eval", "castillo"}
+    for source, calibration in shared.items():
+        mask = np.array([rows.targets[t].source == source for t in rows.target_index])
+        records = [r for r, m in zip(rows.records, mask, strict=True) if m]
+        fitted = calibration.fitted
+        assert fitted["samples"] == sum(r.num_samples for r in records)
+        assert fitted["targets"] == len({int(t) for t in rows.target_index[mask]})
+        p = rows.prompt_index[mask]
+        dist = pooled.predict_from_features(
+            [rows.prompts[i] for i in p],
+            features.embeddings[p].numpy(),
+            features.counts[p].numpy(),
+            np.array([pooled.target_index(rows.targets[t].name) for t in rows.target_index[mask]]),
+        )
+        before = interval_coverage(sample_pits(dist, records))
+        after = interval_coverage(sample_pits(calibration.apply(dist), records))
+        assert before == pytest.approx(fitted["coverage_80_before"], abs=1e-4)
+        # fitted on these very samples: no further from 0.80 than before (isotonic steps: 0.02)
+        assert abs(after - 0.8) <= max(abs(before - 0.8), 0.02)

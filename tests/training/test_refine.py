@@ -46,11 +46,13 @@ def test_refine_improves_a_fresh_head_and_keeps_a_head_it_cannot_improve(data_di
 def test_pooled_fine_tuning_refuses_an_int8_encoder_before_loading_anything(tmp_path):
     import pytest
 
-    from sagepred.encoders import FAST_ENCODER
+    from sagepred.encoders import FAST_ENCODER, POOLED_ENCODER, load_encoder
     from sagepred.errors import InputError
     from sagepred.training.pooled_pipeline import PooledFineTuneOptions, run_pooled_finetune
 
     options = PooledFineTuneOptions(encoder=FAST_ENCODER, data_dir=str(tmp_path / "no-data"))
     with pytest.raises(InputError, match=r"inference only; fine-tune .*\?layers=3$"):
         run_pooled_finetune(options)
-    assert PooledFineTuneOptions().encoder.endswith("?layers=3")
+    default = PooledFineTuneOptions().encoder  # the pooled default's layers in float32
+    assert default.endswith("?layers=3&pool_layers=1,2,3") and "int8" not in default
+    assert load_encoder(default).dim == load_encoder(POOLED_ENCODER).dim
