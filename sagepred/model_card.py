@@ -284,7 +284,14 @@ def _contents_text(card: ModelCardData) -> str:
     dtype = card.training.get("weights_dtype", "float32")
     adapter = "the encoder's LoRA adapter (`adapter_model.safetensors`), " if card.lora else ""
     if _is_export(card.training):
-        if (card.training.get("calibration") or {}).get("records"):
+        calibration = card.training.get("calibration") or {}
+        if calibration.get("shared"):
+            adapter += (
+                f"`calibration.json` (the static recalibration, shared by the {calibration['targets']} "
+                f"targets of the source: fitted on the pooled model's validation predictions of all of "
+                f"them, {calibration['samples']} samples, where this target has {calibration.get('own_samples')}), "
+            )
+        elif calibration.get("records"):
             adapter += "`calibration.json` (the static recalibration, fitted on the validation prompts), "
         adapter += (
             "`train_prompts.safetensors` (digests of every prompt the pooled model trained on: `sagepred eval` "

@@ -75,3 +75,12 @@ def test_a_bare_config_renders_with_placeholders_for_what_is_missing():
     assert "| (no validation metrics recorded) | |" in card
     assert "Measured on ? held-out prompts (? samples; split: validation)." in card
     assert "- (not recorded)" in card and "$" not in card
+
+
+def test_a_card_says_whose_samples_fitted_its_calibration():
+    shared = render_model_card(_config("gpt-4"))  # AlpacaEval: about 60 validation samples of its own
+    own = render_model_card(_config("llama-3.1-8b"))  # CASTILLO: thousands
+    assert re.search(
+        r"shared by the 227 targets of the source: .*, \d+ samples, where this target has \d+\)", shared
+    )
+    assert "fitted on the validation prompts" in own and "shared by the" not in own
