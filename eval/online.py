@@ -177,7 +177,7 @@ def replay(
         embeddings = EmbeddingCache().encode(encoder, [r.prompt_text for r in stream])
     else:
         embeddings = np.asarray(embeddings, dtype=np.float32)[order]
-    window = HistoryIndex(config.history)
+    window = HistoryIndex(dataclasses.replace(config.history, dim=int(embeddings.shape[1])))
     fused = FusedPredictor(head, window, config.fusion) if head is not None else None
     paper_fusion = dataclasses.replace(
         config.fusion, mode="history", similarity_power=config.paper_similarity_power

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,18 @@ def read_fusion_state(path: str | Path) -> tuple[FusionConfig, list[float], list
         raise CheckpointError(f"{path}: malformed fusion settings ({err})") from None
 
 
+def head_embedding_dim(head: Any | None) -> int | None:
+    """The prompt-embedding size ``head`` reads (a new window must hold embeddings of that size), or
+    ``None`` when unknown: a per-target checkpoint's ``head.input_dim``, a bound pooled target's
+    ``embedding_dim``."""
+    pooled = getattr(head, "pooled", None)
+    if pooled is not None:
+        return int(pooled.config.embedding_dim)
+    head_config = getattr(getattr(head, "config", None), "head", None)
+    dim = getattr(head_config, "input_dim", None)
+    return int(dim) if dim is not None else None
+
+
 class FusedPredictor:
     """A head (optional in history mode) plus a semantic history, behind ``predict`` / ``observe``.
 
@@ -157,7 +169,13 @@ class FusedPredictor:
         if head is None and self.fusion.mode != "history":
             raise ValueError(f"mode {self.fusion.mode!r} needs a head; use mode='history' without one")
         self.head = head
-        self.history = history if history is not None else HistoryIndex(history_config)
+        if history is None:
+            history_config = history_config or HistoryConfig()
+            dim = head_embedding_dim(head)
+            if dim is not None and dim != history_config.dim:
+                history_config = replace(history_config, dim=dim)
+            history = HistoryIndex(history_config)
+        self.history = history
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
         self.padding = padding

@@ -289,3 +289,20 @@ def test_a_head_that_reads_length_instructions_does_so_in_the_fused_predictor():
     assert fused.quantile(0.5)[0] < 10 < 1000 < fused.quantile(0.5)[1]
     predictor.observe(prompts[1], 2400.0)
     assert predictor.pits[-1] == pytest.approx(float(direct[1:2].cdf(2400.0)[0]), abs=1e-9)
+
+
+def test_a_new_window_holds_embeddings_of_the_size_its_head_reads():
+    head = make_head("histogram")  # reads 16 numbers; the window's default is MiniLM's 384
+    predictor = FusedPredictor(head, history_config=HistoryConfig(capacity=50))
+    assert predictor.history.config.dim == DIM and predictor.history.config.capacity == 50
+    predictor.observe("one prompt", 12)
+    assert predictor.history.total_observed == 1 and len(predictor.predict(["one prompt"])) == 1
+
+
+def test_a_packaged_checkpoint_learns_online_whatever_its_encoder_width():
+    from sagepred.loading import load_predictor
+
+    fused = FusedPredictor(load_predictor("gpt-4"))
+    assert fused.history.config.dim == fused.head.encoder.dim
+    fused.observe("Name one planet.", 4)
+    assert fused.predict(["Name one planet."]).quantile(0.5)[0] > 0
