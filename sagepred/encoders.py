@@ -152,14 +152,14 @@ class TextEncoder(nn.Module):
     @property
     def dim(self) -> int:
         """Embedding size."""
-        pooled = len(self.pool_layers) if getattr(self, "pool_layers", None) else 1
+        pooled = len(self.pool_layers) if self.pool_layers else 1
         return int(self.model.config.hidden_size) * pooled
 
     def fingerprint(self) -> str:
         """Identifies the encoder's weights and settings (for embedding caches)."""
         config = self.model.config.to_json_string(use_diff=False)
         extra = "|int8-dynamic-single" if getattr(self, "quantized", False) else ""
-        if getattr(self, "pool_layers", None):
+        if self.pool_layers:
             extra += "|pool=" + ",".join(map(str, self.pool_layers))
         return sha256_text(f"{self.name}|{self.max_length}|{self.normalize}|{config}{extra}")[:16]
 
@@ -180,7 +180,7 @@ class TextEncoder(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
     ) -> torch.Tensor:
         """Pooled embeddings ``(batch, dim)``: the last layer's, or the chosen layers' side by side."""
-        if not getattr(self, "pool_layers", None):
+        if not self.pool_layers:
             hidden = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, **kwargs
             ).last_hidden_state
@@ -301,8 +301,8 @@ ONNX_PREFIXES = ("onnx:", "onnx-int8:")
 FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
 """all-MiniLM-L6-v2's first three layers with torch dynamic int8: the default encoder of per-target
 training (the pooled model and the zoo add ``pool_layers``: :data:`POOLED_ENCODER`). Measured
-(``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU threads against 21 ms for all six layers in float32, and heads trained on it
-at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
+(``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU threads against
+21 ms for all six layers in float32, and heads trained on it at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
 POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3"
 """:data:`FAST_ENCODER` with its three layers' mean-pooled states side by side (1,152 numbers, same
 forward pass): the default encoder of the pooled model (``sagepred train --model all``) and so of the
@@ -460,6 +460,7 @@ class CausalLMStateEncoder(TextEncoder):
         self.show_progress = False
         self.micro_batch = None
         self.layers = None
+        self.pool_layers = None
         self.quantized = False
         if model is None or tokenizer is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer

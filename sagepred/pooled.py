@@ -333,11 +333,11 @@ class PooledPredictor(nn.Module):
         """The pooled model bound to ``target`` as a standalone per-target :class:`LengthPredictor`.
 
         The target's features and learned embedding are constant inputs of the head's first layer, so
-        they fold into its bias (each ensemble member's own); the target's logit temperature folds into the last layer. The result is
-        an ordinary histogram-head checkpoint (same encoder, same bins) whose predictions equal
-        ``for_target(target)``'s up to float rounding, instruction adjustment included
-        (``config.instructions`` and ``config.tokenizer``). Calibration, provenance and metrics are the
-        caller's to add.
+        they fold into its bias (each ensemble member's own); the target's logit temperature folds into
+        the last layer. The result is an ordinary histogram-head checkpoint (same encoder, same bins)
+        whose predictions equal ``for_target(target)``'s up to float rounding, instruction adjustment
+        included (``config.instructions`` and ``config.tokenizer``). Calibration, provenance and metrics
+        are the caller's to add.
         """
         from sagepred.predictor import LengthPredictor, PredictorConfig
 

@@ -41,8 +41,7 @@ from sagepred.training.pooled import prompt_features
 from sagepred.training.recipes import Recipe, list_recipes, load_recipe
 from sagepred.training.zoo_from_pooled import (
     export_for_recipe,
-    pooled_training_prompts,
-    pooled_validation_rows,
+    pooled_data_splits,
     shipped_copy,
     source_calibrations,
 )
@@ -272,8 +271,7 @@ def main() -> None:
         from sagepred.pooled import PooledPredictor
 
         pooled = PooledPredictor.from_pretrained(args.from_pooled)
-        trained_on = pooled_training_prompts(pooled)
-        validation = pooled_validation_rows(pooled)
+        trained_on, validation = pooled_data_splits(pooled)
         shared = source_calibrations(
             pooled, validation, prompt_features(pooled.encoder, validation.prompts, cache)
         )

@@ -530,9 +530,8 @@ class _Validation:
             return self.loss(heads)
         from sagepred.metrics import crps
 
-        probs = np.mean(
-            [_head_probs(h, self.x[self.prompts], self.n[self.prompts], self.targets) for h in heads], axis=0
-        )
+        x, n = self.x[self.prompts], self.n[self.prompts]
+        probs = np.mean([_head_probs(h, x, n, self.targets) for h in heads], axis=0)
         dist = LengthDistribution.from_histogram(
             probs, log_bin_edges(probs.shape[1], heads[0].config.head.max_length)
         )

@@ -97,8 +97,11 @@ def refine_settings(seed: int) -> TrainingConfig:
     return TrainingConfig(learning_rate=3e-4, seed=seed, calibrate=False)
 
 
-def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = None) -> np.ndarray:
-    """Digests of every prompt the pooled model trained on (its data rebuilt and split as it was)."""
+def pooled_data_splits(
+    pooled: PooledPredictor, data_dir: Path | None = None
+) -> tuple[np.ndarray, PooledRows]:
+    """The pooled model's data rebuilt and split as it was, loaded once: ``(digests of every prompt it
+    trained or early-stopped on, its validation rows)`` (the validation prompts: no target trained on them)."""
     rows = build_rows(load_pooled_records(data_dir))
     if [t.name for t in rows.targets] != pooled.target_names:
         raise InputError(
@@ -107,17 +110,9 @@ def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = Non
         )
     split = PooledSplit.of(pooled)
     held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
-    return prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
-
-
-def pooled_validation_rows(pooled: PooledPredictor, data_dir: Path | None = None) -> PooledRows:
-    """The pooled model's validation rows (its early-stopping split: prompts no target trained on),
-    rebuilt from the data and split as it was."""
-    rows = build_rows(load_pooled_records(data_dir))
-    split = PooledSplit.of(pooled)
-    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
     validation = prompt_split(rows.prompts, split.validation_fraction, split.seed, salt="validation")
-    return rows.select((validation & ~held)[rows.prompt_index])
+    trained_on = prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
+    return trained_on, rows.select((validation & ~held)[rows.prompt_index])
 
 
 def source_calibrations(
@@ -126,13 +121,13 @@ def source_calibrations(
     """One static recalibration per data source of ``rows``, for targets whose own validation set is
     too small for a map of their own.
 
-    The pooled model predicts ``rows`` (its validation rows, :func:`pooled_validation_rows`),
+    The pooled model predicts ``rows`` (its validation rows, :func:`pooled_data_splits`),
     instruction adjustment included, and the PITs of all the samples of a source's targets fit one
     isotonic map (:meth:`Recalibrator.fit`). AlpacaEval's 227 models share 64 validation prompts:
     about 14,000 samples, where one model alone has about 60.
     """
     targets = np.array([pooled.target_index(t.name, field=None) for t in rows.targets])[rows.target_index]
-    sources = np.array([t.source for t in rows.targets])[rows.target_index]
+    sources = np.array([t.source for t in rows.targets], dtype=object)[rows.target_index]
     out: dict[str, Calibration] = {}
     for source in sorted(set(sources)):
         mask = sources == source
