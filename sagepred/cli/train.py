@@ -47,7 +47,10 @@ class Command(Subcommand):
             "--epochs", type=positive_int, metavar="N", help="maximum epochs (LoRA epochs with --lora)"
         )
         parser.add_argument(
-            "--encoder", metavar="ID", help="encoder id or folder (default all-MiniLM-L6-v2, bundled)"
+            "--encoder",
+            metavar="SPEC",
+            help="encoder spec: Hugging Face id or folder, with ?layers=K&quant=int8&pool_layers=I,J "
+            "(default: the recipe's, FAST_ENCODER; with --model all, POOLED_ENCODER)",
         )
         parser.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
         parser.add_argument(
