@@ -15,6 +15,8 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
   prompts, beside the global histogram of the same records.
 * **shift**: a backbone trained on AlpacaEval only, asked about the same model families' answers to
   CASTILLO's chat prompts (Alpaca, Dolly, ShareGPT) in the same tokenizer.
+* **instructions**: the held-out prompts where the length-instruction parser finds a request, per
+  unit: mean CRPS of their rows from the head alone and with the instruction adjustment.
 * **probes**: ``tests/data/length_probes.jsonl`` (ours, never trained on): per topic, Spearman ρ of
   instructed length vs predicted median, and the longest / shortest instruction's median ratio.
 Hyper-parameters are never chosen on the held-out prompts (early stopping and the instruction fit use
@@ -183,6 +185,49 @@ def probes(predictor, targets):
     return out
 
 
+def instruction_audit(pooled, test, features):
+    """On the held-out prompts where the parser finds a length request: the mean CRPS of their rows
+    with and without the instruction adjustment, per unit, and the share of prompts it helped."""
+    from sagepred.length_instructions import parse_length_request
+    from sagepred.metrics import score_samples
+    from sagepred.training.pooled import predict_rows
+
+    requests = [parse_length_request(p) for p in test.prompts]
+    fired = np.array([r.kind != "none" for r in requests])[test.prompt_index]
+    rows = test.select(fired)
+    per_row = {}
+    for adjust in (False, True):
+        scores = score_samples(predict_rows(pooled, rows, features, adjust=adjust), rows.records)
+        n = len(rows.records)
+        per_row[adjust] = np.bincount(scores.samples.rows, weights=scores.crps, minlength=n) / np.maximum(
+            np.bincount(scores.samples.rows, minlength=n), 1
+        )
+    units = np.array([requests[p].unit for p in rows.prompt_index])
+    out = {}
+    for unit in [*sorted(set(units.tolist())), "all"]:
+        mask = units == unit if unit != "all" else np.ones(len(units), dtype=bool)
+        prompts = sorted(set(rows.prompt_index[mask].tolist()))
+        helped = [
+            per_row[True][rows.prompt_index == p].mean() < per_row[False][rows.prompt_index == p].mean()
+            for p in prompts
+        ]
+        out[unit] = {
+            "prompts": len(prompts),
+            "rows": int(mask.sum()),
+            "crps_head": _r(per_row[False][mask].mean(), 1),
+            "crps_adjusted": _r(per_row[True][mask].mean(), 1),
+            "prompts_helped": _r(np.mean(helped)),
+        }
+    print(f"instruction adjustment on held-out prompts with a request ({out['all']['prompts']} prompts):")
+    print(f"  {'unit':10s} {'prompts':>7s} {'rows':>6s} {'CRPS head':>10s} {'adjusted':>9s} {'helped':>7s}")
+    for unit, v in out.items():
+        print(
+            f"  {unit:10s} {v['prompts']:7d} {v['rows']:6d} {v['crps_head']:10.1f} {v['crps_adjusted']:9.1f} "
+            f"{v['prompts_helped']:7.2f}"
+        )
+    return out
+
+
 def learning_curve(rows, features, train_mask, test_mask, config, encoder_name, quick):
     from sagepred.metrics import compute_metrics
     from sagepred.training.pooled import FewShotSettings, fit_new_target, global_histogram, train_pooled
@@ -321,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="pooled checkpoint from `sagepred train --model all` (seed 0)")
     parser.add_argument("--quick", action="store_true", help="fewer sizes and seeds (a smoke run)")
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["table", "curve", "shift", "probes", "ablation"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["table", "instructions", "curve", "shift", "probes", "ablation"],
     )
     parser.add_argument(
         "--encoder", help="encoder spec (default: the checkpoint's, else sagepred.encoders.POOLED_ENCODER)"
@@ -398,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             for source in ("castillo", "alpaca_eval")
         }
         print(json.dumps(result["all_targets"], indent=1))
+    if "instructions" not in args.skip:
+        result["instruction_audit"] = instruction_audit(pooled, test, features)
     if "probes" not in args.skip:
         result["probes"] = probes(pooled, ["gpt4", "llama-3.1-8b", "qwen2.5-7b-1m"])
     if "curve" not in args.skip:

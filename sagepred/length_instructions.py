@@ -6,8 +6,16 @@ A small grammar over number words and units turns the instruction into a :class:
   paragraphs, lines, pages, characters, items of a list ("list 50 …", "10 tips"), "one word",
   "yes or no"; ranges ("1000-1250 words") take their middle, bounds ("under 100 words") their value;
 * **relative** requests give a factor on the length the model would otherwise write
-  (``multiplier``): "brief / short / concise" (< 1), "detailed / comprehensive / in depth" and
-  "the full program / complete code" (> 1).
+  (``multiplier``): "briefly / concise / a short answer" (< 1), "detailed / comprehensive / in depth"
+  and "the full program / complete code" (> 1).
+
+The grammar errs towards finding nothing: a misread request moves the whole distribution, which on
+real prompts cost far more than a missed one (``benchmarks/pooled_bench.py``, part ``instructions``).
+So a count used as an adjective ("a 200-word summary") counts only when an output verb opens its
+clause ("write a …", "and generate a …", not "copies of a 400-page book" or "the steps to write a
+10-page essay"); a list needs two items or more; "short" and "brief" count for the answer ("briefly",
+"keep it short", "a short summary"), not for a genre ("a short story") or each item ("a brief
+description of each").
 
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
@@ -94,10 +102,20 @@ _YES_NO = re.compile(
     r"[\"']?(?:yes\s*(?:or|/)\s*no|true\s*(?:or|/)\s*false)\b|\byes[/ -]or[/ -]no (?:answer|question)\b",
     re.IGNORECASE,
 )
+_ANSWER_NOUNS = (
+    r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
+    r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
+    r"synopsis|comment|email|text|post|update|list|note"
+)
 _BRIEF = re.compile(
-    r"\b(?:brief(?:ly)?|short|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few)\b",
+    rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
+    rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
+    rf"in a (?:brief|short) (?:manner|way|form)|"
+    rf"(?:brief|short)(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
 )
+"""Asking for a short answer ("briefly", "be concise", "a short summary"), not "a short story" (a genre)
+or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
     r"long[- ]form|at length)\b",
@@ -119,6 +137,21 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
+_ADJECTIVE_COUNT = re.compile(
+    r"[\w,.]-(?:word|sentence|paragraph|page|line)\b|"
+    r"(?<!\bone)(?<!\bsingle)(?<!\b1)\s(?:word|sentence|paragraph|page|line)$",
+    re.IGNORECASE,
+)
+"""A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
+_GOVERNED = re.compile(
+    rf"(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)"
+    rf"(?: me| us)?(?:\s+[\w'-]+){{0,3}}\s*$",
+    re.IGNORECASE,
+)
+"""An output verb that opens the clause ("Write", "and write", "I want you to write"), at most three
+words before the count: not one in a purpose clause ("list the steps to write a 10-page essay")."""
+_FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
+"""Words between a number and a unit that make it a quantity of data ("5 million rows")."""
 _AT_MOST = re.compile(r"(?:under|at most|no more than|less than|fewer than|up to|maximum of|max)\s*$", re.I)
 _AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min)\s*$", re.I)
 
@@ -189,16 +222,28 @@ def _unit_of(match: re.Match[str]) -> str:
     return next(k for k in _UNITS if match.group(k))
 
 
+def _clause_before(prompt: str, start: int) -> str:
+    """The text from the start of ``start``'s clause (after ``.?!;:``, a comma or a line break) to it."""
+    before = prompt[max(0, start - 120) : start]
+    return re.split(r"[.?!;:\n,]", before)[-1]
+
+
 def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """Whether a unit count sets the answer's length, not a count in the task's data.
 
-    It must follow a lead-in ("in three sentences", "write 50 stories", "at most 100 words"), be a
-    compound ("a 200-word summary", "2-3 sentence"), or be followed by "or less", "long", "each"….
+    It must follow a lead-in ("in three sentences", "write 50 stories", "at most 100 words"), or be
+    followed by "or less", "long", "each"…; a compound ("a 200-word summary", "2-3 sentence") counts
+    when an output verb opens its clause ("Write a comprehensive 2,000-word essay"), not when it
+    describes the task's data ("the cost of 1000 copies of a 400-page book", "list the steps to
+    write a 10-page essay").
     """
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
-    compound = re.search(r"\d[ -]?-[ -]?\w|\d-\w|\w-(?:word|sentence|paragraph|page|line)", text) is not None
-    return bool(_LEAD_IN.search(before) or compound or _TAIL.match(prompt[match.end() : match.end() + 20]))
+    if _ADJECTIVE_COUNT.search(text):
+        return _GOVERNED.search(_clause_before(prompt, match.start())) is not None
+    if _FILLER_NOT_UNIT.search(text):
+        return False
+    return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
 
 
 def _count_request(prompt: str) -> LengthRequest | None:
@@ -214,6 +259,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if low is None or low <= 0:
             continue
         count = (low + high) / 2 if high and high > low else low
+        if unit == "item" and count < 2:
+            continue
         if not _is_instruction(prompt, match):
             continue
         before = prompt[max(0, match.start() - 16) : match.start()]

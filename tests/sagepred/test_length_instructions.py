@@ -41,6 +41,12 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Write 50 short stories under ten words", "items_of", 50 * 10 * 0.8),
         ("Write two hundred and fifty words on cats", "word", 250.0),
         ("Write a story of at most 100 words", "word", 80.0),
+        ("Summarize the given story in 75-100 words.", "word", 87.5),
+        ("Read the text and generate a 3-5 sentence summary.", "sentence", 4 * WORDS_PER_UNIT["sentence"]),
+        ("Act like a student and write a 1000-1250 word essay on cities.", "word", 1125.0),
+        ("I want you to write a 500-word essay on cats.", "word", 500.0),
+        ("Can you come up with a two word name for the club?", "word", 2.0),
+        ("Describe the ocean in one sentence.", "sentence", WORDS_PER_UNIT["sentence"]),
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
@@ -60,7 +66,9 @@ def test_tokens_follow_the_tokenizer() -> None:
 @pytest.mark.parametrize(
     ("prompt", "unit", "direction"),
     [("Give a brief summary of Dune.", "brief", -1), ("Write a detailed plan for a garden.", "detailed", 1),
-     ("Write the full program for a todo app in Python.", "full_code", 1)],
+     ("Write the full program for a todo app in Python.", "full_code", 1),
+     ("Explain briefly what DNS does.", "brief", -1), ("Keep it short: what is a CPU?", "brief", -1),
+     ("Summarize the article in a brief manner.", "brief", -1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -70,6 +78,27 @@ def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
 
 @pytest.mark.parametrize("prompt", ["What is 2+2?", "Tell me about the moon landing.", "Who won in 1998?"])
 def test_no_request(prompt: str) -> None:
+    assert parse_length_request(prompt) == NO_REQUEST
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        # counts that describe the task, not the answer (forms found in CASTILLO and AlpacaEval prompts,
+        # where the old parser's reading cost up to 100x the CRPS of the head alone)
+        "Estimate the cost of printing 500 copies of a 300-page novel.",
+        "List the steps to write a 10-page report.",
+        "In SQL, how do I update a table with about 5 million rows quickly?",
+        "Name one way to save water at home.",
+        "Explain what overfitting is, and provide one example.",
+        # "short" / "brief" naming a genre or each item's length, not the answer's
+        "Write a short story about a lighthouse keeper.",
+        "Write a short essay on the benefits of walking.",
+        "Compile a list of famous bridges with a brief description of each one.",
+        "Who wears short shorts?",
+    ],
+)
+def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
     assert parse_length_request(prompt) == NO_REQUEST
 
 
