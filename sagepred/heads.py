@@ -174,7 +174,9 @@ class HistogramHead(DistributionHead):
         weights = mask.to(outputs.dtype)
         return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
 
-    def _log_survival(self, log_probs: torch.Tensor, lengths: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    def _log_survival(
+        self, log_probs: torch.Tensor, lengths: torch.Tensor, bins: torch.Tensor
+    ) -> torch.Tensor:
         """``log P(length > c)`` for censoring points ``c`` ``(batch, samples)``: the bins above ``c``'s bin
         and the share of its own bin above ``c`` (the CDF is linear within a bin). A point at or past
         the last edge counts the whole last bin, the most the histogram can say."""
