@@ -1,8 +1,7 @@
 """Distribution heads: a small MLP from (prompt embedding, prompt-length feature) to a length distribution.
 
 * :class:`HistogramHead` — logits over fixed log-spaced bins; trained with the (censored)
-  negative log-likelihood: an observed length scores its bin, a censored one the mass above it
-  (its own bin's share above it included, so a sample censored in the last bin still counts).
+  negative log-likelihood: an observed length scores its bin, a censored one the mass above it.
 * :class:`QuantileHead` — monotone quantiles of ``log(1 + length)`` at fixed levels (a first value
   plus cumulative softplus increments); trained with the pinball loss, censored samples with the
   censored pinball loss (only quantiles below the censoring point are penalised).
@@ -167,28 +166,14 @@ class HistogramHead(DistributionHead):
             observed = -(target * log_probs.unsqueeze(1)).sum(dim=-1)
         else:
             observed = -log_probs.gather(1, bins)
-        censored_loss = -self._log_survival(log_probs, lengths, bins)
+        above = centres.view(1, 1, -1) > bins.unsqueeze(-1).to(outputs.dtype)
+        tail = torch.logsumexp(log_probs.unsqueeze(1).masked_fill(~above, -torch.inf), dim=-1)
+        censored_loss = -torch.where(torch.isfinite(tail), tail, torch.zeros_like(tail))
         per_sample = torch.where(censored, censored_loss, observed)
         if self.config.crps_weight > 0:
             per_sample = per_sample + self.config.crps_weight * self._log_grid_crps(log_probs, bins, censored)
         weights = mask.to(outputs.dtype)
         return (per_sample * weights).sum() / weights.sum().clamp(min=1.0)
-
-    def _log_survival(
-        self, log_probs: torch.Tensor, lengths: torch.Tensor, bins: torch.Tensor
-    ) -> torch.Tensor:
-        """``log P(length > c)`` for censoring points ``c`` ``(batch, samples)``: the bins above ``c``'s bin
-        and the share of its own bin above ``c`` (the CDF is linear within a bin). A point at or past
-        the last edge counts the whole last bin, the most the histogram can say."""
-        centres = torch.arange(self.config.num_bins, device=log_probs.device)
-        above = centres.view(1, 1, -1) > bins.unsqueeze(-1)
-        upper = log_probs.unsqueeze(1).masked_fill(~above, -torch.inf)
-        low, high = self.edges[bins], self.edges[bins + 1]
-        share = ((high - lengths.to(high.dtype)) / (high - low)).clamp(min=1e-3, max=1.0)
-        share = torch.where(lengths >= self.edges[-1], torch.ones_like(share), share)
-        own = log_probs.unsqueeze(1).expand(-1, bins.shape[1], -1).gather(2, bins.unsqueeze(-1))
-        own = own + torch.log(share).unsqueeze(-1).to(own.dtype)
-        return torch.logsumexp(torch.cat([upper, own], dim=-1), dim=-1)
 
     def _log_grid_crps(
         self, log_probs: torch.Tensor, bins: torch.Tensor, censored: torch.Tensor
