@@ -17,6 +17,9 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
   CASTILLO's chat prompts (Alpaca, Dolly, ShareGPT) in the same tokenizer.
 * **instructions**: the held-out prompts where the length-instruction parser finds a request, per
   unit: mean CRPS of their rows from the head alone and with the instruction adjustment.
+* **runaway**: per CASTILLO target, the held-out samples that ran into the 15,000-token cap, their
+  share of the CRPS, CRPS / global without their prompts, and the predicted vs observed share of
+  samples past 10,000 tokens.
 * **probes**: ``tests/data/length_probes.jsonl`` (ours, never trained on): per topic, Spearman ρ of
   instructed length vs predicted median, and the longest / shortest instruction's median ratio.
 Hyper-parameters are never chosen on the held-out prompts (early stopping and the instruction fit use
@@ -228,6 +231,45 @@ def instruction_audit(pooled, test, features):
     return out
 
 
+def runaway(pooled, train, test, features, cap: float = 14_999.0):
+    """Per CASTILLO target: the held-out samples that ran into the generation cap, their share of the
+    CRPS, the CRPS / global without the prompts that hold them, and the predicted vs observed share of
+    samples past 10,000 tokens."""
+    from sagepred.metrics import score_samples
+    from sagepred.training.pooled import global_histogram, predict_rows
+
+    out = {}
+    for t, info in enumerate(test.targets):
+        if info.source != "castillo" or not test.rows_of(t).any():
+            continue
+        rows = test.select(test.rows_of(t))
+        dist = predict_rows(pooled, rows, features)
+        own = [train.records[i] for i in np.flatnonzero(train.rows_of(t))]
+        model = score_samples(dist, rows.records)
+        baseline = score_samples(global_histogram(own, len(rows.records)), rows.records)
+        capped = model.samples.observed >= cap
+        holds = np.array([np.any(np.asarray(r.lengths) >= cap) for r in rows.records])
+        keep = ~holds[model.samples.rows]
+        out[info.name] = {
+            "capped_samples": int(capped.sum()),
+            "capped_share_of_samples": _r(capped.mean(), 4),
+            "capped_share_of_crps": _r(model.crps[capped].sum() / model.crps.sum()),
+            "crps_ratio": _r(model.crps.mean() / baseline.crps.mean()),
+            "crps_ratio_without_their_prompts": _r(model.crps[keep].mean() / baseline.crps[keep].mean()),
+            "predicted_share_past_10k": _r(float(np.mean(1.0 - dist.cdf(np.full((len(dist), 1), 1e4)))), 4),
+            "observed_share_past_10k": _r(float(np.mean(model.samples.observed > 1e4)), 4),
+        }
+    print("run-away samples at the cap (CASTILLO, held-out prompts):")
+    for name, v in out.items():
+        print(
+            f"  {name:18s} capped {v['capped_samples']:3d} ({v['capped_share_of_samples']:.2%}), "
+            f"{v['capped_share_of_crps']:.0%} of CRPS; CRPS/global {v['crps_ratio']:.3f}, "
+            f"{v['crps_ratio_without_their_prompts']:.3f} without their prompts; past 10k predicted "
+            f"{v['predicted_share_past_10k']:.4f}, observed {v['observed_share_past_10k']:.4f}"
+        )
+    return out
+
+
 def learning_curve(rows, features, train_mask, test_mask, config, encoder_name, quick):
     from sagepred.metrics import compute_metrics
     from sagepred.training.pooled import FewShotSettings, fit_new_target, global_histogram, train_pooled
@@ -369,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         nargs="*",
         default=[],
-        choices=["table", "instructions", "curve", "shift", "probes", "ablation"],
+        choices=["table", "instructions", "runaway", "curve", "shift", "probes", "ablation"],
     )
     parser.add_argument(
         "--encoder", help="encoder spec (default: the checkpoint's, else sagepred.encoders.POOLED_ENCODER)"
@@ -448,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result["all_targets"], indent=1))
     if "instructions" not in args.skip:
         result["instruction_audit"] = instruction_audit(pooled, test, features)
+    if "runaway" not in args.skip:
+        result["runaway"] = runaway(pooled, train, test, features)
     if "probes" not in args.skip:
         result["probes"] = probes(pooled, ["gpt4", "llama-3.1-8b", "qwen2.5-7b-1m"])
     if "curve" not in args.skip:
