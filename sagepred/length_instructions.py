@@ -105,7 +105,7 @@ _YES_NO = re.compile(
 _ANSWER_NOUNS = (
     r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
     r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
-    r"synopsis|comment|email|text|post|update|list|note"
+    r"synopsis|comment|email|text|post|update|list"
 )
 _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
