@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from sagepred import __version__
+from sagepred.calibration import Calibration, Recalibrator
 from sagepred.checkpoint import (
     FILES_KEY,
     check_version,
@@ -112,6 +113,13 @@ class PooledConfig:
     instructions: InstructionSettings = field(
         default_factory=InstructionSettings, metadata={"help": "length-instruction adjustment"}
     )
+    calibration: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={
+            "help": "per data source, a recalibration map fitted on the validation prompts "
+            "(Recalibrator.to_dict plus what it was fitted on); targets of other sources are not mapped"
+        },
+    )
     training: dict[str, Any] = field(default_factory=dict, metadata={"help": "training settings used"})
     data: dict[str, Any] = field(default_factory=dict, metadata={"help": "data sources and sizes"})
     metrics: dict[str, Any] = field(default_factory=dict, metadata={"help": "held-out metrics"})
@@ -137,6 +145,7 @@ class PooledConfig:
                 embedding_dim=int(payload["embedding_dim"]),
                 head=HeadConfig(**payload["head"]),
                 instructions=InstructionSettings(**payload.get("instructions", {})),
+                calibration=dict(payload.get("calibration", {})),
                 training=payload.get("training", {}),
                 data=payload.get("data", {}),
                 metrics=payload.get("metrics", {}),
@@ -303,12 +312,34 @@ class PooledPredictor(nn.Module):
         tokenizers = [self.config.targets[int(t)].tokenizer for t in targets]
         return adjust_histograms(probs, prompts, self.edges, tokenizers, settings or self.config.instructions)
 
+    def recalibrator(self, target: int) -> Recalibrator | None:
+        """The recalibration map of ``target``'s data source, if the checkpoint has one."""
+        payload = self.config.calibration.get(self.config.targets[int(target)].source)
+        return None if payload is None else Recalibrator.from_dict(payload)
+
+    def recalibrate(self, dist: LengthDistribution, targets: np.ndarray) -> LengthDistribution:
+        """Each row through its target's source map (rows of sources without one unchanged)."""
+        targets = np.asarray(targets)
+        cdf = dist.row_cdf.copy()
+        for source, payload in self.config.calibration.items():
+            rows = np.flatnonzero([self.config.targets[int(t)].source == source for t in targets])
+            if rows.size:
+                cdf[rows] = Recalibrator.from_dict(payload)(dist[rows]).row_cdf
+        return LengthDistribution(dist.knots, cdf, kind=dist.kind)
+
     def predict_from_features(
-        self, prompts: Sequence[str], embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray
+        self,
+        prompts: Sequence[str],
+        embeddings: np.ndarray,
+        token_counts: np.ndarray,
+        targets: np.ndarray,
+        calibrated: bool = True,
     ) -> LengthDistribution:
-        """Distributions from precomputed features, one target index per row."""
+        """Distributions from precomputed features, one target index per row; ``calibrated`` applies the
+        source's recalibration map after the instruction adjustment."""
         probs = self.adjust(self.head_probs(embeddings, token_counts, targets), prompts, targets)
-        return LengthDistribution.from_histogram(probs, self.edges)
+        dist = LengthDistribution.from_histogram(probs, self.edges)
+        return self.recalibrate(dist, targets) if calibrated else dist
 
     def predict(
         self,
@@ -336,8 +367,9 @@ class PooledPredictor(nn.Module):
         they fold into its bias (each ensemble member's own); the target's logit temperature folds into
         the last layer. The result is an ordinary histogram-head checkpoint (same encoder, same bins)
         whose predictions equal ``for_target(target)``'s up to float rounding, instruction adjustment
-        included (``config.instructions`` and ``config.tokenizer``). Calibration, provenance and metrics
-        are the caller's to add.
+        and the source's recalibration map included (``config.instructions``, ``config.tokenizer`` and
+        a :class:`~sagepred.calibration.Calibration` without widening). Provenance and metrics are the
+        caller's to add.
         """
         from sagepred.predictor import LengthPredictor, PredictorConfig
 
@@ -367,6 +399,11 @@ class PooledPredictor(nn.Module):
             if self.config.use_target_features:
                 constant.insert(0, self.head.target_features[index])
             _fold_member(mlp, pooled_mlp, torch.cat(constant), self.config.embedding_dim, factor)
+        recalibrator = self.recalibrator(index)
+        if recalibrator is not None:
+            exported.calibration = Calibration(
+                recalibrator, fitted={"from_pooled": self.config.calibration[info.source].get("fitted", {})}
+            )
         exported.eval()
         return exported
 
@@ -508,13 +545,14 @@ class TargetPredictor:
         prompts: Sequence[str] | None = None,
     ) -> LengthDistribution:
         """Distributions from precomputed features; the instruction adjustment needs ``prompts``
-        (without them, as in the semantic history's calls, the head's output is returned)."""
-        del calibrated
+        (without them, as in the semantic history's calls, the head's output is returned), and
+        ``calibrated`` applies the source's recalibration map."""
         targets = np.full(len(embeddings), self.index)
         probs = self.pooled.head_probs(embeddings, token_counts, targets)
         if prompts is not None:
             probs = self.pooled.adjust(probs, prompts, targets)
-        return LengthDistribution.from_histogram(probs, self.pooled.edges)
+        dist = LengthDistribution.from_histogram(probs, self.pooled.edges)
+        return self.pooled.recalibrate(dist, targets) if calibrated else dist
 
     @property
     def encoder(self) -> TextEncoder:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sagepred.calibration import Calibration, CalibrationConfig, Recalibrator, interval_coverage, sample_pits
+from sagepred.calibration import Calibration, CalibrationConfig
 from sagepred.contamination import overlap_mask, prompt_digest, prompt_hashes
 from sagepred.encoders import EmbeddingCache
 from sagepred.errors import InputError
@@ -48,6 +48,7 @@ from sagepred.training.pooled import (
     PooledRows,
     PromptFeatures,
     build_rows,
+    fit_source_calibrations,
     global_histogram,
     load_pooled_records,
 )
@@ -118,41 +119,10 @@ def pooled_data_splits(
 def source_calibrations(
     pooled: PooledPredictor, rows: PooledRows, features: PromptFeatures
 ) -> dict[str, Calibration]:
-    """One static recalibration per data source of ``rows``, for targets whose own validation set is
-    too small for a map of their own.
-
-    The pooled model predicts ``rows`` (its validation rows, :func:`pooled_data_splits`),
-    instruction adjustment included, and the PITs of all the samples of a source's targets fit one
-    isotonic map (:meth:`Recalibrator.fit`). AlpacaEval's 227 models share 64 validation prompts:
-    about 14,000 samples, where one model alone has about 60.
-    """
-    targets = np.array([pooled.target_index(t.name, field=None) for t in rows.targets])[rows.target_index]
-    sources = np.array([t.source for t in rows.targets], dtype=object)[rows.target_index]
-    out: dict[str, Calibration] = {}
-    for source in sorted(set(sources)):
-        mask = sources == source
-        p = rows.prompt_index[mask]
-        records = [r for r, m in zip(rows.records, mask, strict=True) if m]
-        dist = pooled.predict_from_features(
-            [rows.prompts[i] for i in p],
-            features.embeddings[p].numpy(),
-            features.counts[p].numpy(),
-            targets[mask],
-        )
-        pits = sample_pits(dist, records)
-        recalibrator = Recalibrator.fit(pits)
-        out[source] = Calibration(
-            recalibrator,
-            fitted={
-                "shared": f"the pooled model's validation prompts of every {source} target",
-                "targets": len(set(targets[mask])),
-                "records": len(records),
-                "samples": int(pits.size),
-                "coverage_80_before": round(interval_coverage(pits), 4),
-                "coverage_80_after": round(interval_coverage(sample_pits(recalibrator(dist), records)), 4),
-            },
-        )
-    return out
+    """One static recalibration per data source of ``rows`` (the pooled model's validation rows,
+    :func:`pooled_data_splits`), for targets whose own validation set is too small for a map of their
+    own: :func:`~sagepred.training.pooled.fit_source_calibrations` on the uncalibrated pooled model."""
+    return fit_source_calibrations(pooled, rows, features)
 
 
 def shipped_copy(

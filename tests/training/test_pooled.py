@@ -391,9 +391,44 @@ def test_a_source_shares_one_recalibration_fitted_on_all_its_targets(setup):
             features.embeddings[p].numpy(),
             features.counts[p].numpy(),
             np.array([pooled.target_index(rows.targets[t].name) for t in rows.target_index[mask]]),
+            calibrated=False,
         )
         before = interval_coverage(sample_pits(dist, records))
         after = interval_coverage(sample_pits(calibration.apply(dist), records))
         assert before == pytest.approx(fitted["coverage_80_before"], abs=1e-4)
         # fitted on these very samples: no further from 0.80 than before (isotonic steps: 0.02)
         assert abs(after - 0.8) <= max(abs(before - 0.8), 0.02)
+
+
+def test_the_pooled_model_carries_one_recalibration_map_per_source(setup, tmp_path):
+    """train_pooled fits a map per data source on its validation prompts; predict applies it (the zoo's
+    shared map, now in the pooled checkpoint itself), save/load keeps it, export carries it."""
+    from sagepred.calibration import PIT_GRID, interval_coverage, sample_pits
+
+    pooled, rows, features = setup["result"].predictor, setup["test"], setup["features"]
+    assert set(pooled.config.calibration) == {"alpaca_eval", "castillo"}
+    for payload in pooled.config.calibration.values():
+        mapping = np.asarray(payload["mapping"])
+        assert mapping.shape == PIT_GRID.shape and np.all(np.diff(mapping) >= 0)
+        assert payload["fitted"]["samples"] > 0
+    raw = predict_rows(pooled, rows, features, calibrated=False)
+    mapped = predict_rows(pooled, rows, features)
+    assert not np.allclose(raw.cdf_at_knots, mapped.cdf_at_knots)  # the maps do something
+    alpaca = np.flatnonzero([rows.targets[t].source == "alpaca_eval" for t in rows.target_index])
+    records = [rows.records[i] for i in alpaca]
+    print(
+        "held-out cov80 raw / mapped",
+        interval_coverage(sample_pits(raw[alpaca], records)),
+        interval_coverage(sample_pits(mapped[alpaca], records)),
+    )
+    loaded = PooledPredictor.from_pretrained(pooled.save_pretrained(tmp_path / "p"), encoder=pooled.encoder)
+    assert loaded.config.calibration == pooled.config.calibration
+    prompts = ["Write a haiku about rain.", "Explain TCP in 500 words."]
+    np.testing.assert_allclose(
+        loaded.predict(prompts, "gpt4").cdf_at_knots, pooled.predict(prompts, "gpt4").cdf_at_knots, atol=1e-6
+    )
+    exported = pooled.export_target("gpt4")
+    assert exported.calibration is not None
+    np.testing.assert_allclose(
+        exported.calibration.recalibrator.mapping, pooled.config.calibration["alpaca_eval"]["mapping"]
+    )
