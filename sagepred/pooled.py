@@ -14,6 +14,9 @@ asked-for length (absolute requests) or by the asked-for factor (relative reques
 is scaled by a calibrated ``scale``. Both are fitted on the validation prompts of the training data
 (:class:`InstructionSettings`).
 
+Last, each row goes through its data source's recalibration map (an isotonic map of the PIT, one per
+source, fitted on the validation prompts of all that source's targets; ``config.calibration``).
+
 A new target joins from a few records by fitting only its embedding and temperature
 (``sagepred.training.pooled.fit_new_target``). Checkpoint: ``config.json`` (``kind: "pooled"``,
 :class:`PooledConfig` with every target) + ``model.safetensors``; no pickle.
