@@ -148,15 +148,25 @@ class PooledConfig:
                 embedding_dim=int(payload["embedding_dim"]),
                 head=HeadConfig(**payload["head"]),
                 instructions=InstructionSettings(**payload.get("instructions", {})),
-                calibration=dict(payload.get("calibration", {})),
+                calibration=_checked_calibration(payload.get("calibration", {})),
                 training=payload.get("training", {}),
                 data=payload.get("data", {}),
                 metrics=payload.get("metrics", {}),
                 format_version=version,
                 sagepred_version=payload.get("sagepred_version", "unknown"),
             )
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{source}: malformed pooled config ({err})") from None
+
+
+def _checked_calibration(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``calibration`` section, every map checked (a bad one raises ``ValueError`` at load, not later)."""
+    for source, entry in payload.items():
+        try:
+            Recalibrator.from_dict(entry)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"calibration map of {source!r}: {err}") from None
+    return dict(payload)
 
 
 def is_pooled_checkpoint(path: str | Path) -> bool:

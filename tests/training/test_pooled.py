@@ -427,6 +427,13 @@ def test_the_pooled_model_carries_one_recalibration_map_per_source(setup, tmp_pa
     np.testing.assert_allclose(
         loaded.predict(prompts, "gpt4").cdf_at_knots, pooled.predict(prompts, "gpt4").cdf_at_knots, atol=1e-6
     )
+    config = json.loads((tmp_path / "p" / "config.json").read_text(encoding="utf-8"))
+    config["calibration"]["alpaca_eval"]["mapping"] = [1.0, 0.0]
+    (tmp_path / "p" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    from sagepred.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="calibration map of 'alpaca_eval'"):
+        PooledPredictor.from_pretrained(tmp_path / "p", encoder=pooled.encoder)
     exported = pooled.export_target("gpt4")
     assert exported.calibration is not None
     np.testing.assert_allclose(
