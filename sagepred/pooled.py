@@ -332,25 +332,29 @@ class PooledPredictor(nn.Module):
 
     def recalibrate(self, dist: LengthDistribution, targets: np.ndarray) -> LengthDistribution:
         """Each row through its target's source map (rows of sources without one unchanged)."""
-        targets = np.asarray(targets)
+        sources = np.array([t.source for t in self.config.targets], dtype=object)[
+            np.asarray(targets, dtype=int)
+        ]
         cdf = dist.row_cdf.copy()
         for source, payload in self.config.calibration.items():
-            rows = np.flatnonzero([self.config.targets[int(t)].source == source for t in targets])
+            rows = np.flatnonzero(sources == source)
             if rows.size:
                 cdf[rows] = Recalibrator.from_dict(payload)(dist[rows]).row_cdf
         return LengthDistribution(dist.knots, cdf, kind=dist.kind)
 
     def predict_from_features(
         self,
-        prompts: Sequence[str],
+        prompts: Sequence[str] | None,
         embeddings: np.ndarray,
         token_counts: np.ndarray,
         targets: np.ndarray,
         calibrated: bool = True,
     ) -> LengthDistribution:
-        """Distributions from precomputed features, one target index per row; ``calibrated`` applies the
-        source's recalibration map after the instruction adjustment."""
-        probs = self.adjust(self.head_probs(embeddings, token_counts, targets), prompts, targets)
+        """Distributions from precomputed features, one target index per row: the head, the instruction
+        adjustment (skipped when ``prompts`` is ``None``), then with ``calibrated`` the source's map."""
+        probs = self.head_probs(embeddings, token_counts, targets)
+        if prompts is not None:
+            probs = self.adjust(probs, prompts, targets)
         dist = LengthDistribution.from_histogram(probs, self.edges)
         return self.recalibrate(dist, targets) if calibrated else dist
 
@@ -415,7 +419,7 @@ class PooledPredictor(nn.Module):
         recalibrator = self.recalibrator(index)
         if recalibrator is not None:
             exported.calibration = Calibration(
-                recalibrator, fitted={"from_pooled": self.config.calibration[info.source].get("fitted", {})}
+                recalibrator, fitted=dict(self.config.calibration[info.source].get("fitted", {}))
             )
         exported.eval()
         return exported
@@ -561,11 +565,7 @@ class TargetPredictor:
         (without them, as in the semantic history's calls, the head's output is returned), and
         ``calibrated`` applies the source's recalibration map."""
         targets = np.full(len(embeddings), self.index)
-        probs = self.pooled.head_probs(embeddings, token_counts, targets)
-        if prompts is not None:
-            probs = self.pooled.adjust(probs, prompts, targets)
-        dist = LengthDistribution.from_histogram(probs, self.pooled.edges)
-        return self.pooled.recalibrate(dist, targets) if calibrated else dist
+        return self.pooled.predict_from_features(prompts, embeddings, token_counts, targets, calibrated)
 
     @property
     def encoder(self) -> TextEncoder:

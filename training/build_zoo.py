@@ -37,14 +37,8 @@ from sagepred.model_card import render_model_card
 from sagepred.predictor import CARD_NAME, CONFIG_NAME, LengthPredictor
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
-from sagepred.training.pooled import prompt_features
 from sagepred.training.recipes import Recipe, list_recipes, load_recipe
-from sagepred.training.zoo_from_pooled import (
-    export_for_recipe,
-    pooled_data_splits,
-    shipped_copy,
-    source_calibrations,
-)
+from sagepred.training.zoo_from_pooled import export_for_recipe, pooled_training_prompts, shipped_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CARD_KEYS = ("crps", "kendall_tau", "coverage_80", "mae_median", "bucket_accuracy", "pit_ks")
@@ -172,11 +166,10 @@ def build_exported(
     zoo_dir: Path,
     dtype: torch.dtype,
     cache: EmbeddingCache,
-    shared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Export, recalibrate, re-measure with shipped weights and write one checkpoint; returns build facts."""
     tic = time.perf_counter()
-    predictor, state, measured = export_for_recipe(pooled, recipe, trained_on, cache, dtype, shared=shared)
+    predictor, state, measured = export_for_recipe(pooled, recipe, trained_on, cache, dtype)
     baseline = {k: measured["baseline"].get(k) for k in ("crps", "kendall_tau", "coverage_80")}
     predictor.config.metrics = card_metrics(measured["metrics"], baseline)
     predictor.save_pretrained(zoo_dir / recipe.name, weights=state)
@@ -266,17 +259,14 @@ def main() -> None:
     cache = EmbeddingCache()
     stack = contextlib.ExitStack()
     stack.enter_context(shared_encoders())
-    pooled, trained_on, shared = None, None, None
+    pooled, trained_on = None, None
     if args.from_pooled is not None and not args.index_only:
         from sagepred.pooled import PooledPredictor
 
         pooled = PooledPredictor.from_pretrained(args.from_pooled)
-        trained_on, validation = pooled_data_splits(pooled)
-        shared = source_calibrations(
-            pooled, validation, prompt_features(pooled.encoder, validation.prompts, cache)
-        )
-        for source, calibration in shared.items():
-            fitted = calibration.fitted
+        trained_on = pooled_training_prompts(pooled)
+        for source, payload in pooled.config.calibration.items():
+            fitted = payload.get("fitted", {})
             print(
                 f"{source}: shared recalibration from {fitted['samples']} validation samples of "
                 f"{fitted['targets']} targets, cov80 {fitted['coverage_80_before']:.3f} -> "
@@ -289,7 +279,7 @@ def main() -> None:
         print(f"[{i + 1}/{len(recipes)}] {recipe.name} ({recipe.target_model})", flush=True)
         dtype = getattr(torch, args.dtype)
         if pooled is not None:
-            facts = build_exported(pooled, recipe, trained_on, args.zoo_dir, dtype, cache, shared)
+            facts = build_exported(pooled, recipe, trained_on, args.zoo_dir, dtype, cache)
             print(
                 f"  {facts['seconds']} s; CRPS {facts['crps']:.2f} = {facts['crps_ratio']:.3f}× global "
                 f"(uncalibrated {facts['crps_uncalibrated']:.2f}), τ {facts['kendall_tau']:.3f}, "

@@ -692,11 +692,13 @@ def predict_rows(
 ) -> LengthDistribution:
     """Distributions for ``rows`` (each with its own target) from precomputed prompt features, with the
     instruction adjustment (``adjust``) and the source maps (``calibrated``) as ``predict`` has them."""
-    probs = _row_probs(predictor, rows, features)
-    if adjust:
-        probs = predictor.adjust(probs, [rows.prompts[p] for p in rows.prompt_index], rows.target_index)
-    dist = LengthDistribution.from_histogram(probs, predictor.edges)
-    return predictor.recalibrate(dist, rows.target_index) if calibrated else dist
+    return predictor.predict_from_features(
+        [rows.prompts[p] for p in rows.prompt_index] if adjust else None,
+        features.embeddings[rows.prompt_index].numpy(),
+        features.counts[rows.prompt_index].numpy(),
+        rows.target_index,
+        calibrated,
+    )
 
 
 METRIC_KEYS = ("crps", "kendall_tau", "coverage_80", "pit_ks", "mae_median")

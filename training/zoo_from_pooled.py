@@ -18,8 +18,9 @@ Per target (a recipe of the zoo):
 * recalibration (isotonic on PIT, no distance widening: its reference set would add 1.5 MB per
   checkpoint) on the target's validation prompts, the pooled model's early-stopping split, when they
   hold at least :data:`MIN_CALIBRATION_SAMPLES` samples; a target with fewer (an AlpacaEval model has
-  about 60) gets its data source's map, fitted on the pooled model's validation predictions of every
-  target of that source (:func:`source_calibrations`);
+  about 60) keeps its data source's map from the pooled checkpoint, fitted on the pooled model's
+  validation predictions of every target of that source
+  (:func:`~sagepred.training.pooled.fit_source_calibrations`);
 * metrics on the held-out prompts with the shipped (float16) weights, beside the global histogram of
   the target's training records; ``sagepred eval --checkpoint NAME --data holdout`` rebuilds the same
   held-out records from the card's provenance.
@@ -45,10 +46,7 @@ from sagepred.predictor import LengthPredictor
 from sagepred.records import LengthRecord, prompt_split
 from sagepred.training.data import load_training_data
 from sagepred.training.pooled import (
-    PooledRows,
-    PromptFeatures,
     build_rows,
-    fit_source_calibrations,
     global_histogram,
     load_pooled_records,
 )
@@ -98,11 +96,9 @@ def refine_settings(seed: int) -> TrainingConfig:
     return TrainingConfig(learning_rate=3e-4, seed=seed, calibrate=False)
 
 
-def pooled_data_splits(
-    pooled: PooledPredictor, data_dir: Path | None = None
-) -> tuple[np.ndarray, PooledRows]:
-    """The pooled model's data rebuilt and split as it was, loaded once: ``(digests of every prompt it
-    trained or early-stopped on, its validation rows)`` (the validation prompts: no target trained on them)."""
+def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = None) -> np.ndarray:
+    """Digests of every prompt the pooled model trained or early-stopped on (its data rebuilt and split
+    as it was)."""
     rows = build_rows(load_pooled_records(data_dir))
     if [t.name for t in rows.targets] != pooled.target_names:
         raise InputError(
@@ -111,18 +107,7 @@ def pooled_data_splits(
         )
     split = PooledSplit.of(pooled)
     held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
-    validation = prompt_split(rows.prompts, split.validation_fraction, split.seed, salt="validation")
-    trained_on = prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
-    return trained_on, rows.select((validation & ~held)[rows.prompt_index])
-
-
-def source_calibrations(
-    pooled: PooledPredictor, rows: PooledRows, features: PromptFeatures
-) -> dict[str, Calibration]:
-    """One static recalibration per data source of ``rows`` (the pooled model's validation rows,
-    :func:`pooled_data_splits`), for targets whose own validation set is too small for a map of their
-    own: :func:`~sagepred.training.pooled.fit_source_calibrations` on the uncalibrated pooled model."""
-    return fit_source_calibrations(pooled, rows, features)
+    return prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
 
 
 def shipped_copy(
@@ -154,15 +139,14 @@ def export_for_recipe(
     dtype: torch.dtype = torch.float16,
     pooled_label: str = "pooled",
     refine: bool = True,
-    shared: dict[str, Calibration] | None = None,
 ) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
     """The zoo checkpoint of ``recipe``'s target exported from ``pooled``: ``(predictor, shipped weights,
     build facts)``. ``trained_on`` holds the digests of the pooled model's training prompts.
 
     With ``refine`` the exported head goes on training on the target's own training prompts, early
-    stopping on its validation prompts; the export itself is kept when no epoch beats it there.
-    ``shared`` (from :func:`source_calibrations`) recalibrates a target whose validation prompts hold
-    too few samples for a map of its own.
+    stopping on its validation prompts; the export itself is kept when no epoch beats it there. A
+    target whose validation prompts hold too few samples for a map of its own keeps the export's: its
+    data source's map in the pooled checkpoint.
     """
     data = load_training_data(recipe, notify=lambda _m: None)
     records = data.train + data.eval
@@ -195,13 +179,10 @@ def export_for_recipe(
             raw_val, validation, x_val, x_fit, CalibrationConfig(widen=False), seed=split.seed
         )
         calibration = predictor.calibration.fitted
+    elif predictor.calibration is not None:
+        calibration = {"own_samples": samples, **predictor.calibration.fitted}
     else:
-        source = pooled.config.targets[pooled.target_index(recipe.target_model)].source
-        if shared is not None and source in shared:
-            predictor.calibration = shared[source]
-            calibration = {"own_samples": samples, **shared[source].fitted}
-        else:
-            calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
+        calibration = {"skipped": f"{samples} validation samples, fewer than {MIN_CALIBRATION_SAMPLES}"}
     shipped, state = shipped_copy(predictor, dtype)
     baseline = compute_metrics(global_histogram(fit + validation, len(held)), held)
     x_held, n_held, held_texts = _features(shipped, held, cache)

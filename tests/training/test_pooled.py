@@ -374,10 +374,10 @@ def torch_equal(a, b) -> bool:
 
 def test_a_source_shares_one_recalibration_fitted_on_all_its_targets(setup):
     from sagepred.calibration import interval_coverage, sample_pits
-    from sagepred.training.zoo_from_pooled import source_calibrations
+    from sagepred.training.pooled import fit_source_calibrations
 
     pooled, rows, features = setup["result"].predictor, setup["test"], setup["features"]
-    shared = source_calibrations(pooled, rows, features)
+    shared = fit_source_calibrations(pooled, rows, features)
     assert set(shared) == {"alpaca_eval", "castillo"}
     for source, calibration in shared.items():
         mask = np.array([rows.targets[t].source == source for t in rows.target_index])
