@@ -1,8 +1,9 @@
-"""Ray Serve, 2 CPU replicas of vLLM with the sagepred plug-in: Ray's default router against the predicted-cost router.
+"""Ray Serve, 2 CPU replicas of vLLM with the sagepred plug-in: Ray's default router against sagepred's.
 
-Both applications run side by side on one local Ray cluster (2 replicas each, the ``bench`` dummy-weights
+The applications run side by side on one local Ray cluster (2 replicas each, the ``bench`` dummy-weights
 model, Gittins per replica): ``pow2`` is Ray Serve's ``PowerOfTwoChoicesRequestRouter`` (two random
-replicas, the shorter queue), ``predicted-cost`` is :class:`~sagepred.scheduler.ray_router.PredictedCostRouter`.
+replicas, the shorter queue); ``overlap`` and ``cost`` are
+:class:`~sagepred.scheduler.ray_router.PredictedCostRouter` with that score (``--routers``).
 An idle application costs no CPU (its engine threads wait), so the one being measured has the machine.
 Arrivals are the first ``--num-requests`` of a real trace scaled to ``--rate``; prompt and output lengths
 from CASTILLO (Llama-3.1-8B, validate split) divided by ``--length-scale``; each request carries the
@@ -11,7 +12,7 @@ plug-in orders each replica's queue with it either way; only the routing differs
 through a deployment handle at their arrival times; TTLT is measured at the client.
 
 One warm-up run per router, then ``--repeats`` paired repeats in rotating order. The mean-TTLT ratio
-(predicted-cost / pow2) comes with a 95% bootstrap interval (requests resampled, the same resample for
+of each sagepred router to pow2 comes with a 95% bootstrap interval (requests resampled, the same resample for
 both routers, repeats pooled), and the per-repeat ratios are listed so the noise is visible.
 
     python benchmarks/ray_serve_bench.py --json benchmarks/results/ray_serve_bench.json
@@ -41,7 +42,13 @@ from sagepred.scheduler.workload import Workload, build_workload, samples_predic
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LEN = 512
 MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
-ROUTERS = ("pow2", "predicted-cost")
+ROUTERS = {
+    "pow2": ("pow2", "overlap"),
+    "overlap": ("predicted-cost", "overlap"),
+    "cost": ("predicted-cost", "cost"),
+}
+"""``--routers`` labels: (``RayServeConfig.router``, ``route_score``)."""
+BASELINE = "pow2"
 
 
 def workload(args: argparse.Namespace) -> Workload:
@@ -137,8 +144,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--stats-period-s", type=float, default=0.1, help="routing-stats period per replica")
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument(
+        "--routers", default="pow2,overlap,cost", help=f"routers to compare, from {', '.join(ROUTERS)}"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args(argv)
+    labels = [r.strip() for r in args.routers.split(",") if r.strip()]
+    if BASELINE not in labels or any(r not in ROUTERS for r in labels) or len(set(labels)) != len(labels):
+        print(
+            f"ray_serve_bench: error: --routers: distinct names from {', '.join(ROUTERS)}, with pow2",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     if args.num_requests < 2 or args.rate <= 0 or args.repeats < 1:
         print(
             "ray_serve_bench: error: --num-requests >= 2, --rate > 0 and --repeats >= 1 expected",
@@ -161,7 +178,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_CACHE_ROOT": str(tmp / "cache")}
     os.environ.update(env)
     ray.init(
-        num_cpus=5, include_dashboard=False, object_store_memory=256 * 2**20, runtime_env={"env_vars": env}
+        num_cpus=2 * len(labels) + 1,
+        include_dashboard=False,
+        object_store_memory=256 * 2**20,
+        runtime_env={"env_vars": env},
     )
     settings = EngineSettings(
         model=str(model),
@@ -176,22 +196,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
     )
     handles = {}
-    for router in ROUTERS:
+    for label in labels:
+        router, score = ROUTERS[label]
         config = RayServeConfig(
-            replicas=2, router=router, stats_period_s=args.stats_period_s, name=f"bench-{router}"
+            replicas=2,
+            router=router,
+            route_score=score,
+            stats_period_s=args.stats_period_s,
+            name=f"bench-{label}",
         )
         serve.run(engine_deployment(settings, config), name=config.name, route_prefix=None)
-        handles[router] = serve.get_deployment_handle("SagepredEngine", app_name=config.name)
+        handles[label] = serve.get_deployment_handle("SagepredEngine", app_name=config.name)
     print(
         f"{len(reqs)} requests at {args.rate} req/s, mean output {w.output_len.mean():.0f} tokens, "
         f"mean prompt {w.prompt_len.mean():.0f}",
         flush=True,
     )
-    runs: dict[str, list[dict]] = {r: [] for r in ROUTERS}
+    runs: dict[str, list[dict]] = {r: [] for r in labels}
     order_log = []
     try:
         for repeat in range(args.repeats + 1):
-            order = list(ROUTERS) if repeat % 2 == 0 else list(reversed(ROUTERS))
+            shift = repeat % len(labels)
+            order = labels[shift:] + labels[:shift]
             for router in order:
                 before = router_decisions()
                 result = asyncio.run(replay(handles[router], w, reqs))
@@ -211,23 +237,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         serve.shutdown()
         ray.shutdown()
 
-    pc, p2 = runs["predicted-cost"], runs["pow2"]
+    base = runs[BASELINE]
     out = {
         "config": {k: v.name if isinstance(v, Path) else v for k, v in vars(args).items() if k != "json"},
         "data": args.data.name,
         "mean_output_tokens": float(w.output_len.mean()),
         "order": order_log,
-        "runs": {r: [{k: v for k, v in x.items() if k != "ttlt"} for x in runs[r]] for r in ROUTERS},
-        "mean_ttlt_ratio": bootstrap_ratio(pc, p2, np.mean, args.bootstrap, args.seed),
-        "p99_ttlt_ratio": bootstrap_ratio(pc, p2, lambda x: np.percentile(x, 99), args.bootstrap, args.seed),
-        "per_repeat_mean_ratio": [a["mean_ttlt_s"] / b["mean_ttlt_s"] for a, b in zip(pc, p2, strict=True)],
+        "runs": {r: [{k: v for k, v in x.items() if k != "ttlt"} for x in runs[r]] for r in labels},
+        "ratios_to_pow2": {},
     }
-    m, p = out["mean_ttlt_ratio"], out["p99_ttlt_ratio"]
-    print(
-        f"predicted-cost / pow2: mean TTLT {m['ratio']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}], "
-        f"p99 {p['ratio']:.3f} [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]; per repeat "
-        + ", ".join(f"{x:.3f}" for x in out["per_repeat_mean_ratio"])
-    )
+    for label in labels:
+        if label == BASELINE:
+            continue
+        mine = runs[label]
+        m = bootstrap_ratio(mine, base, np.mean, args.bootstrap, args.seed)
+        p = bootstrap_ratio(mine, base, lambda x: np.percentile(x, 99), args.bootstrap, args.seed)
+        per_repeat = [a["mean_ttlt_s"] / b["mean_ttlt_s"] for a, b in zip(mine, base, strict=True)]
+        out["ratios_to_pow2"][label] = {
+            "mean_ttlt_ratio": m,
+            "p99_ttlt_ratio": p,
+            "per_repeat_mean_ratio": per_repeat,
+        }
+        print(
+            f"{label} / pow2: mean TTLT {m['ratio']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}], "
+            f"p99 {p['ratio']:.3f} [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]; per repeat "
+            + ", ".join(f"{x:.3f}" for x in per_repeat)
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.json, json.dumps(out, indent=2) + "\n")

@@ -74,6 +74,9 @@ class TextEncoder(nn.Module):
         micro_batch: the largest forward pass; prompts are sorted by token count and each batch is cut
             into passes of this size, so a short prompt is not padded to the longest one of its batch
             (same embeddings; ``None``: one pass per batch).
+        tail: of a prompt longer than ``max_length``, keep its last ``tail`` tokens besides its first
+            ones (head + tail truncation: a long prompt's question or instruction often comes after
+            its context); ``0`` keeps the head only.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class TextEncoder(nn.Module):
         quantize: bool = False,
         micro_batch: int | None = DEFAULT_MICRO_BATCH,
         pool_layers: Sequence[int] | None = None,
+        tail: int = 0,
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -110,6 +114,9 @@ class TextEncoder(nn.Module):
         if micro_batch is not None and micro_batch < 1:
             raise InputError(f"micro_batch must be positive, got {micro_batch}", field="encoder")
         self.micro_batch = micro_batch
+        if not 0 <= tail <= max_length - 3:
+            raise InputError(f"tail must be in 0..{max_length - 3} tokens, got {tail}", field="encoder")
+        self.tail = tail
         self.layers = self._truncate(layers) if layers is not None else None
         self.pool_layers = self._check_pool_layers(pool_layers)
         self.quantized = False
@@ -161,6 +168,8 @@ class TextEncoder(nn.Module):
         extra = "|int8-dynamic-single" if getattr(self, "quantized", False) else ""
         if self.pool_layers:
             extra += "|pool=" + ",".join(map(str, self.pool_layers))
+        if self.tail:
+            extra += f"|tail={self.tail}"
         return sha256_text(f"{self.name}|{self.max_length}|{self.normalize}|{config}{extra}")[:16]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -171,10 +180,31 @@ class TextEncoder(nn.Module):
         return [len(ids) for ids in encoded]
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Padded, truncated model inputs."""
-        return self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        """Padded, truncated model inputs (head + tail truncation when :attr:`tail` is set)."""
+        if not self.tail:
+            return self.tokenizer(
+                list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            )
+        prefix, suffix = self._special_tokens()
+        keep = self.max_length - len(prefix) - len(suffix)
+        ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)[
+            "input_ids"
+        ]
+        kept = [
+            prefix + (i if len(i) <= keep else i[: keep - self.tail] + i[-self.tail :]) + suffix for i in ids
+        ]
+        width = max(len(i) for i in kept)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.tensor([i + [pad] * (width - len(i)) for i in kept], dtype=torch.long)
+        mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in kept], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def _special_tokens(self) -> tuple[list[int], list[int]]:
+        """The special tokens the tokenizer puts before and after a text's own (``[CLS]`` / ``[SEP]``)."""
+        plain = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+        full = self.tokenizer("a")["input_ids"]
+        start = next(k for k in range(len(full)) if full[k : k + len(plain)] == plain)
+        return full[:start], full[start + len(plain) :]
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
@@ -303,12 +333,15 @@ FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
 training (the pooled model and the zoo add ``pool_layers``: :data:`POOLED_ENCODER`). Measured
 (``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU threads against
 21 ms for all six layers in float32, and heads trained on it at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
-POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3"
+POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3&tail=128"
 """:data:`FAST_ENCODER` with its three layers' mean-pooled states side by side (1,152 numbers, same
-forward pass): the default encoder of the pooled model (``sagepred train --model all``) and so of the
-zoo exported from it. Measured (same split and seed, five-member ensemble): CASTILLO CRPS/global 0.736 →
-0.704 and τ 0.523 → 0.565 against the last layer alone. Per-target recipes keep :data:`FAST_ENCODER`:
-on one target's data the gain is small (``benchmarks/encoders_bench.py``)."""
+forward pass), and a prompt longer than 256 tokens read as its first 126 and last 128 tokens: the
+default encoder of the pooled model (``sagepred train --model all``) and so of the zoo exported from
+it. Measured (same split and seed, five-member ensemble): CASTILLO CRPS/global 0.736 → 0.704 and τ
+0.523 → 0.565 for the three layers against the last layer alone; head + tail against the head alone
+(one MLP): 0.711 → 0.699, τ 0.554 → 0.568, every CASTILLO target better (docs/predictor.md).
+Per-target recipes keep :data:`FAST_ENCODER`: on one target's data the gain is small
+(``benchmarks/encoders_bench.py``)."""
 RUNTIME_ENV = "SAGEPRED_ENCODER_RUNTIME"
 """``torch`` (default), ``onnx`` or ``onnx-int8``: how a plain encoder spec runs (same embeddings within tolerance)."""
 
@@ -341,10 +374,10 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
     for prefix in ONNX_PREFIXES:
         if name.startswith(prefix):
             options = parse_encoder_options(name[len(prefix) :])
-            if options.quantize or options.pool_layers:
+            if options.quantize or options.pool_layers or options.tail:
                 raise InputError(
-                    f"{prefix} exports the last layer and runs its own int8; drop quant=int8 and "
-                    f"pool_layers from {name!r}",
+                    f"{prefix} exports the last layer and runs its own int8 on head-truncated prompts; "
+                    f"drop quant=int8, pool_layers and tail from {name!r}",
                     field="encoder",
                 )
             return OnnxTextEncoder(
@@ -354,7 +387,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
     runtime = os.environ.get(RUNTIME_ENV, "torch").strip().lower()
     if runtime not in ("", "torch", "onnx", "onnx-int8"):
         raise InputError(f"expected torch, onnx or onnx-int8, got {runtime!r}", field=RUNTIME_ENV)
-    if runtime in ("onnx", "onnx-int8") and not options.quantize and not options.pool_layers:
+    if runtime in ("onnx", "onnx-int8") and not (options.quantize or options.pool_layers or options.tail):
         return OnnxTextEncoder(
             name, max_length=max_length, int8=runtime == "onnx-int8", layers=options.layers
         )
@@ -364,6 +397,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
         layers=options.layers,
         quantize=options.quantize,
         pool_layers=options.pool_layers,
+        tail=options.tail,
     )
 
 
@@ -384,6 +418,7 @@ class EncoderOptions:
     layers: int | None = None
     quantize: bool = False
     pool_layers: tuple[int, ...] | None = None
+    tail: int = 0
 
 
 def parse_encoder_options(spec: str) -> EncoderOptions:
@@ -394,20 +429,24 @@ def parse_encoder_options(spec: str) -> EncoderOptions:
     layers: int | None = None
     quantize = False
     pool_layers: tuple[int, ...] | None = None
+    tail = 0
     for part in filter(None, query.split("&")):
         key, _, value = part.partition("=")
         if key == "layers" and value.isdigit() and int(value) >= 1:
             layers = int(value)
+        elif key == "tail" and value.isdigit():
+            tail = int(value)
         elif key == "quant" and value == "int8":
             quantize = True
         elif key == "pool_layers" and value and all(v.isdigit() for v in value.split(",")):
             pool_layers = tuple(int(v) for v in value.split(","))
         else:
             raise InputError(
-                f"expected ?layers=K (K ≥ 1), quant=int8 and/or pool_layers=I,J,… in {spec!r}, got {part!r}",
+                f"expected ?layers=K (K ≥ 1), quant=int8, pool_layers=I,J,… and/or tail=N in {spec!r}, "
+                f"got {part!r}",
                 field="encoder",
             )
-    return EncoderOptions(layers, quantize, pool_layers)
+    return EncoderOptions(layers, quantize, pool_layers, tail)
 
 
 def _parse_options(text: str) -> tuple[str, dict[str, str]]:
@@ -461,6 +500,7 @@ class CausalLMStateEncoder(TextEncoder):
         self.micro_batch = None
         self.layers = None
         self.pool_layers = None
+        self.tail = 0
         self.quantized = False
         if model is None or tokenizer is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer

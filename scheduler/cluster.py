@@ -25,6 +25,7 @@ from sagepred.scheduler.keys import KeyCache
 from sagepred.scheduler.policies import Policy
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.routers import ExpectedRemainingCost, ReplicaStats, Router, make_router
+from sagepred.scheduler.routing_cost import OVERLAP_GRID, batch_curve
 from sagepred.scheduler.simulator import Engine, SimConfig, SimResult, guarded_config, workload_keys
 from sagepred.scheduler.workload import Workload
 
@@ -136,6 +137,9 @@ def _route_by_epoch(
         estimator = ExpectedRemainingCost(shared.policy.cost, cluster.cost_refresh_tokens)
         table = workload_keys(estimator, workload, chunk=shared.config.key_chunk)
         cost0 = table.keys(np.arange(n), np.zeros(n, dtype=np.int64))
+    survival0 = None
+    if router.needs_curve:
+        survival0 = np.broadcast_to(batch_curve(workload.dist), (n, OVERLAP_GRID.size))  # type: ignore[arg-type]
     replica = np.full(n, -1, dtype=np.int64)
     active = np.zeros(0, dtype=np.int64)
     dt = cluster.refresh_s
@@ -152,7 +156,11 @@ def _route_by_epoch(
         j = int(np.searchsorted(arrival, end, side="left"))
         stats = _snapshot(engines, active, replica, table, gen, m)
         rows = np.arange(i, j)
-        chosen = router.route(stats, cost0[rows], blocks0[rows])
+        if survival0 is not None:
+            stats.curve = _curves(workload, engines[0].finish, active, replica, gen, m)
+        chosen = router.route(
+            stats, cost0[rows], blocks0[rows], None if survival0 is None else survival0[rows]
+        )
         replica[rows] = chosen
         order = np.argsort(chosen, kind="stable")
         bounds = np.searchsorted(chosen[order], np.arange(m + 1))
@@ -187,6 +195,17 @@ def _snapshot(
         live = active[np.isinf(engines[0].finish[active])]
         cost = np.bincount(replica[live], weights=table.keys(live, gen[live]), minlength=m)
     return ReplicaStats(outstanding, kv, cost)
+
+
+def _curves(
+    workload: Workload, finish: np.ndarray, active: np.ndarray, replica: np.ndarray, gen: np.ndarray, m: int
+) -> np.ndarray:
+    """``(m, G)``: each replica's batch curve, summed over its unfinished requests at their current ages."""
+    out = np.zeros((m, OVERLAP_GRID.size))
+    live = active[np.isinf(finish[active])] if active.size else active
+    if live.size:
+        np.add.at(out, replica[live], batch_curve(workload.dist[live], gen[live].astype(np.float64)))  # type: ignore[index]
+    return out
 
 
 def _collect(

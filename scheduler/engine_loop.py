@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagepred.scheduler.routing_cost import ReplicaLoad, outstanding_cost
+from sagepred.scheduler.routing_cost import ReplicaLoad, outstanding_cost, outstanding_curve
 
 log = logging.getLogger("sagepred.serving")
 
@@ -179,6 +179,7 @@ class EngineLoop:
             at=time.time(),
             cost_a=float(cost.a),
             cost_b=float(cost.b),
+            batch_curve=tuple(float(v) for v in outstanding_curve(sched.book)),
         )
 
     def _take_inbox(self, block: bool) -> None:

@@ -23,6 +23,13 @@ class RayServeConfig:
 
     replicas: int = field(default=2, metadata={"help": "engine replicas"})
     router: str = field(default="predicted-cost", metadata={"help": "predicted-cost or pow2 (Ray's default)"})
+    route_score: str = field(
+        default="overlap",
+        metadata={
+            "help": "predicted-cost router's score: overlap (expected decode steps shared with each "
+            "replica's requests) or cost (predicted outstanding cost)"
+        },
+    )
     stats_period_s: float = field(
         default=0.25, metadata={"help": "seconds between Ray's record_routing_stats calls per replica"}
     )
@@ -46,6 +53,10 @@ class RayServeConfig:
         if self.router not in RAY_ROUTERS:
             raise InputError(
                 f"unknown router {self.router!r}; expected one of {', '.join(RAY_ROUTERS)}", field="--router"
+            )
+        if self.route_score not in ("overlap", "cost"):
+            raise InputError(
+                f"unknown route score {self.route_score!r}; expected overlap or cost", field="--route-score"
             )
         for name in ("stats_period_s", "stats_timeout_s", "stale_after_s", "replica_cpus"):
             if not getattr(self, name) > 0:

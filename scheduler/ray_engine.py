@@ -162,7 +162,7 @@ def engine_deployment(settings: EngineSettings, config: RayServeConfig) -> Any:
     """The engine deployment, bound to its settings (an application on its own, or the ingress's child)."""
     router_config = RequestRouterConfig(
         request_router_class=RAY_ROUTERS[config.router],
-        request_router_kwargs={"stale_after_s": config.stale_after_s}
+        request_router_kwargs={"stale_after_s": config.stale_after_s, "score": config.route_score}
         if config.router == "predicted-cost"
         else {},
         request_routing_stats_period_s=config.stats_period_s,

@@ -11,7 +11,10 @@ refresh (Ray Serve's replica queue-length cache) plus its own accounting of what
 - ``least-kv``: fewest KV blocks in use;
 - ``least-cost``: least predicted outstanding cost (the sum over a replica's requests of the expected
   remaining cost given each one's age, from its predicted length distribution and the cost model);
-- ``p2c-cost``: power of two choices on predicted outstanding cost.
+- ``p2c-cost``: power of two choices on predicted outstanding cost;
+- ``least-overlap``: fewest expected decode steps shared with the replica's requests (the replica's
+  predicted batch over time against the new request's predicted length; the Ray Serve router's
+  default score, :mod:`.routing_cost`).
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from sagepred.scheduler.policies import Policy, RequestState
 
 @dataclass
 class ReplicaStats:
-    """Per replica ``(N,)``: outstanding requests, KV blocks in use, predicted outstanding cost."""
+    """Per replica ``(N,)``: outstanding requests, KV blocks in use, predicted outstanding cost; and,
+    for the overlap router, ``curve`` ``(N, G)``: the expected number of its requests still running
+    ``u`` tokens from now at :data:`~sagepred.scheduler.routing_cost.OVERLAP_GRID`."""
 
     outstanding: np.ndarray
     kv_blocks: np.ndarray
     cost: np.ndarray
+    curve: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, num_replicas: int) -> ReplicaStats:
@@ -48,6 +54,8 @@ class Router:
     """Whether the router reads predicted cost (the workload then needs predictions)."""
     uses_stats: ClassVar[bool] = True
     """False when choices ignore the stats (the cluster may then route every request up front)."""
+    needs_curve: ClassVar[bool] = False
+    """Whether the router reads the replicas' batch curves (:attr:`ReplicaStats.curve`)."""
 
     def __init__(self, num_replicas: int, seed: int = 0) -> None:
         if num_replicas < 1:
@@ -55,9 +63,12 @@ class Router:
         self.num_replicas = num_replicas
         self.rng = np.random.default_rng(seed)
 
-    def route(self, stats: ReplicaStats, cost: np.ndarray, blocks: np.ndarray) -> np.ndarray:
-        """Replicas for a batch of requests in arrival order (expected cost and prompt KV blocks each),
-        adding each to its replica's stats before the next is routed."""
+    def route(
+        self, stats: ReplicaStats, cost: np.ndarray, blocks: np.ndarray, survival: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Replicas for a batch of requests in arrival order (expected cost, prompt KV blocks and, for
+        :attr:`needs_curve`, survival over the overlap grid each), adding each to its replica's stats
+        before the next is routed."""
         n = len(cost)
         out = np.empty(n, dtype=np.int64)
         pairs = self._pairs(n)
@@ -82,6 +93,8 @@ class Router:
 
     def pick(self, stats: ReplicaStats, pair: np.ndarray) -> int:
         """The replica for one request given the current stats (``pair``: two random candidates)."""
+        if self.num_replicas == 1:
+            return 0
         raise NotImplementedError
 
 
@@ -93,7 +106,9 @@ class RoundRobin(Router):
         super().__init__(num_replicas, seed)
         self.next = 0
 
-    def route(self, stats: ReplicaStats, cost: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    def route(
+        self, stats: ReplicaStats, cost: np.ndarray, blocks: np.ndarray, survival: np.ndarray | None = None
+    ) -> np.ndarray:
         out = (self.next + np.arange(len(cost))) % self.num_replicas
         self.next = int((self.next + len(cost)) % self.num_replicas)
         np.add.at(stats.outstanding, out, 1.0)
@@ -141,8 +156,41 @@ class PowerOfTwoCost(Router):
         return b if stats.cost[b] < stats.cost[a] else a
 
 
+class LeastOverlap(Router):
+    """Fewest expected shared decode steps: ``∫ B_r(u)·P(L > u) du`` for replica ``r``'s batch curve
+    ``B_r`` and the request's predicted length ``L`` (:func:`~sagepred.scheduler.routing_cost.rank_replicas`
+    with ``score="overlap"``); ties go to fewer outstanding requests."""
+
+    name = "least-overlap"
+    needs_cost = True
+    needs_curve = True
+
+    def route(
+        self, stats: ReplicaStats, cost: np.ndarray, blocks: np.ndarray, survival: np.ndarray | None = None
+    ) -> np.ndarray:
+        from sagepred.scheduler.routing_cost import overlap_weights
+
+        if self.num_replicas == 1:  # nothing to choose (the cluster then routes up front, without curves)
+            return super().route(stats, cost, blocks)
+        if survival is None or stats.curve is None:
+            raise ValueError("least-overlap routes from batch curves and each request's survival")
+        weights = overlap_weights(survival)
+        out = np.empty(len(cost), dtype=np.int64)
+        for r in range(len(cost)):
+            scores = stats.curve @ weights[r]
+            best = np.flatnonzero(scores <= scores.min() + 1e-9)
+            k = int(best[np.argmin(stats.outstanding[best])])
+            out[r] = k
+            stats.outstanding[k] += 1.0
+            stats.kv_blocks[k] += blocks[r]
+            stats.cost[k] += cost[r]
+            stats.curve[k] += survival[r]
+        return out
+
+
 ROUTERS: dict[str, type[Router]] = {
-    cls.name: cls for cls in (RoundRobin, LeastRequests, PowerOfTwo, LeastKV, LeastCost, PowerOfTwoCost)
+    cls.name: cls
+    for cls in (RoundRobin, LeastRequests, PowerOfTwo, LeastKV, LeastCost, PowerOfTwoCost, LeastOverlap)
 }
 
 

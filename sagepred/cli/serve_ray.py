@@ -26,7 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--router",
         default="predicted-cost",
         metavar="NAME",
-        help="predicted-cost (sagepred: least predicted outstanding cost) or pow2 (Ray's default)",
+        help="predicted-cost (sagepred: the replica where the request's predicted work costs least, "
+        "see --route-score) or pow2 (Ray's default)",
+    )
+    group.add_argument(
+        "--route-score",
+        choices=("overlap", "cost"),
+        default="overlap",
+        help="predicted-cost router: overlap (expected decode steps the request would share with each "
+        "replica's requests; default) or cost (least predicted outstanding cost)",
     )
     group.add_argument(
         "--address",
@@ -91,7 +99,12 @@ def plan(args: argparse.Namespace) -> tuple[Any, Any]:
         raise InputError(
             "--replicas runs the plug-in in every replica; priority mode is one server", field="--mode"
         )
-    config = RayServeConfig(replicas=args.replicas, router=args.router, stats_period_s=args.stats_period_s)
+    config = RayServeConfig(
+        replicas=args.replicas,
+        router=args.router,
+        route_score=args.route_score,
+        stats_period_s=args.stats_period_s,
+    )
     plugin = PluginConfig(
         policy=args.policy,
         bucket_tokens=args.bucket_tokens,

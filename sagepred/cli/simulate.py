@@ -141,7 +141,7 @@ class Command(Subcommand):
             default="p2c",
             metavar="NAME[,NAME…]",
             help="routers to compare with --replicas > 1: round-robin, least-requests, p2c (Ray Serve's "
-            "default), least-kv, least-cost, p2c-cost (default p2c)",
+            "default), least-kv, least-cost, p2c-cost, least-overlap (default p2c)",
         )
         parser.add_argument(
             "--refresh-ms",

@@ -62,6 +62,22 @@ def test_pool_layers_put_each_layers_pooled_state_side_by_side(fast):
     )
 
 
+def test_tail_keeps_the_end_of_a_long_prompt_and_leaves_short_ones_alone(fast):
+    tailed = load_encoder(f"{FAST_ENCODER}&tail=64")
+    assert tailed.tail == 64 and tailed.fingerprint() != fast.fingerprint()
+    context = "The table below lists quarterly revenue by region and product line. " * 40
+    asks = [context + "Summarise it in one word.", context + "Write a 2,000-word report on every row."]
+    ids = tailed.tokenize(asks)["input_ids"]
+    assert ids.shape == (2, tailed.max_length)
+    assert ids[0, 0] == tailed.tokenizer.cls_token_id and ids[0, -1] == tailed.tokenizer.sep_token_id
+    assert tailed.tokenizer.decode(ids[0, -9:-1]).startswith("summarise it in one word")
+    head_only, with_tail = fast.encode_uncached(asks), tailed.encode_uncached(asks)
+    np.testing.assert_array_equal(head_only[0], head_only[1])  # the ask is past the first 256 tokens
+    assert float(with_tail[0] @ with_tail[1]) < 0.999
+    np.testing.assert_array_equal(tailed.encode_uncached(PROMPTS), fast.encode_uncached(PROMPTS))
+    assert tailed.encode_uncached(PROMPTS + asks, batch_size=8).shape == (6, 384)
+
+
 def test_trainable_encoder_drops_only_int8():
     assert trainable_encoder(FAST_ENCODER) == f"{DEFAULT_ENCODER}?layers=3"
     assert trainable_encoder(f"{DEFAULT_ENCODER}?quant=int8") == DEFAULT_ENCODER
@@ -79,7 +95,10 @@ def test_trainable_encoder_drops_only_int8():
         (f"{DEFAULT_ENCODER}?layers=3&pool_layers=2,4", "0..3"),
         (f"{DEFAULT_ENCODER}?pool_layers=1,1", "distinct"),
         (f"{DEFAULT_ENCODER}?pool_layers=last", "pool_layers=I,J"),
-        (f"onnx:{DEFAULT_ENCODER}?pool_layers=1,2", "drop quant=int8 and pool_layers"),
+        (f"onnx:{DEFAULT_ENCODER}?pool_layers=1,2", "drop quant=int8, pool_layers and tail"),
+        (f"onnx:{DEFAULT_ENCODER}?tail=64", "drop quant=int8, pool_layers and tail"),
+        (f"{DEFAULT_ENCODER}?tail=254", "tail must be in 0..253"),
+        (f"{DEFAULT_ENCODER}?tail=last", "tail=N"),
     ],
 )
 def test_bad_options_are_one_line_errors(spec, expected):

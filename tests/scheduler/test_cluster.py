@@ -139,6 +139,34 @@ def test_predicted_cost_sends_a_long_request_away_from_long_work():
     assert queue_routed.replica[0] == queue_routed.replica[4]
 
 
+def test_overlap_router_keeps_long_requests_apart_and_spreads_the_short_ones():
+    routed = simulate_cluster(
+        _long_and_short(), make_policy("fcfs"), PROFILE, ClusterConfig(replicas=2, router="least-overlap")
+    )
+    assert routed.replica[0] != routed.replica[4]  # the second long one avoids the first
+    assert routed.replica[1] != routed.replica[0]  # the first short one too
+    assert sorted(np.bincount(routed.replica[1:4], minlength=2).tolist()) == [1, 2]
+
+
+def test_overlap_router_ranks_as_the_ray_router_does():
+    """The simulator's router and the Ray Serve router score replicas with the same function."""
+    from sagepred.scheduler.routing_cost import ReplicaLoad, RequestPrice, batch_curve, rank_replicas
+
+    dists = LengthDistribution.from_samples([[n] * 9 for n in (3000, 40, 40, 300, 12, 900)])
+    curves = batch_curve(dists)
+    replica_curves = np.stack([curves[0], curves[1] + curves[2], curves[3]])
+    for new in (4, 5):
+        stats = _stats([1, 2, 1], [0, 0, 0], [0, 0, 0])
+        stats.curve = replica_curves.copy()
+        chosen = make_router("least-overlap", 3).route(stats, np.zeros(1), np.zeros(1), curves[new : new + 1])
+        loads = {
+            k: ReplicaLoad(0.0, requests=1, at=1.0, batch_curve=tuple(replica_curves[k])) for k in range(3)
+        }
+        ranking = rank_replicas(loads, {}, RequestPrice(0.0, curves[new]), 1.5, 2.0)
+        assert chosen[0] == ranking.order[0]
+        assert np.allclose(stats.curve[chosen[0]], replica_curves[chosen[0]] + curves[new])
+
+
 def test_cost_router_needs_predictions(llama_records, mooncake):
     workload = build_workload(scaled_arrivals(mooncake, 50, 20.0), llama_records, None)
     with pytest.raises(InputError, match="needs a predictor"):

@@ -1,6 +1,7 @@
 """The predicted-cost request router: ranking on hand-built replica stats (no cluster), then a local Ray
 cluster with two replicas of the tiny dummy-weights model on the real vLLM engine: requests routed by
-predicted cost, HTTP ingress, stats-timeout fallback (logged once), a replica killed mid-run."""
+predicted overlap (the default score), HTTP ingress, stats-timeout fallback (logged once), a replica
+killed mid-run."""
 
 from __future__ import annotations
 
@@ -22,7 +23,18 @@ from sagepred.distribution import LengthDistribution
 from sagepred.errors import InputError
 from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.ray_config import RayServeConfig
-from sagepred.scheduler.routing_cost import ReplicaLoad, outstanding_cost, rank_replicas, request_cost
+from sagepred.scheduler.routing_cost import (
+    OVERLAP_GRID,
+    ReplicaLoad,
+    RequestPrice,
+    batch_curve,
+    outstanding_cost,
+    outstanding_curve,
+    overlap_weights,
+    rank_replicas,
+    request_cost,
+    request_price,
+)
 from sagepred.scheduler.serving import KeyBook, PluginConfig, ServedRequest, prediction_args
 
 
@@ -38,43 +50,122 @@ def body(request_id: str, tokens: int, predicted: float | None = None, prompt: i
 
 
 # ---------------------------------------------------------------------- ranking, no cluster
-def test_rank_orders_by_reported_cost_plus_what_was_sent_since():
+def price(cost: float = 1.0, median: float = 100.0) -> RequestPrice:
+    return RequestPrice(cost, batch_curve(dist(median))[0])
+
+
+def curve(*medians: float) -> tuple[float, ...]:
+    """A replica's batch curve with one fresh request of each median."""
+    if not medians:
+        return tuple(0.0 for _ in OVERLAP_GRID)
+    return tuple(batch_curve(LengthDistribution.concat([dist(m) for m in medians])).sum(axis=0))
+
+
+def test_rank_by_cost_orders_by_reported_cost_plus_what_was_sent_since():
     now = 100.0
     loads = {
         "a": ReplicaLoad(predicted_cost=500.0, requests=1, at=now - 0.1),
         "b": ReplicaLoad(predicted_cost=100.0, requests=4, at=now - 0.1),
     }
-    ranking = rank_replicas(loads, {}, True, now, stale_after_s=2.0)
+    ranking = rank_replicas(loads, {}, price(), now, stale_after_s=2.0, score="cost")
     assert ranking.order == ["b", "a"] and ranking.cause is None  # fewer requests would pick a
     # b was sent 450 after its report, a 450 before (already in a's report): b is now costlier
-    sent = {"b": [(now - 0.05, 450.0)], "a": [(now - 1.0, 450.0)]}
-    ranking = rank_replicas(loads, sent, True, now, stale_after_s=2.0)
+    sent = {"b": [(now - 0.05, price(450.0))], "a": [(now - 1.0, price(450.0))]}
+    ranking = rank_replicas(loads, sent, price(), now, stale_after_s=2.0, score="cost")
     assert ranking.order == ["a", "b"]
     assert ranking.scores == {"a": 500.0, "b": 550.0}
 
 
+def test_overlap_sends_a_short_request_beside_few_and_a_long_one_beside_little_work_left():
+    # a: one request with ~2,000 tokens to go; b: three requests with ~20 to go
+    loads = {
+        "a": ReplicaLoad(predicted_cost=1e6, requests=1, at=1.0, batch_curve=curve(2000.0)),
+        "b": ReplicaLoad(predicted_cost=1e3, requests=3, at=1.0, batch_curve=curve(20.0, 20.0, 20.0)),
+    }
+    short = rank_replicas(loads, {}, price(median=10.0), 1.5, 2.0)
+    long = rank_replicas(loads, {}, price(median=1000.0), 1.5, 2.0)
+    # a 10-token request shares its ~10 steps with one request on a, three on b
+    assert short.order == ["a", "b"] and short.scores["b"] == pytest.approx(3 * short.scores["a"], rel=0.15)
+    # a 1,000-token request shares ~1,000 steps with a's request, ~60 with b's
+    assert long.order == ["b", "a"] and long.scores["a"] > 10 * long.scores["b"]
+    # by cost both go to b (the quadratic cost of a's long request), by count both to a
+    assert rank_replicas(loads, {}, price(), 1.5, 2.0, score="cost").order == ["b", "a"]
+
+
+def test_overlap_counts_what_was_sent_after_the_report():
+    loads = {
+        "a": ReplicaLoad(0.0, requests=0, at=1.0, batch_curve=curve()),
+        "b": ReplicaLoad(0.0, requests=1, at=1.0, batch_curve=curve(50.0)),
+    }
+    assert rank_replicas(loads, {}, price(median=50.0), 1.5, 2.0).order == ["a", "b"]
+    sent = {"a": [(1.2, price(median=50.0)), (1.3, price(median=50.0))], "b": [(0.5, price(median=50.0))]}
+    ranking = rank_replicas(loads, sent, price(median=50.0), 1.5, 2.0)
+    assert ranking.order == ["b", "a"]
+    assert ranking.scores["a"] == pytest.approx(2 * ranking.scores["b"])
+
+
+def test_overlap_weights_integrate_the_product_of_curves():
+    # a request of exactly 100 tokens (survival 1 up to 100, 0 after) against a constant batch of 2
+    exact = LengthDistribution(np.array([[99.999, 100.0]]), np.array([[0.0, 1.0]]))
+    weights = overlap_weights(batch_curve(exact)[0])
+    assert weights @ np.full(OVERLAP_GRID.size, 2.0) == pytest.approx(200.0, rel=0.25)  # grid 64, 128
+    assert np.all(weights >= 0) and overlap_weights(np.zeros(OVERLAP_GRID.size)).sum() == 0
+
+
 def test_rank_ties_go_to_fewer_requests():
     loads = {"a": ReplicaLoad(10.0, requests=3, at=1.0), "b": ReplicaLoad(10.0, requests=1, at=1.0)}
-    assert rank_replicas(loads, {}, True, 1.5, 2.0).order == ["b", "a"]
+    assert rank_replicas(loads, {}, price(), 1.5, 2.0, score="cost").order == ["b", "a"]
 
 
 @pytest.mark.parametrize(
-    ("loads", "has_prediction", "cause"),
+    ("loads", "has_prediction", "score", "cause"),
     [
-        ({"a": ReplicaLoad(1.0, 1, at=10.0), "b": ReplicaLoad(2.0, 1, at=10.0)}, False, "no-prediction"),
-        ({"a": ReplicaLoad(1.0, 1, at=10.0), "b": None}, True, "missing-stats"),
-        ({"a": ReplicaLoad(1.0, 1, at=10.0), "b": ReplicaLoad(2.0, 1, at=6.0)}, True, "stale-stats"),
+        (
+            {"a": ReplicaLoad(1.0, 1, at=10.0), "b": ReplicaLoad(2.0, 1, at=10.0)},
+            False,
+            "cost",
+            "no-prediction",
+        ),
+        ({"a": ReplicaLoad(1.0, 1, at=10.0), "b": None}, True, "cost", "missing-stats"),
+        ({"a": ReplicaLoad(1.0, 1, at=10.0), "b": ReplicaLoad(2.0, 1, at=6.0)}, True, "cost", "stale-stats"),
+        # a replica that reports no batch curve (an older sagepred) cannot be scored by overlap
+        (
+            {"a": ReplicaLoad(1.0, 1, at=10.0, batch_curve=curve(5.0)), "b": ReplicaLoad(2.0, 1, at=10.0)},
+            True,
+            "overlap",
+            "missing-stats",
+        ),
     ],
 )
-def test_rank_falls_back_with_a_cause(loads, has_prediction, cause):
-    ranking = rank_replicas(loads, {}, has_prediction, now=10.5, stale_after_s=2.0)
+def test_rank_falls_back_with_a_cause(loads, has_prediction, score, cause):
+    ranking = rank_replicas(loads, {}, price() if has_prediction else None, 10.5, 2.0, score=score)
     assert ranking.cause == cause and ranking.scores == {}
 
 
+def test_rank_refuses_an_unknown_score():
+    with pytest.raises(ValueError, match="score must be one of"):
+        rank_replicas({}, {}, price(), 1.0, 2.0, score="queue")
+
+
 def test_routing_stats_round_trip_and_malformed_stats():
-    load = ReplicaLoad(predicted_cost=12.5, requests=2, waiting=1, running=1, at=5.0, cost_a=0.1, cost_b=2.0)
+    load = ReplicaLoad(
+        predicted_cost=12.5,
+        requests=2,
+        waiting=1,
+        running=1,
+        at=5.0,
+        cost_a=0.1,
+        cost_b=2.0,
+        batch_curve=curve(9.0),
+    )
     assert ReplicaLoad.from_stats(load.to_stats()) == load
     assert ReplicaLoad.from_stats(json.loads(json.dumps(load.to_stats()))) == load
+    short_curve = {"sagepred": {"predicted_cost": 1.0, "requests": 1, "batch_curve": [1.0, 0.5]}}
+    assert ReplicaLoad.from_stats(short_curve) is None
+    nan_curve = {
+        "sagepred": {"predicted_cost": 1.0, "requests": 1, "batch_curve": [float("nan")] * OVERLAP_GRID.size}
+    }
+    assert ReplicaLoad.from_stats(nan_curve) is None
     assert ReplicaLoad.from_stats({}) is None
     assert ReplicaLoad.from_stats(None) is None
     assert ReplicaLoad.from_stats({"sagepred": {"predicted_cost": "x", "requests": 1}}) is None
@@ -93,6 +184,9 @@ def test_request_cost_from_the_carried_distribution():
     assert request_cost(body("n", 10), paper) is None
     assert request_cost({"prompt": "x", "vllm_xargs": {"sagepred_knots": [1, 0]}}, paper) is None
     assert request_cost("not a body", paper) is None
+    survival = request_price(body("l", 10, 400.0), paper).survival
+    assert survival[0] == 1.0 and np.all(np.diff(survival) <= 0) and survival[-1] == 0.0
+    assert survival[OVERLAP_GRID.searchsorted(256.0)] == pytest.approx(1.0 - 0.5 * 256 / 320)
 
 
 def test_outstanding_cost_of_a_key_book_is_age_aware():
@@ -106,6 +200,14 @@ def test_outstanding_cost_of_a_key_book_is_age_aware():
     aged, _ = outstanding_cost(book, cost)
     assert 0 < aged < fresh
     assert outstanding_cost(KeyBook(PluginConfig()), cost) == (0.0, 0)
+    # the batch curve: both requests run now; the aged one is expected to end sooner
+    curve_now = outstanding_curve(book)
+    assert curve_now[0] == pytest.approx(2.0) and np.all(np.diff(curve_now) <= 1e-12)
+    book.requests["a"].age = 0
+    assert (
+        outstanding_curve(book)[OVERLAP_GRID.searchsorted(64.0)] > curve_now[OVERLAP_GRID.searchsorted(64.0)]
+    )
+    assert np.all(outstanding_curve(KeyBook(PluginConfig())) == 0)
 
 
 def test_config_errors_are_one_line():
@@ -113,6 +215,8 @@ def test_config_errors_are_one_line():
         RayServeConfig(replicas=0)
     with pytest.raises(InputError, match="unknown router 'rr'"):
         RayServeConfig(router="rr")
+    with pytest.raises(InputError, match="unknown route score 'queue'"):
+        RayServeConfig(route_score="queue")
 
 
 def test_cli_errors_and_dry_run(tmp_path):
@@ -241,7 +345,7 @@ async def _loads_once_busy(timeout_s: float = 10.0) -> dict[str, ReplicaLoad | N
 
 
 @needs_engine
-def test_routes_by_predicted_cost(cluster):
+def test_routes_by_predicted_overlap(cluster):
     from sagepred.scheduler.ray_engine import generate_with_retry
 
     handle = cluster["handle"]
@@ -250,19 +354,22 @@ def test_routes_by_predicted_cost(cluster):
         await _wait_for_stats(handle)
         before = dict(_router().decisions)
         long = asyncio.ensure_future(generate_with_retry(handle, body("long", LONG, float(LONG))))
-        loads = await _loads_once_busy()  # the long one runs; its replica's stats carry its cost
+        loads = await _loads_once_busy()  # the long one runs; its replica's stats carry its work
         shorts = [generate_with_retry(handle, body(f"s{i}", 10, 10.0)) for i in range(6)]
         done = await asyncio.gather(*shorts)
         return await long, done, loads, before
 
     long, shorts, loads, before = run(main())
     assert long["output_tokens"] == LONG and all(s["output_tokens"] == 10 for s in shorts)
-    # queue length would split the shorts over both replicas; predicted cost keeps them off the long one
-    assert len({s["replica"] for s in shorts}) == 1
-    assert all(s["replica"] != long["replica"] for s in shorts)
+    # a 10-token request shares its ~10 steps with the long one there, or with the shorts sent to the
+    # idle replica: the idle one takes them until two or more shorts are on it (at least 4 of 6)
+    assert sum(s["replica"] != long["replica"] for s in shorts) >= 4
     busy = next(x for name, x in loads.items() if long["replica"] in name)
     idle = next(x for name, x in loads.items() if long["replica"] not in name)
     assert busy.predicted_cost > 100 * max(idle.predicted_cost, 1.0) and busy.requests == 1
+    curve = dict(zip(OVERLAP_GRID, busy.batch_curve, strict=True))
+    assert curve[0.0] == pytest.approx(1.0) and curve[256.0] > 0.3 and curve[1024.0] == 0.0
+    assert not any(idle.batch_curve)
     decisions = _router().decisions
     assert decisions["predicted-cost"] - before.get("predicted-cost", 0) == 7
 
