@@ -368,7 +368,8 @@ def test_routes_by_predicted_overlap(cluster):
     idle = next(x for name, x in loads.items() if long["replica"] not in name)
     assert busy.predicted_cost > 100 * max(idle.predicted_cost, 1.0) and busy.requests == 1
     curve = dict(zip(OVERLAP_GRID, busy.batch_curve, strict=True))
-    assert curve[0.0] == pytest.approx(1.0) and curve[256.0] > 0.3 and curve[1024.0] == 0.0
+    # it runs now and for a while (whatever its age at the snapshot), and never past the model's length
+    assert curve[0.0] == pytest.approx(1.0) and curve[16.0] > 0.9 and curve[1024.0] == 0.0
     assert not any(idle.batch_curve)
     decisions = _router().decisions
     assert decisions["predicted-cost"] - before.get("predicted-cost", 0) == 7
