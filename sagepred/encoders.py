@@ -76,7 +76,9 @@ class TextEncoder(nn.Module):
             (same embeddings; ``None``: one pass per batch).
         tail: of a prompt longer than ``max_length``, keep its last ``tail`` tokens besides its first
             ones (head + tail truncation: a long prompt's question or instruction often comes after
-            its context); ``0`` keeps the head only.
+            its context); ``0`` keeps the head only. The tail takes at most three quarters of the
+            window (:meth:`kept_tail`), so a shorter ``max_length`` (fine-tuning runs at 128) still
+            keeps a head.
     """
 
     def __init__(
@@ -114,8 +116,8 @@ class TextEncoder(nn.Module):
         if micro_batch is not None and micro_batch < 1:
             raise InputError(f"micro_batch must be positive, got {micro_batch}", field="encoder")
         self.micro_batch = micro_batch
-        if not 0 <= tail <= max_length - 3:
-            raise InputError(f"tail must be in 0..{max_length - 3} tokens, got {tail}", field="encoder")
+        if tail < 0:
+            raise InputError(f"tail must be 0 or more tokens, got {tail}", field="encoder")
         self.tail = tail
         self.layers = self._truncate(layers) if layers is not None else None
         self.pool_layers = self._check_pool_layers(pool_layers)
@@ -187,17 +189,23 @@ class TextEncoder(nn.Module):
             )
         prefix, suffix = self._special_tokens()
         keep = self.max_length - len(prefix) - len(suffix)
+        tail = self.kept_tail(keep)
         ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)[
             "input_ids"
         ]
         kept = [
-            prefix + (i if len(i) <= keep else i[: keep - self.tail] + i[-self.tail :]) + suffix for i in ids
+            prefix + (i if len(i) <= keep else i[: keep - tail] + i[len(i) - tail :]) + suffix for i in ids
         ]
         width = max(len(i) for i in kept)
         pad = self.tokenizer.pad_token_id or 0
         input_ids = torch.tensor([i + [pad] * (width - len(i)) for i in kept], dtype=torch.long)
         mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in kept], dtype=torch.long)
         return {"input_ids": input_ids, "attention_mask": mask}
+
+    def kept_tail(self, window: int) -> int:
+        """Tokens of the tail kept in a ``window`` of a long prompt's own tokens: :attr:`tail`, at most
+        three quarters of the window."""
+        return max(0, min(self.tail, window - window // 4))
 
     def _special_tokens(self) -> tuple[list[int], list[int]]:
         """The special tokens the tokenizer puts before and after a text's own (``[CLS]`` / ``[SEP]``)."""
@@ -351,10 +359,10 @@ def load_encoder(name: str = DEFAULT_ENCODER, max_length: int = 256) -> TextEnco
 
     * ``causal-lm:ID_OR_PATH[?layer=K&pooling=mean|last]`` — :class:`CausalLMStateEncoder`;
     * ``onnx:NAME`` / ``onnx-int8:NAME`` — :class:`OnnxTextEncoder` over encoder ``NAME``;
-    * ``NAME?layers=K&quant=int8&pool_layers=I,J`` — :class:`TextEncoder` keeping its first ``K``
-      layers, run with torch dynamic int8 Linear layers, and/or pooling layers ``I, J, …`` side by side
-      (any option alone works; ``onnx:NAME?layers=K`` too); :data:`FAST_ENCODER` is the measured fast
-      option;
+    * ``NAME?layers=K&quant=int8&pool_layers=I,J&tail=N`` — :class:`TextEncoder` keeping its first ``K``
+      layers, run with torch dynamic int8 Linear layers, pooling layers ``I, J, …`` side by side, and/or
+      reading a long prompt's last ``N`` tokens besides its first ones (any option alone works;
+      ``onnx:NAME?layers=K`` too); :data:`FAST_ENCODER` is the measured fast option;
     * anything else — :class:`TextEncoder`, run through ONNX Runtime when ``$SAGEPRED_ENCODER_RUNTIME``
       says ``onnx`` or ``onnx-int8`` (the checkpoint's encoder name is unchanged).
 
@@ -422,7 +430,7 @@ class EncoderOptions:
 
 
 def parse_encoder_options(spec: str) -> EncoderOptions:
-    """The options of a spec's ``?layers=K&quant=int8&pool_layers=I,J`` part (defaults without one)."""
+    """The options of a spec's ``?layers=K&quant=int8&pool_layers=I,J&tail=N`` part (defaults without one)."""
     _, sep, query = spec.partition("?")
     if not sep:
         return EncoderOptions()

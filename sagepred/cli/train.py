@@ -49,7 +49,7 @@ class Command(Subcommand):
         parser.add_argument(
             "--encoder",
             metavar="SPEC",
-            help="encoder spec: Hugging Face id or folder, with ?layers=K&quant=int8&pool_layers=I,J "
+            help="encoder spec: Hugging Face id or folder, with ?layers=K&quant=int8&pool_layers=I,J&tail=N "
             "(default: the recipe's, FAST_ENCODER; with --model all, POOLED_ENCODER)",
         )
         parser.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
