@@ -100,7 +100,14 @@ class Command(Subcommand):
         parser.add_argument(
             "--init",
             metavar="POOLED",
-            help="add TARGET to this pooled checkpoint from the few records in --data (fits only its embedding)",
+            help="add TARGET to this pooled checkpoint from the few records in --data (fits only its "
+            "embedding); with --model all --finetune: the frozen pooled checkpoint to start from",
+        )
+        parser.add_argument(
+            "--finetune",
+            choices=("full", "lora"),
+            help="--model all: fine-tune the encoder on the pooled loss (one epoch), then refit the head; "
+            "the checkpoint bundles the tuned encoder (docs/predictor.md)",
         )
 
     def run(self, args: argparse.Namespace) -> int:
@@ -111,7 +118,7 @@ class Command(Subcommand):
 
         output = checked_output(args)
         console = make_console(stderr=True)
-        if args.model.lower() in POOLED_NAMES or args.init:
+        if args.model.lower() in POOLED_NAMES or args.init or args.finetune:
             summary = run_pooled_command(args, output, console)
             if args.json:
                 atomic_write_text(args.json, json.dumps(summary, indent=2, default=str) + "\n")
@@ -153,6 +160,8 @@ def checked_output(args: argparse.Namespace) -> str:
 
     output = args.output
     pooled = args.model.lower() in ("all", "pooled")
+    if output is None and pooled and getattr(args, "finetune", None):
+        output = "outputs/pooled-finetuned"
     if output is None and (pooled or args.init):
         output = "outputs/pooled" if pooled else f"outputs/pooled+{args.model.replace('/', '--')}"
     if output is None:
@@ -176,14 +185,35 @@ def run_pooled_command(args: argparse.Namespace, output: str | None, console: ob
     from sagepred.training.pooled_pipeline import (
         POOLED_NAMES,
         NewTargetOptions,
+        PooledFineTuneOptions,
         PooledOptions,
         run_new_target,
+        run_pooled_finetune,
         run_pooled_training,
     )
 
     def notify(message: str) -> None:
         console.print(f"[yellow]note:[/] {message}")  # type: ignore[attr-defined]
 
+    if args.finetune:
+        if args.model.lower() not in POOLED_NAMES:
+            raise InputError(
+                "--finetune tunes the pooled model's encoder: use it with --model all", field="--model"
+            )
+        summary = run_pooled_finetune(
+            PooledFineTuneOptions(
+                mode=args.finetune,
+                output=output,
+                init=args.init,
+                seed=args.seed,
+                **({"encoder": args.encoder} if args.encoder else {}),
+            ),
+            notify=notify,
+        )
+        print_source_summary(summary["frozen"], "frozen ")
+        print_source_summary(summary["summary"], "fine-tuned ")
+        print(f"checkpoint: {summary['checkpoint']} (fine-tuned in {summary['finetune_seconds']} s)")
+        return summary
     if args.init:
         if args.model.lower() in POOLED_NAMES:
             raise InputError("--init adds one target: name it with --model NEW", field="--model")
@@ -211,14 +241,19 @@ def run_pooled_command(args: argparse.Namespace, output: str | None, console: ob
         ),
         notify=notify,
     )
-    for source, values in summary["summary"].items():
+    print_source_summary(summary["summary"])
+    print(f"checkpoint: {summary['checkpoint']}")
+    return summary
+
+
+def print_source_summary(summary: dict, prefix: str = "") -> None:
+    """One line per data source: targets, CRPS / global (worst), τ and cov80 on held-out prompts."""
+    for source, values in summary.items():
         print(
-            f"{source}: {values['targets']} targets, CRPS/global {values['crps_ratio']:.3f} "
+            f"{prefix}{source}: {values['targets']} targets, CRPS/global {values['crps_ratio']:.3f} "
             f"(worst {values['crps_ratio_max']:.3f}), tau {values['kendall_tau'] or float('nan'):.3f}, "
             f"cov80 {values['coverage_80']:.3f}"
         )
-    print(f"checkpoint: {summary['checkpoint']}")
-    return summary
 
 
 def _fmt(value: object) -> str:

@@ -439,3 +439,29 @@ def test_the_pooled_model_carries_one_recalibration_map_per_source(setup, tmp_pa
     np.testing.assert_allclose(
         exported.calibration.recalibrator.mapping, pooled.config.calibration["alpaca_eval"]["mapping"]
     )
+
+
+def test_finetune_flag_errors_are_one_line(tmp_path, capsys):
+    """``--finetune`` tunes the pooled model's encoder: a per-target model or an int8 encoder is refused
+    before anything is loaded."""
+    from sagepred.encoders import FAST_ENCODER
+
+    code = main(["train", "--model", "llama-3-8b", "--finetune", "full", "--output", str(tmp_path / "a")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--model all" in err and len(err.splitlines()) == 1
+    code = main(
+        [
+            "train",
+            "--model",
+            "all",
+            "--finetune",
+            "lora",
+            "--encoder",
+            FAST_ENCODER,
+            "--output",
+            str(tmp_path / "b"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "inference only" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
