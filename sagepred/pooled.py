@@ -451,8 +451,9 @@ class PooledPredictor(nn.Module):
                 encoder.model.save_pretrained(tmp / ENCODER_FOLDER, safe_serialization=True)
                 encoder.tokenizer.save_pretrained(tmp / ENCODER_FOLDER)
                 names = sorted(f.name for f in (tmp / ENCODER_FOLDER).iterdir() if f.is_file())
+                _, sep, options = self.config.encoder.partition("?")
                 payload.update(
-                    encoder=ENCODER_FOLDER,
+                    encoder=ENCODER_FOLDER + sep + options,  # the spec's options (pool_layers, tail) stay
                     encoder_bundled=True,
                     encoder_files=file_digests(tmp / ENCODER_FOLDER, names),
                 )
@@ -477,7 +478,8 @@ class PooledPredictor(nn.Module):
             if not payload.get("encoder_files"):
                 raise CheckpointError(f"{config_path}: encoder_bundled but no encoder_files listed")
             verify_files(encoder_folder, {FILES_KEY: payload["encoder_files"]}, config_path)
-            config.encoder = str(encoder_folder.resolve())
+            _, sep, options = config.encoder.partition("?")
+            config.encoder = str(encoder_folder.resolve()) + sep + options
             digest = payload["encoder_files"].get("model.safetensors", "")
         predictor = cls(config, encoder=encoder)
         predictor._encoder_digest = digest

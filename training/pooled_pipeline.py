@@ -225,7 +225,13 @@ class PooledFineTuneOptions:
     warm_epochs: int = field(
         default=5, metadata={"help": "head epochs on frozen embeddings before (no --init)"}
     )
-    refit_epochs: int = field(default=12, metadata={"help": "maximum head epochs on the tuned embeddings"})
+    refit_epochs: int = field(
+        default=PooledTrainingConfig.epochs,
+        metadata={
+            "help": "maximum head epochs on the tuned embeddings (the frozen model's schedule: cosine over "
+            "them, early stopping on the validation prompts)"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "seed of splits and training"})
     data_dir: str | None = field(default=None, metadata={"help": "the real-data folder"})
     encoder: str = field(

@@ -465,3 +465,28 @@ def test_finetune_flag_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "inference only" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_bundled_encoder_keeps_its_spec_options_through_save_and_load(setup, tmp_path):
+    """A fine-tuned checkpoint bundles its encoder's weights; the spec's options (pool_layers, tail) must
+    come back with them, or the head reads embeddings of another width."""
+    from sagepred.encoders import POOLED_ENCODER, load_encoder, trainable_encoder
+    from sagepred.training.pooled import new_pooled
+
+    spec = trainable_encoder(POOLED_ENCODER)
+    encoder = load_encoder(spec, max_length=128)
+    config = PooledTrainingConfig(members=1)
+    predictor = new_pooled(setup["train"].targets, config, spec, encoder.dim)
+    predictor._encoder = encoder
+    predictor.config.encoder_max_length = 128
+    predictor.config.encoder_bundled = True
+    predictor.eval()
+    folder = predictor.save_pretrained(tmp_path / "tuned")
+    assert json.loads((folder / "config.json").read_text())["encoder"] == "encoder?" + spec.partition("?")[2]
+    loaded = PooledPredictor.from_pretrained(folder)
+    assert loaded.encoder.pool_layers == (1, 2, 3) and loaded.encoder.tail == encoder.tail
+    assert loaded.encoder.max_length == 128 and loaded.encoder.dim == encoder.dim
+    prompts = ["What is 2+2?", "Context. " * 300 + "Now answer in one word."]
+    target = setup["train"].targets[0].name
+    a, b = predictor.predict(prompts, target), loaded.predict(prompts, target)
+    np.testing.assert_allclose(a.cdf_at_knots, b.cdf_at_knots, atol=1e-5)
