@@ -436,13 +436,17 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = default_data_dir()
     config = PooledTrainingConfig(seed=0)
+    bundled = None
     if args.encoder:
         spec = args.encoder
     elif args.checkpoint:
         spec = json.loads((Path(args.checkpoint) / "config.json").read_text())["encoder"]
+        if json.loads((Path(args.checkpoint) / "config.json").read_text()).get("encoder_bundled"):
+            bundled = PooledPredictor.from_pretrained(args.checkpoint)  # a fine-tuned encoder in encoder/
+            spec = bundled.config.encoder
     else:
         spec = POOLED_ENCODER
-    encoder = load_encoder(spec)
+    encoder = bundled.encoder if bundled is not None else load_encoder(spec)
     groups = load_pooled_records(data_dir)
     rows = build_rows(groups)
     features = prompt_features(encoder, rows.prompts)
@@ -453,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         "prompts": len(rows.prompts),
         "rows": len(rows.records),
     }
-    if args.checkpoint:
+    if bundled is not None:
+        pooled = bundled
+    elif args.checkpoint:
         pooled = PooledPredictor.from_pretrained(args.checkpoint, encoder=encoder)
     else:
         pooled = train_pooled(train, features, config, spec).predictor
