@@ -436,17 +436,17 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = default_data_dir()
     config = PooledTrainingConfig(seed=0)
-    bundled = None
+    # a checkpoint embeds with its own encoder (a fine-tuned one from its encoder/), unless --encoder says
+    pooled = PooledPredictor.from_pretrained(args.checkpoint) if args.checkpoint else None
     if args.encoder:
-        spec = args.encoder
-    elif args.checkpoint:
-        spec = json.loads((Path(args.checkpoint) / "config.json").read_text())["encoder"]
-        if json.loads((Path(args.checkpoint) / "config.json").read_text()).get("encoder_bundled"):
-            bundled = PooledPredictor.from_pretrained(args.checkpoint)  # a fine-tuned encoder in encoder/
-            spec = bundled.config.encoder
+        spec, encoder = args.encoder, load_encoder(args.encoder)
+        if pooled is not None:
+            pooled._encoder = encoder
+    elif pooled is not None:
+        spec, encoder = pooled.config.encoder, pooled.encoder
     else:
         spec = POOLED_ENCODER
-    encoder = bundled.encoder if bundled is not None else load_encoder(spec)
+        encoder = load_encoder(spec)
     groups = load_pooled_records(data_dir)
     rows = build_rows(groups)
     features = prompt_features(encoder, rows.prompts)
@@ -457,11 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "prompts": len(rows.prompts),
         "rows": len(rows.records),
     }
-    if bundled is not None:
-        pooled = bundled
-    elif args.checkpoint:
-        pooled = PooledPredictor.from_pretrained(args.checkpoint, encoder=encoder)
-    else:
+    if pooled is None:
         pooled = train_pooled(train, features, config, spec).predictor
         pooled._encoder = encoder
     result["instructions"] = vars(pooled.config.instructions)
