@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sagepred.argtypes import non_negative_float_list
+from sagepred.argtypes import above_minus_one_list, non_negative_float_list
 from sagepred.loading import parse_spec
 from sagepred.scheduler.cost import cost_model
 from sagepred.scheduler.experiment import arrivals_for, load_records
@@ -48,12 +48,20 @@ def curve(args: argparse.Namespace) -> dict:
             + [("max_wait_s", 0.0, m, None) for m in args.max_wait]
             + [("slack", 0.0, None, (e, None)) for e in args.slack]
             + [("slack-floor", 0.0, None, (e, q)) for e in args.floor_epsilon for q in args.floor]
+            + [("slack-target", 0.0, None, (e, q)) for e in args.target_epsilon for q in args.target]
         )
         for guard, aging, max_wait, slack in guards:
             eps, floor = slack if slack is not None else (None, None)
+            target = guard == "slack-target"
             config = SimConfig(
                 max_wait_s=max_wait,
-                slack=None if eps is None else SlackConfig(epsilon=eps, floor_quantile=floor),
+                slack=None
+                if eps is None
+                else SlackConfig(
+                    epsilon=eps,
+                    floor_quantile=None if target else floor,
+                    target_quantile=floor if target else None,
+                ),
             )
             s = simulate(w, make_policy("gittins", cost, aging=aging), profile, config).summary()
             s.update(
@@ -136,6 +144,18 @@ def main() -> None:
         type=non_negative_float_list,
         default=[0.1],
         help="comma-separated epsilons used with the tail floor",
+    )
+    parser.add_argument(
+        "--target",
+        type=non_negative_float_list,
+        default=[],
+        help="comma-separated tail-target quantiles of the slack guard (each with every --target-epsilon)",
+    )
+    parser.add_argument(
+        "--target-epsilon",
+        type=above_minus_one_list,
+        default=[0.0],
+        help="comma-separated epsilons used with the tail target (above -1)",
     )
     parser.add_argument(
         "--seeds",

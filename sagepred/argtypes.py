@@ -42,6 +42,7 @@ port_number = _checked(int, "a port number between 1 and 65535", lambda v: 1 <= 
 positive_float = _checked(float, "a positive finite number", lambda v: v > 0, "positive_float")
 non_negative_float = _checked(float, "a non-negative finite number", lambda v: v >= 0, "non_negative_float")
 probability = _checked(float, "a number between 0 and 1", lambda v: 0 <= v <= 1, "probability")
+above_minus_one = _checked(float, "a finite number above -1", lambda v: v > -1, "above_minus_one")
 cosine_similarity = _checked(
     float, "a cosine similarity between -1 and 1", lambda v: -1 <= v <= 1, "cosine_similarity"
 )
@@ -66,6 +67,7 @@ def _number_list(item: Callable[[str], int | float], what: str, name: str) -> Ca
 positive_int_list = _number_list(positive_int, "positive integers", "positive_int_list")
 positive_float_list = _number_list(positive_float, "positive numbers", "positive_float_list")
 non_negative_float_list = _number_list(non_negative_float, "non-negative numbers", "non_negative_float_list")
+above_minus_one_list = _number_list(above_minus_one, "numbers above -1", "above_minus_one_list")
 
 NUMERIC_TYPES: tuple[Callable[[str], object], ...] = (
     positive_int,
@@ -75,6 +77,7 @@ NUMERIC_TYPES: tuple[Callable[[str], object], ...] = (
     positive_float,
     non_negative_float,
     probability,
+    above_minus_one,
     cosine_similarity,
     positive_int_list,
     positive_float_list,

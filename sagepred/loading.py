@@ -9,13 +9,15 @@
 ``NAMESPACE/NAME``     a Hugging Face Hub repo id (network), loaded with ``from_pretrained``
 ``baseline:NAME``      a baseline fitted on training records (``sagepred.eval.baselines``)
 ``samples``            each record's other sampled lengths (``simulate`` only)
+``exact``              each request's own length, known in advance (``simulate`` only: the perfect-
+                       information bound no predictor reaches)
 ``none``               no prediction
 ``FILE.jsonl``         predictions written by ``sagepred predict``, matched to records by ``id``
 =====================  ===================================================================================
 
 :func:`parse_spec` decides which form a spec is (an existing path first, then the keywords, the zoo,
 and the Hub id form); :func:`load_predictor` loads the forms that need nothing but the spec.
-``baseline:NAME`` and ``samples`` need records, so the layers that have them build those:
+``baseline:NAME``, ``samples`` and ``exact`` need records, so the layers that have them build those:
 :func:`sagepred.eval.runner.build_candidate` and :func:`sagepred.scheduler.workload.resolve_predictor`.
 """
 
@@ -28,9 +30,11 @@ from typing import Any
 
 from sagepred.errors import InputError
 
-KINDS = ("checkpoint", "zoo", "hub", "baseline", "samples", "none", "predictions")
+KINDS = ("checkpoint", "zoo", "hub", "baseline", "samples", "exact", "none", "predictions")
 MODEL_KINDS = ("checkpoint", "zoo", "hub")
 """Specs naming a trained predictor (something that predicts new prompts)."""
+RECORD_KINDS = ("baseline", "samples", "exact")
+"""Specs built from records by the layer that has them, never by :func:`load_predictor`."""
 BASELINE_PREFIX = "baseline:"
 FORMS = {
     "checkpoint": "a checkpoint folder (DIR@TARGET for a pooled one)",
@@ -38,6 +42,7 @@ FORMS = {
     "hub": "a Hub repo id NAMESPACE/NAME",
     "baseline": "baseline:NAME (global, length, sagesched, regressor, ltr)",
     "samples": "samples (each record's other sampled lengths)",
+    "exact": "exact (each request's own length, known in advance)",
     "none": "none",
     "predictions": "a predictions JSONL file from `sagepred predict`",
 }
@@ -94,7 +99,7 @@ def parse_spec(spec: str, zoo_source: str | None = None) -> PredictorSpec:
     text = str(spec).strip()
     if not text:
         raise InputError(f"empty predictor; expected {forms()}", field="predictor")
-    if text in ("none", "samples"):
+    if text in ("none", "samples", "exact"):
         return PredictorSpec(text, "", text)
     if text.startswith(BASELINE_PREFIX):
         name = text[len(BASELINE_PREFIX) :].strip()
@@ -178,14 +183,14 @@ def load_predictor(
     * a predictions file: a :class:`~sagepred.predictions.PredictionTable`;
     * ``none``: ``None``.
 
-    ``accept`` lists the kinds the caller takes; any other (``baseline:NAME`` and ``samples`` are never
-    loaded here: they need records) is an :class:`InputError` naming the accepted forms.
+    ``accept`` lists the kinds the caller takes; any other (``baseline:NAME``, ``samples`` and ``exact``
+    are never loaded here: they need records) is an :class:`InputError` naming the accepted forms.
     """
     parsed = spec if isinstance(spec, PredictorSpec) else parse_spec(spec, zoo_source)
-    if parsed.kind not in accept or parsed.kind in ("baseline", "samples"):
+    if parsed.kind not in accept or parsed.kind in RECORD_KINDS:
         raise InputError(
             f"{parsed.text!r} is {FORMS[parsed.kind]}, which this command does not take; expected "
-            f"{forms([k for k in accept if k not in ('baseline', 'samples')] or MODEL_KINDS)}",
+            f"{forms([k for k in accept if k not in RECORD_KINDS] or MODEL_KINDS)}",
             field="predictor",
         )
     if parsed.kind == "none":

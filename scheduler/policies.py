@@ -242,6 +242,10 @@ class TailGuard(Policy):
         return f"{self.inner.describe()}+aging={self.aging:g}"
 
 
+DRAW_SEED = 0
+"""Seed of the lengths the slack guard's tail target draws from each prediction (runs repeat exactly)."""
+
+
 @dataclass(frozen=True)
 class SlackConfig:
     """The slack guard's settings (see :class:`SlackGuard`)."""
@@ -270,12 +274,41 @@ class SlackConfig:
         },
     )
     floor_window: int = field(
-        default=1000, metadata={"help": "recent admissions whose virtual FCFS latencies set the tail floor"}
+        default=1000,
+        metadata={"help": "recent admissions whose virtual FCFS latencies set the tail floor or target"},
+    )
+    target_quantile: float | None = field(
+        default=None,
+        metadata={
+            "help": "tail target instead of per-request deadlines: every deadline is arrival + (1 + epsilon) × "
+            "this quantile of the recent virtual FCFS latencies, each taken with a length drawn from the "
+            "request's prediction (an estimate of FCFS's own latency quantile; floor_quantile is then unused); "
+            "a request whose predicted median decode alone exceeds the target gets beyond_slowdown × its own "
+            "virtual FCFS latency (None: per-request deadlines)"
+        },
+    )
+    beyond_slowdown: float = field(
+        default=2.0,
+        metadata={
+            "help": "tail target: the deadline of a request expected to miss the target under any order, as a "
+            "multiple of its virtual FCFS latency (its bound on starvation)"
+        },
     )
 
     def __post_init__(self) -> None:
-        if not self.epsilon >= 0:
+        if self.target_quantile is None and not self.epsilon >= 0:
             raise InputError(f"expected a non-negative number, got {self.epsilon!r}", field="epsilon")
+        if self.target_quantile is not None:
+            if not self.epsilon > -1:
+                raise InputError(f"expected a number above -1, got {self.epsilon!r}", field="epsilon")
+            if not 0 < self.target_quantile < 1:
+                raise InputError(
+                    f"expected a quantile in (0, 1), got {self.target_quantile!r}", field="target_quantile"
+                )
+            if not self.beyond_slowdown >= 1:
+                raise InputError(
+                    f"expected at least 1, got {self.beyond_slowdown!r}", field="beyond_slowdown"
+                )
         if not 0 < self.quantile < 1:
             raise InputError(f"expected a quantile in (0, 1), got {self.quantile!r}", field="quantile")
         if not (self.halflife_s > 0 and self.prior_step_s > 0):
@@ -309,6 +342,17 @@ class SlackGuard:
     the tail keeps its ``(1 + ε)`` deadline; the guard then spends its promotions on the requests that
     make the tail, and leaves the inner policy's order alone for the rest.
 
+    The tail target (``target_quantile = q``) aims at the tail metric itself. FCFS's ``q`` quantile of
+    latency is estimated online: each admitted request adds its virtual FCFS wait plus a length drawn
+    from its prediction, times the step time, to a window of ``floor_window``, and the target ``T`` is
+    that window's ``q`` quantile times ``1 + ε``. Every request's deadline is ``arrival + T``, so a short
+    request may wait until the target while a long one must start early enough to decode within it;
+    a request whose predicted median decode alone exceeds ``T`` would miss the target under any
+    order, so it gets ``beyond_slowdown`` × its own virtual FCFS latency instead of being promoted at
+    once (FCFS's own tail is made of such requests). Per-request deadlines protect every long request at
+    its FCFS latency, which is where a size-based order finds its gain; the target spends that
+    protection only where the quantile needs it.
+
     The engine reports its steps with :meth:`observe`; :meth:`admit` gives ``(deadline, promote_at)``.
     The simulator and the plug-in drive the same object.
     """
@@ -341,25 +385,48 @@ class SlackGuard:
         keep = 0.5 ** (dt / self.config.halflife_s)
         self.step_s = keep * self.step_s + (1.0 - keep) * dt / steps
 
-    def admit(self, arrival: float, mean_len: float, remaining_len: float) -> tuple[float, float]:
-        """Queue a new request on the virtual FCFS engine; ``(deadline, promote_at)`` in seconds."""
+    @property
+    def targets_tail(self) -> bool:
+        """Whether deadlines come from the tail target (``admit`` then reads a drawn and a median length)."""
+        return self.config.target_quantile is not None
+
+    def admit(
+        self,
+        arrival: float,
+        mean_len: float,
+        remaining_len: float,
+        drawn_len: float | None = None,
+        median_len: float | None = None,
+    ) -> tuple[float, float]:
+        """Queue a new request on the virtual FCFS engine; ``(deadline, promote_at)`` in seconds.
+
+        ``drawn_len`` (a length drawn from the request's prediction) and ``median_len`` feed the tail
+        target; without them the mean stands in for both.
+        """
         if self.off:
             return np.inf, np.inf
         start = max(arrival, heapq.heappop(self._free))
         finish = start + max(mean_len, 1.0) * self.step_s
         heapq.heappush(self._free, finish)
         latency = finish - arrival
-        allowed = max((1.0 + self.config.epsilon) * latency, self._tail_floor(latency))
+        eps = self.config.epsilon
+        if self.targets_tail:
+            drawn = (start - arrival) + max(mean_len if drawn_len is None else drawn_len, 1.0) * self.step_s
+            target = (1.0 + eps) * self._recent_quantile(drawn, self.config.target_quantile)
+            median = mean_len if median_len is None else median_len
+            beyond = max(median, 1.0) * self.step_s > target
+            allowed = max(self.config.beyond_slowdown * latency, target) if beyond else target
+        elif self.config.floor_quantile is None:
+            allowed = (1.0 + eps) * latency
+        else:
+            allowed = max((1.0 + eps) * latency, self._recent_quantile(latency, self.config.floor_quantile))
         deadline = arrival + allowed
         return deadline, deadline - max(remaining_len, 1.0) * self.step_s
 
-    def _tail_floor(self, latency: float) -> float:
-        """The floor quantile of the recent virtual latencies, this one included (0 without a floor)."""
-        q = self.config.floor_quantile
-        if q is None:
-            return 0.0
-        bisect.insort(self._sorted, latency)
-        self._recent.append(latency)
+    def _recent_quantile(self, value: float, q: float) -> float:
+        """Add ``value`` to the window of the last ``floor_window`` values; the window's ``q`` quantile."""
+        bisect.insort(self._sorted, value)
+        self._recent.append(value)
         if len(self._recent) > self.config.floor_window:
             old = self._recent.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]

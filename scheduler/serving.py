@@ -98,6 +98,14 @@ class PluginConfig:
         default=0.95,
         metadata={"help": "slack guard's tail floor: quantile of recent virtual FCFS latencies (null: none)"},
     )
+    slack_target_quantile: float | None = field(
+        default=None,
+        metadata={
+            "help": "slack guard's tail target instead of per-request deadlines: every deadline is arrival + "
+            "(1 + slack_epsilon) x this quantile of FCFS latency, estimated online (slack_epsilon may be "
+            "negative; null: per-request deadlines; see SlackConfig.target_quantile)"
+        },
+    )
     preempt_margin: float = field(
         default=1.0, metadata={"help": "recompute costs a preemption's gain must exceed"}
     )
@@ -188,6 +196,7 @@ class PluginConfig:
             epsilon=float(self.slack_epsilon),
             quantile=float(self.slack_quantile),
             floor_quantile=self.slack_floor_quantile,
+            target_quantile=self.slack_target_quantile,
         )
 
     @classmethod

@@ -34,7 +34,14 @@ import numpy as np
 
 from sagepred.distribution import LengthDistribution
 from sagepred.scheduler.keys import KeyCache
-from sagepred.scheduler.policies import Policy, PreemptionRule, RequestState, SlackConfig, SlackGuard
+from sagepred.scheduler.policies import (
+    DRAW_SEED,
+    Policy,
+    PreemptionRule,
+    RequestState,
+    SlackConfig,
+    SlackGuard,
+)
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.workload import Workload
 
@@ -237,6 +244,10 @@ class _Run:
                 raise ValueError("the slack guard needs predicted distributions")
             self.pred_mean = workload.dist.mean()
             self.pred_tail = workload.dist.quantile(self.slack.quantile)
+            if self.slack.target_quantile is not None:
+                levels = np.random.default_rng(DRAW_SEED).uniform(0.0, 1.0, n)
+                self.pred_drawn = workload.dist.quantile(levels)
+                self.pred_median = workload.dist.quantile(0.5)
         self._reset_engine()
         self.incoming: list[int] = list(range(n))
         """Requests submitted to this engine, in arrival order (``simulate``: all of them)."""
@@ -350,7 +361,14 @@ class _Run:
             if not self.rejected[i]:
                 if self.guard is not None:
                     deadline, promote = self.guard.admit(
-                        float(self.arrival[i]), float(self.pred_mean[i]), float(self.pred_tail[i])
+                        float(self.arrival[i]),
+                        float(self.pred_mean[i]),
+                        float(self.pred_tail[i]),
+                        *(
+                            (float(self.pred_drawn[i]), float(self.pred_median[i]))
+                            if self.guard.targets_tail
+                            else ()
+                        ),
                     )
                     self.edf[i], self.promote_at[i] = deadline, promote
                 self._push(i)

@@ -31,6 +31,7 @@ import itertools
 import logging
 import math
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -39,7 +40,7 @@ from typing import Any
 
 from sagepred.errors import SagepredError
 from sagepred.scheduler.online_cost import OnlineStepModel
-from sagepred.scheduler.policies import SlackGuard
+from sagepred.scheduler.policies import DRAW_SEED, SlackGuard
 from sagepred.scheduler.serving import (
     PREDICTION_FIELDS,
     BatchWorker,
@@ -217,6 +218,7 @@ class _SagepredMixin:
 
     def _make_slack_guard(self) -> SlackGuard | None:
         slack = self.sagepred_config.slack_config()
+        self._guard_draws = random.Random(DRAW_SEED)
         return SlackGuard(slack, int(self.max_num_running_reqs)) if slack is not None else None
 
     def _admit_to_guard(self, requests: list[ServedRequest]) -> None:
@@ -227,8 +229,13 @@ class _SagepredMixin:
         q = guard.config.quantile
         for r in new:
             dist = r.dist if r.dist is not None else self.book.prior
+            tail = (
+                (float(dist.quantile(self._guard_draws.random())[0]), float(dist.quantile(0.5)[0]))
+                if guard.targets_tail
+                else ()
+            )
             r.deadline, r.promote_at = guard.admit(
-                r.arrival, float(dist.mean()[0]), float(dist.quantile(q)[0])
+                r.arrival, float(dist.mean()[0]), float(dist.quantile(q)[0]), *tail
             )
 
     def _load_predictor(self) -> None:

@@ -84,6 +84,17 @@ def samples_predictor(
     return LengthDistribution.from_samples(others, edges=edges)
 
 
+def exact_predictor(records: Sequence[LengthRecord], truth_index: np.ndarray) -> LengthDistribution:
+    """Each request's own sampled length as a certain distribution: what a policy does with perfect
+    knowledge (no predictor reaches it; the gap to ``samples`` is the length's spread given the prompt)."""
+    lengths = np.array(
+        [max(int(r.output_lens[int(t)]), 1) for r, t in zip(records, truth_index, strict=True)],
+        dtype=np.float64,
+    )
+    knots = np.stack([lengths - 0.5, lengths], axis=1)
+    return LengthDistribution(knots, np.tile([0.0, 1.0], (len(lengths), 1)))
+
+
 def resolve_predictor(
     spec: str | PredictorSpec,
     fit_records: Sequence[LengthRecord] = (),
@@ -92,7 +103,7 @@ def resolve_predictor(
 ) -> PredictFn | None:
     """A :data:`PredictFn` for any spec :func:`sagepred.loading.parse_spec` reads (``None`` for ``none``).
 
-    ``samples`` uses each record's other samples; ``baseline:NAME`` is fitted on ``fit_records``; a
+    ``samples`` uses each record's other samples, ``exact`` the request's own length; ``baseline:NAME`` is fitted on ``fit_records``; a
     predictions file is matched to records by id (every record of ``pool`` must have one); a checkpoint
     folder, zoo name or Hub id predicts from the prompt text.
     """
@@ -101,6 +112,8 @@ def resolve_predictor(
         return None
     if parsed.kind == "samples":
         return lambda records, truth: samples_predictor(records, truth)
+    if parsed.kind == "exact":
+        return exact_predictor
     if parsed.kind == "baseline":
         if not fit_records:
             raise InputError("a baseline predictor needs records to fit on", field="predictor")

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sagepred.argtypes import above_minus_one, probability
 from sagepred.cli.base import (
     Subcommand,
     non_negative_float,
@@ -18,6 +19,7 @@ from sagepred.cli.base import (
 
 if TYPE_CHECKING:
     from sagepred.loading import PredictorSpec
+    from sagepred.scheduler.policies import SlackConfig
 
 ALL_POLICIES = "fcfs,sjf,ltr,trail,tie,gittins,oracle"
 
@@ -33,6 +35,20 @@ def _model_predictor(spec: PredictorSpec) -> Callable | None:
     model = load_predictor(spec)
     use_embedding_cache(model, progress=True)
     return lambda records, truth: model.predict([r.prompt_text for r in records])
+
+
+def _slack_config(epsilon: float | None, target: float | None) -> SlackConfig | None:
+    """``--slack`` / ``--slack-target`` as the simulator's slack guard settings (``None``: off)."""
+    from sagepred.errors import InputError
+    from sagepred.scheduler.policies import SlackConfig
+
+    if epsilon is None:
+        if target is not None:
+            raise InputError(
+                "--slack-target needs --slack EPSILON (0: the quantile itself)", field="slack-target"
+            )
+        return None
+    return SlackConfig(epsilon=epsilon, target_quantile=target)
 
 
 class Command(Subcommand):
@@ -73,7 +89,8 @@ class Command(Subcommand):
         parser.add_argument(
             "--predictor",
             default="samples",
-            help="samples (the record's other samples, default), baseline:NAME, a checkpoint folder, a zoo "
+            help="samples (the record's other samples, default), exact (each request's own length: the "
+            "perfect-information bound), baseline:NAME, a checkpoint folder, a zoo "
             "name, a Hub id, a predictions JSONL from `sagepred predict` (matched by record id), or none",
         )
         parser.add_argument(
@@ -97,12 +114,22 @@ class Command(Subcommand):
         )
         parser.add_argument(
             "--slack",
-            type=non_negative_float,
+            type=above_minus_one,
             default=None,
             metavar="EPSILON",
             help="slack guard (every policy but FCFS): a request whose slack to arrival + max((1 + EPSILON) x "
             "its virtual FCFS latency, the 0.95 quantile of recent ones) runs out goes first, earliest "
-            "deadline first (off by default; 0.1 held p99 within 1.05x FCFS on Mooncake, docs/scheduler.md)",
+            "deadline first (off by default; 0.1 held p99 within 1.05x FCFS on Mooncake, docs/scheduler.md); "
+            "non-negative unless --slack-target",
+        )
+        parser.add_argument(
+            "--slack-target",
+            type=probability,
+            default=None,
+            metavar="QUANTILE",
+            help="with --slack: the tail target instead of per-request deadlines: every deadline is arrival + "
+            "(1 + EPSILON) x this quantile of FCFS latency, estimated online; a request expected to miss it "
+            "anyway gets twice its FCFS latency (docs/scheduler.md, 'Tail target')",
         )
         parser.add_argument(
             "--preempt-margin",
@@ -162,7 +189,7 @@ class Command(Subcommand):
             run_policies,
             trace_or_poisson,
         )
-        from sagepred.scheduler.policies import PreemptionRule, SlackConfig, parse_policies
+        from sagepred.scheduler.policies import PreemptionRule, parse_policies
         from sagepred.scheduler.profile import load_profile
         from sagepred.scheduler.report import oracle_gain_share, plot_sweep, print_table, write_json
         from sagepred.scheduler.simulator import SimConfig
@@ -198,7 +225,7 @@ class Command(Subcommand):
                 max_per_step=args.max_preemptions_per_step,
                 naive=args.naive_preemption,
             ),
-            slack=None if args.slack is None else SlackConfig(epsilon=args.slack),
+            slack=_slack_config(args.slack, args.slack_target),
         )
         settings = {
             "trace": args.trace,
@@ -212,6 +239,7 @@ class Command(Subcommand):
             "bucket_tokens": args.bucket_tokens,
             "aging": args.aging,
             "slack": args.slack,
+            "slack_target": args.slack_target,
             "preempt_margin": args.preempt_margin,
             "naive_preemption": args.naive_preemption,
         }

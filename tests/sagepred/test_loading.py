@@ -17,6 +17,7 @@ from sagepred.zoo import PACKAGED_ZOO
     [
         ("none", "none", ""),
         ("samples", "samples", ""),
+        ("exact", "exact", ""),
         ("baseline:sagesched", "baseline", "sagesched"),
         ("llama-3.1-8b", "zoo", "llama-3.1-8b"),
         ("meta-llama/Llama-3.1-8B-Instruct", "zoo", "llama-3.1-8b"),
@@ -60,5 +61,7 @@ def test_unknown_and_unaccepted_specs_fail_with_the_forms():
         load_predictor("baseline:global")
     with pytest.raises(InputError, match=r"does not take.*zoo name"):
         load_predictor("samples", accept=("checkpoint", "zoo", "hub"))
+    with pytest.raises(InputError, match=r"exact \(each request's own length.*does not take"):
+        load_predictor("exact", accept=("checkpoint", "zoo", "hub", "exact"))
     with pytest.raises(InputError, match="ambiguous"):
         parse_spec("mistralai/Mistral-7B-Instruct-v0.3")

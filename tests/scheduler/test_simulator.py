@@ -128,6 +128,21 @@ def test_oracle_is_not_beaten_and_gittins_beats_fcfs(overloaded):
     assert means["gittins"] < 0.9 * means["fcfs"]
 
 
+def test_gittins_with_exact_lengths_is_the_oracle(overloaded, llama_records):
+    """The ``exact`` predictor is the perfect-information bound: Gittins reading it orders as SRPT does."""
+    profile = load_profile("llama-3.1-8b-h100")
+    cost = CostModel.from_profile(profile)
+    exact = build_workload(
+        poisson_arrivals(1500, 50.0, seed=0), llama_records, resolve_predictor("exact"), seed=0
+    )
+    np.testing.assert_array_equal(exact.output_len, overloaded.output_len)
+    oracle = simulate(overloaded, make_policy("oracle", cost), profile).summary()["mean_ttlt_s"]
+    informed = simulate(exact, make_policy("gittins", cost), profile).summary()["mean_ttlt_s"]
+    uncertain = simulate(overloaded, make_policy("gittins", cost), profile).summary()["mean_ttlt_s"]
+    assert informed == pytest.approx(oracle, rel=0.01)
+    assert informed < uncertain
+
+
 def test_cost_aware_preemption_beats_naive_preemption(llama_records):
     profile = load_profile("qwen3-32b-h800")
     w = build_workload(

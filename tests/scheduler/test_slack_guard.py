@@ -3,6 +3,8 @@ preemption by recompute re-prefilled in chunks under the token budget."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ from sagepred.scheduler.policies import SlackConfig, SlackGuard, make_policy
 from sagepred.scheduler.profile import EngineProfile, load_profile
 from sagepred.scheduler.simulator import SimConfig, _Run, simulate
 from sagepred.scheduler.traces import load_trace
-from sagepred.scheduler.workload import Workload, build_workload, samples_predictor
+from sagepred.scheduler.workload import Workload, build_workload, exact_predictor, samples_predictor
 
 ONE_SEQ = EngineProfile(
     name="one-seq",
@@ -189,3 +191,47 @@ def test_a_request_past_its_guard_is_not_the_memory_victim():
     assert plain.preemptions[0] >= 1, "unguarded, the worst key (the long request) is the victim"
     assert bounded.preemptions[0] == 0 and bounded.preemptions[1] >= 1
     assert bounded.completed.all() and (bounded.generated == out).all()
+
+
+def test_tail_target_gives_every_request_one_deadline_and_bounds_those_beyond_it():
+    config = SlackConfig(epsilon=0.0, prior_step_s=0.01, target_quantile=0.5, floor_window=3)
+    guard = SlackGuard(config, slots=100)  # never a wait: a drawn latency is drawn length × step
+    assert guard.targets_tail
+    assert guard.admit(0.0, 100, 100, drawn_len=100, median_len=100) == pytest.approx((1.0, 0.0))
+    # drawn latencies 1.0, 3.0 → target 1.0: a short request may wait until the common target
+    deadline, promote = guard.admit(0.0, 10, 10, drawn_len=300, median_len=10)
+    assert deadline == pytest.approx(1.0) and promote == pytest.approx(0.9)
+    # 1.0, 3.0, 5.0 → target 3.0; a median decode of 5.0 s misses it under any order: twice its FCFS latency
+    assert guard.admit(2.0, 500, 500, drawn_len=500, median_len=500)[0] == pytest.approx(2.0 + 10.0)
+    tighter = SlackGuard(dataclasses.replace(config, epsilon=-0.5), slots=100)
+    assert tighter.admit(1.0, 100, 100, drawn_len=100, median_len=10)[0] == pytest.approx(1.5)
+    # without drawn and median lengths the mean stands in for both: 1.0 s of decode misses a 0.5 s target
+    assert tighter.admit(1.0, 100, 100)[0] == pytest.approx(1.0 + 2.0)
+    assert not SlackGuard(SlackConfig(), slots=1).targets_tail
+    with pytest.raises(InputError, match="non-negative"):
+        SlackConfig(epsilon=-0.1)
+    for bad in (
+        {"target_quantile": 1.0},
+        {"target_quantile": 0.99, "epsilon": -1.0},
+        {"target_quantile": 0.9, "beyond_slowdown": 0.5},
+    ):
+        with pytest.raises(InputError):
+            SlackConfig(**bad)
+
+
+def test_tail_target_with_exact_lengths_holds_p99_and_keeps_more_of_the_gain(data_dir, llama_records):
+    """With every length known (the ``exact`` predictor), per-request deadlines spend the mean gain
+    protecting each long request at its FCFS latency; the tail target keeps p99 at FCFS's while keeping
+    more of it (docs/scheduler.md, 'Tail target')."""
+    profile = load_profile("llama-3.1-8b-h100")
+    cost = CostModel.from_profile(profile)
+    trace = load_trace(str(data_dir / "traces" / "mooncake" / "conversation_trace.jsonl"))
+    w = build_workload(arrivals_for(trace, 2000, 40.0, 1), llama_records, exact_predictor, seed=1)
+
+    def run(slack: SlackConfig | None, policy: str = "gittins") -> dict:
+        return simulate(w, make_policy(policy, cost), profile, SimConfig(slack=slack)).summary()
+
+    fcfs, floor = run(None, "fcfs"), run(SlackConfig())
+    target = run(SlackConfig(epsilon=0.0, target_quantile=0.99))
+    assert target["p99_ttlt_s"] <= 1.05 * fcfs["p99_ttlt_s"]
+    assert target["mean_ttlt_s"] < floor["mean_ttlt_s"] < fcfs["mean_ttlt_s"]

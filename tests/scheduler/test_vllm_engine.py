@@ -7,6 +7,7 @@ Output lengths are set per request (``max_tokens`` + ``ignore_eos``), so every l
 from __future__ import annotations
 
 import itertools
+import random
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ from scipy.stats import kendalltau
 pytest.importorskip("vllm")
 
 from sagepred.distribution import LengthDistribution
-from sagepred.scheduler.serving import PluginConfig, prediction_args
+from sagepred.scheduler.policies import DRAW_SEED, SlackGuard
+from sagepred.scheduler.serving import PluginConfig, ServedRequest, prediction_args
 from sagepred.scheduler.tiny_model import tiny_engine, write_tiny_model
 
 MAX_SEQS = 4
@@ -171,3 +173,24 @@ def test_slack_guard_promotes_the_starved_request_on_the_engine(engine):
     assert 0 < stats["slack_step_s"] < 1.0 and plain_stats["slack_step_s"] is None
     assert all(guarded[k][2] == plain[k][2] for k in plain), "every request still yields all its tokens"
     assert {k: v[0] for k, v in loose.items()} == {k: v[0] for k, v in plain.items()}
+
+
+def test_plugin_gives_the_tail_targets_deadlines_of_the_shared_guard(engine):
+    """With ``slack_target_quantile`` the plug-in feeds the guard a length drawn from each prediction and
+    its median, as the simulator does: its deadlines equal a SlackGuard's fed the same draws."""
+    config = PluginConfig(policy="gittins", slack_epsilon=-0.2, slack_target_quantile=0.9)
+    sched = scheduler_of(engine)
+    sched.configure(config)
+    served = [
+        ServedRequest(f"r{i}", arrival=0.1 * i, prompt_len=8, dist=narrow(5 + 40 * (i % 3))) for i in range(9)
+    ]
+    sched._admit_to_guard(served)
+    twin, draws = SlackGuard(config.slack_config(), int(sched.max_num_running_reqs)), random.Random(DRAW_SEED)
+    for r in served:
+        drawn, median = float(r.dist.quantile(draws.random())[0]), float(r.dist.quantile(0.5)[0])
+        expected = twin.admit(
+            r.arrival, float(r.dist.mean()[0]), float(r.dist.quantile(0.9)[0]), drawn, median
+        )
+        assert (r.deadline, r.promote_at) == pytest.approx(expected)
+    assert len({round(r.deadline - r.arrival, 9) for r in served}) < len(served), "a common target"
+    sched.configure(PluginConfig(policy="gittins"))

@@ -37,6 +37,19 @@ def test_samples_predictor_leaves_the_truth_out():
     assert picks == {10, 5000}
 
 
+def test_exact_predictor_knows_each_requests_own_length(llama_records):
+    w = build_workload(poisson_arrivals(400, 5.0, seed=0), llama_records, resolve_predictor("exact"), seed=2)
+    np.testing.assert_allclose(w.dist.mean(), w.output_len - 0.25)
+    np.testing.assert_allclose(w.dist.quantile(0.5), w.output_len, atol=0.5)
+    assert np.all(w.dist.cdf(w.output_len - 1.0) == 0.0) and np.all(
+        w.dist.cdf(w.output_len.astype(float)) == 1.0
+    )
+    samples = build_workload(
+        poisson_arrivals(400, 5.0, seed=0), llama_records, resolve_predictor("samples"), seed=2
+    )
+    np.testing.assert_array_equal(w.output_len, samples.output_len)
+
+
 def test_same_seed_same_workload(llama_records):
     arrivals = poisson_arrivals(300, 5.0, seed=0)
     a = build_workload(arrivals, llama_records, resolve_predictor("samples"), seed=7)
