@@ -34,6 +34,8 @@ def curve(args: argparse.Namespace) -> dict:
     records = load_records(
         str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split=args.split
     )
+    if args.exclude_train_overlap:
+        records = _unseen(records, args.predictor)
     predictor = resolve_predictor(parse_spec(args.predictor), [], records)
     trace = load_trace(args.data / "traces" / args.trace)
     rows = []
@@ -93,6 +95,22 @@ def curve(args: argparse.Namespace) -> dict:
         },  # no machine paths
         "rows": rows,
     }
+
+
+def _unseen(records: list, spec: str) -> list:
+    """The records whose prompt the checkpoint ``spec`` names did not train on (its recorded hashes)."""
+    from sagepred.contamination import overlap_mask
+    from sagepred.loading import MODEL_KINDS, load_predictor
+
+    parsed = parse_spec(spec)
+    if parsed.kind not in MODEL_KINDS:
+        return records
+    hashes = getattr(load_predictor(parsed), "train_prompt_hashes", None)
+    if hashes is None:
+        raise SystemExit(f"{spec} records no training prompts; drop --exclude-train-overlap")
+    seen = overlap_mask([r.prompt_text for r in records], hashes)
+    print(f"{int(seen.sum())} of {len(records)} records were in {spec}'s training data: left out", flush=True)
+    return [r for r, s in zip(records, seen, strict=True) if not s]
 
 
 def _param(aging: float, max_wait: float | None, eps: float | None) -> float:
@@ -162,6 +180,11 @@ def main() -> None:
         type=lambda t: [int(x) for x in t.split(",")],
         default=[0],
         help="comma-separated workload seeds (tune on some, report on others)",
+    )
+    parser.add_argument(
+        "--exclude-train-overlap",
+        action="store_true",
+        help="with a checkpoint predictor: only records whose prompt it did not train on",
     )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parser.parse_args()
