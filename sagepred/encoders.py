@@ -340,20 +340,19 @@ CAUSAL_PREFIX = "causal-lm:"
 ONNX_PREFIXES = ("onnx:", "onnx-int8:")
 FAST_ENCODER = f"{DEFAULT_ENCODER}?layers=3&quant=int8"
 """all-MiniLM-L6-v2's first three layers with torch dynamic int8: the default encoder of per-target
-training (the pooled model and the zoo add ``pool_layers``: :data:`POOLED_ENCODER`). Measured
-(``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU threads against
-21 ms for all six layers in float32, and heads trained on it at least as good (pooled model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
-POOLED_ENCODER = f"{FAST_ENCODER}&pool_layers=1,2,3&tail=128"
-""":data:`FAST_ENCODER` with its three layers' mean-pooled states side by side (1,152 numbers, same
-forward pass), and a prompt longer than 256 tokens read as its first 126 and last 128 tokens: the
-default encoder of the pooled model (``sagepred train --model all``) and so of the zoo exported from
-it. Measured (same split and seed, five-member ensemble): CASTILLO CRPS/global 0.736 → 0.704 and τ
-0.523 → 0.565 for the three layers against the last layer alone. Head + tail against the head alone
-lowers APPS's CRPS/global (80% of its prompts are long) by 0.02–0.03 with one MLP and with five; the
-mean over the 13 targets moves 0.711 → 0.699 with one MLP and not at all with five (the short-prompt
-datasets move within run-to-run noise; docs/calibration.md).
-Per-target recipes keep :data:`FAST_ENCODER`: on one target's data the gain is small
-(``benchmarks/encoders_bench.py``)."""
+training. Measured (``benchmarks/encoders_bench.py``): 4.5 ms per prompt in batches of 32 on two CPU
+threads against 21 ms for all six layers in float32, and heads trained on it at least as good (pooled
+model: CASTILLO CRPS/global 0.747 vs 0.763, τ 0.509 vs 0.491)."""
+POOLED_ENCODER = f"{DEFAULT_ENCODER}?quant=int8&pool_layers=1,2,3,4,5,6&tail=128"
+"""All six of all-MiniLM-L6-v2's layers in torch dynamic int8, each layer's mean-pooled state side by
+side (2,304 numbers from one forward pass), a prompt longer than 256 tokens read as its first 126 and
+last 128 tokens: the default encoder of the pooled model (``sagepred train --model all``) and so of the
+zoo exported from it. Measured on the pooled model (same split and seed; docs/calibration.md): one
+MLP on layers 1–3, 1–4, 1–5 and 1–6 gives CASTILLO CRPS/global 0.699 / 0.691 / 0.685 / 0.685 and
+AlpacaEval 0.845 / 0.830 / 0.811 / 0.792; the five-member model on layers 1–6, 0.680 (every target at
+0.80 or below) and 0.802, against 0.698 and 0.835 on layers 1–3. It costs 8.7 ms per prompt on two
+threads against 5.6 ms (1.55×). Per-target recipes keep :data:`FAST_ENCODER`: on one target's data the
+gain of pooled layers is small (``benchmarks/encoders_bench.py``)."""
 RUNTIME_ENV = "SAGEPRED_ENCODER_RUNTIME"
 """``torch`` (default), ``onnx`` or ``onnx-int8``: how a plain encoder spec runs (same embeddings within tolerance)."""
 

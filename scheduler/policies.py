@@ -252,7 +252,10 @@ class SlackConfig:
 
     epsilon: float = field(
         default=0.1,
-        metadata={"help": "deadline = arrival + (1 + epsilon) × estimated FCFS latency (inf: off)"},
+        metadata={
+            "help": "deadline = arrival + (1 + epsilon) × estimated FCFS latency, or × the tail target with "
+            "target_quantile, where it may be negative (inf: off)"
+        },
     )
     quantile: float = field(
         default=0.9,

@@ -54,5 +54,5 @@ def test_pooled_fine_tuning_refuses_an_int8_encoder_before_loading_anything(tmp_
     with pytest.raises(InputError, match=r"inference only; fine-tune .*\?layers=3$"):
         run_pooled_finetune(options)
     default = PooledFineTuneOptions().encoder  # the pooled default's layers in float32
-    assert default.endswith("?layers=3&pool_layers=1,2,3&tail=128") and "int8" not in default
+    assert default.endswith("?pool_layers=1,2,3,4,5,6&tail=128") and "int8" not in default
     assert load_encoder(default).dim == load_encoder(POOLED_ENCODER).dim
