@@ -12,6 +12,7 @@ from typing import ClassVar, NoReturn
 
 from sagepred.argtypes import (
     NUMERIC_TYPES,
+    above_minus_one,
     cosine_similarity,
     non_negative_float,
     non_negative_int,
@@ -28,6 +29,7 @@ __all__ = [
     "NUMERIC_TYPES",
     "OneLineParser",
     "Subcommand",
+    "above_minus_one",
     "add_served_model_argument",
     "cosine_similarity",
     "non_negative_float",

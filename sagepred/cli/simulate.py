@@ -6,14 +6,15 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sagepred.argtypes import above_minus_one, probability
 from sagepred.cli.base import (
     Subcommand,
+    above_minus_one,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_float_list,
     positive_int,
+    probability,
     seed_int,
 )
 

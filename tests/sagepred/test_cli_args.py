@@ -17,6 +17,7 @@ BAD_VALUES = {
     base.non_negative_float: ["-0.5", "nan", "inf"],
     base.probability: ["1.5", "-0.1", "nan"],
     base.cosine_similarity: ["2", "-1.01", "nan"],
+    base.above_minus_one: ["-1", "-2.5", "inf", "x"],
     base.positive_int_list: ["0", "1,,2", "a,b", "", "1,-2", "1.5"],
     base.positive_float_list: ["0", "1,,2", "x", ",", "1,nan"],
 }
@@ -29,6 +30,7 @@ GOOD_VALUES = {
     base.non_negative_float: ("0", 0.0),
     base.probability: ("1", 1.0),
     base.cosine_similarity: ("-0.5", -0.5),
+    base.above_minus_one: ("-0.2", -0.2),
     base.positive_int_list: ("1, 2,4", [1, 2, 4]),
     base.positive_float_list: ("0.5,2", [0.5, 2.0]),
 }

@@ -123,7 +123,7 @@ def test_an_untrained_predictor_takes_its_head_width_from_the_encoder(tmp_path):
 
     config = PredictorConfig(target_model="t", encoder=POOLED_ENCODER)
     predictor = LengthPredictor.untrained(config)
-    assert predictor.config.head.input_dim == 3 * 384 and config.head.input_dim == 384
+    assert predictor.config.head.input_dim == 6 * 384 and config.head.input_dim == 384
     topics = ["rain", "TCP", "Rome", "bread", "chess", "tides", "jazz", "glass"]
     records = [
         LengthRecord(prompt=f"{ask} about {topic}.", output_lens=[length], target_model="t")
@@ -133,7 +133,7 @@ def test_an_untrained_predictor_takes_its_head_width_from_the_encoder(tmp_path):
     Trainer(predictor, TrainingConfig(epochs=3, seed=0), progress=False).fit(records)
     folder = predictor.save_pretrained(tmp_path / "ckpt")
     loaded = LengthPredictor.from_pretrained(folder)
-    assert loaded.encoder.pool_layers == (1, 2, 3) and loaded.encoder.dim == 3 * 384
+    assert loaded.encoder.pool_layers == (1, 2, 3, 4, 5, 6) and loaded.encoder.dim == 6 * 384
     prompts = [r.prompt_text for r in records[:6]]
     np.testing.assert_allclose(
         loaded.predict(prompts).quantile(0.5), predictor.predict(prompts).quantile(0.5), rtol=1e-5

@@ -484,7 +484,10 @@ def test_a_bundled_encoder_keeps_its_spec_options_through_save_and_load(setup, t
     folder = predictor.save_pretrained(tmp_path / "tuned")
     assert json.loads((folder / "config.json").read_text())["encoder"] == "encoder?" + spec.partition("?")[2]
     loaded = PooledPredictor.from_pretrained(folder)
-    assert loaded.encoder.pool_layers == encoder.pool_layers == (1, 2, 3, 4, 5, 6) and loaded.encoder.tail == encoder.tail
+    assert (
+        loaded.encoder.pool_layers == encoder.pool_layers == (1, 2, 3, 4, 5, 6)
+        and loaded.encoder.tail == encoder.tail
+    )
     assert loaded.encoder.max_length == 128 and loaded.encoder.dim == encoder.dim
     prompts = ["What is 2+2?", "Context. " * 300 + "Now answer in one word."]
     target = setup["train"].targets[0].name
