@@ -25,14 +25,10 @@ import numpy as np
 import torch
 
 from sagepred.calibration import (
-    OnlineRecalibrator,
     Recalibrator,
-    apply_map,
-    interval_coverage,
-    sample_pits,
+    replay_online,
     widen,
 )
-from sagepred.distribution import LengthDistribution
 from sagepred.encoders import EmbeddingCache
 from sagepred.io import atomic_write_text
 from sagepred.metrics import compute_metrics
@@ -112,32 +108,8 @@ def online_replay(
     stream = [records[i] for i in order]
     x, n = features(predictor, stream, cache)
     static = predictor.predict_from_features(x, n)
-    online = OnlineRecalibrator()
-    rng = np.random.default_rng(1)
-    rows = []
-    for t, record in enumerate(stream):
-        grid, values = online.mapping()
-        row = static[t]
-        rows.append(apply_map(row, grid, values))
-        j = int(rng.integers(record.num_samples))
-        pit = float(row.cdf(float(record.output_lens[j]))[0])
-        online.update(0.5 * (pit + 1.0) if record.censored[j] else pit)
-    adapted = LengthDistribution.concat(rows)
-    blocks = []
-    for start in range(0, len(stream), block):
-        idx = np.arange(start, min(start + block, len(stream)))
-        part = stream[start : idx[-1] + 1]
-        blocks.append(
-            {
-                "seen": int(idx[-1] + 1),
-                "static": round(interval_coverage(sample_pits(static[idx], part)), 3),
-                "online": round(interval_coverage(sample_pits(adapted[idx], part)), 3),
-            }
-        )
-    within = next(
-        (b["seen"] for i, b in enumerate(blocks) if all(abs(c["online"] - 0.8) <= 0.05 for c in blocks[i:])),
-        None,
-    )
+    replay = replay_online(static, stream, block)
+    adapted, blocks, within = replay["adapted"], replay["blocks"], replay["requests_until_within_0.05"]
     overall = {
         "static": {k: compute_metrics(static, stream)[k] for k in KEYS},
         "online": {k: compute_metrics(adapted, stream)[k] for k in KEYS},

@@ -14,7 +14,9 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
   from 20 / 50 / 100 / 200 of its training-prompt records (three seeds) and scored on its held-out
   prompts, beside the global histogram of the same records.
 * **shift**: a backbone trained on AlpacaEval only, asked about the same model families' answers to
-  CASTILLO's chat prompts (Alpaca, Dolly, ShareGPT) in the same tokenizer.
+  CASTILLO's chat prompts (Alpaca, Dolly, ShareGPT) in the same tokenizer: static, and replayed in a
+  seeded order through online recalibration fed one observed length per request
+  (:func:`sagepred.calibration.replay_online`; coverage per 250 requests).
 * **instructions**: the held-out prompts where the length-instruction parser finds a request, per
   unit: mean CRPS of their rows from the head alone and with the instruction adjustment.
 * **runaway**: per CASTILLO target, the held-out samples that ran into the 15,000-token cap, their
@@ -342,6 +344,7 @@ def learning_curve(rows, features, train_mask, test_mask, config, encoder_name, 
 
 
 def shift(features_fn, config, encoder_name, data_dir):
+    from sagepred.calibration import replay_online
     from sagepred.metrics import compute_metrics
     from sagepred.training.pooled import build_rows, global_histogram, load_pooled_records, train_pooled
 
@@ -366,12 +369,18 @@ def shift(features_fn, config, encoder_name, data_dir):
         m = compute_metrics(dist, records)
         own = [rows.records[i] for i in np.flatnonzero(rows.rows_of(t))]
         g = compute_metrics(global_histogram(own, len(records)), records)
+        order = np.random.default_rng(0).permutation(len(records))
+        stream = [records[i] for i in order]
+        replay = replay_online(dist[order], stream, block=250)
         out[f"{alpaca_name} -> {castillo_name}"] = {
             "prompts": len(records),
             "crps_ratio": _r(m["crps"] / g["crps"]),
             "kendall_tau": _r(m["kendall_tau"]),
             "coverage_80": _r(m["coverage_80"]),
             "global_coverage_80": _r(g["coverage_80"]),
+            "online_coverage_80": _r(compute_metrics(replay["adapted"], stream)["coverage_80"]),
+            "online_requests_until_within_0.05": replay["requests_until_within_0.05"],
+            "online_blocks": replay["blocks"],
         }
         print(f"  shift {alpaca_name} -> {castillo_name}: {out[f'{alpaca_name} -> {castillo_name}']}")
     return out

@@ -447,3 +447,48 @@ class OnlineRecalibrator:
 
     def state(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "working": self.working.tolist(), "seen": self.seen}
+
+
+def replay_online(
+    static: LengthDistribution,
+    stream: Sequence[LengthRecord],
+    block: int = 250,
+    seed: int = 1,
+    config: OnlineConfig | None = None,
+) -> dict[str, Any]:
+    """Static predictions of ``stream`` (in order) against the same passed through an
+    :class:`OnlineRecalibrator` that sees one observed length per request after predicting it (what a
+    server sees: one sample of the record's, drawn with ``seed``; a censored one as the middle of its
+    PIT interval).
+
+    Returns ``blocks`` (80% coverage of each ``block`` requests, static and online), ``adapted`` (the
+    online predictions) and ``requests_until_within_0.05`` (requests seen before every later block's
+    online coverage stays within 0.80 ± 0.05; ``None`` if it never does).
+    """
+    online = OnlineRecalibrator(config)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t, record in enumerate(stream):
+        grid, values = online.mapping()
+        row = static[t]
+        rows.append(apply_map(row, grid, values))
+        j = int(rng.integers(record.num_samples))
+        pit = float(row.cdf(float(record.output_lens[j]))[0])
+        online.update(0.5 * (pit + 1.0) if record.censored[j] else pit)
+    adapted = LengthDistribution.concat(rows)
+    blocks = []
+    for start in range(0, len(stream), block):
+        idx = np.arange(start, min(start + block, len(stream)))
+        part = list(stream[start : idx[-1] + 1])
+        blocks.append(
+            {
+                "seen": int(idx[-1] + 1),
+                "static": round(interval_coverage(sample_pits(static[idx], part)), 3),
+                "online": round(interval_coverage(sample_pits(adapted[idx], part)), 3),
+            }
+        )
+    within = next(
+        (b["seen"] for i, b in enumerate(blocks) if all(abs(c["online"] - 0.8) <= 0.05 for c in blocks[i:])),
+        None,
+    )
+    return {"blocks": blocks, "adapted": adapted, "requests_until_within_0.05": within}

@@ -17,6 +17,7 @@ from sagepred.calibration import (
     ReferenceSet,
     Widening,
     interval_coverage,
+    replay_online,
     sample_pits,
     widen,
 )
@@ -155,6 +156,24 @@ def test_online_recalibration_recovers_coverage_after_a_shift_within_500_request
     late = hits[500:]
     assert abs(late.mean() - 0.8) <= 0.05
     assert all(abs(late[i : i + 250].mean() - 0.8) <= 0.08 for i in range(0, late.size - 250, 250))
+
+
+def test_replay_online_reports_blocks_and_when_coverage_is_back():
+    """The replay the benchmarks share: one observed length per request after its prediction."""
+    rng = np.random.default_rng(5)
+    medians = np.exp(rng.uniform(3, 7, 1500))
+    records = lognormal_records(rng, medians * np.exp(0.3), sigma=0.9)  # shifted up and wider than predicted
+    static = lognormal_dist(medians, sigma=0.4)
+    replay = replay_online(static, records, block=250)
+    blocks = replay["blocks"]
+    assert [b["seen"] for b in blocks] == [250, 500, 750, 1000, 1250, 1500]
+    assert all(b["static"] < 0.65 for b in blocks)
+    assert blocks[0]["online"] > blocks[0]["static"] + 0.1
+    assert all(abs(b["online"] - 0.8) <= 0.05 for b in blocks[3:])
+    assert replay["requests_until_within_0.05"] is not None and replay["requests_until_within_0.05"] <= 1000
+    assert len(replay["adapted"]) == len(records)
+    same = replay_online(static[:300], records[:300], block=100)
+    assert same["blocks"] == replay_online(static[:300], records[:300], block=100)["blocks"], "seeded"
 
 
 def test_calibration_save_load_round_trip(tmp_path):
