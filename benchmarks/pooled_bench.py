@@ -9,7 +9,9 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
   ``sagepred train --model all`` wrote it with the same seed; trained here when not given), a
   per-target head trained on that target's training prompts (the recipe defaults of the zoo; its raw
   head, the form the pooled model is compared in, with its static calibration beside), and each
-  target's global histogram. CRPS, CRPS / global, τ, cov80, PIT-KS.
+  target's global histogram. CRPS, CRPS / global, τ, cov80, PIT-KS; per data source, cov80 in
+  quintiles of the ensemble's spread, with the recalibration map alone and as predicted (widened by
+  spread where the source has a widening).
 * **learning curve**: leave-targets-out — a backbone trained without six targets, each then added
   from 20 / 50 / 100 / 200 of its training-prompt records (three seeds) and scored on its held-out
   prompts, beside the global histogram of the same records.
@@ -134,6 +136,37 @@ def table(pooled_metrics, head_metrics, targets):
             }
         )
     return rows
+
+
+def coverage_by_spread(pooled, test, features, bins: int = 5):
+    """Per source, held-out 80% coverage in equal-count bins of the ensemble's spread: with the map
+    alone (the spread-free calibration) and as predicted (widened by spread where the source has a
+    widening, then mapped)."""
+    from sagepred.calibration import coverage_by_bin, sample_pits
+    from sagepred.training.pooled import predict_rows
+
+    out = {}
+    sources = np.array([t.source for t in test.targets], dtype=object)[test.target_index]
+    for source in sorted(set(sources)):
+        rows = np.flatnonzero(sources == source)
+        part = test.select(sources == source)
+        p = part.prompt_index
+        targets = np.array([pooled.target_index(t.name, field=None) for t in part.targets])[part.target_index]
+        spread = pooled.head_outputs(features.embeddings[p].numpy(), features.counts[p].numpy(), targets)[1]
+        raw = predict_rows(pooled, part, features, calibrated=False)
+        calibration = pooled.source_calibration(targets[0])
+        per_sample = np.repeat(spread, [r.num_samples for r in part.records])
+        entry = {"widened": calibration.widening is not None, "rows": int(rows.size)}
+        for name, dist in (
+            ("map_only", calibration.spreadless_map(raw)),
+            ("as_predicted", calibration.apply(raw, spread)),
+        ):
+            entry[name] = [_r(c) for c in coverage_by_bin(sample_pits(dist, part.records), per_sample, bins)]
+        out[source] = entry
+        print(
+            f"  {source}: cov80 by spread quintile, map only {entry['map_only']}, as predicted {entry['as_predicted']}"
+        )
+    return out
 
 
 def print_table(rows):
@@ -499,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             for source in ("castillo", "alpaca_eval")
         }
         print(json.dumps(result["all_targets"], indent=1))
+        result["coverage_by_spread"] = coverage_by_spread(pooled, test, features)
     if "instructions" not in args.skip:
         result["instruction_audit"] = instruction_audit(pooled, test, features)
     if "runaway" not in args.skip:

@@ -138,13 +138,24 @@ class HistogramHead(DistributionHead):
         if not self.more_members:
             logits = self.mlp(inputs[0] if inputs.dim() == 3 else inputs)
             return logits if scale is None else logits * scale
-        member_inputs = inputs if inputs.dim() == 3 else [inputs] * self.config.members
-        logits = torch.stack([mlp(x) for mlp, x in zip(self.member_mlps, member_inputs, strict=True)])
-        if scale is not None:
-            logits = logits * scale
+        logits = self._member_logits(inputs, scale)
         if self.training:
             return logits
         return torch.logsumexp(torch.log_softmax(logits, dim=-1), dim=0) - math.log(len(logits))
+
+    def member_logits(
+        self, embeddings: torch.Tensor, prompt_lens: torch.Tensor, scale: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Every member's logits ``(members, batch, bins)``, in any mode (inputs as :meth:`forward`'s)."""
+        feature = length_feature(prompt_lens)
+        if embeddings.dim() == 3:
+            feature = feature.expand(len(embeddings), -1, -1)
+        return self._member_logits(torch.cat([embeddings, feature], dim=-1), scale)
+
+    def _member_logits(self, inputs: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+        member_inputs = inputs if inputs.dim() == 3 else [inputs] * self.config.members
+        logits = torch.stack([mlp(x) for mlp, x in zip(self.member_mlps, member_inputs, strict=True)])
+        return logits if scale is None else logits * scale
 
     def _bin_index(self, lengths: torch.Tensor) -> torch.Tensor:
         return (torch.searchsorted(self.edges, lengths.float(), right=False) - 1).clamp(

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from sagepred import __version__
-from sagepred.calibration import Calibration, Recalibrator
+from sagepred.calibration import Calibration, Recalibrator, SpreadWidening, ensemble_spread
 from sagepred.checkpoint import (
     FILES_KEY,
     check_version,
@@ -159,11 +159,56 @@ class PooledConfig:
             raise CheckpointError(f"{source}: malformed pooled config ({err})") from None
 
 
+@dataclass
+class SourceCalibration:
+    """A data source's static calibration in a pooled checkpoint (its ``config.json`` entry).
+
+    With an ensemble ``widening``, rows are widened by their members' spread and then mapped by
+    ``recalibrator`` (fitted on widened predictions); ``unwidened`` is the map fitted on the same
+    held-out predictions without widening, for a view that has no ensemble spread (a per-target export
+    folds the members into one histogram head per member, but carries no spread).
+    """
+
+    recalibrator: Recalibrator
+    widening: SpreadWidening | None = None
+    unwidened: Recalibrator | None = None
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, dist: LengthDistribution, spread: np.ndarray | None = None) -> LengthDistribution:
+        """Widen by ``spread`` and map (with a widening and a spread), else the spread-free map."""
+        if self.widening is not None and spread is not None:
+            return self.recalibrator(self.widening(dist, spread))
+        return self.spreadless_map(dist)
+
+    @property
+    def spreadless_map(self) -> Recalibrator:
+        """The map for predictions that carry no ensemble spread."""
+        return (
+            self.unwidened if self.widening is not None and self.unwidened is not None else self.recalibrator
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        payload = {**self.recalibrator.to_dict(), "fitted": self.fitted}
+        if self.widening is not None:
+            payload["widening"] = self.widening.to_dict()
+        if self.unwidened is not None:
+            payload["unwidened_mapping"] = self.unwidened.to_dict()["mapping"]
+        return payload
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> SourceCalibration:
+        widening = SpreadWidening.from_dict(payload["widening"]) if payload.get("widening") else None
+        unwidened = None
+        if payload.get("unwidened_mapping") is not None:
+            unwidened = Recalibrator.from_dict({"mapping": payload["unwidened_mapping"]})
+        return cls(Recalibrator.from_dict(payload), widening, unwidened, payload.get("fitted", {}))
+
+
 def _checked_calibration(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The ``calibration`` section, every map checked (a bad one raises ``ValueError`` at load, not later)."""
     for source, entry in payload.items():
         try:
-            Recalibrator.from_dict(entry)
+            SourceCalibration.from_dict(entry)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"calibration map of {source!r}: {err}") from None
     return dict(payload)
@@ -303,16 +348,33 @@ class PooledPredictor(nn.Module):
         embeddings = encoder.encode(prompts, batch_size=batch_size, progress=progress)
         return embeddings, np.asarray(encoder.count_tokens(prompts), dtype=np.float32)
 
-    @torch.no_grad()
     def head_probs(self, embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Histogram probabilities ``(n, bins)`` of the head alone (no instruction adjustment)."""
+        return self.head_outputs(embeddings, token_counts, targets)[0]
+
+    @torch.no_grad()
+    def head_outputs(
+        self, embeddings: np.ndarray, token_counts: np.ndarray, targets: np.ndarray, chunk: int = 8192
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The head's histograms ``(n, bins)`` (the members' average) and the members' spread ``(n,)``
+        (:func:`~sagepred.calibration.ensemble_spread`; zeros for a single member)."""
         self.head.eval()
-        logits = self.head(
-            torch.as_tensor(embeddings, dtype=torch.float32),
-            torch.as_tensor(token_counts, dtype=torch.float32),
-            torch.as_tensor(targets, dtype=torch.long),
-        )
-        return torch.softmax(logits, dim=-1).double().numpy()
+        probs, spread = [], []
+        for start in range(0, len(targets), chunk):
+            rows = slice(start, start + chunk)
+            t = torch.as_tensor(np.asarray(targets)[rows], dtype=torch.long)
+            scale = torch.exp(-self.head.log_temperature[t]).unsqueeze(-1)
+            logits = self.head.histogram.member_logits(
+                self.head.member_inputs(torch.as_tensor(embeddings[rows], dtype=torch.float32), t),
+                torch.as_tensor(token_counts[rows], dtype=torch.float32),
+                scale,
+            )
+            members = torch.softmax(logits, dim=-1).double().numpy()
+            probs.append(members.mean(axis=0))
+            spread.append(ensemble_spread(members, self.edges))
+        if not probs:
+            return np.zeros((0, len(self.edges) - 1)), np.zeros(0)
+        return np.concatenate(probs), np.concatenate(spread)
 
     def adjust(
         self,
@@ -325,22 +387,29 @@ class PooledPredictor(nn.Module):
         tokenizers = [self.config.targets[int(t)].tokenizer for t in targets]
         return adjust_histograms(probs, prompts, self.edges, tokenizers, settings or self.config.instructions)
 
-    def recalibrator(self, target: int) -> Recalibrator | None:
-        """The recalibration map of ``target``'s data source, if the checkpoint has one."""
+    def source_calibration(self, target: int) -> SourceCalibration | None:
+        """The static calibration of ``target``'s data source, if the checkpoint has one."""
         payload = self.config.calibration.get(self.config.targets[int(target)].source)
-        return None if payload is None else Recalibrator.from_dict(payload)
+        return None if payload is None else SourceCalibration.from_dict(payload)
 
-    def recalibrate(self, dist: LengthDistribution, targets: np.ndarray) -> LengthDistribution:
-        """Each row through its target's source map (rows of sources without one unchanged)."""
+    def recalibrate(
+        self, dist: LengthDistribution, targets: np.ndarray, spread: np.ndarray | None = None
+    ) -> LengthDistribution:
+        """Each row through its target's source calibration (rows of sources without one unchanged):
+        widened by its ensemble ``spread`` where the source has a widening, then mapped."""
         sources = np.array([t.source for t in self.config.targets], dtype=object)[
             np.asarray(targets, dtype=int)
         ]
-        cdf = dist.row_cdf.copy()
-        for source, payload in self.config.calibration.items():
-            rows = np.flatnonzero(sources == source)
+        rows_of = {source: np.flatnonzero(sources == source) for source in self.config.calibration}
+        if all(rows.size == 0 for rows in rows_of.values()):
+            return dist
+        knots, cdf = dist.row_knots.copy(), dist.row_cdf.copy()
+        for source, rows in rows_of.items():
             if rows.size:
-                cdf[rows] = Recalibrator.from_dict(payload)(dist[rows]).row_cdf
-        return LengthDistribution(dist.knots, cdf, kind=dist.kind)
+                calibration = SourceCalibration.from_dict(self.config.calibration[source])
+                mapped = calibration.apply(dist[rows], None if spread is None else spread[rows])
+                knots[rows], cdf[rows] = mapped.row_knots, mapped.row_cdf
+        return LengthDistribution(knots, cdf, kind=dist.kind)
 
     def predict_from_features(
         self,
@@ -352,11 +421,11 @@ class PooledPredictor(nn.Module):
     ) -> LengthDistribution:
         """Distributions from precomputed features, one target index per row: the head, the instruction
         adjustment (skipped when ``prompts`` is ``None``), then with ``calibrated`` the source's map."""
-        probs = self.head_probs(embeddings, token_counts, targets)
+        probs, spread = self.head_outputs(embeddings, token_counts, targets)
         if prompts is not None:
             probs = self.adjust(probs, prompts, targets)
         dist = LengthDistribution.from_histogram(probs, self.edges)
-        return self.recalibrate(dist, targets) if calibrated else dist
+        return self.recalibrate(dist, targets, spread) if calibrated else dist
 
     def predict(
         self,
@@ -416,10 +485,10 @@ class PooledPredictor(nn.Module):
             if self.config.use_target_features:
                 constant.insert(0, self.head.target_features[index])
             _fold_member(mlp, pooled_mlp, torch.cat(constant), self.config.embedding_dim, factor)
-        recalibrator = self.recalibrator(index)
-        if recalibrator is not None:
+        source_calibration = self.source_calibration(index)
+        if source_calibration is not None:
             exported.calibration = Calibration(
-                recalibrator, fitted=dict(self.config.calibration[info.source].get("fitted", {}))
+                source_calibration.spreadless_map, fitted=dict(source_calibration.fitted)
             )
         exported.eval()
         return exported

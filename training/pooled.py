@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from sagepred.calibration import Calibration
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.encoders import EmbeddingCache, TextEncoder
 from sagepred.errors import InputError
@@ -39,7 +38,7 @@ from sagepred.instruction_adjust import (
     shift_log_histogram,
 )
 from sagepred.length_instructions import parse_length_request
-from sagepred.pooled import PooledConfig, PooledHead, PooledPredictor, TargetInfo
+from sagepred.pooled import PooledConfig, PooledHead, PooledPredictor, SourceCalibration, TargetInfo
 from sagepred.records import LengthRecord, prompt_split
 from sagepred.training.trainer import length_targets, seed_everything
 
@@ -457,8 +456,8 @@ def train_pooled(
     predictor.eval()
     predictor.config.instructions = fit_instruction_settings(predictor, val_rows, features)
     predictor.config.calibration = {
-        source: {**calibration.recalibrator.to_dict(), "fitted": calibration.fitted}
-        for source, calibration in fit_source_calibrations(predictor, val_rows, features).items()
+        source: calibration.to_dict()
+        for source, calibration in fit_source_calibrations(predictor, val_rows, features, config.seed).items()
     }
     predictor.config.training = {**config.to_dict(), "best_epoch": best_epoch, "epochs_run": len(history)}
     return PooledResult(predictor, history, best_epoch, time.perf_counter() - start, val_prompts)
@@ -632,44 +631,50 @@ def fit_instruction_settings(
 
 
 def fit_source_calibrations(
-    predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures
-) -> dict[str, Calibration]:
-    """One isotonic recalibration map per data source of ``rows`` (validation prompts).
+    predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures, seed: int = 0
+) -> dict[str, SourceCalibration]:
+    """One static calibration per data source of ``rows`` (validation prompts).
 
     The predictor's uncalibrated predictions of ``rows``, instruction adjustment included, give the
-    PITs of all the samples of a source's targets, and those fit one map (:meth:`Recalibrator.fit`).
-    AlpacaEval's 227 models share about 64 validation prompts: some 14,000 samples, where one model
-    alone has about 60. Measured: the pooled model's AlpacaEval intervals are narrow in distribution
-    and under a prompt-mix shift, and the map fitted in distribution carries over to the shift.
+    PITs of all the samples of a source's targets, and those fit one isotonic map
+    (:meth:`Recalibrator.fit`). AlpacaEval's 227 models share about 64 validation prompts: some 14,000
+    samples, where one model alone has about 60. An ensemble head also gets a widening by its members'
+    spread (:func:`~sagepred.calibration.fit_spread_widening`) where a cross-fitted check by prompt says
+    it carries over; the map is then fitted on the widened predictions, and the map of the unwidened
+    ones is kept for spread-free views (per-target exports).
     """
-    from sagepred.calibration import Recalibrator, interval_coverage, sample_pits
+    from sagepred.calibration import Recalibrator, fit_spread_widening, interval_coverage, sample_pits
 
     sources = np.array([t.source for t in rows.targets], dtype=object)[rows.target_index]
     targets = np.array([predictor.target_index(t.name, field=None) for t in rows.targets])[rows.target_index]
-    out: dict[str, Calibration] = {}
+    ensemble = predictor.head.histogram.config.members > 1
+    out: dict[str, SourceCalibration] = {}
     for source in sorted(set(sources)):
         mask = sources == source
         p = rows.prompt_index[mask]
         records = [r for r, m in zip(rows.records, mask, strict=True) if m]
-        dist = predictor.predict_from_features(
-            [rows.prompts[i] for i in p],
-            features.embeddings[p].numpy(),
-            features.counts[p].numpy(),
-            targets[mask],
-            calibrated=False,
-        )
+        embeddings, counts = features.embeddings[p].numpy(), features.counts[p].numpy()
+        probs, spread = predictor.head_outputs(embeddings, counts, targets[mask])
+        probs = predictor.adjust(probs, [rows.prompts[i] for i in p], targets[mask])
+        dist = LengthDistribution.from_histogram(probs, predictor.edges)
         pits = sample_pits(dist, records)
-        recalibrator = Recalibrator.fit(pits)
-        out[source] = Calibration(
-            recalibrator,
-            fitted={
-                "shared": f"the pooled model's validation prompts of every {source} target",
-                "targets": len(set(targets[mask].tolist())),
-                "records": len(records),
-                "samples": int(pits.size),
-                "coverage_80_before": round(interval_coverage(pits), 4),
-                "coverage_80_after": round(interval_coverage(sample_pits(recalibrator(dist), records)), 4),
-            },
+        unwidened = Recalibrator.fit(pits)
+        widening, check = fit_spread_widening(dist, records, spread, p, seed=seed) if ensemble else (None, {})
+        widened = dist if widening is None else widening(dist, spread)
+        recalibrator = unwidened if widening is None else Recalibrator.fit(sample_pits(widened, records))
+        after = sample_pits(recalibrator(widened), records)
+        fitted = {
+            "shared": f"the pooled model's validation prompts of every {source} target",
+            "targets": len(set(targets[mask].tolist())),
+            "records": len(records),
+            "samples": int(pits.size),
+            "coverage_80_before": round(interval_coverage(pits), 4),
+            "coverage_80_after": round(interval_coverage(after), 4),
+        }
+        if check:
+            fitted["spread_widening"] = check
+        out[source] = SourceCalibration(
+            recalibrator, widening, unwidened if widening is not None else None, fitted
         )
     return out
 

@@ -1,4 +1,5 @@
-"""Calibration: static recalibration, distance widening, online recalibration, and the checkpoint files."""
+"""Calibration: static recalibration, distance and spread widening, online recalibration, and the checkpoint
+files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from sagepred.calibration import (
     OnlineRecalibrator,
     Recalibrator,
     ReferenceSet,
+    SpreadWidening,
     Widening,
+    coverage_by_bin,
+    ensemble_spread,
+    fit_spread_widening,
     interval_coverage,
     replay_online,
     sample_pits,
@@ -42,6 +47,7 @@ def lognormal_dist(medians: np.ndarray, sigma: float) -> LengthDistribution:
     from sagepred.distribution import log_bin_edges
 
     edges = log_bin_edges(48, 16384.0)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1, 1)
     cdf = norm.cdf((np.log(np.maximum(edges, 1e-9))[None, :] - np.log(medians)[:, None]) / sigma)
     probs = np.diff(cdf, axis=1) + 1e-12
     return LengthDistribution.from_histogram(probs, edges)
@@ -267,3 +273,68 @@ def test_replay_runs_the_head_under_online_recalibration():
     online = [b["coverage_80"] for b in result.blocks[ONLINE_MODE]]
     assert all(abs(c - 0.8) <= 0.05 for c in online[1:]), online
     assert abs(np.mean(head[1:]) - 0.8) > 0.1, head
+
+
+def heteroscedastic(rng: np.random.Generator, n: int, tied_to_spread: bool):
+    """Records whose true log-spread grows with an ensemble spread (or does not), and one fixed-width
+    prediction for all of them."""
+    spread = np.exp(rng.uniform(np.log(0.02), np.log(0.3), n))
+    medians = np.exp(rng.uniform(3, 7, n))
+    sigma = 0.3 + 2.5 * spread if tied_to_spread else np.full(n, 0.6)
+    records = [
+        LengthRecord(
+            prompt=f"prompt {i}",
+            output_lens=[max(1, int(v)) for v in m * np.exp(s * rng.standard_normal(5))],
+        )
+        for i, (m, s) in enumerate(zip(medians, sigma, strict=True))
+    ]
+    return lognormal_dist(medians, 0.6), records, spread
+
+
+def by_spread(dist, records, spread):
+    per_sample = np.repeat(spread, [r.num_samples for r in records])
+    return coverage_by_bin(sample_pits(dist, records), per_sample, 5)
+
+
+def test_ensemble_spread_is_the_members_disagreement_in_log_length():
+    from sagepred.distribution import log_bin_edges
+
+    edges = log_bin_edges(48, 16384.0)
+    agree = np.tile(np.eye(48)[[10, 30]], (3, 1, 1))  # three members, two rows, one bin each
+    assert np.allclose(ensemble_spread(agree, edges), 0.0)
+    split = np.stack([np.eye(48)[[10, 10]], np.eye(48)[[20, 30]]])
+    spread = ensemble_spread(split, edges)
+    assert spread[0] > 0 and spread[1] > spread[0]
+
+
+def test_spread_widening_evens_coverage_across_spread_on_new_prompts():
+    rng = np.random.default_rng(0)
+    dist, records, spread = heteroscedastic(rng, 1200, tied_to_spread=True)
+    fit, check = np.arange(600), np.arange(600, 1200)
+    before = by_spread(dist[check], [records[i] for i in check], spread[check])
+    assert before[0] - before[-1] > 0.3  # over-covered where members agree, under where they do not
+    widening, report = fit_spread_widening(dist[fit], [records[i] for i in fit], spread[fit], np.arange(600))
+    assert widening is not None and report["kept"], report
+    assert report["unevenness_after"] < report["unevenness_before"]
+    assert np.all(np.diff(widening.factors) >= 0) and widening.factors[0] < 1 < widening.factors[-1]
+    after = by_spread(widening(dist[check], spread[check]), [records[i] for i in check], spread[check])
+    assert after.max() - after.min() < 0.1, (before, after)
+    again = SpreadWidening.from_dict(json.loads(json.dumps(widening.to_dict())))
+    np.testing.assert_allclose(again.scale(spread), widening.scale(spread), rtol=1e-5)
+
+
+def test_spread_widening_is_refused_when_it_does_not_carry_over_or_prompts_are_few():
+    rng = np.random.default_rng(1)
+    dist, records, spread = heteroscedastic(rng, 600, tied_to_spread=False)
+    widening, report = fit_spread_widening(dist, records, spread, np.arange(600))
+    assert widening is None and report["reason"] == "no gain on the other half of the prompts", report
+    dist, records, spread = heteroscedastic(rng, 150, tied_to_spread=True)
+    widening, report = fit_spread_widening(dist, records, spread, np.arange(150))
+    assert widening is None and report["reason"] == "150 prompts, fewer than 200"
+
+
+def test_malformed_spread_widening_is_refused():
+    with pytest.raises(ValueError, match="non-decreasing"):
+        SpreadWidening.from_dict({"log_spread": [-3.0, -2.0], "factors": [1.2, 0.9]})
+    with pytest.raises(ValueError, match="same non-zero length"):
+        SpreadWidening.from_dict({"log_spread": [-3.0], "factors": [1.0, 1.1]})

@@ -493,3 +493,61 @@ def test_a_bundled_encoder_keeps_its_spec_options_through_save_and_load(setup, t
     target = setup["train"].targets[0].name
     a, b = predictor.predict(prompts, target), loaded.predict(prompts, target)
     np.testing.assert_allclose(a.cdf_at_knots, b.cdf_at_knots, atol=1e-5)
+
+
+def test_a_spread_widening_widens_rows_where_the_members_disagree(setup, tmp_path):
+    """A source's widening acts on predictions by the members' spread, survives save/load, stays out of a
+    per-target export (which has no spread: it carries the unwidened map), and a malformed one is refused
+    at load. The fixture's validation prompts are too few for the cross-fitted check: no widening fitted."""
+    import copy
+    import math
+
+    import torch
+
+    from sagepred.calibration import PIT_GRID
+    from sagepred.errors import CheckpointError
+
+    pooled = setup["result"].predictor
+    for payload in pooled.config.calibration.values():
+        check = payload["fitted"]["spread_widening"]
+        assert check["kept"] is False and "prompts, fewer than" in check["reason"]
+    prompts = ["Write a haiku about rain.", "Explain TCP in 500 words.", "List every prime below 100."]
+    embeddings, counts = pooled.features(prompts)
+    target = pooled.target_index("meta-llama--Llama-3.2-1B-Instruct")
+    targets = np.full(len(prompts), target)
+    probs, spread = pooled.head_outputs(embeddings, counts, targets)
+    with torch.no_grad():
+        logits = pooled.head(torch.as_tensor(embeddings), torch.as_tensor(counts), torch.as_tensor(targets))
+    np.testing.assert_allclose(probs, torch.softmax(logits, -1).double().numpy(), atol=1e-6)
+    assert np.all(spread > 0)
+
+    widened = copy.deepcopy(pooled)
+    identity = [float(v) for v in PIT_GRID]
+    widened.config.calibration["castillo"] = {
+        "grid_size": len(identity),
+        "mapping": identity,
+        "unwidened_mapping": identity,
+        "widening": {"log_spread": [math.log(1e-3), math.log(1.0)], "factors": [2.0, 2.0]},
+        "fitted": {},
+    }
+    plain = pooled.predict_from_features(prompts, embeddings, counts, targets, calibrated=False)
+    wide = widened.predict_from_features(prompts, embeddings, counts, targets)
+
+    def log_width(dist):
+        return np.log1p(dist.quantile(0.9)) - np.log1p(dist.quantile(0.1))
+
+    np.testing.assert_allclose(wide.quantile(0.5), plain.quantile(0.5), rtol=0.02)
+    assert np.all(log_width(wide) > 1.8 * log_width(plain))
+    loaded = PooledPredictor.from_pretrained(widened.save_pretrained(tmp_path / "w"), encoder=pooled.encoder)
+    np.testing.assert_allclose(
+        loaded.predict_from_features(prompts, embeddings, counts, targets).cdf_at_knots,
+        wide.cdf_at_knots,
+        atol=1e-6,
+    )
+    exported = widened.export_target("meta-llama--Llama-3.2-1B-Instruct")
+    np.testing.assert_allclose(exported.calibration.recalibrator.mapping, identity)
+    config = json.loads((tmp_path / "w" / "config.json").read_text(encoding="utf-8"))
+    config["calibration"]["castillo"]["widening"]["factors"] = [2.0, 1.0]
+    (tmp_path / "w" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="calibration map of 'castillo'.*non-decreasing"):
+        PooledPredictor.from_pretrained(tmp_path / "w", encoder=pooled.encoder)
