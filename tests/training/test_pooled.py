@@ -549,5 +549,5 @@ def test_a_spread_widening_widens_rows_where_the_members_disagree(setup, tmp_pat
     config = json.loads((tmp_path / "w" / "config.json").read_text(encoding="utf-8"))
     config["calibration"]["castillo"]["widening"]["factors"] = [2.0, 1.0]
     (tmp_path / "w" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    with pytest.raises(CheckpointError, match="calibration map of 'castillo'.*non-decreasing"):
+    with pytest.raises(CheckpointError, match=r"calibration map of 'castillo'.*non-decreasing"):
         PooledPredictor.from_pretrained(tmp_path / "w", encoder=pooled.encoder)
