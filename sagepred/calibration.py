@@ -120,8 +120,15 @@ class Recalibrator:
         pseudo_count: float = 20.0,
         tail_slope: float | None = 2.0,
         tail_samples: int = 10,
+        units: int | None = None,
     ) -> Recalibrator:
         """Isotonic fit of the empirical CDF of ``pits``, shrunk to the identity by ``pseudo_count``.
+
+        ``units`` is the number of independent units behind the PIT values when that is fewer than the
+        values (prompts, when every prompt is answered by many targets); the pseudo-count weighs against
+        it instead of the values' count. Measured on the pooled model's AlpacaEval map (65 validation
+        prompts, 14,750 samples): held-out cov80 0.831 → 0.816, targets within 0.80 ± 0.03 120 → 141 of
+        227, CRPS/global 0.802 → 0.800, τ 0.409 → 0.413.
 
         At levels with fewer than ``tail_samples`` PIT values beyond them, ``tail_slope`` bounds the
         map by ``tail_slope · p`` (lower tail) and ``1 − tail_slope · (1 − p)`` (upper tail): a tail
@@ -140,7 +147,8 @@ class Recalibrator:
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         iso.fit(np.concatenate([[0.0], pits, [1.0]]), np.concatenate([[0.0], ranks, [1.0]]))
         empirical = iso.predict(PIT_GRID)
-        mapping = (pseudo_count * PIT_GRID + pits.size * empirical) / (pseudo_count + pits.size)
+        weight = pits.size if units is None else min(pits.size, max(int(units), 1))
+        mapping = (pseudo_count * PIT_GRID + weight * empirical) / (pseudo_count + weight)
         mapping[0], mapping[-1] = 0.0, 1.0
         if tail_slope is not None:
             above = pits.size - np.searchsorted(pits, PIT_GRID, side="right")

@@ -165,8 +165,8 @@ class SourceCalibration:
 
     With an ensemble ``widening``, rows are widened by their members' spread and then mapped by
     ``recalibrator`` (fitted on widened predictions); ``unwidened`` is the map fitted on the same
-    held-out predictions without widening, for a view that has no ensemble spread (a per-target export
-    folds the members into one histogram head per member, but carries no spread).
+    held-out predictions without widening, for a view that does not compute the spread (a per-target
+    export).
     """
 
     recalibrator: Recalibrator
@@ -420,7 +420,8 @@ class PooledPredictor(nn.Module):
         calibrated: bool = True,
     ) -> LengthDistribution:
         """Distributions from precomputed features, one target index per row: the head, the instruction
-        adjustment (skipped when ``prompts`` is ``None``), then with ``calibrated`` the source's map."""
+        adjustment (skipped when ``prompts`` is ``None``), then with ``calibrated`` the source's
+        calibration (the widening by the members' spread where it has one, and its map)."""
         probs, spread = self.head_outputs(embeddings, token_counts, targets)
         if prompts is not None:
             probs = self.adjust(probs, prompts, targets)

@@ -637,8 +637,9 @@ def fit_source_calibrations(
 
     The predictor's uncalibrated predictions of ``rows``, instruction adjustment included, give the
     PITs of all the samples of a source's targets, and those fit one isotonic map
-    (:meth:`Recalibrator.fit`). AlpacaEval's 227 models share about 64 validation prompts: some 14,000
-    samples, where one model alone has about 60. An ensemble head also gets a widening by its members'
+    (:meth:`Recalibrator.fit`, its pseudo-count weighed against the prompts, not the samples: a prompt's
+    PITs across targets move together). AlpacaEval's 227 models share about 64 validation prompts: some
+    14,000 samples, where one model alone has about 60. An ensemble head also gets a widening by its members'
     spread (:func:`~sagepred.calibration.fit_spread_widening`) where a cross-fitted check by prompt says
     it carries over; the map is then fitted on the widened predictions, and the map of the unwidened
     ones is kept for spread-free views (per-target exports).
@@ -658,15 +659,19 @@ def fit_source_calibrations(
         probs = predictor.adjust(probs, [rows.prompts[i] for i in p], targets[mask])
         dist = LengthDistribution.from_histogram(probs, predictor.edges)
         pits = sample_pits(dist, records)
-        unwidened = Recalibrator.fit(pits)
+        prompts = int(np.unique(p).size)
+        unwidened = Recalibrator.fit(pits, units=prompts)
         widening, check = fit_spread_widening(dist, records, spread, p, seed=seed) if ensemble else (None, {})
         widened = dist if widening is None else widening(dist, spread)
-        recalibrator = unwidened if widening is None else Recalibrator.fit(sample_pits(widened, records))
+        recalibrator = (
+            unwidened if widening is None else Recalibrator.fit(sample_pits(widened, records), units=prompts)
+        )
         after = sample_pits(recalibrator(widened), records)
         fitted = {
             "shared": f"the pooled model's validation prompts of every {source} target",
             "targets": len(set(targets[mask].tolist())),
             "records": len(records),
+            "prompts": prompts,
             "samples": int(pits.size),
             "coverage_80_before": round(interval_coverage(pits), 4),
             "coverage_80_after": round(interval_coverage(after), 4),

@@ -338,3 +338,15 @@ def test_malformed_spread_widening_is_refused():
         SpreadWidening.from_dict({"log_spread": [-3.0, -2.0], "factors": [1.2, 0.9]})
     with pytest.raises(ValueError, match="same non-zero length"):
         SpreadWidening.from_dict({"log_spread": [-3.0], "factors": [1.0, 1.1]})
+
+
+def test_recalibration_shrinks_by_the_independent_units_behind_the_pits():
+    """PITs of one prompt across many targets move together: the pseudo-count weighs against prompts."""
+    rng = np.random.default_rng(3)
+    pits = rng.beta(0.4, 0.4, 5000)  # an over-confident head: PITs piled up at both ends
+    by_samples = Recalibrator.fit(pits)
+    by_prompts = Recalibrator.fit(pits, units=20)  # 20 prompts: half-way to the identity
+    gap_samples = np.abs(by_samples.mapping - PIT_GRID).max()
+    gap_prompts = np.abs(by_prompts.mapping - PIT_GRID).max()
+    assert gap_samples > 0.1 and gap_prompts == pytest.approx(gap_samples / 2, rel=0.1)
+    np.testing.assert_allclose(Recalibrator.fit(pits, units=10**6).mapping, by_samples.mapping)
