@@ -221,6 +221,12 @@ def widen(
     return LengthDistribution(knots, dist.row_cdf.copy(), kind=dist.kind)
 
 
+def equal_count_bins(key: np.ndarray, bins: int, min_rows: int = 20) -> list[np.ndarray]:
+    """Row indices of up to ``bins`` equal-count bins of ``key`` (each at least ``min_rows`` rows)."""
+    order = np.argsort(np.asarray(key), kind="stable")
+    return [g for g in np.array_split(order, max(1, min(bins, len(order) // min_rows))) if g.size]
+
+
 @dataclass
 class Widening:
     """``scale(d) = clip(1 + slope · (d − d0), 1, max_scale)`` for a k-NN distance ``d``."""
@@ -245,8 +251,7 @@ class Widening:
     ) -> Widening:
         """Per distance bin, the spread factor giving 80% coverage; a non-negative slope through them."""
         distance = np.asarray(distance, dtype=np.float64)
-        order = np.argsort(distance, kind="stable")
-        groups = [g for g in np.array_split(order, max(1, min(bins, len(records) // 20))) if g.size]
+        groups = equal_count_bins(distance, bins)
         centres, factors = [], []
         for rows in groups:
             part = [records[i] for i in rows]
@@ -358,8 +363,7 @@ class SpreadWidening:
         from sklearn.isotonic import IsotonicRegression
 
         spread = np.asarray(spread, dtype=np.float64)
-        order = np.argsort(spread, kind="stable")
-        groups = [g for g in np.array_split(order, max(1, min(bins, len(records) // 20))) if g.size]
+        groups = equal_count_bins(spread, bins)
         centres = np.array([np.median(np.log(np.maximum(spread[g], SPREAD_FLOOR))) for g in groups])
         raw = np.array([_covering_scale(dist[g], [records[i] for i in g], 0.8, max_scale) for g in groups])
         weights = np.array([len(g) for g in groups], dtype=np.float64)
@@ -507,7 +511,7 @@ class Calibration:
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> list[str]:
         """Write ``calibration.json`` (and ``reference.safetensors``) into ``folder``; returns the names."""
-        from safetensors.numpy import save_file
+        from sagepred.checkpoint import write_tensors
 
         folder = Path(folder)
         payload = {
@@ -520,10 +524,11 @@ class Calibration:
         (folder / CALIBRATION_NAME).write_text(json.dumps(payload, indent=2) + "\n")
         names = [CALIBRATION_NAME]
         if self.reference is not None:
-            save_file(
+            write_tensors(
                 {"embeddings": self.reference.embeddings.astype(np.float16)},
-                str(folder / REFERENCE_NAME),
+                folder / REFERENCE_NAME,
                 metadata={"format": "np"},
+                framework="numpy",
             )
             names.append(REFERENCE_NAME)
         return names

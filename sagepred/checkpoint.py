@@ -86,6 +86,31 @@ def read_tensors(path: str | Path, framework: str = "pt", sha256: str | None = N
         raise CheckpointError(f"{path}: unreadable tensors ({err})") from None
 
 
+def write_tensors(
+    tensors: dict[str, Any], path: str | Path, metadata: dict[str, str] | None = None, framework: str = "pt"
+) -> None:
+    """Write a safetensors file whose bytes depend only on its contents.
+
+    safetensors writes the metadata map in a per-process hash order, so the same tensors saved twice
+    could differ byte for byte (and every zoo rebuild rewrote unchanged weights). The header is
+    rewritten with the metadata keys sorted; its length, and every tensor offset, stay the same.
+    """
+    if framework == "numpy":
+        from safetensors.numpy import save
+    else:
+        from safetensors.torch import save
+    payload = bytearray(save(tensors, metadata=metadata))
+    size = int.from_bytes(payload[:8], "little")
+    header = json.loads(payload[8 : 8 + size])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(text) > size:
+            raise ValueError("canonical safetensors header longer than the original")
+        payload[8 : 8 + size] = text.ljust(size, b" ")
+    Path(path).write_bytes(bytes(payload))
+
+
 FILES_KEY = "files"
 
 

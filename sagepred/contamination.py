@@ -46,12 +46,13 @@ def prompt_hashes(prompts: Iterable[str]) -> np.ndarray:
 
 def save_hashes(hashes: np.ndarray, folder: str | Path) -> str:
     """Write ``train_prompts.safetensors`` into ``folder``; returns its name."""
-    from safetensors.numpy import save_file
+    from sagepred.checkpoint import write_tensors
 
-    save_file(
+    write_tensors(
         {"sha256_prefix": np.ascontiguousarray(hashes, dtype=np.uint8)},
-        str(Path(folder) / TRAIN_PROMPTS_NAME),
+        Path(folder) / TRAIN_PROMPTS_NAME,
         metadata={"normalisation": "nfkc+casefold+whitespace", "digest_bytes": str(DIGEST_BYTES)},
+        framework="numpy",
     )
     return TRAIN_PROMPTS_NAME
 

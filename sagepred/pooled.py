@@ -46,6 +46,7 @@ from sagepred.checkpoint import (
     read_tensors,
     require_files,
     verify_files,
+    write_tensors,
 )
 from sagepred.distribution import LengthDistribution, log_bin_edges
 from sagepred.encoders import DEFAULT_ENCODER, TextEncoder, load_encoder
@@ -505,15 +506,13 @@ class PooledPredictor(nn.Module):
         With ``include_encoder`` (default: when ``config.encoder_bundled``) the encoder's weights and
         tokenizer go to ``encoder/`` (needed once the encoder was fine-tuned), listed in the digests.
         """
-        from safetensors.torch import save_file
-
         from sagepred.io import atomic_directory
 
         directory = Path(directory)
         bundle = self.config.encoder_bundled if include_encoder is None else include_encoder
         with atomic_directory(directory) as tmp:
             state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
-            save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt", "sagepred_kind": POOLED_KIND})
+            write_tensors(state, tmp / WEIGHTS_NAME, metadata={"format": "pt", "sagepred_kind": POOLED_KIND})
             config = self.config.to_dict()
             payload = {**config, FILES_KEY: file_digests(tmp, [WEIGHTS_NAME])}
             if bundle:

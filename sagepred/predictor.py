@@ -293,17 +293,16 @@ class LengthPredictor(nn.Module):
         ``weights`` replaces the head's state in ``model.safetensors`` (e.g. the zoo's float16 copy);
         ``config.json`` is written last, with the sha256 of the files written before it.
         """
-        from safetensors.torch import save_file
-
+        from sagepred.checkpoint import write_tensors
         from sagepred.io import atomic_directory
         from sagepred.model_card import render_model_card
 
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
             state = weights if weights is not None else self.head.state_dict()
-            save_file(
+            write_tensors(
                 {k: v.detach().cpu().contiguous() for k, v in state.items()},
-                str(tmp / WEIGHTS_NAME),
+                tmp / WEIGHTS_NAME,
                 metadata={"format": "pt", "sagepred_format": str(FORMAT_VERSION)},
             )
             if self.config.lora is not None:
@@ -321,13 +320,14 @@ class LengthPredictor(nn.Module):
 
     def _save_adapter(self, folder: Path) -> None:
         from peft import get_peft_model_state_dict
-        from safetensors.torch import save_file
+
+        from sagepred.checkpoint import write_tensors
 
         encoder = self.encoder
         adapter_state = {
             k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(encoder.model).items()
         }
-        save_file(adapter_state, str(folder / ADAPTER_WEIGHTS_NAME), metadata={"format": "pt"})
+        write_tensors(adapter_state, folder / ADAPTER_WEIGHTS_NAME, metadata={"format": "pt"})
         peft_config = encoder.model.peft_config["default"].to_dict()
         peft_config["base_model_name_or_path"] = self.config.encoder
         for key, value in list(peft_config.items()):

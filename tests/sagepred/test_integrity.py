@@ -125,3 +125,34 @@ def test_zoo_weights_written_through_save_pretrained_are_recorded(tmp_path, enco
 
     assert {t.dtype for t in load_file(str(folder / "model.safetensors")).values()} == {torch.float16}
     LengthPredictor.from_pretrained(folder, encoder=encoder)  # the recorded sha256 is the float16 file's
+
+
+WRITE_SCRIPT = """
+import sys, numpy as np
+from sagepred.checkpoint import write_tensors
+tensors = {"b": np.arange(6, dtype=np.float16).reshape(2, 3), "a": np.ones(5, dtype=np.uint8)}
+metadata = {"zeta": "1", "alpha": "2", "format": "np", "mid": "3", "digest_bytes": "8"}
+write_tensors(tensors, sys.argv[1], metadata=metadata, framework="numpy")
+"""
+
+
+def test_the_same_tensors_give_the_same_bytes_in_every_process(tmp_path):
+    """safetensors orders the metadata map by a per-process hash; write_tensors sorts it, so a rebuild
+    that changes nothing rewrites nothing (the zoo's weights and digests stay byte-identical)."""
+    import subprocess
+    import sys
+
+    from safetensors import safe_open
+
+    paths = [tmp_path / f"t{i}.safetensors" for i in range(4)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", WRITE_SCRIPT, str(path)], check=True)
+    blobs = {path.read_bytes() for path in paths}
+    assert len(blobs) == 1
+    size = struct.unpack("<Q", paths[0].read_bytes()[:8])[0]
+    assert size % 8 == 0
+    header = json.loads(paths[0].read_bytes()[8 : 8 + size])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    with safe_open(str(paths[0]), framework="numpy") as handle:
+        assert handle.metadata()["mid"] == "3"
+        np.testing.assert_array_equal(handle.get_tensor("b"), np.arange(6, dtype=np.float16).reshape(2, 3))

@@ -373,7 +373,7 @@ def torch_equal(a, b) -> bool:
 
 
 def test_a_source_shares_one_recalibration_fitted_on_all_its_targets(setup):
-    from sagepred.calibration import interval_coverage, sample_pits
+    from sagepred.calibration import Recalibrator, interval_coverage, sample_pits
     from sagepred.training.pooled import fit_source_calibrations
 
     pooled, rows, features = setup["result"].predictor, setup["test"], setup["features"]
@@ -393,10 +393,16 @@ def test_a_source_shares_one_recalibration_fitted_on_all_its_targets(setup):
             np.array([pooled.target_index(rows.targets[t].name) for t in rows.target_index[mask]]),
             calibrated=False,
         )
-        before = interval_coverage(sample_pits(dist, records))
-        after = interval_coverage(sample_pits(calibration.apply(dist), records))
+        pits = sample_pits(dist, records)
+        before = interval_coverage(pits)
         assert before == pytest.approx(fitted["coverage_80_before"], abs=1e-4)
-        # fitted on these very samples: no further from 0.80 than before (isotonic steps: 0.02)
+        # the pseudo-count weighs against the prompts (a prompt's PITs across targets move together)
+        assert fitted["prompts"] == len(set(p.tolist()))
+        np.testing.assert_allclose(
+            calibration.spreadless_map.mapping, Recalibrator.fit(pits, units=fitted["prompts"]).mapping
+        )
+        # at full weight, fitted on these very samples: no further from 0.80 than before (steps: 0.02)
+        after = interval_coverage(sample_pits(Recalibrator.fit(pits)(dist), records))
         assert abs(after - 0.8) <= max(abs(before - 0.8), 0.02)
 
 
