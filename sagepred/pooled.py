@@ -84,6 +84,13 @@ class TargetInfo:
     max_tokens: float | None = field(default=None, metadata={"help": "generation cap, if known"})
     records: int = field(default=0, metadata={"help": "training records (prompts)"})
     aliases: list[str] = field(default_factory=list, metadata={"help": "other names it answers to"})
+    added: bool = field(
+        default=False,
+        metadata={
+            "help": "added to a trained model from a few records: no spread widening (its members' "
+            "disagreement reflects the few-record fit, which the widening was not fitted on)"
+        },
+    )
 
     def features(self) -> list[float]:
         """The target-feature vector (length :data:`NUM_TARGET_FEATURES`)."""
@@ -397,20 +404,26 @@ class PooledPredictor(nn.Module):
         self, dist: LengthDistribution, targets: np.ndarray, spread: np.ndarray | None = None
     ) -> LengthDistribution:
         """Each row through its target's source calibration (rows of sources without one unchanged):
-        widened by its ensemble ``spread`` where the source has a widening, then mapped."""
-        sources = np.array([t.source for t in self.config.targets], dtype=object)[
-            np.asarray(targets, dtype=int)
-        ]
-        rows_of = {source: np.flatnonzero(sources == source) for source in self.config.calibration}
-        if all(rows.size == 0 for rows in rows_of.values()):
-            return dist
+        widened by its ensemble ``spread`` where the source has a widening and the target is not
+        :attr:`TargetInfo.added`, then mapped."""
+        targets = np.asarray(targets, dtype=int)
+        sources = np.array([t.source for t in self.config.targets], dtype=object)[targets]
+        widens = np.array([not t.added for t in self.config.targets], dtype=bool)[targets]
+        if spread is None:
+            widens[:] = False
         knots, cdf = dist.row_knots.copy(), dist.row_cdf.copy()
-        for source, rows in rows_of.items():
-            if rows.size:
-                calibration = SourceCalibration.from_dict(self.config.calibration[source])
-                mapped = calibration.apply(dist[rows], None if spread is None else spread[rows])
-                knots[rows], cdf[rows] = mapped.row_knots, mapped.row_cdf
-        return LengthDistribution(knots, cdf, kind=dist.kind)
+        changed = False
+        for source, payload in self.config.calibration.items():
+            calibration = SourceCalibration.from_dict(payload)
+            for rows, row_spread in (
+                (np.flatnonzero((sources == source) & widens), spread),
+                (np.flatnonzero((sources == source) & ~widens), None),
+            ):
+                if rows.size:
+                    mapped = calibration.apply(dist[rows], None if row_spread is None else row_spread[rows])
+                    knots[rows], cdf[rows] = mapped.row_knots, mapped.row_cdf
+                    changed = True
+        return LengthDistribution(knots, cdf, kind=dist.kind) if changed else dist
 
     def predict_from_features(
         self,

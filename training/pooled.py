@@ -775,6 +775,7 @@ def fit_new_target(
     info = copy.deepcopy(info)
     info.verbosity, info.spread = target_statistics(records)
     info.records = len(records)
+    info.added = True
     config = copy.deepcopy(pooled.config)
     config.targets.append(info)
     grown = PooledPredictor(config, encoder=pooled._encoder)

@@ -121,6 +121,7 @@ def test_a_new_target_from_forty_records(setup):
         pooled, info, train, feats.embeddings[idx].numpy(), feats.counts[idx].numpy(), FewShotSettings()
     )
     assert grown.target_names[:-1] == pooled.target_names and grown.target_names[-1] == info.name
+    assert grown.config.targets[-1].added and not any(t.added for t in grown.config.targets[:-1])
     before = pooled.head.state_dict()
     after = grown.head.state_dict()
     assert np.allclose(before["target_embedding"].numpy(), after["target_embedding"][:, :-1].numpy())
@@ -544,6 +545,11 @@ def test_a_spread_widening_widens_rows_where_the_members_disagree(setup, tmp_pat
 
     np.testing.assert_allclose(wide.quantile(0.5), plain.quantile(0.5), rtol=0.02)
     assert np.all(log_width(wide) > 1.8 * log_width(plain))
+    # a target added from a few records is not widened: its spread reflects the few-record fit
+    widened.config.targets[target].added = True
+    unwidened = widened.predict_from_features(prompts, embeddings, counts, targets)
+    np.testing.assert_allclose(unwidened.cdf_at_knots, plain.cdf_at_knots, atol=1e-9)
+    widened.config.targets[target].added = False
     loaded = PooledPredictor.from_pretrained(widened.save_pretrained(tmp_path / "w"), encoder=pooled.encoder)
     np.testing.assert_allclose(
         loaded.predict_from_features(prompts, embeddings, counts, targets).cdf_at_knots,
