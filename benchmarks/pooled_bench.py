@@ -143,7 +143,6 @@ def coverage_by_spread(pooled, test, features, bins: int = 5):
     alone (the spread-free calibration) and as predicted (widened by spread where the source has a
     widening, then mapped)."""
     from sagepred.calibration import coverage_by_bin, sample_pits
-    from sagepred.training.pooled import predict_rows
 
     out = {}
     sources = np.array([t.source for t in test.targets], dtype=object)[test.target_index]
@@ -152,8 +151,9 @@ def coverage_by_spread(pooled, test, features, bins: int = 5):
         part = test.select(sources == source)
         p = part.prompt_index
         targets = np.array([pooled.target_index(t.name, field=None) for t in part.targets])[part.target_index]
-        spread = pooled.head_outputs(features.embeddings[p].numpy(), features.counts[p].numpy(), targets)[1]
-        raw = predict_rows(pooled, part, features, calibrated=False)
+        raw, spread = pooled.uncalibrated(
+            [part.prompts[i] for i in p], features.embeddings[p].numpy(), features.counts[p].numpy(), targets
+        )
         calibration = pooled.source_calibration(targets[0])
         per_sample = np.repeat(spread, [r.num_samples for r in part.records])
         entry = {"widened": calibration.widening is not None, "rows": int(rows.size)}

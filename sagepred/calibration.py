@@ -424,8 +424,6 @@ def fit_spread_widening(
     before = after = 0.0
     for fit_rows, check_rows in ((half, ~half), (~half, half)):
         fit_idx, check_idx = np.flatnonzero(fit_rows), np.flatnonzero(check_rows)
-        if fit_idx.size < 40 or check_idx.size < 40:
-            return None, {"kept": False, "reason": "fewer than 40 records in a half"}
         widening = SpreadWidening.fit(dist[fit_idx], [records[i] for i in fit_idx], spread[fit_idx], bins)
         check_records = [records[i] for i in check_idx]
         before += _unevenness(

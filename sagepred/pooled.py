@@ -436,11 +436,22 @@ class PooledPredictor(nn.Module):
         """Distributions from precomputed features, one target index per row: the head, the instruction
         adjustment (skipped when ``prompts`` is ``None``), then with ``calibrated`` the source's
         calibration (the widening by the members' spread where it has one, and its map)."""
+        dist, spread = self.uncalibrated(prompts, embeddings, token_counts, targets)
+        return self.recalibrate(dist, targets, spread) if calibrated else dist
+
+    def uncalibrated(
+        self,
+        prompts: Sequence[str] | None,
+        embeddings: np.ndarray,
+        token_counts: np.ndarray,
+        targets: np.ndarray,
+    ) -> tuple[LengthDistribution, np.ndarray]:
+        """The head's distributions with the instruction adjustment (skipped when ``prompts`` is
+        ``None``) and no calibration, with the members' spread (what the calibration reads)."""
         probs, spread = self.head_outputs(embeddings, token_counts, targets)
         if prompts is not None:
             probs = self.adjust(probs, prompts, targets)
-        dist = LengthDistribution.from_histogram(probs, self.edges)
-        return self.recalibrate(dist, targets, spread) if calibrated else dist
+        return LengthDistribution.from_histogram(probs, self.edges), spread
 
     def predict(
         self,

@@ -654,10 +654,12 @@ def fit_source_calibrations(
         mask = sources == source
         p = rows.prompt_index[mask]
         records = [r for r, m in zip(rows.records, mask, strict=True) if m]
-        embeddings, counts = features.embeddings[p].numpy(), features.counts[p].numpy()
-        probs, spread = predictor.head_outputs(embeddings, counts, targets[mask])
-        probs = predictor.adjust(probs, [rows.prompts[i] for i in p], targets[mask])
-        dist = LengthDistribution.from_histogram(probs, predictor.edges)
+        dist, spread = predictor.uncalibrated(
+            [rows.prompts[i] for i in p],
+            features.embeddings[p].numpy(),
+            features.counts[p].numpy(),
+            targets[mask],
+        )
         pits = sample_pits(dist, records)
         prompts = int(np.unique(p).size)
         unwidened = Recalibrator.fit(pits, units=prompts)
