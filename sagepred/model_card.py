@@ -230,9 +230,15 @@ def _protocol_text(data: dict[str, Any]) -> str:
 
 
 def _metric_rows(metrics: dict[str, Any]) -> str:
-    rows = [
-        f"| {label} | {metrics[key]:.4g} |" for key, label in CARD_METRICS if _is_number(metrics.get(key))
-    ]
+    rows = []
+    for key, label in CARD_METRICS:
+        if not _is_number(metrics.get(key)):
+            continue
+        value = f"{metrics[key]:.4g}"
+        interval = metrics.get(f"{key}_ci95")
+        if isinstance(interval, list | tuple) and len(interval) == 2 and all(map(_is_number, interval)):
+            value += f" (95% CI {interval[0]:.3f}–{interval[1]:.3f}, by prompt bootstrap)"
+        rows.append(f"| {label} | {value} |")
     return "\n".join(rows) or "| (no validation metrics recorded) | |"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -109,6 +110,8 @@ def card_metrics(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str,
     """The scalar metrics a card shows, plus pinball losses, per-dataset CRPS and the global baseline."""
     out = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
     out["pinball"] = metrics.get("pinball")
+    if metrics.get("coverage_80_ci95") is not None:
+        out["coverage_80_ci95"] = metrics["coverage_80_ci95"]
     by_dataset = metrics.get("by_dataset") or {}
     if by_dataset:
         out["by_dataset"] = {
@@ -300,6 +303,36 @@ def main() -> None:
     stack.close()
     index = write_cards_and_index(args.zoo_dir, args.cards_dir, build_log)
     print(f"zoo: {len(index['checkpoints'])} checkpoints, {index['total_bytes'] / 1e6:.1f} MB")
+    for line in coverage_report(build_log):
+        print(line)
+
+
+def coverage_report(build_log: dict[str, Any], nominal: float = 0.8, tolerance: float = 0.03) -> list[str]:
+    """Per data source: how many checkpoints cover ``nominal ± tolerance``, how many a perfectly
+    calibrated predictor would on the same numbers of held-out prompts (binomial, one sample per prompt:
+    a floor for sources with several), and how many 95% intervals hold ``nominal``."""
+    from scipy.stats import binom
+
+    lines = []
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for facts in build_log.values():
+        if facts.get("coverage_80") is not None and facts.get("held_out_prompts"):
+            by_source.setdefault(facts.get("source", "unknown"), []).append(facts)
+    for source, entries in sorted(by_source.items()):
+        within = sum(abs(e["coverage_80"] - nominal) <= tolerance + 1e-12 for e in entries)
+        expected = 0.0
+        for e in entries:
+            n = int(e["held_out_prompts"])
+            hi, lo = math.floor((nominal + tolerance) * n + 1e-9), math.ceil((nominal - tolerance) * n - 1e-9)
+            expected += float(binom.cdf(hi, n, nominal) - binom.cdf(lo - 1, n, nominal))
+        intervals = [e["coverage_80_ci95"] for e in entries if e.get("coverage_80_ci95")]
+        holding = sum(lo <= nominal <= hi for lo, hi in intervals)
+        lines.append(
+            f"{source}: {within} of {len(entries)} within {nominal} ± {tolerance} (a calibrated predictor: "
+            f"{expected:.1f} expected at one sample per prompt); {holding} of {len(intervals)} 95% intervals "
+            f"hold {nominal}"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -225,6 +225,7 @@ def export_for_recipe(
     facts = {
         "name": recipe.name,
         "mode": EXPORT_MODE,
+        "source": pooled.config.targets[pooled.target_index(recipe.target_model)].source,
         "held_out_prompts": len(held),
         "validation_prompts": len(validation),
         "crps": metrics["crps"],
@@ -233,6 +234,7 @@ def export_for_recipe(
         "crps_ratio": metrics["crps"] / baseline["crps"],
         "kendall_tau": metrics.get("kendall_tau"),
         "coverage_80": metrics.get("coverage_80"),
+        "coverage_80_ci95": metrics.get("coverage_80_ci95"),
         "coverage_80_uncalibrated": raw_metrics.get("coverage_80"),
         "refined": refined,
     }

@@ -13,6 +13,7 @@ from sagepred.errors import InputError
 from sagepred.metrics import (
     PitValues,
     compute_metrics,
+    coverage_interval,
     crps,
     kendall_tau,
     length_bucket,
@@ -158,6 +159,28 @@ def test_coverage_and_pit_hand_computed():
     assert metrics["reliability"]["0.5"] == pytest.approx(0.5)
 
 
+def test_per_sample_inside_shares_average_to_the_coverage():
+    dist = uniform(0.0, 100.0, 3)
+    pit = pit_values(
+        dist, np.array([5.0, 50.0, 60.0, 95.0]), np.array([False, False, True, False]), np.array([0, 1, 1, 2])
+    )
+    np.testing.assert_allclose(pit.inside(), [0.0, 1.0, 0.75, 0.0])  # censored at 0.6: 0.3 of its 0.4
+    assert pit.inside().mean() == pytest.approx(pit.cdf(0.9)[0] - pit._left_limit(np.array([0.1]))[0])
+
+
+def test_coverage_interval_holds_the_truth_and_widens_with_clustered_samples():
+    """At 170 calibrated prompts the 95% interval is about ±0.06 around 0.80; ten samples per prompt
+    that move together (the same PIT) give no more information than one."""
+    rng = np.random.default_rng(3)
+    hits = (rng.random(170) < 0.8).astype(float)
+    low, high = coverage_interval(hits, np.arange(170))
+    assert low < hits.mean() < high and 0.10 < high - low < 0.15
+    clustered = coverage_interval(np.repeat(hits, 10), np.repeat(np.arange(170), 10))
+    independent = coverage_interval((rng.random(1700) < 0.8).astype(float), np.arange(1700))
+    assert clustered[1] - clustered[0] > 2 * (independent[1] - independent[0])
+    assert coverage_interval(hits, np.arange(170)) == (low, high)  # seeded
+
+
 def test_calibrated_forecasts_score_as_calibrated():
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(30) * 0.5, size=300)
@@ -243,6 +266,8 @@ def test_compute_metrics_real_castillo_in_sample_histogram_is_calibrated(castill
     assert metrics["kendall_tau"] is None  # one distribution for every prompt: no ranking
     # the pooled histogram of the very samples scored is calibrated up to binning
     assert metrics["coverage_80"] == pytest.approx(0.8, abs=0.02)
+    low, high = metrics["coverage_80_ci95"]
+    assert low < metrics["coverage_80"] < high and high - low < 0.06
     assert metrics["pit_ks"] < 0.02
     assert metrics["mean_predicted"] == pytest.approx(metrics["mean_observed"], rel=0.05)
     assert set(metrics["by_dataset"]) >= {"Alpaca", "ShareGPT", "Mbpp"}

@@ -70,6 +70,15 @@ def test_optional_sections_follow_the_data():
     assert "pipeline_tag: text-regression" in card
 
 
+def test_a_card_shows_the_coverage_interval_when_recorded():
+    config = _config("llama-3-8b")
+    config.metrics["coverage_80"], config.metrics["coverage_80_ci95"] = 0.82, [0.7612, 0.8791]
+    card = render_model_card(config)
+    assert "| Coverage of the central 80% interval (target 0.80) | 0.82 (95% CI 0.761–0.879, by prompt" in card
+    config.metrics["coverage_80_ci95"] = None
+    assert "95% CI" not in render_model_card(config)
+
+
 def test_a_bare_config_renders_with_placeholders_for_what_is_missing():
     card = render_model_card(PredictorConfig(target_model="demo"))
     assert "| (no validation metrics recorded) | |" in card

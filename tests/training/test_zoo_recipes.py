@@ -60,3 +60,19 @@ def test_names_resolve_or_report_ambiguity(name, recipe):
             load_recipe(name)
     else:
         assert load_recipe(name).name == recipe
+
+
+def test_the_zoo_build_reports_coverage_against_what_calibration_allows():
+    """170 held-out prompts of one sample: a calibrated checkpoint lands within 0.80 ± 0.03 about two
+    times in three, so the report gives that expectation beside the count."""
+    from sagepred.training.build_zoo import coverage_report
+
+    log = {
+        f"m{i}": {"source": "alpaca_eval", "held_out_prompts": 170, "coverage_80": c, "coverage_80_ci95": ci}
+        for i, (c, ci) in enumerate([(0.80, [0.74, 0.86]), (0.85, [0.79, 0.90]), (0.70, [0.63, 0.77])])
+    }
+    log["c"] = {"source": "castillo", "held_out_prompts": 600, "coverage_80": 0.79}
+    lines = coverage_report(log)
+    assert lines[0].startswith("alpaca_eval: 1 of 3 within 0.8 ± 0.03 (a calibrated predictor: 2.1 expected")
+    assert lines[0].endswith("2 of 3 95% intervals hold 0.8")
+    assert lines[1].startswith("castillo: 1 of 1 within") and "0 of 0 95% intervals" in lines[1]
