@@ -172,6 +172,69 @@ class Recalibrator:
         return cls(mapping)
 
 
+PSEUDO_COUNT_GRID = (0.0, 20.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
+"""Pseudo-counts (in prompts) :func:`choose_pseudo_count` tries."""
+
+
+def pit_cvm(pits: np.ndarray) -> float:
+    """Cramér–von Mises distance of PIT values from uniform: mean over :data:`PIT_GRID` of
+    ``(G(t) − t)²``, ``G`` their empirical CDF."""
+    values = np.sort(np.asarray(pits, dtype=np.float64))
+    if values.size == 0:
+        return float("nan")
+    return float(np.mean((np.searchsorted(values, PIT_GRID, side="right") / values.size - PIT_GRID) ** 2))
+
+
+def choose_pseudo_count(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    grid: Sequence[float] = PSEUDO_COUNT_GRID,
+    repeats: int = 10,
+    seed: int = 0,
+    tail_slope: float | None = 2.0,
+    tail_samples: int = 10,
+) -> tuple[float, dict[str, float]]:
+    """The map's shrinkage, chosen by cross-fitting on the validation prompts themselves.
+
+    ``groups`` holds one ``(pits, prompt)`` pair per target: its validation samples' PIT values and
+    the index of each sample's prompt. For each of ``repeats`` seeded halvings of every target's
+    prompts, a map fitted on one half with pseudo-count ``k`` (weighed against that half's prompts)
+    recalibrates the other half, both ways; the ``k`` whose recalibrated halves lie closest to uniform
+    (mean :func:`pit_cvm` over targets, halvings and directions) wins. A target's map reads a few
+    hundred prompts whose samples move together, and the noise of their PITs is large beside its real
+    miscalibration: measured on the 13 CASTILLO zoo targets (about 300 validation prompts each), maps
+    fitted without shrinkage (about 3,000 samples against 20) moved held-out coverage past 0.80 in the
+    other direction (llama-3.2-1b 0.830 → 0.771, gemma-3-4b 0.779 → 0.837).
+
+    Returns ``(k, {str(k): mean distance})``.
+    """
+    if not groups:
+        raise ValueError("choose_pseudo_count needs at least one group")
+    rng = np.random.default_rng(seed)
+    scores = {float(k): [] for k in grid}
+    for pits, prompt in groups:
+        pits, prompt = np.asarray(pits, dtype=np.float64), np.asarray(prompt)
+        _, prompt = np.unique(prompt, return_inverse=True)
+        n = int(prompt.max()) + 1
+        if n < 4:
+            continue
+        for _ in range(repeats):
+            half = rng.random(n) < 0.5
+            for side in (half, ~half):
+                fit_rows, test_rows = side[prompt], ~side[prompt]
+                if not fit_rows.any() or not test_rows.any():
+                    continue
+                for k in scores:
+                    mapping = Recalibrator.fit(
+                        pits[fit_rows], k, tail_slope, tail_samples, units=int(side.sum())
+                    ).mapping
+                    scores[k].append(pit_cvm(np.interp(pits[test_rows], PIT_GRID, mapping)))
+    table = {str(k): float(np.mean(v)) for k, v in scores.items() if v}
+    if not table:
+        raise ValueError("choose_pseudo_count needs a group with at least four prompts")
+    best = min(table, key=table.__getitem__)
+    return float(best), table
+
+
 # ---------------------------------------------------------------------------- distance + widening
 class ReferenceSet:
     """L2-normalised training embeddings ``(m, dim)`` and the k-NN distance of new prompts to them."""
@@ -479,10 +542,13 @@ class Calibration:
         reference_embeddings: np.ndarray,
         config: CalibrationConfig | None = None,
         seed: int = 0,
+        units: int | None = None,
     ) -> Calibration:
         """Fit on held-out ``records`` (their raw predictions ``dist`` and ``embeddings``).
 
         ``reference_embeddings`` are the training prompts' (the fit split, never the held-out ones).
+        ``units``: what the map's pseudo-count weighs against (:meth:`Recalibrator.fit`; the prompts,
+        whose samples move together), else the samples.
         """
         config = config or CalibrationConfig()
         before = sample_pits(dist, records)
@@ -494,12 +560,13 @@ class Calibration:
             widening = Widening.fit(dist, records, distance, config.distance_bins, config.max_scale)
             widened = widen(dist, widening.scale(distance))
         recalibrator = Recalibrator.fit(
-            sample_pits(widened, records), config.pseudo_count, config.tail_slope, config.tail_samples
+            sample_pits(widened, records), config.pseudo_count, config.tail_slope, config.tail_samples, units
         )
         after = sample_pits(recalibrator(widened), records)
         fitted = {
             "records": len(records),
             "samples": int(before.size),
+            **({"units": int(units)} if units is not None else {}),
             "coverage_80_before": round(interval_coverage(before), 4),
             "coverage_80_after": round(interval_coverage(after), 4),
             "config": config.to_dict(),

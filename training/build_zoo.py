@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 
 from sagepred import zoo
+from sagepred.calibration import CalibrationConfig, choose_pseudo_count
 from sagepred.encoders import EmbeddingCache
 from sagepred.io import atomic_write_text
 from sagepred.model_card import render_model_card
@@ -39,7 +41,15 @@ from sagepred.predictor import CARD_NAME, CONFIG_NAME, LengthPredictor
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
 from sagepred.training.recipes import Recipe, list_recipes, load_recipe
-from sagepred.training.zoo_from_pooled import export_for_recipe, pooled_training_prompts, shipped_copy
+from sagepred.training.zoo_from_pooled import (
+    PooledSplit,
+    RefinedExport,
+    finish_export,
+    pooled_training_prompts,
+    refined_export,
+    shipped_copy,
+    validation_pits,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CARD_KEYS = ("crps", "kendall_tau", "coverage_80", "mae_median", "bucket_accuracy", "pit_ks")
@@ -164,19 +174,51 @@ def build_one(recipe: Recipe, zoo_dir: Path, dtype: torch.dtype, cache: Embeddin
 
 def build_exported(
     pooled: Any,
-    recipe: Recipe,
-    trained_on: np.ndarray,
+    export: RefinedExport,
     zoo_dir: Path,
     dtype: torch.dtype,
     cache: EmbeddingCache,
+    shrinkage: MapShrinkage,
 ) -> dict[str, Any]:
-    """Export, recalibrate, re-measure with shipped weights and write one checkpoint; returns build facts."""
+    """Recalibrate, re-measure with shipped weights and write one refined export; returns build facts."""
     tic = time.perf_counter()
-    predictor, state, measured = export_for_recipe(pooled, recipe, trained_on, cache, dtype)
+    predictor, state, measured = finish_export(
+        pooled, export, cache, dtype, pseudo_count=shrinkage.pseudo_count, choice=shrinkage.choice
+    )
     baseline = {k: measured["baseline"].get(k) for k in ("crps", "kendall_tau", "coverage_80")}
     predictor.config.metrics = card_metrics(measured["metrics"], baseline)
-    predictor.save_pretrained(zoo_dir / recipe.name, weights=state)
+    predictor.save_pretrained(zoo_dir / export.recipe.name, weights=state)
     return {**measured["facts"], "seconds": round(time.perf_counter() - tic, 1)}
+
+
+@dataclass
+class MapShrinkage:
+    """The pseudo-count of the per-target maps and how it was chosen."""
+
+    pseudo_count: float = field(
+        default=CalibrationConfig().pseudo_count,
+        metadata={"help": "identity pseudo-prompts of every own map"},
+    )
+    choice: dict[str, Any] | None = field(
+        default=None, metadata={"help": "choose_pseudo_count's table and targets (None: the default)"}
+    )
+
+
+def choose_map_shrinkage(exports: Sequence[RefinedExport], cache: EmbeddingCache, seed: int) -> MapShrinkage:
+    """Cross-fit the pseudo-count on the validation prompts of the exports that fit maps of their own."""
+    own = [e for e in exports if e.own_map]
+    if not own:
+        return MapShrinkage()
+    k, table = choose_pseudo_count([validation_pits(e, cache) for e in own], seed=seed)
+    return MapShrinkage(
+        k,
+        {
+            "chosen": k,
+            "by": "cross-fitted halves of the validation prompts, mean PIT Cramér–von Mises distance",
+            "targets": [e.recipe.name for e in own],
+            "distance": {key: round(value, 7) for key, value in table.items()},
+        },
+    )
 
 
 def _refined_text(refined: dict[str, Any] | None) -> str:
@@ -276,28 +318,45 @@ def main() -> None:
                 f"{fitted['coverage_80_after']:.3f}",
                 flush=True,
             )
-    for i, recipe in enumerate(recipes if not args.index_only else []):
-        if (args.zoo_dir / recipe.name / CONFIG_NAME).is_file() and not args.force:
-            continue
-        print(f"[{i + 1}/{len(recipes)}] {recipe.name} ({recipe.target_model})", flush=True)
-        dtype = getattr(torch, args.dtype)
-        if pooled is not None:
-            facts = build_exported(pooled, recipe, trained_on, args.zoo_dir, dtype, cache)
+    todo = [
+        r
+        for r in (recipes if not args.index_only else [])
+        if args.force or not (args.zoo_dir / r.name / CONFIG_NAME).is_file()
+    ]
+    dtype = getattr(torch, args.dtype)
+    if pooled is not None:
+        exports = []
+        for i, recipe in enumerate(todo):
+            print(f"[{i + 1}/{len(todo)}] refining {recipe.name} ({recipe.target_model})", flush=True)
+            exports.append(refined_export(pooled, recipe, trained_on, cache))
+        shrinkage = choose_map_shrinkage(exports, cache, seed=PooledSplit.of(pooled).seed)
+        if shrinkage.choice:
+            distances = ", ".join(f"{k}: {v:.2e}" for k, v in shrinkage.choice["distance"].items())
             print(
-                f"  {facts['seconds']} s; CRPS {facts['crps']:.2f} = {facts['crps_ratio']:.3f}× global "
-                f"(uncalibrated {facts['crps_uncalibrated']:.2f}), τ {facts['kendall_tau']:.3f}, "
-                f"cov80 {facts['coverage_80']:.3f} (uncalibrated {facts['coverage_80_uncalibrated']:.3f}); "
-                + _refined_text(facts.get("refined")),
+                f"own maps of {len(shrinkage.choice['targets'])} targets: pseudo-count "
+                f"{shrinkage.pseudo_count:g} prompts (cross-fitted PIT distance {distances})",
                 flush=True,
             )
-        else:
-            facts = build_one(recipe, args.zoo_dir, dtype, cache)
-            check = facts["weights_check"]
+        for export in exports:
+            facts = build_exported(pooled, export, args.zoo_dir, dtype, cache, shrinkage)
             print(
-                f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
-                f"τ {check['kendall_tau_shipped']}",
+                f"{export.recipe.name}: {facts['seconds']} s; CRPS {facts['crps']:.2f} = "
+                f"{facts['crps_ratio']:.3f}× global (uncalibrated {facts['crps_uncalibrated']:.2f}), "
+                f"τ {facts['kendall_tau']:.3f}, cov80 {facts['coverage_80']:.3f} (uncalibrated "
+                f"{facts['coverage_80_uncalibrated']:.3f}); " + _refined_text(facts.get("refined")),
                 flush=True,
             )
+            build_log[export.recipe.name] = facts
+            atomic_write_text(log_path, json.dumps(build_log, indent=2) + "\n")
+    for i, recipe in enumerate(todo if pooled is None else []):
+        print(f"[{i + 1}/{len(todo)}] {recipe.name} ({recipe.target_model})", flush=True)
+        facts = build_one(recipe, args.zoo_dir, dtype, cache)
+        check = facts["weights_check"]
+        print(
+            f"  {facts['seconds']} s; CRPS {check['crps_shipped']:.2f} (float32 {check['crps_float32']:.2f}), "
+            f"τ {check['kendall_tau_shipped']}",
+            flush=True,
+        )
         build_log[recipe.name] = facts
         atomic_write_text(log_path, json.dumps(build_log, indent=2) + "\n")
     stack.close()

@@ -17,7 +17,9 @@ Per target (a recipe of the zoo):
   validation loss;
 * recalibration (isotonic on PIT, no distance widening: its reference set would add 1.5 MB per
   checkpoint) on the target's validation prompts, the pooled model's early-stopping split, when they
-  hold at least :data:`MIN_CALIBRATION_SAMPLES` samples; a target with fewer (an AlpacaEval model has
+  hold at least :data:`MIN_CALIBRATION_SAMPLES` samples, shrunk toward the identity by a pseudo-count
+  of prompts that the build chooses once for all such targets by cross-fitting on their validation
+  halves (:func:`~sagepred.calibration.choose_pseudo_count`); a target with fewer (an AlpacaEval model has
   about 60) keeps its data source's map from the pooled checkpoint, fitted on the pooled model's
   validation predictions of every target of that source
   (:func:`~sagepred.training.pooled.fit_source_calibrations`);
@@ -36,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sagepred.calibration import Calibration, CalibrationConfig
+from sagepred.calibration import Calibration, CalibrationConfig, sample_pits
 from sagepred.contamination import overlap_mask, prompt_digest, prompt_hashes
 from sagepred.encoders import EmbeddingCache
 from sagepred.errors import InputError
@@ -131,23 +133,35 @@ def _features(
     return cache.encode(predictor.encoder, texts), counts, texts
 
 
-def export_for_recipe(
+@dataclass
+class RefinedExport:
+    """A target's head exported from the pooled model and refined, with its splits: the first half of
+    :func:`export_for_recipe` (calibration and measurement are the second, :func:`finish_export`)."""
+
+    recipe: Recipe
+    predictor: LengthPredictor
+    fit: list[LengthRecord]
+    validation: list[LengthRecord]
+    held: list[LengthRecord]
+    excluded: list[str]
+    refined: dict[str, Any] | None
+    provenance: dict[str, Any]
+
+    @property
+    def own_map(self) -> bool:
+        """Whether its validation prompts hold enough samples for a recalibration map of its own."""
+        return sum(r.num_samples for r in self.validation) >= MIN_CALIBRATION_SAMPLES
+
+
+def refined_export(
     pooled: PooledPredictor,
     recipe: Recipe,
     trained_on: np.ndarray,
     cache: EmbeddingCache,
-    dtype: torch.dtype = torch.float16,
-    pooled_label: str = "pooled",
     refine: bool = True,
-) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
-    """The zoo checkpoint of ``recipe``'s target exported from ``pooled``: ``(predictor, shipped weights,
-    build facts)``. ``trained_on`` holds the digests of the pooled model's training prompts.
-
-    With ``refine`` the exported head goes on training on the target's own training prompts, early
-    stopping on its validation prompts; the export itself is kept when no epoch beats it there. A
-    target whose validation prompts hold too few samples for a map of its own keeps the export's: its
-    data source's map in the pooled checkpoint.
-    """
+) -> RefinedExport:
+    """``recipe``'s target exported from ``pooled`` and (with ``refine``) trained on on its own training
+    prompts, early stopping on its validation prompts (the export itself is kept when no epoch beats it)."""
     data = load_training_data(recipe, notify=lambda _m: None)
     records = data.train + data.eval
     split = PooledSplit.of(pooled)
@@ -170,14 +184,77 @@ def export_for_recipe(
             fit, validation
         )
     predictor.train_prompt_hashes = trained_on
+    return RefinedExport(recipe, predictor, fit, validation, held, excluded, refined, data.provenance)
+
+
+def validation_pits(export: RefinedExport, cache: EmbeddingCache) -> tuple[np.ndarray, np.ndarray]:
+    """PIT values of the export's uncalibrated predictions on its validation samples, and each sample's
+    prompt (the input of :func:`~sagepred.calibration.choose_pseudo_count`)."""
+    x_val, n_val, texts = _features(export.predictor, export.validation, cache)
+    raw = export.predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=texts)
+    prompt = np.repeat(np.arange(len(export.validation)), [r.num_samples for r in export.validation])
+    return sample_pits(raw, export.validation), prompt
+
+
+def export_for_recipe(
+    pooled: PooledPredictor,
+    recipe: Recipe,
+    trained_on: np.ndarray,
+    cache: EmbeddingCache,
+    dtype: torch.dtype = torch.float16,
+    pooled_label: str = "pooled",
+    refine: bool = True,
+    pseudo_count: float = CalibrationConfig().pseudo_count,
+) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
+    """The zoo checkpoint of ``recipe``'s target exported from ``pooled``: ``(predictor, shipped weights,
+    build facts)``. ``trained_on`` holds the digests of the pooled model's training prompts.
+
+    :func:`refined_export`, then :func:`finish_export` with the map's ``pseudo_count``.
+    """
+    export = refined_export(pooled, recipe, trained_on, cache, refine)
+    return finish_export(pooled, export, cache, dtype, pooled_label, pseudo_count)
+
+
+def finish_export(
+    pooled: PooledPredictor,
+    export: RefinedExport,
+    cache: EmbeddingCache,
+    dtype: torch.dtype = torch.float16,
+    pooled_label: str = "pooled",
+    pseudo_count: float = CalibrationConfig().pseudo_count,
+    choice: dict[str, Any] | None = None,
+) -> tuple[LengthPredictor, dict[str, torch.Tensor], dict[str, Any]]:
+    """Calibrate, round to ``dtype`` and measure a refined export: ``(predictor, shipped weights, build facts)``.
+
+    A target whose validation prompts hold enough samples gets a map of its own, shrunk toward the
+    identity by ``pseudo_count`` pseudo-prompts (weighed against its validation prompts; ``choice``,
+    how that count was chosen, is recorded with it); one with fewer keeps the export's: its data
+    source's map in the pooled checkpoint.
+    """
+    recipe, predictor, fit, validation, held = (
+        export.recipe,
+        export.predictor,
+        export.fit,
+        export.validation,
+        export.held,
+    )
+    excluded, refined, split = export.excluded, export.refined, PooledSplit.of(pooled)
     samples = sum(r.num_samples for r in validation)
-    if samples >= MIN_CALIBRATION_SAMPLES:
+    if export.own_map:
         x_val, n_val, val_texts = _features(predictor, validation, cache)
         raw_val = predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=val_texts)
         x_fit = cache.encode(predictor.encoder, [r.prompt_text for r in fit])
         predictor.calibration = Calibration.fit(
-            raw_val, validation, x_val, x_fit, CalibrationConfig(widen=False), seed=split.seed
+            raw_val,
+            validation,
+            x_val,
+            x_fit,
+            CalibrationConfig(widen=False, pseudo_count=pseudo_count),
+            seed=split.seed,
+            units=len(validation),
         )
+        if choice is not None:
+            predictor.calibration.fitted["pseudo_count_choice"] = choice
         calibration = predictor.calibration.fitted
     elif predictor.calibration is not None:
         calibration = {"own_samples": samples, **predictor.calibration.fitted}
@@ -193,7 +270,7 @@ def export_for_recipe(
         for calibrated in (False, True)
     )
     shipped.config.data = {
-        **data.provenance,
+        **export.provenance,
         "eval_split": (
             f"by prompt: the pooled model's seeded hash-based {split.eval_fraction:.0%} of prompts, "
             f"held out for every target (seed {split.seed})"

@@ -18,10 +18,12 @@ from sagepred.calibration import (
     ReferenceSet,
     SpreadWidening,
     Widening,
+    choose_pseudo_count,
     coverage_by_bin,
     ensemble_spread,
     fit_spread_widening,
     interval_coverage,
+    pit_cvm,
     replay_online,
     sample_pits,
     widen,
@@ -350,3 +352,45 @@ def test_recalibration_shrinks_by_the_independent_units_behind_the_pits():
     gap_prompts = np.abs(by_prompts.mapping - PIT_GRID).max()
     assert gap_samples > 0.1 and gap_prompts == pytest.approx(gap_samples / 2, rel=0.1)
     np.testing.assert_allclose(Recalibrator.fit(pits, units=10**6).mapping, by_samples.mapping)
+
+
+def _clustered_pits(rng, prompts: int, samples: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """PIT values whose samples share a per-prompt offset (a prompt's answers move together); ``spread``
+    below 1 is an overconfident predictor (PITs pile up at both ends)."""
+    centre = rng.random(prompts)
+    noise = rng.normal(0.0, 0.05, (prompts, samples))
+    z = (np.clip(centre[:, None] + noise, 1e-6, 1 - 1e-6) - 0.5) / spread + 0.5
+    return np.clip(z, 0.0, 1.0).ravel(), np.repeat(np.arange(prompts), samples)
+
+
+def test_the_map_is_shrunk_hard_when_its_prompts_are_few_and_the_predictor_calibrated():
+    """Few calibrated prompts of ten samples each: a map of their noise only hurts the other half."""
+    rng = np.random.default_rng(0)
+    groups = [_clustered_pits(rng, 60, 10, 1.0) for _ in range(6)]
+    k, table = choose_pseudo_count(groups)
+    assert k >= 200 and table[str(k)] == min(table.values())
+    assert table["0.0"] > table[str(k)]
+
+
+def test_the_map_is_kept_when_its_many_prompts_show_a_real_miscalibration():
+    rng = np.random.default_rng(1)
+    groups = [_clustered_pits(rng, 800, 3, 0.6) for _ in range(4)]
+    assert pit_cvm(groups[0][0]) > 5 * pit_cvm(rng.random(2400))  # really miscalibrated
+    k, _ = choose_pseudo_count(groups)
+    assert k <= 50
+
+
+def test_choose_pseudo_count_needs_groups():
+    with pytest.raises(ValueError, match="at least one group"):
+        choose_pseudo_count([])
+    with pytest.raises(ValueError, match="four prompts"):
+        choose_pseudo_count([(np.array([0.2, 0.4]), np.array([0, 1]))])
+
+
+def test_calibration_fit_counts_units_when_given():
+    rng = np.random.default_rng(2)
+    records = lognormal_records(rng, rng.uniform(50, 500, 30), 0.6)
+    dist = LengthDistribution.from_samples([r.lengths for r in records])
+    x = rng.normal(size=(30, 8)).astype(np.float32)
+    by_prompt = Calibration.fit(dist, records, x, x, units=30)
+    assert by_prompt.fitted["units"] == 30 and "units" not in Calibration.fit(dist, records, x, x).fitted

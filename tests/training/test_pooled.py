@@ -563,3 +563,50 @@ def test_a_spread_widening_widens_rows_where_the_members_disagree(setup, tmp_pat
     (tmp_path / "w" / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(CheckpointError, match=r"calibration map of 'castillo'.*non-decreasing"):
         PooledPredictor.from_pretrained(tmp_path / "w", encoder=pooled.encoder)
+
+
+def test_a_zoo_export_fits_its_own_map_with_the_cross_fitted_shrinkage(setup, tmp_path):
+    """The zoo path from a pooled model: a refined export whose validation prompts hold enough samples
+    gets a map of its own, shrunk by the pseudo-count the build chose on validation halves, and its
+    metrics carry the coverage interval (mechanics on the fixture's 40 CASTILLO prompts)."""
+    from sagepred.encoders import EmbeddingCache
+    from sagepred.training.build_zoo import choose_map_shrinkage
+    from sagepred.training.recipes import load_recipe
+    from sagepred.training.zoo_from_pooled import RefinedExport, finish_export
+
+    pooled, rows = setup["result"].predictor, setup["rows"]
+    recipe = load_recipe("llama-3.2-1b")
+    target = next(i for i, t in enumerate(rows.targets) if t.name == "llama-3.2-1b")
+    records = [r for r, t in zip(rows.records, rows.target_index, strict=True) if t == target]
+    assert sum(r.num_samples for r in records) >= 400
+    export = RefinedExport(
+        recipe,
+        pooled.export_target(recipe.target_model),
+        fit=records,
+        validation=records,
+        held=records,
+        excluded=[],
+        refined=None,
+        provenance={"source": "castillo"},
+    )
+    assert export.own_map
+    cache = EmbeddingCache(tmp_path / "cache")
+    shrinkage = choose_map_shrinkage([export], cache, seed=0)
+    assert shrinkage.choice["targets"] == ["llama-3.2-1b"]
+    assert shrinkage.pseudo_count == float(min(shrinkage.choice["distance"], key=shrinkage.choice["distance"].get))
+    predictor, state, measured = finish_export(
+        pooled, export, cache, pseudo_count=shrinkage.pseudo_count, choice=shrinkage.choice
+    )
+    fitted = predictor.calibration.fitted
+    assert fitted["units"] == len(records) and fitted["config"]["pseudo_count"] == shrinkage.pseudo_count
+    assert fitted["pseudo_count_choice"] == shrinkage.choice
+    low, high = measured["facts"]["coverage_80_ci95"]
+    assert low <= measured["facts"]["coverage_80"] <= high
+    assert measured["facts"]["source"] == "castillo"
+    assert all(v.dtype == torch_float16() for v in state.values())
+
+
+def torch_float16():
+    import torch
+
+    return torch.float16
