@@ -74,7 +74,9 @@ def test_a_card_shows_the_coverage_interval_when_recorded():
     config = _config("llama-3-8b")
     config.metrics["coverage_80"], config.metrics["coverage_80_ci95"] = 0.82, [0.7612, 0.8791]
     card = render_model_card(config)
-    assert "| Coverage of the central 80% interval (target 0.80) | 0.82 (95% CI 0.761–0.879, by prompt" in card
+    assert (
+        "| Coverage of the central 80% interval (target 0.80) | 0.82 (95% CI 0.761–0.879, by prompt" in card
+    )
     config.metrics["coverage_80_ci95"] = None
     assert "95% CI" not in render_model_card(config)
 

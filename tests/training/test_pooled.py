@@ -593,7 +593,9 @@ def test_a_zoo_export_fits_its_own_map_with_the_cross_fitted_shrinkage(setup, tm
     cache = EmbeddingCache(tmp_path / "cache")
     shrinkage = choose_map_shrinkage([export], cache, seed=0)
     assert shrinkage.choice["targets"] == ["llama-3.2-1b"]
-    assert shrinkage.pseudo_count == float(min(shrinkage.choice["distance"], key=shrinkage.choice["distance"].get))
+    assert shrinkage.pseudo_count == float(
+        min(shrinkage.choice["distance"], key=shrinkage.choice["distance"].get)
+    )
     predictor, state, measured = finish_export(
         pooled, export, cache, pseudo_count=shrinkage.pseudo_count, choice=shrinkage.choice
     )
