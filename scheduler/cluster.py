@@ -71,11 +71,12 @@ class ClusterResult:
         tokens = (self.combined.prompt_len + self.combined.output_len).astype(np.float64)
         return np.bincount(self.replica, weights=tokens, minlength=len(self.replicas))
 
-    def summary(self) -> dict[str, Any]:
-        """``SimResult.summary`` over every request, TTFT percentiles, and imbalance (max/mean load)."""
-        row = self.combined.summary()
-        done = self.combined.completed
-        ttft = (self.combined.first_token - self.combined.arrival)[done]
+    def summary(self, warmup_s: float = 0.0) -> dict[str, Any]:
+        """``SimResult.summary`` over every request (or those arriving after ``warmup_s``), TTFT
+        percentiles, and imbalance (max/mean load)."""
+        row = self.combined.summary(warmup_s)
+        measured = self.combined.measured(warmup_s)
+        ttft = (self.combined.first_token - self.combined.arrival)[measured]
         load = self.replica_load()
         row.update(
             {

@@ -110,11 +110,24 @@ class SimResult:
     def completed(self) -> np.ndarray:
         return np.isfinite(self.finish)
 
-    def summary(self) -> dict[str, Any]:
-        """The report row: TTLT/TTFT statistics in seconds, throughput, counts."""
+    def measured(self, warmup_s: float = 0.0) -> np.ndarray:
+        """Completed requests that arrived ``warmup_s`` or more after the first arrival (all completed
+        ones at 0): the steady-state sample of a long run, without the empty engine's first minutes."""
         done = self.completed
-        ttlt = (self.finish - self.arrival)[done]
-        ttft = (self.first_token - self.arrival)[done]
+        if warmup_s > 0 and self.arrival.size:
+            done = done & (self.arrival >= self.arrival.min() + warmup_s)
+        return done
+
+    def summary(self, warmup_s: float = 0.0) -> dict[str, Any]:
+        """The report row: TTLT/TTFT statistics in seconds, throughput, counts.
+
+        With ``warmup_s`` the latency statistics cover only the requests that arrived that long after
+        the first (:meth:`measured`); throughput and counts still cover the whole run.
+        """
+        done = self.completed
+        measured = self.measured(warmup_s)
+        ttlt = (self.finish - self.arrival)[measured]
+        ttft = (self.first_token - self.arrival)[measured]
         span = float(self.finish[done].max() - self.arrival.min()) if done.any() else 0.0
         tokens = float(self.output_len[done].sum())
 
@@ -136,6 +149,7 @@ class SimResult:
             "memory_preemptions": int(self.memory_preemptions),
             "steps": int(self.steps),
             "sim_wall_s": round(self.wall_s, 3),
+            **({"warmup_s": warmup_s, "measured": int(measured.sum())} if warmup_s > 0 else {}),
         }
 
 

@@ -117,6 +117,18 @@ def test_fcfs_keeps_arrival_order(overloaded):
     assert len(r.admit_order) == len(overloaded)
 
 
+def test_summary_after_a_warmup_scores_only_later_arrivals(overloaded):
+    """A steady-state summary leaves out the requests that arrived while the engine was filling."""
+    r = simulate(overloaded, make_policy("fcfs"), load_profile("llama-3.1-8b-h100"))
+    span = float(r.arrival.max() - r.arrival.min())
+    full, steady = r.summary(), r.summary(warmup_s=0.5 * span)
+    later = r.completed & (r.arrival >= r.arrival.min() + 0.5 * span)
+    assert steady["measured"] == int(later.sum()) < full["completed"]
+    assert steady["mean_ttlt_s"] == pytest.approx(float((r.finish - r.arrival)[later].mean()))
+    assert steady["mean_ttlt_s"] > full["mean_ttlt_s"]  # the queue builds up: later requests wait longer
+    assert steady["completed"] == full["completed"] and "measured" not in full
+
+
 def test_oracle_is_not_beaten_and_gittins_beats_fcfs(overloaded):
     profile = load_profile("llama-3.1-8b-h100")
     cost = CostModel.from_profile(profile)
