@@ -6,6 +6,7 @@ training layer importing this one (docs/architecture.md).
 
 from sagepred.metrics import (
     BUCKET_WIDTH,
+    COVERAGE_BOOTSTRAP,
     NUM_BUCKETS,
     PINBALL_LEVELS,
     PIT_BINS,
@@ -14,6 +15,7 @@ from sagepred.metrics import (
     Samples,
     SampleScores,
     compute_metrics,
+    coverage_interval,
     crps,
     kendall_tau,
     length_bucket,
@@ -25,6 +27,7 @@ from sagepred.metrics import (
 
 __all__ = [
     "BUCKET_WIDTH",
+    "COVERAGE_BOOTSTRAP",
     "NUM_BUCKETS",
     "PINBALL_LEVELS",
     "PIT_BINS",
@@ -33,6 +36,7 @@ __all__ = [
     "SampleScores",
     "Samples",
     "compute_metrics",
+    "coverage_interval",
     "crps",
     "kendall_tau",
     "length_bucket",
