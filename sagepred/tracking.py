@@ -118,11 +118,15 @@ class MlflowTracker:
         mlflow.log_params({k: str(v)[:500] for k, v in flat.items()})
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
-        """Log the numeric entries of ``metrics`` (nested dicts flattened with dots)."""
+        """Log the numeric entries of ``metrics`` (nested dicts flattened with dots; an interval
+        ``…_ci95: [low, high]`` as ``…_ci95.low`` and ``…_ci95.high``)."""
         if not self.enabled or self._mlflow is None:
             return
         flat: dict[str, Any] = {}
         _flatten("", metrics, flat)
+        for key, value in list(flat.items()):
+            if key.endswith("_ci95") and isinstance(value, list | tuple) and len(value) == 2:
+                flat[f"{key}.low"], flat[f"{key}.high"] = value
         numeric = {
             k: float(v) for k, v in flat.items() if isinstance(v, int | float) and not isinstance(v, bool)
         }

@@ -73,6 +73,10 @@ def test_champion_alias_follows_the_best_crps_on_the_same_held_out_data(tmp_path
     assert run.data.params["holdout_sha256"] == v1.tags[HOLDOUT_TAG]
     assert run.data.metrics["eval_crps"] == pytest.approx(first["metrics"]["crps"])
     assert run.data.metrics["eval_pinball.0.9"] == pytest.approx(first["metrics"]["pinball"]["0.9"])
+    low, high = first["metrics"]["coverage_80_ci95"]
+    assert low <= first["metrics"]["coverage_80"] <= high
+    assert run.data.metrics["eval_coverage_80_ci95.low"] == pytest.approx(low)
+    assert run.data.metrics["eval_coverage_80_ci95.high"] == pytest.approx(high)
     report = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "report")}
     assert report == {
         "metrics.json",
