@@ -160,7 +160,7 @@ def refined_export(
     cache: EmbeddingCache,
     refine: bool = True,
 ) -> RefinedExport:
-    """``recipe``'s target exported from ``pooled`` and (with ``refine``) trained on on its own training
+    """``recipe``'s target exported from ``pooled`` and (with ``refine``) trained further on its own training
     prompts, early stopping on its validation prompts (the export itself is kept when no epoch beats it)."""
     data = load_training_data(recipe, notify=lambda _m: None)
     records = data.train + data.eval
