@@ -335,7 +335,7 @@ def _summarise(scores: SampleScores, sample_mask: np.ndarray, prompt_mask: np.nd
     pred_bucket, true_bucket = length_bucket(median), length_bucket(y)
     known = ~cens | (true_bucket == NUM_BUCKETS - 1) | (pred_bucket < true_bucket)
     hits = (pred_bucket == true_bucket) & known
-    coverage = pit.cdf(0.9)[0] - pit._left_limit(np.array([0.1]))[0]
+    coverage = pit.inside().mean() if pit.lower.size else 0.0
 
     return {
         "crps": float(scores.crps[sample_mask].mean()),

@@ -40,6 +40,7 @@ import torch
 
 from sagepred.calibration import Calibration, CalibrationConfig, sample_pits
 from sagepred.contamination import overlap_mask, prompt_digest, prompt_hashes
+from sagepred.distribution import LengthDistribution
 from sagepred.encoders import EmbeddingCache
 from sagepred.errors import InputError
 from sagepred.metrics import compute_metrics
@@ -147,10 +148,23 @@ class RefinedExport:
     refined: dict[str, Any] | None
     provenance: dict[str, Any]
 
+    _raw_validation: tuple[LengthDistribution, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
+
     @property
     def own_map(self) -> bool:
         """Whether its validation prompts hold enough samples for a recalibration map of its own."""
         return sum(r.num_samples for r in self.validation) >= MIN_CALIBRATION_SAMPLES
+
+    def raw_validation(self, cache: EmbeddingCache) -> tuple[LengthDistribution, np.ndarray]:
+        """The uncalibrated predictions of its validation prompts and their embeddings (computed once:
+        the shrinkage choice and the map's fit both read them)."""
+        if self._raw_validation is None:
+            x_val, n_val, texts = _features(self.predictor, self.validation, cache)
+            raw = self.predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=texts)
+            self._raw_validation = (raw, x_val)
+        return self._raw_validation
 
 
 def refined_export(
@@ -190,8 +204,7 @@ def refined_export(
 def validation_pits(export: RefinedExport, cache: EmbeddingCache) -> tuple[np.ndarray, np.ndarray]:
     """PIT values of the export's uncalibrated predictions on its validation samples, and each sample's
     prompt (the input of :func:`~sagepred.calibration.choose_pseudo_count`)."""
-    x_val, n_val, texts = _features(export.predictor, export.validation, cache)
-    raw = export.predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=texts)
+    raw, _ = export.raw_validation(cache)
     prompt = np.repeat(np.arange(len(export.validation)), [r.num_samples for r in export.validation])
     return sample_pits(raw, export.validation), prompt
 
@@ -241,8 +254,7 @@ def finish_export(
     excluded, refined, split = export.excluded, export.refined, PooledSplit.of(pooled)
     samples = sum(r.num_samples for r in validation)
     if export.own_map:
-        x_val, n_val, val_texts = _features(predictor, validation, cache)
-        raw_val = predictor.predict_from_features(x_val, n_val, calibrated=False, prompts=val_texts)
+        raw_val, x_val = export.raw_validation(cache)
         x_fit = cache.encode(predictor.encoder, [r.prompt_text for r in fit])
         predictor.calibration = Calibration.fit(
             raw_val,
