@@ -41,6 +41,7 @@ from sagepred.scheduler.cost import CostModel
 from sagepred.scheduler.experiment import arrivals_for, load_records, trace_or_poisson
 from sagepred.scheduler.policies import make_policy
 from sagepred.scheduler.profile import load_profile
+from sagepred.scheduler.report import steady_completion_rate
 from sagepred.scheduler.simulator import simulate
 from sagepred.scheduler.workload import build_workload, resolve_predictor
 
@@ -70,9 +71,7 @@ RATIOS = {
 def capacity_rate(records, profile, predictor, seed: int, n: int = 40_000) -> float:
     """One engine's steady completion rate under FCFS with a deep queue (requests per second)."""
     probe = build_workload(arrivals_for(None, n, 1e6, seed), records, predictor, seed)
-    finish = np.sort(simulate(probe, make_policy("fcfs"), profile).finish)
-    lo, hi = finish[int(0.2 * n)], finish[int(0.8 * n)]
-    return float((int(0.8 * n) - int(0.2 * n)) / (hi - lo))
+    return steady_completion_rate(simulate(probe, make_policy("fcfs"), profile).finish)
 
 
 def interval(values: list[float]) -> tuple[float, float]:

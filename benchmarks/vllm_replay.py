@@ -15,9 +15,13 @@ sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy 
 ``guard:max_wait_s=10``; the simulator runs the same settings). The engine's KV pool
 (``--kv-tokens``) is smaller than ``max_num_seqs`` full contexts, so vLLM preempts when blocks run out.
 
-A calibration burst (the plug-in under FCFS) records every step and fits an engine profile; the
-engine's capacity under it sets the rates: ``--loads`` are fractions of that capacity (so a bare run
-queues on any machine), or give ``--rates``. For every rate the modes run ``--repeats`` times in
+A calibration burst (the plug-in under FCFS, ``--calibration-requests`` submitted at once: a deep
+queue) records every step and fits an engine profile, and its completion rate between the 20th and 80th
+percentile of finish times is the engine's steady capacity (a fresh batch of average requests finishes
+faster; in steady state the batch holds its share of long ones). ``--loads`` are fractions of that
+capacity (so a bare run queues on any machine), or give ``--rates``. Runs are long enough to show a
+drift: each run's mean TTLT by fifth of the arrivals is printed and written, and a latency that grows
+from the first fifth to the last says the rate is past what the engine sustains. For every rate the modes run ``--repeats`` times in
 rotating order, each in a fresh engine, on the same workload; ratios to FCFS come with a 95% bootstrap
 interval (requests resampled, the same resample for both modes, repeats pooled). The simulator replays
 every mode with the fitted profile: the fidelity table is its gap to the engine per mode and rate.
@@ -45,6 +49,7 @@ from sagepred.scheduler.policies import PreemptionRule, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
 from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
+from sagepred.scheduler.report import mean_by_part, steady_completion_rate
 from sagepred.scheduler.serving import PREEMPTION_MODES, PluginConfig, prediction_args
 from sagepred.scheduler.simulator import SimConfig, simulate
 from sagepred.scheduler.tiny_model import (
@@ -61,11 +66,16 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_LEN = 512
 MODELS = {"bench": BENCH_MODEL, "tiny": TinyModelConfig()}
 MODES = ("fcfs", "priority", "plugin-off", "plugin-cost")
-GUARDS = ("slack_epsilon=0.1", "slack_epsilon=0.5")
-"""Default ``--guard`` settings: two points of the tail guard's mean-vs-p99 curve."""
+DEFAULT_MODES = ("fcfs", "priority", "plugin-off")
+"""Modes run bare (``plugin-cost`` trailed ``plugin-off`` in every engine run: ask for it by name)."""
+TAIL_TARGET = "slack_epsilon=-0.2+slack_target_quantile=0.99"
+GUARDS = ("aging=0.003", TAIL_TARGET)
+"""Default ``--guard`` settings: two points of the tail guards' mean-vs-p99 curve (a static key that ages,
+and the deadline at FCFS's estimated p99)."""
 CURVE = (
-    "plugin-cost",
+    "plugin-off",
     *(f"guard:slack_epsilon={e}" for e in (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)),
+    f"guard:{TAIL_TARGET}",
     *(f"guard:aging={a}" for a in (0.003, 0.01, 0.03, 0.1)),
 )
 """The simulator's mean-vs-p99 curve of the tail guards on the replay workload (``--curve``)."""
@@ -83,11 +93,13 @@ QUICK = {
 """``--quick``: the smallest configuration that runs every kind of mode end to end."""
 
 
-def workload(args: argparse.Namespace, rate: float) -> Workload:
+def workload(args: argparse.Namespace, rate: float, num_requests: int | None = None) -> Workload:
+    """The first ``num_requests`` (default ``--num-requests``) arrivals of the trace at ``rate``."""
     records = load_records(
         str(args.data / "castillo"), model="meta-llama--Llama-3.1-8B-Instruct", split="validate"
     )
-    arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), args.num_requests, rate)
+    n = num_requests or args.num_requests
+    arrivals = scaled_arrivals(load_trace(args.data / "traces" / args.trace), n, rate)
     w = build_workload(arrivals, records, lambda recs, truth: samples_predictor(recs, truth), seed=args.seed)
     s = args.length_scale
     w.prompt_len = np.clip(np.ceil(w.prompt_len / s), 1, args.max_prompt).astype(np.int64)
@@ -144,6 +156,7 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
         "p99_ttft_s": float(np.percentile(ttft, 99)),
         "throughput_tok_s": float(w.output_len.sum()) / span,
         "makespan_s": float(np.nanmax(last)),
+        "ttlt_by_fifth_s": mean_by_part(w.arrival, ttlt),
         "ttlt": [round(float(x), 4) for x in ttlt],
         "ttft": [round(float(x), 4) for x in ttft],
         "median_step_ms": 1e3 * float(np.median(step_times)) if step_times else None,
@@ -194,7 +207,7 @@ def plugin_settings(mode: str, base: dict, args: argparse.Namespace) -> dict:
         return {**base, "preemption": "off"}
     if mode.startswith("guard:"):
         return {**base, "preemption": args.guard_preemption, **guard_settings(mode[len("guard:") :])}
-    return {**base, "preemption": "cost"}
+    return {**base, "preemption": "cost"}  # plugin-cost
 
 
 def uses_plugin(mode: str) -> bool:
@@ -267,11 +280,12 @@ def bootstrap_ratio(mode_runs: list[dict], base_runs: list[dict], key: str, stat
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Means over repeats of every scalar figure, plus the spread of mean TTLT."""
+    """Means over repeats of every scalar figure and of the latency by fifth, plus the spread of mean TTLT."""
     scalars = [k for k, v in runs[0].items() if isinstance(v, int | float) and v is not None]
     out = {k: float(np.mean([r[k] for r in runs])) for k in scalars}
     ttlt = [r["mean_ttlt_s"] for r in runs]
     out.update(mean_ttlt_min_s=min(ttlt), mean_ttlt_max_s=max(ttlt), repeats=len(runs))
+    out["ttlt_by_fifth_s"] = np.mean([r["ttlt_by_fifth_s"] for r in runs], axis=0).tolist()
     return out
 
 
@@ -320,8 +334,10 @@ def sim_curve(
     return rows
 
 
-def capacity_rate(profile: EngineProfile, w: Workload, max_num_seqs: int) -> float:
-    """Requests per second the engine sustains with every slot busy (decode-bound)."""
+def decode_bound_rate(profile: EngineProfile, w: Workload, max_num_seqs: int) -> float:
+    """Requests per second with every slot busy and no KV limit, from the profile (a first-principles
+    estimate, printed beside the measured steady capacity: it ignores the length-biased batch and
+    preemption, so it runs high)."""
     ctx = float(w.prompt_len.mean() + w.output_len.mean() / 2)
     step = profile.step_time(max_num_seqs, max_num_seqs * ctx)
     return max_num_seqs / step / float(w.output_len.mean())
@@ -347,12 +363,18 @@ def main(argv: list[str] | None = None) -> dict:
         "--trace", default="azure_2023/AzureLLMInferenceTrace_conv.csv", help="trace under traces/"
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="bench", help="dummy-weights model size")
-    parser.add_argument("--num-requests", type=int, default=300, help="requests replayed per run")
+    parser.add_argument(
+        "--num-requests",
+        type=int,
+        default=900,
+        help="requests replayed per run (about 50 s of arrivals at the default loads: long enough to "
+        "show a drift in the latency by fifth)",
+    )
     parser.add_argument(
         "--loads",
         type=lambda t: [float(x) for x in t.split(",")],
-        default=[0.8, 1.0],
-        help="arrival rates as fractions of the calibrated capacity (comma-separated)",
+        default=[0.8, 0.95],
+        help="arrival rates as fractions of the steady capacity the calibration measured (comma-separated)",
     )
     parser.add_argument(
         "--rates",
@@ -374,7 +396,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
     parser.add_argument("--repeats", type=int, default=3, help="runs per mode and rate, in rotating order")
     parser.add_argument(
-        "--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}"
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help=f"comma-separated subset of {', '.join(MODES)} (fcfs always runs)",
     )
     parser.add_argument(
         "--guard",
@@ -384,10 +408,17 @@ def main(argv: list[str] | None = None) -> dict:
         f"max_wait_s=10 (repeat for several; default: {', '.join(GUARDS)}; 'none': no guard modes)",
     )
     parser.add_argument(
-        "--guard-preemption", choices=PREEMPTION_MODES, default="cost", help="preemption of the guard modes"
+        "--guard-preemption",
+        choices=PREEMPTION_MODES,
+        default="off",
+        help="preemption of the guard modes (off: with cost the guarded plug-in preempted more and was "
+        "slower than FCFS over 900-request runs)",
     )
     parser.add_argument(
-        "--calibration-requests", type=int, default=160, help="requests in the calibration burst"
+        "--calibration-requests",
+        type=int,
+        default=600,
+        help="requests in the calibration burst (all at once: its middle measures the steady capacity)",
     )
     parser.add_argument(
         "--quick",
@@ -406,8 +437,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--curve",
         action="append",
         default=None,
-        help="a mode of the simulated mean-vs-p99 curve (repeat; default: plugin-cost, slack epsilons "
-        "0-2, aging 0.003-0.1; 'none': no curve)",
+        help="a mode of the simulated mean-vs-p99 curve (repeat; default: plugin-off, slack epsilons "
+        "0-2, the tail target, aging 0.003-0.1; 'none': no curve)",
     )
     parser.add_argument(
         "--profile-from",
@@ -440,26 +471,24 @@ def main(argv: list[str] | None = None) -> dict:
         return curve_only(args, plugin)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "model", MODELS[args.model])
-    burst = workload(args, 1e6)  # every request at once: the engine saturated, steps of every shape
-    burst_n = min(len(burst.arrival), args.calibration_requests)
-    burst = Workload(
-        burst.arrival[:burst_n] * 0,
-        burst.prompt_len[:burst_n],
-        burst.output_len[:burst_n],
-        burst.dist[:burst_n],
-    )
+    burst = workload(args, 1e6, args.calibration_requests)  # a deep queue: steps of every shape
+    burst.arrival[:] = 0.0
     calibration, profile = run_mode("calibrate", args, burst, model, tmp / "cache-calibrate", plugin)
     profile_path = tmp / "measured-profile.yaml"
     profile_path.write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
     plugin["profile"] = str(profile_path)
-    probe = workload(args, 1.0)
-    capacity = capacity_rate(profile, probe, args.max_num_seqs)
+    try:
+        capacity = steady_completion_rate(np.asarray(calibration["ttlt"]))
+    except ValueError as err:
+        fail(f"--calibration-requests {args.calibration_requests}: {err}")
+    decode_bound = decode_bound_rate(profile, workload(args, 1.0), args.max_num_seqs)
     rates = args.rates or [round(load * capacity, 2) for load in args.loads]
     full_step = calibration.get("full_batch_step_ms")
     print(
         f"calibration: median step {calibration['median_step_ms']:.1f} ms, full-batch decode step "
         f"{full_step or float('nan'):.1f} ms ({args.max_num_seqs} sequences); "
-        f"{calibration['preemptions']} preemptions; capacity ≈ {capacity:.1f} req/s; rates {rates}",
+        f"{calibration['preemptions']} preemptions; steady capacity {capacity:.1f} req/s (decode-bound "
+        f"estimate {decode_bound:.1f}); rates {rates}",
         flush=True,
     )
     doc: dict = {
@@ -467,6 +496,7 @@ def main(argv: list[str] | None = None) -> dict:
         "model": MODELS[args.model].__dict__,
         "profile": profile.to_dict(),
         "capacity_req_s": capacity,
+        "decode_bound_req_s": decode_bound,
         "calibration_median_step_ms": calibration["median_step_ms"],
         "full_batch_step_ms": full_step,
         "modes": modes,
@@ -529,6 +559,10 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{100 * r['sim_gap_mean']:>8.0f}%{100 * r['sim_gap_p99']:>7.0f}%",
                 flush=True,
             )
+        print("mean TTLT (s) by fifth of the arrivals, repeats averaged (growing: past capacity or a late burst)")
+        for mode in modes:
+            fifths = "  ".join(f"{v:6.2f}" for v in table[mode]["ttlt_by_fifth_s"])
+            print(f"{mode:<13}{fifths}", flush=True)
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)
     return doc

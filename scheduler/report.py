@@ -1,4 +1,5 @@
-"""Reporting: the results table (rich), the JSON document, the load-sweep plot, the oracle-gain share."""
+"""Reporting: the results table (rich), the JSON document, the load-sweep plot, the oracle-gain share,
+the steady completion rate of a deep queue and latency by part of a run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sagepred.io import atomic_write_bytes, atomic_write_text
 
@@ -35,6 +38,33 @@ def oracle_gain_share(policies: Mapping[str, Mapping[str, Any]], policy: str = "
     if fcfs is None or oracle is None or mine is None or fcfs - oracle <= 1e-12:
         return None
     return (fcfs - mine) / (fcfs - oracle)
+
+
+def steady_completion_rate(finish: np.ndarray, low: float = 0.2, high: float = 0.8) -> float:
+    """Requests per second completed between the ``low`` and ``high`` quantiles of the finish times.
+
+    Fed with a deep queue (every request submitted at once), this is the engine's steady capacity: the
+    first completions come from a fresh batch of average requests (too fast) and the last from a
+    draining queue (too slow); in between the batch holds its steady, length-biased share of long ones.
+    """
+    done = np.sort(np.asarray(finish, dtype=np.float64)[np.isfinite(finish)])
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"need 0 <= low < high <= 1, got {low} and {high}")
+    first, last = int(low * done.size), min(int(high * done.size), done.size - 1)
+    if done.size < 10 or done[last] <= done[first]:
+        raise ValueError(f"{done.size} finished requests are too few to measure a completion rate")
+    return float((last - first) / (done[last] - done[first]))
+
+
+def mean_by_part(arrival: np.ndarray, values: np.ndarray, parts: int = 5) -> list[float | None]:
+    """Mean of ``values`` over each of ``parts`` equal shares of the requests in arrival order.
+
+    A latency that grows from the first part to the last says the run is past capacity (or a burst
+    came late): its mean depends on how long the run was.
+    """
+    order = np.argsort(np.asarray(arrival), kind="stable")
+    chunks = np.array_split(np.asarray(values, dtype=np.float64)[order], parts)
+    return [float(np.nanmean(c)) if c.size and np.isfinite(c).any() else None for c in chunks]
 
 
 def _fmt(value: Any) -> str:

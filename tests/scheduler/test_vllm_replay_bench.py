@@ -32,6 +32,8 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
     assert doc["modes"] == ["fcfs", "priority", "plugin-cost", "guard:slack_epsilon=0.1"]
     assert doc["full_batch_step_ms"] is not None and doc["full_batch_step_ms"] > 0
     assert doc["profile"]["kv_capacity_tokens"] <= 2560 + doc["profile"]["block_size"]
+    # the rate comes from the calibration's measured steady capacity, printed beside the profile's estimate
+    assert doc["capacity_req_s"] > 0 and doc["decode_bound_req_s"] > 0
     (rate,) = doc["rates"]
     assert rate["rate"] == pytest.approx(doc["capacity_req_s"], rel=0.01)
     results = rate["results"]
@@ -40,6 +42,8 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
     for mode, row in results.items():
         assert row["repeats"] == 1
         assert 0 < row["mean_ttft_s"] <= row["mean_ttlt_s"] <= row["p99_ttlt_s"]
+        fifths = row["ttlt_by_fifth_s"]
+        assert len(fifths) == 5 and min(fifths) <= row["mean_ttlt_s"] <= max(fifths)
         ratio = row["mean_ttlt_vs_fcfs"]
         assert ratio["ci95"][0] <= ratio["ratio"] <= ratio["ci95"][1], mode
         assert math.isfinite(row["sim_gap_mean"]) and math.isfinite(row["sim_gap_p99"])
