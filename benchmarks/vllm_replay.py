@@ -118,9 +118,11 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
     n = len(w.arrival)
     first, last = np.full(n, np.nan), np.full(n, np.nan)
     step_times: list[float] = []
+    host_s = 0.0
     nxt, start = 0, time.perf_counter()
     while nxt < n or engine.has_unfinished_requests():
         now = time.perf_counter() - start
+        added = time.perf_counter()
         while nxt < n and w.arrival[nxt] <= now:
             sp = SamplingParams(
                 max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0, extra_args=extras[nxt]
@@ -129,6 +131,7 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
                 str(nxt), {"prompt_token_ids": [7] * int(w.prompt_len[nxt])}, sp, priority=int(prios[nxt])
             )
             nxt += 1
+        host_s += time.perf_counter() - added
         if not engine.has_unfinished_requests():
             time.sleep(max(0.0, w.arrival[nxt] - (time.perf_counter() - start)))
             continue
@@ -160,6 +163,9 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
         "ttlt": [round(float(x), 4) for x in ttlt],
         "ttft": [round(float(x), 4) for x in ttft],
         "median_step_ms": 1e3 * float(np.median(step_times)) if step_times else None,
+        "steps": len(step_times),
+        "busy_s": float(sum(step_times)),
+        "add_request_s": host_s,
         "preemptions": int(sum(preempted.values())),
     }, step_times
 
@@ -505,17 +511,19 @@ def main(argv: list[str] | None = None) -> dict:
     for rate in rates:
         w = workload(args, rate)
         runs: dict[str, list[dict]] = {m: [] for m in modes}
+        width = max(map(len, modes)) + 1
         for rep in range(args.repeats):
             order = modes[rep % len(modes) :] + modes[: rep % len(modes)]
             for mode in order:
                 result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin)
                 runs[mode].append(result)
                 print(
-                    f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<13} mean TTLT {result['mean_ttlt_s']:.2f} s "
+                    f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<{width}} mean TTLT {result['mean_ttlt_s']:.2f} s "
                     f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms)",
                     flush=True,
                 )
         table = {}
+        width = max(map(len, modes)) + 1
         for mode in modes:
             row = summarise(runs[mode])
             row["mean_ttlt_vs_fcfs"] = bootstrap_ratio(
@@ -528,7 +536,10 @@ def main(argv: list[str] | None = None) -> dict:
                 runs[mode], runs["fcfs"], "ttft", np.mean, args.bootstrap, 2
             )
             sim = simulate_mode(mode, w, profile, plugin, args)
-            row["sim"] = {k: sim[k] for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions")}
+            row["sim"] = {
+                k: sim[k]
+                for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s")
+            }
             row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
             row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
             table[mode] = row
@@ -546,23 +557,36 @@ def main(argv: list[str] | None = None) -> dict:
             f"\nrate {rate:g} req/s, {len(w.arrival)} requests, {args.repeats} repeats, mean output {w.output_len.mean():.0f} tokens"
         )
         print(
-            f"{'mode':<13}{'mean TTLT':>10}{'vs FCFS [95% CI]':>24}{'p50':>7}{'p99':>7}{'p99 vs FCFS [95% CI]':>26}"
+            f"{'mode':<{width}}{'mean TTLT':>10}{'vs FCFS [95% CI]':>24}{'p50':>7}{'p99':>7}{'p99 vs FCFS [95% CI]':>26}"
             f"{'TTFT':>7}{'preempt':>8}{'tok/s':>7}{'sim mean':>9}{'sim p99':>8}"
         )
         for mode in modes:
             r = table[mode]
             m, p = r["mean_ttlt_vs_fcfs"], r["p99_ttlt_vs_fcfs"]
             print(
-                f"{mode:<13}{r['mean_ttlt_s']:>10.2f}{m['ratio']:>9.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
+                f"{mode:<{width}}{r['mean_ttlt_s']:>10.2f}{m['ratio']:>9.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
                 f"{r['p50_ttlt_s']:>7.2f}{r['p99_ttlt_s']:>7.2f}{p['ratio']:>11.3f} [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
                 f"{r['mean_ttft_s']:>7.2f}{r['preemptions']:>8.1f}{r['throughput_tok_s']:>7.0f}"
                 f"{100 * r['sim_gap_mean']:>8.0f}%{100 * r['sim_gap_p99']:>7.0f}%",
                 flush=True,
             )
-        print("mean TTLT (s) by fifth of the arrivals, repeats averaged (growing: past capacity or a late burst)")
+        print(
+            "mean TTLT (s) by fifth of the arrivals, repeats averaged (growing: past capacity or a late burst)"
+        )
         for mode in modes:
             fifths = "  ".join(f"{v:6.2f}" for v in table[mode]["ttlt_by_fifth_s"])
-            print(f"{mode:<13}{fifths}", flush=True)
+            print(f"{mode:<{width}}{fifths}", flush=True)
+        print(
+            "where the simulator's time goes astray: engine steps and seconds in steps (simulated in brackets)"
+        )
+        for mode in modes:
+            r, sim = table[mode], table[mode]["sim"]
+            print(
+                f"{mode:<{width}}{r['steps']:>8.0f} steps [{sim['steps']}]  {r['busy_s']:7.1f} s in steps "
+                f"[{sim['busy_s']:.1f}]  {1e3 * r['busy_s'] / r['steps']:5.1f} ms per step "
+                f"[{1e3 * sim['busy_s'] / max(sim['steps'], 1):.1f}]  add_request {r['add_request_s']:.1f} s",
+                flush=True,
+            )
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)
     return doc

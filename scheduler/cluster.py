@@ -232,6 +232,7 @@ def _collect(
         max_blocks_used=max(p.max_blocks_used for p in parts),
         num_blocks=first.num_blocks,
         wall_s=wall_s,
+        busy_s=sum(p.busy_s for p in parts),
     )
     return ClusterResult(router.name, combined, replica, parts, epochs, wall_s)
 
