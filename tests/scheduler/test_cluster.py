@@ -47,6 +47,7 @@ def test_one_replica_equals_simulate_exactly(llama_records, mooncake, router):
         assert np.array_equal(alone.finish, cluster.combined.finish)
         assert np.array_equal(alone.first_token, cluster.combined.first_token, equal_nan=True)
         assert alone.steps == cluster.combined.steps and alone.admit_order == cluster.combined.admit_order
+        assert alone.busy_s == pytest.approx(cluster.combined.busy_s, rel=1e-12)
 
 
 def test_one_replica_stepped_by_epoch_matches_simulate(llama_records, mooncake):

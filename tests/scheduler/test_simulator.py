@@ -38,6 +38,15 @@ def test_one_request_by_hand():
     assert r.first_token[0] - 1.0 == pytest.approx(prefill)
     assert r.finish[0] - 1.0 == pytest.approx(prefill + decodes)
     assert r.generated[0] == length and r.steps == length
+    assert r.busy_s == pytest.approx(prefill + decodes)
+
+
+def test_busy_time_leaves_out_the_idle_gaps():
+    w = Workload(np.array([0.0, 100.0]), np.array([100, 100]), np.array([5, 5]))
+    r = simulate(w, make_policy("fcfs"), TINY)
+    one = r.finish[0] - w.arrival[0]
+    assert r.busy_s == pytest.approx(2 * one)
+    assert r.summary()["busy_s"] == pytest.approx(2 * one, abs=1e-6) and r.summary()["makespan_s"] > 100
 
 
 def test_chunked_prefill_splits_a_long_prompt():
@@ -87,6 +96,7 @@ def test_jumps_equal_single_steps(policy_name):
     fast = simulate(w, policy, TINY)
     slow = simulate(w, policy, TINY, SimConfig(max_macro_steps=1))
     assert fast.steps == slow.steps
+    assert fast.busy_s == pytest.approx(slow.busy_s, rel=1e-9)
     assert fast.iterations < slow.iterations / 2
     np.testing.assert_allclose(fast.finish, slow.finish, rtol=1e-9)
     np.testing.assert_allclose(fast.first_token, slow.first_token, rtol=1e-9)
