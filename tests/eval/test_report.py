@@ -46,6 +46,14 @@ def test_cells_mark_undefined_and_incomparable_values():
     assert "**" not in markdown_table([summary("a", 120.0, 0.7, 0.3)])  # one row: nothing to win
 
 
+def test_coverage_cell_shows_its_interval_when_the_report_has_one():
+    row = summary("a", 120.0, 0.8368, 0.3)
+    assert format_cell(row, "coverage_80", "{:.3f}") == "0.837"
+    row["coverage_80_ci95"] = [0.8171, 0.8569]
+    assert format_cell(row, "coverage_80", "{:.3f}") == "0.837 [0.817–0.857]"
+    assert "0.837 [0.817–0.857]" in markdown_table([row])
+
+
 def test_write_plots_creates_every_png(tmp_path):
     dist = LengthDistribution(np.array([[0.0, 500.0]]), np.array([[0.0, 1.0]]))
     dist = LengthDistribution(dist.knots, np.repeat(dist.cdf_at_knots, 3, axis=0))
