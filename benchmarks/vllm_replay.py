@@ -48,7 +48,7 @@ from sagepred.scheduler.experiment import load_records
 from sagepred.scheduler.policies import PreemptionRule, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
-from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine
+from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine, step_shape
 from sagepred.scheduler.report import mean_by_part, steady_completion_rate
 from sagepred.scheduler.serving import PREEMPTION_MODES, PluginConfig, prediction_args
 from sagepred.scheduler.simulator import SimConfig, simulate
@@ -226,10 +226,40 @@ def full_batch_step_ms(log: list[tuple[int, int, int]], times: list[float], max_
     return 1e3 * float(np.median(full)) if full else None
 
 
+def record_steps(sched) -> list[tuple[int, int, int]]:
+    """Record every step's ``(batched tokens, KV tokens read, sequences)`` of vLLM's stock scheduler, read
+    as the plug-in reads its own (``step_shape``), so the calibration profile can price its steps."""
+    log: list[tuple[int, int, int]] = []
+    schedule = sched.schedule
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        output = schedule(*args, **kwargs)
+        log.append(step_shape(sched.requests, output)[:3])
+        return output
+
+    sched.schedule = recorded
+    return log
+
+
+def speed_vs_profile(log: list[tuple[int, int, int]], times: list[float], profile: EngineProfile) -> float:
+    """Seconds the run's steps took over what ``profile`` prices them at: above 1, the machine ran slower
+    than during the calibration (a shared machine drifts by several percent within minutes)."""
+    steps = [(shape, t) for shape, t in zip(log, times, strict=False) if shape[2]]
+    predicted = sum(profile.step_time(b, kv) for (b, kv, _), _ in steps)
+    return sum(t for _, t in steps) / predicted if predicted > 0 else float("nan")
+
+
 def run_mode(
-    mode: str, args: argparse.Namespace, w: Workload, model: Path, cache: Path, plugin: dict
+    mode: str,
+    args: argparse.Namespace,
+    w: Workload,
+    model: Path,
+    cache: Path,
+    plugin: dict,
+    fitted: EngineProfile | None = None,
 ) -> tuple[dict, EngineProfile | None]:
-    """One replay in a fresh engine. ``calibrate``: the plug-in under FCFS, recording steps for a profile."""
+    """One replay in a fresh engine. ``calibrate``: the plug-in under FCFS, recording steps for a profile.
+    With ``fitted``, the run's own steps are priced by it (``speed_vs_profile`` in the result)."""
     import gc
 
     n = len(w.arrival)
@@ -247,12 +277,12 @@ def run_mode(
             additional_config={"sagepred": plugin_settings(mode, plugin, args)},
         )
         sched = llm.llm_engine.engine_core.engine_core.scheduler
-        sched.step_log = [] if mode == "calibrate" else None
+        sched.step_log = log = []
         extras = [prediction_args(w.dist, i) for i in range(n)] if mode != "calibrate" else [None] * n
         result, times = replay(llm, w, extras, np.zeros(n))
         if mode == "calibrate":
-            profile = fit_profile(sched.step_log, times, llm, args.max_num_seqs)
-            result["full_batch_step_ms"] = full_batch_step_ms(sched.step_log, times, args.max_num_seqs)
+            profile = fit_profile(log, times, llm, args.max_num_seqs)
+            result["full_batch_step_ms"] = full_batch_step_ms(log, times, args.max_num_seqs)
         stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
         result["promoted"] = sched.promoted
@@ -263,8 +293,11 @@ def run_mode(
         llm = tiny_engine(
             model, cache, max_num_seqs=args.max_num_seqs, kv_cache_bytes=kv_bytes, scheduling_policy=mode
         )
+        log = record_steps(llm.llm_engine.engine_core.engine_core.scheduler)
         prios = priorities(w.dist, w.prompt_len) if mode == "priority" else np.zeros(n)
-        result, _ = replay(llm, w, [None] * n, prios)
+        result, times = replay(llm, w, [None] * n, prios)
+    if fitted is not None:
+        result["speed_vs_profile"] = speed_vs_profile(log, times, fitted)
     del llm
     gc.collect()
     return result, profile
@@ -515,11 +548,12 @@ def main(argv: list[str] | None = None) -> dict:
         for rep in range(args.repeats):
             order = modes[rep % len(modes) :] + modes[: rep % len(modes)]
             for mode in order:
-                result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin)
+                result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin, profile)
                 runs[mode].append(result)
                 print(
                     f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<{width}} mean TTLT {result['mean_ttlt_s']:.2f} s "
-                    f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms)",
+                    f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms, "
+                    f"{result['speed_vs_profile']:.3f}x the profile's)",
                     flush=True,
                 )
         table = {}
@@ -542,6 +576,17 @@ def main(argv: list[str] | None = None) -> dict:
             }
             row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
             row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
+            matched = [
+                simulate_mode(mode, w, profile.scaled(r["speed_vs_profile"]), plugin, args)
+                for r in runs[mode]
+            ]
+            row["sim_speed_matched"] = {
+                k: float(np.mean([m[k] for m in matched]))
+                for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")
+            }
+            for stat in ("mean", "p99"):
+                got = row["sim_speed_matched"][f"{stat}_ttlt_s"]
+                row[f"sim_gap_{stat}_speed_matched"] = (got - row[f"{stat}_ttlt_s"]) / row[f"{stat}_ttlt_s"]
             table[mode] = row
         doc["rates"].append(
             {
@@ -585,6 +630,19 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{mode:<{width}}{r['steps']:>8.0f} steps [{sim['steps']}]  {r['busy_s']:7.1f} s in steps "
                 f"[{sim['busy_s']:.1f}]  {1e3 * r['busy_s'] / r['steps']:5.1f} ms per step "
                 f"[{1e3 * sim['busy_s'] / max(sim['steps'], 1):.1f}]  add_request {r['add_request_s']:.1f} s",
+                flush=True,
+            )
+        print(
+            "simulated with each run's own speed (its steps' seconds over the profile's price of them), "
+            "simulated minus measured, over measured"
+        )
+        for mode in modes:
+            r = table[mode]
+            speeds = ", ".join(f"{x['speed_vs_profile']:.3f}" for x in runs[mode])
+            print(
+                f"{mode:<{width}}speed {speeds}  mean {100 * r['sim_gap_mean_speed_matched']:+.0f}%  "
+                f"p99 {100 * r['sim_gap_p99_speed_matched']:+.0f}%  preemptions "
+                f"{r['sim_speed_matched']['preemptions']:.0f} [engine {r['preemptions']:.0f}]",
                 flush=True,
             )
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)

@@ -51,6 +51,17 @@ class EngineProfile:
         """Seconds one step takes."""
         return self.step_base_s + self.per_token_s * batched_tokens + self.per_kv_token_s * kv_tokens_read
 
+    def scaled(self, factor: float) -> EngineProfile:
+        """The same engine with every step ``factor`` times as long (a machine measured slower or faster)."""
+        if not factor > 0:
+            raise ValueError(f"expected a positive factor, got {factor!r}")
+        return dataclasses.replace(
+            self,
+            step_base_s=self.step_base_s * factor,
+            per_token_s=self.per_token_s * factor,
+            per_kv_token_s=self.per_kv_token_s * factor,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

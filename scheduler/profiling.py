@@ -42,6 +42,30 @@ class StepSample:
     seconds: float
 
 
+NULL_BLOCKS = 1
+"""Blocks of vLLM's KV pool no request can use (v1's ``BlockPool`` takes the first as its null block)."""
+
+
+def step_shape(requests: Any, output: Any) -> tuple[int, int, int, int]:
+    """``(batched tokens, KV tokens read, sequences, recomputed tokens)`` of one scheduled step.
+
+    ``requests``: the scheduler's request table; ``output``: what its ``schedule()`` returned (the
+    computed counts already include this step's tokens). Recomputed tokens are those of preempted
+    requests below their already generated context. The plug-in and the benchmarks' recorder for
+    vLLM's stock scheduler read steps the same way, so a profile fitted to one prices the other.
+    """
+    tokens = output.num_scheduled_tokens
+    kv = recomputed = 0
+    for rid, n in tokens.items():
+        req = requests.get(rid)
+        if req is None:
+            continue
+        kv += req.num_computed_tokens + n
+        if req.num_preemptions > 0 and req.num_output_tokens > 0:
+            recomputed += max(0, min(n, req.num_tokens - 1 - (req.num_computed_tokens - n)))
+    return int(output.total_num_scheduled_tokens), int(kv), len(tokens), int(recomputed)
+
+
 def fit_step_model(samples: Sequence[StepSample]) -> tuple[np.ndarray, float]:
     """Least squares of seconds on (1, batched tokens, KV tokens), coefficients clipped positive; R²."""
     x = np.array([[1.0, s.batched_tokens, s.kv_tokens] for s in samples])
@@ -56,7 +80,11 @@ def fit_step_model(samples: Sequence[StepSample]) -> tuple[np.ndarray, float]:
 def profile_from_engine(
     llm: Any, coef: np.ndarray, name: str, model: str, device: str, source: str
 ) -> EngineProfile:
-    """An :class:`EngineProfile` from fitted coefficients and the engine's own limits."""
+    """An :class:`EngineProfile` from fitted coefficients and the engine's own limits.
+
+    The KV capacity is what requests can use: vLLM's block pool keeps one block as its null block
+    (``BlockPool.null_block``), which matters on a small pool (one in 20 blocks on the CPU bench).
+    """
     config = llm.llm_engine.vllm_config
     block = int(config.cache_config.block_size)
     return EngineProfile(
@@ -64,7 +92,7 @@ def profile_from_engine(
         step_base_s=float(coef[0]),
         per_token_s=float(coef[1]),
         per_kv_token_s=float(coef[2]),
-        kv_capacity_tokens=int(config.cache_config.num_gpu_blocks) * block,
+        kv_capacity_tokens=(int(config.cache_config.num_gpu_blocks) - NULL_BLOCKS) * block,
         block_size=block,
         max_num_seqs=int(config.scheduler_config.max_num_seqs),
         max_num_batched_tokens=int(config.scheduler_config.max_num_batched_tokens),

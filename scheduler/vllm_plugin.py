@@ -41,6 +41,7 @@ from typing import Any
 from sagepred.errors import SagepredError
 from sagepred.scheduler.online_cost import OnlineStepModel
 from sagepred.scheduler.policies import DRAW_SEED, SlackGuard
+from sagepred.scheduler.profiling import step_shape
 from sagepred.scheduler.serving import (
     PREDICTION_FIELDS,
     BatchWorker,
@@ -491,20 +492,11 @@ class _SagepredMixin:
     def schedule(self, *args: Any, **kwargs: Any) -> Any:
         self._prepare_step()
         output = super().schedule(*args, **kwargs)
-        tokens = output.num_scheduled_tokens
-        kv = recomputed = 0
-        for rid, n in tokens.items():
-            req = self.requests.get(rid)
-            if req is None:
-                continue
-            kv += req.num_computed_tokens + n
-            if req.num_preemptions > 0 and req.num_output_tokens > 0:
-                # tokens below the already generated context are recomputed (computed counts were updated)
-                recomputed += max(0, min(n, req.num_tokens - 1 - (req.num_computed_tokens - n)))
-        self._step_shape = (int(output.total_num_scheduled_tokens), int(kv), int(recomputed))
-        self._step_started = time.perf_counter() if tokens else None
+        batched, kv, sequences, recomputed = step_shape(self.requests, output)
+        self._step_shape = (batched, kv, recomputed)
+        self._step_started = time.perf_counter() if sequences else None
         if self.step_log is not None:
-            self.step_log.append((int(output.total_num_scheduled_tokens), int(kv), len(tokens)))
+            self.step_log.append((batched, kv, sequences))
         return output
 
     def update_from_output(self, *args: Any, **kwargs: Any) -> Any:
