@@ -84,6 +84,9 @@ def test_scaled_profile_prices_every_step_by_the_factor():
     profile = load_profile("llama-3.1-8b-h100")
     slower = profile.scaled(1.25)
     assert slower.step_time(300, 9000) == pytest.approx(1.25 * profile.step_time(300, 9000))
-    assert slower.kv_capacity_tokens == profile.kv_capacity_tokens and slower.max_num_seqs == profile.max_num_seqs
+    assert (
+        slower.kv_capacity_tokens == profile.kv_capacity_tokens
+        and slower.max_num_seqs == profile.max_num_seqs
+    )
     with pytest.raises(ValueError, match="positive"):
         profile.scaled(0.0)

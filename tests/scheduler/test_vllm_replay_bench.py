@@ -49,7 +49,9 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         assert math.isfinite(row["sim_gap_mean"]) and math.isfinite(row["sim_gap_p99"])
         # every mode's steps, the stock scheduler's too, are priced by the calibration profile
         assert 0.2 < row["speed_vs_profile"] < 5, mode
-        assert math.isfinite(row["sim_gap_mean_speed_matched"]) and row["sim_speed_matched"]["mean_ttlt_s"] > 0
+        assert (
+            math.isfinite(row["sim_gap_mean_speed_matched"]) and row["sim_speed_matched"]["mean_ttlt_s"] > 0
+        )
         assert row["sim"]["mean_ttlt_s"] > 0
     for mode in ("plugin-cost", "guard:slack_epsilon=0.1"):
         (run,) = rate["runs"][mode]
