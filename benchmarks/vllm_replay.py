@@ -21,10 +21,12 @@ percentile of finish times is the engine's steady capacity (a fresh batch of ave
 faster; in steady state the batch holds its share of long ones). ``--loads`` are fractions of that
 capacity (so a bare run queues on any machine), or give ``--rates``. Runs are long enough to show a
 drift: each run's mean TTLT by fifth of the arrivals is printed and written, and a latency that grows
-from the first fifth to the last says the rate is past what the engine sustains. For every rate the modes run ``--repeats`` times in
-rotating order, each in a fresh engine, on the same workload; ratios to FCFS come with a 95% bootstrap
-interval (requests resampled, the same resample for both modes, repeats pooled). The simulator replays
-every mode with the fitted profile: the fidelity table is its gap to the engine per mode and rate.
+from the first fifth to the last says the rate is past what the engine sustains. For every rate the
+modes run ``--repeats`` times in rotating order, each in a fresh engine, on the same workload; ratios
+to FCFS come with a 95% bootstrap interval (requests resampled, the same resample for both modes,
+repeats pooled). The simulator replays every mode with the fitted profile: the fidelity table is its
+gap to the engine per mode and rate, and again with each run's own speed (its steps' seconds over the
+profile's price of them), which takes the shared machine's drift out.
 
     python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
     python benchmarks/vllm_replay.py --quick   # smoke run: tiny model, one load, one repeat
@@ -406,8 +408,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--num-requests",
         type=int,
         default=900,
-        help="requests replayed per run (about 50 s of arrivals at the default loads: long enough to "
-        "show a drift in the latency by fifth)",
+        help="requests replayed per run (about a minute of arrivals at the default loads: long enough "
+        "to show a drift in the latency by fifth)",
     )
     parser.add_argument(
         "--loads",
