@@ -85,6 +85,19 @@ def run(llm, config: PluginConfig, batches: list[list[tuple[str, int, dict | Non
     return {k: (first[k], *done[k]) for k in done}, sched.sagepred_stats()
 
 
+def test_profile_counts_the_blocks_requests_can_use(engine):
+    """vLLM keeps one block of its pool as the null block; a profile of this engine leaves it out (fails
+    loudly if a vLLM release changes that)."""
+    from sagepred.scheduler.profiling import NULL_BLOCKS, profile_from_engine
+
+    pool = scheduler_of(engine).kv_cache_manager.block_pool
+    total = engine.llm_engine.vllm_config.cache_config.num_gpu_blocks
+    assert not engine.llm_engine.has_unfinished_requests()
+    assert pool.get_num_free_blocks() == total - NULL_BLOCKS
+    profile = profile_from_engine(engine, np.array([1e-3, 1e-5, 1e-8]), "tiny", "tiny", "cpu", "test")
+    assert profile.num_blocks == pool.get_num_free_blocks()
+
+
 def test_burst_finishes_in_policy_order(engine):
     rng = np.random.default_rng(0)
     lengths = [int(x) for x in rng.integers(3, 40, size=16)]
