@@ -57,13 +57,13 @@ def best_per_column(summaries: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def format_cell(summary: dict[str, Any], key: str, fmt: str) -> str:
-    """The cell text: ``—`` when undefined, in parentheses when not comparable for this predictor; the
-    coverage with its 95% interval in brackets where the report has one (``coverage_80_ci95``)."""
+    """The cell text: ``—`` when undefined, in parentheses when not comparable for this predictor; a
+    metric with its 95% interval in brackets where the report has one (``coverage_80_ci95``)."""
     value = metric_value(summary, key)
     if value is None:
         return "—"
     text = fmt.format(value)
-    interval = summary.get(f"{key}_ci95") if key == "coverage_80" else None
+    interval = summary.get(f"{key}_ci95")
     if interval is not None:
         text += " [" + "–".join(fmt.format(v) for v in interval) + "]"
     return text if is_comparable(summary, key) else f"({text})"

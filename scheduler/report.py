@@ -47,9 +47,9 @@ def steady_completion_rate(finish: np.ndarray, low: float = 0.2, high: float = 0
     first completions come from a fresh batch of average requests (too fast) and the last from a
     draining queue (too slow); in between the batch holds its steady, length-biased share of long ones.
     """
-    done = np.sort(np.asarray(finish, dtype=np.float64)[np.isfinite(finish)])
     if not 0.0 <= low < high <= 1.0:
         raise ValueError(f"need 0 <= low < high <= 1, got {low} and {high}")
+    done = np.sort(np.asarray(finish, dtype=np.float64)[np.isfinite(finish)])
     first, last = int(low * done.size), min(int(high * done.size), done.size - 1)
     if done.size < 10 or done[last] <= done[first]:
         raise ValueError(f"{done.size} finished requests are too few to measure a completion rate")

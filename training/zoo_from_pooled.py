@@ -153,9 +153,13 @@ class RefinedExport:
     )
 
     @property
+    def validation_samples(self) -> int:
+        return sum(r.num_samples for r in self.validation)
+
+    @property
     def own_map(self) -> bool:
         """Whether its validation prompts hold enough samples for a recalibration map of its own."""
-        return sum(r.num_samples for r in self.validation) >= MIN_CALIBRATION_SAMPLES
+        return self.validation_samples >= MIN_CALIBRATION_SAMPLES
 
     def raw_validation(self, cache: EmbeddingCache) -> tuple[LengthDistribution, np.ndarray]:
         """The uncalibrated predictions of its validation prompts and their embeddings (computed once:
@@ -244,15 +248,9 @@ def finish_export(
     how that count was chosen, is recorded with it); one with fewer keeps the export's: its data
     source's map in the pooled checkpoint.
     """
-    recipe, predictor, fit, validation, held = (
-        export.recipe,
-        export.predictor,
-        export.fit,
-        export.validation,
-        export.held,
-    )
-    excluded, refined, split = export.excluded, export.refined, PooledSplit.of(pooled)
-    samples = sum(r.num_samples for r in validation)
+    recipe, predictor, split = export.recipe, export.predictor, PooledSplit.of(pooled)
+    fit, validation, held = export.fit, export.validation, export.held
+    excluded, refined, samples = export.excluded, export.refined, export.validation_samples
     if export.own_map:
         raw_val, x_val = export.raw_validation(cache)
         x_fit = cache.encode(predictor.encoder, [r.prompt_text for r in fit])
