@@ -16,7 +16,8 @@ sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy 
 (``--kv-tokens``) is smaller than ``max_num_seqs`` full contexts, so vLLM preempts when blocks run out.
 
 A calibration burst (the plug-in under FCFS, ``--calibration-requests`` submitted at once: a deep
-queue) records every step and fits an engine profile, and its completion rate between the 20th and 80th
+queue) records every step and fits an engine profile, with the engine loop's time outside steps
+(``add_request`` per request, and between steps), and its completion rate between the 20th and 80th
 percentile of finish times is the engine's steady capacity (a fresh batch of average requests finishes
 faster; in steady state the batch holds its share of long ones). ``--loads`` are fractions of that
 capacity (so a bare run queues on any machine), or give ``--rates``. Runs are long enough to show a
@@ -26,7 +27,8 @@ modes run ``--repeats`` times in rotating order, each in a fresh engine, on the 
 to FCFS come with a 95% bootstrap interval (requests resampled, the same resample for both modes,
 repeats pooled). The simulator replays every mode with the fitted profile: the fidelity table is its
 gap to the engine per mode and rate, and again with each run's own speed (its steps' seconds over the
-profile's price of them), which takes the shared machine's drift out.
+profile's price of them) and host time (its ``add_request`` seconds per request, its seconds between
+steps), which takes the shared machine's drift out.
 
     python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
     python benchmarks/vllm_replay.py --quick   # smoke run: tiny model, one load, one repeat
@@ -35,6 +37,7 @@ profile's price of them), which takes the shared machine's drift out.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -50,7 +53,7 @@ from sagepred.scheduler.experiment import load_records
 from sagepred.scheduler.policies import PreemptionRule, make_policy
 from sagepred.scheduler.priority import priorities
 from sagepred.scheduler.profile import EngineProfile
-from sagepred.scheduler.profiling import StepSample, fit_step_model, profile_from_engine, step_shape
+from sagepred.scheduler.profiling import HostTime, StepSample, fit_step_model, profile_from_engine, step_shape
 from sagepred.scheduler.report import mean_by_part, steady_completion_rate
 from sagepred.scheduler.serving import PREEMPTION_MODES, PluginConfig, prediction_args
 from sagepred.scheduler.simulator import SimConfig, simulate
@@ -120,7 +123,7 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
     n = len(w.arrival)
     first, last = np.full(n, np.nan), np.full(n, np.nan)
     step_times: list[float] = []
-    host_s = 0.0
+    host_s = idle_s = 0.0
     nxt, start = 0, time.perf_counter()
     while nxt < n or engine.has_unfinished_requests():
         now = time.perf_counter() - start
@@ -135,7 +138,9 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
             nxt += 1
         host_s += time.perf_counter() - added
         if not engine.has_unfinished_requests():
-            time.sleep(max(0.0, w.arrival[nxt] - (time.perf_counter() - start)))
+            slept = time.perf_counter()
+            time.sleep(max(0.0, w.arrival[nxt] - (slept - start)))
+            idle_s += time.perf_counter() - slept
             continue
         t0 = time.perf_counter()
         outs = engine.step()
@@ -150,8 +155,10 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
                 first[i] = t
             if out.finished:
                 last[i] = t
+    wall = time.perf_counter() - start
     ttlt, ttft = last - w.arrival, first - w.arrival
     span = float(np.nanmax(last) - w.arrival.min())
+    busy = float(sum(step_times))
     return {
         "mean_ttlt_s": float(ttlt.mean()),
         "p50_ttlt_s": float(np.median(ttlt)),
@@ -166,18 +173,47 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
         "ttft": [round(float(x), 4) for x in ttft],
         "median_step_ms": 1e3 * float(np.median(step_times)) if step_times else None,
         "steps": len(step_times),
-        "busy_s": float(sum(step_times)),
+        "busy_s": busy,
         "add_request_s": host_s,
+        "idle_s": idle_s,
+        "host_per_request_s": host_s / n,
+        "host_per_step_s": max(0.0, wall - busy - host_s - idle_s) / max(len(step_times), 1),
         "preemptions": int(sum(preempted.values())),
     }, step_times
 
 
-def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, max_seqs: int) -> EngineProfile:
-    """The profile ``sagepred profile`` would fit, from the calibration run's own steps."""
+def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, result: dict) -> EngineProfile:
+    """The profile ``sagepred profile`` would fit, from the calibration run's own steps and host time."""
     samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
     coef, _ = fit_step_model(samples)
     return profile_from_engine(
-        llm, coef, "vllm-cpu-bench", "dummy-weights llama", "cpu", "fit to the calibration run's steps"
+        llm,
+        coef,
+        "vllm-cpu-bench",
+        "dummy-weights llama",
+        "cpu",
+        "fit to the calibration run's steps",
+        host_time(result),
+    )
+
+
+def host_time(result: dict) -> HostTime:
+    """A replay's engine-loop time outside steps, as :class:`HostTime`."""
+    steps = int(result["steps"])
+    return HostTime(
+        requests=len(result["ttlt"]),
+        request_s=float(result["add_request_s"]),
+        steps=steps,
+        between_steps_s=float(result["host_per_step_s"]) * steps,
+    )
+
+
+def run_matched(profile: EngineProfile, run: dict) -> EngineProfile:
+    """``profile`` at one run's measured speed and host time (what the run's machine did that minute)."""
+    return dataclasses.replace(
+        profile.scaled(run["speed_vs_profile"]),
+        host_per_request_s=run["host_per_request_s"],
+        host_per_step_s=run["host_per_step_s"],
     )
 
 
@@ -280,10 +316,10 @@ def run_mode(
         )
         sched = llm.llm_engine.engine_core.engine_core.scheduler
         sched.step_log = log = []
-        extras = [prediction_args(w.dist, i) for i in range(n)] if mode != "calibrate" else [None] * n
+        extras = [prediction_args(w.dist, i) for i in range(n)]  # the calibration's FCFS reads none
         result, times = replay(llm, w, extras, np.zeros(n))
         if mode == "calibrate":
-            profile = fit_profile(log, times, llm, args.max_num_seqs)
+            profile = fit_profile(log, times, llm, result)
             result["full_batch_step_ms"] = full_batch_step_ms(log, times, args.max_num_seqs)
         stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
@@ -529,7 +565,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"calibration: median step {calibration['median_step_ms']:.1f} ms, full-batch decode step "
         f"{full_step or float('nan'):.1f} ms ({args.max_num_seqs} sequences); "
         f"{calibration['preemptions']} preemptions; steady capacity {capacity:.1f} req/s (decode-bound "
-        f"estimate {decode_bound:.1f}); rates {rates}",
+        f"estimate {decode_bound:.1f}); host {1e3 * profile.host_per_request_s:.2f} ms per request, "
+        f"{1e3 * profile.host_per_step_s:.2f} ms between steps; rates {rates}",
         flush=True,
     )
     doc: dict = {
@@ -574,14 +611,11 @@ def main(argv: list[str] | None = None) -> dict:
             sim = simulate_mode(mode, w, profile, plugin, args)
             row["sim"] = {
                 k: sim[k]
-                for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s")
+                for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s", "host_s")
             }
             row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
             row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
-            matched = [
-                simulate_mode(mode, w, profile.scaled(r["speed_vs_profile"]), plugin, args)
-                for r in runs[mode]
-            ]
+            matched = [simulate_mode(mode, w, run_matched(profile, r), plugin, args) for r in runs[mode]]
             row["sim_speed_matched"] = {
                 k: float(np.mean([m[k] for m in matched]))
                 for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")
@@ -631,18 +665,22 @@ def main(argv: list[str] | None = None) -> dict:
             print(
                 f"{mode:<{width}}{r['steps']:>8.0f} steps [{sim['steps']}]  {r['busy_s']:7.1f} s in steps "
                 f"[{sim['busy_s']:.1f}]  {1e3 * r['busy_s'] / r['steps']:5.1f} ms per step "
-                f"[{1e3 * sim['busy_s'] / max(sim['steps'], 1):.1f}]  add_request {r['add_request_s']:.1f} s",
+                f"[{1e3 * sim['busy_s'] / max(sim['steps'], 1):.1f}]  outside steps "
+                f"{r['add_request_s'] + r['host_per_step_s'] * r['steps']:.1f} s [{sim['host_s']:.1f}]",
                 flush=True,
             )
         print(
-            "simulated with each run's own speed (its steps' seconds over the profile's price of them), "
-            "simulated minus measured, over measured"
+            "simulated with each run's own speed (its steps' seconds over the profile's price of them) and host "
+            "time (per request taken in, between steps), simulated minus measured, over measured"
         )
         for mode in modes:
             r = table[mode]
             speeds = ", ".join(f"{x['speed_vs_profile']:.3f}" for x in runs[mode])
+            host = np.mean([x["host_per_request_s"] for x in runs[mode]]), np.mean(
+                [x["host_per_step_s"] for x in runs[mode]]
+            )
             print(
-                f"{mode:<{width}}speed {speeds}  mean {100 * r['sim_gap_mean_speed_matched']:+.0f}%  "
+                f"{mode:<{width}}speed {speeds}  host {1e3 * host[0]:.2f} ms/request {1e3 * host[1]:.2f} ms/step  mean {100 * r['sim_gap_mean_speed_matched']:+.0f}%  "
                 f"p99 {100 * r['sim_gap_p99_speed_matched']:+.0f}%  preemptions "
                 f"{r['sim_speed_matched']['preemptions']:.0f} [engine {r['preemptions']:.0f}]",
                 flush=True,

@@ -233,6 +233,7 @@ def _collect(
         num_blocks=first.num_blocks,
         wall_s=wall_s,
         busy_s=sum(p.busy_s for p in parts),
+        host_s=sum(p.host_s for p in parts),
     )
     return ClusterResult(router.name, combined, replica, parts, epochs, wall_s)
 

@@ -6,6 +6,9 @@ A step of continuous batching takes
 
 where ``batched_tokens`` is the number of tokens processed in the step (one per decoding sequence
 plus the prefill chunks) and ``kv_tokens_read`` the context every scheduled sequence attends over.
+Between steps the engine loop spends ``host_per_step_s``, and ``host_per_request_s`` for each request
+it takes in (input processing, the scheduler's registration): time in which no step runs, which near
+capacity adds to every queued request's wait.
 Profiles are YAML files; the defaults in ``profiles/`` are derived from first principles (their
 comments give the derivation), and ``sagepred profile`` measures one on a real engine.
 """
@@ -41,6 +44,17 @@ class EngineProfile:
     model: str = field(default="", metadata={"help": "the served model"})
     gpu: str = field(default="", metadata={"help": "the accelerator"})
     source: str = field(default="", metadata={"help": "how the numbers were obtained"})
+    host_per_request_s: float = field(
+        default=0.0,
+        metadata={
+            "help": "engine-loop seconds per arriving request outside steps (input processing, the "
+            "scheduler's registration); 0 when the serving process does this work beside the engine"
+        },
+    )
+    host_per_step_s: float = field(
+        default=0.0,
+        metadata={"help": "engine-loop seconds between two steps (output processing, the serving loop)"},
+    )
 
     @property
     def num_blocks(self) -> int:
@@ -52,7 +66,8 @@ class EngineProfile:
         return self.step_base_s + self.per_token_s * batched_tokens + self.per_kv_token_s * kv_tokens_read
 
     def scaled(self, factor: float) -> EngineProfile:
-        """The same engine with every step ``factor`` times as long (a machine measured slower or faster)."""
+        """The same engine with every step ``factor`` times as long (a machine measured slower or faster);
+        the host times between steps are kept."""
         if not factor > 0:
             raise ValueError(f"expected a positive factor, got {factor!r}")
         return dataclasses.replace(

@@ -3,8 +3,9 @@
 A designed sweep of batches (several batch sizes × prompt lengths, each decoded for a fixed number
 of tokens) runs through the engine with sagepred's scheduler plug-in recording, per step, the
 batched tokens, the KV tokens read and the wall time. A least-squares fit of step time on
-``(1, batched tokens, KV tokens read)`` gives the simulator's iteration-time model; the KV capacity,
-block size and batching limits are read from the engine's configuration.
+``(1, batched tokens, KV tokens read)`` gives the simulator's iteration-time model; the engine loop's
+time outside steps (taking requests in, between steps) is measured beside it; the KV capacity, block
+size and batching limits are read from the engine's configuration.
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ class StepSample:
     kv_tokens: int
     sequences: int
     seconds: float
+
+
+@dataclass
+class HostTime:
+    """Engine-loop time outside steps: taking requests in, and between two steps."""
+
+    requests: int = 0
+    request_s: float = 0.0
+    steps: int = 0
+    between_steps_s: float = 0.0
+
+    @property
+    def per_request_s(self) -> float:
+        return self.request_s / self.requests if self.requests else 0.0
+
+    @property
+    def per_step_s(self) -> float:
+        return self.between_steps_s / self.steps if self.steps else 0.0
 
 
 NULL_BLOCKS = 1
@@ -78,9 +97,10 @@ def fit_step_model(samples: Sequence[StepSample]) -> tuple[np.ndarray, float]:
 
 
 def profile_from_engine(
-    llm: Any, coef: np.ndarray, name: str, model: str, device: str, source: str
+    llm: Any, coef: np.ndarray, name: str, model: str, device: str, source: str, host: HostTime | None = None
 ) -> EngineProfile:
-    """An :class:`EngineProfile` from fitted coefficients and the engine's own limits.
+    """An :class:`EngineProfile` from fitted coefficients, the engine loop's measured host time and the
+    engine's own limits.
 
     The KV capacity is what requests can use: vLLM's block pool keeps one block as its null block
     (``BlockPool.null_block``), which matters on a small pool (one in 20 blocks on the CPU bench).
@@ -100,11 +120,16 @@ def profile_from_engine(
         model=model,
         gpu=device,
         source=source,
+        host_per_request_s=host.per_request_s if host is not None else 0.0,
+        host_per_step_s=host.per_step_s if host is not None else 0.0,
     )
 
 
-def run_sweep(llm: Any, plan: ProfilingPlan, progress: Any = None) -> list[StepSample]:
-    """Run the plan through ``llm`` (built with the sagepred scheduler plug-in) and record every step."""
+def run_sweep(
+    llm: Any, plan: ProfilingPlan, progress: Any = None, host: HostTime | None = None
+) -> list[StepSample]:
+    """Run the plan through ``llm`` (built with the sagepred scheduler plug-in) and record every step;
+    ``host`` (if given) accumulates the recorded batches' time outside steps."""
     from vllm import SamplingParams
 
     engine = llm.llm_engine
@@ -116,13 +141,22 @@ def run_sweep(llm: Any, plan: ProfilingPlan, progress: Any = None) -> list[StepS
     for index, (batch, prompt_len) in enumerate([cells[0]] * plan.warmup_batches + cells):
         record = index >= plan.warmup_batches
         params = SamplingParams(max_tokens=plan.decode_tokens, ignore_eos=True, temperature=0.0)
+        adding = time.perf_counter()
         for i in range(batch):
             engine.add_request(f"p{index}-{i}", {"prompt_token_ids": [(7 + i) % 97 + 3] * prompt_len}, params)
+        if record and host is not None:
+            host.requests += batch
+            host.request_s += time.perf_counter() - adding
         scheduler.step_log = []
+        ended = None
         while engine.has_unfinished_requests():
             started = time.perf_counter()
+            if record and host is not None and ended is not None:
+                host.steps += 1
+                host.between_steps_s += started - ended
             engine.step()
-            elapsed = time.perf_counter() - started
+            ended = time.perf_counter()
+            elapsed = ended - started
             if record and scheduler.step_log:
                 tokens, kv, seqs = scheduler.step_log[-1]
                 if tokens > 0:

@@ -106,7 +106,9 @@ class SimResult:
     num_blocks: int
     wall_s: float
     busy_s: float = 0.0
-    """Engine seconds spent in steps (the makespan less the idle gaps between arrivals)."""
+    """Engine seconds spent in steps (the makespan less the idle gaps between arrivals and host time)."""
+    host_s: float = 0.0
+    """Engine-loop seconds outside steps: the profile's host time per request taken in and per step."""
 
     @property
     def completed(self) -> np.ndarray:
@@ -151,6 +153,7 @@ class SimResult:
             "memory_preemptions": int(self.memory_preemptions),
             "steps": int(self.steps),
             "busy_s": round(self.busy_s, 6),
+            "host_s": round(self.host_s, 6),
             "sim_wall_s": round(self.wall_s, 3),
             **({"warmup_s": warmup_s, "measured": int(measured.sum())} if warmup_s > 0 else {}),
         }
@@ -289,7 +292,9 @@ class _Run:
         self.now = 0.0
         self.next_arr = 0
         self.steps = self.iterations = 0
-        self.busy_s = 0.0
+        self.busy_s = self.host_s = 0.0
+        self.pending_host_s = 0.0
+        """Host time of requests taken in since the last step, spent before the next one."""
         self.memory_preemptions = self.policy_preemptions = 0
         self.max_used = 0
         self.incoming = []
@@ -374,6 +379,7 @@ class _Run:
 
     def _admit_arrivals(self) -> None:
         incoming, known = self.incoming, len(self.incoming)
+        taken_from = self.next_arr
         while self.next_arr < known and self.arrival[incoming[self.next_arr]] <= self.now:
             i = incoming[self.next_arr]
             if not self.rejected[i]:
@@ -391,6 +397,7 @@ class _Run:
                     self.edf[i], self.promote_at[i] = deadline, promote
                 self._push(i)
             self.next_arr += 1
+        self.pending_host_s += (self.next_arr - taken_from) * self.profile.host_per_request_s
         if self.guarded:
             self._promote_starved()
 
@@ -540,14 +547,15 @@ class _Run:
     # --- the step's length: one step, or a run of identical decode-only steps
 
     def _step_length(self, plan: _StepPlan, scheduled: np.ndarray) -> tuple[int, float]:
-        """``(k, dt)``: how many identical steps to take at once and how long they take together."""
+        """``(k, dt)``: how many identical steps to take at once and how long they compute together
+        (host time between them is added when they are applied)."""
         p = self.profile
         running, computed = self.running, self.computed
         if self._decode_only(plan) and self.max_macro > 1:
             b = running.size
             c0 = p.step_base_s + p.per_token_s * b + p.per_kv_token_s * float(computed[running].sum() + b)
             c1 = p.per_kv_token_s * b
-            k = self._jump_steps(c0, c1)
+            k = self._jump_steps(c0 + p.host_per_step_s, c1)
             return k, k * c0 + c1 * k * (k - 1) / 2.0
         kv_read = int((computed[running] + plan.tokens)[scheduled].sum())
         return 1, p.step_base_s + p.per_token_s * int(plan.tokens.sum()) + p.per_kv_token_s * kv_read
@@ -560,20 +568,25 @@ class _Run:
 
     def _jump_steps(self, c0: float, c1: float) -> int:
         """Decode steps until something could change a decision: a completion, the next arrival (unless
-        it cannot be admitted anyway), a key refresh while requests wait, or running out of blocks."""
+        it cannot be admitted anyway and takes no host time), a key refresh while requests wait, or running out of blocks."""
         running, gen = self.running, self.gen
+        start = self.now + self.pending_host_s
         k = min(int((self.out_len[running] - gen[running]).min()), self.max_macro)
-        skip_arrivals = running.size >= self.profile.max_num_seqs and not self.policy.preemptive
+        skip_arrivals = (
+            running.size >= self.profile.max_num_seqs
+            and not self.policy.preemptive
+            and not self.profile.host_per_request_s  # an arrival's host time falls between two steps
+        )
         if not skip_arrivals and k > 1:
             if self.next_arr < len(self.incoming):
-                gap = float(self.arrival[self.incoming[self.next_arr]]) - self.now
+                gap = float(self.arrival[self.incoming[self.next_arr]]) - start
                 k = min(k, _steps_to_reach(gap, c0, c1))
             elif self.horizon < math.inf:
-                k = min(k, _steps_to_reach(self.horizon - self.now, c0, c1))
+                k = min(k, _steps_to_reach(self.horizon - start, c0, c1))
         if self.refresh is not None and self.num_waiting and k > 1:
             k = min(k, int((self.refresh - gen[running] % self.refresh).min()))
         if self.deadlines and self.num_waiting and k > 1:
-            k = min(k, _steps_to_reach(self.deadlines[0][0] - self.now, c0, c1))
+            k = min(k, _steps_to_reach(self.deadlines[0][0] - start, c0, c1))
         if k > 1:
             ctx = self.computed[running]
             have = int(self.blocks[running].sum())
@@ -605,18 +618,21 @@ class _Run:
         self.max_used = max(self.max_used, used)
         if self.config.check_invariants:
             assert int(blocks.sum()) == used, "block accounting drifted"
+        host = self.pending_host_s + k * self.profile.host_per_step_s
+        self.pending_host_s = 0.0
         if k > 1:
             gen[sched] += k
         else:
             sampled = sched[computed[sched] == prompt[sched] + gen[sched]]
             gen[sampled] += 1
             firsts = sampled[np.isnan(self.first_token[sampled])]
-            self.first_token[firsts] = self.now + dt
+            self.first_token[firsts] = self.now + host + dt
         if self.guard is not None:
             self.guard.observe(dt, k)
-        self.now += dt
+        self.now += host + dt
         self.steps += k
         self.busy_s += dt
+        self.host_s += host
         self._complete(sched[gen[sched] >= self.out_len[sched]])
 
     def _complete(self, done: np.ndarray) -> None:
@@ -648,6 +664,7 @@ class _Run:
             num_blocks=self.num_blocks,
             wall_s=time.perf_counter() - self.started,
             busy_s=self.busy_s,
+            host_s=self.host_s,
         )
 
 

@@ -74,7 +74,13 @@ class Command(Subcommand):
         from sagepred.errors import InputError, SagepredError
         from sagepred.io import atomic_write_text
         from sagepred.scheduler.profile import load_profile
-        from sagepred.scheduler.profiling import ProfilingPlan, fit_step_model, profile_from_engine, run_sweep
+        from sagepred.scheduler.profiling import (
+            HostTime,
+            ProfilingPlan,
+            fit_step_model,
+            profile_from_engine,
+            run_sweep,
+        )
 
         model_arg = served_model(args, self.name)
         plan = ProfilingPlan(
@@ -113,7 +119,8 @@ class Command(Subcommand):
             scheduler_cls=SagepredScheduler,
             seed=0,
         )
-        samples = run_sweep(llm, plan)
+        host = HostTime()
+        samples = run_sweep(llm, plan, host=host)
         if len(samples) < 4:
             raise SagepredError("too few engine steps were recorded to fit a profile")
         coef, r2 = fit_step_model(samples)
@@ -123,9 +130,8 @@ class Command(Subcommand):
             f"sagepred profile: {len(samples)} steps, {len(plan.batch_sizes)}×{len(plan.prompt_lens)} sweep, "
             f"least-squares R² {r2:.3f}"
         )
-        profile = profile_from_engine(
-            llm, coef, name, "tiny llama (dummy weights)" if model_arg == "tiny" else model, device, source
-        )
+        served = "tiny llama (dummy weights)" if model_arg == "tiny" else model
+        profile = profile_from_engine(llm, coef, name, served, device, source, host)
         text = f"# Measured by `sagepred profile --served-model {model_arg}`.\n" + yaml.safe_dump(
             profile.to_dict(), sort_keys=False, allow_unicode=True
         )
@@ -134,7 +140,8 @@ class Command(Subcommand):
         print(
             f"wrote {args.output}: step = {coef[0] * 1e3:.3f} ms + {coef[1] * 1e6:.3f} µs/token "
             f"+ {coef[2] * 1e9:.3f} ns/KV token (R² {r2:.3f}, {len(samples)} steps); "
-            f"KV capacity {profile.kv_capacity_tokens} tokens"
+            f"KV capacity {profile.kv_capacity_tokens} tokens; host {host.per_request_s * 1e3:.3f} ms per "
+            f"request, {host.per_step_s * 1e3:.3f} ms between steps"
         )
         if args.json:
             payload = {"profile": profile.to_dict(), "r2": r2, "steps": [vars(s) for s in samples]}

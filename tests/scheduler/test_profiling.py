@@ -60,6 +60,9 @@ def test_profile_a_real_cpu_engine(tmp_path):
     payload = json.loads(js.read_text())
     assert profile.max_num_seqs == 4 and profile.kv_capacity_tokens > 0
     assert profile.step_base_s > 0 and profile.per_token_s > 0 and profile.per_kv_token_s > 0
+    # the engine loop's own time was measured: taking a request in costs something, and far less than a step
+    assert 0 < profile.host_per_request_s < profile.step_base_s
+    assert 0 < profile.host_per_step_s < profile.step_base_s
     steps = payload["steps"]
     assert len(steps) >= 4 * 8  # every decode step of every recorded batch
     assert max(s["sequences"] for s in steps) == 4

@@ -3,6 +3,8 @@ FCFS keeps arrival order, and the oracle is not beaten on real data."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -47,6 +49,28 @@ def test_busy_time_leaves_out_the_idle_gaps():
     one = r.finish[0] - w.arrival[0]
     assert r.busy_s == pytest.approx(2 * one)
     assert r.summary()["busy_s"] == pytest.approx(2 * one, abs=1e-6) and r.summary()["makespan_s"] > 100
+
+
+def test_host_time_delays_steps_and_is_not_busy_time():
+    prompt, length = 100, 5
+    w = Workload(np.array([1.0]), np.array([prompt]), np.array([length]))
+    hosted = dataclasses.replace(TINY, host_per_request_s=0.05, host_per_step_s=0.002)
+    bare, r = simulate(w, make_policy("fcfs"), TINY), simulate(w, make_policy("fcfs"), hosted)
+    assert r.first_token[0] - bare.first_token[0] == pytest.approx(0.05 + 0.002)
+    assert r.finish[0] - bare.finish[0] == pytest.approx(0.05 + length * 0.002)
+    assert r.busy_s == pytest.approx(bare.busy_s)
+    assert r.host_s == pytest.approx(0.05 + length * 0.002) and bare.host_s == 0.0
+    assert r.summary()["host_s"] == pytest.approx(r.host_s, abs=1e-6)
+
+
+def test_host_time_adds_to_a_busy_engine_s_makespan():
+    w = _random_workload(3, 300, rate=60.0, max_len=200)  # past capacity: the engine never idles
+    hosted = dataclasses.replace(TINY, host_per_request_s=0.002, host_per_step_s=0.001)
+    bare, r = simulate(w, make_policy("fcfs"), TINY), simulate(w, make_policy("fcfs"), hosted)
+    assert r.host_s == pytest.approx(300 * 0.002 + r.steps * 0.001)
+    grown = r.summary()["makespan_s"] - bare.summary()["makespan_s"]
+    assert 0.8 * r.host_s < grown < 1.2 * r.host_s  # not exact: slower steps batch more arrivals
+    assert r.summary()["mean_ttlt_s"] > bare.summary()["mean_ttlt_s"]
 
 
 def test_chunked_prefill_splits_a_long_prompt():
@@ -95,6 +119,11 @@ def test_jumps_equal_single_steps(policy_name):
     policy = make_policy(policy_name, CostModel.from_profile(TINY), bucket_tokens=32)
     fast = simulate(w, policy, TINY)
     slow = simulate(w, policy, TINY, SimConfig(max_macro_steps=1))
+    hosted = dataclasses.replace(TINY, host_per_request_s=1e-3, host_per_step_s=2e-4)
+    hosted_fast = simulate(w, policy, hosted)
+    hosted_slow = simulate(w, policy, hosted, SimConfig(max_macro_steps=1))
+    np.testing.assert_allclose(hosted_fast.finish, hosted_slow.finish, rtol=1e-9)
+    assert hosted_fast.host_s == pytest.approx(hosted_slow.host_s, rel=1e-9)
     assert fast.steps == slow.steps
     assert fast.busy_s == pytest.approx(slow.busy_s, rel=1e-9)
     assert fast.iterations < slow.iterations / 2

@@ -53,6 +53,10 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
             math.isfinite(row["sim_gap_mean_speed_matched"]) and row["sim_speed_matched"]["mean_ttlt_s"] > 0
         )
         assert row["sim"]["mean_ttlt_s"] > 0
+        # the engine loop's time outside steps, measured per run and charged by the simulator
+        assert 0 < row["host_per_request_s"] < 0.05 and row["host_per_step_s"] >= 0, mode
+        assert row["sim"]["host_s"] >= 32 * doc["profile"]["host_per_request_s"] * 0.999, mode
+    assert 0 < doc["profile"]["host_per_request_s"] < 0.05 and doc["profile"]["host_per_step_s"] > 0
     for mode in ("plugin-cost", "guard:slack_epsilon=0.1"):
         (run,) = rate["runs"][mode]
         assert run["overhead_per_step_ms"] > 0
