@@ -96,6 +96,8 @@ QUICK = {
     "curve": ["plugin-cost", "guard:slack_epsilon=0.1"],
 }
 """``--quick``: the smallest configuration that runs every kind of mode end to end."""
+SIM_FIELDS = ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s", "host_s")
+"""The simulator's figures kept beside each mode's engine results."""
 
 
 def workload(args: argparse.Namespace, rate: float, num_requests: int | None = None) -> Workload:
@@ -609,10 +611,7 @@ def main(argv: list[str] | None = None) -> dict:
                 runs[mode], runs["fcfs"], "ttft", np.mean, args.bootstrap, 2
             )
             sim = simulate_mode(mode, w, profile, plugin, args)
-            row["sim"] = {
-                k: sim[k]
-                for k in ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s", "host_s")
-            }
+            row["sim"] = {k: sim[k] for k in SIM_FIELDS}
             row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
             row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
             matched = [simulate_mode(mode, w, run_matched(profile, r), plugin, args) for r in runs[mode]]
@@ -676,8 +675,9 @@ def main(argv: list[str] | None = None) -> dict:
         for mode in modes:
             r = table[mode]
             speeds = ", ".join(f"{x['speed_vs_profile']:.3f}" for x in runs[mode])
-            host = np.mean([x["host_per_request_s"] for x in runs[mode]]), np.mean(
-                [x["host_per_step_s"] for x in runs[mode]]
+            host = (
+                np.mean([x["host_per_request_s"] for x in runs[mode]]),
+                np.mean([x["host_per_step_s"] for x in runs[mode]]),
             )
             print(
                 f"{mode:<{width}}speed {speeds}  host {1e3 * host[0]:.2f} ms/request {1e3 * host[1]:.2f} ms/step  mean {100 * r['sim_gap_mean_speed_matched']:+.0f}%  "
