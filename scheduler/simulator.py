@@ -568,7 +568,8 @@ class _Run:
 
     def _jump_steps(self, c0: float, c1: float) -> int:
         """Decode steps until something could change a decision: a completion, the next arrival (unless
-        it cannot be admitted anyway and takes no host time), a key refresh while requests wait, or running out of blocks."""
+        it cannot be admitted anyway and takes no host time), a key refresh while requests wait, or
+        running out of blocks."""
         running, gen = self.running, self.gen
         start = self.now + self.pending_host_s
         k = min(int((self.out_len[running] - gen[running]).min()), self.max_macro)
