@@ -140,8 +140,12 @@ def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[
         now = time.perf_counter() - start
         added = time.perf_counter()
         while nxt < n and w.arrival[nxt] <= now:
-            sp = SamplingParams(
-                max_tokens=int(w.output_len[nxt]), ignore_eos=True, temperature=0.0, extra_args=extras[nxt]
+            sp = SamplingParams(  # fresh per request, so not deep-copied: as vLLM's OpenAI server does
+                max_tokens=int(w.output_len[nxt]),
+                ignore_eos=True,
+                temperature=0.0,
+                extra_args=extras[nxt],
+                skip_clone=True,
             )
             engine.add_request(str(nxt), {"prompt_token_ids": prompts[nxt]}, sp, priority=int(prios[nxt]))
             nxt += 1
