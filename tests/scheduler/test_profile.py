@@ -43,6 +43,12 @@ def test_profile_from_file(tmp_path):
     path.write_text(VALID)
     profile = load_profile(path)
     assert profile.kv_capacity_tokens == 4096 and profile.num_blocks == 256 and profile.chunked_prefill
+    assert profile.host_per_request_s == 0.0 and profile.host_per_step_s == 0.0  # off unless measured
+    path.write_text(VALID + "host_per_request_s: 3.0e-4\nhost_per_step_s: 5.0e-5\n")
+    hosted = load_profile(path)
+    assert (hosted.host_per_request_s, hosted.host_per_step_s) == (3.0e-4, 5.0e-5)
+    slower = hosted.scaled(2.0)
+    assert slower.step_base_s == 0.02 and slower.host_per_request_s == 3.0e-4  # speed scales steps only
 
 
 @pytest.mark.parametrize(
@@ -55,6 +61,8 @@ def test_profile_from_file(tmp_path):
         (VALID + "max_num_seqs: zero\n", "max_num_seqs"),
         (VALID + "chunked_prefill: 3\n", "chunked_prefill"),
         (VALID + "warp_speed: 9\n", "warp_speed"),
+        (VALID + "host_per_request_s: -0.001\n", "host_per_request_s"),
+        (VALID + "host_per_step_s: fast\n", "host_per_step_s"),
     ],
 )
 def test_bad_profiles_name_file_and_field(tmp_path, text, field):
