@@ -71,6 +71,28 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         assert a["mode"] == b["mode"] and a["mean_vs_fcfs"] == pytest.approx(b["mean_vs_fcfs"], rel=1e-9)
 
 
+def test_prompts_are_distinct_token_ids_of_the_asked_lengths():
+    bench = load_bench()
+    lengths = [1, 5, 128, 128]
+    prompts = bench.distinct_prompts(lengths, vocab_size=1024, seed=0)
+    assert [len(p) for p in prompts] == lengths
+    assert all(3 <= t < 1024 for p in prompts for t in p)
+    assert prompts[2] != prompts[3]  # equal lengths, no shared prefix block for vLLM's cache to reuse
+    assert prompts == bench.distinct_prompts(lengths, vocab_size=1024, seed=0)  # every mode gets the same
+
+
+def test_run_matched_profile_takes_the_run_s_speed_and_host_time():
+    bench = load_bench()
+    from sagepred.scheduler.profile import load_profile
+
+    profile = load_profile("llama-3.1-8b-h100")
+    run = {"speed_vs_profile": 1.5, "host_per_request_s": 4e-4, "host_per_step_s": 3e-5}
+    matched = bench.run_matched(profile, run)
+    assert matched.step_base_s == pytest.approx(1.5 * profile.step_base_s)
+    assert (matched.host_per_request_s, matched.host_per_step_s) == (4e-4, 3e-5)
+    assert matched.kv_capacity_tokens == profile.kv_capacity_tokens
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
