@@ -125,8 +125,9 @@ def distinct_prompts(lengths: np.ndarray, vocab_size: int, seed: int) -> list[li
     return [rng.integers(3, vocab_size, int(n)).tolist() for n in lengths]
 
 
-def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[float]]:
-    """Submit at arrival times, step until done; per-request TTFT/TTLT (s) and per-step wall times."""
+def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[float], HostTime]:
+    """Submit at arrival times, step until done; per-request TTFT/TTLT (s), per-step wall times and the
+    engine loop's time outside steps (idle sleeps left out)."""
     from vllm import SamplingParams
 
     engine = llm.llm_engine
@@ -173,7 +174,8 @@ def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[
     ttlt, ttft = last - w.arrival, first - w.arrival
     span = float(np.nanmax(last) - w.arrival.min())
     busy = float(sum(step_times))
-    return {
+    host = HostTime(n, host_s, len(step_times), max(0.0, wall - busy - host_s - idle_s))
+    result = {
         "mean_ttlt_s": float(ttlt.mean()),
         "p50_ttlt_s": float(np.median(ttlt)),
         "p99_ttlt_s": float(np.percentile(ttlt, 99)),
@@ -190,13 +192,14 @@ def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[
         "busy_s": busy,
         "add_request_s": host_s,
         "idle_s": idle_s,
-        "host_per_request_s": host_s / n,
-        "host_per_step_s": max(0.0, wall - busy - host_s - idle_s) / max(len(step_times), 1),
+        "host_per_request_s": host.per_request_s,
+        "host_per_step_s": host.per_step_s,
         "preemptions": int(sum(preempted.values())),
-    }, step_times
+    }
+    return result, step_times, host
 
 
-def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, result: dict) -> EngineProfile:
+def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, host: HostTime) -> EngineProfile:
     """The profile ``sagepred profile`` would fit, from the calibration run's own steps and host time."""
     samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
     coef, _ = fit_step_model(samples)
@@ -207,18 +210,7 @@ def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, result
         "dummy-weights llama",
         "cpu",
         "fit to the calibration run's steps",
-        host_time(result),
-    )
-
-
-def host_time(result: dict) -> HostTime:
-    """A replay's engine-loop time outside steps, as :class:`HostTime`."""
-    steps = int(result["steps"])
-    return HostTime(
-        requests=len(result["ttlt"]),
-        request_s=float(result["add_request_s"]),
-        steps=steps,
-        between_steps_s=float(result["host_per_step_s"]) * steps,
+        host,
     )
 
 
@@ -332,9 +324,9 @@ def run_mode(
         sched = llm.llm_engine.engine_core.engine_core.scheduler
         sched.step_log = log = []
         extras = [prediction_args(w.dist, i) for i in range(n)]  # the calibration's FCFS reads none
-        result, times = replay(llm, w, extras, np.zeros(n), prompts)
+        result, times, host = replay(llm, w, extras, np.zeros(n), prompts)
         if mode == "calibrate":
-            profile = fit_profile(log, times, llm, result)
+            profile = fit_profile(log, times, llm, host)
             result["full_batch_step_ms"] = full_batch_step_ms(log, times, args.max_num_seqs)
         stats = sched.sagepred_stats()
         result["policy_preemptions"] = sched.policy_preemptions
@@ -348,7 +340,7 @@ def run_mode(
         )
         log = record_steps(llm.llm_engine.engine_core.engine_core.scheduler)
         prios = priorities(w.dist, w.prompt_len) if mode == "priority" else np.zeros(n)
-        result, times = replay(llm, w, [None] * n, prios, prompts)
+        result, times, _ = replay(llm, w, [None] * n, prios, prompts)
     if fitted is not None:
         result["speed_vs_profile"] = speed_vs_profile(log, times, fitted)
     del llm

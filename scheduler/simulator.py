@@ -553,12 +553,12 @@ class _Run:
         running, computed = self.running, self.computed
         if self._decode_only(plan) and self.max_macro > 1:
             b = running.size
-            c0 = p.step_base_s + p.per_token_s * b + p.per_kv_token_s * float(computed[running].sum() + b)
+            c0 = p.step_time(b, float(computed[running].sum() + b))
             c1 = p.per_kv_token_s * b
             k = self._jump_steps(c0 + p.host_per_step_s, c1)
             return k, k * c0 + c1 * k * (k - 1) / 2.0
         kv_read = int((computed[running] + plan.tokens)[scheduled].sum())
-        return 1, p.step_base_s + p.per_token_s * int(plan.tokens.sum()) + p.per_kv_token_s * kv_read
+        return 1, p.step_time(int(plan.tokens.sum()), kv_read)
 
     def _decode_only(self, plan: _StepPlan) -> bool:
         running = self.running
