@@ -199,6 +199,18 @@ def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[
     return result, step_times, host
 
 
+def print_forecast(table: dict[str, dict], modes: list[str]) -> None:
+    """The forecast fidelity lines of one rate (``row["sim_forecast"]`` of each mode)."""
+    print(
+        "forecast: simulated on the profile as known before each run (the previous run's speed, the latest "
+        "host times), simulated minus measured, over measured"
+    )
+    width = max(map(len, modes)) + 1
+    for mode in modes:
+        f = table[mode]["sim_forecast"]
+        print(f"{mode:<{width}}mean {100 * f['gap_mean']:+.0f}%  p99 {100 * f['gap_p99']:+.0f}%", flush=True)
+
+
 def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, host: HostTime) -> EngineProfile:
     """The profile ``sagepred profile`` would fit, from the calibration run's own steps and host time."""
     samples = [StepSample(b, kv, n, t) for (b, kv, n), t in zip(log, times, strict=False)]
@@ -221,6 +233,66 @@ def run_matched(profile: EngineProfile, run: dict) -> EngineProfile:
         host_per_request_s=run["host_per_request_s"],
         host_per_step_s=run["host_per_step_s"],
     )
+
+
+def run_order(modes: list[str], repeats: int, num_rates: int) -> list[tuple[int, str, int]]:
+    """The engine runs in the order the benchmark makes them: ``(rate index, mode, repeat)``; each
+    repeat rotates the modes by one."""
+    return [
+        (rate, mode, rep)
+        for rate in range(num_rates)
+        for rep in range(repeats)
+        for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]
+    ]
+
+
+class Forecast:
+    """The engine profile as it is known *before* each run, for the forecast fidelity.
+
+    The calibration's profile at the speed of the run just before (any mode; the calibration's own for
+    the first run), with the host time per request of the latest earlier run of the same engine loop
+    (vLLM's stock scheduler for ``fcfs`` and ``priority``, the plug-in for the others; the
+    calibration's until there is one) and the previous run's host time between steps. A simulation
+    on it uses nothing the run itself measured, unlike :func:`run_matched`.
+    """
+
+    def __init__(self, profile: EngineProfile) -> None:
+        self.profile = profile
+        self.speed = 1.0
+        self.host_per_step_s = profile.host_per_step_s
+        self.host_per_request_s = {False: profile.host_per_request_s, True: profile.host_per_request_s}
+
+    def profile_for(self, mode: str) -> EngineProfile:
+        """The profile a run of ``mode`` starting now is forecast with."""
+        return dataclasses.replace(
+            self.profile.scaled(self.speed),
+            host_per_request_s=self.host_per_request_s[uses_plugin(mode)],
+            host_per_step_s=self.host_per_step_s,
+        )
+
+    def observe(self, mode: str, run: dict) -> None:
+        """Take in a finished run's measured speed and host times."""
+        self.speed, self.host_per_step_s = run["speed_vs_profile"], run["host_per_step_s"]
+        self.host_per_request_s[uses_plugin(mode)] = run["host_per_request_s"]
+
+
+def forecast_profiles(profile: EngineProfile, order: list[tuple[int, str, int]], runs: list[dict]) -> dict:
+    """``{(rate index, mode, repeat): the forecast profile}`` for ``runs[rate index][mode][repeat]``."""
+    forecast, out = Forecast(profile), {}
+    for key in order:
+        rate, mode, rep = key
+        out[key] = forecast.profile_for(mode)
+        forecast.observe(mode, runs[rate][mode][rep])
+    return out
+
+
+def sim_gaps(sims: list[dict], row: dict) -> dict:
+    """The mean of ``sims`` (one simulation per repeat) against the engine's pooled ``row``: simulated
+    minus measured, over measured, for mean and p99 TTLT."""
+    out = {k: float(np.mean([m[k] for m in sims])) for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")}
+    for stat in ("mean", "p99"):
+        out[f"gap_{stat}"] = (out[f"{stat}_ttlt_s"] - row[f"{stat}_ttlt_s"]) / row[f"{stat}_ttlt_s"]
+    return out
 
 
 def fail(message: str) -> NoReturn:
@@ -531,6 +603,13 @@ def main(argv: list[str] | None = None) -> dict:
         help="a results JSON of an earlier run: reuse its fitted profile and rates, run no engine, "
         "simulate the curve only",
     )
+    parser.add_argument(
+        "--forecast-from",
+        type=Path,
+        default=None,
+        help="a results JSON of an earlier run: recompute its forecast fidelity (each run simulated on the "
+        "profile as known before it) from the speeds and host times it stored, run no engine",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parse_args(parser, argv)
     args.curve = [] if args.curve == ["none"] else (args.curve or list(CURVE))
@@ -553,6 +632,8 @@ def main(argv: list[str] | None = None) -> dict:
     plugin = {"policy": "gittins", "max_wait_s": None, **args.plugin_config}
     if args.profile_from is not None:
         return curve_only(args, plugin)
+    if args.forecast_from is not None:
+        return forecast_only(args, plugin)
     tmp = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-"))
     model = write_tiny_model(tmp / "model", MODELS[args.model])
     burst = workload(args, 1e6, args.calibration_requests)  # a deep queue: steps of every shape
@@ -587,21 +668,24 @@ def main(argv: list[str] | None = None) -> dict:
         "modes": modes,
         "rates": [],
     }
-    for rate in rates:
+    forecast = Forecast(profile)
+    order = run_order(modes, args.repeats, len(rates))
+    for rate_index, rate in enumerate(rates):
         w = workload(args, rate)
         runs: dict[str, list[dict]] = {m: [] for m in modes}
+        forecasts: dict[str, list[EngineProfile]] = {m: [] for m in modes}
         width = max(map(len, modes)) + 1
-        for rep in range(args.repeats):
-            order = modes[rep % len(modes) :] + modes[: rep % len(modes)]
-            for mode in order:
-                result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin, profile)
-                runs[mode].append(result)
-                print(
-                    f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<{width}} mean TTLT {result['mean_ttlt_s']:.2f} s "
-                    f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms, "
-                    f"{result['speed_vs_profile']:.3f}x the profile's)",
-                    flush=True,
-                )
+        for _, mode, rep in (key for key in order if key[0] == rate_index):
+            forecasts[mode].append(forecast.profile_for(mode))
+            result, _ = run_mode(mode, args, w, model, tmp / f"cache-{mode}-{rep}", plugin, profile)
+            forecast.observe(mode, result)
+            runs[mode].append(result)
+            print(
+                f"rate {rate:g} repeat {rep + 1}/{args.repeats} {mode:<{width}} mean TTLT {result['mean_ttlt_s']:.2f} s "
+                f"p99 {result['p99_ttlt_s']:.2f} s (median step {result['median_step_ms']:.1f} ms, "
+                f"{result['speed_vs_profile']:.3f}x the profile's)",
+                flush=True,
+            )
         table = {}
         width = max(map(len, modes)) + 1
         for mode in modes:
@@ -619,14 +703,15 @@ def main(argv: list[str] | None = None) -> dict:
             row["sim"] = {k: sim[k] for k in SIM_FIELDS}
             row["sim_gap_mean"] = (sim["mean_ttlt_s"] - row["mean_ttlt_s"]) / row["mean_ttlt_s"]
             row["sim_gap_p99"] = (sim["p99_ttlt_s"] - row["p99_ttlt_s"]) / row["p99_ttlt_s"]
-            matched = [simulate_mode(mode, w, run_matched(profile, r), plugin, args) for r in runs[mode]]
-            row["sim_speed_matched"] = {
-                k: float(np.mean([m[k] for m in matched]))
-                for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")
-            }
-            for stat in ("mean", "p99"):
-                got = row["sim_speed_matched"][f"{stat}_ttlt_s"]
-                row[f"sim_gap_{stat}_speed_matched"] = (got - row[f"{stat}_ttlt_s"]) / row[f"{stat}_ttlt_s"]
+            matched = sim_gaps(
+                [simulate_mode(mode, w, run_matched(profile, r), plugin, args) for r in runs[mode]], row
+            )
+            row["sim_speed_matched"] = {k: matched[k] for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")}
+            row["sim_gap_mean_speed_matched"] = matched["gap_mean"]
+            row["sim_gap_p99_speed_matched"] = matched["gap_p99"]
+            row["sim_forecast"] = sim_gaps(
+                [simulate_mode(mode, w, f, plugin, args) for f in forecasts[mode]], row
+            )
             table[mode] = row
         doc["rates"].append(
             {
@@ -690,24 +775,71 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{r['sim_speed_matched']['preemptions']:.0f} [engine {r['preemptions']:.0f}]",
                 flush=True,
             )
+        print_forecast(table, modes)
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)
     return doc
 
 
-def curve_only(args: argparse.Namespace, plugin: dict) -> dict:
-    """``--profile-from``: the simulated curve on an earlier run's fitted profile and rates."""
+def load_earlier(path: Path, flag: str) -> tuple[dict, EngineProfile, list[float], str]:
+    """An earlier run's results, its fitted profile, its rates, and that profile written to a YAML file
+    for the plug-in (which prices costs with it, as in the run)."""
     try:
-        earlier = json.loads(args.profile_from.read_text())
+        earlier = json.loads(path.read_text())
         profile = EngineProfile(**earlier["profile"])
         rates = [float(r["rate"]) for r in earlier["rates"]]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        fail(f"--profile-from {args.profile_from}: not a results file of this benchmark ({err})")
+        fail(f"{flag} {path}: not a results file of this benchmark ({err})")
     profile_path = Path(tempfile.mkdtemp(prefix="sagepred-vllm-replay-")) / "measured-profile.yaml"
     profile_path.write_text(yaml.safe_dump(profile.to_dict(), sort_keys=False))
-    plugin = {**plugin, "profile": str(profile_path)}  # the plug-in prices costs with it, as in the run
+    return earlier, profile, rates, str(profile_path)
+
+
+def curve_only(args: argparse.Namespace, plugin: dict) -> dict:
+    """``--profile-from``: the simulated curve on an earlier run's fitted profile and rates."""
+    _, profile, rates, profile_path = load_earlier(args.profile_from, "--profile-from")
+    plugin = {**plugin, "profile": profile_path}
     doc = {"profile_from": args.profile_from.name, "profile": profile.to_dict(), "rates": rates}
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
+    _write(args, doc)
+    return doc
+
+
+SPEED_MATCHED = ("sim_gap_mean_speed_matched", "sim_gap_p99_speed_matched")
+"""The run-matched fidelity kept beside the forecast's (absent from runs before it was measured)."""
+RUN_ARGS = ("trace", "num_requests", "length_scale", "max_prompt", "seed", "repeats", "guard_preemption")
+"""What ``--forecast-from`` takes from the earlier run's settings: its workload and how its modes ran."""
+
+
+def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
+    """``--forecast-from``: the forecast fidelity of an earlier run, recomputed from the speeds and host
+    times it stored per run (no engine; the workload and modes are the earlier run's)."""
+    earlier, profile, rates, profile_path = load_earlier(args.forecast_from, "--forecast-from")
+    kept = ("mean_ttlt_s", "p99_ttlt_s", "sim_gap_mean", "sim_gap_p99")
+    try:
+        stored, modes = earlier["args"], list(earlier["modes"])
+        for key in RUN_ARGS:
+            setattr(args, key, stored[key])
+        plugin = {**plugin, **stored["plugin_config"], "profile": profile_path}
+        runs = [r["runs"] for r in earlier["rates"]]
+        profiles = forecast_profiles(profile, run_order(modes, args.repeats, len(runs)), runs)
+        engine = [
+            {m: {k: r["results"][m].get(k) for k in kept + SPEED_MATCHED} for m in modes}
+            for r in earlier["rates"]
+        ]
+    except (KeyError, TypeError, IndexError, AttributeError) as err:
+        fail(f"--forecast-from {args.forecast_from}: its runs are incomplete ({err!r})")
+    doc: dict = {"forecast_from": args.forecast_from.name, "profile": profile.to_dict(), "rates": []}
+    for i, rate in enumerate(rates):
+        w = workload(args, rate)
+        for mode, row in engine[i].items():
+            sims = [
+                simulate_mode(mode, w, profiles[(i, mode, rep)], plugin, args) for rep in range(args.repeats)
+            ]
+            row["sim_forecast"] = sim_gaps(sims, row)
+        print(f"rate {rate:g} req/s ({args.forecast_from.name})")
+        print_forecast(engine[i], modes)
+        doc["rates"].append({"rate": rate, "results": engine[i]})
     _write(args, doc)
     return doc
 

@@ -69,6 +69,15 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
     assert again["rates"] == [rate["rate"]] and again["profile"] == doc["profile"]
     for a, b in zip(again["sim_curve"], doc["sim_curve"], strict=True):
         assert a["mode"] == b["mode"] and a["mean_vs_fcfs"] == pytest.approx(b["mean_vs_fcfs"], rel=1e-9)
+    # the forecast fidelity again from the written runs, no engine: the same profiles, the same gaps
+    forecast = bench.main(["--forecast-from", str(out), "--data", str(data_dir)])
+    (recomputed,) = forecast["rates"]
+    for mode, row in results.items():
+        online = row["sim_forecast"]
+        assert math.isfinite(online["gap_mean"]) and online["mean_ttlt_s"] > 0, mode
+        assert recomputed["results"][mode]["sim_forecast"]["mean_ttlt_s"] == pytest.approx(
+            online["mean_ttlt_s"], rel=1e-9
+        ), mode
 
 
 def test_prompts_are_distinct_token_ids_of_the_asked_lengths():
@@ -93,6 +102,43 @@ def test_run_matched_profile_takes_the_run_s_speed_and_host_time():
     assert matched.kv_capacity_tokens == profile.kv_capacity_tokens
 
 
+def test_the_forecast_uses_only_runs_made_before():
+    """Run k is forecast with run k-1's speed and step gap and the latest host time per request of its
+    own engine loop (stock scheduler or plug-in); the first runs with the calibration's."""
+    bench = load_bench()
+    from sagepred.scheduler.profile import load_profile
+
+    profile = load_profile("llama-3.1-8b-h100")
+    modes = ["fcfs", "priority", "plugin-off"]
+    order = bench.run_order(modes, repeats=2, num_rates=2)
+    first_repeat = [(0, "fcfs", 0), (0, "priority", 0), (0, "plugin-off", 0)]
+    assert order[:6] == [*first_repeat, (0, "priority", 1), (0, "plugin-off", 1), (0, "fcfs", 1)]
+    assert len(order) == 12 and order[6] == (1, "fcfs", 0)
+    runs = [{m: [] for m in modes} for _ in range(2)]
+    for k, (rate, mode, _) in enumerate(order):
+        runs[rate][mode].append(
+            {
+                "speed_vs_profile": 1 + k / 10,
+                "host_per_request_s": 1e-4 * (k + 1),
+                "host_per_step_s": 1e-5 * (k + 1),
+            }
+        )
+    profiles = bench.forecast_profiles(profile, order, runs)
+    first = profiles[order[0]]
+    assert first.step_base_s == profile.step_base_s and first.host_per_request_s == profile.host_per_request_s
+    # plugin-off, repeat 0 (run 2): run 1's speed and step gap; no plug-in run yet, the calibration's host
+    second_plugin = profiles[(0, "plugin-off", 0)]
+    assert second_plugin.step_base_s == pytest.approx(1.1 * profile.step_base_s)
+    assert second_plugin.host_per_step_s == pytest.approx(2e-5)
+    assert second_plugin.host_per_request_s == profile.host_per_request_s
+    # priority, repeat 1 (run 3): run 2's speed, the stock scheduler's latest host time (run 1's)
+    later = profiles[(0, "priority", 1)]
+    assert later.step_base_s == pytest.approx(1.2 * profile.step_base_s)
+    assert later.host_per_request_s == pytest.approx(2e-4)
+    # plugin-off, repeat 1 (run 4): the plug-in's own latest (run 2's)
+    assert profiles[(0, "plugin-off", 1)].host_per_request_s == pytest.approx(3e-4)
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
@@ -102,6 +148,7 @@ def test_run_matched_profile_takes_the_run_s_speed_and_host_time():
         (["--modes", "fcfs,plugin-guard"], "unknown mode 'plugin-guard'"),
         (["--curve", "fifo"], "--curve: unknown mode 'fifo'"),
         (["--profile-from", "missing.json"], "--profile-from missing.json: not a results file"),
+        (["--forecast-from", "missing.json"], "--forecast-from missing.json: not a results file"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(argv, needle, capsys):
