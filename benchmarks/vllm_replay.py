@@ -30,10 +30,13 @@ to FCFS come with a 95% bootstrap interval (requests resampled, the same resampl
 repeats pooled). The simulator replays every mode with the fitted profile: the fidelity table is its
 gap to the engine per mode and rate, and again with each run's own speed (its steps' seconds over the
 profile's price of them) and host time (its ``add_request`` seconds per request, its seconds between
-steps), which takes the shared machine's drift out.
+steps), which takes the shared machine's drift out, and as a **forecast**: each run simulated on the
+profile as it was known before the run started (:class:`Forecast`: the previous run's speed and the
+latest host times), which uses nothing the run itself measured.
 
     python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
     python benchmarks/vllm_replay.py --quick   # smoke run: tiny model, one load, one repeat
+    python benchmarks/vllm_replay.py --forecast-from benchmarks/results/vllm_replay.json  # no engine
 """
 
 from __future__ import annotations
