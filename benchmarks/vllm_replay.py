@@ -827,7 +827,13 @@ def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
         runs = [r["runs"] for r in earlier["rates"]]
         profiles = forecast_profiles(profile, run_order(modes, args.repeats, len(runs)), runs)
         engine = [
-            {m: {k: r["results"][m].get(k) for k in kept + SPEED_MATCHED} for m in modes}
+            {
+                m: {
+                    **{k: r["results"][m][k] for k in kept},
+                    **{k: r["results"][m].get(k) for k in SPEED_MATCHED},
+                }
+                for m in modes
+            }
             for r in earlier["rates"]
         ]
     except (KeyError, TypeError, IndexError, AttributeError) as err:

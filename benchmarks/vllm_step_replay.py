@@ -1,7 +1,8 @@
 """The replay benchmark's workload through the real engine in engine *steps*, free of wall-clock noise.
 
-Each request is submitted at the engine step its arrival time falls in (``--step-ms`` per step) and
-latency is counted in steps, so two modes that schedule alike give the same numbers however busy the
+Each request is submitted at the engine step its arrival time falls in (``--step-ms`` per step), with
+its own random prompt tokens as in the replay benchmark (no prefix-cache sharing), and latency is
+counted in steps, so two modes that schedule alike give the same numbers however busy the
 machine is. It separates the order a mode produces from the wall time its steps take: the plug-in and
 vLLM's priority mode are compared on schedule alone.
 
@@ -51,15 +52,19 @@ def run_mode(mode: str, args: argparse.Namespace, w, model: Path, cache: Path) -
         )
         extras = [prediction_args(w.dist, i) for i in range(n)]
     engine = llm.llm_engine
+    prompts = replay.distinct_prompts(w.prompt_len, config.vocab_size, args.seed)
     arrival_step = np.floor(w.arrival / (args.step_ms / 1e3)).astype(np.int64)
     first, finish = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     step = submitted = 0
     while submitted < n or engine.has_unfinished_requests():
         while submitted < n and arrival_step[submitted] <= step:
             params = SamplingParams(
-                max_tokens=int(w.output_len[submitted]), ignore_eos=True, extra_args=extras[submitted]
+                max_tokens=int(w.output_len[submitted]),
+                ignore_eos=True,
+                extra_args=extras[submitted],
+                skip_clone=True,
             )
-            prompt = {"prompt_token_ids": [7] * int(w.prompt_len[submitted])}
+            prompt = {"prompt_token_ids": prompts[submitted]}
             engine.add_request(f"r{submitted}", prompt, params, priority=int(prios[submitted]))
             submitted += 1
         step += 1
