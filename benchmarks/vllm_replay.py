@@ -101,6 +101,8 @@ QUICK = {
     "curve": ["plugin-cost", "guard:slack_epsilon=0.1"],
 }
 """``--quick``: the smallest configuration that runs every kind of mode end to end."""
+DRIFT_WARNING = 1.03
+"""The modes' mean speeds differing by more than this factor get a note under the drift lines."""
 SIM_FIELDS = ("mean_ttlt_s", "p99_ttlt_s", "mean_ttft_s", "preemptions", "steps", "busy_s", "host_s")
 """The simulator's figures kept beside each mode's engine results."""
 
@@ -296,6 +298,69 @@ def sim_gaps(sims: list[dict], row: dict) -> dict:
     for stat in ("mean", "p99"):
         out[f"gap_{stat}"] = (out[f"{stat}_ttlt_s"] - row[f"{stat}_ttlt_s"]) / row[f"{stat}_ttlt_s"]
     return out
+
+
+def common_speed(
+    w: Workload, runs: dict[str, list[dict]], profile: EngineProfile, plugin: dict, args: argparse.Namespace
+) -> dict[str, dict]:
+    """Every mode simulated on one machine: ``profile`` at the mean speed of all runs at this rate, with
+    each engine loop's mean host times (stock scheduler or plug-in). Ratios to FCFS free of the drift
+    between runs, which near capacity sets much of the engine's own ratios."""
+    every = [r for rs in runs.values() for r in rs]
+    speed = float(np.mean([r["speed_vs_profile"] for r in every]))
+    step_gap = float(np.mean([r["host_per_step_s"] for r in every]))
+    per_request = {
+        kind: float(
+            np.mean([r["host_per_request_s"] for m, rs in runs.items() for r in rs if uses_plugin(m) == kind])
+        )
+        for kind in {uses_plugin(m) for m in runs}
+    }
+    sims = {
+        m: simulate_mode(
+            m,
+            w,
+            dataclasses.replace(
+                profile.scaled(speed),
+                host_per_request_s=per_request[uses_plugin(m)],
+                host_per_step_s=step_gap,
+            ),
+            plugin,
+            args,
+        )
+        for m in runs
+    }
+    fcfs = sims["fcfs"]
+    return {
+        m: {
+            "speed": speed,
+            "mean_vs_fcfs": sim["mean_ttlt_s"] / fcfs["mean_ttlt_s"],
+            "p99_vs_fcfs": sim["p99_ttlt_s"] / fcfs["p99_ttlt_s"],
+        }
+        for m, sim in sims.items()
+    }
+
+
+def print_drift(table: dict[str, dict], modes: list[str]) -> None:
+    """Each mode's mean speed against the calibration, and the common-speed simulation's ratios."""
+    speeds = [table[m]["speed_vs_profile"] for m in modes]
+    print(
+        f"drift: each mode's runs at their mean speed (step time over the calibration's); the simulator with "
+        f"every mode at the mean speed {table[modes[0]]['sim_common_speed']['speed']:.3f}, ratios to FCFS"
+    )
+    width = max(map(len, modes)) + 1
+    for mode in modes:
+        c = table[mode]["sim_common_speed"]
+        print(
+            f"{mode:<{width}}speed {table[mode]['speed_vs_profile']:.3f}  common-speed simulation mean "
+            f"{c['mean_vs_fcfs']:.3f}x  p99 {c['p99_vs_fcfs']:.3f}x",
+            flush=True,
+        )
+    if max(speeds) > DRIFT_WARNING * min(speeds):
+        print(
+            f"note: the modes' mean speeds differ by {100 * (max(speeds) / min(speeds) - 1):.0f}%; near capacity "
+            "that moves the engine's ratios by more than the policies do (compare the common-speed simulation)",
+            flush=True,
+        )
 
 
 def fail(message: str) -> NoReturn:
@@ -611,7 +676,8 @@ def main(argv: list[str] | None = None) -> dict:
         type=Path,
         default=None,
         help="a results JSON of an earlier run: recompute its forecast fidelity (each run simulated on the "
-        "profile as known before it) from the speeds and host times it stored, run no engine",
+        "profile as known before it) and common-speed simulation from the speeds and host times it "
+        "stored, run no engine",
     )
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     args = parse_args(parser, argv)
@@ -716,6 +782,8 @@ def main(argv: list[str] | None = None) -> dict:
                 [simulate_mode(mode, w, f, plugin, args) for f in forecasts[mode]], row
             )
             table[mode] = row
+        for mode, common in common_speed(w, runs, profile, plugin, args).items():
+            table[mode]["sim_common_speed"] = common
         doc["rates"].append(
             {
                 "rate": rate,
@@ -779,6 +847,7 @@ def main(argv: list[str] | None = None) -> dict:
                 flush=True,
             )
         print_forecast(table, modes)
+        print_drift(table, modes)
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)
     return doc
@@ -815,10 +884,11 @@ RUN_ARGS = ("trace", "num_requests", "length_scale", "max_prompt", "seed", "repe
 
 
 def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
-    """``--forecast-from``: the forecast fidelity of an earlier run, recomputed from the speeds and host
-    times it stored per run (no engine; the workload and modes are the earlier run's)."""
+    """``--forecast-from``: the forecast fidelity and the common-speed simulation of an earlier run,
+    recomputed from the speeds and host times it stored per run (no engine; the workload and modes are
+    the earlier run's)."""
     earlier, profile, rates, profile_path = load_earlier(args.forecast_from, "--forecast-from")
-    kept = ("mean_ttlt_s", "p99_ttlt_s", "sim_gap_mean", "sim_gap_p99")
+    kept = ("mean_ttlt_s", "p99_ttlt_s", "sim_gap_mean", "sim_gap_p99", "speed_vs_profile")
     try:
         stored, modes = earlier["args"], list(earlier["modes"])
         for key in RUN_ARGS:
@@ -846,8 +916,11 @@ def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
                 simulate_mode(mode, w, profiles[(i, mode, rep)], plugin, args) for rep in range(args.repeats)
             ]
             row["sim_forecast"] = sim_gaps(sims, row)
+        for mode, common in common_speed(w, runs[i], profile, plugin, args).items():
+            engine[i][mode]["sim_common_speed"] = common
         print(f"rate {rate:g} req/s ({args.forecast_from.name})")
         print_forecast(engine[i], modes)
+        print_drift(engine[i], modes)
         doc["rates"].append({"rate": rate, "results": engine[i]})
     _write(args, doc)
     return doc

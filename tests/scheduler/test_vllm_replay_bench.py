@@ -78,6 +78,12 @@ def test_quick_run_end_to_end(data_dir, tmp_path):
         assert recomputed["results"][mode]["sim_forecast"]["mean_ttlt_s"] == pytest.approx(
             online["mean_ttlt_s"], rel=1e-9
         ), mode
+        # every mode on one machine: the mean speed of all runs, the same for every mode
+        common = row["sim_common_speed"]
+        assert common["speed"] == pytest.approx(results["fcfs"]["sim_common_speed"]["speed"])
+        again_common = recomputed["results"][mode]["sim_common_speed"]
+        assert common["mean_vs_fcfs"] > 0 and common == pytest.approx(again_common, rel=1e-9), mode
+    assert results["fcfs"]["sim_common_speed"]["mean_vs_fcfs"] == 1.0
 
 
 def test_prompts_are_distinct_token_ids_of_the_asked_lengths():
