@@ -32,7 +32,9 @@ gap to the engine per mode and rate, and again with each run's own speed (its st
 profile's price of them) and host time (its ``add_request`` seconds per request, its seconds between
 steps), which takes the shared machine's drift out, and as a **forecast**: each run simulated on the
 profile as it was known before the run started (:class:`Forecast`: the previous run's speed and the
-latest host times), which uses nothing the run itself measured.
+latest host times), which uses nothing the run itself measured. The **common-speed simulation**
+(:func:`common_speed`) runs every mode at the mean speed of all the rate's runs: the ratios to FCFS
+without the drift between runs, printed beside each mode's mean speed.
 
     python benchmarks/vllm_replay.py --json benchmarks/results/vllm_replay.json
     python benchmarks/vllm_replay.py --quick   # smoke run: tiny model, one load, one repeat
