@@ -233,13 +233,18 @@ def fit_profile(log: list[tuple[int, int, int]], times: list[float], llm, host: 
     )
 
 
+def at_speed(
+    profile: EngineProfile, speed: float, host_per_request_s: float, host_per_step_s: float
+) -> EngineProfile:
+    """``profile`` with its step times scaled by ``speed`` and the given host times."""
+    return dataclasses.replace(
+        profile.scaled(speed), host_per_request_s=host_per_request_s, host_per_step_s=host_per_step_s
+    )
+
+
 def run_matched(profile: EngineProfile, run: dict) -> EngineProfile:
     """``profile`` at one run's measured speed and host time (what the run's machine did that minute)."""
-    return dataclasses.replace(
-        profile.scaled(run["speed_vs_profile"]),
-        host_per_request_s=run["host_per_request_s"],
-        host_per_step_s=run["host_per_step_s"],
-    )
+    return at_speed(profile, run["speed_vs_profile"], run["host_per_request_s"], run["host_per_step_s"])
 
 
 def run_order(modes: list[str], repeats: int, num_rates: int) -> list[tuple[int, str, int]]:
@@ -271,10 +276,8 @@ class Forecast:
 
     def profile_for(self, mode: str) -> EngineProfile:
         """The profile a run of ``mode`` starting now is forecast with."""
-        return dataclasses.replace(
-            self.profile.scaled(self.speed),
-            host_per_request_s=self.host_per_request_s[uses_plugin(mode)],
-            host_per_step_s=self.host_per_step_s,
+        return at_speed(
+            self.profile, self.speed, self.host_per_request_s[uses_plugin(mode)], self.host_per_step_s
         )
 
     def observe(self, mode: str, run: dict) -> None:
@@ -318,17 +321,7 @@ def common_speed(
         for kind in {uses_plugin(m) for m in runs}
     }
     sims = {
-        m: simulate_mode(
-            m,
-            w,
-            dataclasses.replace(
-                profile.scaled(speed),
-                host_per_request_s=per_request[uses_plugin(m)],
-                host_per_step_s=step_gap,
-            ),
-            plugin,
-            args,
-        )
+        m: simulate_mode(m, w, at_speed(profile, speed, per_request[uses_plugin(m)], step_gap), plugin, args)
         for m in runs
     }
     fcfs = sims["fcfs"]
