@@ -209,8 +209,9 @@ def replay(llm, w, extras, prios, prompts: list[list[int]]) -> tuple[dict, list[
     return result, step_times, host
 
 
-def print_forecast(table: dict[str, dict], modes: list[str]) -> None:
+def print_forecast(table: dict[str, dict]) -> None:
     """The forecast fidelity lines of one rate (``row["sim_forecast"]`` of each mode)."""
+    modes = list(table)
     print(
         "forecast: simulated on the profile as known before each run (the previous run's speed, the latest "
         "host times), simulated minus measured, over measured"
@@ -338,8 +339,9 @@ def common_speed(
     }
 
 
-def print_drift(table: dict[str, dict], modes: list[str]) -> None:
+def print_drift(table: dict[str, dict]) -> None:
     """Each mode's mean speed against the calibration, and the common-speed simulation's ratios."""
+    modes = list(table)
     speeds = [table[m]["speed_vs_profile"] for m in modes]
     print(
         f"drift: each mode's runs at their mean speed (step time over the calibration's); the simulator with "
@@ -359,6 +361,27 @@ def print_drift(table: dict[str, dict], modes: list[str]) -> None:
             "that moves the engine's ratios by more than the policies do (compare the common-speed simulation)",
             flush=True,
         )
+
+
+def add_drift_columns(
+    table: dict[str, dict],
+    w: Workload,
+    runs: dict[str, list[dict]],
+    forecasts: dict[str, list[EngineProfile]],
+    profile: EngineProfile,
+    plugin: dict,
+    args: argparse.Namespace,
+) -> None:
+    """Add each mode's forecast fidelity (its runs simulated on ``forecasts``) and the common-speed
+    simulation to one rate's ``table``, and print both."""
+    for mode, row in table.items():
+        row["sim_forecast"] = sim_gaps(
+            [simulate_mode(mode, w, f, plugin, args) for f in forecasts[mode]], row
+        )
+    for mode, common in common_speed(w, runs, profile, plugin, args).items():
+        table[mode]["sim_common_speed"] = common
+    print_forecast(table)
+    print_drift(table)
 
 
 def fail(message: str) -> NoReturn:
@@ -776,12 +799,7 @@ def main(argv: list[str] | None = None) -> dict:
             row["sim_speed_matched"] = {k: matched[k] for k in ("mean_ttlt_s", "p99_ttlt_s", "preemptions")}
             row["sim_gap_mean_speed_matched"] = matched["gap_mean"]
             row["sim_gap_p99_speed_matched"] = matched["gap_p99"]
-            row["sim_forecast"] = sim_gaps(
-                [simulate_mode(mode, w, f, plugin, args) for f in forecasts[mode]], row
-            )
             table[mode] = row
-        for mode, common in common_speed(w, runs, profile, plugin, args).items():
-            table[mode]["sim_common_speed"] = common
         doc["rates"].append(
             {
                 "rate": rate,
@@ -844,8 +862,7 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{r['sim_speed_matched']['preemptions']:.0f} [engine {r['preemptions']:.0f}]",
                 flush=True,
             )
-        print_forecast(table, modes)
-        print_drift(table, modes)
+        add_drift_columns(table, w, runs, forecasts, profile, plugin, args)
     doc["sim_curve"] = sim_curve(args, profile, rates, plugin)
     _write(args, doc)
     return doc
@@ -908,17 +925,9 @@ def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
         fail(f"--forecast-from {args.forecast_from}: its runs are incomplete ({err!r})")
     doc: dict = {"forecast_from": args.forecast_from.name, "profile": profile.to_dict(), "rates": []}
     for i, rate in enumerate(rates):
-        w = workload(args, rate)
-        for mode, row in engine[i].items():
-            sims = [
-                simulate_mode(mode, w, profiles[(i, mode, rep)], plugin, args) for rep in range(args.repeats)
-            ]
-            row["sim_forecast"] = sim_gaps(sims, row)
-        for mode, common in common_speed(w, runs[i], profile, plugin, args).items():
-            engine[i][mode]["sim_common_speed"] = common
         print(f"rate {rate:g} req/s ({args.forecast_from.name})")
-        print_forecast(engine[i], modes)
-        print_drift(engine[i], modes)
+        forecasts = {m: [profiles[(i, m, rep)] for rep in range(args.repeats)] for m in modes}
+        add_drift_columns(engine[i], workload(args, rate), runs[i], forecasts, profile, plugin, args)
         doc["rates"].append({"rate": rate, "results": engine[i]})
     _write(args, doc)
     return doc
