@@ -25,7 +25,7 @@ faster; in steady state the batch holds its share of long ones). ``--loads`` are
 capacity (so a bare run queues on any machine), or give ``--rates``. Runs are long enough to show a
 drift: each run's mean TTLT by fifth of the arrivals is printed and written, and a latency that grows
 from the first fifth to the last says the rate is past what the engine sustains. For every rate the
-modes run ``--repeats`` times in rotating order, each in a fresh engine, on the same workload; ratios
+modes run ``--repeats`` times in a balanced order (``--order``), each in a fresh engine, on the same workload; ratios
 to FCFS come with a 95% bootstrap interval (requests resampled, the same resample for both modes,
 repeats pooled). The simulator replays every mode with the fitted profile: the fidelity table is its
 gap to the engine per mode and rate, and again with each run's own speed (its steps' seconds over the
@@ -251,14 +251,51 @@ def run_matched(profile: EngineProfile, run: dict) -> EngineProfile:
     return at_speed(profile, run["speed_vs_profile"], run["host_per_request_s"], run["host_per_step_s"])
 
 
-def run_order(modes: list[str], repeats: int, num_rates: int) -> list[tuple[int, str, int]]:
-    """The engine runs in the order the benchmark makes them: ``(rate index, mode, repeat)``; each
-    repeat rotates the modes by one."""
+ORDERS = ("balanced", "rotation")
+"""How the modes' runs are ordered within a rate: ``balanced`` (the default) puts every mode at the same
+mean position, so a linear drift of the shared machine over the block weighs on every mode alike;
+``rotation`` (runs before 2026-12-06) rotates the modes by one per repeat."""
+
+
+def balanced_orders(num_modes: int, repeats: int) -> list[list[int]]:
+    """``repeats`` orders of ``range(num_modes)`` (indices), each a permutation, in which every mode's
+    positions add up to the same sum whenever that is possible (an even ``repeats`` or an odd
+    ``num_modes``): rotations run forwards then backwards in pairs, and for an odd count of both, one
+    triple of permutations whose positions sum to ``3 (num_modes - 1) / 2`` for every mode. Otherwise
+    (even modes, odd repeats) the one unpaired rotation leaves a spread of ``num_modes - 1``."""
+    m = num_modes
+    rotation = [[(j + k) % m for j in range(m)] for k in range(repeats)]
+    orders: list[list[int]] = []
+    if repeats % 2 and m % 2 and repeats >= 3:
+        h = (m - 1) // 2
+        positions = [[j for j in range(m)], [(j + h) % m for j in range(m)]]
+        positions.append([3 * h - a - b for a, b in zip(*positions, strict=True)])
+        for pos in positions:
+            order = [0] * m
+            for mode, at in enumerate(pos):
+                order[at] = mode
+            orders.append(order)
+        pairs = rotation[1 : 1 + (repeats - 3) // 2]
+    else:
+        pairs = rotation[: repeats // 2]
+    for forward in pairs:
+        orders += [forward, forward[::-1]]
+    if len(orders) < repeats:
+        orders.append(rotation[len(orders) % m])
+    return orders
+
+
+def run_order(
+    modes: list[str], repeats: int, num_rates: int, order: str = "balanced"
+) -> list[tuple[int, str, int]]:
+    """The engine runs in the order the benchmark makes them: ``(rate index, mode, repeat)``; see
+    :data:`ORDERS` for ``order``."""
+    if order == "rotation":
+        per_repeat = [modes[rep % len(modes) :] + modes[: rep % len(modes)] for rep in range(repeats)]
+    else:
+        per_repeat = [[modes[i] for i in o] for o in balanced_orders(len(modes), repeats)]
     return [
-        (rate, mode, rep)
-        for rate in range(num_rates)
-        for rep in range(repeats)
-        for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]
+        (rate, mode, rep) for rate in range(num_rates) for rep in range(repeats) for mode in per_repeat[rep]
     ]
 
 
@@ -639,7 +676,14 @@ def main(argv: list[str] | None = None) -> dict:
         help="engine KV pool in tokens (below max_num_seqs full contexts: vLLM preempts when it runs out)",
     )
     parser.add_argument("--seed", type=int, default=0, help="workload seed")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per mode and rate, in rotating order")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per mode and rate (see --order)")
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="balanced",
+        help="order of the runs within a rate: balanced (every mode at the same mean position, so a linear "
+        "drift of the machine weighs on all alike) or rotation (by one per repeat; runs before 2026-12-06)",
+    )
     parser.add_argument(
         "--modes",
         default=",".join(DEFAULT_MODES),
@@ -759,7 +803,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rates": [],
     }
     forecast = Forecast(profile)
-    order = run_order(modes, args.repeats, len(rates))
+    order = run_order(modes, args.repeats, len(rates), args.order)
     for rate_index, rate in enumerate(rates):
         w = workload(args, rate)
         runs: dict[str, list[dict]] = {m: [] for m in modes}
@@ -908,9 +952,10 @@ def forecast_only(args: argparse.Namespace, plugin: dict) -> dict:
         stored, modes = earlier["args"], list(earlier["modes"])
         for key in RUN_ARGS:
             setattr(args, key, stored[key])
+        args.order = stored.get("order", "rotation")
         plugin = {**plugin, **stored["plugin_config"], "profile": profile_path}
         runs = [r["runs"] for r in earlier["rates"]]
-        profiles = forecast_profiles(profile, run_order(modes, args.repeats, len(runs)), runs)
+        profiles = forecast_profiles(profile, run_order(modes, args.repeats, len(runs), args.order), runs)
         engine = [
             {
                 m: {

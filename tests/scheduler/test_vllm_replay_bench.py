@@ -108,6 +108,28 @@ def test_run_matched_profile_takes_the_run_s_speed_and_host_time():
     assert matched.kv_capacity_tokens == profile.kv_capacity_tokens
 
 
+@pytest.mark.parametrize(("num_modes", "repeats"), [(5, 3), (5, 4), (3, 3), (7, 5), (4, 2), (6, 4), (2, 6)])
+def test_the_balanced_order_gives_every_mode_the_same_mean_position(num_modes, repeats):
+    """A linear drift of the machine over a rate's runs then weighs on every mode alike (the default
+    five modes and three repeats included); the rotation it replaces did not."""
+    bench = load_bench()
+    modes = [f"m{i}" for i in range(num_modes)]
+    order = bench.run_order(modes, repeats, num_rates=2)
+    assert len(order) == 2 * num_modes * repeats and len(set(order)) == len(order)
+    positions = {m: 0 for m in modes}
+    for rate in range(2):
+        runs = [key for key in order if key[0] == rate]
+        for rep in range(repeats):
+            block = [mode for _, mode, r in runs if r == rep]
+            assert sorted(block) == sorted(modes)
+            for at, mode in enumerate(block):
+                positions[mode] += at
+    assert len(set(positions.values())) == 1
+    rotated = bench.run_order(modes, repeats, num_rates=1, order="rotation")
+    by_mode = {m: sum(i % num_modes for i, key in enumerate(rotated) if key[1] == m) for m in modes}
+    assert (len(set(by_mode.values())) == 1) == (repeats % num_modes == 0)  # rotation: only full cycles
+
+
 def test_the_forecast_uses_only_runs_made_before():
     """Run k is forecast with run k-1's speed and step gap and the latest host time per request of its
     own engine loop (stock scheduler or plug-in); the first runs with the calibration's."""
@@ -116,7 +138,7 @@ def test_the_forecast_uses_only_runs_made_before():
 
     profile = load_profile("llama-3.1-8b-h100")
     modes = ["fcfs", "priority", "plugin-off"]
-    order = bench.run_order(modes, repeats=2, num_rates=2)
+    order = bench.run_order(modes, repeats=2, num_rates=2, order="rotation")
     first_repeat = [(0, "fcfs", 0), (0, "priority", 0), (0, "plugin-off", 0)]
     assert order[:6] == [*first_repeat, (0, "priority", 1), (0, "plugin-off", 1), (0, "fcfs", 1)]
     assert len(order) == 12 and order[6] == (1, "fcfs", 0)
