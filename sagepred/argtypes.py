@@ -1,4 +1,5 @@
-"""Validated argparse ``type=`` helpers: every numeric option of the command line uses one of them.
+"""Validated argparse ``type=`` helpers: every numeric option of the command line uses one of them, and
+every output path one of :func:`output_file` and :func:`output_folder`.
 
 A bad value is rejected while parsing with a message naming the value (argparse adds the option).
 They live in the core layer so that option groups defined below the CLI (``sagepred.eval.online``)
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 
 def _number(text: str, kind: type, what: str) -> int | float:
@@ -83,3 +85,40 @@ NUMERIC_TYPES: tuple[Callable[[str], object], ...] = (
     positive_float_list,
 )
 """Every validated numeric ``type=``; tests check no option uses bare ``int``/``float`` instead."""
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a folder (nothing can be created below it)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def output_file(text: str) -> Path:
+    """argparse ``type=``: a file a command writes (atomically): not a folder, nothing but folders above it."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file path, got an empty one")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    blocking = _blocking_file(path)
+    if blocking is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {blocking} is a file, not a folder")
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """argparse ``type=``: a folder a command writes whole: not a file, not the working folder or one holding it."""
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder path, got an empty one")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    resolved, here = path.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise argparse.ArgumentTypeError(f"{text} holds the working folder; expected a folder of its own")
+    blocking = _blocking_file(path)
+    if blocking is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {blocking} is a file, not a folder")
+    return path

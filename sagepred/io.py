@@ -33,15 +33,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     The file gets the umask's ordinary mode (0644 under 022), not ``mkstemp``'s 0600.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        with _writing(path):
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -60,26 +62,66 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     Unlike a bare ``mkdtemp`` folder (0700), the result has the umask's ordinary mode (0755 under 022),
     and so does everything written into it (safetensors, for one, writes its files 0600).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    path = Path(path).absolute()
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         os.chmod(tmp, dir_mode())
         yield tmp
         for inner in tmp.rglob("*"):
             os.chmod(inner, dir_mode() if inner.is_dir() else file_mode())
-        if path.exists():
-            backup = path.with_name(f".{path.name}.old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(path, backup)
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        with _writing(path):
+            if path.exists():
+                backup = path.with_name(f".{path.name}.old")
+                _remove(backup)
+                os.replace(path, backup)
+                os.replace(tmp, path)
+                _remove(backup)
+            else:
+                os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def replaceable_folder(path: str | Path, earlier: tuple[str, ...], overwrite: bool, option: str) -> Path:
+    """``path`` as a folder a command may replace whole: absent, empty, an earlier output of the same
+    kind (it holds one of the files ``earlier`` names), or anything with ``overwrite``; otherwise an
+    :class:`~sagepred.errors.InputError` naming ``option`` (nothing of a user's is replaced unasked)."""
+    from sagepred.errors import InputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"exists and is not a folder; choose another {option}", path=path)
+    if overwrite or not path.is_dir() or not any(path.iterdir()):
+        return path
+    if any((path / name).is_file() for name in earlier):
+        return path
+    raise InputError(
+        f"the folder exists, is not empty and holds no earlier output of this command; pass --overwrite to "
+        f"replace it, or another {option}",
+        path=path,
+    )
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An operating-system error while creating or renaming ``path`` becomes one line naming it."""
+    from sagepred.errors import InputError
+
+    try:
+        yield
+    except OSError as err:
+        raise InputError(f"cannot write here ({err.strerror or err})", path=path) from err
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

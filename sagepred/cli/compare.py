@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, output_file
 
 
 def holdout_checkpoint(predictors: list[str]) -> str:
@@ -42,7 +42,9 @@ class Command(Subcommand):
             help="checkpoint folder, zoo name, Hub id, predictions JSONL, or baseline:NAME",
         )
         add_data_arguments(parser)
-        parser.add_argument("--json", metavar="OUT", default=None, help="write all metrics as JSON to OUT")
+        parser.add_argument(
+            "--json", type=output_file, metavar="OUT", default=None, help="write all metrics as JSON to OUT"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from rich.console import Console

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, output_folder
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +139,14 @@ class Command(Subcommand):
         )
         add_data_arguments(parser)
         parser.add_argument(
-            "--output", required=True, metavar="DIR", help="report folder (replaced atomically)"
+            "--output",
+            required=True,
+            type=output_folder,
+            metavar="DIR",
+            help="report folder (replaced atomically; an existing one must hold an earlier report, or --overwrite)",
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="replace an existing --output folder whatever it holds"
         )
         tracking = parser.add_mutually_exclusive_group()
         tracking.add_argument(
@@ -159,7 +166,9 @@ class Command(Subcommand):
 
         from sagepred.eval.report import log_to_mlflow, rich_table, write_report
         from sagepred.eval.runner import build_candidate, evaluate
+        from sagepred.io import replaceable_folder
 
+        replaceable_folder(args.output, ("metrics.json", "report.md"), args.overwrite, "--output")
         records, train_records, data = (load_holdout_inputs if args.data == HOLDOUT else load_eval_inputs)(
             args
         )

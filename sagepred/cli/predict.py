@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from sagepred.cli.base import Subcommand, positive_int
+from sagepred.cli.base import Subcommand, output_file, positive_int
 
 
 def read_prompts(path: str) -> list[tuple[str, str]]:
@@ -62,7 +63,11 @@ class Command(Subcommand):
         )
         parser.add_argument("--input", required=True, metavar="PATH", help="JSONL prompts")
         parser.add_argument(
-            "--output", required=True, metavar="PATH", help="JSONL predictions (written atomically)"
+            "--output",
+            required=True,
+            type=output_file,
+            metavar="PATH",
+            help="JSONL predictions (written atomically; not the --input file)",
         )
         parser.add_argument(
             "--batch-size", type=positive_int, default=64, help="prompts per encoder batch (default 64)"
@@ -77,6 +82,10 @@ class Command(Subcommand):
         if args.checkpoint is None and args.model is None:
             raise InputError(
                 "give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint"
+            )
+        if Path(args.input).resolve() == args.output.resolve():
+            raise InputError(
+                "--output is the --input file; write the predictions to another file", path=args.output
             )
         rows = read_prompts(args.input)
         from sagepred.pooled import PooledPredictor, is_pooled_checkpoint

@@ -7,6 +7,7 @@ import argparse
 from sagepred.cli.base import (
     Subcommand,
     add_served_model_argument,
+    output_file,
     positive_int,
     positive_int_list,
     served_model,
@@ -26,7 +27,11 @@ class Command(Subcommand):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_served_model_argument(parser, "model folder or id for vLLM, or 'tiny'")
         parser.add_argument(
-            "--output", required=True, metavar="PROFILE.yaml", help="profile to write (atomically)"
+            "--output",
+            required=True,
+            type=output_file,
+            metavar="PROFILE.yaml",
+            help="profile to write (atomically)",
         )
         parser.add_argument("--name", default=None, help="profile name (default: from the model)")
         parser.add_argument("--device", default=None, help="device description recorded in the profile")
@@ -60,7 +65,10 @@ class Command(Subcommand):
         )
         parser.add_argument("--repeats", type=positive_int, default=1, help="times each cell runs")
         parser.add_argument(
-            "--json", metavar="OUT", help="also write the profile, fit quality and every step as JSON"
+            "--json",
+            type=output_file,
+            metavar="OUT",
+            help="also write the profile, fit quality and every step as JSON",
         )
 
     def run(self, args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from sagepred.cli.base import (
     above_minus_one,
     non_negative_float,
     non_negative_int,
+    output_file,
     positive_float,
     positive_float_list,
     positive_int,
@@ -149,7 +150,9 @@ class Command(Subcommand):
         parser.add_argument(
             "--seed", type=seed_int, default=0, help="seed for record choice and Poisson arrivals"
         )
-        parser.add_argument("--json", dest="json_out", metavar="OUT", help="write results as JSON")
+        parser.add_argument(
+            "--json", dest="json_out", type=output_file, metavar="OUT", help="write results as JSON"
+        )
         parser.add_argument(
             "--sweep-rates",
             type=positive_float_list,
@@ -157,7 +160,9 @@ class Command(Subcommand):
             metavar="R1,R2,…",
             help="simulate at each rate and plot mean TTLT against load (needs --plot)",
         )
-        parser.add_argument("--plot", default=None, metavar="PNG", help="where the sweep plot goes")
+        parser.add_argument(
+            "--plot", default=None, type=output_file, metavar="PNG", help="where the sweep plot goes"
+        )
         parser.add_argument(
             "--replicas",
             type=positive_int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sagepred.cli.base import Subcommand, positive_int, seed_int
+from sagepred.cli.base import Subcommand, output_file, output_folder, positive_int, seed_int
 
 
 class Command(Subcommand):
@@ -30,7 +30,10 @@ class Command(Subcommand):
             help="records source overriding the recipe's (JSONL, CASTILLO, AlpacaEval…)",
         )
         parser.add_argument(
-            "--output", metavar="DIR", help="checkpoint folder (default outputs/<recipe>-<head>-<mode>)"
+            "--output",
+            type=output_folder,
+            metavar="DIR",
+            help="checkpoint folder (default outputs/<recipe>-<head>-<mode>)",
         )
         parser.add_argument(
             "--overwrite",
@@ -68,7 +71,10 @@ class Command(Subcommand):
         )
         tracking.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
         parser.add_argument(
-            "--json", metavar="OUT", help="also write the summary (metrics, paths, timings) as JSON"
+            "--json",
+            type=output_file,
+            metavar="OUT",
+            help="also write the summary (metrics, paths, timings) as JSON",
         )
         parser.add_argument(
             "--no-dropout",
@@ -176,7 +182,7 @@ def checked_output(args: argparse.Namespace) -> str:
             "the output folder exists and is not empty; pass --overwrite to replace it, or another --output",
             path=path,
         )
-    return output
+    return str(output)
 
 
 def run_pooled_command(args: argparse.Namespace, output: str | None, console: object) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sagepred.cli.base import Subcommand
+from sagepred.cli.base import Subcommand, output_folder
 
 SOURCE_HELP = (
     "'packaged' (the offline zoo shipped with sagepred, default), a local mirror folder, or "
@@ -35,7 +35,14 @@ class Command(Subcommand):
         pulling.add_argument("target", metavar="TARGET", help="checkpoint name, target model or alias")
         pulling.add_argument("--source", metavar="SRC", help=SOURCE_HELP)
         pulling.add_argument(
-            "--output", metavar="DIR", help="also copy the checkpoint folder here (atomically)"
+            "--output",
+            type=output_folder,
+            metavar="DIR",
+            help="also copy the checkpoint folder here (atomically; an existing one must hold a checkpoint, "
+            "or --overwrite)",
+        )
+        pulling.add_argument(
+            "--overwrite", action="store_true", help="replace an existing --output folder whatever it holds"
         )
         pushing = actions.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
         pushing.add_argument("folder", metavar="DIR", help="checkpoint folder (save_pretrained layout)")
@@ -91,7 +98,10 @@ class Command(Subcommand):
 
     def _pull(self, args: argparse.Namespace) -> int:
         from sagepred import zoo
+        from sagepred.io import replaceable_folder
 
+        if args.output is not None:
+            replaceable_folder(args.output, ("config.json",), args.overwrite, "--output")
         folder = zoo.pull(args.target, args.source, output=args.output)
         print(folder)
         return 0
