@@ -45,6 +45,13 @@ def read_json(path: str | Path, error: type[SagepredError] = CheckpointError) ->
     return payload
 
 
+def positive_config_int(value: object, name: str) -> int:
+    """A whole number of at least 1 from a checkpoint's ``config.json`` (``ValueError`` naming it otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
 def check_version(
     payload: dict[str, Any],
     expected: int,

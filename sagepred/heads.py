@@ -59,8 +59,39 @@ class HeadConfig:
         },
     )
 
+    def __post_init__(self) -> None:
+        checks = {
+            "kind": self.kind in ("histogram", "quantile"),
+            "input_dim": _whole(self.input_dim) and self.input_dim >= 1,
+            "hidden_dim": _whole(self.hidden_dim) and self.hidden_dim >= 1,
+            "num_layers": _whole(self.num_layers) and self.num_layers >= 0,
+            "dropout": _number(self.dropout) and 0 <= self.dropout < 1,
+            "num_bins": _whole(self.num_bins) and self.num_bins >= 2,
+            "max_length": _number(self.max_length) and self.max_length > 1,
+            "label_smoothing": _number(self.label_smoothing) and self.label_smoothing >= 0,
+            "num_quantiles": _whole(self.num_quantiles) and self.num_quantiles >= 1,
+            "crps_weight": _number(self.crps_weight) and self.crps_weight >= 0,
+            "members": _whole(self.members) and self.members >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(
+                "head settings out of range: "
+                + ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+                + " (kind histogram or quantile; sizes and counts at least 1, num_bins at least 2, "
+                "max_length above 1, dropout in [0, 1))"
+            )
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _mlp(config: HeadConfig, out_dim: int) -> nn.Sequential:

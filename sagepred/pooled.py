@@ -42,6 +42,7 @@ from sagepred.checkpoint import (
     FILES_KEY,
     check_version,
     file_digests,
+    positive_config_int,
     read_json,
     read_tensors,
     require_files,
@@ -149,7 +150,7 @@ class PooledConfig:
             return cls(
                 targets=[TargetInfo(**t) for t in payload["targets"]],
                 encoder=payload["encoder"],
-                encoder_max_length=int(payload["encoder_max_length"]),
+                encoder_max_length=positive_config_int(payload["encoder_max_length"], "encoder_max_length"),
                 encoder_bundled=bool(payload.get("encoder_bundled", False)),
                 target_dim=int(payload["target_dim"]),
                 use_target_features=bool(payload.get("use_target_features", True)),

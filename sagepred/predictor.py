@@ -35,6 +35,7 @@ from sagepred.checkpoint import (
     FILES_KEY,
     check_version,
     file_digests,
+    positive_config_int,
     read_json,
     read_tensors,
     require_files,
@@ -118,7 +119,7 @@ class PredictorConfig:
             return cls(
                 target_model=payload["target_model"],
                 encoder=payload["encoder"],
-                encoder_max_length=int(payload["encoder_max_length"]),
+                encoder_max_length=positive_config_int(payload["encoder_max_length"], "encoder_max_length"),
                 head=head,
                 lora=lora,
                 training=payload.get("training", {}),
@@ -129,7 +130,7 @@ class PredictorConfig:
                 format_version=version,
                 sagepred_version=payload.get("sagepred_version", "unknown"),
             )
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{source}: malformed predictor config ({err})") from None
 
 

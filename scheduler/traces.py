@@ -141,12 +141,17 @@ def load_trace(path: str | Path) -> Trace:
     """An Azure CSV (``.csv``) or a Mooncake JSONL (``.jsonl``) trace."""
     path = Path(path)
     if path.suffix == ".csv":
-        return read_azure_csv(path)
-    if path.suffix in (".jsonl", ".json"):
-        return read_mooncake_jsonl(path)
-    raise InputError(
-        "unknown trace format: expected an Azure .csv, a Mooncake .jsonl, or 'poisson'", path=path
-    )
+        reader = read_azure_csv
+    elif path.suffix in (".jsonl", ".json"):
+        reader = read_mooncake_jsonl
+    else:
+        raise InputError(
+            "unknown trace format: expected an Azure .csv, a Mooncake .jsonl, or 'poisson'", path=path
+        )
+    try:
+        return reader(path)
+    except UnicodeDecodeError as err:
+        raise InputError(f"not UTF-8 text ({err.reason} at byte {err.start})", path=path) from None
 
 
 def poisson_arrivals(num_requests: int, rate: float, seed: int = 0) -> np.ndarray:

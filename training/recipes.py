@@ -182,6 +182,8 @@ def _build(cls: type, raw: Any, section: str, source: str, lines: dict[str, int]
         raise InputError(
             f"missing key ({err})", path=source, line=lines.get(section), field=section
         ) from None
+    except ValueError as err:
+        raise InputError(str(err), path=source, line=lines.get(section), field=section) from None
 
 
 def _recipe_files() -> dict[str, Any]:

@@ -99,6 +99,33 @@ def test_missing_listed_file_and_malformed_field_are_checkpoint_errors(checkpoin
         LengthPredictor.from_pretrained(checkpoint, encoder=encoder)
 
 
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        ({"head": {"num_bins": -3}}, "num_bins=-3"),
+        ({"head": {"max_length": 0}}, "max_length=0"),
+        ({"head": {"dropout": 1.5}}, "dropout=1.5"),
+        ({"head": {"kind": "gaussian"}}, "kind='gaussian'"),
+        ({"head": {"members": True}}, "members=True"),
+        ({"encoder_max_length": -1}, "encoder_max_length must be a positive integer"),
+        ({"encoder_max_length": "256"}, "encoder_max_length must be a positive integer"),
+    ],
+    ids=["bins", "max-length", "dropout", "kind", "members", "encoder-length", "encoder-length-str"],
+)
+def test_a_hand_edited_config_is_a_one_line_error_at_load(checkpoint, tmp_path, edit, needle, capsys):
+    """Only the weights carry a checksum: the config's numbers are checked when they are read."""
+    config = json.loads((checkpoint / "config.json").read_text())
+    for key, value in edit.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="malformed predictor config") as raised:
+        PredictorConfig.from_dict(config)
+    assert needle in str(raised.value)
+    code, out = predict(checkpoint, tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err and not out.exists()
+
+
 def test_edited_card_does_not_break_the_checkpoint(checkpoint, encoder):
     with (checkpoint / "README.md").open("a") as handle:
         handle.write("\nEdited on the Hub.\n")

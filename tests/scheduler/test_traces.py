@@ -95,3 +95,16 @@ def test_mooncake_bad_rows(tmp_path):
         load_trace(path)
     with pytest.raises(InputError, match="unknown trace format"):
         load_trace(tmp_path / "trace.parquet")
+
+
+@pytest.mark.parametrize("name", ["t.jsonl", "t.csv"])
+def test_a_trace_that_is_not_utf8_is_one_line(tmp_path, name):
+    path = tmp_path / name
+    header = b"TIMESTAMP,ContextTokens,GeneratedTokens\n" if name.endswith(".csv") else b""
+    path.write_bytes(header + "caf\u00e9,1,2\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8") as err:
+        load_trace(path)
+    assert err.value.path == str(path)
+    path.write_bytes("TIMESTAMP,ContextTokens,GeneratedTokens\n".encode("utf-16"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        load_trace(path)
