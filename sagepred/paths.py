@@ -5,10 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The source checkout's root when sagepred runs from one (it holds ``pyproject.toml``)."""
+
 
 def default_data_dir() -> Path:
-    """The real-data folder: ``$SAGEPRED_DATA_DIR``, else ``../shared/data`` from the working directory."""
-    return Path(os.environ.get("SAGEPRED_DATA_DIR", Path.cwd().parent / "shared" / "data"))
+    """The real-data folder: ``$SAGEPRED_DATA_DIR``; else ``shared/data`` beside the project when
+    sagepred runs from a source checkout that has it there (from any working directory); else
+    ``../shared/data`` from the working directory."""
+    env = os.environ.get("SAGEPRED_DATA_DIR")
+    if env:
+        return Path(env)
+    beside = PROJECT_ROOT.parent / "shared" / "data"
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and beside.is_dir():
+        return beside
+    return Path.cwd().parent / "shared" / "data"
 
 
 def cache_dir(*parts: str) -> Path:

@@ -5,7 +5,7 @@
 1. **A short name** of a shared tokenizer (``llama3``, ``llama4``, ``llama2``, ``qwen``, ``cl100k``,
    ``mistral-v1``, ``mistral-v2``, ``mistral-v3``, ``mistral-v7``; ``_`` and ``-`` are interchangeable),
    looked up in :func:`default_tokenizers_dir`: ``$SAGEPRED_TOKENIZERS_DIR`` if set, else
-   ``$SAGEPRED_DATA_DIR/tokenizers``, else ``../shared/data/tokenizers`` from the working directory.
+   ``$SAGEPRED_DATA_DIR/tokenizers``, else the ``tokenizers`` folder of :func:`sagepred.paths.default_data_dir`.
 2. **An existing path**: a folder with ``tokenizer.json`` / ``tokenizer_config.json`` (Hugging Face,
    local files only), a ``tokenizer.json`` file, a tiktoken BPE file (``base64-token rank`` lines; its
    split pattern is picked from the vocabulary size of the known files, or pass ``split_pattern``), or

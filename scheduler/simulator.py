@@ -581,13 +581,13 @@ class _Run:
         if not skip_arrivals and k > 1:
             if self.next_arr < len(self.incoming):
                 gap = float(self.arrival[self.incoming[self.next_arr]]) - start
-                k = min(k, _steps_to_reach(gap, c0, c1))
+                k = _steps_to_reach(gap, c0, c1, k)
             elif self.horizon < math.inf:
-                k = min(k, _steps_to_reach(self.horizon - start, c0, c1))
+                k = _steps_to_reach(self.horizon - start, c0, c1, k)
         if self.refresh is not None and self.num_waiting and k > 1:
             k = min(k, int((self.refresh - gen[running] % self.refresh).min()))
         if self.deadlines and self.num_waiting and k > 1:
-            k = min(k, _steps_to_reach(self.deadlines[0][0] - start, c0, c1))
+            k = _steps_to_reach(self.deadlines[0][0] - start, c0, c1, k)
         if k > 1:
             ctx = self.computed[running]
             have = int(self.blocks[running].sum())
@@ -705,14 +705,17 @@ class Engine(_Run):
         return self._result()
 
 
-def _steps_to_reach(gap: float, c0: float, c1: float) -> int:
-    """Fewest steps ``k ≥ 1`` with ``k·c0 + c1·k(k−1)/2 ≥ gap``."""
+def _steps_to_reach(gap: float, c0: float, c1: float, limit: int) -> int:
+    """Fewest steps ``k ≥ 1`` with ``k·c0 + c1·k(k−1)/2 ≥ gap``, or ``limit`` if that is fewer (a gap
+    too long for float steps to count, such as the next arrival at a rate of 1e-50/s, stops there)."""
     if gap <= 0:
         return 1
 
     def total(k: int) -> float:
         return k * c0 + c1 * k * (k - 1) / 2.0
 
+    if total(limit) < gap:
+        return limit
     if c1 > 0:
         a, b = c1 / 2.0, c0 - c1 / 2.0
         k = math.ceil((-b + math.sqrt(b * b + 4 * a * gap)) / (2 * a))

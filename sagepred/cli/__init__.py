@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -96,6 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sagepred {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`sagepred data fetch --list | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except MemoryError:
+        print(
+            f"sagepred {args.command}: error: out of memory; ask for less (fewer requests, records or "
+            "replicas, a smaller batch)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

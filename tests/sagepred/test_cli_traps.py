@@ -131,6 +131,40 @@ def test_simulate_always_prints_the_load_and_hints_when_nothing_queues(records_f
     assert busy["policies"]["oracle"]["mean_ttlt_s"] < fcfs["mean_ttlt_s"]
 
 
+def test_a_rate_too_low_for_float_steps_still_finishes(records_file, tmp_path):
+    """At 1e-50 req/s the next arrival is 1e50 s away, beyond what float steps can count one by one:
+    the decode jump stops at its own bound instead of counting forever."""
+    _, sparse = _simulate(records_file, "1e-50", "5", tmp_path)
+    rows = sparse["policies"]
+    assert len({row["mean_ttlt_s"] for row in rows.values()}) == 1 and rows["fcfs"]["mean_ttlt_s"] > 0
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch, capsys):
+    from sagepred.cli import simulate
+
+    def exhausted(self, args):
+        raise MemoryError
+
+    monkeypatch.setattr(simulate.Command, "run", exhausted)
+    assert main(["simulate", "--trace", "poisson", "--records", "r.jsonl", "--rate", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err and "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``sagepred data fetch --list | head -1``: the pipe's reader is gone before the listing is written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sagepred", "data", "fetch", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 BLOCK_VLLM = textwrap.dedent(
     """
     import sys
