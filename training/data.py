@@ -54,12 +54,30 @@ def download_verified(url: str, sha256: str | None, name: str) -> Path:
 
 def _split(records: list[LengthRecord], recipe: Recipe, seed: int, source: str) -> tuple[list, list, str]:
     spec = recipe.data
-    if spec.train_split and spec.eval_split and any(r.split for r in records):
+    if bool(spec.train_split) != bool(spec.eval_split):
+        given = "train" if spec.train_split else "eval"
+        raise InputError(
+            f"only --{given}-split was named ({spec.train_split or spec.eval_split!r}); name both "
+            "--train-split and --eval-split, or neither for a random hold-out",
+            path=source,
+            field="split",
+        )
+    if spec.train_split:
+        present = sorted({r.split for r in records if r.split})
+        if not present:
+            raise InputError(
+                "the records carry no split; drop --train-split and --eval-split for a random hold-out",
+                path=source,
+                field="split",
+            )
         train = [r for r in records if r.split == spec.train_split]
         held = [r for r in records if r.split == spec.eval_split]
         if not train or not held:
             raise InputError(
-                f"no records in split {spec.train_split!r} or {spec.eval_split!r}", path=source, field="split"
+                f"no records in split {spec.train_split!r} or {spec.eval_split!r} (the records have: "
+                f"{', '.join(present)})",
+                path=source,
+                field="split",
             )
         return train, held, spec.eval_split
     train, held = split_records(records, spec.eval_fraction, seed)

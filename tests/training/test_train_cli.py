@@ -291,3 +291,47 @@ def test_split_override_records_the_protocol_it_used(tmp_path, data_dir):
     config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
     records = load_records(str(data_dir / "castillo"), model=config["target_model"])
     assert config["data"]["eval_records"] == sum(r.split == "validate" for r in records)
+
+
+@pytest.mark.parametrize(
+    ("splits", "expected"),
+    [
+        (["--train-split", "train"], "only --train-split was named"),
+        (["--eval-split", "validate"], "only --eval-split was named"),
+        (["--train-split", "train", "--eval-split", "nosuch"], "the records have: train, validate"),
+        (["--train-split", "nosuch", "--eval-split", "validate"], "no records in split 'nosuch'"),
+    ],
+    ids=["train-only", "eval-only", "unknown-eval", "unknown-train"],
+)
+def test_a_split_that_cannot_be_used_is_one_line_not_a_silent_random_hold_out(
+    tmp_path, capsys, splits, expected
+):
+    rows = [
+        {
+            "prompt": f"Question {i} about topic {i % 7}?",
+            "output_len": 10 + i,
+            "split": "train" if i % 4 else "validate",
+        }
+        for i in range(40)
+    ]
+    data = tmp_path / "splits.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = [
+        "train",
+        "--model",
+        "llama-3-8b",
+        "--data",
+        str(data),
+        "--no-mlflow",
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    assert main([*argv, *splits]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "split"}) + "\n" for r in rows))
+    both = ["--train-split", "train", "--eval-split", "validate"]
+    assert main(["train", "--model", "llama-3-8b", "--data", str(bare), "--no-mlflow", *both]) == 2
+    assert "the records carry no split" in capsys.readouterr().err
