@@ -136,6 +136,11 @@ class LengthRecord:
         return out
 
 
+MAX_LENGTH_TOKENS = 100_000_000
+"""The largest length, in tokens, a record may give (no model's context comes near it; larger is a typo
+or a unit error, and would overflow the metrics)."""
+
+
 def _require_positive_int(value: Any, *, path: str | Path, line: int, name: str) -> int:
     if (
         isinstance(value, bool)
@@ -146,7 +151,29 @@ def _require_positive_int(value: Any, *, path: str | Path, line: int, name: str)
         raise InputError(f"expected an integer, got {value!r}"[:200], path=path, line=line, field=name)
     if value <= 0:
         raise InputError(f"expected a positive length, got {value!r}", path=path, line=line, field=name)
+    if value > MAX_LENGTH_TOKENS:
+        raise InputError(
+            f"expected a length of at most {MAX_LENGTH_TOKENS:,} tokens, got {value!r}"[:200],
+            path=path,
+            line=line,
+            field=name,
+        )
     return int(value)
+
+
+def record_id(obj: dict[str, Any], *, path: str | Path, line: int) -> str:
+    """A line's ``id`` (a string, or a whole number written as one), else ``<file stem>:<line>``."""
+    if "id" not in obj:
+        return f"{Path(path).stem}:{line}"
+    value = obj["id"]
+    if isinstance(value, bool) or not isinstance(value, str | int) or (isinstance(value, str) and not value):
+        raise InputError(
+            f"expected a non-empty string or an integer, got {value!r}"[:200],
+            path=path,
+            line=line,
+            field="id",
+        )
+    return str(value)
 
 
 def check_prompt(prompt: Any, *, path: str | Path, line: int, name: str = "prompt") -> str | ChatMessages:
@@ -218,7 +245,7 @@ def record_from_json(obj: Any, *, path: str | Path, line: int, default_model: st
         prompt_len=prompt_len,
         target_model=str(obj.get("target_model") or obj.get("model") or default_model),
         max_tokens=max_tokens,
-        record_id=str(obj.get("id", f"{Path(path).stem}:{line}")),
+        record_id=record_id(obj, path=path, line=line),
         dataset=optional_text(obj, "dataset", path=path, line=line),
         category=optional_text(obj, "category", path=path, line=line),
         split=optional_text(obj, "split", path=path, line=line),

@@ -14,12 +14,11 @@ def read_prompts(path: str) -> list[tuple[str, str]]:
     The text and the default id (``<file stem>:<line>``) are the ones the record reader gives the same
     line, so predictions of a records file match its records by id.
     """
-    from pathlib import Path
 
     from sagepred.errors import InputError
-    from sagepred.records import check_prompt, iter_jsonl, prompt_text
+    from sagepred.records import check_prompt, iter_jsonl, prompt_text, record_id
 
-    rows = []
+    rows, seen = [], {}
     for line, obj in iter_jsonl(path):
         if not isinstance(obj, dict):
             raise InputError("expected a JSON object", path=path, line=line)
@@ -27,7 +26,11 @@ def read_prompts(path: str) -> list[tuple[str, str]]:
         if key is None:
             raise InputError("missing (need 'prompt' or 'messages')", path=path, line=line, field="prompt")
         prompt = check_prompt(obj[key], path=path, line=line, name=key)
-        rows.append((str(obj.get("id", f"{Path(path).stem}:{line}")), prompt_text(prompt)))
+        rid = record_id(obj, path=path, line=line)
+        if rid in seen:
+            raise InputError(f"id {rid!r} also on line {seen[rid]}", path=path, line=line, field="id")
+        seen[rid] = line
+        rows.append((rid, prompt_text(prompt)))
     if not rows:
         raise InputError("no prompts (the file is empty)", path=path)
     return rows

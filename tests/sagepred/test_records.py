@@ -1,9 +1,14 @@
-"""Record splits are reproducible from the records alone."""
+"""Record splits are reproducible from the records alone; lengths and ids are checked as they are read."""
 
 from __future__ import annotations
 
+import json
 import random
 
+import pytest
+
+from sagepred.errors import InputError
+from sagepred.importers import load_jsonl
 from sagepred.records import LengthRecord, split_records
 
 
@@ -34,3 +39,49 @@ def test_subset_membership_is_stable():
 def test_tiny_sets_still_split():
     train, held = split_records(make(3), 0.2, seed=0)
     assert len(held) >= 1 and len(train) >= 1
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "needle"),
+    [
+        ({"prompt": "p", "output_len": 1e300}, "output_len", "at most 100,000,000 tokens"),
+        ({"prompt": "p", "output_lens": [5, 10**12]}, "output_lens", "at most 100,000,000 tokens"),
+        ({"prompt": "p", "output_len": 5, "id": None}, "id", "non-empty string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": ["x"]}, "id", "non-empty string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": ""}, "id", "non-empty string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": True}, "id", "non-empty string or an integer"),
+    ],
+    ids=["huge-len", "huge-lens", "null-id", "list-id", "empty-id", "bool-id"],
+)
+def test_absurd_lengths_and_ids_name_line_and_field(tmp_path, line, field, needle):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps({"prompt": "fine", "output_len": 3}) + "\n" + json.dumps(line) + "\n")
+    with pytest.raises(InputError, match=needle) as raised:
+        load_jsonl(path)
+    assert (raised.value.line, raised.value.field) == (2, field)
+
+
+def test_ids_may_be_strings_or_integers_and_default_to_the_line(tmp_path):
+    path = tmp_path / "records.jsonl"
+    rows = [
+        {"prompt": "a", "output_len": 3, "id": 7},
+        {"prompt": "b", "output_len": 4, "id": "x"},
+        {"prompt": "c", "output_len": 5},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [r.record_id for r in load_jsonl(path)] == ["7", "x", "records:3"]
+
+
+def test_predict_input_rejects_duplicate_and_malformed_ids(tmp_path):
+    from sagepred.cli.predict import read_prompts
+
+    path = tmp_path / "prompts.jsonl"
+    path.write_text('{"prompt": "a", "id": "q"}\n{"prompt": "b", "id": "q"}\n')
+    with pytest.raises(InputError, match="id 'q' also on line 1") as raised:
+        read_prompts(str(path))
+    assert raised.value.line == 2
+    path.write_text('{"prompt": "a", "id": null}\n')
+    with pytest.raises(InputError, match="non-empty string or an integer"):
+        read_prompts(str(path))
+    path.write_text('{"prompt": "a", "id": 3}\n{"prompt": "b"}\n')
+    assert [rid for rid, _ in read_prompts(str(path))] == ["3", "prompts:2"]
