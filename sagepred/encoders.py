@@ -48,6 +48,48 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
+HUB_PROBE_TIMEOUT_S = 3.0
+"""How long :func:`hub_reachable` waits for a connection to the Hugging Face Hub."""
+
+
+@functools.cache
+def hub_reachable() -> bool:
+    """Whether the Hugging Face Hub answers a TCP connection (once per process; ``HF_HUB_OFFLINE``: no).
+
+    Without it, ``from_pretrained`` of a hub id retries for about a minute, logging each try, before it
+    gives up; with the answer known, a hub id loads from the local cache alone and fails in one line.
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    endpoint = urlparse(constants.ENDPOINT)
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((endpoint.hostname or "", port), timeout=HUB_PROBE_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
+def load_pretrained(loader: object, path: str, name: str, what: str) -> object:
+    """``loader.from_pretrained(path)`` (never remote code); a local folder as is, a hub id from the local
+    cache alone when the Hub cannot be reached. Failure is one :class:`InputError` naming ``name``."""
+    offline = not Path(path).is_dir() and not hub_reachable()
+    try:
+        return loader.from_pretrained(path, trust_remote_code=False, local_files_only=offline)
+    except OSError as err:
+        reason = (
+            "not a local folder, not in the Hugging Face cache, and the Hub cannot be reached"
+            if offline
+            else str(err).splitlines()[0]
+        )
+        raise InputError(f"cannot load {what} {name!r}: {reason}", field="encoder") from None
+
+
 def sha256_text(text: str) -> str:
     """Hex sha256 of UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -107,13 +149,8 @@ class TextEncoder(nn.Module):
         self.cache: EmbeddingCache | None = None
         self.show_progress = False
         path = resolve_encoder_path(name)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-            self.model = AutoModel.from_pretrained(path, trust_remote_code=False)
-        except OSError as err:
-            raise InputError(
-                f"cannot load encoder {name!r}: {err}".splitlines()[0], field="encoder"
-            ) from None
+        self.tokenizer = load_pretrained(AutoTokenizer, path, name, "encoder")
+        self.model = load_pretrained(AutoModel, path, name, "encoder")
         if micro_batch is not None and micro_batch < 1:
             raise InputError(f"micro_batch must be positive, got {micro_batch}", field="encoder")
         self.micro_batch = micro_batch
@@ -516,13 +553,8 @@ class CausalLMStateEncoder(TextEncoder):
         if model is None or tokenizer is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-                model = AutoModelForCausalLM.from_pretrained(name, trust_remote_code=False)
-            except OSError as err:
-                raise InputError(
-                    f"cannot load causal LM {name!r}: {err}".splitlines()[0], field="encoder"
-                ) from None
+            tokenizer = load_pretrained(AutoTokenizer, name, name, "causal LM")
+            model = load_pretrained(AutoModelForCausalLM, name, name, "causal LM")
         if getattr(tokenizer, "pad_token", None) is None:
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         tokenizer.padding_side = "right"

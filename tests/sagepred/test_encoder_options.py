@@ -138,3 +138,40 @@ def test_an_untrained_predictor_takes_its_head_width_from_the_encoder(tmp_path):
     np.testing.assert_allclose(
         loaded.predict(prompts).quantile(0.5), predictor.predict(prompts).quantile(0.5), rtol=1e-5
     )
+
+
+def test_an_unreachable_hub_loads_hub_ids_from_the_cache_alone(monkeypatch, caplog):
+    """Offline, a hub id that is not cached fails in one line at once instead of retrying for a minute."""
+    from transformers import AutoTokenizer
+
+    from sagepred import encoders
+
+    monkeypatch.setattr(encoders, "hub_reachable", lambda: False)
+    asked = {}
+    original = AutoTokenizer.from_pretrained
+
+    def spy(path, **options):
+        asked[str(path)] = options.get("local_files_only")
+        return original(path, **options)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", spy)
+    with pytest.raises(InputError, match="the Hub cannot be reached") as raised:
+        load_encoder("nosuch-org/no-such-encoder")
+    assert "\n" not in str(raised.value) and asked == {"nosuch-org/no-such-encoder": True}
+    assert not [r for r in caplog.records if "Retry" in r.getMessage()]
+    asked.clear()
+    load_encoder(FAST_ENCODER)  # the bundled default is a local folder: loaded as is
+    assert list(asked.values()) == [False]
+
+
+def test_the_hub_probe_honours_offline_mode(monkeypatch):
+    from huggingface_hub import constants
+
+    from sagepred import encoders
+
+    encoders.hub_reachable.cache_clear()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    try:
+        assert encoders.hub_reachable() is False
+    finally:
+        encoders.hub_reachable.cache_clear()
