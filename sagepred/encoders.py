@@ -48,36 +48,11 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
-HUB_PROBE_TIMEOUT_S = 3.0
-"""How long :func:`hub_reachable` waits for a connection to the Hugging Face Hub."""
-
-
-@functools.cache
-def hub_reachable() -> bool:
-    """Whether the Hugging Face Hub answers a TCP connection (once per process; ``HF_HUB_OFFLINE``: no).
-
-    Without it, ``from_pretrained`` of a hub id retries for about a minute, logging each try, before it
-    gives up; with the answer known, a hub id loads from the local cache alone and fails in one line.
-    """
-    import socket
-    from urllib.parse import urlparse
-
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    endpoint = urlparse(constants.ENDPOINT)
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
-    try:
-        socket.create_connection((endpoint.hostname or "", port), timeout=HUB_PROBE_TIMEOUT_S).close()
-    except OSError:
-        return False
-    return True
-
-
 def load_pretrained(loader: object, path: str, name: str, what: str) -> object:
     """``loader.from_pretrained(path)`` (never remote code); a local folder as is, a hub id from the local
     cache alone when the Hub cannot be reached. Failure is one :class:`InputError` naming ``name``."""
+    from sagepred.hub import hub_reachable
+
     offline = not Path(path).is_dir() and not hub_reachable()
     try:
         return loader.from_pretrained(path, trust_remote_code=False, local_files_only=offline)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sagepred import __version__
 from sagepred.checkpoint import read_json
 from sagepred.errors import CheckpointError, InputError
+from sagepred.hub import hub_unavailable
 from sagepred.io import atomic_directory, sha256_file
 from sagepred.targets import UnknownTargetError, list_targets, resolve_target
 
@@ -65,31 +66,6 @@ def resolve_source(spec: str | None = None) -> ZooSource:
             field="--source",
         )
     return ZooSource("folder", str(path))
-
-
-HUB_PROBE_TIMEOUT = 3.0
-_TRUE = {"1", "on", "yes", "true"}
-
-
-def hub_unavailable(timeout: float = HUB_PROBE_TIMEOUT) -> str | None:
-    """Why the Hugging Face Hub cannot be used now, or None: ``HF_HUB_OFFLINE`` is set, or no TCP answer.
-
-    The probe is one connection attempt to the Hub endpoint with a short timeout, so that an offline
-    machine fails in seconds instead of after the client's retries.
-    """
-    import socket
-    from urllib.parse import urlsplit
-
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
-        return "offline: HF_HUB_OFFLINE is set"
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as err:
-        return f"no network: {host}:{port} unreachable ({type(err).__name__})"
 
 
 def cache_dir() -> Path:

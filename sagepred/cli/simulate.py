@@ -83,7 +83,10 @@ class Command(Subcommand):
             "--policies", default=ALL_POLICIES, help=f"comma-separated (default {ALL_POLICIES})"
         )
         parser.add_argument(
-            "--rate", type=positive_float, default=None, help="arrival rate, requests per second"
+            "--rate",
+            type=positive_float,
+            default=None,
+            help="arrival rate, requests per second (required unless --sweep-rates)",
         )
         parser.add_argument(
             "--num-requests", type=positive_int, default=2000, help="requests to simulate (default 2000)"
@@ -171,10 +174,10 @@ class Command(Subcommand):
         )
         parser.add_argument(
             "--router",
-            default="p2c",
+            default=None,
             metavar="NAME[,NAME…]",
             help="routers to compare with --replicas > 1: round-robin, least-requests, p2c (Ray Serve's "
-            "default), least-kv, least-cost, p2c-cost, least-overlap (default p2c)",
+            "default), least-kv, least-cost, p2c-cost, least-overlap (default p2c; only with --replicas > 1)",
         )
         parser.add_argument(
             "--refresh-ms",
@@ -206,11 +209,15 @@ class Command(Subcommand):
             raise InputError("give --rate or --sweep-rates", field="rate")
         if rates is not None and not args.plot:
             raise InputError("--sweep-rates needs --plot PNG", field="plot")
+        if args.plot and rates is None:
+            raise InputError("--plot draws the --sweep-rates curve: add --sweep-rates R1,R2,…", field="plot")
+        if args.router is not None and args.replicas == 1:
+            raise InputError("--router picks among replicas: add --replicas N (N > 1)", field="router")
         from sagepred.scheduler.cluster import ClusterConfig, run_cluster_policies
         from sagepred.scheduler.routers import router_class
 
         cluster = ClusterConfig(replicas=args.replicas, refresh_s=args.refresh_ms / 1000.0, seed=args.seed)
-        routers = [router_class(name).name for name in args.router.split(",") if name.strip()]
+        routers = [router_class(name).name for name in (args.router or "p2c").split(",") if name.strip()]
         if not routers:
             raise InputError("give at least one router", field="router")
         profile = load_profile(args.profile)

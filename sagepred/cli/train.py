@@ -117,14 +117,20 @@ class Command(Subcommand):
         )
 
     def run(self, args: argparse.Namespace) -> int:
+        from sagepred.errors import InputError
         from sagepred.io import atomic_write_text
         from sagepred.progress import make_console
         from sagepred.training.pipeline import TrainOptions, run_training
         from sagepred.training.pooled_pipeline import POOLED_NAMES
 
+        pooled = args.model.lower() in POOLED_NAMES
+        if args.members is not None and not pooled:
+            raise InputError(
+                "--members sizes the pooled head's ensemble: use it with --model all", field="--members"
+            )
         output = checked_output(args)
         console = make_console(stderr=True)
-        if args.model.lower() in POOLED_NAMES or args.init or args.finetune:
+        if pooled or args.init or args.finetune:
             summary = run_pooled_command(args, output, console)
             if args.json:
                 atomic_write_text(args.json, json.dumps(summary, indent=2, default=str) + "\n")

@@ -28,10 +28,20 @@ class Command(Subcommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="zoo_action", metavar="ACTION", required=True)
-        listing = actions.add_parser("list", help="list the zoo's checkpoints")
+        listing = actions.add_parser(
+            "list",
+            help="list the zoo's checkpoints",
+            description="List the zoo's checkpoints: name, target model, held-out CRPS against the global "
+            "histogram, Kendall tau and 80% coverage, from the zoo index (packaged, a mirror, or the Hub).",
+        )
         listing.add_argument("--source", metavar="SRC", help=SOURCE_HELP)
         listing.add_argument("--json", action="store_true", help="print the rows as JSON")
-        pulling = actions.add_parser("pull", help="download (or copy) and verify a checkpoint into the cache")
+        pulling = actions.add_parser(
+            "pull",
+            help="download (or copy) and verify a checkpoint into the cache",
+            description="Fetch TARGET's checkpoint into the cache (~/.cache/sagepred or $SAGEPRED_CACHE_DIR), "
+            "verify every file's sha256 against the index, and print its folder; --output also copies it.",
+        )
         pulling.add_argument("target", metavar="TARGET", help="checkpoint name, target model or alias")
         pulling.add_argument("--source", metavar="SRC", help=SOURCE_HELP)
         pulling.add_argument(

@@ -144,9 +144,7 @@ def test_an_unreachable_hub_loads_hub_ids_from_the_cache_alone(monkeypatch, capl
     """Offline, a hub id that is not cached fails in one line at once instead of retrying for a minute."""
     from transformers import AutoTokenizer
 
-    from sagepred import encoders
-
-    monkeypatch.setattr(encoders, "hub_reachable", lambda: False)
+    monkeypatch.setattr("sagepred.hub.hub_reachable", lambda: False)
     asked = {}
     original = AutoTokenizer.from_pretrained
 
@@ -165,13 +163,11 @@ def test_an_unreachable_hub_loads_hub_ids_from_the_cache_alone(monkeypatch, capl
 
 
 def test_the_hub_probe_honours_offline_mode(monkeypatch):
-    from huggingface_hub import constants
+    from sagepred import hub
 
-    from sagepred import encoders
-
-    encoders.hub_reachable.cache_clear()
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    hub.hub_reachable.cache_clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     try:
-        assert encoders.hub_reachable() is False
+        assert hub.hub_reachable() is False and "HF_HUB_OFFLINE" in hub.hub_unavailable()
     finally:
-        encoders.hub_reachable.cache_clear()
+        hub.hub_reachable.cache_clear()

@@ -92,6 +92,8 @@ def test_sweep_writes_a_png(tmp_path, records_file):
         (["--profile", "no-such-profile"], "unknown profile"),
         (["--predictor", "none", "--policies", "gittins"], "need a predictor"),
         (["--sweep-rates", "5,x", "--plot", "p.png"], "sweep-rates"),
+        (["--plot", "p.png"], "--plot draws the --sweep-rates curve"),
+        (["--router", "least-cost"], "--router picks among replicas"),
     ],
 )
 def test_bad_options_exit_2(records_file, capsys, extra, message):

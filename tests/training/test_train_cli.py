@@ -335,3 +335,20 @@ def test_a_split_that_cannot_be_used_is_one_line_not_a_silent_random_hold_out(
     both = ["--train-split", "train", "--eval-split", "validate"]
     assert main(["train", "--model", "llama-3-8b", "--data", str(bare), "--no-mlflow", *both]) == 2
     assert "the records carry no split" in capsys.readouterr().err
+
+
+def test_members_without_the_pooled_model_is_one_line(tmp_path, capsys):
+    argv = [
+        "train",
+        "--model",
+        "llama-3-8b",
+        "--members",
+        "3",
+        "--no-mlflow",
+        "--output",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--members" in err and "--model all" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
