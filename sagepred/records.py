@@ -276,7 +276,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, object)`` for each non-blank line; malformed JSON names file and line."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("file not found", path=path)
+        raise InputError("a folder, not a JSONL file" if path.is_dir() else "file not found", path=path)
     with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
@@ -300,7 +300,7 @@ def parse_json_line(text: str, *, path: str | Path, line: int | None) -> Any:
             line=line if line is not None else text.count("\n", 0, bad) + 1,
         )
     try:
-        return json.loads(text)
+        return json.loads(text if line is None else text.rstrip("\r\n"))  # a cut line: its own last column
     except json.JSONDecodeError as err:
         raise InputError(
             f"malformed JSON ({err.msg} at column {err.colno})",

@@ -115,6 +115,12 @@ def load_records(
     if path.is_dir() and (path / "model_outputs.json").is_file():
         path = path / "model_outputs.json"
     if path.is_dir() or path.suffix == ".csv":
+        if path.is_dir() and not any((d / CASTILLO_SAMPLES).is_file() for d in (path, path / "castillo")):
+            raise InputError(
+                f"a folder with neither model_outputs.json (AlpacaEval) nor {CASTILLO_SAMPLES} (CASTILLO, "
+                "here or in castillo/); give a .jsonl or .json file, or such a folder",
+                path=path,
+            )
         if not model:
             raise InputError("CASTILLO needs a model (--model)", path=path, field="model")
         return load_castillo(path, model, split)

@@ -85,3 +85,25 @@ def test_predict_input_rejects_duplicate_and_malformed_ids(tmp_path):
         read_prompts(str(path))
     path.write_text('{"prompt": "a", "id": 3}\n{"prompt": "b"}\n')
     assert [rid for rid, _ in read_prompts(str(path))] == ["3", "prompts:2"]
+
+
+def test_a_line_cut_short_names_its_own_last_column(tmp_path):
+    path = tmp_path / "records.jsonl"
+    cut = '{"prompt": "hi", "output_len": 5'
+    path.write_text('{"prompt": "fine", "output_len": 3}\n' + cut + "\n")
+    with pytest.raises(InputError, match=f"at column {len(cut) + 1}") as raised:
+        load_jsonl(path)
+    assert raised.value.line == 2
+
+
+def test_a_folder_given_for_records_or_prompts_says_what_it_lacks(tmp_path):
+    from sagepred.cli.predict import read_prompts
+    from sagepred.importers import load_records
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match=r"neither model_outputs\.json .* nor castillo_samples\.csv"):
+        load_records(str(folder), model="llama-3.1-8b")
+    with pytest.raises(InputError, match="a folder, not a JSONL file"):
+        read_prompts(str(folder))
