@@ -162,16 +162,14 @@ def _require_positive_int(value: Any, *, path: str | Path, line: int, name: str)
 
 
 def record_id(obj: dict[str, Any], *, path: str | Path, line: int) -> str:
-    """A line's ``id`` (a string, or a whole number written as one), else ``<file stem>:<line>``."""
-    if "id" not in obj:
+    """A line's ``id`` (a string, or a whole number written as one), else (absent or ``""``, as records
+    without an id are written) ``<file stem>:<line>``."""
+    value = obj.get("id", "")
+    if value == "":
         return f"{Path(path).stem}:{line}"
-    value = obj["id"]
-    if isinstance(value, bool) or not isinstance(value, str | int) or (isinstance(value, str) and not value):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise InputError(
-            f"expected a non-empty string or an integer, got {value!r}"[:200],
-            path=path,
-            line=line,
-            field="id",
+            f"expected a string or an integer, got {value!r}"[:200], path=path, line=line, field="id"
         )
     return str(value)
 

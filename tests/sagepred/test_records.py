@@ -46,12 +46,11 @@ def test_tiny_sets_still_split():
     [
         ({"prompt": "p", "output_len": 1e300}, "output_len", "at most 100,000,000 tokens"),
         ({"prompt": "p", "output_lens": [5, 10**12]}, "output_lens", "at most 100,000,000 tokens"),
-        ({"prompt": "p", "output_len": 5, "id": None}, "id", "non-empty string or an integer"),
-        ({"prompt": "p", "output_len": 5, "id": ["x"]}, "id", "non-empty string or an integer"),
-        ({"prompt": "p", "output_len": 5, "id": ""}, "id", "non-empty string or an integer"),
-        ({"prompt": "p", "output_len": 5, "id": True}, "id", "non-empty string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": None}, "id", "a string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": ["x"]}, "id", "a string or an integer"),
+        ({"prompt": "p", "output_len": 5, "id": True}, "id", "a string or an integer"),
     ],
-    ids=["huge-len", "huge-lens", "null-id", "list-id", "empty-id", "bool-id"],
+    ids=["huge-len", "huge-lens", "null-id", "list-id", "bool-id"],
 )
 def test_absurd_lengths_and_ids_name_line_and_field(tmp_path, line, field, needle):
     path = tmp_path / "records.jsonl"
@@ -67,9 +66,10 @@ def test_ids_may_be_strings_or_integers_and_default_to_the_line(tmp_path):
         {"prompt": "a", "output_len": 3, "id": 7},
         {"prompt": "b", "output_len": 4, "id": "x"},
         {"prompt": "c", "output_len": 5},
+        {"prompt": "d", "output_len": 6, "id": ""},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert [r.record_id for r in load_jsonl(path)] == ["7", "x", "records:3"]
+    assert [r.record_id for r in load_jsonl(path)] == ["7", "x", "records:3", "records:4"]
 
 
 def test_predict_input_rejects_duplicate_and_malformed_ids(tmp_path):
@@ -81,7 +81,7 @@ def test_predict_input_rejects_duplicate_and_malformed_ids(tmp_path):
         read_prompts(str(path))
     assert raised.value.line == 2
     path.write_text('{"prompt": "a", "id": null}\n')
-    with pytest.raises(InputError, match="non-empty string or an integer"):
+    with pytest.raises(InputError, match="a string or an integer"):
         read_prompts(str(path))
     path.write_text('{"prompt": "a", "id": 3}\n{"prompt": "b"}\n')
     assert [rid for rid, _ in read_prompts(str(path))] == ["3", "prompts:2"]
