@@ -1,4 +1,5 @@
-"""Every numeric option of every subcommand is validated while parsing: one line, exit 2, nothing run."""
+"""Every numeric option and output path of every subcommand is validated while parsing: one line, exit 2,
+nothing run or written."""
 
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ ACTIONS = list(_walk(build_parser()[0]))
 NUMERIC = [
     (path, action) for path, action in ACTIONS if action.type in base.NUMERIC_TYPES and action.option_strings
 ]
+
+
+OUTPUT_DESTS = {"output", "json", "json_out", "plot"}
+OUTPUTS = [
+    (path, action)
+    for path, action in ACTIONS
+    if action.dest in OUTPUT_DESTS and action.option_strings and action.nargs != 0
+]
+OUTPUT_IDS = [f"{' '.join(p)} {a.option_strings[-1]}" for p, a in OUTPUTS]
 
 
 def test_the_registry_has_numeric_options_everywhere_expected():
@@ -143,3 +153,40 @@ def test_help_and_version_still_exit_zero(capsys):
         main(["--version"])
     assert stop.value.code == 0
     assert "sagepred" in capsys.readouterr().out
+
+
+def test_the_registry_finds_the_output_options():
+    found = {(p[0], a.option_strings[-1]) for p, a in OUTPUTS}
+    assert {
+        ("predict", "--output"),
+        ("eval", "--output"),
+        ("train", "--output"),
+        ("simulate", "--plot"),
+    } <= found
+    assert len(OUTPUTS) >= 9
+
+
+@pytest.mark.parametrize("path,action", OUTPUTS, ids=OUTPUT_IDS)
+def test_every_output_option_is_a_checked_path(path, action):
+    assert action.type in (base.output_file, base.output_folder), (
+        f"sagepred {' '.join(path)} {action.option_strings[-1]}: use output_file or output_folder"
+    )
+
+
+@pytest.mark.parametrize("path,action", OUTPUTS, ids=OUTPUT_IDS)
+def test_a_wrong_kind_of_output_path_is_one_line_at_parse_time(path, action, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("mine")
+    option = action.option_strings[-1]
+    wants_file = action.type is base.output_file
+    bad = ["", "a-file/below"] + (["a-folder"] if wants_file else ["a-file", "."])
+    for value in bad:
+        assert main([*path, f"{option}={value}"]) == 2, (path, option, value)
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        line = lines[0]
+        assert line.startswith(f"sagepred {' '.join(path)}: error: argument ") and option in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
+    assert (tmp_path / "a-file").read_text() == "mine" and not any((tmp_path / "a-folder").iterdir())

@@ -2,74 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from sagepred.cli import base, build_parser, main
+from sagepred.cli import main
 from sagepred.errors import InputError
 from sagepred.io import atomic_directory, atomic_write_text, replaceable_folder
-
-OUTPUT_DESTS = {"output", "json", "json_out", "plot"}
-
-
-def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _walk(sub, (*path, name))
-        else:
-            yield path, action
-
-
-OUTPUTS = [
-    (path, action)
-    for path, action in _walk(build_parser()[0])
-    if action.dest in OUTPUT_DESTS and action.option_strings and action.nargs != 0
-]
-IDS = [f"{' '.join(p)} {a.option_strings[-1]}" for p, a in OUTPUTS]
 
 
 def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
-
-
-def test_the_registry_finds_the_output_options():
-    found = {(p[0], a.option_strings[-1]) for p, a in OUTPUTS}
-    assert {
-        ("predict", "--output"),
-        ("eval", "--output"),
-        ("train", "--output"),
-        ("simulate", "--plot"),
-    } <= found
-    assert len(OUTPUTS) >= 9
-
-
-@pytest.mark.parametrize("path,action", OUTPUTS, ids=IDS)
-def test_every_output_option_is_a_checked_path(path, action):
-    assert action.type in (base.output_file, base.output_folder), (
-        f"sagepred {' '.join(path)} {action.option_strings[-1]}: use output_file or output_folder"
-    )
-
-
-@pytest.mark.parametrize("path,action", OUTPUTS, ids=IDS)
-def test_a_wrong_kind_of_output_path_is_one_line_at_parse_time(path, action, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "a-folder").mkdir()
-    (tmp_path / "a-file").write_text("mine")
-    option = action.option_strings[-1]
-    wants_file = action.type is base.output_file
-    bad = ["", "a-file/below"] + (["a-folder"] if wants_file else ["a-file", "."])
-    for value in bad:
-        assert main([*path, f"{option}={value}"]) == 2, (path, option, value)
-        line = _one_line(capsys.readouterr().err)
-        assert line.startswith(f"sagepred {' '.join(path)}: error: argument ") and option in line, line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
-    assert (tmp_path / "a-file").read_text() == "mine" and not any((tmp_path / "a-folder").iterdir())
 
 
 @pytest.fixture
