@@ -93,7 +93,23 @@ def served_model(args: argparse.Namespace, command: str) -> str:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (``sagepred CMD: error: …``) and exit 2."""
+    """An argument parser whose usage errors are one line (``sagepred CMD: error: …``) and exit 2.
+
+    An argument no parser knows is reported by the deepest subcommand that parsed (``sagepred predict:
+    error: unrecognized arguments: --bogus``), not by the top-level parser.
+    """
+
+    _deepest: OneLineParser | None = None
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        OneLineParser._deepest = self  # subcommands parse inside their parent's call, so the last one wins
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            (OneLineParser._deepest or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed

@@ -190,3 +190,22 @@ def test_a_wrong_kind_of_output_path_is_one_line_at_parse_time(path, action, tmp
         assert line.startswith(f"sagepred {' '.join(path)}: error: argument ") and option in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
     assert (tmp_path / "a-file").read_text() == "mine" and not any((tmp_path / "a-folder").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog"),
+    [
+        (["predict", "--bogus", "--input", "a", "--output", "b.jsonl"], "sagepred predict"),
+        (["zoo", "list", "--bogus"], "sagepred zoo list"),
+        (["--bogus"], "sagepred"),
+    ],
+    ids=["subcommand", "nested", "top"],
+)
+def test_an_unknown_option_is_reported_by_the_command_it_was_given_to(
+    argv, prog, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: unrecognized arguments: --bogus"), lines
+    assert f"see {prog} --help" in lines[0] and list(tmp_path.iterdir()) == []
