@@ -62,7 +62,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     Unlike a bare ``mkdtemp`` folder (0700), the result has the umask's ordinary mode (0755 under 022),
     and so does everything written into it (safetensors, for one, writes its files 0600).
     """
-    path = Path(path).absolute()
+    path = Path(path)
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -87,8 +87,9 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
 
 def replaceable_folder(path: str | Path, earlier: tuple[str, ...], overwrite: bool, option: str) -> Path:
     """``path`` as a folder a command may replace whole: absent, empty, an earlier output of the same
-    kind (it holds one of the files ``earlier`` names), or anything with ``overwrite``; otherwise an
-    :class:`~sagepred.errors.InputError` naming ``option`` (nothing of a user's is replaced unasked)."""
+    kind (it holds one of the files ``earlier`` names; with none named, not even that), or anything with
+    ``overwrite``; otherwise an :class:`~sagepred.errors.InputError` naming ``option`` (nothing of a
+    user's is replaced unasked)."""
     from sagepred.errors import InputError
 
     path = Path(path)
@@ -98,10 +99,9 @@ def replaceable_folder(path: str | Path, earlier: tuple[str, ...], overwrite: bo
         return path
     if any((path / name).is_file() for name in earlier):
         return path
+    what = "is not empty and holds no earlier output of this command" if earlier else "is not empty"
     raise InputError(
-        f"the folder exists, is not empty and holds no earlier output of this command; pass --overwrite to "
-        f"replace it, or another {option}",
-        path=path,
+        f"the folder exists and {what}; pass --overwrite to replace it, or another {option}", path=path
     )
 
 

@@ -165,9 +165,7 @@ class Command(Subcommand):
 
 def checked_output(args: argparse.Namespace) -> str:
     """The checkpoint folder ``train`` writes; an existing non-empty one is refused unless ``--overwrite``."""
-    from pathlib import Path
-
-    from sagepred.errors import InputError
+    from sagepred.io import replaceable_folder
     from sagepred.training.recipes import load_recipe
 
     output = args.output
@@ -180,14 +178,7 @@ def checked_output(args: argparse.Namespace) -> str:
         recipe = load_recipe(args.model)
         head = args.head or recipe.predictor.head.kind
         output = f"outputs/{recipe.name}-{head}-{'lora' if args.lora else 'frozen'}"
-    path = Path(output)
-    if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a folder; choose another --output", path=path)
-    if path.is_dir() and any(path.iterdir()) and not args.overwrite:
-        raise InputError(
-            "the output folder exists and is not empty; pass --overwrite to replace it, or another --output",
-            path=path,
-        )
+    replaceable_folder(output, (), args.overwrite, "--output")  # no earlier checkpoint is replaced unasked
     return str(output)
 
 
