@@ -24,8 +24,9 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
 * **runaway**: per CASTILLO target, the held-out samples that ran into the 15,000-token cap, their
   share of the CRPS, CRPS / global without their prompts, and the predicted vs observed share of
   samples past 10,000 tokens.
-* **probes**: ``tests/data/length_probes.jsonl`` (ours, never trained on): per topic, Spearman ρ of
-  instructed length vs predicted median, and the longest / shortest instruction's median ratio.
+* **probes**: ``tests/data/length_probes.jsonl`` and ``length_probes_varied.jsonl`` (ours, never
+  trained on; :mod:`sagepred.probes`): per topic, Spearman ρ of instructed length vs predicted median,
+  and the longest / shortest instruction's median ratio.
 Hyper-parameters are never chosen on the held-out prompts (early stopping and the instruction fit use
 a validation share of the training prompts).
 """
@@ -44,7 +45,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pooled_bench.json"
-PROBES = ROOT / "tests" / "data" / "length_probes.jsonl"
+PROBE_SETS = {
+    "fixed": ROOT / "tests" / "data" / "length_probes.jsonl",
+    "varied": ROOT / "tests" / "data" / "length_probes_varied.jsonl",
+}
 ALPACA_SAMPLE = [
     "gpt4",
     "Meta-Llama-3-8B-Instruct",
@@ -195,32 +199,29 @@ def print_table(rows):
 
 
 def probes(predictor, targets):
-    from scipy.stats import kendalltau, spearmanr
+    from sagepred.probes import read_probes, score_probes
 
-    items = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
     out = {}
-    for target in targets:
-        dist = predictor.predict([p["prompt"] for p in items], target)
-        median = dist.quantile(0.5).ravel()
-        topics = {}
-        for topic in sorted({p["topic"] for p in items}):
-            rows = [i for i, p in enumerate(items) if p["topic"] == topic]
-            words = [items[i]["instructed_words"] for i in rows]
-            topics[topic] = {
-                "spearman": _r(spearmanr(words, median[rows]).statistic),
-                "kendall": _r(kendalltau(words, median[rows]).statistic),
-                "ratio_longest_shortest": _r(
-                    median[rows[int(np.argmax(words))]] / median[rows[int(np.argmin(words))]], 1
-                ),
-                "medians": {items[i]["instruction"]: _r(median[i], 1) for i in rows},
+    for name, path in PROBE_SETS.items():
+        items = read_probes(path)
+        for target in targets:
+            median = predictor.predict([p.prompt for p in items], target).quantile(0.5).ravel()
+            scores = score_probes(items, median)
+            out.setdefault(name, {})[target] = {
+                topic: {k: _round_tree(v) for k, v in row.items()} for topic, row in scores["topics"].items()
             }
-        out[target] = topics
-        print(
-            f"probes {target}: spearman min {min(t['spearman'] for t in topics.values()):.3f}, "
-            f"ratio min {min(t['ratio_longest_shortest'] for t in topics.values()):.1f}, "
-            f"medians ({next(iter(topics))}): {next(iter(topics.values()))['medians']}"
-        )
+            summary = scores["summary"]
+            print(
+                f"probes ({name}) {target}: spearman min {summary['spearman_min']:.3f}, "
+                f"ratio min {summary['ratio_min']:.1f}"
+            )
     return out
+
+
+def _round_tree(value):
+    if isinstance(value, dict):
+        return {k: _round_tree(v) for k, v in value.items()}
+    return _r(value, 3 if abs(value) < 10 else 1)
 
 
 def instruction_audit(pooled, test, features):

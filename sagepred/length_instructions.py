@@ -3,11 +3,13 @@
 A small grammar over number words and units turns the instruction into a :class:`LengthRequest`:
 
 * **absolute** requests give a length in *words* (``requested_words``): words, sentences,
-  paragraphs, lines, pages, characters, items of a list ("list 50 …", "10 tips"), "one word",
-  "yes or no"; ranges ("1000-1250 words") take their middle, bounds ("under 100 words") their value;
+  paragraphs, lines, pages, characters, items of a list ("list 50 …", "10 tips"), fixed forms ("a
+  haiku", "a sonnet", "a tweet"), "one word", "yes or no" and other answers of a word or so
+  ("respond with just a number", "… Just the name."); ranges ("1000-1250 words") take their middle,
+  bounds ("under 100 words", "no longer than two sentences") 0.8× (at least: 1.15×) their value;
 * **relative** requests give a factor on the length the model would otherwise write
-  (``multiplier``): "briefly / concise / a short answer" (< 1), "detailed / comprehensive / in depth"
-  and "the full program / complete code" (> 1).
+  (``multiplier``): "briefly / concise / a short answer / no explanation" (< 1), "detailed /
+  comprehensive / in depth / explain … in detail" and "the full program / complete code" (> 1).
 
 The grammar errs towards finding nothing: a misread request moves the whole distribution, which on
 real prompts cost far more than a missed one (``benchmarks/pooled_bench.py``, part ``instructions``).
@@ -20,8 +22,9 @@ description of each").
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
 sentences have 18 words (median), prose paragraphs 47 (mean), list items 23, characters per word
-6.2 (with the space); a page is the usual 500 words. Tokens per word are the medians of
-``tokens_<tokenizer> / output_words`` over all 227 models' responses of 20 words or more.
+6.2 (with the space); a page is the usual 500 words; fixed forms as :data:`WORDS_PER_FORM` says.
+Tokens per word are the medians of ``tokens_<tokenizer> / output_words`` over all 227 models'
+responses of 20 words or more.
 
 :func:`parse_length_request` is pure and fast (regular expressions, no model); the pooled predictor
 uses it to move its distribution toward what the prompt asks for (``sagepred.pooled``).
@@ -56,7 +59,14 @@ TOKENS_PER_WORD: dict[str | None, float] = {
 """Median tokens per whitespace word of real responses, per tokenizer family (None: other families)."""
 
 SHORT_ANSWER_TOKENS = 2.0
-"""Tokens of a one-word / yes-no answer (the word and its punctuation)."""
+"""Tokens of a one-word / yes-no / just-the-number answer (the word and its punctuation)."""
+
+SHORT_ANSWER_UNITS = frozenset({"one_word", "yes_no", "short_answer"})
+"""Units of an answer of a word or so, whatever the tokenizer."""
+
+WORDS_PER_FORM: dict[str, float] = {"haiku": 20.0, "limerick": 34.0, "sonnet": 130.0, "tweet": 55.0}
+"""Words of a fixed-form text as models write it (poem, title and any line of preamble): medians of
+the responses to "write a haiku / limerick / sonnet / tweet" prompts in ``../shared/data``."""
 
 BRIEF_MULTIPLIER = 0.5
 DETAILED_MULTIPLIER = 1.6
@@ -111,16 +121,26 @@ _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
     rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
-    rf"(?:brief|short)(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
+    rf"in a nutshell|short and sweet|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
+    rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
+    rf"(?:brief|short|quick)(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
 )
-"""Asking for a short answer ("briefly", "be concise", "a short summary"), not "a short story" (a genre)
-or "a brief description of each" (the length of every item)."""
+"""Asking for a short answer ("briefly", "be concise", "a short summary", "no explanation"), not "a short
+story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
     r"long[- ]form|at length)\b",
     re.IGNORECASE,
 )
+_DETAILED_GOVERNED = re.compile(
+    r"\bin (?:(?:great|full|more|much|greater|considerable|extensive|exhaustive|rich|vivid) )?detail\b|"
+    r"\b(?:an? )?(?:very |really )?long (?:essay|story|article|answer|response|explanation|letter|report|"
+    r"blog post|post|description|text|poem)\b",
+    re.IGNORECASE,
+)
+""""In (great) detail", "a long essay": a request for a longer answer when an output verb governs it
+("Explain in detail how …", "write a long story"), not "described in detail below" or "a long list"."""
 _FULL_CODE = re.compile(
     r"\b(?:full|complete|entire|whole|working)\s+(?:\w+\s+)?(?:program|code|script|implementation|"
     r"application|app)\b",
@@ -131,8 +151,10 @@ _OUTPUT_VERBS = (
     r"summari[sz]e|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
 _LEAD_IN = re.compile(
-    rf"(?:\b(?:in|within|using|with|of|under|at most|no more than|less than|fewer than|up to|about|around|"
-    rf"approximately|exactly|maximum of|max|at least|over|more than|minimum of|only|just)|"
+    rf"(?:\b(?:in|within|using|with|of|under|below|at most|no more than|no longer than|less than|fewer than|"
+    rf"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least|"
+    rf"over|more than|minimum of|only|just|not (?:to )?exceed(?:ing)?|"
+    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to)|~|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
     re.IGNORECASE,
 )
@@ -150,9 +172,40 @@ _GOVERNED = re.compile(
 )
 """An output verb that opens the clause ("Write", "and write", "I want you to write"), at most three
 words before the count: not one in a purpose clause ("list the steps to write a 10-page essay")."""
+_CLAUSE_VERB = re.compile(
+    rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
+    rf"prepare|craft|draft|develop|compose)\b",
+    re.IGNORECASE,
+)
+_SHORT_NOUNS = (
+    r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
+    r"answer|result|option|choice|title"
+)
+_SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|write|provide|state)(?: back)?"
+_SHORT_ANSWER = re.compile(
+    rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final )?"
+    rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
+    rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
+    rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
+    rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
+    rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)",
+    re.IGNORECASE,
+)
+"""Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
+"reply only with the final answer", "… Just the name." (not "write the answer to each question")."""
+_FORM = re.compile(
+    rf"\b(?:(?P<n>{NUMBER})[ -])?(?:(?:short|little|funny|simple|original|new) )?"
+    rf"(?P<form>haiku|limerick|sonnet|tweet)s?\b",
+    re.IGNORECASE,
+)
+"""A fixed-form text ("write a haiku", "compose three limericks", "draft a tweet"): its usual length."""
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
-_AT_MOST = re.compile(r"(?:under|at most|no more than|less than|fewer than|up to|maximum of|max)\s*$", re.I)
+_AT_MOST = re.compile(
+    r"(?:under|below|at most|no more than|no longer than|less than|fewer than|shorter than|up to|"
+    r"maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|(?:limit|keep)(?:ed)?(?: \w+){0,2} to)\s*$",
+    re.I,
+)
 _AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min)\s*$", re.I)
 
 
@@ -184,7 +237,7 @@ class LengthRequest:
         """The asked-for length in the target's tokens (absolute requests), else None."""
         if self.requested_words is None:
             return None
-        if self.unit in ("one_word", "yes_no"):
+        if self.unit in SHORT_ANSWER_UNITS:
             return SHORT_ANSWER_TOKENS
         return max(1.0, self.requested_words * TOKENS_PER_WORD.get(tokenizer, TOKENS_PER_WORD[None]))
 
@@ -263,7 +316,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         if not _is_instruction(prompt, match):
             continue
-        before = prompt[max(0, match.start() - 16) : match.start()]
+        before = prompt[max(0, match.start() - 32) : match.start()]
         if _AT_MOST.search(before):
             count *= 0.8
         elif _AT_LEAST.search(before):
@@ -273,11 +326,13 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         words = count * WORDS_PER_UNIT[unit]
         text = match.group(0)
+        if unit == "line" and count == 1 and not _EACH.search(_clause_before(prompt, match.start())):
+            unit = "one_line"  # "a one-line answer" is a short sentence; "each prompt in one line" is not
         if unit == "item":  # "50 stories under ten words each": items times their own length
             per = _COUNT.search(prompt, match.end(), match.end() + 40)
             if per is not None and _unit_of(per) in ("word", "sentence", "paragraph"):
                 inner = parse_number(per.group("low")) or 1.0
-                if _AT_MOST.search(prompt[max(0, per.start() - 16) : per.start()]):
+                if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
                     inner *= 0.8
                 words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
                 text = prompt[match.start() : per.end()]
@@ -286,6 +341,32 @@ def _count_request(prompt: str) -> LengthRequest | None:
         found.append(LengthRequest("absolute", words, 1.0, unit, count, text))
     found.sort(key=lambda r: r.unit == "item")
     return found[0] if found else None
+
+
+_EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
+_FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
+"""A per-item instruction ("for each question, answer with a single letter"): many short answers."""
+
+
+def _governed_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` whose clause has an output verb before it ("explain … in detail")."""
+    for match in pattern.finditer(prompt):
+        if _CLAUSE_VERB.search(_clause_before(prompt, match.start())):
+            return match
+    return None
+
+
+def _form_request(prompt: str) -> LengthRequest | None:
+    """A fixed-form text an output verb opens the clause with ("write three haikus"), as count × size."""
+    for match in _FORM.finditer(prompt):
+        if not _GOVERNED.search(_clause_before(prompt, match.start())):
+            continue
+        count = parse_number(match.group("n")) if match.group("n") else 1.0
+        if count is None or count <= 0:
+            continue
+        form = match.group("form").lower()
+        return LengthRequest("absolute", count * WORDS_PER_FORM[form], 1.0, "form", count, match.group(0))
+    return None
 
 
 _CODE_TASK = re.compile(
@@ -331,10 +412,16 @@ def parse_length_request(prompt: str) -> LengthRequest:
     yes_no = _YES_NO.search(prompt)
     if yes_no is not None and len(prompt) < 400:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
+    short = _SHORT_ANSWER.search(prompt)
+    if short is not None and len(prompt) < 400 and not _FOR_EACH.search(prompt):
+        return LengthRequest("absolute", 1.0, 1.0, "short_answer", 1.0, short.group(0).strip(" .?!:;\n"))
+    form = _form_request(prompt)
+    if form is not None:
+        return form
     full_code = _FULL_CODE.search(prompt)
     if full_code is not None:
         return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
-    detailed = _DETAILED.search(prompt)
+    detailed = _DETAILED.search(prompt) or _governed_match(_DETAILED_GOVERNED, prompt)
     if detailed is not None:
         return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0))
     brief = _BRIEF.search(prompt)

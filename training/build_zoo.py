@@ -9,6 +9,7 @@ weights, generated card) is written into the packaged zoo, its card copied to ``
 skipped unless ``--force``.
 
     python training/build_zoo.py [TARGET ...] [--force] [--dtype float16] [--index-only]
+    python training/build_zoo.py [TARGET ...] --remeasure   # after a change to the prediction code
     python training/build_zoo.py --from-pooled outputs/pooled [TARGET ...] [--force]
 
 With ``--from-pooled`` every checkpoint is the pooled model bound to its target
@@ -112,7 +113,7 @@ def evaluate_checkpoint(
     encoder = predictors[0].encoder
     embeddings = cache.encode(encoder, texts)
     counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
-    dists = [p.predict_from_features(embeddings, counts) for p in predictors]
+    dists = [p.predict_from_features(embeddings, counts, prompts=texts) for p in predictors]
     return dists, compute_metrics(dists[-1], records)
 
 
@@ -189,6 +190,28 @@ def build_exported(
     predictor.config.metrics = card_metrics(measured["metrics"], baseline)
     predictor.save_pretrained(zoo_dir / export.recipe.name, weights=state)
     return {**measured["facts"], "seconds": round(time.perf_counter() - tic, 1)}
+
+
+def remeasure(folder: Path, cache: EmbeddingCache, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Measure a shipped checkpoint on its hold-out again and rewrite the metrics in its ``config.json``
+    (weights and everything else untouched), after a change to code that shapes its predictions (the
+    instruction parser, the recalibration); ``facts`` (its build-log entry) gets the same numbers.
+    Returns the old and new CRPS, τ and cov80."""
+    predictor = LengthPredictor.from_pretrained(folder)
+    _, metrics = evaluate_checkpoint([predictor], cache)
+    path = folder / CONFIG_NAME
+    config = json.loads(path.read_text(encoding="utf-8"))
+    before = config["metrics"]
+    config["metrics"] = card_metrics(metrics, before["baseline_global"])
+    atomic_write_text(path, json.dumps(config, indent=2) + "\n")
+    if facts is not None:
+        for key in ("crps", "kendall_tau", "coverage_80", "coverage_80_ci95"):
+            if key in facts:
+                facts[key] = metrics.get(key)
+        if "crps_ratio" in facts and facts.get("crps_global"):
+            facts["crps_ratio"] = metrics["crps"] / facts["crps_global"]
+    keys = ("crps", "kendall_tau", "coverage_80")
+    return {"before": {k: before.get(k) for k in keys}, "after": {k: metrics.get(k) for k in keys}}
 
 
 @dataclass
@@ -290,12 +313,22 @@ def main() -> None:
     parser.add_argument("--force", action="store_true", help="retrain targets that already have a checkpoint")
     parser.add_argument("--index-only", action="store_true", help="only re-render cards and the index")
     parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="measure the shipped checkpoints (TARGETs, default all) on their hold-outs again and rewrite "
+        "their metrics, cards and the index; no training",
+    )
+    parser.add_argument(
         "--from-pooled",
         type=Path,
         default=None,
         help="export every checkpoint from this pooled checkpoint (sagepred train --model all) instead of training",
     )
     args = parser.parse_args()
+    if args.remeasure and (args.from_pooled or args.index_only or args.force):
+        parser.error(
+            "--remeasure re-scores shipped checkpoints; it takes no --from-pooled, --index-only or --force"
+        )
     args.zoo_dir.mkdir(parents=True, exist_ok=True)
     args.cards_dir.mkdir(parents=True, exist_ok=True)
     log_path = args.cards_dir / "build_log.json"
@@ -318,9 +351,23 @@ def main() -> None:
                 f"{fitted['coverage_80_after']:.3f}",
                 flush=True,
             )
+    if args.remeasure:
+        for i, recipe in enumerate(recipes):
+            folder = args.zoo_dir / recipe.name
+            if not (folder / CONFIG_NAME).is_file():
+                continue
+            change = remeasure(folder, cache, build_log.get(recipe.name))
+            b, a = change["before"], change["after"]
+            print(
+                f"[{i + 1}/{len(recipes)}] {recipe.name}: CRPS {b['crps']:.3f} -> {a['crps']:.3f}, "
+                f"τ {b['kendall_tau']:.4f} -> {a['kendall_tau']:.4f}, cov80 {b['coverage_80']:.4f} -> "
+                f"{a['coverage_80']:.4f}",
+                flush=True,
+            )
+        atomic_write_text(log_path, json.dumps(build_log, indent=2) + "\n")
     todo = [
         r
-        for r in (recipes if not args.index_only else [])
+        for r in (recipes if not (args.index_only or args.remeasure) else [])
         if args.force or not (args.zoo_dir / r.name / CONFIG_NAME).is_file()
     ]
     dtype = getattr(torch, args.dtype)

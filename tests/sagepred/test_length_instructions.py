@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from sagepred.length_instructions import (
     NO_REQUEST,
+    SHORT_ANSWER_TOKENS,
     TOKENS_PER_WORD,
+    WORDS_PER_FORM,
     WORDS_PER_UNIT,
     parse_length_request,
     parse_number,
 )
+from sagepred.probes import read_probes
 
-PROBES = Path(__file__).resolve().parents[1] / "data" / "length_probes.jsonl"
+PROBE_FILES = [
+    Path(__file__).resolve().parents[1] / "data" / name
+    for name in ("length_probes.jsonl", "length_probes_varied.jsonl")
+]
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,29 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("I want you to write a 500-word essay on cats.", "word", 500.0),
         ("Can you come up with a two word name for the club?", "word", 2.0),
         ("Describe the ocean in one sentence.", "sentence", WORDS_PER_UNIT["sentence"]),
+        ("Explain, in roughly 800 words, how vaccines work.", "word", 800.0),
+        ("Keep your answer to 50 words: what is inflation?", "word", 40.0),
+        (
+            "Describe a tiger, no longer than three sentences.",
+            "sentence",
+            0.8 * 3 * WORDS_PER_UNIT["sentence"],
+        ),
+        (
+            "Write a product description, maximum 280 characters.",
+            "character",
+            0.8 * 280 * WORDS_PER_UNIT["character"],
+        ),
+        ("Summarise the film in ~150 words.", "word", 150.0),
+        ("Give a one-line answer: who painted the Mona Lisa?", "one_line", WORDS_PER_UNIT["line"]),
+        ("Write a haiku about the sea.", "form", WORDS_PER_FORM["haiku"]),
+        ("Compose three limericks about cats.", "form", 3 * WORDS_PER_FORM["limerick"]),
+        ("Can you write me a sonnet about spring?", "form", WORDS_PER_FORM["sonnet"]),
+        ("Draft a tweet announcing our launch.", "form", WORDS_PER_FORM["tweet"]),
+        ("Respond with just a number: how many moons has Mars?", "short_answer", 1.0),
+        ("Answer with a single letter.", "short_answer", 1.0),
+        ("Reply only with the final answer: what is 17 * 3?", "short_answer", 1.0),
+        ("Which year did the war end? Just the year.", "short_answer", 1.0),
+        ("Who wrote Emma? Only the name, please.", "short_answer", 1.0),
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
@@ -68,7 +96,14 @@ def test_tokens_follow_the_tokenizer() -> None:
     [("Give a brief summary of Dune.", "brief", -1), ("Write a detailed plan for a garden.", "detailed", 1),
      ("Write the full program for a todo app in Python.", "full_code", 1),
      ("Explain briefly what DNS does.", "brief", -1), ("Keep it short: what is a CPU?", "brief", -1),
-     ("Summarize the article in a brief manner.", "brief", -1)],
+     ("Summarize the article in a brief manner.", "brief", -1),
+     ("Explain in detail how a transistor works.", "detailed", 1),
+     ("Describe the setting of the story in great detail.", "detailed", 1),
+     ("Write a long essay about the sea.", "detailed", 1),
+     ("Write me a quick summary of the meeting.", "brief", -1),
+     ("What is 17 * 3? No explanation needed.", "brief", -1),
+     ("Fix the grammar without any explanation.", "brief", -1),
+     ("Give a short answer: who wrote Hamlet?", "brief", -1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -96,15 +131,30 @@ def test_no_request(prompt: str) -> None:
         "Write a short essay on the benefits of walking.",
         "Compile a list of famous bridges with a brief description of each one.",
         "Who wears short shorts?",
+        # short answers, forms and "in detail" that are not the answer's length
+        "For each question below, answer with a single letter.",
+        "The words can contain only the letter a. How many words are there?",
+        "Respond with a word count of the text.",
+        "Give the name of the capital of Peru and explain its history.",
+        "Write the answer to the question.",
+        "What is a haiku?",
+        "Classify the given tweet as positive or negative.",
+        "You can see the input described in detail below.",
+        "Phew, that's a long list! What is its third item?",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
     assert parse_length_request(prompt) == NO_REQUEST
 
 
-def test_every_probe_parses_to_its_instructed_length() -> None:
-    for line in PROBES.read_text(encoding="utf-8").splitlines():
-        probe = json.loads(line)
-        request = parse_length_request(probe["prompt"])
-        assert request.kind == "absolute", probe["id"]
-        assert request.requested_words == pytest.approx(probe["instructed_words"], rel=0.01), probe["id"]
+@pytest.mark.parametrize("path", PROBE_FILES, ids=lambda p: p.stem)
+def test_every_probe_parses_to_its_instructed_length(path: Path) -> None:
+    for probe in read_probes(path):
+        request = parse_length_request(probe.prompt)
+        assert request.kind == "absolute", probe.id
+        assert request.requested_words == pytest.approx(probe.instructed_words, rel=0.01), probe.id
+
+
+def test_short_answers_are_a_word_or_so_in_every_tokenizer() -> None:
+    request = parse_length_request("Respond with just a number: how many legs has a spider?")
+    assert {request.requested_tokens(t) for t in TOKENS_PER_WORD} == {SHORT_ANSWER_TOKENS}

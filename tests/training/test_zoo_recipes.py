@@ -76,3 +76,38 @@ def test_the_zoo_build_reports_coverage_against_what_calibration_allows():
     assert lines[0].startswith("alpaca_eval: 1 of 3 within 0.8 ± 0.03 (a calibrated predictor: 2.1 expected")
     assert lines[0].endswith("2 of 3 95% intervals hold 0.8")
     assert lines[1].startswith("castillo: 1 of 1 within") and "0 of 0 95% intervals" in lines[1]
+
+
+def test_remeasure_rewrites_the_metrics_and_nothing_else(data_dir, tmp_path):
+    """After a change to the prediction code the zoo's numbers are measured again: the config's metrics
+    (and the build-log entry) are the hold-out's, the weights and every other field stay as shipped."""
+    import json
+    import shutil
+
+    from sagepred import zoo
+    from sagepred.encoders import EmbeddingCache
+    from sagepred.io import sha256_file
+    from sagepred.training.build_zoo import remeasure
+
+    folder = tmp_path / "llama-3-8b"
+    shutil.copytree(zoo.PACKAGED_ZOO / "llama-3-8b", folder)
+    shipped = json.loads((folder / "config.json").read_text())
+    weights = {p.name: sha256_file(p) for p in folder.glob("*.safetensors")}
+    stale = json.loads(json.dumps(shipped))
+    stale["metrics"]["crps"], stale["metrics"]["coverage_80"] = 1.0, 0.5
+    (folder / "config.json").write_text(json.dumps(stale, indent=2) + "\n")
+    facts = {"crps": 1.0, "crps_global": shipped["metrics"]["baseline_global"]["crps"], "crps_ratio": 0.0}
+
+    change = remeasure(folder, EmbeddingCache(tmp_path / "cache"), facts)
+
+    now = json.loads((folder / "config.json").read_text())
+    assert change["before"]["crps"] == 1.0 and change["after"]["crps"] == now["metrics"]["crps"]
+    assert now["metrics"]["crps"] == pytest.approx(shipped["metrics"]["crps"], rel=1e-3)
+    assert now["metrics"]["coverage_80"] == pytest.approx(shipped["metrics"]["coverage_80"], abs=0.01)
+    assert {k: v for k, v in now.items() if k != "metrics"} == {
+        k: v for k, v in shipped.items() if k != "metrics"
+    }
+    assert now["metrics"]["baseline_global"] == shipped["metrics"]["baseline_global"]
+    assert {p.name: sha256_file(p) for p in folder.glob("*.safetensors")} == weights
+    assert facts["crps"] == now["metrics"]["crps"]
+    assert facts["crps_ratio"] == pytest.approx(now["metrics"]["crps"] / facts["crps_global"])

@@ -1,0 +1,76 @@
+"""Length-instruction probes: the file reader, the scores, and the packaged zoo on both probe sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sagepred.errors import InputError
+from sagepred.loading import load_predictor
+from sagepred.probes import read_probes, score_probes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PROBE_FILES = [DATA / "length_probes.jsonl", DATA / "length_probes_varied.jsonl"]
+
+
+def _probe(**changes) -> str:
+    row = {
+        "id": "p",
+        "topic": "t",
+        "instruction": "one_word",
+        "instructed_words": 1,
+        "prompt": "In one word?",
+    }
+    row.update(changes)
+    return json.dumps(row)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", ":2: not JSON"),
+        ("[1, 2]", ":2: expected an object"),
+        (_probe(instructed_words="many"), ":2: field 'instructed_words' missing or not a number"),
+        (_probe(instructed_words=0), ":2: instructed_words must be positive"),
+        (_probe(prompt=None), ":2: field 'prompt' missing or not a string"),
+    ],
+)
+def test_a_malformed_probe_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "probes.jsonl"
+    path.write_text(_probe() + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        read_probes(path)
+
+
+def test_scores_follow_the_medians():
+    probes = read_probes(PROBE_FILES[0])
+    words = np.array([p.instructed_words for p in probes])
+    right = score_probes(probes, 2.0 * words + 1.0)
+    assert right["summary"]["spearman_min"] > 0.99
+    wrong = score_probes(probes, 1.0 / words)
+    assert wrong["summary"]["spearman_mean"] < -0.99 and wrong["summary"]["ratio_min"] < 1.0
+    assert set(right["topics"]) == {p.topic for p in probes}
+    with pytest.raises(ValueError, match="medians for"):
+        score_probes(probes, words[:-1])
+
+
+def test_the_sets_differ_in_topics_and_wording():
+    fixed, varied = (read_probes(path) for path in PROBE_FILES)
+    assert not {p.topic for p in fixed} & {p.topic for p in varied}
+    assert len({p.instruction for p in varied}) > len({p.instruction for p in fixed})
+    assert len({p.id for p in fixed + varied}) == len(fixed) + len(varied)
+
+
+@pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b"])
+@pytest.mark.parametrize("path", PROBE_FILES, ids=lambda p: p.stem)
+def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
+    """Per topic the predicted medians rank as the instructed lengths, from a word to thousands."""
+    probes = read_probes(path)
+    predictor = load_predictor(name, zoo_source="packaged")
+    median = predictor.predict([p.prompt for p in probes]).quantile(0.5).ravel()
+    scores = score_probes(probes, median)
+    assert scores["summary"]["spearman_min"] >= 0.85, scores["topics"]
+    assert scores["summary"]["ratio_min"] >= 100, scores["topics"]
