@@ -98,9 +98,22 @@ _UNITS = {
 }
 _UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
 _COUNT = re.compile(
-    rf"\b(?P<low>{NUMBER})(?:\s*(?:-|–|to|or)\s*(?P<high>{NUMBER}))?[ -](?:[a-z]+[ -]){{0,2}}?(?:{_UNIT_ALT})\b",
+    rf"\b(?:(?P<low>{NUMBER})(?:\s*(?:-|–|to|or|and)\s*(?P<high>{NUMBER}))?|(?P<article>an?))"
+    rf"[ -](?:[a-z]+[ -]){{0,2}}?(?:{_UNIT_ALT})\b",
     re.IGNORECASE,
 )
+"""A count and its unit: "three sentences", "1000-1250 words", "between 200 and 300 words", and "a
+sentence / a paragraph / a page" (``article``: one, for those prose units only)."""
+_ARTICLE_UNITS = frozenset({"sentence", "paragraph", "page"})
+_SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\b", re.IGNORECASE)
+"""A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
+_ARTICLE_LEAD_IN = re.compile(
+    r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|up to|just|"
+    r"only|(?:write|compose|draft|produce|create|generate|give|provide)(?: me| us)?)\s*$",
+    re.IGNORECASE,
+)
+"""What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
+paragraph"), not "summarize a page of text" or "given a sentence"."""
 _LIST = re.compile(rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest)\s+(?P<n>{NUMBER})\b", re.I)
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
@@ -130,7 +143,7 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"long[- ]form|at length)\b",
+    r"long[- ]form|at length|lengthy)\b",
     re.IGNORECASE,
 )
 _DETAILED_GOVERNED = re.compile(
@@ -161,7 +174,7 @@ _LEAD_IN = re.compile(
 _TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
 _ADJECTIVE_COUNT = re.compile(
     r"[\w,.]-(?:word|sentence|paragraph|page|line)\b|"
-    r"(?<!\bone)(?<!\bsingle)(?<!\b1)\s(?:word|sentence|paragraph|page|line)$",
+    r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|page|line)$",
     re.IGNORECASE,
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
@@ -187,6 +200,7 @@ _SHORT_ANSWER = re.compile(
     rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
+    rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) only\b|"
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)",
     re.IGNORECASE,
@@ -199,6 +213,9 @@ _FORM = re.compile(
     re.IGNORECASE,
 )
 """A fixed-form text ("write a haiku", "compose three limericks", "draft a tweet"): its usual length."""
+_BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
+"""Before a range ("between 200 and 300 words"); before a single count it is the task's data
+("the distance between two points", "a dialogue between two characters")."""
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
 _AT_MOST = re.compile(
@@ -292,11 +309,27 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
+    if _BETWEEN.search(before):
+        return match.group("high") is not None
     if _ADJECTIVE_COUNT.search(text):
         return _GOVERNED.search(_clause_before(prompt, match.start())) is not None
     if _FILLER_NOT_UNIT.search(text):
         return False
     return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
+
+
+def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) -> bool:
+    """Whether "a sentence / a paragraph / a page" sets the answer's length: a lead-in before it, and an
+    output verb in its clause ("describe X in a sentence", "write a paragraph"), not "the verb in a
+    sentence" or "given a sentence"."""
+    before = prompt[max(0, match.start() - 40) : match.start()]
+    clause = _clause_before(prompt, match.start())
+    return (
+        unit in _ARTICLE_UNITS
+        and not _SIZE_WORD.search(match.group(0))
+        and bool(_ARTICLE_LEAD_IN.search(before))
+        and bool(_CLAUSE_VERB.search(clause))
+    )
 
 
 def _count_request(prompt: str) -> LengthRequest | None:
@@ -307,8 +340,13 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if match.start() < consumed:
             continue
         unit = _unit_of(match)
-        low = parse_number(match.group("low"))
-        high = parse_number(match.group("high")) if match.group("high") else None
+        if match.group("article"):
+            if not _article_count_is_instruction(prompt, match, unit):
+                continue
+            low, high = 1.0, None
+        else:
+            low = parse_number(match.group("low"))
+            high = parse_number(match.group("high")) if match.group("high") else None
         if low is None or low <= 0:
             continue
         count = (low + high) / 2 if high and high > low else low
@@ -330,8 +368,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
             unit = "one_line"  # "a one-line answer" is a short sentence; "each prompt in one line" is not
         if unit == "item":  # "50 stories under ten words each": items times their own length
             per = _COUNT.search(prompt, match.end(), match.end() + 40)
-            if per is not None and _unit_of(per) in ("word", "sentence", "paragraph"):
-                inner = parse_number(per.group("low")) or 1.0
+            if per is not None and per.group("low") and _unit_of(per) in ("word", "sentence", "paragraph"):
+                inner = (parse_number(per.group("low")) if per.group("low") else None) or 1.0
                 if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
                     inner *= 0.8
                 words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
@@ -371,10 +409,13 @@ def _form_request(prompt: str) -> LengthRequest | None:
 
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
-    r"\bwrite (?:a|an) (?:python )?function\b|\breturn(?:s)? (?:the|a|an)\b",
+    r"\bwrite (?:a|an) (?:python )?function\b|\breturn(?:s)? (?:the|a|an)\b|"
+    r"\b(?:write|create|implement|develop|design|construct|build)(?: me)? (?:a|an) (?:[\w-]+ )?"
+    r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query)\b",
     re.IGNORECASE | re.MULTILINE,
 )
-"""Programming tasks: their counts ("3 rows", "two tensors", "a word is valid if") describe the data."""
+"""Programming tasks: their counts ("3 rows", "two tensors", "a word is valid if") describe the data
+("write a program / function / regular expression …", a problem statement, code)."""
 
 
 def is_code_task(prompt: str) -> bool:

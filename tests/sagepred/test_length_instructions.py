@@ -75,6 +75,21 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Reply only with the final answer: what is 17 * 3?", "short_answer", 1.0),
         ("Which year did the war end? Just the year.", "short_answer", 1.0),
         ("Who wrote Emma? Only the name, please.", "short_answer", 1.0),
+        ("What's 12 times 12? Reply with the number only.", "short_answer", 1.0),
+        ("Write a paragraph about dogs.", "paragraph", WORDS_PER_UNIT["paragraph"]),
+        ("Describe the Eiffel Tower in a sentence.", "sentence", WORDS_PER_UNIT["sentence"]),
+        ("Write a page about the history of tea.", "page", WORDS_PER_UNIT["page"]),
+        ("Write between 200 and 300 words on cats.", "word", 250.0),
+        (
+            "Give me 3 examples of a vocabulary word that means determined.",
+            "item",
+            3 * WORDS_PER_UNIT["item"],
+        ),
+        (
+            "Create a script of four to five sentences for a conversation.",
+            "sentence",
+            4.5 * WORDS_PER_UNIT["sentence"],
+        ),
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
@@ -103,7 +118,9 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Write me a quick summary of the meeting.", "brief", -1),
      ("What is 17 * 3? No explanation needed.", "brief", -1),
      ("Fix the grammar without any explanation.", "brief", -1),
-     ("Give a short answer: who wrote Hamlet?", "brief", -1)],
+     ("Give a short answer: who wrote Hamlet?", "brief", -1),
+     ("Write a short paragraph about owls.", "brief", -1),
+     ("Write a lengthy discussion of free will.", "detailed", 1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -141,6 +158,14 @@ def test_no_request(prompt: str) -> None:
         "Classify the given tweet as positive or negative.",
         "You can see the input described in detail below.",
         "Phew, that's a long list! What is its third item?",
+        # "a sentence", "between two …" and counts in programming tasks that are the task's data
+        "What is the relationship between the noun and verb in a sentence?",
+        "Calculate the distance between two points.",
+        "Develop a dialogue between two characters given the situation.",
+        "Summarize a page of text for me.",
+        "Given a sentence, find its subject.",
+        "Create a program to calculate the frequency of a word in a sentence.",
+        "Write a python regular expression that matches between 1 and 3 characters.",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
