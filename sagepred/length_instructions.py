@@ -423,13 +423,44 @@ def is_code_task(prompt: str) -> bool:
     return _CODE_TASK.search(prompt) is not None
 
 
+_TURN = re.compile(r"^(system|developer|user|assistant|tool): ", re.MULTILINE)
+"""A turn of a conversation as :func:`sagepred.records.prompt_text` renders chat messages."""
+
+
+def chat_turns(prompt: str) -> list[tuple[str, str]] | None:
+    """``(role, content)`` per turn of a conversation rendered by :func:`sagepred.records.prompt_text`
+    (``role: content`` lines), or None when ``prompt`` is not one (it does not open with a role)."""
+    starts = list(_TURN.finditer(prompt))
+    if not starts or starts[0].start() != 0:
+        return None
+    ends = [m.start() for m in starts[1:]] + [len(prompt)]
+    return [(m.group(1), prompt[m.end() : end].rstrip("\n")) for m, end in zip(starts, ends, strict=True)]
+
+
 def parse_length_request(prompt: str) -> LengthRequest:
     """The length instruction of ``prompt`` (see the module docstring), or :data:`NO_REQUEST`.
 
     Absolute requests win over relative ones; among absolute ones a unit count ("three sentences")
     wins over a list size ("list 50 …") and both over "one word" / "yes or no". A programming task
     (:func:`is_code_task`) only gets "the full program / complete code": its counts describe its data.
+
+    In a conversation (chat messages as :func:`sagepred.records.prompt_text` renders them) the answer
+    to come follows the last user turn, so that turn's request counts; without one, a standing request
+    of the system prompt ("always answer in one sentence"). Earlier turns asked for earlier answers.
     """
+    turns = chat_turns(prompt)
+    if turns is None:
+        return _parse_one(prompt)
+    users = [text for role, text in turns if role == "user"]
+    request = _parse_one(users[-1]) if users else NO_REQUEST
+    if request.kind == "none":
+        system = "\n".join(text for role, text in turns if role in ("system", "developer"))
+        request = _parse_one(system) if system else NO_REQUEST
+    return request
+
+
+def _parse_one(prompt: str) -> LengthRequest:
+    """:func:`parse_length_request` for one text."""
     if is_code_task(prompt):
         full_code = _FULL_CODE.search(prompt)
         if full_code is not None:

@@ -12,6 +12,7 @@ from sagepred.length_instructions import (
     TOKENS_PER_WORD,
     WORDS_PER_FORM,
     WORDS_PER_UNIT,
+    chat_turns,
     parse_length_request,
     parse_number,
 )
@@ -183,3 +184,36 @@ def test_every_probe_parses_to_its_instructed_length(path: Path) -> None:
 def test_short_answers_are_a_word_or_so_in_every_tokenizer() -> None:
     request = parse_length_request("Respond with just a number: how many legs has a spider?")
     assert {request.requested_tokens(t) for t in TOKENS_PER_WORD} == {SHORT_ANSWER_TOKENS}
+
+
+def _chat(*turns: tuple[str, str]) -> str:
+    from sagepred.records import prompt_text
+
+    return prompt_text([{"role": role, "content": content} for role, content in turns])
+
+
+def test_a_conversation_reads_the_last_user_turn_then_the_system_prompt() -> None:
+    """The answer to come follows the last user turn; an earlier turn's request asked for an earlier
+    answer, and a system prompt's stands when the last turn asks for nothing."""
+    essay_then_sentence = _chat(
+        ("user", "Write a 2000-word essay on Rome."),
+        ("assistant", "Rome was founded ... in three sentences of its own."),
+        ("user", "Now summarise it in one sentence."),
+    )
+    assert parse_length_request(essay_then_sentence).unit == "sentence"
+    assert parse_length_request(essay_then_sentence).requested_words == WORDS_PER_UNIT["sentence"]
+    follow_up = _chat(
+        ("user", "Write a 2000-word essay on Rome."), ("assistant", "..."), ("user", "More formal.")
+    )
+    assert parse_length_request(follow_up) == NO_REQUEST
+    standing = _chat(("system", "Always answer in one word."), ("user", "Capital of Peru?"))
+    assert parse_length_request(standing).unit == "one_word"
+    overridden = _chat(("system", "Be concise."), ("user", "Write a 500-word story about a fox."))
+    assert parse_length_request(overridden).requested_words == 500.0
+    assert parse_length_request("user: Write a haiku.") == parse_length_request("Write a haiku.")
+    assert chat_turns("Our user: a field of the form.\nassistant: no") is None
+    assert chat_turns("user: hi\nassistant: hello\nthere\nuser: bye") == [
+        ("user", "hi"),
+        ("assistant", "hello\nthere"),
+        ("user", "bye"),
+    ]
