@@ -216,6 +216,9 @@ _FORM = re.compile(
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
+_EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
+_FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
+"""A per-item instruction ("for each question, answer with a single letter"): many short answers."""
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
 _AT_MOST = re.compile(
@@ -369,7 +372,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if unit == "item":  # "50 stories under ten words each": items times their own length
             per = _COUNT.search(prompt, match.end(), match.end() + 40)
             if per is not None and per.group("low") and _unit_of(per) in ("word", "sentence", "paragraph"):
-                inner = (parse_number(per.group("low")) if per.group("low") else None) or 1.0
+                inner = parse_number(per.group("low")) or 1.0
                 if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
                     inner *= 0.8
                 words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
@@ -379,11 +382,6 @@ def _count_request(prompt: str) -> LengthRequest | None:
         found.append(LengthRequest("absolute", words, 1.0, unit, count, text))
     found.sort(key=lambda r: r.unit == "item")
     return found[0] if found else None
-
-
-_EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
-_FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
-"""A per-item instruction ("for each question, answer with a single letter"): many short answers."""
 
 
 def _governed_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
