@@ -98,7 +98,7 @@ _UNITS = {
 }
 _UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
 _COUNT = re.compile(
-    rf"\b(?:(?P<low>{NUMBER})(?:\s*(?:-|–|to|or|and)\s*(?P<high>{NUMBER}))?|(?P<article>an?))"
+    rf"\b(?:(?P<low>{NUMBER})(?:\s*(?:-|–|to|or|and)\s*(?P<high>{NUMBER}))?(?P<plus>\+)?|(?P<article>an?))"
     rf"[ -](?:[a-z]+[ -]){{0,2}}?(?:{_UNIT_ALT})\b",
     re.IGNORECASE,
 )
@@ -121,8 +121,9 @@ _ONE_WORD = re.compile(
     re.IGNORECASE,
 )
 _YES_NO = re.compile(
-    r"\b(?:answer|reply|respond|output|say|just|only|simply)(?: with| in)?(?: a| either)?:?\s*"
-    r"[\"']?(?:yes\s*(?:or|/)\s*no|true\s*(?:or|/)\s*false)\b|\byes[/ -]or[/ -]no (?:answer|question)\b",
+    r"\b(?:answer|reply|respond|output|say|just|only|simply)(?: with| in)?(?: only| just)?(?: a| either)?:?\s*"
+    r"[\"']?(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)\b|"
+    r"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]",
     re.IGNORECASE,
 )
 _ANSWER_NOUNS = (
@@ -147,7 +148,8 @@ _DETAILED = re.compile(
     re.IGNORECASE,
 )
 _DETAILED_GOVERNED = re.compile(
-    r"\bin (?:(?:great|full|more|much|greater|considerable|extensive|exhaustive|rich|vivid) )?detail\b|"
+    r"\bin (?:(?:great|full|more|much|greater|considerable|extensive|exhaustive|rich|vivid|as much) )?detail\b|"
+    r"\b(?:the )?longest (?:possible )?(?:essay|answer|response|story|article|text)\b|"
     r"\b(?:an? )?(?:very |really )?long (?:essay|story|article|answer|response|explanation|letter|report|"
     r"blog post|post|description|text|poem)\b",
     re.IGNORECASE,
@@ -167,13 +169,14 @@ _LEAD_IN = re.compile(
     rf"(?:\b(?:in|within|using|with|of|under|below|at most|no more than|no longer than|less than|fewer than|"
     rf"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least|"
     rf"over|more than|minimum of|only|just|not (?:to )?exceed(?:ing)?|"
-    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to)|~|"
+    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
+    rf"(?:length|word count|word limit|target length|size)\s*:)|~|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
 _ADJECTIVE_COUNT = re.compile(
-    r"[\w,.]-(?:word|sentence|paragraph|page|line)\b|"
+    r"[\w,.+]-(?:word|sentence|paragraph|page|line)\b|\+ (?:word|sentence|paragraph|page|line)\b|"
     r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|page|line)$",
     re.IGNORECASE,
 )
@@ -207,6 +210,11 @@ _SHORT_ANSWER = re.compile(
 )
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
 "reply only with the final answer", "… Just the name." (not "write the answer to each question")."""
+_IN_A_FORM = re.compile(r"\b(?:in|as)(?: an?| one)?\s*$", re.IGNORECASE)
+"""Before "a haiku" in "describe the sea in a haiku", "write it as a tweet"."""
+_WORD_COUNT_LABEL = re.compile(
+    rf"\b(?P<label>word count|word limit|number of words)\s*[:=]\s*(?P<n>{_DIGITS})\b", re.IGNORECASE
+)
 _FORM = re.compile(
     rf"\b(?:(?P<n>{NUMBER})[ -])?(?:(?:short|little|funny|simple|original|new) )?"
     rf"(?P<form>haiku|limerick|sonnet|tweet)s?\b",
@@ -301,6 +309,19 @@ def _clause_before(prompt: str, start: int) -> str:
     return re.split(r"[.?!;:\n,]", before)[-1]
 
 
+def _governs_adjective_count(prompt: str, start: int) -> bool:
+    """Whether an output verb opens the clause of a count used as an adjective; through a list of
+    adjectives ("give me a thorough, 5000-word analysis") when the comma leaves a word or two."""
+    clause = _clause_before(prompt, start)
+    if _GOVERNED.search(clause):
+        return True
+    if len(clause.split()) > 2:
+        return False
+    before = prompt[max(0, start - 120) : start]
+    sentence = re.split(r"[.?!;:\n]", before)[-1].replace(",", " ")
+    return _GOVERNED.search(sentence) is not None
+
+
 def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """Whether a unit count sets the answer's length, not a count in the task's data.
 
@@ -315,7 +336,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     if _BETWEEN.search(before):
         return match.group("high") is not None
     if _ADJECTIVE_COUNT.search(text):
-        return _GOVERNED.search(_clause_before(prompt, match.start())) is not None
+        return _governs_adjective_count(prompt, match.start())
     if _FILLER_NOT_UNIT.search(text):
         return False
     return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
@@ -343,6 +364,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if match.start() < consumed:
             continue
         unit = _unit_of(match)
+        if match.group("plus") and unit not in _ARTICLE_UNITS | {"word"}:
+            continue  # "3,000+ words" asks for a length; "1000+ name ideas" is a quantity
         if match.group("article"):
             if not _article_count_is_instruction(prompt, match, unit):
                 continue
@@ -360,7 +383,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         before = prompt[max(0, match.start() - 32) : match.start()]
         if _AT_MOST.search(before):
             count *= 0.8
-        elif _AT_LEAST.search(before):
+        elif _AT_LEAST.search(before) or match.group("plus"):
             count *= 1.15
         if unit == "word" and count == 1:
             found.append(LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)))
@@ -392,10 +415,26 @@ def _governed_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | No
     return None
 
 
+def _labelled_word_count(prompt: str) -> LengthRequest | None:
+    """A word count given as a field: "Word count: 1500", "Word limit: 300"."""
+    match = _WORD_COUNT_LABEL.search(prompt)
+    if match is None:
+        return None
+    words = parse_number(match.group("n"))
+    if words is None or words <= 0:
+        return None
+    if match.group("label").lower().endswith("limit"):
+        words *= 0.8
+    return LengthRequest("absolute", words, 1.0, "word", words, match.group(0))
+
+
 def _form_request(prompt: str) -> LengthRequest | None:
-    """A fixed-form text an output verb opens the clause with ("write three haikus"), as count × size."""
+    """A fixed-form text an output verb asks for ("write three haikus", "describe X in a haiku"), as
+    count × size."""
     for match in _FORM.finditer(prompt):
-        if not _GOVERNED.search(_clause_before(prompt, match.start())):
+        clause = _clause_before(prompt, match.start())
+        asked_in = _IN_A_FORM.search(clause) is not None and _CLAUSE_VERB.search(clause) is not None
+        if not (asked_in or _GOVERNED.search(clause)):
             continue
         count = parse_number(match.group("n")) if match.group("n") else 1.0
         if count is None or count <= 0:
@@ -466,7 +505,7 @@ def _parse_one(prompt: str) -> LengthRequest:
                 "relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0)
             )
         return NO_REQUEST
-    counted = _count_request(prompt)
+    counted = _count_request(prompt) or _labelled_word_count(prompt)
     if counted is not None and counted.unit != "item":
         return counted
     one_word = _ONE_WORD.search(prompt)

@@ -81,6 +81,13 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Describe the Eiffel Tower in a sentence.", "sentence", WORDS_PER_UNIT["sentence"]),
         ("Write a page about the history of tea.", "page", WORDS_PER_UNIT["page"]),
         ("Write between 200 and 300 words on cats.", "word", 250.0),
+        ('Respond with only "yes" or "no": is it raining?', "yes_no", 1.0),
+        ("True or false: the sun is a star.", "yes_no", 1.0),
+        ("Write a 3,000+ word essay about the Cold War.", "word", 3000 * 1.15),
+        ("Write an essay on the Cold War. Length: 3000 words.", "word", 3000.0),
+        ("Word count: 1500. Topic: climate change.", "word", 1500.0),
+        ("Give me a thorough, 5000-word analysis of the French Revolution.", "word", 5000.0),
+        ("Describe the French Revolution in a haiku.", "form", WORDS_PER_FORM["haiku"]),
         (
             "Give me 3 examples of a vocabulary word that means determined.",
             "item",
@@ -121,7 +128,9 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Fix the grammar without any explanation.", "brief", -1),
      ("Give a short answer: who wrote Hamlet?", "brief", -1),
      ("Write a short paragraph about owls.", "brief", -1),
-     ("Write a lengthy discussion of free will.", "detailed", 1)],
+     ("Write a lengthy discussion of free will.", "detailed", 1),
+     ("Explain tides in as much detail as possible.", "detailed", 1),
+     ("Write the longest essay you can about tides.", "detailed", 1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -162,6 +171,8 @@ def test_no_request(prompt: str) -> None:
         # "a sentence", "between two …" and counts in programming tasks that are the task's data
         "What is the relationship between the noun and verb in a sentence?",
         "Calculate the distance between two points.",
+        "Our generator can create 1000+ name ideas. Which one do you like?",
+        "Is this statement true or false? The moon is made of cheese.",
         "Develop a dialogue between two characters given the situation.",
         "Summarize a page of text for me.",
         "Given a sentence, find its subject.",
