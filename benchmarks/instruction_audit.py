@@ -1,0 +1,178 @@
+"""Audit the length-instruction parser on every prompt of the data against what the models wrote.
+
+Reads the 7,570 prompts of CASTILLO and AlpacaEval (``../shared/data`` or ``$SAGEPRED_DATA_DIR``) and,
+for each, the median observed answer in words over the data's models (AlpacaEval: its word counts;
+CASTILLO: each model's median tokens / 1.294, the llama3 tokens per word). Prints:
+
+* per unit, the requests found and the median ratio of observed to asked words (how far models
+  follow what is asked: "write a paragraph" is answered with 2–3 of the parser's 47-word paragraphs);
+* over the absolute requests (short answers aside), the correlation of log asked and log observed
+  length: a misread request is far off the line, so it falls as false positives grow;
+* with ``--against REV``, every prompt whose reading differs from the parser at git revision ``REV``
+  (``sagepred/length_instructions.py`` as of then), with both readings and the observed length.
+
+    .venv/bin/python benchmarks/instruction_audit.py
+    .venv/bin/python benchmarks/instruction_audit.py --against 2d4ca24 --json audit.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASTILLO_TOKENS_PER_WORD = 1.294
+
+
+def load_prompts(data_dir: Path) -> tuple[dict[str, str], dict[str, float]]:
+    """Prompt text and median observed answer length in words, by prompt key (``c:`` / ``a:``)."""
+    prompts: dict[str, str] = {}
+    with (data_dir / "castillo" / "castillo_prompts.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            prompts["c:" + row["prompt_id"]] = row["prompt_text"]
+    with (data_dir / "alpaca_eval" / "instructions.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            prompts[f"a:{row['idx']}"] = row["instruction"]
+    observed: dict[str, list[float]] = defaultdict(list)
+    with (data_dir / "castillo" / "castillo_samples.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            observed["c:" + row["prompt_id"]].append(float(row["p50"]) / CASTILLO_TOKENS_PER_WORD)
+    with (data_dir / "alpaca_eval" / "all_models_output_lengths.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            observed[f"a:{row['idx']}"].append(float(row["output_words"]))
+    medians = {key: statistics.median(values) for key, values in observed.items() if values}
+    return prompts, medians
+
+
+def parser_at(revision: str) -> Callable[[str], object]:
+    """``parse_length_request`` of ``sagepred/length_instructions.py`` at git ``revision``."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:sagepred/length_instructions.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    folder = Path(tempfile.mkdtemp(prefix="sagepred-audit-"))
+    path = folder / "length_instructions_then.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("length_instructions_then", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module.parse_length_request
+
+
+def reading(request) -> str:
+    if request.kind == "none":
+        return "-"
+    value = request.requested_words if request.kind == "absolute" else request.multiplier
+    return f"{request.unit}:{value:g}"
+
+
+def audit(prompts: dict[str, str], observed: dict[str, float], parse) -> dict[str, object]:
+    from sagepred.length_instructions import SHORT_ANSWER_UNITS
+
+    units: dict[str, list[float]] = defaultdict(list)
+    asked, seen = [], []
+    relative: dict[str, int] = defaultdict(int)
+    for key, text in prompts.items():
+        request = parse(text)
+        if request.kind == "relative":
+            relative[request.unit] += 1
+        if request.kind != "absolute" or key not in observed:
+            continue
+        units[request.unit].append(observed[key] / request.requested_words)
+        if request.unit not in SHORT_ANSWER_UNITS:
+            asked.append(math.log(request.requested_words))
+            seen.append(math.log(max(observed[key], 1.0)))
+    import numpy as np
+
+    return {
+        "prompts": len(prompts),
+        "absolute": {
+            unit: {"prompts": len(ratios), "observed_over_asked_median": round(statistics.median(ratios), 3)}
+            for unit, ratios in sorted(units.items())
+        },
+        "relative": dict(sorted(relative.items())),
+        "log_asked_vs_observed": {
+            "prompts": len(asked),
+            "correlation": round(float(np.corrcoef(asked, seen)[0, 1]), 3) if len(asked) > 2 else None,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="data folder (default: sagepred's data folder)")
+    parser.add_argument("--against", metavar="REV", help="also list the readings that differ from git REV")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+
+    from sagepred.io import atomic_write_text
+    from sagepred.length_instructions import parse_length_request
+    from sagepred.paths import default_data_dir
+
+    data_dir = args.data_dir or default_data_dir()
+    if not (data_dir / "castillo" / "castillo_prompts.jsonl").is_file():
+        print(f"{data_dir}: no CASTILLO data (run `sagepred data fetch`)", file=sys.stderr)
+        return 2
+    prompts, observed = load_prompts(data_dir)
+    result = {"now": audit(prompts, observed, parse_length_request)}
+    if args.against:
+        then = parser_at(args.against)
+        result["then"] = audit(prompts, observed, then)
+        changes = []
+        for key, text in prompts.items():
+            before, after = reading(then(text)), reading(parse_length_request(text))
+            if before != after:
+                changes.append(
+                    {
+                        "prompt": key,
+                        "then": before,
+                        "now": after,
+                        "observed_words": observed.get(key),
+                        "text": text[:160],
+                    }
+                )
+        result["changed"] = changes
+    for label in ("then", "now"):
+        if label not in result:
+            continue
+        part = result[label]
+        line = part["log_asked_vs_observed"]
+        print(
+            f"{label}: {sum(u['prompts'] for u in part['absolute'].values())} absolute and "
+            f"{sum(part['relative'].values())} relative requests in {part['prompts']} prompts; log asked vs "
+            f"observed r = {line['correlation']} over {line['prompts']}"
+        )
+    print(f"{'unit':14s} {'prompts':>8s} {'observed / asked':>17s}")
+    for unit, row in result["now"]["absolute"].items():
+        print(f"{unit:14s} {row['prompts']:8d} {row['observed_over_asked_median']:17.2f}")
+    for change in result.get("changed", []):
+        words = change["observed_words"]
+        shown = f"{words:6.0f}w" if words is not None else "     -"
+        print(
+            f"{change['prompt']:22s} {shown}  {change['then']:>16s} -> {change['now']:<16s} {change['text'][:90]!r}"
+        )
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

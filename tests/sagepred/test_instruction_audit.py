@@ -1,0 +1,52 @@
+"""benchmarks/instruction_audit.py on the real data: the parser against what the models wrote."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _audit_module():
+    spec = importlib.util.spec_from_file_location(
+        "instruction_audit", ROOT / "benchmarks" / "instruction_audit.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_parser_tracks_what_the_models_wrote(data_dir, tmp_path):
+    """Asked and observed lengths correlate, and nothing changes against the checked-out revision."""
+    if (
+        shutil.which("git") is None
+        or subprocess.run(["git", "-C", str(ROOT), "rev-parse"], check=False).returncode
+    ):
+        pytest.skip("needs the git checkout (benchmarks/instruction_audit.py --against reads a revision)")
+    out = tmp_path / "audit.json"
+    assert _audit_module().main(["--data-dir", str(data_dir), "--against", "HEAD", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    now = result["now"]
+    assert now["prompts"] == 7570
+    assert now["log_asked_vs_observed"]["prompts"] > 250
+    assert now["log_asked_vs_observed"]["correlation"] > 0.6
+    assert now["absolute"]["sentence"]["prompts"] > 40
+    assert 0.8 < now["absolute"]["form"]["observed_over_asked_median"] < 1.25
+    if (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", "sagepred/length_instructions.py"]
+        ).returncode
+        == 0
+    ):
+        assert result["changed"] == [] and result["then"] == now
+
+
+def test_a_missing_data_folder_is_one_line(tmp_path, capsys):
+    assert _audit_module().main(["--data-dir", str(tmp_path)]) == 2
+    assert "no CASTILLO data" in capsys.readouterr().err
