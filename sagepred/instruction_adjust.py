@@ -42,6 +42,13 @@ class InstructionSettings:
     fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
 
 
+def released_settings() -> InstructionSettings:
+    """The pooled model's fit the zoo ships (on the validation prompts of the CASTILLO targets,
+    2026-12-06): what a per-target head trained alone carries, whose early-stopping share holds a
+    handful of requests, too few to fit four settings on (``fitted_on`` 0 says so)."""
+    return InstructionSettings(weight=0.9, relative_weight=0.5, list_weight=0.2, scale=1.0, fitted_on=0)
+
+
 def _cdf_at_edges(probs: np.ndarray) -> np.ndarray:
     """``(n, K + 1)`` normalised CDF of histogram rows at their edges (0 at the first)."""
     cdf = np.concatenate([np.zeros((probs.shape[0], 1)), np.cumsum(probs, axis=1)], axis=1)

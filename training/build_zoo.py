@@ -72,7 +72,8 @@ def cached_predictions(cache: EmbeddingCache) -> Iterator[None]:
             return original(self, prompts, prompt_lens, batch_size, progress)
         texts = list(prompts)
         counts = np.asarray(self.encoder.count_tokens(texts), dtype=np.float32)
-        return self.predict_from_features(cache.encode(self.encoder, texts, batch_size=batch_size), counts)
+        embeddings = cache.encode(self.encoder, texts, batch_size=batch_size)
+        return self.predict_from_features(embeddings, counts, prompts=texts)
 
     LengthPredictor.predict = predict  # type: ignore[method-assign]
     try:

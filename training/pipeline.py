@@ -13,9 +13,11 @@ import numpy as np
 
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.errors import InputError
+from sagepred.instruction_adjust import released_settings
 from sagepred.metrics import score_samples, summarise_scores
 from sagepred.predictor import LengthPredictor, PredictorConfig
 from sagepred.records import LengthRecord
+from sagepred.targets import family_tokenizer
 from sagepred.tracking import DEFAULT_TRACKING_URI, MlflowTracker, holdout_fingerprint, registered_model_name
 from sagepred.training.data import load_training_data
 from sagepred.training.embed_at_scale import ArrowEmbeddingStore, EmbedConfig, use_disk_embeddings
@@ -119,12 +121,15 @@ def run_training(options: TrainOptions, notify: Callable[[str], None] = print) -
                 f"LoRA tunes a float32 encoder: {trainable} (the recipe's {encoder} is int8, inference only)"
             )
         encoder = trainable
+    head = dataclasses.replace(section.head, kind=options.head) if options.head else section.head
     predictor_config = PredictorConfig(
         target_model=recipe.target_model,
         encoder=encoder,
         encoder_max_length=section.encoder_max_length,
-        head=dataclasses.replace(section.head, kind=options.head) if options.head else section.head,
+        head=head,
         lora=section.lora if options.lora else None,
+        instructions=released_settings() if head.kind == "histogram" else None,
+        tokenizer=recipe.data.tokenizer or family_tokenizer(recipe.target_model),
     )
     training_config = dataclasses.replace(recipe.training, seed=options.seed)
     if not options.dropout:

@@ -171,7 +171,9 @@ class Trainer:
         else:  # tuned embeddings differ from the cached frozen ones
             x_fit, _ = predictor.features([r.prompt_text for r in fit])
             x_stop, n_stop = predictor.features([r.prompt_text for r in stop])
-        raw = predictor.predict_from_features(x_stop, n_stop, calibrated=False)
+        raw = predictor.predict_from_features(
+            x_stop, n_stop, calibrated=False, prompts=[r.prompt_text for r in stop]
+        )
         predictor.calibration = Calibration.fit(raw, stop, x_stop, x_fit, seed=self.config.seed)
 
     def refine(self, fit: Sequence[LengthRecord], stop: Sequence[LengthRecord]) -> dict[str, Any]:

@@ -55,6 +55,23 @@ def test_training_writes_checkpoint_card_and_beats_the_global_histogram(trained)
     assert f"value: {round(metrics['crps'], 4)}" in card and "cc-by-nc-4.0" in card
 
 
+def test_the_main_job_reads_length_instructions(trained):
+    """The README's checkpoint carries the instruction adjustment and its tokenizer family, and the
+    probe sets rank by instructed length (a head trained alone would not: ρ about 0.2 on some topics)."""
+    from sagepred.instruction_adjust import released_settings
+    from sagepred.predictor import LengthPredictor
+    from sagepred.probes import read_probes, score_probes
+
+    predictor = LengthPredictor.from_pretrained(trained / "ckpt")
+    assert predictor.config.instructions == released_settings()
+    assert predictor.config.tokenizer == "llama3"
+    data = Path(__file__).resolve().parents[1] / "data"
+    for name in ("length_probes.jsonl", "length_probes_varied.jsonl"):
+        probes = read_probes(data / name)
+        summary = score_probes(probes, predictor.predict([p.prompt for p in probes]).quantile(0.5))["summary"]
+        assert summary["spearman_min"] >= 0.85 and summary["ratio_min"] >= 100, (name, summary)
+
+
 def test_mlflow_run_has_params_metrics_and_registered_model(trained):
     import mlflow
     from mlflow.tracking import MlflowClient
