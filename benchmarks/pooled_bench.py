@@ -45,10 +45,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pooled_bench.json"
-PROBE_SETS = {
-    "fixed": ROOT / "tests" / "data" / "length_probes.jsonl",
-    "varied": ROOT / "tests" / "data" / "length_probes_varied.jsonl",
-}
 ALPACA_SAMPLE = [
     "gpt4",
     "Meta-Llama-3-8B-Instruct",
@@ -199,6 +195,8 @@ def print_table(rows):
 
 
 def probes(predictor, targets):
+    from length_probes import PROBE_SETS  # benchmarks/length_probes.py, beside this script
+
     from sagepred.probes import read_probes, score_probes
 
     out = {}
