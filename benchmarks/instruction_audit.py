@@ -9,7 +9,10 @@ CASTILLO: each model's median tokens / 1.294, the llama3 tokens per word). Print
 * over the absolute requests (short answers aside), the correlation of log asked and log observed
   length: a misread request is far off the line, so it falls as false positives grow;
 * with ``--against REV``, every prompt whose reading differs from the parser at git revision ``REV``
-  (``sagepred/length_instructions.py`` as of then), with both readings and the observed length.
+  (``sagepred/length_instructions.py`` as of then), with both readings and the observed length;
+* parse time (``--repeats`` runs, mean and 95% t interval): all prompts of the data, and one
+  adversarial prompt of 1,000 number words (``ADVERSARIAL``), for each parser. The parser runs on
+  every request the plug-in and the proxy see, so it must stay linear in the prompt.
 
     .venv/bin/python benchmarks/instruction_audit.py
     .venv/bin/python benchmarks/instruction_audit.py --against 2d4ca24 --json audit.json
@@ -32,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASTILLO_TOKENS_PER_WORD = 1.294
+ADVERSARIAL = "one two three four five six seven eight nine ten " * 100
+"""1,000 number words: an unbounded number phrase made every start position try every length."""
 
 
 def load_prompts(data_dir: Path) -> tuple[dict[str, str], dict[str, float]]:
@@ -115,10 +120,38 @@ def audit(prompts: dict[str, str], observed: dict[str, float], parse) -> dict[st
     }
 
 
+def parse_times(parse, texts: list[str], repeats: int) -> dict[str, object]:
+    """Seconds to parse all ``texts`` and the adversarial prompt, ``repeats`` times each (mean, 95% CI)."""
+    import time
+
+    from scipy import stats
+
+    out: dict[str, object] = {}
+    for label, batch in (("all_prompts_s", texts), ("adversarial_s", [ADVERSARIAL])):
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for text in batch:
+                parse(text)
+            runs.append(time.perf_counter() - start)
+        mean = statistics.fmean(runs)
+        half = (
+            stats.t.ppf(0.975, len(runs) - 1) * statistics.stdev(runs) / math.sqrt(len(runs))
+            if len(runs) > 1
+            else 0.0
+        )
+        out[label] = {
+            "mean": round(mean, 4),
+            "ci95": [round(float(mean - half), 4), round(float(mean + half), 4)],
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="data folder (default: sagepred's data folder)")
     parser.add_argument("--against", metavar="REV", help="also list the readings that differ from git REV")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each parser (default 3)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
@@ -132,9 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     prompts, observed = load_prompts(data_dir)
     result = {"now": audit(prompts, observed, parse_length_request)}
+    texts = list(prompts.values())
+    result["now"]["parse_time"] = parse_times(parse_length_request, texts, args.repeats)
     if args.against:
         then = parser_at(args.against)
         result["then"] = audit(prompts, observed, then)
+        result["then"]["parse_time"] = parse_times(then, texts, args.repeats)
         changes = []
         for key, text in prompts.items():
             before, after = reading(then(text)), reading(parse_length_request(text))
@@ -159,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(part['relative'].values())} relative requests in {part['prompts']} prompts; log asked vs "
             f"observed r = {line['correlation']} over {line['prompts']}"
         )
+    for label in ("then", "now"):
+        if label in result:
+            times = result[label]["parse_time"]
+            print(
+                f"{label}: parse {len(texts)} prompts {times['all_prompts_s']['mean']:.2f} s "
+                f"{times['all_prompts_s']['ci95']}, 1,000 number words {times['adversarial_s']['mean']:.3f} s "
+                f"{times['adversarial_s']['ci95']}"
+            )
     print(f"{'unit':14s} {'prompts':>8s} {'observed / asked':>17s}")
     for unit, row in result["now"]["absolute"].items():
         print(f"{unit:14s} {row['prompts']:8d} {row['observed_over_asked_median']:17.2f}")

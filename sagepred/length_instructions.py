@@ -82,7 +82,7 @@ _SMALL = {
 _SCALES = {"hundred": 100, "thousand": 1000, "k": 1000}
 _NUMBER_WORD = "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True))
 _DIGITS = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?"
-NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD}))*))"
+NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD})){{0,7}}))"
 """A number phrase: digits (``2,000``, ``1.5k``) or number words (``two hundred and fifty``)."""
 
 _UNITS = {

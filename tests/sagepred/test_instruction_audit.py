@@ -30,7 +30,8 @@ def test_the_parser_tracks_what_the_models_wrote(data_dir, tmp_path):
     ):
         pytest.skip("needs the git checkout (benchmarks/instruction_audit.py --against reads a revision)")
     out = tmp_path / "audit.json"
-    assert _audit_module().main(["--data-dir", str(data_dir), "--against", "HEAD", "--json", str(out)]) == 0
+    args = ["--data-dir", str(data_dir), "--against", "HEAD", "--repeats", "1", "--json", str(out)]
+    assert _audit_module().main(args) == 0
     result = json.loads(out.read_text())
     now = result["now"]
     assert now["prompts"] == 7570

@@ -228,3 +228,20 @@ def test_a_conversation_reads_the_last_user_turn_then_the_system_prompt() -> Non
         ("assistant", "hello\nthere"),
         ("user", "bye"),
     ]
+
+
+def test_a_number_phrase_is_at_most_eight_words() -> None:
+    """The bound keeps the grammar linear in the prompt: an unbounded run of number words let every
+    start position try every length (a 2,000-word list of them took minutes, quadratic)."""
+    import re
+
+    from sagepred.length_instructions import NUMBER
+
+    phrase = re.compile(NUMBER, re.IGNORECASE)
+    assert phrase.fullmatch("two hundred and fifty three thousand four hundred and twelve") is not None
+    long_run = " ".join(["one"] * 20)
+    assert len(phrase.match(long_run).group(0).split()) == 8
+    assert (
+        parse_length_request("one two three " * 200 + ". Explain it in three sentences.").requested_words
+        == 54.0
+    )
