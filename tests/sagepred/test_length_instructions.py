@@ -245,3 +245,16 @@ def test_a_number_phrase_is_at_most_eight_words() -> None:
         parse_length_request("one two three " * 200 + ". Explain it in three sentences.").requested_words
         == 54.0
     )
+
+
+def test_a_long_document_is_read_at_both_ends() -> None:
+    """An instruction before or after a long document is found; the middle of a text longer than twice
+    READ_CHARS is not read (it bounds the time a request costs)."""
+    from sagepred.length_instructions import READ_CHARS
+
+    document = "The committee met again on Tuesday. " * (READ_CHARS // 10)
+    assert parse_length_request("Summarise in three sentences:\n" + document).requested_words == 54.0
+    assert parse_length_request(document + "\nSummarise the above in two paragraphs.").unit == "paragraph"
+    middle = document[: len(document) // 2] + " Answer in one word. " + document[len(document) // 2 :]
+    assert parse_length_request(middle) == NO_REQUEST
+    assert parse_length_request("Answer in one word. " + document[:1000]).unit == "one_word"
