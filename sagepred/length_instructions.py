@@ -227,6 +227,19 @@ _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
 _FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
 """A per-item instruction ("for each question, answer with a single letter"): many short answers."""
+_PREPOSITION_LEAD_IN = re.compile(
+    r"\b(?:in|within|under|below|at most|no more than|no longer than|less than|fewer than|shorter than|"
+    r"up to|about|around|roughly|nearly|approximately|exactly|at least|maximum|max|using|with)\s*$",
+    re.IGNORECASE,
+)
+"""Lead-ins that make "N words" a length whatever follows ("in 50 words for a child")."""
+_LIST_OF = re.compile(r"\b(?:list|set|series|collection|group|pair|couple|string|sequence)\s+of\s*$", re.I)
+_WORDS_AS_OBJECTS = re.compile(
+    r"\s+(?:that|which|to|for|where|describing|related|starting|beginning|ending|with|from|rhyming|"
+    r"meaning|associated|in alphabetical)\b",
+    re.IGNORECASE,
+)
+"""After "generate 5 words": the words are the answer's items ("5 words that rhyme with cat")."""
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
 _AT_MOST = re.compile(
@@ -339,7 +352,24 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return _governs_adjective_count(prompt, match.start())
     if _FILLER_NOT_UNIT.search(text):
         return False
+    if _words_are_the_answer_items(prompt, match, before):
+        return False
     return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
+
+
+def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) -> bool:
+    """Whether "N words" names the words the answer lists, not its length: "a list of 5 words", "three
+    other words to describe …", "10 descriptive words for …" (not "in 50 words", "write 200 words on …")."""
+    if not match.group("word") or _PREPOSITION_LEAD_IN.search(before):
+        return False
+    if _LIST_OF.search(before):
+        return True
+    low = parse_number(match.group("low")) if match.group("low") else None
+    if low is None or low > 20:
+        return False
+    fillers = match.group(0)[len(match.group("low")) :].split()[:-1]
+    after = prompt[match.end() : match.end() + 24]
+    return bool(fillers) or _WORDS_AS_OBJECTS.match(after) is not None
 
 
 def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) -> bool:

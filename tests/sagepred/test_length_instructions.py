@@ -88,6 +88,10 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Word count: 1500. Topic: climate change.", "word", 1500.0),
         ("Give me a thorough, 5000-word analysis of the French Revolution.", "word", 5000.0),
         ("Describe the French Revolution in a haiku.", "form", WORDS_PER_FORM["haiku"]),
+        ("Suggest three unique words to describe a waterfall.", "item", 3 * WORDS_PER_UNIT["item"]),
+        ("Write 5 words that rhyme with cat.", "item", 5 * WORDS_PER_UNIT["item"]),
+        ("Explain it in 10 words for a child.", "word", 10.0),
+        ("Write 100 words for a blog post.", "word", 100.0),
         (
             "Give me 3 examples of a vocabulary word that means determined.",
             "item",
@@ -171,6 +175,9 @@ def test_no_request(prompt: str) -> None:
         # "a sentence", "between two …" and counts in programming tasks that are the task's data
         "What is the relationship between the noun and verb in a sentence?",
         "Calculate the distance between two points.",
+        # words the answer lists, not its length (they had pulled the fitted instruction weight to 0.3)
+        "Give me a list of 5 words where the letters are in alphabetical order.",
+        "Generate a list of 10 descriptive words for a rainy day.",
         "Our generator can create 1000+ name ideas. Which one do you like?",
         "Is this statement true or false? The moon is made of cheese.",
         "Develop a dialogue between two characters given the situation.",
