@@ -165,10 +165,13 @@ _OUTPUT_VERBS = (
     r"write|give|list|generate|provide|create|compose|suggest|name|make|draft|produce|describe|"
     r"summari[sz]e|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
+_SIZE_PREPOSITIONS = (
+    r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
+    r"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least"
+)
+"""Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
 _LEAD_IN = re.compile(
-    rf"(?:\b(?:in|within|using|with|of|under|below|at most|no more than|no longer than|less than|fewer than|"
-    rf"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least|"
-    rf"over|more than|minimum of|only|just|not (?:to )?exceed(?:ing)?|"
+    rf"(?:\b(?:{_SIZE_PREPOSITIONS}|of|over|more than|minimum of|only|just|not (?:to )?exceed(?:ing)?|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
     rf"(?:length|word count|word limit|target length|size)\s*:)|~|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
@@ -227,12 +230,7 @@ _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
 _FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
 """A per-item instruction ("for each question, answer with a single letter"): many short answers."""
-_PREPOSITION_LEAD_IN = re.compile(
-    r"\b(?:in|within|under|below|at most|no more than|no longer than|less than|fewer than|shorter than|"
-    r"up to|about|around|roughly|nearly|approximately|exactly|at least|maximum|max|using|with)\s*$",
-    re.IGNORECASE,
-)
-"""Lead-ins that make "N words" a length whatever follows ("in 50 words for a child")."""
+_PREPOSITION_LEAD_IN = re.compile(rf"\b(?:{_SIZE_PREPOSITIONS})\s*$", re.IGNORECASE)
 _LIST_OF = re.compile(r"\b(?:list|set|series|collection|group|pair|couple|string|sequence)\s+of\s*$", re.I)
 _WORDS_AS_OBJECTS = re.compile(
     r"\s+(?:that|which|to|for|where|describing|related|starting|beginning|ending|with|from|rhyming|"
