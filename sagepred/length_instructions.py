@@ -228,6 +228,7 @@ _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
+_QUOTES = {'"', "'", "\u201c", "\u2018"}
 _FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
 """A per-item instruction ("for each question, answer with a single letter"): many short answers."""
 _PREPOSITION_LEAD_IN = re.compile(rf"\b(?:{_SIZE_PREPOSITIONS})\s*$", re.IGNORECASE)
@@ -352,6 +353,8 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False
     if _words_are_the_answer_items(prompt, match, before):
         return False
+    if _EACH.search(_clause_before(prompt, match.start())):
+        return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
     return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
 
 
@@ -378,6 +381,7 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
     clause = _clause_before(prompt, match.start())
     return (
         unit in _ARTICLE_UNITS
+        and not prompt.startswith("-", match.end())
         and not _SIZE_WORD.search(match.group(0))
         and bool(_ARTICLE_LEAD_IN.search(before))
         and bool(_CLAUSE_VERB.search(clause))
@@ -433,6 +437,15 @@ def _count_request(prompt: str) -> LengthRequest | None:
         found.append(LengthRequest("absolute", words, 1.0, unit, count, text))
     found.sort(key=lambda r: r.unit == "item")
     return found[0] if found else None
+
+
+def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` not opened by a quotation mark (not 'what does "in a nutshell"
+    mean?')."""
+    for match in pattern.finditer(prompt):
+        if prompt[max(0, match.start() - 1) : match.start()] not in _QUOTES:
+            return match
+    return None
 
 
 def _governed_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
@@ -565,10 +578,10 @@ def _parse_one(prompt: str) -> LengthRequest:
     full_code = _FULL_CODE.search(prompt)
     if full_code is not None:
         return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
-    detailed = _DETAILED.search(prompt) or _governed_match(_DETAILED_GOVERNED, prompt)
+    detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(_DETAILED_GOVERNED, prompt)
     if detailed is not None:
         return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0))
-    brief = _BRIEF.search(prompt)
+    brief = _unquoted_match(_BRIEF, prompt)
     if brief is not None:
         return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
     return NO_REQUEST

@@ -175,6 +175,9 @@ def test_no_request(prompt: str) -> None:
         # "a sentence", "between two …" and counts in programming tasks that are the task's data
         "What is the relationship between the noun and verb in a sentence?",
         "Calculate the distance between two points.",
+        "Write a sentence-by-sentence analysis of the poem.",
+        'What does "in a nutshell" mean?',
+        "Summarize each paragraph in one sentence.",
         # words the answer lists, not its length (they had pulled the fitted instruction weight to 0.3)
         "Give me a list of 5 words where the letters are in alphabetical order.",
         "Generate a list of 10 descriptive words for a rainy day.",
