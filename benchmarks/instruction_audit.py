@@ -70,14 +70,14 @@ def parser_at(revision: str) -> Callable[[str], object]:
         text=True,
         check=True,
     ).stdout
-    folder = Path(tempfile.mkdtemp(prefix="sagepred-audit-"))
-    path = folder / "length_instructions_then.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("length_instructions_then", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="sagepred-audit-") as folder:
+        path = Path(folder) / "length_instructions_then.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("length_instructions_then", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)
     return module.parse_length_request
 
 

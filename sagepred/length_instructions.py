@@ -368,7 +368,8 @@ def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) 
     low = parse_number(match.group("low")) if match.group("low") else None
     if low is None or low > 20:
         return False
-    fillers = match.group(0)[len(match.group("low")) :].split()[:-1]
+    count_end = max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
+    fillers = prompt[count_end : match.end()].split()[:-1]
     after = prompt[match.end() : match.end() + 24]
     return bool(fillers) or _WORDS_AS_OBJECTS.match(after) is not None
 
@@ -422,8 +423,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         words = count * WORDS_PER_UNIT[unit]
         text = match.group(0)
-        if unit == "line" and count == 1 and not _EACH.search(_clause_before(prompt, match.start())):
-            unit = "one_line"  # "a one-line answer" is a short sentence; "each prompt in one line" is not
+        if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
+            unit = "one_line"
         if unit == "item":  # "50 stories under ten words each": items times their own length
             per = _COUNT.search(prompt, match.end(), match.end() + 40)
             if per is not None and per.group("low") and _unit_of(per) in ("word", "sentence", "paragraph"):

@@ -11,7 +11,6 @@ its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,30 +35,21 @@ class Probe:
 
 def read_probes(path: str | Path) -> list[Probe]:
     """The probes of a JSONL file; a malformed line is an :class:`InputError` naming file and line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read probes ({error.strerror})") from error
+    from sagepred.records import iter_jsonl
+
     probes = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path}:{number}: not JSON ({error.msg})") from error
+    for number, row in iter_jsonl(path):
         if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected an object with {', '.join(_FIELDS)}")
+            raise InputError(f"expected an object with {', '.join(_FIELDS)}", path=path, line=number)
         for field, kind in _FIELDS.items():
             value = row.get(field)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise InputError(f"{path}:{number}: field {field!r} missing or not {_kind_name(kind)}")
+                raise InputError(f"missing or not {_kind_name(kind)}", path=path, line=number, field=field)
         if row["instructed_words"] <= 0:
-            raise InputError(f"{path}:{number}: instructed_words must be positive")
+            raise InputError("must be positive", path=path, line=number, field="instructed_words")
         probes.append(Probe(**{field: row[field] for field in _FIELDS}))
     if not probes:
-        raise InputError(f"{path}: no probes")
+        raise InputError("no probes", path=path)
     return probes
 
 

@@ -91,6 +91,7 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Suggest three unique words to describe a waterfall.", "item", 3 * WORDS_PER_UNIT["item"]),
         ("Write 5 words that rhyme with cat.", "item", 5 * WORDS_PER_UNIT["item"]),
         ("Explain it in 10 words for a child.", "word", 10.0),
+        ("Write 10-15 words about yourself.", "word", 12.5),
         ("Write 100 words for a blog post.", "word", 100.0),
         (
             "Give me 3 examples of a vocabulary word that means determined.",

@@ -31,11 +31,11 @@ def _probe(**changes) -> str:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", ":2: not JSON"),
+        ("{not json", ":2: malformed JSON"),
         ("[1, 2]", ":2: expected an object"),
-        (_probe(instructed_words="many"), ":2: field 'instructed_words' missing or not a number"),
-        (_probe(instructed_words=0), ":2: instructed_words must be positive"),
-        (_probe(prompt=None), ":2: field 'prompt' missing or not a string"),
+        (_probe(instructed_words="many"), ":2: field 'instructed_words': missing or not a number"),
+        (_probe(instructed_words=0), ":2: field 'instructed_words': must be positive"),
+        (_probe(prompt=None), ":2: field 'prompt': missing or not a string"),
     ],
 )
 def test_a_malformed_probe_names_file_and_line(tmp_path, line, message):
