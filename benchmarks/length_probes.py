@@ -1,8 +1,9 @@
-"""Do the zoo's checkpoints read length instructions? Both probe sets through each predictor.
+"""Do the zoo's checkpoints read length instructions? The probe sets through each predictor.
 
 For every predictor (zoo name, checkpoint folder, ``DIR@TARGET`` of a pooled checkpoint) and probe
 set (``tests/data/length_probes.jsonl``: one wording per instruction; ``length_probes_varied.jsonl``:
-other topics, each worded its own way), per topic: Spearman ρ between instructed length and
+other topics, each worded its own way; ``length_probes_requirements.jsonl``: the length stated as a
+requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.", "(yes/no)"), per topic: Spearman ρ between instructed length and
 predicted median, and the longest / shortest instruction's median ratio. Also, per set, the share of
 probes the instruction parser reads at their instructed length (within 1%). Prints a table; ``--json``
 writes every topic's medians. Nothing here is fitted: the probes are never trained on.
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE_SETS = {
     "fixed": ROOT / "tests" / "data" / "length_probes.jsonl",
     "varied": ROOT / "tests" / "data" / "length_probes_varied.jsonl",
+    "requirements": ROOT / "tests" / "data" / "length_probes_requirements.jsonl",
 }
 DEFAULT_PREDICTORS = [
     "gpt-4",
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(f"{n} {s:.0%}" for n, s in result["parsed_share"].items()),
     )
     print(
-        f"{'predictor':28s} {'set':7s} {'rho min':>8s} {'rho mean':>9s} {'ratio min':>10s} {'ratio median':>13s}"
+        f"{'predictor':28s} {'set':12s} {'rho min':>8s} {'rho mean':>9s} {'ratio min':>10s} {'ratio median':>13s}"
     )
     for spec in args.predictors:
         try:
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             result["predictors"].setdefault(spec, {})[name] = scores
             s = scores["summary"]
             print(
-                f"{spec:28s} {name:7s} {s['spearman_min']:8.3f} {s['spearman_mean']:9.3f} "
+                f"{spec:28s} {name:12s} {s['spearman_min']:8.3f} {s['spearman_mean']:9.3f} "
                 f"{s['ratio_min']:10.0f} {s['ratio_median']:13.0f}"
             )
     if args.json:

@@ -24,8 +24,8 @@ prompt-mix shift, and the length-instruction probes. Prints tables; writes
 * **runaway**: per CASTILLO target, the held-out samples that ran into the 15,000-token cap, their
   share of the CRPS, CRPS / global without their prompts, and the predicted vs observed share of
   samples past 10,000 tokens.
-* **probes**: ``tests/data/length_probes.jsonl`` and ``length_probes_varied.jsonl`` (ours, never
-  trained on; :mod:`sagepred.probes`): per topic, Spearman ρ of instructed length vs predicted median,
+* **probes**: ``tests/data/length_probes.jsonl``, ``length_probes_varied.jsonl`` and
+  ``length_probes_requirements.jsonl`` (ours, never trained on; :mod:`sagepred.probes`): per topic, Spearman ρ of instructed length vs predicted median,
   and the longest / shortest instruction's median ratio.
 Hyper-parameters are never chosen on the held-out prompts (early stopping and the instruction fit use
 a validation share of the training prompts).

@@ -22,7 +22,9 @@ description of each").
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
 sentences have 18 words (median), prose paragraphs 47 (mean), list items 23, characters per word
-6.2 (with the space); a page is the usual 500 words; fixed forms as :data:`WORDS_PER_FORM` says.
+6.2 (with the space); a page is the usual 500 words; a stanza 33 (the one poem of the data asked for
+in stanzas has five in 165 words: four lines of eight words); a minute of a speech 130 (a usual speaking
+rate; the data asks for none); fixed forms as :data:`WORDS_PER_FORM` says.
 Tokens per word are the medians of ``tokens_<tokenizer> / output_words`` over all 227 models'
 responses of 20 words or more.
 
@@ -44,6 +46,8 @@ WORDS_PER_UNIT: dict[str, float] = {
     "item": 23.0,
     "page": 500.0,
     "character": 1.0 / 6.2,
+    "stanza": 33.0,
+    "minute": 130.0,
 }
 """Words per unit of an instruction (measured; see the module docstring)."""
 
@@ -92,19 +96,23 @@ _UNITS = {
     "line": r"lines?",
     "page": r"pages?",
     "character": r"characters?|chars?",
+    "stanza": r"stanzas?",
     "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
     r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
     r"entries|entry|rows?|headlines?|taglines?|stories|poems?",
 }
 _UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
 _COUNT = re.compile(
-    rf"\b(?:(?P<low>{NUMBER})(?:\s*(?:-|–|to|or|and)\s*(?P<high>{NUMBER}))?(?P<plus>\+)?|(?P<article>an?))"
+    rf"\b(?:(?P<low>{NUMBER})(?:\s*(?:-|–|to|or|and)\s*(?P<high>{NUMBER}))?(?P<plus>\+)?|(?P<article>(?:an? )?half(?: an?)?|an?))"
     rf"[ -](?:[a-z]+[ -]){{0,2}}?(?:{_UNIT_ALT})\b",
     re.IGNORECASE,
 )
 """A count and its unit: "three sentences", "1000-1250 words", "between 200 and 300 words", and "a
-sentence / a paragraph / a page" (``article``: one, for those prose units only)."""
+sentence / a paragraph / a page" (``article``: one, or a half in "half a page", for those prose units
+only)."""
 _ARTICLE_UNITS = frozenset({"sentence", "paragraph", "page"})
+_OF_WORDS = re.compile(rf"\s+of\s+(?:[a-z]+\s+){{0,2}}?{NUMBER}\s+words\b", re.IGNORECASE)
+"""After "a paragraph": its size in words ("a paragraph of about 150 words", "a sentence of 25 words")."""
 _SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\b", re.IGNORECASE)
 """A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
 _ARTICLE_LEAD_IN = re.compile(
@@ -120,12 +128,17 @@ _ONE_WORD = re.compile(
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
     re.IGNORECASE,
 )
+_YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)"
 _YES_NO = re.compile(
-    r"\b(?:answer|reply|respond|output|say|just|only|simply)(?: with| in)?(?: only| just)?(?: a| either)?:?\s*"
-    r"[\"']?(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)\b|"
-    r"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]",
+    rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
+    rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
+    rf"[\"']?{_YES_NO_PAIR}\b|"
+    rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
+    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:\?|\.|!|\)|$)",
     re.IGNORECASE,
 )
+"""Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
+the choice as a sentence of its own after the question ("Is X? Yes or no.", "… (yes/no)")."""
 _ANSWER_NOUNS = (
     r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
     r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
@@ -170,8 +183,21 @@ _SIZE_PREPOSITIONS = (
     r"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least"
 )
 """Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
+_REQUIREMENT = (
+    r"(?:should|must|shall|needs? to|has to|have to|ought to)(?: not)? "
+    r"(?:be|have|contain|include|consist of|comprise|span|total)|"
+    r"there (?:should|must|shall|needs? to|has to) be|make (?:it|this|them|the \w+)"
+)
+"""A length stated as a requirement on the answer: "It should be 700 words.", "Your response should
+contain 4 paragraphs.", "There should be 3 paragraphs.", "Make it 120 words."."""
+_NOT_OVER = (
+    r"(?:should|must|can|may|does|do|will)(?:n't| not) (?:be )?(?:longer|more|over)(?: than)?|"
+    r"(?:should|must|can|may|does|do|will)(?:n't| not) exceed"
+)
+"""A bound stated as a requirement: "It shouldn't be longer than 200 words", "must not exceed"."""
 _LEAD_IN = re.compile(
-    rf"(?:\b(?:{_SIZE_PREPOSITIONS}|of|over|more than|minimum of|only|just|not (?:to )?exceed(?:ing)?|"
+    rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
+    rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
     rf"(?:length|word count|word limit|target length|size)\s*:)|~|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
@@ -185,12 +211,14 @@ _ADJECTIVE_COUNT = re.compile(
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
-    rf"(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)"
-    rf"(?: me| us)?(?:\s+[\w'-]+){{0,3}}\s*$",
+    rf"(?:(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)"
+    rf"(?: me| us)?|\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?)"
+    rf"(?:\s+[\w'-]+){{0,3}}\s*$",
     re.IGNORECASE,
 )
-"""An output verb that opens the clause ("Write", "and write", "I want you to write"), at most three
-words before the count: not one in a purpose clause ("list the steps to write a 10-page essay")."""
+"""An output verb that opens the clause ("Write", "and write", "I want you to write"), or a request
+("I need a 3,500-word report", "I'd like a …"), at most three words before the count: not one in a
+purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
     rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
     rf"prepare|craft|draft|develop|compose)\b",
@@ -206,13 +234,16 @@ _SHORT_ANSWER = re.compile(
     rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
-    rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) only\b|"
+    rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
-    rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)",
+    rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
+    r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
+    r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)",
     re.IGNORECASE,
 )
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
-"reply only with the final answer", "… Just the name." (not "write the answer to each question")."""
+"reply only with the final answer", "… Just the name.", 'Reply with just "OK".' (not "write the answer
+to each question")."""
 _IN_A_FORM = re.compile(r"\b(?:in|as)(?: an?| one)?\s*$", re.IGNORECASE)
 """Before "a haiku" in "describe the sea in a haiku", "write it as a tweet"."""
 _WORD_COUNT_LABEL = re.compile(
@@ -224,6 +255,13 @@ _FORM = re.compile(
     re.IGNORECASE,
 )
 """A fixed-form text ("write a haiku", "compose three limericks", "draft a tweet"): its usual length."""
+_SPEECHES = r"speech|talk|presentation|toast|eulogy|monologue|sermon|pitch|keynote|lecture|podcast script"
+_SPOKEN = re.compile(
+    rf"\b(?P<n>{NUMBER})[ -]minutes?[ -](?:long )?(?:{_SPEECHES})\b|"
+    rf"\b(?:{_SPEECHES})\b[^.?!\n]{{0,60}}?\b(?P<n2>{NUMBER})[ -]minutes? long\b",
+    re.IGNORECASE,
+)
+"""A speech's length in minutes: "a 5-minute speech", "a eulogy, about five minutes long"."""
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
@@ -242,11 +280,22 @@ _WORDS_AS_OBJECTS = re.compile(
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
 _AT_MOST = re.compile(
-    r"(?:under|below|at most|no more than|no longer than|less than|fewer than|shorter than|up to|"
-    r"maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|(?:limit|keep)(?:ed)?(?: \w+){0,2} to)\s*$",
+    rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
+    rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
+    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to)\s*$",
     re.I,
 )
-_AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min)\s*$", re.I)
+_CLAUSE_OPENER = re.compile(r"(?:,|\s[-–—])\s*$")
+_CLAUSE_CLOSER = re.compile(r"\s*(?:[.!?;\n]|$)")
+_TASK_OPENER = re.compile(
+    rf"\s*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
+    rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:essay|article|story|report|blog post|post|letter|speech|poem|summary|"
+    rf"review|paper|guide|description|bio|chapter)\b)",
+    re.IGNORECASE,
+)
+"""What opens a sentence that asks for a text: an output verb ("Write …"), a request ("I need …") or
+the text's name ("Essay on war")."""
+_AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min|(?:no|not) (?:fewer|less) than)\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -355,7 +404,20 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False
     if _EACH.search(_clause_before(prompt, match.start())):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
-    return bool(_LEAD_IN.search(before) or _TAIL.match(prompt[match.end() : match.end() + 20]))
+    return bool(
+        _LEAD_IN.search(before)
+        or _TAIL.match(prompt[match.end() : match.end() + 20])
+        or _stands_alone(prompt, match)
+    )
+
+
+def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
+    """Whether a count is a clause of its own after the task: "Write a history of the Silk Road, 1,500
+    words.", "Essay on war - 2000 words" (not "The book has 300 pages, 90,000 words.")."""
+    before = prompt[max(0, match.start() - 200) : match.start()]
+    if not _CLAUSE_OPENER.search(before) or not _CLAUSE_CLOSER.match(prompt, match.end()):
+        return False
+    return _TASK_OPENER.match(re.split(r"[.?!;:\n]", before)[-1]) is not None
 
 
 def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) -> bool:
@@ -382,7 +444,7 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
     clause = _clause_before(prompt, match.start())
     return (
         unit in _ARTICLE_UNITS
-        and not prompt.startswith("-", match.end())
+        and (not prompt.startswith("-", match.end()) or prompt.startswith("-long", match.end()))
         and not _SIZE_WORD.search(match.group(0))
         and bool(_ARTICLE_LEAD_IN.search(before))
         and bool(_CLAUSE_VERB.search(clause))
@@ -400,9 +462,9 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if match.group("plus") and unit not in _ARTICLE_UNITS | {"word"}:
             continue  # "3,000+ words" asks for a length; "1000+ name ideas" is a quantity
         if match.group("article"):
-            if not _article_count_is_instruction(prompt, match, unit):
-                continue
-            low, high = 1.0, None
+            if not _article_count_is_instruction(prompt, match, unit) or _OF_WORDS.match(prompt, match.end()):
+                continue  # "a paragraph of about 150 words": the word count that follows says the length
+            low, high = (0.5 if "half" in match.group("article").lower() else 1.0), None
         else:
             low = parse_number(match.group("low"))
             high = parse_number(match.group("high")) if match.group("high") else None
@@ -468,6 +530,21 @@ def _labelled_word_count(prompt: str) -> LengthRequest | None:
     if match.group("label").lower().endswith("limit"):
         words *= 0.8
     return LengthRequest("absolute", words, 1.0, "word", words, match.group(0))
+
+
+def _spoken_request(prompt: str) -> LengthRequest | None:
+    """A text to be spoken for some minutes ("a 5-minute speech", "a toast, about two minutes long") in
+    a sentence that asks for it, as minutes × the speaking rate."""
+    for match in _SPOKEN.finditer(prompt):
+        sentence = re.split(r"[.?!;:\n]", prompt[max(0, match.start() - 120) : match.start()])[-1]
+        if _TASK_OPENER.match(sentence) is None:
+            continue
+        minutes = parse_number(match.group("n") or match.group("n2"))
+        if minutes is None or minutes <= 0:
+            continue
+        words = minutes * WORDS_PER_UNIT["minute"]
+        return LengthRequest("absolute", words, 1.0, "minute", minutes, match.group(0))
+    return None
 
 
 def _form_request(prompt: str) -> LengthRequest | None:
@@ -554,7 +631,7 @@ def _parse_one(prompt: str) -> LengthRequest:
                 "relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0)
             )
         return NO_REQUEST
-    counted = _count_request(prompt) or _labelled_word_count(prompt)
+    counted = _count_request(prompt) or _labelled_word_count(prompt) or _spoken_request(prompt)
     if counted is not None and counted.unit != "item":
         return counted
     one_word = _ONE_WORD.search(prompt)

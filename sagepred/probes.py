@@ -3,10 +3,12 @@
 A probe file is JSONL, one prompt per line with ``id``, ``topic``, ``instruction`` (a short key),
 ``instructed_words`` (the length it asks for, in words) and ``prompt``. Within a topic the prompts
 differ only in what they ask for, so a predictor that reads instructions orders its medians as the
-instructed lengths. The source tree has two sets, never trained on: ``tests/data/length_probes.jsonl``
-(one wording per instruction) and ``tests/data/length_probes_varied.jsonl`` (other topics, each worded
-its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing");
-``benchmarks/length_probes.py`` scores zoo checkpoints on both.
+instructed lengths. The source tree has three sets, never trained on: ``tests/data/length_probes.jsonl``
+(one wording per instruction), ``tests/data/length_probes_varied.jsonl`` (other topics, each worded
+its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing")
+and ``tests/data/length_probes_requirements.jsonl`` (the length as a requirement after the task:
+"There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas");
+``benchmarks/length_probes.py`` scores zoo checkpoints on them.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from sagepred.probes import read_probes
 
 PROBE_FILES = [
     Path(__file__).resolve().parents[1] / "data" / name
-    for name in ("length_probes.jsonl", "length_probes_varied.jsonl")
+    for name in ("length_probes.jsonl", "length_probes_varied.jsonl", "length_probes_requirements.jsonl")
 ]
 
 
@@ -103,6 +103,42 @@ def test_parse_number(text: str, value: float | None) -> None:
             "sentence",
             4.5 * WORDS_PER_UNIT["sentence"],
         ),
+        # the length as a requirement after the task, a clause of its own, a request
+        ("Write an essay. It should be 800 words.", "word", 800.0),
+        (
+            "Explain tides. Your response should contain 4 paragraphs.",
+            "paragraph",
+            4 * WORDS_PER_UNIT["paragraph"],
+        ),
+        ("Write about bees. There should be 3 paragraphs.", "paragraph", 3 * WORDS_PER_UNIT["paragraph"]),
+        ("Describe the taste of tea. Make it 120 words.", "word", 120.0),
+        ("The essay has to be 1,200 words. Topic: trust.", "word", 1200.0),
+        ("Write a story for kids. It shouldn't be longer than 200 words.", "word", 0.8 * 200),
+        ("Write about coffee in no fewer than 600 words.", "word", 1.15 * 600),
+        ("Write a history of the Silk Road, 1,500 words.", "word", 1500.0),
+        ("Essay on war - 2000 words", "word", 2000.0),
+        ("I need a 3,500-word report on reef tourism.", "word", 3500.0),
+        ("I'd like a detailed 1000-word essay on the Cold War.", "word", 1000.0),
+        ("Write a paragraph of about 150 words on bees.", "word", 150.0),
+        (
+            "Write a sentence about the article using two of the words from the headline.",
+            "sentence",
+            WORDS_PER_UNIT["sentence"],
+        ),
+        ("Describe a coral reef in a sentence of 25 words.", "word", 25.0),
+        ("Give me a paragraph-long description of Paris.", "paragraph", WORDS_PER_UNIT["paragraph"]),
+        ("Write half a page about your childhood.", "page", 0.5 * WORDS_PER_UNIT["page"]),
+        ("Write a poem with four stanzas about the sea.", "stanza", 4 * WORDS_PER_UNIT["stanza"]),
+        ("Write a 3-minute speech for my sister's wedding.", "minute", 3 * WORDS_PER_UNIT["minute"]),
+        ("Write a eulogy, about five minutes long when read aloud.", "minute", 5 * WORDS_PER_UNIT["minute"]),
+        # yes / no and a quoted reply
+        ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
+        ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
+        ("Say nothing but yes or no: is 7 prime?", "yes_no", 1.0),
+        ("Respond to the following statement with a yes or no.", "yes_no", 1.0),
+        ("Please answer with a simple yes or no: is ice cold?", "yes_no", 1.0),
+        ('If you understand, reply with just "OK".', "short_answer", 1.0),
+        ("What is 17 times 23? Answer with the number alone.", "short_answer", 1.0),
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
@@ -189,6 +225,12 @@ def test_no_request(prompt: str) -> None:
         "Given a sentence, find its subject.",
         "Create a program to calculate the frequency of a word in a sentence.",
         "Write a python regular expression that matches between 1 and 3 characters.",
+        # a count after a comma, minutes and quotes that are the task's data (the first from CASTILLO)
+        "The book has 300 pages, 90,000 words.",
+        "Explain how to make pasta in 10 minutes.",
+        "The speech was 20 minutes long. Summarize it.",
+        'Generate an alternative way to say "I understand".',
+        "Classify the following statement as true or false.",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:

@@ -1,4 +1,4 @@
-"""Length-instruction probes: the file reader, the scores, and the packaged zoo on both probe sets."""
+"""Length-instruction probes: the file reader, the scores, and the packaged zoo on the probe sets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from sagepred.loading import load_predictor
 from sagepred.probes import read_probes, score_probes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-PROBE_FILES = [DATA / "length_probes.jsonl", DATA / "length_probes_varied.jsonl"]
+PROBE_FILES = [
+    DATA / "length_probes.jsonl",
+    DATA / "length_probes_varied.jsonl",
+    DATA / "length_probes_requirements.jsonl",
+]
 
 
 def _probe(**changes) -> str:
@@ -58,10 +62,13 @@ def test_scores_follow_the_medians():
 
 
 def test_the_sets_differ_in_topics_and_wording():
-    fixed, varied = (read_probes(path) for path in PROBE_FILES)
-    assert not {p.topic for p in fixed} & {p.topic for p in varied}
+    fixed, varied, requirements = (read_probes(path) for path in PROBE_FILES)
+    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements)]
+    assert all(not a & b for i, a in enumerate(topics) for b in topics[i + 1 :])
     assert len({p.instruction for p in varied}) > len({p.instruction for p in fixed})
-    assert len({p.id for p in fixed + varied}) == len(fixed) + len(varied)
+    assert not {p.prompt for p in requirements} & {p.prompt for p in fixed + varied}
+    everything = fixed + varied + requirements
+    assert len({p.id for p in everything}) == len(everything)
 
 
 @pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b"])

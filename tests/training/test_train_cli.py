@@ -66,7 +66,7 @@ def test_the_main_job_reads_length_instructions(trained):
     assert predictor.config.instructions == released_settings()
     assert predictor.config.tokenizer == "llama3"
     data = Path(__file__).resolve().parents[1] / "data"
-    for name in ("length_probes.jsonl", "length_probes_varied.jsonl"):
+    for name in ("length_probes.jsonl", "length_probes_varied.jsonl", "length_probes_requirements.jsonl"):
         probes = read_probes(data / name)
         summary = score_probes(probes, predictor.predict([p.prompt for p in probes]).quantile(0.5))["summary"]
         assert summary["spearman_min"] >= 0.85 and summary["ratio_min"] >= 100, (name, summary)
