@@ -322,6 +322,23 @@ class LengthRequest:
     def is_absolute(self) -> bool:
         return self.kind == "absolute"
 
+    def describe(self) -> str:
+        """The reading in a few words: ``"1,500 words"``, ``"4 paragraphs (188 words)"``, ``"a word or
+        so"``, ``"x0.5 (brief)"``; ``""`` for no request."""
+        if self.kind == "relative":
+            return f"x{self.multiplier:g} ({self.unit.replace('_', ' ')})"
+        if self.requested_words is None:
+            return ""
+        if self.unit in SHORT_ANSWER_UNITS:
+            return "a word or so"
+        words = f"{self.requested_words:,.0f} words"
+        if self.unit == "word" or self.count is None:
+            return words
+        if self.unit == "form":
+            return f"{self.text.strip().lower()} ({words})"
+        unit = self.unit.replace("_", " ")
+        return f"{self.count:g} {unit}{'' if self.count == 1 else 's'} ({words})"
+
     def requested_tokens(self, tokenizer: str | None = None) -> float | None:
         """The asked-for length in the target's tokens (absolute requests), else None."""
         if self.requested_words is None:

@@ -1,9 +1,11 @@
-"""``sagepred predict``: predicted length distributions for a JSONL file of prompts."""
+"""``sagepred predict``: predicted length distributions for prompts given as arguments or in a JSONL
+file, printed as a table (or JSON lines) or written to a file."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from sagepred.cli.base import Subcommand, output_file, positive_int
 
@@ -40,10 +42,13 @@ class Command(Subcommand):
     name = "predict"
     help = "predict output-length distributions for prompts"
     description = (
-        "Read prompts (JSONL lines with 'prompt' or 'messages' and optional 'id') and write one JSON line "
-        "per prompt: id, mean, levels (0.01 … 0.99), quantiles (the predicted length at each level), kind, "
-        "and knots + cdf (the exact distribution). `simulate`, `eval` and `compare` read the file back "
-        "with --predictor FILE."
+        "Predict the output-length distribution of prompts given as arguments (`sagepred predict --model "
+        "gpt-4 \"Write a 2,000-word essay on tides.\"`) or read from --input (JSONL lines with 'prompt' or "
+        "'messages' and optional 'id'). Without --output, print a table: median, 80% interval and mean in "
+        "the target's tokens, and the length instruction the predictor read; --json prints JSON lines "
+        "instead. With --output, write one JSON line per prompt: id, mean, levels (0.01 … 0.99), quantiles "
+        "(the predicted length at each level), kind, and knots + cdf (the exact distribution); "
+        "`simulate`, `eval` and `compare` read the file back with --predictor FILE."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -64,13 +69,16 @@ class Command(Subcommand):
             metavar="SRC",
             help="zoo source for --model: 'packaged' (default), a mirror folder, or 'hf[:NAMESPACE]'",
         )
-        parser.add_argument("--input", required=True, metavar="PATH", help="JSONL prompts")
+        parser.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to predict (or --input)")
+        parser.add_argument("--input", metavar="PATH", help="JSONL prompts (instead of PROMPT arguments)")
         parser.add_argument(
             "--output",
-            required=True,
             type=output_file,
             metavar="PATH",
-            help="JSONL predictions (written atomically; not the --input file)",
+            help="write JSONL predictions here (atomically; not the --input file) instead of printing",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print JSON lines (the --output format) instead of a table"
         )
         parser.add_argument(
             "--batch-size", type=positive_int, default=64, help="prompts per encoder batch (default 64)"
@@ -80,17 +88,33 @@ class Command(Subcommand):
         from sagepred.encoders import use_embedding_cache
         from sagepred.errors import InputError
         from sagepred.loading import MODEL_KINDS, load_predictor
-        from sagepred.predictions import write_predictions
+        from sagepred.predictions import prediction_lines, write_predictions
 
         if args.checkpoint is None and args.model is None:
             raise InputError(
                 "give --checkpoint DIR, or --model TARGET to use the zoo's checkpoint", field="--checkpoint"
             )
-        if Path(args.input).resolve() == args.output.resolve():
+        if bool(args.prompts) == bool(args.input):
+            raise InputError(
+                "give prompts as arguments or --input FILE (JSONL), not both"
+                if args.prompts
+                else 'give prompts as arguments (sagepred predict --model gpt-4 "Write a haiku.") or --input FILE',
+                field="--input",
+            )
+        if args.output is not None and args.json:
+            raise InputError(
+                "--json prints to the terminal; --output writes the file: give one", field="--json"
+            )
+        if args.input and args.output is not None and Path(args.input).resolve() == args.output.resolve():
             raise InputError(
                 "--output is the --input file; write the predictions to another file", path=args.output
             )
-        rows = read_prompts(args.input)
+        if args.input:
+            rows = read_prompts(args.input)
+        else:
+            rows = [(f"arg:{i}", text) for i, text in enumerate(args.prompts, 1)]
+            if empty := [rid for rid, text in rows if not text.strip()]:
+                raise InputError(f"the prompt is empty ({', '.join(empty)})", field="PROMPT")
         from sagepred.pooled import PooledPredictor, is_pooled_checkpoint
 
         if args.checkpoint and is_pooled_checkpoint(args.checkpoint):
@@ -107,6 +131,47 @@ class Command(Subcommand):
             )
         use_embedding_cache(predictor, progress=True)
         dist = predictor.predict([text for _, text in rows], batch_size=args.batch_size, progress=True)
-        write_predictions(args.output, [rid for rid, _ in rows], dist)
-        print(f"wrote {len(rows)} predictions to {args.output}")
+        ids = [rid for rid, _ in rows]
+        if args.output is not None:
+            write_predictions(args.output, ids, dist)
+            print(f"wrote {len(rows)} predictions to {args.output}")
+        elif args.json:
+            print(prediction_lines(ids, dist), end="")
+        else:
+            print_predictions(predictor, rows, dist)
         return 0
+
+
+def reads_instructions(predictor: Any) -> bool:
+    """Whether ``predictor`` moves its distribution by the prompt's length instruction (every pooled
+    target and zoo checkpoint; a per-target checkpoint that carries the settings)."""
+    return hasattr(predictor, "pooled") or getattr(predictor.config, "instructions", None) is not None
+
+
+def print_predictions(predictor: Any, rows: list[tuple[str, str]], dist: Any) -> None:
+    """A table of the predictions: median, 80% interval and mean (tokens), and the instruction read."""
+    import numpy as np
+    from rich.table import Table
+
+    from sagepred.length_instructions import parse_length_request
+    from sagepred.progress import make_console
+
+    quantiles = dist.quantile(np.array([[0.1, 0.5, 0.9]]))
+    means = dist.mean()
+    instructions = reads_instructions(predictor)
+    target = getattr(predictor.config, "target_model", None) or getattr(predictor.config, "name", "")
+    table = Table(
+        title=f"predicted output length, tokens of {target}" if target else "predicted output length"
+    )
+    table.add_column("id")
+    table.add_column("prompt", overflow="ellipsis", no_wrap=True, max_width=60)
+    for column in ("median", "80% interval", "mean"):
+        table.add_column(column, justify="right")
+    if instructions:
+        table.add_column("instruction read")
+    for (rid, text), (low, median, high), mean in zip(rows, quantiles, means, strict=True):
+        cells = [rid, " ".join(text.split()), f"{median:,.0f}", f"{low:,.0f} – {high:,.0f}", f"{mean:,.0f}"]
+        if instructions:
+            cells.append(parse_length_request(text).describe() or "—")
+        table.add_row(*cells)
+    make_console().print(table)

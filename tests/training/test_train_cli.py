@@ -72,6 +72,14 @@ def test_the_main_job_reads_length_instructions(trained):
         assert summary["spearman_min"] >= 0.85 and summary["ratio_min"] >= 100, (name, summary)
 
 
+def test_the_readmes_try_it_command_prints_the_instruction_read(trained, capsys):
+    prompts = ["Write a history of the Silk Road, 1,500 words.", "Is Paris in France? Yes or no."]
+    assert main(["predict", "--checkpoint", str(trained / "ckpt"), *prompts]) == 0
+    out = capsys.readouterr().out
+    assert "tokens of Meta-Llama-3-8B-Instruct" in out
+    assert "1,500 words" in out and "a word or so" in out
+
+
 def test_mlflow_run_has_params_metrics_and_registered_model(trained):
     import mlflow
     from mlflow.tracking import MlflowClient
