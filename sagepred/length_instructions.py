@@ -85,9 +85,11 @@ _SMALL = {
 }  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "k": 1000}
 _NUMBER_WORD = "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True))
-_DIGITS = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?k?"
+_DIGITS = r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?![\d.,])|\d+(?:\.\d+)?k?"
 NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD})){{0,7}}))"
-"""A number phrase: digits (``2,000``, ``1.5k``) or number words (``two hundred and fifty``)."""
+"""A number phrase: digits (``2,000``, ``2.000`` and ``2 000`` as thousands, ``1.5k``) or number words
+(``two hundred and fifty``)."""
+_THOUSANDS = re.compile(r"\d{1,3}(?:[,.\u00a0\u202f]\d{3})+")
 
 _UNITS = {
     "word": r"words?",
@@ -128,13 +130,15 @@ _ONE_WORD = re.compile(
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
     re.IGNORECASE,
 )
+_ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
+""""Give me a one-liner": a line of text (not "one-liners", a list of them)."""
 _YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)"
 _YES_NO = re.compile(
     rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
     rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
-    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:\?|\.|!|\)|$)",
+    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:",
     re.IGNORECASE,
 )
 """Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
@@ -199,14 +203,14 @@ _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
-    rf"(?:length|word count|word limit|target length|size)\s*:)|~|"
+    rf"(?:length|word count|word limit|target length|size)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
 _ADJECTIVE_COUNT = re.compile(
-    r"[\w,.+]-(?:word|sentence|paragraph|page|line)\b|\+ (?:word|sentence|paragraph|page|line)\b|"
-    r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|page|line)$",
+    r"[\w,.+]-(?:word|sentence|paragraph|para|page|line)\b|\+ (?:word|sentence|paragraph|para|page|line)\b|"
+    r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|para|page|line)$",
     re.IGNORECASE,
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
@@ -282,20 +286,32 @@ _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b",
 _AT_MOST = re.compile(
     rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to)\s*$",
+    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|<=?|≤)\s*$",
     re.I,
 )
-_CLAUSE_OPENER = re.compile(r"(?:,|\s[-–—])\s*$")
+_CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
 _CLAUSE_CLOSER = re.compile(r"\s*(?:[.!?;\n]|$)")
+_TEXT_NOUNS = (
+    r"essay|article|story|report|blog post|post|letter|speech|poem|summary|review|paper|guide|description|"
+    r"bio|chapter"
+)
 _TASK_OPENER = re.compile(
     rf"\s*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
-    rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:essay|article|story|report|blog post|post|letter|speech|poem|summary|"
-    rf"review|paper|guide|description|bio|chapter)\b)",
+    rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:{_TEXT_NOUNS})\b)",
     re.IGNORECASE,
 )
 """What opens a sentence that asks for a text: an output verb ("Write …"), a request ("I need …") or
 the text's name ("Essay on war")."""
-_AT_LEAST = re.compile(r"(?:at least|over|more than|minimum of|min|(?:no|not) (?:fewer|less) than)\s*$", re.I)
+_TEXT_THEN_COUNT = re.compile(
+    rf"^\s*(?:please\s+)?(?:(?:{_OUTPUT_VERBS})\s+(?:me\s+)?)?(?:an? |the )?(?:[\w'-]+ ){{0,2}}?(?:{_TEXT_NOUNS})\s*$",
+    re.IGNORECASE,
+)
+"""A sentence that names the text just before its count: "essay 2000 words about war"."""
+_COUNT_THEN_TEXT = re.compile(rf"\s*(?:[\w'-]+\s+)?(?:{_TEXT_NOUNS})\b", re.IGNORECASE)
+"""After a count that opens a sentence: the text it sizes ("500 word essay on dogs", "3 para essay")."""
+_AT_LEAST = re.compile(
+    r"(?:at least|over|more than|minimum of|min|(?:no|not) (?:fewer|less) than|>=|≥)\s*$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -357,6 +373,8 @@ def parse_number(text: str) -> float | None:
     if not phrase:
         return None
     if phrase[0].isdigit():
+        if _THOUSANDS.fullmatch(phrase):
+            return float(re.sub(r"\D", "", phrase))
         scale = 1000.0 if phrase.endswith("k") else 1.0
         try:
             return float(phrase.rstrip("k").replace(",", "")) * scale
@@ -388,11 +406,15 @@ def _clause_before(prompt: str, start: int) -> str:
 
 
 def _governs_adjective_count(prompt: str, start: int) -> bool:
-    """Whether an output verb opens the clause of a count used as an adjective; through a list of
-    adjectives ("give me a thorough, 5000-word analysis") when the comma leaves a word or two."""
+    """Whether an output verb opens the clause of a count used as an adjective, through a list of
+    adjectives ("give me a thorough, 5000-word analysis") when the comma leaves a word or two; or the
+    count opens its clause before the text's name ("500 word essay on dogs")."""
     clause = _clause_before(prompt, start)
     if _GOVERNED.search(clause):
         return True
+    count = _COUNT.match(prompt, start)
+    if not clause.strip() and count is not None and _COUNT_THEN_TEXT.match(prompt, count.end()):
+        return True  # the count opens its clause and names the text: "500 word essay on dogs"
     if len(clause.split()) > 2:
         return False
     before = prompt[max(0, start - 120) : start]
@@ -429,12 +451,16 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
 
 
 def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
-    """Whether a count is a clause of its own after the task: "Write a history of the Silk Road, 1,500
-    words.", "Essay on war - 2000 words" (not "The book has 300 pages, 90,000 words.")."""
+    """Whether a count is a clause of its own after the task ("Write a history of the Silk Road, 1,500
+    words.", "Essay on war - 2000 words", "Write a story: 500 words.") or follows the text's name
+    ("essay 2000 words about war"); not "The book has 300 pages, 90,000 words."."""
     before = prompt[max(0, match.start() - 200) : match.start()]
+    sentence = re.split(r"[.?!\n]", before)[-1]
+    if _TEXT_THEN_COUNT.match(sentence):
+        return True
     if not _CLAUSE_OPENER.search(before) or not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
-    return _TASK_OPENER.match(re.split(r"[.?!;:\n]", before)[-1]) is not None
+    return _TASK_OPENER.match(sentence) is not None
 
 
 def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) -> bool:
@@ -651,6 +677,9 @@ def _parse_one(prompt: str) -> LengthRequest:
     counted = _count_request(prompt) or _labelled_word_count(prompt) or _spoken_request(prompt)
     if counted is not None and counted.unit != "item":
         return counted
+    one_liner = _governed_match(_ONE_LINER, prompt)
+    if one_liner is not None:
+        return LengthRequest("absolute", WORDS_PER_UNIT["line"], 1.0, "one_line", 1.0, one_liner.group(0))
     one_word = _ONE_WORD.search(prompt)
     if one_word is not None:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))

@@ -26,7 +26,7 @@ PROBE_FILES = [
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("2,000", 2000), ("1.5k", 1500), ("three", 3), ("two hundred and fifty", 250), ("a dozen", 12),
+    [("2,000", 2000), ("2.000", 2000), ("2\u202f000", 2000), ("2.5", 2.5), ("1.5k", 1500), ("three", 3), ("two hundred and fifty", 250), ("a dozen", 12),
      ("twenty-five", 25), ("one thousand two hundred", 1200), ("banana", None)],
 )  # fmt: skip
 def test_parse_number(text: str, value: float | None) -> None:
@@ -131,6 +131,16 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Write a poem with four stanzas about the sea.", "stanza", 4 * WORDS_PER_UNIT["stanza"]),
         ("Write a 3-minute speech for my sister's wedding.", "minute", 3 * WORDS_PER_UNIT["minute"]),
         ("Write a eulogy, about five minutes long when read aloud.", "minute", 5 * WORDS_PER_UNIT["minute"]),
+        # terse and typographic forms
+        ("essay 2000 words about war", "word", 2000.0),
+        ("500 word essay on dogs", "word", 500.0),
+        ("3 para essay on dogs", "paragraph", 3 * WORDS_PER_UNIT["paragraph"]),
+        ("Write a story: 500 words.", "word", 500.0),
+        ("describe rome in <= 200 words", "word", 0.8 * 200),
+        ("Write a 2.000 word essay about war.", "word", 2000.0),
+        ("Write a 2\u00a0000-word essay about war.", "word", 2000.0),
+        ("give me a one-liner about cats", "one_line", WORDS_PER_UNIT["line"]),
+        ("Y/N: is water wet?", "yes_no", 1.0),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -231,6 +241,7 @@ def test_no_request(prompt: str) -> None:
         "The speech was 20 minutes long. Summarize it.",
         'Generate an alternative way to say "I understand".',
         "Classify the following statement as true or false.",
+        "200 word essays are hard to grade.",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
