@@ -143,9 +143,11 @@ class Command(Subcommand):
 
 
 def reads_instructions(predictor: Any) -> bool:
-    """Whether ``predictor`` moves its distribution by the prompt's length instruction (every pooled
-    target and zoo checkpoint; a per-target checkpoint that carries the settings)."""
-    return hasattr(predictor, "pooled") or getattr(predictor.config, "instructions", None) is not None
+    """Whether ``predictor`` moves its distribution by the prompt's length instruction (a pooled target
+    and every checkpoint that carries the settings, the zoo's included), with the adjustment on."""
+    config = predictor.pooled.config if hasattr(predictor, "pooled") else predictor.config
+    settings = getattr(config, "instructions", None)
+    return settings is not None and settings.enabled
 
 
 def print_predictions(predictor: Any, rows: list[tuple[str, str]], dist: Any) -> None:

@@ -74,3 +74,14 @@ def test_refusals_are_one_line(tmp_path, monkeypatch, capsys, args, message):
 )
 def test_a_reading_is_described_in_a_few_words(prompt, reading):
     assert parse_length_request(prompt).describe() == reading
+
+
+def test_a_checkpoint_that_reads_no_instruction_shows_no_reading(tmp_path, capsys):
+    from sagepred.loading import load_predictor
+
+    predictor = load_predictor("gpt-4")
+    predictor.config.instructions = None
+    predictor.save_pretrained(tmp_path / "plain")
+    assert main(["predict", "--checkpoint", str(tmp_path / "plain"), PROMPTS[1]]) == 0
+    out = capsys.readouterr().out
+    assert "median" in out and "instruction read" not in out
