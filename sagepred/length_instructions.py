@@ -124,7 +124,10 @@ _ARTICLE_LEAD_IN = re.compile(
 )
 """What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
 paragraph"), not "summarize a page of text" or "given a sentence"."""
-_LIST = re.compile(rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest)\s+(?P<n>{NUMBER})\b", re.I)
+_LIST = re.compile(
+    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b",
+    re.I,
+)
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
@@ -138,7 +141,7 @@ _YES_NO = re.compile(
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
     rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
-    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:",
+    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:",
     re.IGNORECASE,
 )
 """Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
@@ -146,7 +149,7 @@ the choice as a sentence of its own after the question ("Is X? Yes or no.", "…
 _ANSWER_NOUNS = (
     r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
     r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
-    r"synopsis|comment|email|text|post|update|list"
+    r"synopsis|comment|email|text|post|update|list|rundown|take|primer"
 )
 _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
@@ -184,7 +187,8 @@ _OUTPUT_VERBS = (
 )
 _SIZE_PREPOSITIONS = (
     r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
-    r"shorter than|up to|about|around|roughly|nearly|approximately|exactly|maximum(?: of)?|max|at least"
+    r"shorter than|up to|about|around|roughly|nearly|approximately|approx\.?|ca\.|exactly|maximum(?: of)?|max|"
+    r"at least"
 )
 """Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
 _REQUIREMENT = (
@@ -230,7 +234,8 @@ _CLAUSE_VERB = re.compile(
 )
 _SHORT_NOUNS = (
     r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
-    r"answer|result|option|choice|title"
+    r"answer|result|option|choice|title|symbol|abbreviation|acronym|initials|emoji|percentage|amount|total|"
+    r"sum|price|city|country|colou?r"
 )
 _SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|write|provide|state)(?: back)?"
 _SHORT_ANSWER = re.compile(
@@ -242,16 +247,19 @@ _SHORT_ANSWER = re.compile(
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
-    r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)",
+    r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
+    r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
+    r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only)?\s*(?:[.!]|$)",
     re.IGNORECASE,
 )
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
-"reply only with the final answer", "… Just the name.", 'Reply with just "OK".' (not "write the answer
-to each question")."""
+"reply only with the final answer", "… Just the name.", 'Reply with just "OK".', "Reply positive,
+negative, or neutral." (not "write the answer to each question")."""
 _IN_A_FORM = re.compile(r"\b(?:in|as)(?: an?| one)?\s*$", re.IGNORECASE)
 """Before "a haiku" in "describe the sea in a haiku", "write it as a tweet"."""
 _WORD_COUNT_LABEL = re.compile(
-    rf"\b(?P<label>word count|word limit|number of words)\s*[:=]\s*(?P<n>{_DIGITS})\b", re.IGNORECASE
+    rf"\b(?P<label>word count|word limit|number of words)(?:\s*[:=]\s*|\s+(?:of\s+)?)(?P<n>{_DIGITS})\b",
+    re.IGNORECASE,
 )
 _FORM = re.compile(
     rf"\b(?:(?P<n>{NUMBER})[ -])?(?:(?:short|little|funny|simple|original|new) )?"
@@ -270,6 +278,10 @@ _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
+_QUOTED = re.compile(
+    r"\"[^\"\n]{1,300}\"|\u201c[^\u201d\n]{1,300}\u201d|(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)"
+)
+"""A quoted passage; inside single quotes an apostrophe ("you'll") does not close it."""
 _QUOTES = {'"', "'", "\u201c", "\u2018"}
 _FOR_EACH = re.compile(r"\b(?:for|to|of) (?:each|every|all (?:the|of the|these|those))\b", re.IGNORECASE)
 """A per-item instruction ("for each question, answer with a single letter"): many short answers."""
@@ -290,13 +302,17 @@ _AT_MOST = re.compile(
     re.I,
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
-_CLAUSE_CLOSER = re.compile(r"\s*(?:[.!?;\n]|$)")
+_CLAUSE_CLOSER = re.compile(
+    r"\s*(?:(?:please|max(?:imum)?|tops|or so|is (?:fine|enough|plenty)|would be (?:great|good|nice|ideal|perfect))\b"
+    r"\s*)?(?:[.!?;,\n]|$)",
+    re.IGNORECASE,
+)
 _TEXT_NOUNS = (
     r"essay|article|story|report|blog post|post|letter|speech|poem|summary|review|paper|guide|description|"
     r"bio|chapter"
 )
 _TASK_OPENER = re.compile(
-    rf"\s*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
+    rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
     rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:{_TEXT_NOUNS})\b)",
     re.IGNORECASE,
 )
@@ -451,16 +467,21 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
 
 
 def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
-    """Whether a count is a clause of its own after the task ("Write a history of the Silk Road, 1,500
-    words.", "Essay on war - 2000 words", "Write a story: 500 words.") or follows the text's name
-    ("essay 2000 words about war"); not "The book has 300 pages, 90,000 words."."""
+    """Whether a count is a clause or sentence of its own after the task ("Write a history of the Silk
+    Road, 1,500 words.", "Essay on war - 2000 words", "Write a story: 500 words.", "Write an essay on
+    Hamlet. 1000-1500 words please.") or follows the text's name ("essay 2000 words about war"); not
+    "The book has 300 pages, 90,000 words."."""
     before = prompt[max(0, match.start() - 200) : match.start()]
-    sentence = re.split(r"[.?!\n]", before)[-1]
+    sentences = re.split(r"[.?!\n]", before)
+    sentence = sentences[-1]
     if _TEXT_THEN_COUNT.match(sentence):
         return True
-    if not _CLAUSE_OPENER.search(before) or not _CLAUSE_CLOSER.match(prompt, match.end()):
+    if not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
-    return _TASK_OPENER.match(sentence) is not None
+    if not sentence.strip():  # "Write an essay on Hamlet. 1000-1500 words please."
+        previous = next((s for s in reversed(sentences[:-1]) if s.strip()), "")
+        return _TASK_OPENER.match(previous) is not None
+    return _CLAUSE_OPENER.search(before) is not None and _TASK_OPENER.match(sentence) is not None
 
 
 def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) -> bool:
@@ -494,12 +515,26 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
     )
 
 
+def _quoted_spans(prompt: str) -> list[tuple[int, int]]:
+    """Where ``prompt`` quotes text ("…", “…”, '…' but not an apostrophe)."""
+    return [m.span() for m in _QUOTED.finditer(prompt)]
+
+
+def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
+    return any(start < position < end for start, end in spans)
+
+
 def _count_request(prompt: str) -> LengthRequest | None:
-    """The first unit count of ``prompt``, preferring a length unit over a list size."""
+    """The first unit count of ``prompt`` outside quotes ("What does 'Write 2-3 pages' mean?" asks for
+    no length), preferring a length unit over a list size."""
     found: list[LengthRequest] = []
     consumed = 0
+    quoted: list[tuple[int, int]] | None = None
     for match in _COUNT.finditer(prompt):
         if match.start() < consumed:
+            continue
+        quoted = _quoted_spans(prompt) if quoted is None else quoted
+        if _is_quoted(quoted, match.start()):
             continue
         unit = _unit_of(match)
         if match.group("plus") and unit not in _ARTICLE_UNITS | {"word"}:
@@ -685,7 +720,9 @@ def _parse_one(prompt: str) -> LengthRequest:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
     if counted is not None:
         return counted
-    listed = _LIST.search(prompt)
+    lists = list(_LIST.finditer(prompt))
+    quoted = _quoted_spans(prompt) if lists else []
+    listed = next((m for m in lists if not _is_quoted(quoted, m.start())), None)
     if listed is not None:
         n = parse_number(listed.group("n"))
         if n is not None and n >= 2:

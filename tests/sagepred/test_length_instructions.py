@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,22 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Write a 2\u00a0000-word essay about war.", "word", 2000.0),
         ("give me a one-liner about cats", "one_line", WORDS_PER_UNIT["line"]),
         ("Y/N: is water wet?", "yes_no", 1.0),
+        # forms a blind probe set found (written by a helper that never saw the parser; these are other words)
+        ("Draft a cover letter for a barista job, word count 300", "word", 300.0),
+        ("Write a product blurb for a kettle, approx. 60 words.", "word", 60.0),
+        ("Outline 6 tips for saving energy at home.", "item", 6 * WORDS_PER_UNIT["item"]),
+        ("List the 4 seasons and what happens in each.", "item", 4 * WORDS_PER_UNIT["item"]),
+        ("Write a review of my favourite cafe. 400-600 words please.", "word", 500.0),
+        (
+            "Write a toast for my parents - two paragraphs is fine.",
+            "paragraph",
+            2 * WORDS_PER_UNIT["paragraph"],
+        ),
+        ("Write the club newsletter intro. 150 words, upbeat tone.", "word", 150.0),
+        ("Is the sun a star? yes/no only", "yes_no", 1.0),
+        ("What is the chemical symbol for iron? Answer only with the symbol.", "short_answer", 1.0),
+        ("Is this email spam? Reply spam or not-spam.", "short_answer", 1.0),
+        ("Tone of this text: 'Great job!' Answer happy, sad, or angry - one word.", "one_word", 1.0),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -181,7 +198,8 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Write a short paragraph about owls.", "brief", -1),
      ("Write a lengthy discussion of free will.", "detailed", 1),
      ("Explain tides in as much detail as possible.", "detailed", 1),
-     ("Write the longest essay you can about tides.", "detailed", 1)],
+     ("Write the longest essay you can about tides.", "detailed", 1),
+     ("Give me a quick rundown of how mortgages work.", "brief", -1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -242,6 +260,9 @@ def test_no_request(prompt: str) -> None:
         'Generate an alternative way to say "I understand".',
         "Classify the following statement as true or false.",
         "200 word essays are hard to grade.",
+        # a count inside quoted text is the text's, not the answer's
+        "My teacher wrote 'Write 3-4 pages on a novel.' What novel should I pick?",
+        'The slogan "Read 20 pages a day" is everywhere. Who came up with it?',
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
@@ -322,3 +343,34 @@ def test_a_long_document_is_read_at_both_ends() -> None:
     middle = document[: len(document) // 2] + " Answer in one word. " + document[len(document) // 2 :]
     assert parse_length_request(middle) == NO_REQUEST
     assert parse_length_request("Answer in one word. " + document[:1000]).unit == "one_word"
+
+
+def test_a_probe_set_written_without_the_parser_is_read():
+    """120 prompts written by someone who never saw the parser (70 with a length, 15 relative, 35 with
+    numbers or unit words that set no length), with the length each asks for in words. First scored
+    before the parser saw it: 58 of 70 read, 3 false positives (docs/predictor.md)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "length_instructions_blind.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    read, wrong, false_positives, relative_wrong = 0, [], [], []
+    for row in rows:
+        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
+        if expected is not None:
+            if request.requested_words is None:
+                continue
+            close = (
+                abs(request.requested_words - expected) <= 0.25 * expected
+                or max(expected, request.requested_words) <= 2
+            )
+            read += close
+            if not close:
+                wrong.append(row["prompt"])
+        elif row["note"].startswith("relative"):
+            direction = -1 if "short" in row["note"] else 1
+            if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
+                relative_wrong.append(row["prompt"])
+        elif request.kind == "absolute":
+            false_positives.append(row["prompt"])
+    assert len(rows) == 120
+    assert not wrong and not relative_wrong
+    assert read >= 66, read  # of 70
+    assert len(false_positives) <= 2, false_positives
