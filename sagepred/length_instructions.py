@@ -119,7 +119,7 @@ _SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\
 """A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
 _ARTICLE_LEAD_IN = re.compile(
     r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|up to|just|"
-    r"only|(?:write|compose|draft|produce|create|generate|give|provide)(?: me| us)?)\s*$",
+    r"only|(?:write|compose|draft|produce|create|generate|give|provide|put together)(?: me| us)?)\s*$",
     re.IGNORECASE,
 )
 """What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
@@ -135,13 +135,15 @@ _ONE_WORD = re.compile(
 )
 _ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
 """"Give me a one-liner": a line of text (not "one-liners", a list of them)."""
+_ONE_PAGER = re.compile(r"\bone[- ]pager\b", re.IGNORECASE)
+""""We need a one-pager": a page."""
 _YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)"
 _YES_NO = re.compile(
     rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
     rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
-    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:",
+    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
     re.IGNORECASE,
 )
 """Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
@@ -157,7 +159,7 @@ _BRIEF = re.compile(
     rf"in a (?:brief|short) (?:manner|way|form)|"
     rf"in a nutshell|short and sweet|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
     rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
-    rf"(?:brief|short|quick)(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
+    rf"(?:brief|short|quick),?(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
 )
 """Asking for a short answer ("briefly", "be concise", "a short summary", "no explanation"), not "a short
@@ -169,6 +171,7 @@ _DETAILED = re.compile(
 )
 _DETAILED_GOVERNED = re.compile(
     r"\bin (?:(?:great|full|more|much|greater|considerable|extensive|exhaustive|rich|vivid|as much) )?detail\b|"
+    r"\bin (?:as much|more|great|full|greater) depth\b|"
     r"\b(?:the )?longest (?:possible )?(?:essay|answer|response|story|article|text)\b|"
     r"\b(?:an? )?(?:very |really )?long (?:essay|story|article|answer|response|explanation|letter|report|"
     r"blog post|post|description|text|poem)\b",
@@ -191,13 +194,21 @@ _SIZE_PREPOSITIONS = (
     r"at least"
 )
 """Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
+_ANSWER_SUBJECT = (
+    r"(?:it|this|that|they|your\s+[\w-]+(?:\s+[\w-]+)?|the\s+(?:answer|response|reply|output|result|text|"
+    r"essay|article|story|post|piece|summary|letter|email|report|speech|poem|paper|guide|description|bio|"
+    r"draft|blurb|copy|introduction|intro|review|script|whole thing|entire thing)s?)"
+)
 _REQUIREMENT = (
-    r"(?:should|must|shall|needs? to|has to|have to|ought to)(?: not)? "
+    rf"(?:(?<=[.!?:;\n] )|(?<=[.!?:;\n])|{_ANSWER_SUBJECT}\s+)(?:should|must|shall|needs? to|has to|have to|ought to)(?: not)? "
     r"(?:be|have|contain|include|consist of|comprise|span|total)|"
-    r"there (?:should|must|shall|needs? to|has to) be|make (?:it|this|them|the \w+)"
+    r"there (?:should|must|shall|needs? to|has to) be|make (?:it|this|them|the \w+)|"
+    r"aim for|shoot for|target|cap (?:it|this|the \w+) at|min\.|minimum"
 )
 """A length stated as a requirement on the answer: "It should be 700 words.", "Your response should
-contain 4 paragraphs.", "There should be 3 paragraphs.", "Make it 120 words."."""
+contain 4 paragraphs.", "There should be 3 paragraphs.", "Make it 120 words.", "Aim for 500 words.",
+"Cap it at 100 words.", "Min. 400 words." (not "subject lines should be 50 characters": the answer
+must be what has to be so long)."""
 _NOT_OVER = (
     r"(?:should|must|can|may|does|do|will)(?:n't| not) (?:be )?(?:longer|more|over)(?: than)?|"
     r"(?:should|must|can|may|does|do|will)(?:n't| not) exceed"
@@ -208,7 +219,8 @@ _LEAD_IN = re.compile(
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
     rf"(?:length|word count|word limit|target length|size)\s*:)|~|<=?|≤|>=|≥|"
-    rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?)\s*$",
+    rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?|"
+    rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
@@ -219,8 +231,8 @@ _ADJECTIVE_COUNT = re.compile(
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
-    rf"(?:(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)"
-    rf"(?: me| us)?|\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?)"
+    rf"(?:(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
+    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?)"
     rf"(?:\s+[\w'-]+){{0,3}}\s*$",
     re.IGNORECASE,
 )
@@ -229,23 +241,24 @@ _GOVERNED = re.compile(
 purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
     rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
-    rf"prepare|craft|draft|develop|compose)\b",
+    rf"prepare|craft|draft|develop|compose|need|want)\b",
     re.IGNORECASE,
 )
 _SHORT_NOUNS = (
     r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
     r"answer|result|option|choice|title|symbol|abbreviation|acronym|initials|emoji|percentage|amount|total|"
-    r"sum|price|city|country|colou?r"
+    r"sum|price|city|country|colou?r|tag"
 )
 _SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|write|provide|state)(?: back)?"
 _SHORT_ANSWER = re.compile(
-    rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final )?"
+    rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final |[a-z]+ )?"
     rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
+    rf"(?:^|[.?!:;\n]\s*)(?:the )?(?:{_SHORT_NOUNS}) only\s*[.!]?\s*$|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
     r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
@@ -298,7 +311,7 @@ _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b",
 _AT_MOST = re.compile(
     rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|<=?|≤)\s*$",
+    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap (?:it|this|the \w+) at|<=?|≤)\s*$",
     re.I,
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
@@ -323,10 +336,25 @@ _TEXT_THEN_COUNT = re.compile(
     re.IGNORECASE,
 )
 """A sentence that names the text just before its count: "essay 2000 words about war"."""
+_NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", re.IGNORECASE)
+"""A sentence that opens with the request: "Need 300 words on …"."""
 _COUNT_THEN_TEXT = re.compile(rf"\s*(?:[\w'-]+\s+)?(?:{_TEXT_NOUNS})\b", re.IGNORECASE)
 """After a count that opens a sentence: the text it sizes ("500 word essay on dogs", "3 para essay")."""
+_DESCRIBES = re.compile(
+    r"\b(?:is|was|are|were|has|had|runs|ran|contains|contained)"
+    r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already))*\s*$",
+    re.IGNORECASE,
+)
+"""Before a count that describes a text that exists: "The article below is about 3,000 words."."""
+_REPORTED = re.compile(
+    r"\b(?:says|said|wants|wanted|requires|required|asks|asked|told|tells|according to)\b|"
+    r"\b(?:style guide|guidelines?|policy|convention|rules?)\b",
+    re.IGNORECASE,
+)
+"""In the sentence before a count: someone else's rule ("My professor says our paper has to be 10 pages",
+"the convention that subject lines should be 50 characters"), not the answer's length."""
 _AT_LEAST = re.compile(
-    r"(?:at least|over|more than|minimum of|min|(?:no|not) (?:fewer|less) than|>=|≥)\s*$", re.I
+    r"(?:at least|over|more than|minimum(?: of)?|min\.?|(?:no|not) (?:fewer|less) than|>=|≥)\s*$", re.I
 )
 
 
@@ -415,6 +443,11 @@ def _unit_of(match: re.Match[str]) -> str:
     return next(k for k in _UNITS if match.group(k))
 
 
+def _sentence_before(prompt: str, start: int) -> str:
+    """The text from the start of ``start``'s sentence (after ``.?!`` or a line break) to it."""
+    return re.split(r"[.?!\n]", prompt[max(0, start - 200) : start])[-1]
+
+
 def _clause_before(prompt: str, start: int) -> str:
     """The text from the start of ``start``'s clause (after ``.?!;:``, a comma or a line break) to it."""
     before = prompt[max(0, start - 120) : start]
@@ -459,6 +492,8 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False
     if _EACH.search(_clause_before(prompt, match.start())):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
+    if _DESCRIBES.search(before) or _REPORTED.search(_sentence_before(prompt, match.start())):
+        return False
     return bool(
         _LEAD_IN.search(before)
         or _TAIL.match(prompt[match.end() : match.end() + 20])
@@ -474,7 +509,7 @@ def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
     before = prompt[max(0, match.start() - 200) : match.start()]
     sentences = re.split(r"[.?!\n]", before)
     sentence = sentences[-1]
-    if _TEXT_THEN_COUNT.match(sentence):
+    if _TEXT_THEN_COUNT.match(sentence) or _NEED_THEN_COUNT.fullmatch(sentence):
         return True
     if not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
@@ -715,6 +750,9 @@ def _parse_one(prompt: str) -> LengthRequest:
     one_liner = _governed_match(_ONE_LINER, prompt)
     if one_liner is not None:
         return LengthRequest("absolute", WORDS_PER_UNIT["line"], 1.0, "one_line", 1.0, one_liner.group(0))
+    one_pager = _governed_match(_ONE_PAGER, prompt)
+    if one_pager is not None:
+        return LengthRequest("absolute", WORDS_PER_UNIT["page"], 1.0, "page", 1.0, one_pager.group(0))
     one_word = _ONE_WORD.search(prompt)
     if one_word is not None:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))

@@ -158,6 +158,27 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("What is the chemical symbol for iron? Answer only with the symbol.", "short_answer", 1.0),
         ("Is this email spam? Reply spam or not-spam.", "short_answer", 1.0),
         ("Tone of this text: 'Great job!' Answer happy, sad, or angry - one word.", "one_word", 1.0),
+        # forms the second blind set found (other words here)
+        ("Write a newsletter blurb on our move. Aim for 250 words.", "word", 250.0),
+        ("Write an apology note. Cap it at 80 words.", "word", 0.8 * 80),
+        ("Essay prompt: the history of canals. Min. 300 words.", "word", 1.15 * 300),
+        ("I need four paragraphs on the history of jazz.", "paragraph", 4 * WORDS_PER_UNIT["paragraph"]),
+        ("Need a 60-word bio for my bakery's website.", "word", 60.0),
+        ("Need 200 words on why libraries matter.", "word", 200.0),
+        ("We need a one-pager on our refund policy. Can you draft it?", "page", WORDS_PER_UNIT["page"]),
+        ("Classify this message as URGENT or ROUTINE. Output only the tag.", "short_answer", 1.0),
+        (
+            "Which is larger, 2/3 or 0.6? Reply with just the larger number, nothing else.",
+            "short_answer",
+            1.0,
+        ),
+        ("What is the chemical symbol for silver? Symbol only.", "short_answer", 1.0),
+        ("Is this review positive? 'Loved every minute' y/n", "yes_no", 1.0),
+        (
+            "The memo below is about 2,000 words. Give me a 2-sentence summary.",
+            "sentence",
+            2 * WORDS_PER_UNIT["sentence"],
+        ),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -199,7 +220,8 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Write a lengthy discussion of free will.", "detailed", 1),
      ("Explain tides in as much detail as possible.", "detailed", 1),
      ("Write the longest essay you can about tides.", "detailed", 1),
-     ("Give me a quick rundown of how mortgages work.", "brief", -1)],
+     ("Give me a quick rundown of how mortgages work.", "brief", -1),
+     ("Can you give me a short, simple explanation of tides for my kid?", "brief", -1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -263,6 +285,12 @@ def test_no_request(prompt: str) -> None:
         # a count inside quoted text is the text's, not the answer's
         "My teacher wrote 'Write 3-4 pages on a novel.' What novel should I pick?",
         'The slogan "Read 20 pages a day" is everywhere. Who came up with it?',
+        # a rule someone else set, or the length of a text that exists
+        "My editor says the column has to be 800 words. How do I write a strong opening line?",
+        "Why is the convention that tweets should be 280 characters?",
+        "Our guidelines say captions should be under 15 words. Is this caption fine? 'Sunset over the bay'",
+        "The report I attached is roughly 40 pages.",
+        "I wrote an essay that is 1,850 words. Which part should I cut?",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
@@ -345,11 +373,15 @@ def test_a_long_document_is_read_at_both_ends() -> None:
     assert parse_length_request("Answer in one word. " + document[:1000]).unit == "one_word"
 
 
-def test_a_probe_set_written_without_the_parser_is_read():
-    """120 prompts written by someone who never saw the parser (70 with a length, 15 relative, 35 with
-    numbers or unit words that set no length), with the length each asks for in words. First scored
-    before the parser saw it: 58 of 70 read, 3 false positives (docs/predictor.md)."""
-    path = Path(__file__).resolve().parents[1] / "data" / "length_instructions_blind.jsonl"
+@pytest.mark.parametrize(
+    ("name", "size", "lengths", "least_read"),
+    [("length_instructions_blind.jsonl", 120, 70, 66), ("length_instructions_blind_2.jsonl", 100, 57, 52)],
+)
+def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
+    """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
+    unit words that set no length), with the length each asks for in words. First scored before the
+    parser saw them: 58 of 70 and 42 of 57 read, 3 false positives each (docs/predictor.md)."""
+    path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
     for row in rows:
@@ -370,7 +402,8 @@ def test_a_probe_set_written_without_the_parser_is_read():
                 relative_wrong.append(row["prompt"])
         elif request.kind == "absolute":
             false_positives.append(row["prompt"])
-    assert len(rows) == 120
-    assert not wrong and not relative_wrong
-    assert read >= 66, read  # of 70
-    assert len(false_positives) <= 2, false_positives
+    assert len(rows) == size and sum(row["expected_words"] is not None for row in rows) == lengths
+    assert not wrong
+    assert len(relative_wrong) <= 1, relative_wrong
+    assert read >= least_read, read
+    assert len(false_positives) <= 1, false_positives
