@@ -157,7 +157,7 @@ _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
     rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
-    rf"in a nutshell|short and sweet|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
+    rf"in a nutshell|short and sweet|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
     rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
     rf"(?:brief|short|quick),?(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
@@ -191,7 +191,7 @@ _OUTPUT_VERBS = (
 _SIZE_PREPOSITIONS = (
     r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
     r"shorter than|up to|about|around|roughly|nearly|approximately|approx\.?|ca\.|exactly|maximum(?: of)?|max|"
-    r"at least"
+    r"at least|maybe|perhaps|ideally"
 )
 """Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
 _ANSWER_SUBJECT = (
@@ -218,12 +218,18 @@ _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
-    rf"(?:length|word count|word limit|target length|size)\s*:)|~|<=?|≤|>=|≥|"
+    rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
     re.IGNORECASE,
 )
-_TAIL = re.compile(r"^\s*(?:or (?:less|fewer|so|more)|max(?:imum)?\b|long\b|in length|each\b|\))", re.I)
+_TAIL = re.compile(
+    r"^\s*(?:or (?:less|fewer|so|more|under)|max(?:imum)?\b|tops\b|at most\b|long\b|in length|each\b|\))",
+    re.I,
+)
+"""After a count, what makes it the answer's length ("50 words or fewer", "20 words tops"). A bound
+after the count is not scaled as one before it is: on the data, "in 200 words or less" is answered
+with 229 words, "5 sentences or less" with 86 words (90 asked)."""
 _ADJECTIVE_COUNT = re.compile(
     r"[\w,.+]-(?:word|sentence|paragraph|para|page|line)\b|\+ (?:word|sentence|paragraph|para|page|line)\b|"
     r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|para|page|line)$",
@@ -253,6 +259,8 @@ _SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|wri
 _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final |[a-z]+ )?"
     rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
+    rf"{_SHORT_VERB}(?: with)? (?:exactly |only |just )?(?:a single|one single|one) (?:{_SHORT_NOUNS})\b"
+    rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
@@ -311,18 +319,19 @@ _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b",
 _AT_MOST = re.compile(
     rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap (?:it|this|the \w+) at|<=?|≤)\s*$",
+    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap (?:it|this|the \w+) at|(?:word )?limit\s*:|<=?|≤)\s*$",
     re.I,
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
 _CLAUSE_CLOSER = re.compile(
-    r"\s*(?:(?:please|max(?:imum)?|tops|or so|is (?:fine|enough|plenty)|would be (?:great|good|nice|ideal|perfect))\b"
+    r"\s*(?:(?:please|max(?:imum)?|tops|or so|is (?:fine|enough|plenty|ok|okay|good)|would be (?:great|good|nice|ideal|perfect))\b"
     r"\s*)?(?:[.!?;,\n]|$)",
     re.IGNORECASE,
 )
 _TEXT_NOUNS = (
     r"essay|article|story|report|blog post|post|letter|speech|poem|summary|review|paper|guide|description|"
-    r"bio|chapter"
+    r"bio|chapter|caption|tagline|headline|email|message|note|memo|cover letter|statement|proposal|abstract|"
+    r"introduction|intro|newsletter|announcement|script"
 )
 _TASK_OPENER = re.compile(
     rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
@@ -351,7 +360,7 @@ _REPORTED = re.compile(
     r"\b(?:style guide|guidelines?|policy|convention|rules?)\b",
     re.IGNORECASE,
 )
-"""In the sentence before a count: someone else's rule ("My professor says our paper has to be 10 pages",
+"""In the clause before a count: someone else's rule ("My professor says our paper has to be 10 pages",
 "the convention that subject lines should be 50 characters"), not the answer's length."""
 _AT_LEAST = re.compile(
     r"(?:at least|over|more than|minimum(?: of)?|min\.?|(?:no|not) (?:fewer|less) than|>=|≥)\s*$", re.I
@@ -484,7 +493,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     text = match.group(0)
     if _BETWEEN.search(before):
         return match.group("high") is not None
-    if _ADJECTIVE_COUNT.search(text):
+    if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
     if _FILLER_NOT_UNIT.search(text):
         return False
@@ -492,13 +501,22 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False
     if _EACH.search(_clause_before(prompt, match.start())):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
-    if _DESCRIBES.search(before) or _REPORTED.search(_sentence_before(prompt, match.start())):
+    if _DESCRIBES.search(before) or _REPORTED.search(_clause_before(prompt, match.start())):
         return False
     return bool(
         _LEAD_IN.search(before)
         or _TAIL.match(prompt[match.end() : match.end() + 20])
         or _stands_alone(prompt, match)
     )
+
+
+def _bare_count_ends_clause(prompt: str, match: re.Match[str]) -> bool:
+    """Whether a count is its unit alone at the end of a clause, a noun, not an adjective: "Maybe 100
+    word is ok." (not "generate a single compound word")."""
+    if match.group("article") or not _CLAUSE_CLOSER.match(prompt, match.end()):
+        return False
+    count_end = max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
+    return len(prompt[count_end : match.end()].split()) == 1
 
 
 def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
@@ -678,9 +696,10 @@ def _form_request(prompt: str) -> LengthRequest | None:
 
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
-    r"\bwrite (?:a|an) (?:python )?function\b|\breturn(?:s)? (?:the|a|an)\b|"
-    r"\b(?:write|create|implement|develop|design|construct|build)(?: me)? (?:a|an) (?:[\w-]+ )?"
-    r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query)\b",
+    r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
+    r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
+    r"\b(?:write|create|implement|develop|design|construct|build|generate)(?: me)? (?:a|an) (?:[\w-]+ )?"
+    r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query|schema|class|method)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 """Programming tasks: their counts ("3 rows", "two tensors", "a word is valid if") describe the data

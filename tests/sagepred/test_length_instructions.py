@@ -179,6 +179,29 @@ def test_parse_number(text: str, value: float | None) -> None:
             "sentence",
             2 * WORDS_PER_UNIT["sentence"],
         ),
+        # forms the third blind set found (other words here)
+        ("Write a thank-you email to the caterer. Maybe 120 word is ok.", "word", 120.0),
+        ("a tagline for our new gym, we open monday!! 8 words tops", "word", 8.0),
+        (
+            "Prepare a memo on the new parking rules. Limit: 200 words. Points: fees, hours.",
+            "word",
+            0.8 * 200,
+        ),
+        (
+            "You are a ticket router. Output exactly one label, SALES or SUPPORT, for this message.",
+            "short_answer",
+            1.0,
+        ),
+        (
+            "Can a store return a used item to the supplier? Answer in one sentence.",
+            "sentence",
+            WORDS_PER_UNIT["sentence"],
+        ),
+        (
+            "My boss wants a 3,000-word report, but for now just write the title in one sentence.",
+            "sentence",
+            WORDS_PER_UNIT["sentence"],
+        ),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -221,7 +244,8 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Explain tides in as much detail as possible.", "detailed", 1),
      ("Write the longest essay you can about tides.", "detailed", 1),
      ("Give me a quick rundown of how mortgages work.", "brief", -1),
-     ("Can you give me a short, simple explanation of tides for my kid?", "brief", -1)],
+     ("Can you give me a short, simple explanation of tides for my kid?", "brief", -1),
+     ("please explain me shortly what is a noun", "brief", -1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -291,6 +315,7 @@ def test_no_request(prompt: str) -> None:
         "Our guidelines say captions should be under 15 words. Is this caption fine? 'Sunset over the bay'",
         "The report I attached is roughly 40 pages.",
         "I wrote an essay that is 1,850 words. Which part should I cut?",
+        "Generate a JSON schema for a product with a name (max 80 characters) and a price.",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
@@ -375,12 +400,16 @@ def test_a_long_document_is_read_at_both_ends() -> None:
 
 @pytest.mark.parametrize(
     ("name", "size", "lengths", "least_read"),
-    [("length_instructions_blind.jsonl", 120, 70, 66), ("length_instructions_blind_2.jsonl", 100, 57, 52)],
+    [
+        ("length_instructions_blind.jsonl", 120, 70, 66),
+        ("length_instructions_blind_2.jsonl", 100, 57, 52),
+        ("length_instructions_blind_3.jsonl", 100, 58, 54),
+    ],
 )
 def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
     """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
     unit words that set no length), with the length each asks for in words. First scored before the
-    parser saw them: 58 of 70 and 42 of 57 read, 3 false positives each (docs/predictor.md)."""
+    parser saw them: 58 of 70, 42 of 57 and 51 of 58 read; 3, 3 and 1 false positives (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
