@@ -118,19 +118,26 @@ _OF_WORDS = re.compile(rf"\s+of\s+(?:[a-z]+\s+){{0,2}}?{NUMBER}\s+words\b", re.I
 _SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\b", re.IGNORECASE)
 """A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
 _ARTICLE_LEAD_IN = re.compile(
-    r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|up to|just|"
-    r"only|(?:write|compose|draft|produce|create|generate|give|provide|put together)(?: me| us)?)\s*$",
+    r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|no longer than|"
+    r"up to|just|only|(?:i|we)(?:'d| would)? (?:need|want|like)|"
+    r"(?:write|compose|draft|produce|create|generate|give|provide|put together)(?: me| us)?)\s*$",
     re.IGNORECASE,
 )
+_ARTICLE_BOUND = re.compile(r"\b(?:at most|no more than|no longer than|up to|under)\s*$", re.IGNORECASE)
+"""A bound before "a paragraph" sets the answer's length on its own ("No longer than a paragraph,
+please: why …")."""
+_ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|covering|summari[sz]ing)\b", re.I)
+"""After "Half a page" opening a sentence: the topic it asks about ("Half a page on Greek tragedy")."""
 """What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
 paragraph"), not "summarize a page of text" or "given a sentence"."""
 _LIST = re.compile(
-    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b",
+    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b(?![-‐]\w)",
     re.I,
 )
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
-    r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b",
+    r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b|"
+    r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word(?: only| answer| please| pls| plz)?\s*[.!?]*\s*$",
     re.IGNORECASE,
 )
 _ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
@@ -166,7 +173,8 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"long[- ]form|at length|lengthy)\b",
+    r"long[- ]form|at length|lengthy|go deep|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
+    r"make (?:it|this) longer)\b",
     re.IGNORECASE,
 )
 _DETAILED_GOVERNED = re.compile(
@@ -203,7 +211,9 @@ _REQUIREMENT = (
     rf"(?:(?<=[.!?:;\n] )|(?<=[.!?:;\n])|{_ANSWER_SUBJECT}\s+)(?:should|must|shall|needs? to|has to|have to|ought to)(?: not)? "
     r"(?:be|have|contain|include|consist of|comprise|span|total)|"
     r"there (?:should|must|shall|needs? to|has to) be|make (?:it|this|them|the \w+)|"
-    r"aim for|shoot for|target|cap (?:it|this|the \w+) at|min\.|minimum"
+    r"aim for|shoot for|target|cap (?:it|this|the \w+) at|min\.|minimum|"
+    r"(?:(?<=[.!?:;\n] )|(?<=[.!?:;\n])|^|\b(?:please|you|now|then|and)\s+)"
+    r"(?:cut|shorten|trim|reduce|condense|expand|extend|lengthen)(?: (?:it|this|that|them|the \w+))?(?: down)? to"
 )
 """A length stated as a requirement on the answer: "It should be 700 words.", "Your response should
 contain 4 paragraphs.", "There should be 3 paragraphs.", "Make it 120 words.", "Aim for 500 words.",
@@ -211,13 +221,13 @@ contain 4 paragraphs.", "There should be 3 paragraphs.", "Make it 120 words.", "
 must be what has to be so long)."""
 _NOT_OVER = (
     r"(?:should|must|can|may|does|do|will)(?:n't| not) (?:be )?(?:longer|more|over)(?: than)?|"
-    r"(?:should|must|can|may|does|do|will)(?:n't| not) exceed"
+    r"(?:should|must|can|may|does|do|will)(?:n't| not) exceed|(?:don't|do not|never) (?:go|run) (?:over|past|beyond)"
 )
 """A bound stated as a requirement: "It shouldn't be longer than 200 words", "must not exceed"."""
 _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the) (?:answer|response|reply|text)s?)? to|"
+    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) (?:answer|response|reply|text)s?)? to|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
@@ -238,8 +248,9 @@ _ADJECTIVE_COUNT = re.compile(
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
     rf"(?:(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
-    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?)"
-    rf"(?:\s+[\w'-]+){{0,3}}\s*$",
+    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?|"
+    rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
+    rf"(?:\s+[\w'-]+){{0,3}}\s*[~≈]?\s*$",
     re.IGNORECASE,
 )
 """An output verb that opens the clause ("Write", "and write", "I want you to write"), or a request
@@ -266,7 +277,7 @@ _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
-    rf"(?:^|[.?!:;\n]\s*)(?:the )?(?:{_SHORT_NOUNS}) only\s*[.!]?\s*$|"
+    rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? nothing else)?\s*[.!]?\s*$|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
     r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
@@ -324,7 +335,7 @@ _AT_MOST = re.compile(
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
 _CLAUSE_CLOSER = re.compile(
-    r"\s*(?:(?:please|max(?:imum)?|tops|or so|is (?:fine|enough|plenty|ok|okay|good)|would be (?:great|good|nice|ideal|perfect))\b"
+    r"\s*(?:(?:please|pls|plz|thanks|thx|max(?:imum)?|tops|or so|is (?:fine|enough|plenty|ok|okay|good)|would be (?:great|good|nice|ideal|perfect))\b"
     r"\s*)?(?:[.!?;,\n]|$)",
     re.IGNORECASE,
 )
@@ -357,6 +368,7 @@ _DESCRIBES = re.compile(
 """Before a count that describes a text that exists: "The article below is about 3,000 words."."""
 _REPORTED = re.compile(
     r"\b(?:says|said|wants|wanted|requires|required|asks|asked|told|tells|according to)\b|"
+    r"\b(?:they|people|\w+s) say\b|"
     r"\b(?:style guide|guidelines?|policy|convention|rules?)\b",
     re.IGNORECASE,
 )
@@ -491,17 +503,18 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
+    clause = _clause_before(prompt, match.start())
+    if _DESCRIBES.search(before) or _REPORTED.search(clause):
+        return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if _BETWEEN.search(before):
         return match.group("high") is not None
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
-    if _FILLER_NOT_UNIT.search(text):
-        return False
-    if _words_are_the_answer_items(prompt, match, before):
-        return False
-    if _EACH.search(_clause_before(prompt, match.start())):
+    if _EACH.search(clause):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
-    if _DESCRIBES.search(before) or _REPORTED.search(_clause_before(prompt, match.start())):
+    if match.group("article"):
+        return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
+    if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
     return bool(
         _LEAD_IN.search(before)
@@ -547,6 +560,8 @@ def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) 
     low = parse_number(match.group("low")) if match.group("low") else None
     if low is None or low > 20:
         return False
+    if low == 1 and not match.group("high"):
+        return False  # "give me one word that describes …": one word either way
     count_end = max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
     fillers = prompt[count_end : match.end()].split()[:-1]
     after = prompt[match.end() : match.end() + 24]
@@ -554,18 +569,23 @@ def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) 
 
 
 def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) -> bool:
-    """Whether "a sentence / a paragraph / a page" sets the answer's length: a lead-in before it, and an
-    output verb in its clause ("describe X in a sentence", "write a paragraph"), not "the verb in a
-    sentence" or "given a sentence"."""
+    """Whether "a sentence / a paragraph / a page" sets the answer's length: a lead-in before it and an
+    output verb in its clause ("describe X in a sentence", "write a paragraph"), a bound ("no longer than
+    a paragraph"), or it opens a sentence on a topic ("Half a page on …"); not "the verb in a sentence"
+    or "given a sentence"."""
     before = prompt[max(0, match.start() - 40) : match.start()]
     clause = _clause_before(prompt, match.start())
-    return (
-        unit in _ARTICLE_UNITS
-        and (not prompt.startswith("-", match.end()) or prompt.startswith("-long", match.end()))
-        and not _SIZE_WORD.search(match.group(0))
-        and bool(_ARTICLE_LEAD_IN.search(before))
-        and bool(_CLAUSE_VERB.search(clause))
-    )
+    if (
+        unit not in _ARTICLE_UNITS
+        or (prompt.startswith("-", match.end()) and not prompt.startswith("-long", match.end()))
+        or _SIZE_WORD.search(match.group(0))
+    ):
+        return False
+    if not _sentence_before(prompt, match.start()).strip():  # "Half a page on the chorus, please."
+        return _ARTICLE_OPENS_REQUEST.match(prompt, match.end()) is not None
+    if _ARTICLE_BOUND.search(before):
+        return True
+    return bool(_ARTICLE_LEAD_IN.search(before)) and bool(_CLAUSE_VERB.search(clause))
 
 
 def _quoted_spans(prompt: str) -> list[tuple[int, int]]:

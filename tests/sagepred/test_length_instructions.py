@@ -202,6 +202,26 @@ def test_parse_number(text: str, value: float | None) -> None:
             "sentence",
             WORDS_PER_UNIT["sentence"],
         ),
+        # forms the fourth blind set found (other words here)
+        ("Please write a ~600-word feature on city gardens.", "word", 600.0),
+        ("Half a page on the history of chess, please.", "page", 0.5 * WORDS_PER_UNIT["page"]),
+        ("Never go over 40 words: describe our opening hours.", "word", 0.8 * 40),
+        ("I have to hand in a five-hundred-word essay on rivers. Can you write it?", "word", 500.0),
+        ("Earlier you wrote a 700-word post. Now cut it to 300 words.", "word", 300.0),
+        (
+            "No longer than a paragraph, please: why do dogs yawn?",
+            "paragraph",
+            0.8 * WORDS_PER_UNIT["paragraph"],
+        ),
+        ("I need a full page on the rules of chess for a handout.", "page", WORDS_PER_UNIT["page"]),
+        ("Give me one word that sums up autumn.", "one_word", 1.0),
+        ("capital of peru?? one word pls", "one_word", 1.0),
+        ("Atomic number of carbon - number only, nothing else.", "short_answer", 1.0),
+        (
+            "Please keep my reply to three sentences. Here is the email: ...",
+            "sentence",
+            0.8 * 3 * WORDS_PER_UNIT["sentence"],
+        ),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -245,7 +265,9 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Write the longest essay you can about tides.", "detailed", 1),
      ("Give me a quick rundown of how mortgages work.", "brief", -1),
      ("Can you give me a short, simple explanation of tides for my kid?", "brief", -1),
-     ("please explain me shortly what is a noun", "brief", -1)],
+     ("please explain me shortly what is a noun", "brief", -1),
+     ("Go deep on this: how do tides work?", "detailed", 1),
+     ('My tagline is "Fresh every day." Expand it into a longer, fuller pitch.', "detailed", 1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -316,6 +338,9 @@ def test_no_request(prompt: str) -> None:
         "The report I attached is roughly 40 pages.",
         "I wrote an essay that is 1,850 words. Which part should I cut?",
         "Generate a JSON schema for a product with a name (max 80 characters) and a price.",
+        "Why do editors say a first novel should be between 70,000 and 90,000 words?",
+        "I have a 1-page CV. Should I expand it to 2 pages?",
+        "Make notes into tasks: - Ana to write 2-page memo - Bo to fix the login bug",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
@@ -404,12 +429,14 @@ def test_a_long_document_is_read_at_both_ends() -> None:
         ("length_instructions_blind.jsonl", 120, 70, 66),
         ("length_instructions_blind_2.jsonl", 100, 57, 52),
         ("length_instructions_blind_3.jsonl", 100, 58, 54),
+        ("length_instructions_blind_4.jsonl", 100, 58, 54),
     ],
 )
 def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
     """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
     unit words that set no length), with the length each asks for in words. First scored before the
-    parser saw them: 58 of 70, 42 of 57 and 51 of 58 read; 3, 3 and 1 false positives (docs/predictor.md)."""
+    parser saw them: 58 of 70, 42 of 57, 51 of 58 and 46 of 58 read; 3, 3, 1 and 2 false positives
+    (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
