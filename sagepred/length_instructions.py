@@ -126,6 +126,8 @@ _ARTICLE_LEAD_IN = re.compile(
 _ARTICLE_BOUND = re.compile(r"\b(?:at most|no more than|no longer than|up to|under)\s*$", re.IGNORECASE)
 """A bound before "a paragraph" sets the answer's length on its own ("No longer than a paragraph,
 please: why …")."""
+_ARTICLE_APPROX = re.compile(r"\b(?:about|around|roughly|approximately)\s*$", re.IGNORECASE)
+"""Before "half a page" set off by commas: the output verb may open the sentence, not the clause."""
 _ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|covering|summari[sz]ing)\b", re.I)
 """After "Half a page" opening a sentence: the topic it asks about ("Half a page on Greek tragedy")."""
 """What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
@@ -150,7 +152,7 @@ _YES_NO = re.compile(
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
     rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
-    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?\s*(?:\?|\.|!|\)|$)|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
+    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?(?:\s*(?:\?|\.|!|\)|$)|[ \t]*\n|\s{{2,}})|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
     re.IGNORECASE,
 )
 """Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
@@ -164,7 +166,7 @@ _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
     rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
-    rf"in a nutshell|short and sweet|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
+    rf"in a nutshell|short and sweet|make (?:it|this) (?:much |a bit |a lot |way |even )?shorter|shorter,? please|shorten it|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
     rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
     rf"(?:brief|short|quick),?(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
@@ -174,7 +176,7 @@ story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
     r"long[- ]form|at length|lengthy|go deep|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
-    r"make (?:it|this) longer)\b",
+    r"(?:make|need) (?:it|this) (?:much |a bit |a lot |way |even )?longer)\b",
     re.IGNORECASE,
 )
 _DETAILED_GOVERNED = re.compile(
@@ -227,7 +229,7 @@ _NOT_OVER = (
 _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) (?:answer|response|reply|text)s?)? to|"
+    rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
@@ -277,7 +279,8 @@ _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
     rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
-    rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? nothing else)?\s*[.!]?\s*$|"
+    rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
+    rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
     r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
@@ -335,7 +338,7 @@ _AT_MOST = re.compile(
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
 _CLAUSE_CLOSER = re.compile(
-    r"\s*(?:(?:please|pls|plz|thanks|thx|max(?:imum)?|tops|or so|is (?:fine|enough|plenty|ok|okay|good)|would be (?:great|good|nice|ideal|perfect))\b"
+    r"\s*(?:(?:please|pls|plz|thanks|thx|max(?:imum)?|min(?:imum)?|tops|or so|is (?:fine|enough|plenty|ok|okay|good)|would be (?:great|good|nice|ideal|perfect))\b"
     r"\s*)?(?:[.!?;,\n]|$)",
     re.IGNORECASE,
 )
@@ -368,7 +371,7 @@ _DESCRIBES = re.compile(
 """Before a count that describes a text that exists: "The article below is about 3,000 words."."""
 _REPORTED = re.compile(
     r"\b(?:says|said|wants|wanted|requires|required|asks|asked|told|tells|according to)\b|"
-    r"\b(?:they|people|\w+s) say\b|"
+    r"\b(?:they|people|\w+s) (?:say|tell)\b|"
     r"\b(?:style guide|guidelines?|policy|convention|rules?)\b",
     re.IGNORECASE,
 )
@@ -516,11 +519,10 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
     if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
-    return bool(
-        _LEAD_IN.search(before)
-        or _TAIL.match(prompt[match.end() : match.end() + 20])
-        or _stands_alone(prompt, match)
-    )
+    tail = _TAIL.match(prompt[match.end() : match.end() + 20])
+    if tail is not None and tail.group(0).strip() == ")":  # "Blog post about travel (1200 words)"
+        tail = tail if _TASK_OPENER.match(_sentence_before(prompt, match.start())) else None
+    return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
 
 
 def _bare_count_ends_clause(prompt: str, match: re.Match[str]) -> bool:
@@ -585,6 +587,8 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
         return _ARTICLE_OPENS_REQUEST.match(prompt, match.end()) is not None
     if _ARTICLE_BOUND.search(before):
         return True
+    if _ARTICLE_APPROX.search(before):  # "Write a review of the film, around half a page, for the blog."
+        clause = _sentence_before(prompt, match.start())
     return bool(_ARTICLE_LEAD_IN.search(before)) and bool(_CLAUSE_VERB.search(clause))
 
 
@@ -716,6 +720,7 @@ def _form_request(prompt: str) -> LengthRequest | None:
 
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
+    r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
     r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
     r"\b(?:write|create|implement|develop|design|construct|build|generate)(?: me)? (?:a|an) (?:[\w-]+ )?"

@@ -222,6 +222,21 @@ def test_parse_number(text: str, value: float | None) -> None:
             "sentence",
             0.8 * 3 * WORDS_PER_UNIT["sentence"],
         ),
+        # forms the fifth blind set found (other words here)
+        ("Please write me essay about my village festival, 250 words minimum. Thank you.", "word", 250.0),
+        (
+            "Write a review of my favourite film, around half a page, for the club blog.",
+            "page",
+            0.5 * WORDS_PER_UNIT["page"],
+        ),
+        ("Is this regex valid? yes or no  ^[a-z]+$", "yes_no", 1.0),
+        ("Who painted the Mona Lisa? Name only, no explanation.", "short_answer", 1.0),
+        (
+            'Is this review positive, negative or mixed? Label only.  "Great food, slow service"',
+            "short_answer",
+            1.0,
+        ),
+        ("Our manager wrote a 5-page memo. Keep the summary to 80 words.", "word", 0.8 * 80),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -267,7 +282,9 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Can you give me a short, simple explanation of tides for my kid?", "brief", -1),
      ("please explain me shortly what is a noun", "brief", -1),
      ("Go deep on this: how do tides work?", "detailed", 1),
-     ('My tagline is "Fresh every day." Expand it into a longer, fuller pitch.', "detailed", 1)],
+     ('My tagline is "Fresh every day." Expand it into a longer, fuller pitch.', "detailed", 1),
+     ("that was way too long. make it much shorter please", "brief", -1),
+     ("Good start, but I need it a lot longer.", "detailed", 1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -341,6 +358,9 @@ def test_no_request(prompt: str) -> None:
         "Why do editors say a first novel should be between 70,000 and 90,000 words?",
         "I have a 1-page CV. Should I expand it to 2 pages?",
         "Make notes into tasks: - Ana to write 2-page memo - Bo to fix the login bug",
+        "Why do teachers tell students to keep paragraphs under 150 words?",
+        "Fix this bug:\n\nfor i in range(10):\n    print(rows[i])\n\nIt fails when there are fewer than 10 lines.",
+        "Sum up these notes:\n- 12 people came\n- the spec (30 pages) needs review",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:
@@ -430,13 +450,14 @@ def test_a_long_document_is_read_at_both_ends() -> None:
         ("length_instructions_blind_2.jsonl", 100, 57, 52),
         ("length_instructions_blind_3.jsonl", 100, 58, 54),
         ("length_instructions_blind_4.jsonl", 100, 58, 54),
+        ("length_instructions_blind_5.jsonl", 100, 57, 53),
     ],
 )
 def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
     """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
     unit words that set no length), with the length each asks for in words. First scored before the
-    parser saw them: 58 of 70, 42 of 57, 51 of 58 and 46 of 58 read; 3, 3, 1 and 2 false positives
-    (docs/predictor.md)."""
+    parser saw them: 58 of 70, 42 of 57, 51 of 58, 46 of 58 and 51 of 57 read; 3, 3, 1, 2 and 2 false
+    positives (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
