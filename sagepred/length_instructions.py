@@ -6,7 +6,11 @@ A small grammar over number words and units turns the instruction into a :class:
   paragraphs, lines, pages, characters, items of a list ("list 50 …", "10 tips"), fixed forms ("a
   haiku", "a sonnet", "a tweet"), "one word", "yes or no" and other answers of a word or so
   ("respond with just a number", "… Just the name."); ranges ("1000-1250 words") take their middle,
-  bounds ("under 100 words", "no longer than two sentences") 0.8× (at least: 1.15×) their value;
+  bounds before the count ("under 100 words", "no longer than two sentences") 0.8× (at least:
+  1.15×) their value. The length may come as a requirement after the task ("It should be 700
+  words.", "There should be 3 paragraphs.", "Aim for 500 words."), as a clause or sentence of its own
+  ("Write a history of the Silk Road, 1,500 words.", "… 1000-1500 words please."), or in a request
+  ("I need a 3,500-word report");
 * **relative** requests give a factor on the length the model would otherwise write
   (``multiplier``): "briefly / concise / a short answer / no explanation" (< 1), "detailed /
   comprehensive / in depth / explain … in detail" and "the full program / complete code" (> 1).
@@ -17,7 +21,11 @@ So a count used as an adjective ("a 200-word summary") counts only when an outpu
 clause ("write a …", "and generate a …", not "copies of a 400-page book" or "the steps to write a
 10-page essay"); a list needs two items or more; "short" and "brief" count for the answer ("briefly",
 "keep it short", "a short summary"), not for a genre ("a short story") or each item ("a brief
-description of each").
+description of each"). A count is not the answer's when it is quoted ("The assignment says 'Write
+2-3 pages'"), describes a text that exists ("The article below is about 3,000 words"), or is someone
+else's rule ("My professor says the paper has to be 10 pages", "the convention that subject lines
+should be 50 characters"). Five probe sets written by helpers who never saw this grammar measure it
+(``tests/data/length_instructions_blind*.jsonl``, docs/predictor.md).
 
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
