@@ -506,11 +506,12 @@ def _governs_adjective_count(prompt: str, start: int) -> bool:
 def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """Whether a unit count sets the answer's length, not a count in the task's data.
 
-    It must follow a lead-in ("in three sentences", "write 50 stories", "at most 100 words"), or be
-    followed by "or less", "long", "each"…; a compound ("a 200-word summary", "2-3 sentence") counts
-    when an output verb opens its clause ("Write a comprehensive 2,000-word essay"), not when it
-    describes the task's data ("the cost of 1000 copies of a 400-page book", "list the steps to
-    write a 10-page essay").
+    It must follow a lead-in ("in three sentences", "write 50 stories", "at most 100 words", "It
+    should be …"), be followed by "or less", "long", "each"…, or stand as a clause of its own after
+    the task (:func:`_stands_alone`); a compound ("a 200-word summary", "2-3 sentence") counts when an
+    output verb opens its clause ("Write a comprehensive 2,000-word essay"), not when it describes the
+    task's data ("the cost of 1000 copies of a 400-page book", "list the steps to write a 10-page
+    essay"). A count that describes an existing text or someone else's rule is never the answer's.
     """
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
@@ -538,8 +539,12 @@ def _bare_count_ends_clause(prompt: str, match: re.Match[str]) -> bool:
     word is ok." (not "generate a single compound word")."""
     if match.group("article") or not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
-    count_end = max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
-    return len(prompt[count_end : match.end()].split()) == 1
+    return len(prompt[_count_end(match) : match.end()].split()) == 1
+
+
+def _count_end(match: re.Match[str]) -> int:
+    """Where the number (with its range or "+") of a numeric count ends."""
+    return max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
 
 
 def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
@@ -572,8 +577,7 @@ def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) 
         return False
     if low == 1 and not match.group("high"):
         return False  # "give me one word that describes …": one word either way
-    count_end = max(match.end(group) for group in ("low", "high", "plus") if match.group(group))
-    fillers = prompt[count_end : match.end()].split()[:-1]
+    fillers = prompt[_count_end(match) : match.end()].split()[:-1]
     after = prompt[match.end() : match.end() + 24]
     return bool(fillers) or _WORDS_AS_OBJECTS.match(after) is not None
 
