@@ -183,7 +183,7 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"long[- ]form|at length|lengthy|go deep|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
+    r"long[- ]form|at length|lengthy|go deep(?:er)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
     r"(?:make|need) (?:it|this) (?:much |a bit |a lot |way |even )?longer)\b",
     re.IGNORECASE,
 )
@@ -257,7 +257,8 @@ _ADJECTIVE_COUNT = re.compile(
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
-    rf"(?:(?:^\s*|\b(?:and|then|please|you|you to|me to)\s+)(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
+    rf"(?:(?:^\s*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
+    rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
     rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
     rf"(?:\s+[\w'-]+){{0,3}}\s*[~≈]?\s*$",
@@ -285,7 +286,7 @@ _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
-    rf"(?:^|[.?!:;\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
+    rf"(?:^|[.?!:;,\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
     rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
@@ -367,12 +368,16 @@ _TEXT_THEN_COUNT = re.compile(
     re.IGNORECASE,
 )
 """A sentence that names the text just before its count: "essay 2000 words about war"."""
+_WITH_BEFORE = re.compile(r"\bwith\s*$", re.IGNORECASE)
+_REQUEST_IN = re.compile(r"\b(?:i|we) (?:just |only |really )?(?:need|want|would like|'d like)\b", re.I)
+"""A request inside a sentence: "… but first I just need an outline, 6 bullet points."."""
 _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", re.IGNORECASE)
 """A sentence that opens with the request: "Need 300 words on …"."""
 _COUNT_THEN_TEXT = re.compile(rf"\s*(?:[\w'-]+\s+)?(?:{_TEXT_NOUNS})\b", re.IGNORECASE)
 """After a count that opens a sentence: the text it sizes ("500 word essay on dogs", "3 para essay")."""
 _DESCRIBES = re.compile(
-    r"\b(?:is|was|are|were|has|had|runs|ran|contains|contained)"
+    r"\b(?:is|was|are|were|has|had|(?<!should )(?<!must )(?<!would )(?<!will )(?<!to )run|runs|ran|contains|"
+    r"contained)"
     r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already))*\s*$",
     re.IGNORECASE,
 )
@@ -528,10 +533,19 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
     if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
+    if _WITH_BEFORE.search(before) and _in_question_without_request(prompt, match):
+        return False  # "What's the name for a poem with 14 lines?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
     if tail is not None and tail.group(0).strip() == ")":  # "Blog post about travel (1200 words)"
         tail = tail if _TASK_OPENER.match(_sentence_before(prompt, match.start())) else None
     return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
+
+
+def _in_question_without_request(prompt: str, match: re.Match[str]) -> bool:
+    """Whether the count's sentence is a question with no output verb before the count."""
+    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() :])
+    is_question = rest is not None and rest.group(1) == "?"
+    return is_question and _CLAUSE_VERB.search(_sentence_before(prompt, match.start())) is None
 
 
 def _bare_count_ends_clause(prompt: str, match: re.Match[str]) -> bool:
@@ -562,7 +576,8 @@ def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
     if not sentence.strip():  # "Write an essay on Hamlet. 1000-1500 words please."
         previous = next((s for s in reversed(sentences[:-1]) if s.strip()), "")
         return _TASK_OPENER.match(previous) is not None
-    return _CLAUSE_OPENER.search(before) is not None and _TASK_OPENER.match(sentence) is not None
+    asks = _TASK_OPENER.match(sentence) is not None or _REQUEST_IN.search(sentence) is not None
+    return _CLAUSE_OPENER.search(before) is not None and asks
 
 
 def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) -> bool:

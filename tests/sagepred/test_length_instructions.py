@@ -237,6 +237,15 @@ def test_parse_number(text: str, value: float | None) -> None:
             1.0,
         ),
         ("Our manager wrote a 5-page memo. Keep the summary to 80 words.", "word", 0.8 * 80),
+        # forms the sixth blind set found (other words here)
+        ("yo write me a 12-line poem about my cat lol", "line", 12 * WORDS_PER_UNIT["line"]),
+        ("Convert 5 miles to km, just the number.", "short_answer", 1.0),
+        (
+            "My tutor wants 3 pages on Dante but first I just need a plan, 5 bullet points.",
+            "item",
+            5 * WORDS_PER_UNIT["item"],
+        ),
+        ("Write a feature on rooftop farms. It should run about 700 words.", "word", 700.0),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -284,7 +293,8 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Go deep on this: how do tides work?", "detailed", 1),
      ('My tagline is "Fresh every day." Expand it into a longer, fuller pitch.', "detailed", 1),
      ("that was way too long. make it much shorter please", "brief", -1),
-     ("Good start, but I need it a lot longer.", "detailed", 1)],
+     ("Good start, but I need it a lot longer.", "detailed", 1),
+     ("Go deeper into how suspension bridges carry their load.", "detailed", 1)],
 )  # fmt: skip
 def test_relative_requests(prompt: str, unit: str, direction: int) -> None:
     request = parse_length_request(prompt)
@@ -359,6 +369,8 @@ def test_no_request(prompt: str) -> None:
         "I have a 1-page CV. Should I expand it to 2 pages?",
         "Make notes into tasks: - Ana to write 2-page memo - Bo to fix the login bug",
         "Why do teachers tell students to keep paragraphs under 150 words?",
+        "What do you call a poem with 14 lines?",
+        "Why do most thrillers run about 90,000 words?",
         "Fix this bug:\n\nfor i in range(10):\n    print(rows[i])\n\nIt fails when there are fewer than 10 lines.",
         "Sum up these notes:\n- 12 people came\n- the spec (30 pages) needs review",
     ],
@@ -451,13 +463,14 @@ def test_a_long_document_is_read_at_both_ends() -> None:
         ("length_instructions_blind_3.jsonl", 100, 58, 54),
         ("length_instructions_blind_4.jsonl", 100, 58, 54),
         ("length_instructions_blind_5.jsonl", 100, 57, 53),
+        ("length_instructions_blind_6.jsonl", 100, 57, 54),
     ],
 )
 def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
     """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
     unit words that set no length), with the length each asks for in words. First scored before the
-    parser saw them: 58 of 70, 42 of 57, 51 of 58, 46 of 58 and 51 of 57 read; 3, 3, 1, 2 and 2 false
-    positives (docs/predictor.md)."""
+    parser saw them: 58 of 70, 42 of 57, 51 of 58, 46 of 58, 51 of 57 and 54 of 57 read; 3, 3, 1, 2, 2
+    and 2 false positives (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
