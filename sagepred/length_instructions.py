@@ -141,7 +141,7 @@ _ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|cover
 """What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
 paragraph"), not "summarize a page of text" or "given a sentence"."""
 _LIST = re.compile(
-    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b(?![-‐]\w)",
+    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$))",
     re.I,
 )
 _ONE_WORD = re.compile(
@@ -171,7 +171,7 @@ _ANSWER_NOUNS = (
     r"synopsis|comment|email|text|post|update|list|rundown|take|primer"
 )
 _BRIEF = re.compile(
-    rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short|tl;?dr|summari[sz]e? in a few|"
+    rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short(?!,? (?:i|i'm|i've|we|we're|my|our)\b)|tl;?dr|summari[sz]e? in a few|"
     rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
     rf"in a nutshell|short and sweet|make (?:it|this) (?:much |a bit |a lot |way |even )?shorter|shorter,? please|shorten it|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
@@ -235,7 +235,7 @@ _NOT_OVER = (
 )
 """A bound stated as a requirement: "It shouldn't be longer than 200 words", "must not exceed"."""
 _LEAD_IN = re.compile(
-    rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|more than|minimum of|only|just|"
+    rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|into|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
@@ -259,7 +259,7 @@ _ADJECTIVE_COUNT = re.compile(
 _GOVERNED = re.compile(
     rf"(?:(?:^\s*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
     rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
-    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?|"
+    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
     rf"(?:\s+[\w'-]+){{0,3}}\s*[~≈]?\s*$",
     re.IGNORECASE,
@@ -368,7 +368,7 @@ _TEXT_THEN_COUNT = re.compile(
     re.IGNORECASE,
 )
 """A sentence that names the text just before its count: "essay 2000 words about war"."""
-_WITH_BEFORE = re.compile(r"\bwith\s*$", re.IGNORECASE)
+_DATA_PREPOSITION = re.compile(r"\b(?:with|of|over)\s*$", re.IGNORECASE)
 _REQUEST_IN = re.compile(r"\b(?:i|we) (?:just |only |really )?(?:need|want|would like|'d like)\b", re.I)
 """A request inside a sentence: "… but first I just need an outline, 6 bullet points."."""
 _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", re.IGNORECASE)
@@ -376,12 +376,25 @@ _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", r
 _COUNT_THEN_TEXT = re.compile(rf"\s*(?:[\w'-]+\s+)?(?:{_TEXT_NOUNS})\b", re.IGNORECASE)
 """After a count that opens a sentence: the text it sizes ("500 word essay on dogs", "3 para essay")."""
 _DESCRIBES = re.compile(
-    r"\b(?:is|was|are|were|has|had|(?<!should )(?<!must )(?<!would )(?<!will )(?<!to )run|runs|ran|contains|"
-    r"contained)"
-    r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already))*\s*$",
+    r"(?:\b(?:is|was|are|were|has|had|(?<!should )(?<!must )(?<!would )(?<!will )(?<!to )run|runs|ran|contains|"
+    r"contained)|'s)"
+    r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already|at))*\s*$|"
+    r"\b(?:my|our|his|her|their)\s*$|"
+    rf"\b(?:my|our|his|her|their)\s+(?:[\w'-]+\s+){{0,2}}(?:{_TEXT_NOUNS})\s*\(\s*(?:about|around|roughly|approx\.?|~)?\s*$",
     re.IGNORECASE,
 )
-"""Before a count that describes a text that exists: "The article below is about 3,000 words."."""
+"""Before a count that describes a text that exists: "The article below is about 3,000 words.", "mine's
+currently at about 900 words", "my 900-word blog post", "my college essay (about 120 words)"."""
+_OTHER_REQUIREMENT = re.compile(
+    r"\b(?:the|a|an|each|every|these|those|my|our|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?!(?:answers?|responses?|reply|replies|output|result|text|essay|article|story|post|piece|summary|letter|"
+    r"email|report|speech|poem|paper|guide|description|bio|draft|blurb|copy|introduction|intro|review|script|"
+    r"thing)\b)[a-z]+\s+(?:must|should|shall|needs? to|has to|have to|can(?:not|'t)?)"
+    r"(?: not)? (?:be|stay|run|exceed|have|contain)\b",
+    re.IGNORECASE,
+)
+"""A rule on something other than the answer, in the count's clause: "the narrative section must be no
+more than 15 pages" in a pasted e-mail (not "the essay must be at least 1,000 words", "it should be …")."""
 _REPORTED = re.compile(
     r"\b(?:says|said|wants|wanted|requires|required|asks|asked|told|tells|according to)\b|"
     r"\b(?:they|people|\w+s) (?:say|tell)\b|"
@@ -521,7 +534,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
     clause = _clause_before(prompt, match.start())
-    if _DESCRIBES.search(before) or _REPORTED.search(clause):
+    if _DESCRIBES.search(before) or _REPORTED.search(clause) or _OTHER_REQUIREMENT.search(clause):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if _BETWEEN.search(before):
         return match.group("high") is not None
@@ -533,8 +546,10 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
     if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
-    if _WITH_BEFORE.search(before) and _in_question_without_request(prompt, match):
-        return False  # "What's the name for a poem with 14 lines?"
+    if _in_question_without_request(prompt, match) and (
+        _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
+    ):
+        return False  # "What do you call a poem with 14 lines?", "why do my texts over 160 characters show up …?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
     if tail is not None and tail.group(0).strip() == ")":  # "Blog post about travel (1200 words)"
         tail = tail if _TASK_OPENER.match(_sentence_before(prompt, match.start())) else None
@@ -546,6 +561,12 @@ def _in_question_without_request(prompt: str, match: re.Match[str]) -> bool:
     rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() :])
     is_question = rest is not None and rest.group(1) == "?"
     return is_question and _CLAUSE_VERB.search(_sentence_before(prompt, match.start())) is None
+
+
+def _words_after(prompt: str, match: re.Match[str]) -> int:
+    """Words between a count and the end of its clause."""
+    rest = re.match(r"[^.?!\n,:;]*", prompt[match.end() :])
+    return len(rest.group(0).split()) if rest else 0
 
 
 def _bare_count_ends_clause(prompt: str, match: re.Match[str]) -> bool:
@@ -685,10 +706,14 @@ def _count_request(prompt: str) -> LengthRequest | None:
 
 
 def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` not opened by a quotation mark (not 'what does "in a nutshell"
-    mean?')."""
+    """The first match of ``pattern`` outside quotes (not 'what does "in a nutshell" mean?', "is opening
+    with 'I'll keep this brief' a good idea?")."""
+    quoted: list[tuple[int, int]] | None = None
     for match in pattern.finditer(prompt):
-        if prompt[max(0, match.start() - 1) : match.start()] not in _QUOTES:
+        if prompt[max(0, match.start() - 1) : match.start()] in _QUOTES:
+            continue
+        quoted = _quoted_spans(prompt) if quoted is None else quoted
+        if not _is_quoted(quoted, match.start()):
             return match
     return None
 
@@ -748,6 +773,7 @@ def _form_request(prompt: str) -> LengthRequest | None:
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
+    r"\bgiven an? (?:array|matrix|tree|graph) of\b|\bO\([^)]{0,12}n[^)]{0,12}\)|"
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
     r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
     r"\b(?:write|create|implement|develop|design|construct|build|generate)(?: me)? (?:a|an) (?:[\w-]+ )?"

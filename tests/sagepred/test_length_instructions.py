@@ -246,6 +246,9 @@ def test_parse_number(text: str, value: float | None) -> None:
             5 * WORDS_PER_UNIT["item"],
         ),
         ("Write a feature on rooftop farms. It should run about 700 words.", "word", 700.0),
+        # the seventh (negatives) set's lessons (other words here)
+        ("Merge these notes into a single paragraph: …", "paragraph", WORDS_PER_UNIT["paragraph"]),
+        ("Split the text below into three sentences.", "sentence", 3 * WORDS_PER_UNIT["sentence"]),
         # yes / no and a quoted reply
         ("Is Paris the capital of France? Yes or no.", "yes_no", 1.0),
         ("Does water boil at 100C? (yes/no)", "yes_no", 1.0),
@@ -370,6 +373,15 @@ def test_no_request(prompt: str) -> None:
         "Make notes into tasks: - Ana to write 2-page memo - Bo to fix the login bug",
         "Why do teachers tell students to keep paragraphs under 150 words?",
         "What do you call a poem with 14 lines?",
+        "Here is my 800-word essay draft. What title would fit?",
+        "How long should a toast be? Mine's currently at about 700 words.",
+        "Here's the intro of my cover letter (about 90 words): 'I have always loved maps.' Is it good?",
+        "In short, I'm lost: why does my bread sink after 10 hours?",
+        "Is opening an email with 'I'll keep this brief' rude?",
+        "Reminder: the intro section must be no more than 2 pages. Who reviews the drafts?",
+        "Given an array of n integers, find the longest run with at most k distinct values in O(n) time.",
+        "why do tweets over 280 characters get cut off on my phone?",
+        "Action items: 1. Ana - update vendor list 2. Bo - fix the 3 broken links. Who owns the links?",
         "Why do most thrillers run about 90,000 words?",
         "Fix this bug:\n\nfor i in range(10):\n    print(rows[i])\n\nIt fails when there are fewer than 10 lines.",
         "Sum up these notes:\n- 12 people came\n- the spec (30 pages) needs review",
@@ -456,21 +468,24 @@ def test_a_long_document_is_read_at_both_ends() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "size", "lengths", "least_read"),
+    ("name", "size", "lengths", "least_read", "most_false_positives"),
     [
-        ("length_instructions_blind.jsonl", 120, 70, 66),
-        ("length_instructions_blind_2.jsonl", 100, 57, 52),
-        ("length_instructions_blind_3.jsonl", 100, 58, 54),
-        ("length_instructions_blind_4.jsonl", 100, 58, 54),
-        ("length_instructions_blind_5.jsonl", 100, 57, 53),
-        ("length_instructions_blind_6.jsonl", 100, 57, 54),
+        ("length_instructions_blind.jsonl", 120, 70, 66, 1),
+        ("length_instructions_blind_2.jsonl", 100, 57, 52, 1),
+        ("length_instructions_blind_3.jsonl", 100, 58, 54, 1),
+        ("length_instructions_blind_4.jsonl", 100, 58, 54, 1),
+        ("length_instructions_blind_5.jsonl", 100, 57, 53, 1),
+        ("length_instructions_blind_6.jsonl", 100, 57, 54, 1),
+        ("length_instructions_blind_7.jsonl", 100, 25, 23, 3),  # 75 hard negatives
     ],
 )
-def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, least_read):
+def test_probe_sets_written_without_the_parser_are_read(
+    name, size, lengths, least_read, most_false_positives
+):
     """Prompts written by helpers that never saw the parser (with a length, relative, or with numbers and
     unit words that set no length), with the length each asks for in words. First scored before the
     parser saw them: 58 of 70, 42 of 57, 51 of 58, 46 of 58, 51 of 57 and 54 of 57 read; 3, 3, 1, 2, 2
-    and 2 false positives (docs/predictor.md)."""
+    and 2 false positives; the seventh, 75 hard negatives, 10 (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_wrong = 0, [], [], []
@@ -496,4 +511,4 @@ def test_probe_sets_written_without_the_parser_are_read(name, size, lengths, lea
     assert not wrong
     assert len(relative_wrong) <= 1, relative_wrong
     assert read >= least_read, read
-    assert len(false_positives) <= 1, false_positives
+    assert len(false_positives) <= most_false_positives, false_positives
