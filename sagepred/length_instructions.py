@@ -42,6 +42,7 @@ uses it to move its distribution toward what the prompt asks for (``sagepred.poo
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass
@@ -558,14 +559,19 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
 
 def _in_question_without_request(prompt: str, match: re.Match[str]) -> bool:
     """Whether the count's sentence is a question with no output verb before the count."""
-    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() :])
+    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() : match.end() + _LOOK_AHEAD])
     is_question = rest is not None and rest.group(1) == "?"
     return is_question and _CLAUSE_VERB.search(_sentence_before(prompt, match.start())) is None
 
 
+_LOOK_AHEAD = 300
+"""Characters read after a count for the rest of its sentence (a sentence longer than this is no
+question about it), so that the grammar stays linear in the prompt."""
+
+
 def _words_after(prompt: str, match: re.Match[str]) -> int:
     """Words between a count and the end of its clause."""
-    rest = re.match(r"[^.?!\n,:;]*", prompt[match.end() :])
+    rest = re.match(r"[^.?!\n,:;]*", prompt[match.end() : match.end() + _LOOK_AHEAD])
     return len(rest.group(0).split()) if rest else 0
 
 
@@ -646,7 +652,9 @@ def _quoted_spans(prompt: str) -> list[tuple[int, int]]:
 
 
 def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
-    return any(start < position < end for start, end in spans)
+    """Whether ``position`` lies inside one of ``spans`` (sorted, not overlapping)."""
+    index = bisect.bisect_left(spans, (position, position)) - 1
+    return index >= 0 and spans[index][0] < position < spans[index][1]
 
 
 def _count_request(prompt: str) -> LengthRequest | None:
