@@ -169,7 +169,7 @@ the choice as a sentence of its own after the question ("Is X? Yes or no.", "…
 _ANSWER_NOUNS = (
     r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
     r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
-    r"synopsis|comment|email|text|post|update|list|rundown|take|primer"
+    r"synopsis|comment|email|text|post|update|list|rundown|take|primer|talk|speech|toast|pitch|blurb"
 )
 _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short(?!,? (?:i|i'm|i've|we|we're|my|our)\b)|tl;?dr|summari[sz]e? in a few|"
@@ -240,7 +240,7 @@ _LEAD_IN = re.compile(
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
-    rf"\b(?:{_OUTPUT_VERBS})(?: me| us)?(?: back)?(?: with)?(?: an?| the)?|"
+    rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
     re.IGNORECASE,
 )
@@ -259,7 +259,7 @@ _ADJECTIVE_COUNT = re.compile(
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
     rf"(?:(?:^\s*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
-    rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together)"
+    rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together|(?<=you )do)"
     rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
     rf"(?:\s+[\w'-]+){{0,3}}\s*[~≈]?\s*$",
@@ -288,7 +288,7 @@ _SHORT_ANSWER = re.compile(
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
     rf"(?:^|[.?!:;,\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
-    rf"(?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
+    rf"(?:the|a|one) (?:single |final |[\w-]+'s )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
     rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
@@ -598,6 +598,8 @@ def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
     sentence = sentences[-1]
     if _TEXT_THEN_COUNT.match(sentence) or _NEED_THEN_COUNT.fullmatch(sentence):
         return True
+    if not before.strip() and _ARTICLE_OPENS_REQUEST.match(prompt, match.end()):
+        return True  # the prompt opens with it: "Two pages on the polder system, please."
     if not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
     if not sentence.strip():  # "Write an essay on Hamlet. 1000-1500 words please."
