@@ -157,6 +157,7 @@ _ONE_PAGER = re.compile(r"\bone[- ]pager\b", re.IGNORECASE)
 """"We need a one-pager": a page."""
 _YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)"
 _YES_NO = re.compile(
+    rf"(?<!allowed to )(?<!supposed to )(?<!only to )(?<!able to )"
     rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
@@ -205,7 +206,7 @@ _FULL_CODE = re.compile(
 )
 _OUTPUT_VERBS = (
     r"write|give|list|generate|provide|create|compose|suggest|name|make|draft|produce|describe|"
-    r"summari[sz]e|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
+    r"summari[sz]e|sum up|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
 _SIZE_PREPOSITIONS = (
     r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
@@ -270,7 +271,8 @@ _GOVERNED = re.compile(
 purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
     rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
-    rf"prepare|craft|draft|develop|compose|need|want)\b",
+    rf"prepare|craft|draft|develop|compose|need|want|rewrite|rephrase|paraphrase|condense|shorten|translate|"
+    rf"recommend)\b",
     re.IGNORECASE,
 )
 _SHORT_NOUNS = (
@@ -293,6 +295,7 @@ _SHORT_ANSWER = re.compile(
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
+    r"(?<!allowed to )(?<!supposed to )(?<!able to )"
     r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
     r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only)?\s*(?:[.!]|$)",
     re.IGNORECASE,
@@ -369,6 +372,12 @@ _TEXT_THEN_COUNT = re.compile(
     re.IGNORECASE,
 )
 """A sentence that names the text just before its count: "essay 2000 words about war"."""
+_RATE = re.compile(
+    r"\s+(?:per|a|an|every)\s+(?:page|minute|day|line|slide|hour|week|second|post|month)\b", re.I
+)
+_WEAK_LEAD_IN = re.compile(r"(?<!minimum )(?<!maximum )(?<!total )\b(?:of|over)\s*$", re.IGNORECASE)
+"""Lead-ins that make a count the answer's only with an output verb in its clause ("write a poem of 12
+lines", not "6 stanzas of 6 lines")."""
 _DATA_PREPOSITION = re.compile(r"\b(?:with|of|over)\s*$", re.IGNORECASE)
 _REQUEST_IN = re.compile(r"\b(?:i|we) (?:just |only |really )?(?:need|want|would like|'d like)\b", re.I)
 """A request inside a sentence: "… but first I just need an outline, 6 bullet points."."""
@@ -389,20 +398,24 @@ currently at about 900 words", "my 900-word blog post", "my college essay (about
 _OTHER_REQUIREMENT = re.compile(
     r"\b(?:the|a|an|each|every|these|those|my|our|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?!(?:answers?|responses?|reply|replies|output|result|text|essay|article|story|post|piece|summary|letter|"
-    r"email|report|speech|poem|paper|guide|description|bio|draft|blurb|copy|introduction|intro|review|script|"
+    r"email|report|speech|poem|paper|guide|description|bio|draft|blurb|introduction|intro|review|script|"
     r"thing)\b)[a-z]+\s+(?:must|should|shall|needs? to|has to|have to|can(?:not|'t)?)"
     r"(?: not)? (?:be|stay|run|exceed|have|contain)\b",
     re.IGNORECASE,
 )
 """A rule on something other than the answer, in the count's clause: "the narrative section must be no
 more than 15 pages" in a pasted e-mail (not "the essay must be at least 1,000 words", "it should be …")."""
+_CONTRAST = re.compile(r"\b(?:but|however|though|yet|instead|for now)\b", re.IGNORECASE)
+"""Where a sentence turns from what others want to what the user asks ("… wants a 2,000-word paper, but
+for now just give me a thesis statement in one sentence")."""
 _REPORTED = re.compile(
-    r"\b(?:says|said|wants|wanted|requires|required|asks|asked|told|tells|according to)\b|"
+    r"\b(?:says|said|saying|wants|wanted|requires|required|asks|asked|told|tells|according to|claims|"
+    r"recommends|suggests|advises)\b|"
     r"\b(?:they|people|\w+s) (?:say|tell)\b|"
-    r"\b(?:style guide|guidelines?|policy|convention|rules?)\b",
+    r"\b(?:style guide|guidelines?|policy|convention|rules?|rubric|PRD|CFP|spec)\b",
     re.IGNORECASE,
 )
-"""In the clause before a count: someone else's rule ("My professor says our paper has to be 10 pages",
+"""In the sentence before a count (from its last turn, :data:`_CONTRAST`): someone else's rule ("My professor says our paper has to be 10 pages",
 "the convention that subject lines should be 50 characters"), not the answer's length."""
 _AT_LEAST = re.compile(
     r"(?:at least|over|more than|minimum(?: of)?|min\.?|(?:no|not) (?:fewer|less) than|>=|≥)\s*$", re.I
@@ -535,7 +548,8 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
     clause = _clause_before(prompt, match.start())
-    if _DESCRIBES.search(before) or _REPORTED.search(clause) or _OTHER_REQUIREMENT.search(clause):
+    scope = _CONTRAST.split(_sentence_before(prompt, match.start()))[-1]
+    if _DESCRIBES.search(before) or _REPORTED.search(scope) or _OTHER_REQUIREMENT.search(clause):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if _BETWEEN.search(before):
         return match.group("high") is not None
@@ -547,6 +561,14 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
     if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
+    if before.rfind("(") > before.rfind(")") and not _TASK_OPENER.match(
+        _sentence_before(prompt, match.start())
+    ):
+        return False  # "microfiction (under 100 words)", "Apply with CV (max 2 pages)"
+    if _RATE.match(prompt, match.end()):
+        return False  # "350 words per page", "130 words per minute"
+    if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(_sentence_before(prompt, match.start())):
+        return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"
     if _in_question_without_request(prompt, match) and (
         _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
     ):
@@ -662,7 +684,7 @@ def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
 def _count_request(prompt: str) -> LengthRequest | None:
     """The first unit count of ``prompt`` outside quotes ("What does 'Write 2-3 pages' mean?" asks for
     no length), preferring a length unit over a list size."""
-    found: list[LengthRequest] = []
+    found: list[tuple[LengthRequest, bool]] = []
     consumed = 0
     quoted: list[tuple[int, int]] | None = None
     for match in _COUNT.finditer(prompt):
@@ -694,7 +716,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         elif _AT_LEAST.search(before) or match.group("plus"):
             count *= 1.15
         if unit == "word" and count == 1:
-            found.append(LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)))
+            found.append((LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)), True))
             continue
         words = count * WORDS_PER_UNIT[unit]
         text = match.group(0)
@@ -710,9 +732,19 @@ def _count_request(prompt: str) -> LengthRequest | None:
                 text = prompt[match.start() : per.end()]
                 consumed = per.end()
                 unit = "items_of"
-        found.append(LengthRequest("absolute", words, 1.0, unit, count, text))
-    found.sort(key=lambda r: r.unit == "item")
-    return found[0] if found else None
+        found.append(
+            (LengthRequest("absolute", words, 1.0, unit, count, text), _sentence_asks(prompt, match))
+        )
+    found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
+    return found[0][0] if found else None
+
+
+def _sentence_asks(prompt: str, match: re.Match[str]) -> bool:
+    """Whether the count's sentence asks for something (an output verb, a request, the text's name): in
+    "Apply with CV (max 2 pages). … Write the cover letter, about 300 words." the second count is the
+    answer's."""
+    sentence = _sentence_before(prompt, match.start())
+    return bool(_CLAUSE_VERB.search(sentence) or _TASK_OPENER.match(sentence) or _REQUEST_IN.search(sentence))
 
 
 def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
@@ -783,10 +815,10 @@ def _form_request(prompt: str) -> LengthRequest | None:
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
-    r"\bgiven an? (?:array|matrix|tree|graph) of\b|\bO\([^)]{0,12}n[^)]{0,12}\)|"
+    r"\bgiven an? (?:array|matrix|tree|graph) of\b|\bO\([^)]{0,12}n[^)]{0,12}\)|\b[a-z_]+\.[a-z_]+\([^)\n]{0,40}\)|"
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
     r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
-    r"\b(?:write|create|implement|develop|design|construct|build|generate)(?: me)? (?:a|an) (?:[\w-]+ )?"
+    r"\b(?:write|create|implement|develop|design|construct|build|generate|need|want)(?: me)? (?:a|an) (?:[\w-]+ )?"
     r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query|schema|class|method)\b",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -840,17 +872,25 @@ READ_CHARS = 20_000
 grammar's time grows with what it reads (about 5 ms per 1,000 characters at worst)."""
 
 
+def _code_task_request(prompt: str) -> LengthRequest:
+    """A programming task's request: "the full program", or yes / no in a short prompt ("Does
+    list.sort() return None? Answer true or false."); its other counts describe its data ("in a word",
+    "3 rows"), and an answer with code in it is not sized by its prose ("explain it in a paragraph")."""
+    full_code = _FULL_CODE.search(prompt)
+    if full_code is not None:
+        return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
+    yes_no = _unquoted_match(_YES_NO, prompt) if len(prompt) < 400 else None
+    if yes_no is not None:
+        return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
+    return NO_REQUEST
+
+
 def _parse_one(prompt: str) -> LengthRequest:
     """:func:`parse_length_request` for one text (its first and last :data:`READ_CHARS` characters)."""
     if len(prompt) > 2 * READ_CHARS:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
-        full_code = _FULL_CODE.search(prompt)
-        if full_code is not None:
-            return LengthRequest(
-                "relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0)
-            )
-        return NO_REQUEST
+        return _code_task_request(prompt)
     counted = _count_request(prompt) or _labelled_word_count(prompt) or _spoken_request(prompt)
     if counted is not None and counted.unit != "item":
         return counted
@@ -860,7 +900,7 @@ def _parse_one(prompt: str) -> LengthRequest:
     one_pager = _governed_match(_ONE_PAGER, prompt)
     if one_pager is not None:
         return LengthRequest("absolute", WORDS_PER_UNIT["page"], 1.0, "page", 1.0, one_pager.group(0))
-    one_word = _ONE_WORD.search(prompt)
+    one_word = _unquoted_match(_ONE_WORD, prompt)
     if one_word is not None:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
     if counted is not None:
@@ -872,7 +912,9 @@ def _parse_one(prompt: str) -> LengthRequest:
         n = parse_number(listed.group("n"))
         if n is not None and n >= 2:
             return LengthRequest("absolute", n * WORDS_PER_UNIT["item"], 1.0, "item", n, listed.group(0))
-    yes_no = _YES_NO.search(prompt)
+    yes_no = _unquoted_match(_YES_NO, prompt)
+    if yes_no is not None and yes_no.group(0).lower().rstrip().endswith(("question", "answer")):
+        yes_no = yes_no if _CLAUSE_VERB.search(_clause_before(prompt, yes_no.start())) else None
     if yes_no is not None and len(prompt) < 400:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
     short = _SHORT_ANSWER.search(prompt)
