@@ -24,7 +24,7 @@ clause ("write a …", "and generate a …", not "copies of a 400-page book" or 
 description of each"). A count is not the answer's when it is quoted ("The assignment says 'Write
 2-3 pages'"), describes a text that exists ("The article below is about 3,000 words"), or is someone
 else's rule ("My professor says the paper has to be 10 pages", "the convention that subject lines
-should be 50 characters"). Five probe sets written by helpers who never saw this grammar measure it
+should be 50 characters"). Nine probe sets written by helpers who never saw this grammar measure it
 (``tests/data/length_instructions_blind*.jsonl``, docs/predictor.md).
 
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
