@@ -126,21 +126,20 @@ _OF_WORDS = re.compile(rf"\s+of\s+(?:[a-z]+\s+){{0,2}}?{NUMBER}\s+words\b", re.I
 """After "a paragraph": its size in words ("a paragraph of about 150 words", "a sentence of 25 words")."""
 _SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\b", re.IGNORECASE)
 """A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
+_I_NEED = r"(?:i|we)(?:'d| would)? (?:just |only |really )?(?:need|want|like)"
+"""A first-person request: "I need", "we'd like", "I just need"."""
 _ARTICLE_LEAD_IN = re.compile(
     r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|no longer than|"
-    r"up to|just|only|(?:i|we)(?:'d| would)? (?:need|want|like)|"
+    rf"up to|just|only|{_I_NEED}|"
     r"(?:write|compose|draft|produce|create|generate|give|provide|put together)(?: me| us)?)\s*$",
     re.IGNORECASE,
 )
-_ARTICLE_BOUND = re.compile(r"\b(?:at most|no more than|no longer than|up to|under)\s*$", re.IGNORECASE)
-"""A bound before "a paragraph" sets the answer's length on its own ("No longer than a paragraph,
-please: why …")."""
+"""What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
+paragraph"), not "summarize a page of text" or "given a sentence"."""
 _ARTICLE_APPROX = re.compile(r"\b(?:about|around|roughly|approximately)\s*$", re.IGNORECASE)
 """Before "half a page" set off by commas: the output verb may open the sentence, not the clause."""
 _ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|covering|summari[sz]ing)\b", re.I)
 """After "Half a page" opening a sentence: the topic it asks about ("Half a page on Greek tragedy")."""
-"""What may come before "a sentence" for it to set the answer's length ("in a sentence", "write a
-paragraph"), not "summarize a page of text" or "given a sentence"."""
 _LIST = re.compile(
     rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$))",
     re.I,
@@ -242,7 +241,7 @@ _LEAD_IN = re.compile(
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
-    rf"\b(?:i|we)(?:'d| would)? (?:need|want|like)(?: an?)?)\s*$",
+    rf"\b{_I_NEED}(?: an?)?)\s*$",
     re.IGNORECASE,
 )
 _TAIL = re.compile(
@@ -261,7 +260,7 @@ _ADJECTIVE_COUNT = re.compile(
 _GOVERNED = re.compile(
     rf"(?:(?:^\s*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
     rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together|(?<=you )do)"
-    rf"(?: me| us)?|(?:^\s*|\b(?:i|we)(?:'d| would)? )(?:need|want|like)(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
+    rf"(?: me| us)?|(?:^\s*(?:need|want)|\b{_I_NEED})(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
     rf"(?:\s+[\w'-]+){{0,3}}\s*[~≈]?\s*$",
     re.IGNORECASE,
@@ -361,7 +360,7 @@ _TEXT_NOUNS = (
     r"introduction|intro|newsletter|announcement|script"
 )
 _TASK_OPENER = re.compile(
-    rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|(?:i|we)(?:'d| would)? (?:need|want|like)\b|"
+    rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|{_I_NEED}\b|"
     rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:{_TEXT_NOUNS})\b)",
     re.IGNORECASE,
 )
@@ -379,7 +378,7 @@ _WEAK_LEAD_IN = re.compile(r"(?<!minimum )(?<!maximum )(?<!total )\b(?:of|over)\
 """Lead-ins that make a count the answer's only with an output verb in its clause ("write a poem of 12
 lines", not "6 stanzas of 6 lines")."""
 _DATA_PREPOSITION = re.compile(r"\b(?:with|of|over)\s*$", re.IGNORECASE)
-_REQUEST_IN = re.compile(r"\b(?:i|we) (?:just |only |really )?(?:need|want|would like|'d like)\b", re.I)
+_REQUEST_IN = re.compile(rf"\b{_I_NEED}\b", re.IGNORECASE)
 """A request inside a sentence: "… but first I just need an outline, 6 bullet points."."""
 _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", re.IGNORECASE)
 """A sentence that opens with the request: "Need 300 words on …"."""
@@ -548,8 +547,12 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
     clause = _clause_before(prompt, match.start())
-    scope = _CONTRAST.split(_sentence_before(prompt, match.start()))[-1]
-    if _DESCRIBES.search(before) or _REPORTED.search(scope) or _OTHER_REQUIREMENT.search(clause):
+    sentence = _sentence_before(prompt, match.start())
+    if (
+        _DESCRIBES.search(before)
+        or _REPORTED.search(_CONTRAST.split(sentence)[-1])
+        or _OTHER_REQUIREMENT.search(clause)
+    ):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if _BETWEEN.search(before):
         return match.group("high") is not None
@@ -561,29 +564,28 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
     if _FILLER_NOT_UNIT.search(text) or _words_are_the_answer_items(prompt, match, before):
         return False
-    if before.rfind("(") > before.rfind(")") and not _TASK_OPENER.match(
-        _sentence_before(prompt, match.start())
-    ):
+    if before.rfind("(") > before.rfind(")") and not _TASK_OPENER.match(sentence):
         return False  # "microfiction (under 100 words)", "Apply with CV (max 2 pages)"
     if _RATE.match(prompt, match.end()):
         return False  # "350 words per page", "130 words per minute"
-    if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(_sentence_before(prompt, match.start())):
+    if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence):
         return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"
-    if _in_question_without_request(prompt, match) and (
+    if _in_question_without_request(prompt, match, sentence) and (
         _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
     ):
         return False  # "What do you call a poem with 14 lines?", "why do my texts over 160 characters show up …?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
     if tail is not None and tail.group(0).strip() == ")":  # "Blog post about travel (1200 words)"
-        tail = tail if _TASK_OPENER.match(_sentence_before(prompt, match.start())) else None
+        tail = tail if _TASK_OPENER.match(sentence) else None
     return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
 
 
-def _in_question_without_request(prompt: str, match: re.Match[str]) -> bool:
-    """Whether the count's sentence is a question with no output verb before the count."""
+def _in_question_without_request(prompt: str, match: re.Match[str], sentence: str) -> bool:
+    """Whether the count's sentence (``sentence``: its text before the count) is a question with no
+    output verb before the count."""
     rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() : match.end() + _LOOK_AHEAD])
     is_question = rest is not None and rest.group(1) == "?"
-    return is_question and _CLAUSE_VERB.search(_sentence_before(prompt, match.start())) is None
+    return is_question and _CLAUSE_VERB.search(sentence) is None
 
 
 _LOOK_AHEAD = 300
@@ -663,7 +665,7 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
         return False
     if not _sentence_before(prompt, match.start()).strip():  # "Half a page on the chorus, please."
         return _ARTICLE_OPENS_REQUEST.match(prompt, match.end()) is not None
-    if _ARTICLE_BOUND.search(before):
+    if _AT_MOST.search(before):
         return True
     if _ARTICLE_APPROX.search(before):  # "Write a review of the film, around half a page, for the blog."
         clause = _sentence_before(prompt, match.start())
