@@ -3,7 +3,9 @@
 For every predictor (zoo name, checkpoint folder, ``DIR@TARGET`` of a pooled checkpoint) and probe
 set (``tests/data/length_probes.jsonl``: one wording per instruction; ``length_probes_varied.jsonl``:
 other topics, each worded its own way; ``length_probes_requirements.jsonl``: the length stated as a
-requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.", "(yes/no)"), per topic: Spearman ρ between instructed length and
+requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.", "(yes/no)";
+``length_probes_multilingual.jsonl``: one topic in each of Spanish, Portuguese, French, Italian, German,
+Russian, Chinese and Japanese), per topic: Spearman ρ between instructed length and
 predicted median, and the longest / shortest instruction's median ratio. Also, per set, the share of
 probes the instruction parser reads at their instructed length (within 1%). Prints a table; ``--json``
 writes every topic's medians. Nothing here is fitted: the probes are never trained on.
@@ -24,6 +26,7 @@ PROBE_SETS = {
     "fixed": ROOT / "tests" / "data" / "length_probes.jsonl",
     "varied": ROOT / "tests" / "data" / "length_probes_varied.jsonl",
     "requirements": ROOT / "tests" / "data" / "length_probes_requirements.jsonl",
+    "multilingual": ROOT / "tests" / "data" / "length_probes_multilingual.jsonl",
 }
 DEFAULT_PREDICTORS = [
     "gpt-4",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sagepred.length_instructions import LengthRequest, parse_length_request
+from sagepred.length_instructions_multilingual import CHARACTER_LANGUAGES
 
 LIST_UNITS = frozenset({"item", "items_of", "line", "character"})
 """Units whose words-per-unit is a rough average (their weight is fitted apart from prose units')."""
@@ -47,6 +48,14 @@ def released_settings() -> InstructionSettings:
     2026-12-06): what a per-target head trained alone carries, whose early-stopping share holds a
     handful of requests, too few to fit four settings on (``fitted_on`` 0 says so)."""
     return InstructionSettings(weight=0.9, relative_weight=0.5, list_weight=0.2, scale=1.0, fitted_on=0)
+
+
+def is_list_like(request: LengthRequest) -> bool:
+    """Whether a request's length is a list's rough size (items, lines, characters of English text)
+    rather than prose's; a Chinese or Japanese count of characters is prose's, and exact."""
+    if request.unit == "character" and request.language in CHARACTER_LANGUAGES:
+        return False
+    return request.unit in LIST_UNITS
 
 
 def _cdf_at_edges(probs: np.ndarray) -> np.ndarray:
@@ -94,7 +103,7 @@ def request_shifts(
         if request.kind == "absolute":
             tokens = request.requested_tokens(tokenizer)
             assert tokens is not None
-            weight = settings.list_weight if request.unit in LIST_UNITS else settings.weight
+            weight = settings.list_weight if is_list_like(request) else settings.weight
             shift[i] = weight * (math.log1p(tokens) - centre[i])
             scale[i] = settings.scale
         elif request.kind == "relative":

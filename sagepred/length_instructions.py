@@ -37,7 +37,9 @@ Tokens per word are the medians of ``tokens_<tokenizer> / output_words`` over al
 responses of 20 words or more.
 
 :func:`parse_length_request` is pure and fast (regular expressions, no model); the pooled predictor
-uses it to move its distribution toward what the prompt asks for (``sagepred.pooled``).
+uses it to move its distribution toward what the prompt asks for (``sagepred.pooled``). A prompt in
+Spanish, Portuguese, French, Italian, German, Russian, Chinese or Japanese is read by
+:mod:`sagepred.length_instructions_multilingual` instead (its requests carry their ``language``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ import bisect
 import math
 import re
 from dataclasses import dataclass
+
+from sagepred.length_instructions_multilingual import (
+    CHARACTER_LANGUAGES,
+    TOKENS_PER_WORD_BY_LANGUAGE,
+    detect_languages,
+    parse_multilingual_request,
+    parse_unidentified,
+)
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -432,6 +442,9 @@ class LengthRequest:
         unit: the unit named (``word``, ``sentence``, ``item``, ``yes_no``, ``brief``…), or ``""``.
         count: how many units, when the prompt says.
         text: the matched instruction.
+        language: the prompt's language as read (ISO 639-1; ``"en"`` unless
+            :mod:`sagepred.length_instructions_multilingual` read it); in Chinese and Japanese
+            ``requested_words`` counts characters.
     """
 
     kind: str = "none"
@@ -440,6 +453,7 @@ class LengthRequest:
     unit: str = ""
     count: float | None = None
     text: str = ""
+    language: str = "en"
 
     @property
     def is_absolute(self) -> bool:
@@ -454,7 +468,10 @@ class LengthRequest:
             return ""
         if self.unit in SHORT_ANSWER_UNITS:
             return "a word or so"
-        words = f"{self.requested_words:,.0f} words"
+        noun = "characters" if self.language in CHARACTER_LANGUAGES else "words"
+        words = f"{self.requested_words:,.0f} {noun}"
+        if self.unit in ("word", "character") and self.language in CHARACTER_LANGUAGES:
+            return words
         if self.unit == "word" or self.count is None:
             return words
         if self.unit == "form":
@@ -468,6 +485,9 @@ class LengthRequest:
             return None
         if self.unit in SHORT_ANSWER_UNITS:
             return SHORT_ANSWER_TOKENS
+        if self.language != "en":
+            per_word = TOKENS_PER_WORD_BY_LANGUAGE[self.language]
+            return max(1.0, self.requested_words * per_word.get(tokenizer, per_word[None]))
         return max(1.0, self.requested_words * TOKENS_PER_WORD.get(tokenizer, TOKENS_PER_WORD[None]))
 
 
@@ -893,6 +913,16 @@ def _parse_one(prompt: str) -> LengthRequest:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
         return _code_task_request(prompt)
+    if detect_languages(prompt):
+        return parse_multilingual_request(prompt) or NO_REQUEST
+    request = _parse_english(prompt)
+    if request.kind == "none":
+        return parse_unidentified(prompt) or NO_REQUEST
+    return request
+
+
+def _parse_english(prompt: str) -> LengthRequest:
+    """:func:`_parse_one` for an English prompt."""
     counted = _count_request(prompt) or _labelled_word_count(prompt) or _spoken_request(prompt)
     if counted is not None and counted.unit != "item":
         return counted

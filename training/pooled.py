@@ -31,8 +31,8 @@ from sagepred.encoders import EmbeddingCache, TextEncoder
 from sagepred.errors import InputError
 from sagepred.heads import HeadConfig
 from sagepred.instruction_adjust import (
-    LIST_UNITS,
     InstructionSettings,
+    is_list_like,
     log_median,
     request_shifts,
     shift_log_histogram,
@@ -593,8 +593,8 @@ def fit_instruction_settings(
     requests = [parse_length_request(rows.prompts[p]) for p in rows.prompt_index]
     castillo = np.array([rows.targets[t].source == "castillo" for t in rows.target_index], dtype=bool)
     groups = {
-        "prose": np.array([r.kind == "absolute" and r.unit not in LIST_UNITS for r in requests], dtype=bool),
-        "list": np.array([r.kind == "absolute" and r.unit in LIST_UNITS for r in requests], dtype=bool),
+        "prose": np.array([r.kind == "absolute" and not is_list_like(r) for r in requests], dtype=bool),
+        "list": np.array([r.kind == "absolute" and is_list_like(r) for r in requests], dtype=bool),
         "relative": np.array([r.kind == "relative" for r in requests], dtype=bool),
     }
     fitted: dict[str, Any] = {}

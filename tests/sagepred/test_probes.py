@@ -17,6 +17,7 @@ PROBE_FILES = [
     DATA / "length_probes.jsonl",
     DATA / "length_probes_varied.jsonl",
     DATA / "length_probes_requirements.jsonl",
+    DATA / "length_probes_multilingual.jsonl",
 ]
 
 
@@ -62,12 +63,12 @@ def test_scores_follow_the_medians():
 
 
 def test_the_sets_differ_in_topics_and_wording():
-    fixed, varied, requirements = (read_probes(path) for path in PROBE_FILES)
-    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements)]
+    fixed, varied, requirements, multilingual = (read_probes(path) for path in PROBE_FILES)
+    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements, multilingual)]
     assert all(not a & b for i, a in enumerate(topics) for b in topics[i + 1 :])
     assert len({p.instruction for p in varied}) > len({p.instruction for p in fixed})
     assert not {p.prompt for p in requirements} & {p.prompt for p in fixed + varied}
-    everything = fixed + varied + requirements
+    everything = fixed + varied + requirements + multilingual
     assert len({p.id for p in everything}) == len(everything)
 
 

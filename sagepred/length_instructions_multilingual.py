@@ -1,0 +1,689 @@
+"""Length instructions in Spanish, Portuguese, French, Italian, German, Russian, Chinese and Japanese.
+
+:func:`detect_languages` says which of these a prompt is written in (by script, then by common words),
+and :func:`parse_multilingual_request` reads its request with the word lists of
+:mod:`sagepred.length_grammars`: a count and its unit ("en 200 palabras", "drei Sätze", "в двух
+абзацах", "500字以内", "3つ挙げて"), a list's size ("dame 5 ideas"), one word, yes or no, "just the
+number", and a shorter or longer answer than usual ("brevemente", "ausführlich", "详细"). It is a
+smaller grammar than the English one (:mod:`sagepred.length_instructions`) and errs the same way, towards
+reading nothing: a count must sit in a sentence that asks for something (a request cue or a preposition
+that sizes the answer: "en", "in", "в", "で") and is skipped when it is quoted, describes a text that
+exists ("este artículo de 3000 palabras", "这篇文章有3000字"), reports someone else's rule ("mi profesor
+dice que…"), asks how many ("combien de mots"), or is a rate ("20 páginas al día").
+
+Lengths are in the language's words (Chinese and Japanese: characters); :data:`TOKENS_PER_WORD_BY_LANGUAGE`
+turns them into tokens. Two probe sets per language written by helpers who never saw this grammar
+measure it (``tests/data/length_instructions_multilingual_*.jsonl``, docs/predictor.md).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
+
+if TYPE_CHECKING:
+    from sagepred.length_instructions import LengthRequest
+
+CJK_CHARS_PER_WORD = 1.7
+"""Characters of Chinese or Japanese text per English word of the same content (the unit sizes of
+:data:`sagepred.length_instructions.WORDS_PER_UNIT` in characters)."""
+
+TOKENS_PER_WORD_BY_LANGUAGE: dict[str, dict[str | None, float]] = {
+    "es": {
+        "cl100k": 1.538,
+        "llama3": 1.536,
+        "qwen": 1.542,
+        "llama2": 1.773,
+        "mistral-v1": 1.848,
+        "mistral-v3": 1.848,
+    },
+    "pt": {
+        "cl100k": 1.666,
+        "llama3": 1.665,
+        "qwen": 1.639,
+        "llama2": 1.924,
+        "mistral-v1": 2.018,
+        "mistral-v3": 2.018,
+    },
+    "fr": {
+        "cl100k": 1.653,
+        "llama3": 1.650,
+        "qwen": 1.631,
+        "llama2": 1.842,
+        "mistral-v1": 1.883,
+        "mistral-v3": 1.883,
+    },
+    "it": {
+        "cl100k": 1.774,
+        "llama3": 1.769,
+        "qwen": 1.765,
+        "llama2": 1.892,
+        "mistral-v1": 2.002,
+        "mistral-v3": 2.002,
+    },
+    "de": {
+        "cl100k": 1.859,
+        "llama3": 1.843,
+        "qwen": 1.850,
+        "llama2": 2.035,
+        "mistral-v1": 2.188,
+        "mistral-v3": 2.188,
+    },
+    "ru": {
+        "cl100k": 3.110,
+        "llama3": 2.047,
+        "qwen": 2.192,
+        "llama2": 2.538,
+        "mistral-v1": 2.781,
+        "mistral-v3": 2.781,
+    },
+    "zh": {
+        "cl100k": 1.183,
+        "llama3": 0.821,
+        "qwen": 0.628,
+        "llama2": 1.487,
+        "mistral-v1": 1.150,
+        "mistral-v3": 1.150,
+    },
+    "ja": {
+        "cl100k": 1.067,
+        "llama3": 0.733,
+        "qwen": 0.669,
+        "llama2": 1.246,
+        "mistral-v1": 1.161,
+        "mistral-v3": 1.161,
+    },
+}
+"""Tokens per word (Chinese and Japanese: per character, whitespace aside) of each tokenizer family, measured
+on about 1,200 words (2,000 characters) of assistant-style answers per language written for the
+purpose (``tests/data/length_prose_*.txt``); None, families not listed: their mean."""
+for _table in TOKENS_PER_WORD_BY_LANGUAGE.values():
+    _table[None] = round(sum(_table.values()) / len(_table), 3)
+
+CHARACTER_LANGUAGES = frozenset({"zh", "ja"})
+MAX_COUNT = 100_000
+"""No request asks for more units than this; a larger number is data ("9,000,000 palabras")."""
+"""Languages whose lengths are counted in characters."""
+
+_OR_QUESTION = re.compile(r"(?:还是|還是|それとも).*[?？]")
+_QUESTION = re.compile(r"[?？]$|(?:ますか|ですか|でしょうか|の|かな|吗|嗎|呢)$")
+"""A question's end (in Japanese also without a question mark)."""
+_SENTENCE_END = re.compile(
+    r"(?<!\bmax)(?<!\bmin)(?<!\bca)(?<!\bapprox)(?<!\baprox)(?<!\bapprox)(?<!\bz\.B)[.?!。？！\n]"
+)
+_CLAUSE_END = re.compile(r"[.?!。？！\n,;:，、；：–—(（]")
+_QUOTE_PAIRS = (('"', '"'), ("“", "”"), ("«", "»"), ("„", "“"), ("「", "」"), ("『", "』"), ("‘", "’"))
+_CONTRAST = re.compile(
+    r"\b(?:pero|mas|mais|ma|aber|но|однако)\b|但是|但|不过|不過|でも|しかし", re.IGNORECASE
+)
+_TOP = re.compile(r"(?<!\w)(?:top|топ)[ -]?(?P<n>\d{1,3})(?!\w)", re.IGNORECASE)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ENGLISH = word_set(
+    """the a an and or but of to on at by for from with about as into than then so if is are was were be
+    been being do does did have has had i you he she it we they me my your our their this that these those
+    what which who whom how why when where there here not no yes can could would should will shall may might
+    must please just also very more most some any all each every other such only own same few many much
+    write describe explain list name give tell make create generate suggest compose summarize summarise
+    provide find identify classify convert translate rewrite edit answer imagine brainstorm design develop
+    compare analyze analyse discuss outline draft plan show help need want like use using word words
+    sentence sentences paragraph paragraphs page pages story essay poem following input text below
+    propose present perform given set let reply question problem statement suppose each get made
+    one two three first new now way people time out up down them him her his its over after before"""
+)
+_ENGLISH_NOUNS = word_set(
+    "page pages phrase phrases points questions options suggestions arguments titles slogans tips "
+    "strategies ideas lines line stanzas items"
+)
+"""Unit nouns English shares with the other languages: no sign of them in a prompt of unknown language."""
+_MARKS = {"es": "ñ¿¡", "pt": "ãõ", "de": "ßäöü", "fr": "œêë", "it": "ìòù"}
+_SOFTWARE = re.compile(
+    r"maxlength|<\w+|```|\bfunci[oó]n\b|\bfun[cz]ione\b|\bfonction\b|\bfunktion\b|функци|函数|函數|関数|"
+    r"\btextarea\b|\bregex\b|正規表現|正则|正則|\bexcel\b|\bplanilha\b|hoja de c[aá]lculo|\bcsv\b|varchar|"
+    r"регулярк\w*",
+    re.IGNORECASE,
+)
+"""Software and data: a count of characters or lines there is a field's or a file's, not the answer's."""
+_SOFTWARE_NEAR = re.compile(
+    r"\bstring\b|\bstringa\b|\bcha[iî]ne\b|\bcadena\b|\bcampo\b|\bchamp\b|\bfeld\b|\binput\b|"
+    r"\bsheets?\b|\bsql\b|\bpython\b|\bjavascript\b|\bscript\b|эксел\w*|\bexcel\w*|"
+    r"парол\w*|\bpassword\b|contrase[ñn]a|mot de passe|passwort|\bsenha\b|密码|密碼|パスワード",
+    re.IGNORECASE,
+)
+"""The same, in the count's own sentence only ("a bio of 2,000 characters. I know SQL, Python" is prose)."""
+_BOUND_AFTER = re.compile(
+    r"\s*,?\s*(?P<most>max\.?|maximum|m[aá]x(?:imo)?|massimo|maximal|h[öo]chstens|максимум|tops|como mucho|"
+    r"au maximum|como m[aá]ximo|no m[aá]ximo|al massimo|или меньше|ou moins|o menos|o meno|oder weniger)"
+    r"|\s*,?\s*(?P<least>minimum|m[ií]nimo|minimo|mindestens|минимум|au moins|como m[ií]nimo|no m[ií]nimo|"
+    r"al minimo|или больше|ou plus|o m[aá]s|ou mais|o pi[uù]|oder mehr)(?!\w)",
+    re.IGNORECASE,
+)
+"""A bound after the unit ("150 caractères max", "500 Wörter mindestens")."""
+_JA_EXISTS = re.compile(
+    r"\s*(?:以上|以下|くらい|ぐらい|ほど|程度|近く)?(?:ある|あります|あった|もある|からなる|から成る)"
+)
+_JA_TEXT_OF = re.compile(r"\s*(?:以上|以下|くらい|ぐらい|ほど|程度|近く)?の(?:小説|本|論文|記事|文章|作品)")
+"""After a Japanese count: a text that has it ("500ページある小説"), or, in a sentence that asks for
+nothing, a text of that length ("500ページの小説")."""
+_AND_A_HALF = re.compile(
+    r"\s+(?:y media|y medio|e meia|e meio|et demie?|e mezz[oa]|und ein halb|с половиной)\b", re.I
+)
+_FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_SINGLE_QUOTED = re.compile(r"(?<!\w)'[^'\n]{1,300}'(?!\w)")
+"""Text in straight single quotes (not an elision: "l'article", "d'une")."""
+
+
+def _instruction_lines(prompt: str) -> str | None:
+    """The first and last lines of a prompt of three or more, the first of two (the request, not the
+    material it pastes: "Resume esto en dos frases:\n<an English article>"); None for one line."""
+    lines = [line for line in prompt.splitlines() if line.strip()]
+    if len(lines) < 2 or len(lines[0].strip()) < 6:
+        return None
+    return lines[0] + "\n" + lines[-1] if len(lines) >= 3 else lines[0]
+
+
+def _scores(sample: str) -> tuple[dict[str, float], bool, int]:
+    """Each language's evidence in ``sample`` (kept where it beats English's), whether the script alone
+    decided (Chinese, Japanese, Russian), and the English words."""
+    han, kana = len(_HAN.findall(sample)), len(_KANA.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if kana >= 2 and (han + kana) * 2 >= latin:
+        return {"ja": 10.0}, True, 0
+    if han >= 2 and han * 2 >= latin:
+        return {"zh": 10.0}, True, 0
+    if len(_CYRILLIC.findall(sample)) > latin:
+        return {"ru": 10.0}, True, 0
+    words = [w.lower() for w in _WORD.findall(sample) if len(w) > 1]
+    english = sum(w in _ENGLISH for w in words)
+    scores: dict[str, float] = {}
+    for code, grammar in GRAMMARS.items():
+        if grammar.no_spaces or not grammar.stopwords:
+            continue
+        cues = sum(cue.lower() not in _ENGLISH for cue in _compiled(code).request.findall(sample[:1000]))
+        score = sum(w in grammar.stopwords and w not in _ENGLISH for w in words) + 2 * cues
+        score += any(mark in sample for mark in _MARKS.get(code, ""))
+        if (score >= 2 and score > english) or (score >= 1 and english == 0 and len(words) <= 12):
+            scores[code] = score
+    return scores, False, english
+
+
+def detect_languages(prompt: str) -> list[str]:
+    """The languages of :data:`~sagepred.length_grammars.GRAMMARS` ``prompt`` may be written in, most
+    likely first; empty for English (or a language not read). Chinese and Japanese are told by their
+    script (kana is Japanese), Russian by Cyrillic, the others by their common words, letters and
+    request words. A prompt of several lines is judged by its request (first and last lines) when that
+    says so clearly, else as a whole: an English request may quote Spanish, and the other way round."""
+    instruction = _instruction_lines(prompt)
+    if instruction is not None:
+        scores, by_script, english = _scores(instruction[:4000])
+        if by_script or (scores and max(scores.values()) >= 3):
+            return sorted(scores, key=lambda code: -scores[code])
+        if english >= 2 and not scores:
+            return []
+    scores, _, _ = _scores(prompt[:4000])
+    return sorted(scores, key=lambda code: -scores[code])
+
+
+def _alternation(words: object) -> str:
+    return "|".join(sorted((str(w) for w in words), key=len, reverse=True))
+
+
+class _Compiled:
+    """A grammar's regular expressions, built once."""
+
+    def __init__(self, grammar: LanguageGrammar) -> None:
+        self.grammar = grammar
+        flags = re.IGNORECASE
+        pieces = _alternation([*grammar.numbers, *grammar.multipliers])
+        self.piece = re.compile(pieces, flags)
+        digits = r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+(?!\d)|\d+(?:[.,]\d{1,2})?"
+        if grammar.no_spaces:
+            number = rf"(?:(?:{digits})[十百千万萬]?|(?>(?:{pieces}){{1,8}}))"
+            b, e = "", ""
+        else:
+            joined = r"(?:\s+(?:y|e|et|und|и)\s+|[\s-]+)?"
+            number = rf"(?:{digits}|(?>(?:{pieces}){{1,4}})(?:{joined}(?>(?:{pieces}){{1,4}})){{0,3}})"
+            b, e = r"(?<![\w])", r"(?![\w])"
+        self.b, self.e = b, e
+        compound = r"(?:\w{1,20}-){0,2}\w{0,12}?" if grammar.code == "de" else ""
+        units = "|".join(f"(?P<{unit}>{nouns})" for unit, nouns in grammar.units.items())
+        units += f"|(?P<item>{compound}(?:{grammar.items}))"
+        gap = "" if grammar.no_spaces else r"(?:[\s-]+|[\s-]*(?:\w+[\s-]+)??)"
+        article = "" if grammar.no_spaces else r"(?:(?:le|las|los|les|as|os|i|gli|die)\s+)?"
+        rng = rf"(?:\s*(?:{grammar.range_join})\s*{article}(?P<high>{number}))?"
+        measure = r"(?:个|個)?" if grammar.code == "zh" else ""
+        self.count = re.compile(rf"{b}(?P<low>{number}){rng}{gap}{measure}(?:{units}){e}", flags)
+        self.compound = (
+            re.compile(rf"(?<!\w)(?P<low>{digits}|(?:{pieces}){{1,6}})-?(?P<unit>seitig|zeilig)\w*", flags)
+            if grammar.code == "de"
+            else None
+        )
+        self.listed = re.compile(
+            rf"{b}(?:{grammar.list_verbs}){e}\s*(?:(?:me|mir|мне|moi|mi|nos|us)\s+)?"
+            rf"(?P<bound>(?:{grammar.at_most}|{grammar.at_least}|{grammar.about})\s+)?(?P<n>{number}){e}\s*\w",
+            flags,
+        )
+        ranked = grammar.superlative.split("{n}")
+        ranked_sizes = [f"(?P<n{i}>{number})" for i in range(len(ranked) - 1)]
+        ranked_pattern = "".join(p + s for p, s in zip(ranked, [*ranked_sizes, ""], strict=True))
+        self.superlative = re.compile(rf"{b}(?:{ranked_pattern}){e}", flags)
+        self.line_unit = re.compile(rf"\s*(?:{grammar.units.get('line', '(?!)')})", flags)
+        self.at_most = re.compile(rf"{b}(?:{grammar.at_most})\s*$", flags)
+        self.at_least = re.compile(rf"{b}(?:{grammar.at_least})\s*$", flags)
+        self.about = re.compile(rf"{b}(?:{grammar.about})\s*$", flags)
+        self.lead_in = re.compile(rf"{b}(?:{grammar.lead_in})\s*$", flags)
+        self.lead_after = re.compile(grammar.lead_after, flags)
+        self.request = re.compile(rf"{b}(?:{grammar.request}){e}", flags)
+        self.list_verb = re.compile(rf"{b}(?:{grammar.list_verbs}){e}", flags)
+        bounds = f"{grammar.about}|{grammar.at_most}|{grammar.at_least}"
+        self.describes = (
+            re.compile(rf"(?:{grammar.describes})(?:{bounds})?\s*$", flags)
+            if grammar.no_spaces
+            else re.compile(rf"{b}(?:{grammar.describes}){e}(?:\s+\S+){{0,2}}?\s*$", flags)
+        )
+        self.reported = re.compile(rf"{b}(?:{grammar.reported}){e}", flags)
+        self.how_many = re.compile(rf"{b}(?:{grammar.how_many}){e}", flags)
+        self.rate = re.compile(rf"\s*(?:{grammar.rate})", flags)
+        self.rate_before = re.compile(rf"(?:{grammar.rate})\s*$", flags)
+        self.modal = re.compile(rf"{b}(?:{grammar.modal}){e}", flags)
+        self.own_task = re.compile(rf"{b}(?:{grammar.own_task}){e}", flags)
+        self.answer_subject = re.compile(rf"{b}(?:{grammar.answer_subject}){e}", flags)
+        self.each = re.compile(rf"{b}(?:{grammar.each}){e}", flags)
+        self.possessive = re.compile(rf"{b}(?:{grammar.possessive}){e}", flags)
+        self.forms = [
+            (re.compile(rf"{b}(?:{form}){e}", flags), words) for form, words in grammar.forms.items()
+        ]
+        self.one_word = re.compile(rf"{b}(?:{grammar.one_word}){e}", flags)
+        self.yes_no = re.compile(rf"{b}(?:{grammar.yes_no}){e}", flags)
+        self.short_answer = re.compile(rf"{b}(?:{grammar.short_answer}){e}", flags)
+        self.few_words = re.compile(rf"{b}(?:{grammar.few_words}){e}", flags)
+        self.brief = re.compile(rf"{b}(?:{grammar.brief}){e}", flags)
+        self.detailed = re.compile(rf"{b}(?:{grammar.detailed}){e}", flags)
+        self.at_most_after = re.compile(rf"\s*(?:{grammar.at_most_after or '(?!)'})", flags)
+        self.at_least_after = re.compile(rf"\s*(?:{grammar.at_least_after or '(?!)'})", flags)
+        self.about_after = re.compile(rf"\s*(?:{grammar.about_after or '(?!)'})", flags)
+
+    def number(self, text: str) -> float | None:
+        """A number phrase's value: digits ("2.000", "1,5"), words ("dos mil", "zweihundertfünfzig",
+        "两千五百"), and in Chinese two neighbouring digits as a range ("三五句": four)."""
+        phrase = text.strip().lower()
+        if not phrase:
+            return None
+        if phrase[0].isdigit() and phrase[-1] in self.grammar.multipliers:
+            head = self.number(phrase[:-1])
+            return head * self.grammar.multipliers[phrase[-1]] if head is not None else None
+        if phrase[0].isdigit():
+            if re.fullmatch(r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+", phrase):
+                return float(re.sub(r"\D", "", phrase))
+            try:
+                return float(phrase.replace(",", "."))
+            except ValueError:
+                return None
+        pieces = [p.lower() for p in self.piece.findall(phrase)]
+        values = [self.grammar.numbers.get(p) for p in pieces]
+        if 0.5 in values:  # "eine halbe Seite", "полстраницы", "半页": half of one
+            rest = sum(v for v in values if v not in (None, 0.5))
+            return (rest if rest > 1 else 0.0) + 0.5
+        if self.grammar.no_spaces:
+            return _cjk_number(pieces, self.grammar)
+        total, current = 0.0, 0.0
+        for piece in pieces:
+            if piece in self.grammar.multipliers:
+                scale = self.grammar.multipliers[piece]
+                if scale >= 1000:
+                    total, current = total + max(current, 1.0) * scale, 0.0
+                else:
+                    current = max(current, 1.0) * scale
+            else:
+                current += self.grammar.numbers.get(piece, 0.0)
+        value = total + current
+        return value if value > 0 else None
+
+
+def _cjk_number(pieces: list[str], grammar: LanguageGrammar) -> float | None:
+    """A Chinese or Japanese numeral: "一百五十" 150, "两千五百" 2,500, "十五" 15, "三五" (two neighbouring
+    digits, a range) 4."""
+    if len(pieces) == 2 and all(p in grammar.numbers for p in pieces):
+        first, second = (grammar.numbers[p] for p in pieces)
+        if 1 <= first < second <= first + 2:
+            return (first + second) / 2
+    total, section, digit = 0.0, 0.0, 0.0
+    for piece in pieces:
+        if piece in grammar.numbers:
+            digit = grammar.numbers[piece]
+        elif grammar.multipliers[piece] < 10000:
+            section += (digit or 1.0) * grammar.multipliers[piece]
+            digit = 0.0
+        else:
+            total += (section + digit or 1.0) * grammar.multipliers[piece]
+            section, digit = 0.0, 0.0
+    value = total + section + digit
+    return value if value > 0 else None
+
+
+@functools.cache
+def _compiled(code: str) -> _Compiled:
+    return _Compiled(GRAMMARS[code])
+
+
+def _quoted_spans(prompt: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _FENCE.finditer(prompt)]
+    spans += [m.span() for m in _SINGLE_QUOTED.finditer(prompt)]
+    for opening, closing in _QUOTE_PAIRS:
+        start = 0
+        while (i := prompt.find(opening, start)) >= 0:
+            j = prompt.find(closing, i + 1)
+            if j < 0:
+                break
+            spans.append((i, j))
+            start = j + 1
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    return any(a < position < b for a, b in spans)
+
+
+def _sentence_of(prompt: str, start: int, end: int) -> tuple[str, str]:
+    """The text of a match's sentence before it and after it (with the mark that ends it)."""
+    before = _SENTENCE_END.split(prompt[max(0, start - 240) : start])[-1]
+    rest = prompt[end : end + 240]
+    stop = _SENTENCE_END.search(rest)
+    after = rest[: stop.end()] if stop is not None else rest
+    return before, after
+
+
+def _previous_sentence(prompt: str, start: int) -> str:
+    sentences = [s for s in _SENTENCE_END.split(prompt[max(0, start - 400) : start]) if s.strip()]
+    return sentences[-2] if len(sentences) >= 2 else ""
+
+
+@functools.lru_cache(maxsize=16)
+def _line_spans(prompt: str) -> list[tuple[int, int]]:
+    """Where each non-blank line of ``prompt`` starts and ends."""
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", prompt)]
+
+
+def _in_pasted_material(prompt: str, start: int, c: _Compiled) -> bool:
+    """Whether ``start`` lies in text the prompt quotes: a middle line of a prompt of three lines or
+    more, or a later line after one that ends with a colon or a first line that asks for something
+    ("Translate this notice:"), unless it is a short closing line (the request after the material)."""
+    lines = _line_spans(prompt)
+    if len(lines) < 2:
+        return False
+    index = max(0, bisect.bisect_right(lines, (start, len(prompt) + 1)) - 1)
+    if 0 < index < len(lines) - 1:
+        return True
+    introduced = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
+    introduced = introduced or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
+    short = 35 if c.grammar.no_spaces else 100
+    last_is_short = index == len(lines) - 1 and lines[index][1] - lines[index][0] <= short
+    return index > 0 and introduced and not last_is_short
+
+
+def _words(count: float, unit: str, grammar: LanguageGrammar) -> float:
+    from sagepred.length_instructions import WORDS_PER_UNIT
+
+    per = WORDS_PER_UNIT.get(unit, 1.0)
+    if grammar.no_spaces:
+        per = 1.0 if unit == "character" else per * CJK_CHARS_PER_WORD
+    return count * per
+
+
+class _Reading:
+    """One count's reading and how it ranks."""
+
+    def __init__(self, words: float, unit: str, count: float, text: str, sized: bool) -> None:
+        self.words, self.unit, self.count, self.text, self.sized = words, unit, count, text, sized
+
+    @property
+    def rank(self) -> tuple[bool, bool, bool]:
+        """Word and character counts first (the most precise), then counts of more than one ("write a
+        paragraph, at most five sentences"), then counts a lead-in sizes."""
+        return (self.unit not in ("word", "character"), self.count == 1, not self.sized)
+
+
+def _bound(c: _Compiled, prompt: str, near: str, end: int) -> float:
+    """The factor of a bound around a count: 0.8 at most, 1.15 at least, 1 otherwise; the longer of two
+    matches wins ("не меньше" is at least, not "меньше")."""
+    most, least = c.at_most.search(near), c.at_least.search(near)
+    if most and least:
+        return 0.8 if most.start() < least.start() else 1.15
+    if not prompt:
+        return 0.8 if most else 1.15 if least else 1.0
+    after = _BOUND_AFTER.match(prompt, end)
+    if most or c.at_most_after.match(prompt, end) or (after is not None and after.group("most")):
+        return 0.8
+    if least or c.at_least_after.match(prompt, end) or (after is not None and after.group("least")):
+        return 1.15
+    return 1.0
+
+
+def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
+    grammar = c.grammar
+    quoted = _quoted_spans(prompt)
+    matches = list(c.count.finditer(prompt))
+    if c.compound is not None:
+        matches += list(c.compound.finditer(prompt))
+    short_prompt = len(prompt) <= 160 and "\n" not in prompt.strip()
+    software = _SOFTWARE.search(prompt) is not None
+    for match in matches:
+        if _inside(quoted, match.start()) or _in_pasted_material(prompt, match.start(), c):
+            continue
+        unit = next(
+            (u for u in (*grammar.units, "item") if u in match.re.groupindex and match.group(u)),
+            None,
+        )
+        if unit is None:
+            unit = "page" if match.group("unit").lower() == "seitig" else "line"
+        low = c.number(match.group("low"))
+        high = (
+            c.number(match.group("high")) if "high" in match.re.groupindex and match.group("high") else None
+        )
+        if low is None:
+            continue
+        count = (low + high) / 2 if high is not None and high > low else low
+        if _AND_A_HALF.match(prompt, match.end()):
+            count += 0.5  # "una página y media"
+        if (unit == "item" and count < 2) or count > MAX_COUNT:
+            continue
+        before, after = _sentence_of(prompt, match.start(), match.end())
+        sentence = before + match.group(0) + after
+        near = before[-60:]
+        if unit in ("character", "line") and (software or _SOFTWARE_NEAR.search(sentence)):
+            continue
+        clause_before = _CLAUSE_END.split(before)[-1]
+        clause_after = _CLAUSE_END.split(after)[0]
+        if c.rate.match(prompt, match.end()) or (grammar.no_spaces and c.rate_before.search(near)):
+            continue
+        reported_in = sentence if grammar.no_spaces else _CONTRAST.split(before)[-1]
+        if c.reported.search(reported_in) or c.describes.search(clause_before):
+            continue
+        if c.own_task.search(before):
+            continue  # "Tengo que escribir un ensayo de 2000 palabras, ¿cómo me organizo?"
+        if c.possessive.search(
+            clause_before[-8:] if grammar.no_spaces else " ".join(clause_before.split()[-2:])
+        ):
+            continue  # "meine 10 Punkte", "我的論文兩萬字"
+        if grammar.code == "ja" and (
+            _JA_EXISTS.match(prompt, match.end())
+            or (_JA_TEXT_OF.match(prompt, match.end()) and not c.request.search(sentence))
+        ):
+            continue  # "500ページ以上ある小説"
+        clause = clause_before + " " + clause_after
+        if unit != "item" and c.each.search(clause) and not c.answer_subject.search(clause):
+            continue
+        asks = bool(c.request.search(sentence) or (unit == "item" and c.list_verb.search(sentence)))
+        factor = _bound(c, prompt, near, match.end())
+        bounded = factor != 1.0 or bool(c.about.search(near) or c.about_after.match(prompt, match.end()))
+        lead = bool(c.lead_in.search(near) or c.lead_after.match(prompt, match.end()))
+        weak_lead = re.search(r"(?<!\w)(?:de|di|d'|von|of|da)\s*$", near, re.IGNORECASE) is not None
+        lead = lead and not weak_lead
+        if grammar.no_spaces:  # "2000字的实习报告，…", "…お願いします。A4で1ページ分くらい"
+            alone = not prompt[: match.start()].strip() or (
+                len(sentence.strip()) <= 16
+                and bool(c.request.search(_previous_sentence(prompt, match.start())))
+            )
+        else:
+            alone = len(clause_before.split()) <= 1 and len(clause_after.split()) <= 3
+            alone = alone and (len(before.split()) <= 1 or short_prompt)
+        if c.modal.search(before) and not asks:
+            if not c.answer_subject.search(before) and (
+                "?" in prompt or "？" in prompt or not c.request.search(prompt[: match.start() - len(before)])
+            ):
+                continue  # a rule ("the thesis may have at most 40 pages"), not a request
+            asks = True  # a requirement on the answer ("Il doit faire 600 mots.")
+        if unit == "item" and not prompt[: match.start()].strip():
+            asks = True  # "7 советов как быстро уснуть": a title-like request
+        if unit == "item" and not (asks or lead or factor != 1.0):
+            continue  # "in massimo 6 passaggi", not "约24万种"
+        if not (asks or bounded or lead or alone):
+            continue
+        if _QUESTION.search(sentence.strip()) and not asks and not lead:
+            continue
+        if grammar.no_spaces and _OR_QUESTION.search(sentence):
+            continue  # "简历写一页还是两页比较好？": a choice asked about, not a length asked for
+        count *= factor
+        if unit == "stanza":  # "4 couplets de 4 lignes", "4 Strophen mit je 4 Zeilen"
+            inner = c.count.search(prompt, match.end(), match.end() + 30)
+            if inner is not None and inner.group("line") and (lines := c.number(inner.group("low"))):
+                yield _Reading(
+                    count * lines * _words(1.0, "line", grammar), "line", count * lines, match.group(0), True
+                )
+                continue
+        if unit == "word" and count == 1:
+            yield _Reading(1.0, "one_word", 1.0, match.group(0), True)
+            continue
+        if unit == "word" and 2 <= count <= 20 and c.list_verb.search(" ".join(before.split()[-2:])):
+            unit = "item"  # "Lista 15 palavras em inglês …": the words are the list's items
+        yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), lead or bounded)
+
+
+def _unquoted(pattern: re.Pattern[str], prompt: str, c: _Compiled) -> re.Match[str] | None:
+    """The first match of ``pattern`` outside quotes and pasted material."""
+    quoted = _quoted_spans(prompt)
+    return next(
+        (
+            m
+            for m in pattern.finditer(prompt)
+            if not _inside(quoted, m.start()) and not _in_pasted_material(prompt, m.start(), c)
+        ),
+        None,
+    )
+
+
+def _listed(prompt: str, c: _Compiled) -> _Reading | None:
+    """A list's size after a list verb ("dame 5 películas", "предложи 4 блюда"), a ranked list ("las 5
+    mejores playas"), or "top 10"; not the first lines of a file ("les 10 premières lignes"), nor in a
+    prompt about software."""
+    if _SOFTWARE.search(prompt):
+        return None
+    match = _unquoted(c.listed, prompt, c)
+    if match is not None and (n := c.number(match.group("n"))) is not None and 2 <= n <= MAX_COUNT:
+        n *= _bound(c, "", match.group("bound") or "", 0)
+        return _Reading(_words(n, "item", c.grammar), "item", n, match.group(0).rstrip(), False)
+    ranked = _unquoted(c.superlative, prompt, c)
+    size = next((v for v in ranked.groupdict().values() if v), None) if ranked is not None else None
+    if ranked is not None and c.line_unit.search(prompt, ranked.end(), ranked.end() + 24):
+        ranked = None
+    if ranked is not None and size is not None and (n := c.number(size)) is not None and n >= 2:
+        return _Reading(_words(n, "item", c.grammar), "item", n, ranked.group(0), False)
+    top = _unquoted(_TOP, prompt, c)
+    if top is not None and (n := float(top.group("n"))) >= 2:
+        return _Reading(_words(n, "item", c.grammar), "item", n, top.group(0), False)
+    return None
+
+
+def _form(prompt: str, c: _Compiled) -> _Reading | None:
+    """A fixed form the prompt asks for ("un haiku", "einen Vierzeiler", "четверостишие", "俳句")."""
+    for pattern, words in c.forms:
+        match = _unquoted(pattern, prompt, c)
+        if match is not None:
+            before, after = _sentence_of(prompt, match.start(), match.end())
+            if c.request.search(before + after) or c.list_verb.search(before + after):
+                return _Reading(words, "form", 1.0, match.group(0), False)
+    return None
+
+
+def parse_in(prompt: str, code: str) -> LengthRequest | None:
+    """``prompt``'s length request read with the grammar of language ``code``, or None."""
+    from sagepred.length_instructions import (
+        BRIEF_MULTIPLIER,
+        DETAILED_MULTIPLIER,
+        LengthRequest,
+    )
+
+    c = _compiled(code)
+    counting = _unquoted(c.how_many, prompt, c) is None
+    found = list(_counts(prompt, c)) if counting else []
+    prose = sorted((r for r in found if r.unit != "item"), key=lambda r: r.rank)
+    if prose:
+        best = prose[0]
+        if best.unit == "one_word":
+            return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, best.text, code)
+        return LengthRequest("absolute", best.words, 1.0, best.unit, best.count, best.text, code)
+    for pattern, unit in ((c.one_word, "one_word"), (c.yes_no, "yes_no"), (c.short_answer, "short_answer")):
+        match = _unquoted(pattern, prompt, c)
+        if match is not None and (unit == "one_word" or len(prompt) < 600):
+            return LengthRequest("absolute", 1.0, 1.0, unit, 1.0, match.group(0), code)
+    few = _unquoted(c.few_words, prompt, c) if counting else None
+    if few is not None:
+        return LengthRequest("absolute", _words(3.0, "word", c.grammar), 1.0, "word", 3.0, few.group(0), code)
+    listed = found[0] if found else (_listed(prompt, c) if counting else None)
+    form = _form(prompt, c) if counting else None
+    if listed is not None:
+        return LengthRequest("absolute", listed.words, 1.0, "item", listed.count, listed.text, code)
+    if form is not None:
+        return LengthRequest("absolute", form.words, 1.0, "form", 1.0, form.text, code)
+    detailed = _unquoted(c.detailed, prompt, c)
+    brief = _unquoted(c.brief, prompt, c)
+    if brief is not None and (detailed is None or brief.start() < detailed.start()):
+        return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0), code)
+    if detailed is not None:
+        return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0), code)
+    return None
+
+
+def parse_multilingual_request(prompt: str) -> LengthRequest | None:
+    """The length request of a prompt in one of :data:`~sagepred.length_grammars.GRAMMARS`' languages,
+    or None (an English prompt, or nothing read)."""
+    for code in detect_languages(prompt):
+        request = parse_in(prompt, code)
+        if request is not None:
+            return request
+        if _compiled(code).count.search(prompt):
+            return None  # the likeliest language saw a count and refused it: no other may read it
+    return None
+
+
+def parse_unidentified(prompt: str) -> LengthRequest | None:
+    """For a prompt too short to tell its language ("riassumi in 3 paragrafi i promessi sposi") that the
+    English grammar read nothing in: a unit count in one of the languages spelled with Latin letters
+    (their unit nouns are their own: "paragrafi", "palabras", "Wörter"), or None."""
+    words = [w.lower() for w in _WORD.findall(prompt)]
+    if len(prompt) > 200 or sum(w in _ENGLISH for w in words) > 1:
+        return None
+    for code, grammar in GRAMMARS.items():
+        if grammar.no_spaces or code == "ru":
+            continue
+        c = _compiled(code)
+        if _unquoted(c.how_many, prompt, c) is not None:
+            continue
+        readings = sorted(
+            (r for r in _counts(prompt, c) if _WORD.findall(r.text)[-1].lower() not in _ENGLISH_NOUNS),
+            key=lambda r: r.rank,
+        )
+        if readings and readings[0].unit != "one_word":
+            best = readings[0]
+            from sagepred.length_instructions import LengthRequest
+
+            return LengthRequest("absolute", best.words, 1.0, best.unit, best.count, best.text, code)
+    return None

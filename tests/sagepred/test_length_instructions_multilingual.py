@@ -1,0 +1,252 @@
+"""Length instructions in Spanish, Portuguese, French, Italian, German, Russian, Chinese and Japanese.
+
+The cases here are our own wordings, not the blind probe sets' (those are scored at the end, as the
+English ones are in test_length_instructions.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sagepred.length_grammars import GRAMMARS
+from sagepred.length_instructions import NO_REQUEST, parse_length_request
+from sagepred.length_instructions_multilingual import (
+    TOKENS_PER_WORD_BY_LANGUAGE,
+    _compiled,
+    detect_languages,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language", "unit", "words"),
+    [
+        # counts and their units, with digits and number words
+        ("Escribe un artículo de 1.200 palabras sobre el cambio climático.", "es", "word", 1200),
+        ("Resume la Revolución Rusa en tres frases.", "es", "sentence", 54),
+        ("Explica la fotosíntesis en dos párrafos, por favor.", "es", "paragraph", 94),
+        ("Redacta un informe de una página y media sobre las ventas.", "es", "page", 750),
+        ("Necesito una carta de presentación de unas 250 palabras.", "es", "word", 250),
+        ("Escreva um texto de no máximo 300 palavras sobre o SUS.", "pt", "word", 240),
+        ("Resuma o filme em duas frases.", "pt", "sentence", 36),
+        ("Rédige une lettre de motivation d'une page pour un stage.", "fr", "page", 500),
+        ("Explique la blockchain en 100 mots maximum.", "fr", "word", 80),
+        ("Écris un poème de quatre strophes de quatre vers sur l'automne.", "fr", "line", 160),
+        ("Scrivi un saggio di almeno 800 parole sull'Unione Europea.", "it", "word", 920),
+        ("Spiegami il Bitcoin in cinque righe.", "it", "line", 50),
+        ("Schreibe einen Aufsatz mit 500 Wörtern über den Klimawandel.", "de", "word", 500),
+        ("Erkläre die Inflation in zwei Sätzen.", "de", "sentence", 36),
+        ("Fasse den Roman auf einer halben Seite zusammen.", "de", "page", 250),
+        ("Verfasse einen zweiseitigen Brief an den Vermieter.", "de", "page", 1000),
+        ("Напиши эссе на 300 слов о дружбе.", "ru", "word", 300),
+        ("Объясни квантовую механику в трёх предложениях.", "ru", "sentence", 54),
+        ("Опиши Москву не более чем в двух абзацах.", "ru", "paragraph", 94),
+        ("请用三句话介绍一下长城。", "zh", "sentence", 91.8),
+        ("写一篇关于环保的作文，800字左右。", "zh", "character", 800),
+        ("帮我写一段自我介绍，不超过两百字。", "zh", "character", 160),
+        ("东京について300字で説明してください。", "ja", "character", 300),
+        ("この映画のあらすじを3文でまとめて。", "ja", "sentence", 91.8),
+        # lists
+        ("Dame 5 ideas para un cumpleaños infantil.", "es", "item", 115),
+        ("Quais são as 5 melhores praias do Nordeste?", "pt", "item", 115),
+        ("Nenne mir mindestens 10 Gründe für das Ehrenamt.", "de", "item", 264.5),
+        ("Предложи 4 названия для кофейни.", "ru", "item", 92),
+        ("给我列出5个学习英语的方法。", "zh", "item", 196),
+        ("週末の過ごし方を3つ挙げてください。", "ja", "item", 117.3),
+        # a word or so
+        ("¿Es Madrid la capital de España? Responde sí o no.", "es", "yes_no", 1),
+        ("Décris Paris en un seul mot.", "fr", "one_word", 1),
+        ("Wer schrieb den Faust? Nur den Namen.", "de", "short_answer", 1),
+        ("水的化学式是什么？只回答答案，不要解释。", "zh", "short_answer", 1),
+    ],
+)
+def test_counts_and_short_answers(prompt: str, language: str, unit: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.kind == "absolute", request
+    assert request.language == language
+    assert request.unit == unit
+    assert request.requested_words == pytest.approx(words, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "multiplier"),
+    [
+        ("Explica brevemente qué es un ETF.", 0.5),
+        ("Explique-moi en détail le fonctionnement d'un moteur diesel.", 1.6),
+        ("Erkläre ausführlich, wie ein Kühlschrank funktioniert.", 1.6),
+        ("Кратко: что такое инфляция?", 0.5),
+        ("请详细介绍一下量子计算的原理。", 1.6),
+        ("简单说说什么是区块链，别展开。", 0.5),
+        ("量子コンピュータについて簡潔に教えて。", 0.5),
+        ("Spiegami in dettaglio come funziona la borsa.", 1.6),
+    ],
+)
+def test_shorter_and_longer_answers(prompt: str, multiplier: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.kind == "relative"
+    assert request.multiplier == multiplier
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        # someone else's rule, a text that exists, a question about a count, a rate, quotes, data
+        "Mi profesora dice que el trabajo tiene que tener 10 páginas. ¿Qué tema me recomiendas?",
+        "Ce roman fait 400 pages, est-ce que ça vaut la peine de le lire ?",
+        "Quante parole ha la Divina Commedia?",
+        "Ich lese 30 Seiten pro Tag. Wann bin ich mit dem Buch fertig?",
+        "Was bedeutet 'Fasse den Text in drei Sätzen zusammen' auf Englisch?",
+        "Мой диплом сейчас примерно 80 страниц, это нормально?",
+        "这本书有300页，适合初中生读吗？",
+        "卒論は2万字以上って言われたけど、参考文献も数えるの？",
+        "Tengo que escribir un ensayo de 3000 palabras para el lunes, ¿cómo me organizo?",
+        "Il mio file CSV ha 2000 righe: come rimuovo i duplicati con pandas?",
+        "Traduce al inglés:\n\nEl informe final tendrá 40 páginas y cinco capítulos.\n\nGracias.",
+        "Escribe una regex que valide contraseñas de 8 a 16 caracteres.",
+        "Um livro tem 300 páginas e eu leio 20 páginas por dia. Quantos dias demoro?",
+    ],
+)
+def test_counts_that_set_no_length_are_not_read(prompt: str) -> None:
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("Escribe un cuento sobre un dragón.", ["es"]),
+        ("Écris un poème sur la mer.", ["fr"]),
+        ("Schreib mir eine E-Mail an meinen Chef.", ["de"]),
+        ("Напиши письмо другу.", ["ru"]),
+        ("写一首关于月亮的诗", ["zh"]),
+        ("月についての詩を書いて", ["ja"]),
+        # English prompts stay English, whatever they quote or however they open
+        ("Describe a scene in a few sentences.", []),
+        ("Propose a strategy to build a strong online presence", []),
+        ("Translate from Chinese to English.\nInput: 他坚持不懈。", []),
+        ("Web search results:\n\n[1] The solar system ...\n\nReply in Español", []),
+        ("Summarize this Spanish article in two sentences:\n\nEl gobierno aprobó ayer la ley.", []),
+    ],
+)
+def test_language_detection(prompt: str, expected: list[str]) -> None:
+    assert detect_languages(prompt)[: len(expected)] == expected
+    if not expected:
+        assert detect_languages(prompt) == []
+
+
+def test_the_request_decides_the_language_not_the_material_it_pastes() -> None:
+    request = parse_length_request("Resume este texto en dos frases:\n\nThe city council voted on Tuesday.")
+    assert (request.language, request.unit, request.count) == ("es", "sentence", 2)
+    assert "es" in detect_languages("Resume este texto en dos frases:\n\nThe city council voted on Tuesday.")
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "value"),
+    [
+        ("es", "dos mil quinientas", 2500),
+        ("es", "1.500", 1500),
+        ("es", "1,5", 1.5),
+        ("fr", "deux cents", 200),
+        ("it", "duecentocinquanta", 250),
+        ("de", "zweihundertfünfzig", 250),
+        ("de", "eine halbe", 0.5),
+        ("ru", "пол", 0.5),
+        ("ru", "две тысячи", 2000),
+        ("zh", "两千五百", 2500),
+        ("zh", "一百五十", 150),
+        ("zh", "十五", 15),
+        ("zh", "三五", 4),
+        ("zh", "20万", 200_000),
+        ("ja", "三千", 3000),
+    ],
+)
+def test_numbers(code: str, text: str, value: float) -> None:
+    assert _compiled(code).number(text) == pytest.approx(value)
+
+
+def test_lengths_in_tokens_follow_the_language_and_the_tokenizer() -> None:
+    spanish = parse_length_request("Escribe un ensayo de 1000 palabras sobre Cervantes.")
+    english = parse_length_request("Write a 1000-word essay on Cervantes.")
+    chinese = parse_length_request("写一篇1000字的文章，介绍鲁迅。")
+    assert spanish.requested_tokens("llama3") == pytest.approx(
+        1000 * TOKENS_PER_WORD_BY_LANGUAGE["es"]["llama3"]
+    )
+    assert spanish.requested_tokens("llama3") > english.requested_tokens("llama3")
+    assert chinese.describe() == "1,000 characters"
+    assert chinese.requested_tokens("qwen") < chinese.requested_tokens("llama2")
+    assert spanish.requested_tokens("unknown-family") == pytest.approx(
+        1000 * TOKENS_PER_WORD_BY_LANGUAGE["es"][None]
+    )
+
+
+def test_tokens_per_word_are_measured_on_the_bundled_prose(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is what the real tokenizers count on tests/data/length_prose_*.txt."""
+    from sagepred.tokenizers import load_tokenizer
+
+    monkeypatch.setenv("SAGEPRED_TOKENIZERS_DIR", str(data_dir / "tokenizers"))
+    for language, table in TOKENS_PER_WORD_BY_LANGUAGE.items():
+        text = (DATA / f"length_prose_{language}.txt").read_text(encoding="utf-8")
+        units = len(re.sub(r"\s", "", text)) if language in ("zh", "ja") else len(text.split())
+        for family in ("llama3", "qwen", "llama2"):
+            tokens = load_tokenizer(family).count(text)
+            assert tokens / units == pytest.approx(table[family], rel=0.01), (language, family)
+
+
+def test_english_readings_are_unchanged_by_the_other_grammars() -> None:
+    assert parse_length_request("Describe how cryptocurrencies work in a few sentences.").language == "en"
+    assert parse_length_request("List 5 adjectives that describe a sunny day.").unit == "item"
+    assert parse_length_request("Propose a procedure for presenting a report.") == NO_REQUEST
+
+
+def test_every_grammar_compiles_and_reads_its_own_unit_nouns() -> None:
+    for code in GRAMMARS:
+        compiled = _compiled(code)
+        assert compiled.count.pattern and compiled.request.pattern
+
+
+@pytest.mark.parametrize(
+    ("name", "least_read", "most_wrong", "most_false_positives", "most_relative_misses"),
+    [
+        ("length_instructions_multilingual_1.jsonl", 246, 1, 0, 0),
+        ("length_instructions_multilingual_2.jsonl", 248, 2, 2, 0),
+        ("length_instructions_multilingual_3.jsonl", 246, 0, 0, 0),
+        ("length_instructions_multilingual_4.jsonl", 235, 1, 6, 7),  # held out: the grammar as shipped
+    ],
+)
+def test_probe_sets_written_without_the_grammar_are_read(
+    name: str, least_read: int, most_wrong: int, most_false_positives: int, most_relative_misses: int
+) -> None:
+    """Four rounds of prompts by helpers that never saw the grammar, 60 per language and round (32
+    with a length, 8 shorter / longer, 20 whose numbers set no length), each scored before the grammar
+    learnt from it (docs/predictor.md). Held out, the first two rounds were read 378 of 512 times, the
+    second (after the first's lessons) 205 of 256, the third 229, the fourth 229 (the grammar as
+    shipped; nothing was changed for it); "a few words" counts as read here when both readings are five
+    words or fewer (eight characters), as the sets call it five and the grammar three."""
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+    read, wrong, false_positives, relative_misses = 0, [], [], []
+    for row in rows:
+        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
+        if expected is not None:
+            if request.requested_words is None:
+                continue
+            few = max(expected, request.requested_words) <= (8 if row["language"] in ("zh", "ja") else 5)
+            if abs(request.requested_words - expected) <= 0.25 * expected or few:
+                read += 1
+            else:
+                wrong.append(row["prompt"])
+        elif row["note"].startswith("relative"):
+            direction = -1 if "short" in row["note"] else 1
+            if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
+                relative_misses.append(row["prompt"])
+        elif request.kind == "absolute":
+            false_positives.append(row["prompt"])
+    assert len(rows) == 480 and sum(row["expected_words"] is not None for row in rows) == 256
+    assert read >= least_read, read
+    assert len(wrong) <= most_wrong, wrong
+    assert len(false_positives) <= most_false_positives, false_positives
+    assert len(relative_misses) <= most_relative_misses, relative_misses
