@@ -192,23 +192,28 @@ def _instruction_lines(prompt: str) -> str | None:
 
 def _scores(sample: str) -> tuple[dict[str, float], bool, int]:
     """Each language's evidence in ``sample`` (kept where it beats English's), whether the script alone
-    decided (Chinese, Japanese, Russian), and the English words."""
-    han, kana = len(_HAN.findall(sample)), len(_KANA.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    if kana >= 2 and (han + kana) * 2 >= latin:
-        return {"ja": 10.0}, True, 0
-    if han >= 2 and han * 2 >= latin:
-        return {"zh": 10.0}, True, 0
-    if len(_CYRILLIC.findall(sample)) > latin:
-        return {"ru": 10.0}, True, 0
+    decided (Chinese, Japanese, Russian), and the English words. A language's request verbs are only
+    looked for when it has a common word there or English has few (most prompts: English, in ASCII)."""
+    if not sample.isascii():
+        han, kana = len(_HAN.findall(sample)), len(_KANA.findall(sample))
+        latin = len(_LATIN.findall(sample))
+        if kana >= 2 and (han + kana) * 2 >= latin:
+            return {"ja": 10.0}, True, 0
+        if han >= 2 and han * 2 >= latin:
+            return {"zh": 10.0}, True, 0
+        if len(_CYRILLIC.findall(sample)) > latin:
+            return {"ru": 10.0}, True, 0
     words = [w.lower() for w in _WORD.findall(sample) if len(w) > 1]
     english = sum(w in _ENGLISH for w in words)
+    foreign = [w for w in words if w not in _ENGLISH]
     scores: dict[str, float] = {}
     for code, grammar in GRAMMARS.items():
         if grammar.no_spaces or not grammar.stopwords:
             continue
-        cues = sum(cue.lower() not in _ENGLISH for cue in _compiled(code).request.findall(sample[:1000]))
-        score = sum(w in grammar.stopwords and w not in _ENGLISH for w in words) + 2 * cues
+        score = float(sum(w in grammar.stopwords for w in foreign))
+        if score or english < 2:
+            requests = _compiled(code).request.findall(sample[:1000])
+            score += 2 * sum(cue.lower() not in _ENGLISH for cue in requests)
         score += any(mark in sample for mark in _MARKS.get(code, ""))
         if (score >= 2 and score > english) or (score >= 1 and english == 0 and len(words) <= 12):
             scores[code] = score
