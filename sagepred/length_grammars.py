@@ -66,6 +66,9 @@ class LanguageGrammar:
     answer_subject: str = field(
         default="(?!)", metadata={"help": "the answer as a rule's subject ('your answers')"}
     )
+    explains_code: str = field(
+        default="(?!)", metadata={"help": "asking what pasted code does ('explica este código')"}
+    )
     own_task: str = field(
         default="(?!)",
         metadata={"help": "the user's own writing task ('I have to write …'): its count is theirs"},
@@ -78,6 +81,7 @@ class LanguageGrammar:
 
 SPANISH = LanguageGrammar(
     code="es",
+    explains_code=r"(?:expl[ií]ca|describe|resume|comenta)\w*\b.{0,60}?\b(?:c[oó]digo|funci[oó]n|script|consulta|regex|programa|fragmento)|qu[eé] hace (?:este|esta|el|la|mi)\s+(?:c[oó]digo|funci[oó]n|script|consulta|programa)",
     own_task=r"tengo que|tenemos que|debo (?:escribir|entregar|hacer)",
     superlative=r"(?:los|las) {n} (?:\w+ )?(?:mejores|peores|m[aá]s|principales|mayores|primer[oa]s)",
     answer_subject=r"(?:tu|tus|la|las|el|sus?) (?:respuestas?|texto|resumen)|respuestas?",
@@ -215,6 +219,7 @@ SPANISH = LanguageGrammar(
 
 PORTUGUESE = LanguageGrammar(
     code="pt",
+    explains_code=r"(?:expli(?:ca|que)|descreva|resuma|comente)\w*\b.{0,60}?\b(?:c[oó]digo|fun[cç][aã]o|script|consulta|regex|programa|trecho)|o que faz (?:este|esta|esse|essa|o|a|meu|minha)\s+(?:c[oó]digo|fun[cç][aã]o|script|consulta|programa)",
     own_task=r"tenho (?:que|de)|temos (?:que|de)|devo (?:escrever|entregar|fazer)",
     superlative=r"(?:os|as) {n} (?:\w+ )?(?:melhores|piores|mais|principais|maiores|primeir[oa]s)",
     answer_subject=r"(?:sua|suas|tua|tuas|a|as|o) (?:respostas?|texto|resumo)|respostas?",
@@ -351,6 +356,7 @@ PORTUGUESE = LanguageGrammar(
 
 FRENCH = LanguageGrammar(
     code="fr",
+    explains_code=r"(?:expliqu|d[ée]cri|r[ée]sum|comment)\w*\b.{0,60}?\b(?:code|fonction|script|requ[êe]te|regex|programme)|(?:code|fonction|script|programme)\b.{0,40}?\bce qu'(?:il|elle) fait|que fait (?:ce|cette|le|la|mon|ma)\s+(?:code|fonction|script|programme|requ[êe]te)",
     own_task=r"je dois|on doit|nous devons|j'ai (?:à|un|une) (?:écrire|rendre)",
     superlative=r"(?:les|des) {n} (?:\w+ )?(?:les |la |le )?(?:meilleur(?:e)?s|pires|plus|principa(?:les|ux)|premi[eè]re?s|grand(?:e)?s)",
     answer_subject=r"(?:tes|ta|vos|votre|la|les|le) (?:r[ée]ponses?|texte|r[ée]sum[ée])|r[ée]ponses?",
@@ -465,6 +471,7 @@ FRENCH = LanguageGrammar(
 
 ITALIAN = LanguageGrammar(
     code="it",
+    explains_code=r"(?:spieg|descriv|riassum|comment)\w*\b.{0,60}?\b(?:codice|funzione|script|query|regex|programma)|cosa fa (?:questo|questa|il|la|il mio|la mia)\s+(?:codice|funzione|script|query|programma)",
     own_task=r"devo|dobbiamo|ho da (?:scrivere|consegnare)",
     superlative=r"(?:i|le|gli|dei|delle|degli) {n} (?:\w+ )?(?:migliori|peggiori|pi[uù]|principali|maggiori|prim[ie])",
     answer_subject=r"(?:le tue|la tua|le sue|la sua|la|le|il) (?:rispost[ae]|testo|riassunto)|rispost[ae]",
@@ -570,6 +577,7 @@ ITALIAN = LanguageGrammar(
 
 GERMAN = LanguageGrammar(
     code="de",
+    explains_code=r"(?:erkl[äa]r|beschreib|fass|kommentier)\w*\b.{0,60}?\b(?:code|funktion|skript|script|query|regex|programm)|was (?:macht|tut) (?:dieser|diese|dieses|der|die|das|mein|meine)\s+(?:code|funktion|skript|programm)",
     own_task=r"ich muss|wir müssen|ich soll|wir sollen",
     superlative=r"(?:die|der|den) {n} (?:besten|wichtigsten|gr[öo][ßs]ten|sch[öo]nsten|h[äa]ufigsten|beliebtesten|\w+sten)",
     answer_subject=r"(?:deine|ihre|die|der|dein) (?:antworten?|text|zusammenfassung)|antworten?",
@@ -696,6 +704,7 @@ GERMAN = LanguageGrammar(
 
 RUSSIAN = LanguageGrammar(
     code="ru",
+    explains_code=r"(?:объясн|опиш|расскаж|прокомментиру)\w*.{0,60}?(?:код|функци\w*|скрипт|запрос|регулярк\w*|программ\w*)|что делает (?:этот|эта|эту|мой|моя|данный|данная)\s+(?:код|функци\w*|скрипт|запрос|программ\w*)",
     own_task=r"(?:мне|нам) (?:надо|нужно) (?:написать|сдать|подготовить)|я должен|я должна",
     superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
     answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
@@ -846,6 +855,7 @@ RUSSIAN = LanguageGrammar(
 
 CHINESE = LanguageGrammar(
     code="zh",
+    explains_code=r"(?:这个|这段|下面这段|下面的|以下|下面这个|這個|這段|下面這段|以下的)(?:代码|代碼|函数|函數|程序|脚本|腳本|正则|正則|SQL)",
     own_task=r"我要写|我要寫|我得写|我得寫|我需要写|我需要寫|我每次",
     superlative=r"(?:前|top|TOP){n}|{n}大(?!学|學|小|概)",
     answer_subject=r"回复|回答|答案|你的回答|所有回复",
@@ -922,6 +932,7 @@ CHINESE = LanguageGrammar(
 
 JAPANESE = LanguageGrammar(
     code="ja",
+    explains_code=r"(?:この|次の|以下の|下の)(?:コード|関数|プログラム|スクリプト|正規表現|SQL)",
     own_task=r"書かなきゃ|書かないと|書く必要|提出しなければ",
     superlative=r"(?:トップ|ベスト|上位){n}",
     answer_subject=r"回答|返答|答え|返信",

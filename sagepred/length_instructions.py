@@ -53,6 +53,7 @@ from sagepred.length_instructions_multilingual import (
     CHARACTER_LANGUAGES,
     TOKENS_PER_WORD_BY_LANGUAGE,
     detect_languages,
+    explains_code,
     parse_multilingual_request,
     parse_unidentified,
 )
@@ -894,6 +895,36 @@ READ_CHARS = 20_000
 grammar's time grows with what it reads (about 5 ms per 1,000 characters at worst)."""
 
 
+_EXPLAIN_CODE = re.compile(
+    r"\b(?:explain|describe|summari[sz]e|walk me through|comment on|tell me)\b[^\n]{0,60}?"
+    r"\b(?:this|the following|the above|the below|my|that|these)\s+(?:\w+\s+)?"
+    r"(?:code|function|snippet|script|query|regex|regular expression|program|class|method|command)\b|"
+    r"\bwhat (?:does|do|is) (?:this|the following|that|my)\s+(?:\w+\s+)?"
+    r"(?:code|function|snippet|script|query|regex|program|command)\b",
+    re.IGNORECASE,
+)
+"""Asking what pasted code does: "Explain this code in two sentences", "What does this regex do?"."""
+_CODE_PARTS = re.compile(r"```|\n\s*\n")
+_CODE_DATA_UNITS = frozenset({"item", "items_of", "line", "one_line", "character"})
+"""Units that count a program's data or lines, not an explanation's length."""
+
+
+def _explained_code_request(prompt: str) -> LengthRequest | None:
+    """The length asked of an explanation of pasted code: "Explain this code in two sentences:\n\n
+    <code>", "这个函数是干嘛的？一句话说明就行\n<code>" (the request's first paragraph, and a short closing one,
+    read without the code); None when the programming task asks for no explanation ("Create an
+    algorithm … and explain how it works in a paragraph" writes code and prose)."""
+    parts = [part.strip() for part in _CODE_PARTS.split(prompt)]
+    closing = parts[-1] if len(parts) > 1 and len(parts[-1]) <= 200 and not is_code_task(parts[-1]) else ""
+    request_text = (parts[0] + "\n" + closing).strip()
+    if not request_text or is_code_task(request_text):
+        return None
+    if not (_EXPLAIN_CODE.search(request_text) or explains_code(request_text)):
+        return None
+    request = _parse_one(request_text)
+    return None if request.kind == "none" or request.unit in _CODE_DATA_UNITS else request
+
+
 def _code_task_request(prompt: str) -> LengthRequest:
     """A programming task's request: "the full program", or yes / no in a short prompt ("Does
     list.sort() return None? Answer true or false."); its other counts describe its data ("in a word",
@@ -912,7 +943,7 @@ def _parse_one(prompt: str) -> LengthRequest:
     if len(prompt) > 2 * READ_CHARS:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
-        return _code_task_request(prompt)
+        return _explained_code_request(prompt) or _code_task_request(prompt)
     if detect_languages(prompt):
         return parse_multilingual_request(prompt) or NO_REQUEST
     request = _parse_english(prompt)

@@ -300,6 +300,7 @@ class _Compiled:
         self.rate_before = re.compile(rf"(?:{grammar.rate})\s*$", flags)
         self.modal = re.compile(rf"{b}(?:{grammar.modal}){e}", flags)
         self.own_task = re.compile(rf"{b}(?:{grammar.own_task}){e}", flags)
+        self.explains_code = re.compile(rf"{b}(?:{grammar.explains_code})", flags)
         self.answer_subject = re.compile(rf"{b}(?:{grammar.answer_subject}){e}", flags)
         self.each = re.compile(rf"{b}(?:{grammar.each}){e}", flags)
         self.possessive = re.compile(rf"{b}(?:{grammar.possessive}){e}", flags)
@@ -667,6 +668,12 @@ def parse_multilingual_request(prompt: str) -> LengthRequest | None:
         if _compiled(code).count.search(prompt):
             return None  # the likeliest language saw a count and refused it: no other may read it
     return None
+
+
+def explains_code(text: str) -> bool:
+    """Whether ``text`` (a request without its pasted code) asks what some code does, in its language:
+    "explica este código en dos frases", "Erklär mir diesen Code", "这个函数是干嘛的"."""
+    return any(_compiled(code).explains_code.search(text) for code in detect_languages(text))
 
 
 def parse_unidentified(prompt: str) -> LengthRequest | None:

@@ -212,10 +212,10 @@ def test_every_grammar_compiles_and_reads_its_own_unit_nouns() -> None:
 @pytest.mark.parametrize(
     ("name", "least_read", "most_wrong", "most_false_positives", "most_relative_misses"),
     [
-        ("length_instructions_multilingual_1.jsonl", 246, 1, 0, 0),
+        ("length_instructions_multilingual_1.jsonl", 248, 1, 0, 0),
         ("length_instructions_multilingual_2.jsonl", 248, 2, 2, 0),
-        ("length_instructions_multilingual_3.jsonl", 246, 0, 0, 0),
-        ("length_instructions_multilingual_4.jsonl", 235, 1, 6, 7),  # held out: the grammar as shipped
+        ("length_instructions_multilingual_3.jsonl", 250, 0, 0, 0),
+        ("length_instructions_multilingual_4.jsonl", 242, 1, 6, 7),  # held out (229), then code explanations
     ],
 )
 def test_probe_sets_written_without_the_grammar_are_read(
@@ -224,8 +224,8 @@ def test_probe_sets_written_without_the_grammar_are_read(
     """Four rounds of prompts by helpers that never saw the grammar, 60 per language and round (32
     with a length, 8 shorter / longer, 20 whose numbers set no length), each scored before the grammar
     learnt from it (docs/predictor.md). Held out, the first two rounds were read 378 of 512 times, the
-    second (after the first's lessons) 205 of 256, the third 229, the fourth 229 (the grammar as
-    shipped; nothing was changed for it); "a few words" counts as read here when both readings are five
+    second (after the first's lessons) 205 of 256, the third 229, the fourth 229 (one rule came after
+    it: explanations of pasted code); "a few words" counts as read here when both readings are five
     words or fewer (eight characters), as the sets call it five and the grammar three."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
     read, wrong, false_positives, relative_misses = 0, [], [], []
@@ -250,3 +250,49 @@ def test_probe_sets_written_without_the_grammar_are_read(
     assert len(wrong) <= most_wrong, wrong
     assert len(false_positives) <= most_false_positives, false_positives
     assert len(relative_misses) <= most_relative_misses, relative_misses
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit", "count"),
+    [
+        ("Explain this code in two sentences:\n\n```python\ndef f(x):\n    return x * 2\n```", "sentence", 2),
+        (
+            "Describe what the following function does in one paragraph.\n\ndef f(xs):\n    return xs[::-1]",
+            "paragraph",
+            1,
+        ),
+        (
+            "Explica este código en tres frases:\n\n```js\nconst f = (a) => a.map((x) => x * 2);\n```",
+            "sentence",
+            3,
+        ),
+        (
+            "Que fait cette fonction ? Explique-la en une phrase.\n\ndef g(s):\n    return s.upper()",
+            "sentence",
+            1,
+        ),
+        ("Объясни этот код одним абзацем:\n\n```python\nprint(sorted(set(xs)))\n```", "paragraph", 1),
+        (
+            "下面这段代码是做什么的？用两句话说明。\n```python\ndef f(n):\n    return n * n\n```",
+            "sentence",
+            2,
+        ),
+    ],
+)
+def test_an_explanation_of_pasted_code_is_sized_by_its_request(prompt: str, unit: str, count: float) -> None:
+    request = parse_length_request(prompt)
+    assert (request.unit, request.count) == (unit, count), request
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        # writing code: its counts are the data's, and "explain … in a paragraph" comes with the code
+        "Create an algorithm that reverses a string and explain how it works in a paragraph.",
+        "Write a function that returns the first 10 lines of a file.\n\ndef head(path):\n    pass",
+        "Explain this code:\n\n```python\nfor i in range(10):\n    print(i)\n```\nIt prints 10 lines.",
+        "Escribe una función que devuelva las 5 primeras palabras:\n\ndef f(s):\n    pass",
+    ],
+)
+def test_code_counts_stay_unread(prompt: str) -> None:
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
