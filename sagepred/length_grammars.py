@@ -81,10 +81,6 @@ class LanguageGrammar:
 
 SPANISH = LanguageGrammar(
     code="es",
-    explains_code=r"(?:expl[ií]ca|describe|resume|comenta)\w*\b.{0,60}?\b(?:c[oó]digo|funci[oó]n|script|consulta|regex|programa|fragmento)|qu[eé] hace (?:este|esta|el|la|mi)\s+(?:c[oó]digo|funci[oó]n|script|consulta|programa)",
-    own_task=r"tengo que|tenemos que|debo (?:escribir|entregar|hacer)",
-    superlative=r"(?:los|las) {n} (?:\w+ )?(?:mejores|peores|m[aá]s|principales|mayores|primer[oa]s)",
-    answer_subject=r"(?:tu|tus|la|las|el|sus?) (?:respuestas?|texto|resumen)|respuestas?",
     numbers={
         "un": 1,
         "uno": 1,
@@ -208,6 +204,14 @@ SPANISH = LanguageGrammar(
         r"tuits?|tweets?": 55.0,
         r"cuartetas?": 40.0,
     },
+    explains_code=(
+        r"(?:expl[ií]ca|describe|resume|comenta)\w*\b.{0,60}?\b(?:c[oó]digo|funci[oó]n|script|"
+        r"consulta|regex|programa|fragmento)|qu[eé] hace (?:este|esta|el|la|mi)\s+(?:c[oó]digo|"
+        r"funci[oó]n|script|consulta|programa)"
+    ),
+    own_task=r"tengo que|tenemos que|debo (?:escribir|entregar|hacer)",
+    superlative=r"(?:los|las) {n} (?:\w+ )?(?:mejores|peores|m[aá]s|principales|mayores|primer[oa]s)",
+    answer_subject=r"(?:tu|tus|la|las|el|sus?) (?:respuestas?|texto|resumen)|respuestas?",
     stopwords=word_set(
         "el los las del al una unos unas es son está están fue ser estar hay muy más pero porque "
         "cuando donde qué cómo cuál cuáles cuánto cuántos quién mi mis tu tus su sus yo tú él ella "
@@ -219,10 +223,6 @@ SPANISH = LanguageGrammar(
 
 PORTUGUESE = LanguageGrammar(
     code="pt",
-    explains_code=r"(?:expli(?:ca|que)|descreva|resuma|comente)\w*\b.{0,60}?\b(?:c[oó]digo|fun[cç][aã]o|script|consulta|regex|programa|trecho)|o que faz (?:este|esta|esse|essa|o|a|meu|minha)\s+(?:c[oó]digo|fun[cç][aã]o|script|consulta|programa)",
-    own_task=r"tenho (?:que|de)|temos (?:que|de)|devo (?:escrever|entregar|fazer)",
-    superlative=r"(?:os|as) {n} (?:\w+ )?(?:melhores|piores|mais|principais|maiores|primeir[oa]s)",
-    answer_subject=r"(?:sua|suas|tua|tuas|a|as|o) (?:respostas?|texto|resumo)|respostas?",
     numbers={
         "um": 1,
         "uma": 1,
@@ -314,7 +314,10 @@ PORTUGUESE = LanguageGrammar(
     ),
     how_many=r"quant[oa]s?|qual [eé] o n[uú]mero",
     rate=r"(?:por|ao|a cada|cada) (?:dia|p[aá]gina|minuto|hora|semana|m[eê]s)|di[aá]ri[oa]s",
-    one_word=r"(?:em|com|numa) (?:uma |uma [uú]nica |uma s[oó] |s[oó] uma |[uú]nica )?palavra|uma [uú]nica palavra|s[oó] uma palavra",
+    one_word=(
+        r"(?:em|com|numa) (?:uma |uma [uú]nica |uma s[oó] |s[oó] uma |[uú]nica )?palavra|"
+        r"uma [uú]nica palavra|s[oó] uma palavra"
+    ),
     yes_no=r"sim ou n[aã]o|sim/n[aã]o|\(sim/n[aã]o\)",
     short_answer=(
         r"(?:s[oó]|somente|apenas) (?:o|a|os) (?:n[uú]mero|nome|resultado|resposta|c[oó]digo|letra|data|"
@@ -344,6 +347,14 @@ PORTUGUESE = LanguageGrammar(
         r"tweets?|tuítes?": 55.0,
         r"quadras?": 40.0,
     },
+    explains_code=(
+        r"(?:expli(?:ca|que)|descreva|resuma|comente)\w*\b.{0,60}?\b(?:c[oó]digo|fun[cç][aã]o|script|"
+        r"consulta|regex|programa|trecho)|o que faz (?:este|esta|esse|essa|o|a|meu|"
+        r"minha)\s+(?:c[oó]digo|fun[cç][aã]o|script|consulta|programa)"
+    ),
+    own_task=r"tenho (?:que|de)|temos (?:que|de)|devo (?:escrever|entregar|fazer)",
+    superlative=r"(?:os|as) {n} (?:\w+ )?(?:melhores|piores|mais|principais|maiores|primeir[oa]s)",
+    answer_subject=r"(?:sua|suas|tua|tuas|a|as|o) (?:respostas?|texto|resumo)|respostas?",
     stopwords=word_set(
         "o os as um uma uns umas do da dos das no na nos nas ao aos pelo pela em é são está estão "
         "foi ser estar tem têm há muito mais mas porque quando onde que qual quais quanto quantos "
@@ -356,10 +367,6 @@ PORTUGUESE = LanguageGrammar(
 
 FRENCH = LanguageGrammar(
     code="fr",
-    explains_code=r"(?:expliqu|d[ée]cri|r[ée]sum|comment)\w*\b.{0,60}?\b(?:code|fonction|script|requ[êe]te|regex|programme)|(?:code|fonction|script|programme)\b.{0,40}?\bce qu'(?:il|elle) fait|que fait (?:ce|cette|le|la|mon|ma)\s+(?:code|fonction|script|programme|requ[êe]te)",
-    own_task=r"je dois|on doit|nous devons|j'ai (?:à|un|une) (?:écrire|rendre)",
-    superlative=r"(?:les|des) {n} (?:\w+ )?(?:les |la |le )?(?:meilleur(?:e)?s|pires|plus|principa(?:les|ux)|premi[eè]re?s|grand(?:e)?s)",
-    answer_subject=r"(?:tes|ta|vos|votre|la|les|le) (?:r[ée]ponses?|texte|r[ée]sum[ée])|r[ée]ponses?",
     numbers={
         "un": 1,
         "une": 1,
@@ -460,6 +467,17 @@ FRENCH = LanguageGrammar(
         r"tweets?": 55.0,
         r"quatrains?": 40.0,
     },
+    explains_code=(
+        r"(?:expliqu|d[ée]cri|r[ée]sum|comment)\w*\b.{0,60}?\b(?:code|fonction|script|requ[êe]te|"
+        r"regex|programme)|(?:code|fonction|script|programme)\b.{0,40}?\bce qu'(?:il|elle) fait|"
+        r"que fait (?:ce|cette|le|la|mon|ma)\s+(?:code|fonction|script|programme|requ[êe]te)"
+    ),
+    own_task=r"je dois|on doit|nous devons|j'ai (?:à|un|une) (?:écrire|rendre)",
+    superlative=(
+        r"(?:les|des) {n} (?:\w+ )?(?:les |la |le )?(?:meilleur(?:e)?s|pires|plus|principa(?:les|ux)|"
+        r"premi[eè]re?s|grand(?:e)?s)"
+    ),
+    answer_subject=r"(?:tes|ta|vos|votre|la|les|le) (?:r[ée]ponses?|texte|r[ée]sum[ée])|r[ée]ponses?",
     stopwords=word_set(
         "le la les un une des du au aux est sont était être avoir ont il elle ils elles nous vous "
         "je tu ce cet cette ces mon ma mes ton ta tes son sa ses leur qui que quoi quel quelle "
@@ -471,10 +489,6 @@ FRENCH = LanguageGrammar(
 
 ITALIAN = LanguageGrammar(
     code="it",
-    explains_code=r"(?:spieg|descriv|riassum|comment)\w*\b.{0,60}?\b(?:codice|funzione|script|query|regex|programma)|cosa fa (?:questo|questa|il|la|il mio|la mia)\s+(?:codice|funzione|script|query|programma)",
-    own_task=r"devo|dobbiamo|ho da (?:scrivere|consegnare)",
-    superlative=r"(?:i|le|gli|dei|delle|degli) {n} (?:\w+ )?(?:migliori|peggiori|pi[uù]|principali|maggiori|prim[ie])",
-    answer_subject=r"(?:le tue|la tua|le sue|la sua|la|le|il) (?:rispost[ae]|testo|riassunto)|rispost[ae]",
     numbers={
         "un": 1,
         "uno": 1,
@@ -566,6 +580,17 @@ ITALIAN = LanguageGrammar(
     each=r"ogni|ciascun|ciascuno|ciascuna",
     possessive=r"mio|mia|miei|mie|nostro|nostra|ho gi[aà]|ho",
     forms={r"haiku": 20.0, r"limerick": 34.0, r"sonett[oi]": 130.0, r"tweet": 55.0, r"quartin[ae]": 40.0},
+    explains_code=(
+        r"(?:spieg|descriv|riassum|comment)\w*\b.{0,60}?\b(?:codice|funzione|script|query|regex|"
+        r"programma)|cosa fa (?:questo|questa|il|la|il mio|la mia)\s+(?:codice|funzione|script|query|"
+        r"programma)"
+    ),
+    own_task=r"devo|dobbiamo|ho da (?:scrivere|consegnare)",
+    superlative=(
+        r"(?:i|le|gli|dei|delle|degli) {n} (?:\w+ )?(?:migliori|peggiori|pi[uù]|principali|maggiori|"
+        r"prim[ie])"
+    ),
+    answer_subject=(r"(?:le tue|la tua|le sue|la sua|la|le|il) (?:rispost[ae]|testo|riassunto)|rispost[ae]"),
     stopwords=word_set(
         "il lo la gli le un uno una dei degli delle del della dello al alla ai agli è sono era "
         "essere avere ha hanno io tu lui lei noi voi loro mi ti ci vi si che chi cosa quale quali "
@@ -577,10 +602,6 @@ ITALIAN = LanguageGrammar(
 
 GERMAN = LanguageGrammar(
     code="de",
-    explains_code=r"(?:erkl[äa]r|beschreib|fass|kommentier)\w*\b.{0,60}?\b(?:code|funktion|skript|script|query|regex|programm)|was (?:macht|tut) (?:dieser|diese|dieses|der|die|das|mein|meine)\s+(?:code|funktion|skript|programm)",
-    own_task=r"ich muss|wir müssen|ich soll|wir sollen",
-    superlative=r"(?:die|der|den) {n} (?:besten|wichtigsten|gr[öo][ßs]ten|sch[öo]nsten|h[äa]ufigsten|beliebtesten|\w+sten)",
-    answer_subject=r"(?:deine|ihre|die|der|dein) (?:antworten?|text|zusammenfassung)|antworten?",
     numbers={
         "ein": 1,
         "eine": 1,
@@ -692,6 +713,17 @@ GERMAN = LanguageGrammar(
         r"zweizeiler": 20.0,
         r"elfchen": 11.0,
     },
+    explains_code=(
+        r"(?:erkl[äa]r|beschreib|fass|kommentier)\w*\b.{0,60}?\b(?:code|funktion|skript|script|query|"
+        r"regex|programm)|was (?:macht|tut) (?:dieser|diese|dieses|der|die|das|mein|meine)\s+(?:code|"
+        r"funktion|skript|programm)"
+    ),
+    own_task=r"ich muss|wir müssen|ich soll|wir sollen",
+    superlative=(
+        r"(?:die|der|den) {n} (?:besten|wichtigsten|gr[öo][ßs]ten|sch[öo]nsten|h[äa]ufigsten|"
+        r"beliebtesten|\w+sten)"
+    ),
+    answer_subject=r"(?:deine|ihre|die|der|dein) (?:antworten?|text|zusammenfassung)|antworten?",
     stopwords=word_set(
         "der die das den dem des ein eine einen einem einer ist sind war sein haben hat habe ich du "
         "er sie es wir ihr mich mir dich dir uns euch was wer wie wo wann warum welche welcher "
@@ -704,10 +736,6 @@ GERMAN = LanguageGrammar(
 
 RUSSIAN = LanguageGrammar(
     code="ru",
-    explains_code=r"(?:объясн|опиш|расскаж|прокомментиру)\w*.{0,60}?(?:код|функци\w*|скрипт|запрос|регулярк\w*|программ\w*)|что делает (?:этот|эта|эту|мой|моя|данный|данная)\s+(?:код|функци\w*|скрипт|запрос|программ\w*)",
-    own_task=r"(?:мне|нам) (?:надо|нужно) (?:написать|сдать|подготовить)|я должен|я должна",
-    superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
-    answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
     numbers={
         "один": 1,
         "одно": 1,
@@ -799,7 +827,10 @@ RUSSIAN = LanguageGrammar(
         r"порекомендуй|посоветуй|придумай|придумайте|напиши|напишите|составь|составьте|нужно|нужны"
     ),
     lead_in=r"в|во|на|из|объ[её]мом|длиной|размером|до|к",
-    at_most=r"не более|не больше|максимум|до|меньше|менее|не длиннее|не превышая|не превышающ\w*|в пределах",
+    at_most=(
+        r"не более|не больше|максимум|до|меньше|менее|не длиннее|не превышая|не превышающ\w*|"
+        r"в пределах"
+    ),
     at_least=r"не менее|не меньше|минимум|как минимум|хотя бы|больше|более|от",
     about=r"около|примерно|порядка|приблизительно|где-то|где-нибудь|~",
     range_join=r"до|-|–|или",
@@ -851,14 +882,18 @@ RUSSIAN = LanguageGrammar(
         r"четверостиши\w*": 40.0,
         r"двустиши\w*": 20.0,
     },
+    explains_code=(
+        r"(?:объясн|опиш|расскаж|прокомментиру)\w*.{0,60}?(?:код|функци\w*|скрипт|запрос|регулярк\w*|"
+        r"программ\w*)|что делает (?:этот|эта|эту|мой|моя|данный|данная)\s+(?:код|функци\w*|скрипт|"
+        r"запрос|программ\w*)"
+    ),
+    own_task=r"(?:мне|нам) (?:надо|нужно) (?:написать|сдать|подготовить)|я должен|я должна",
+    superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
+    answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
 )
 
 CHINESE = LanguageGrammar(
     code="zh",
-    explains_code=r"(?:这个|这段|下面这段|下面的|以下|下面这个|這個|這段|下面這段|以下的)(?:代码|代碼|函数|函數|程序|脚本|腳本|正则|正則|SQL)",
-    own_task=r"我要写|我要寫|我得写|我得寫|我需要写|我需要寫|我每次",
-    superlative=r"(?:前|top|TOP){n}|{n}大(?!学|學|小|概)",
-    answer_subject=r"回复|回答|答案|你的回答|所有回复",
     numbers={
         "零": 0,
         "〇": 0,
@@ -928,14 +963,14 @@ CHINESE = LanguageGrammar(
     at_least_after=r"以上|起",
     about_after=r"左右|上下|前后|前後",
     no_spaces=True,
+    explains_code=r"(?:这个|这段|下面这段|下面的|以下|下面这个|這個|這段|下面這段|以下的)(?:代码|代碼|函数|函數|程序|脚本|腳本|正则|正則|SQL)",
+    own_task=r"我要写|我要寫|我得写|我得寫|我需要写|我需要寫|我每次",
+    superlative=r"(?:前|top|TOP){n}|{n}大(?!学|學|小|概)",
+    answer_subject=r"回复|回答|答案|你的回答|所有回复",
 )
 
 JAPANESE = LanguageGrammar(
     code="ja",
-    explains_code=r"(?:この|次の|以下の|下の)(?:コード|関数|プログラム|スクリプト|正規表現|SQL)",
-    own_task=r"書かなきゃ|書かないと|書く必要|提出しなければ",
-    superlative=r"(?:トップ|ベスト|上位){n}",
-    answer_subject=r"回答|返答|答え|返信",
     numbers={
         "〇": 0,
         "一": 1,
@@ -1005,6 +1040,10 @@ JAPANESE = LanguageGrammar(
     at_least_after=r"以上",
     about_after=r"程度|くらい|ぐらい|前後|ほど|位",
     no_spaces=True,
+    explains_code=r"(?:この|次の|以下の|下の)(?:コード|関数|プログラム|スクリプト|正規表現|SQL)",
+    own_task=r"書かなきゃ|書かないと|書く必要|提出しなければ",
+    superlative=r"(?:トップ|ベスト|上位){n}",
+    answer_subject=r"回答|返答|答え|返信",
 )
 
 GRAMMARS: dict[str, LanguageGrammar] = {
