@@ -835,6 +835,12 @@ def _form_request(prompt: str) -> LengthRequest | None:
     return None
 
 
+_PROGRAMMING = (
+    r"python|java|javascript|typescript|go|golang|rust|c\+\+|c#|ruby|php|haskell|kotlin|swift|scala|bash|"
+    r"shell|sql|pytest|react|node(?:\.js)?|html|css"
+)
+"""Programming languages and tools: a piece of code written in one is a programming task ("Implement
+binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)")."""
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
@@ -842,7 +848,12 @@ _CODE_TASK = re.compile(
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
     r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
     r"\b(?:write|create|implement|develop|design|construct|build|generate|need|want)(?: me)? (?:a|an) (?:[\w-]+ )?"
-    r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query|schema|class|method)\b",
+    r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query|schema|class|method)\b|"
+    rf"\b(?:write|implement|create|build|generate|make|show me|give me|code)\b[^.\n]{{0,40}}?\b(?:{_PROGRAMMING})\b"
+    r"[^.\n]{0,30}?\b(?:function|class|script|server|program|test|one-liner|constraint|query|snippet|code|"
+    r"component|method|endpoint|validator|parser|module|app|implementation|cli|api|bot|library|plugin)s?\b|"
+    rf"\bimplement\b[^.\n]{{0,60}}\b(?:in|using) (?:{_PROGRAMMING})\b|\((?:{_PROGRAMMING})\)|"
+    r"\b(?:write|create|give me|show me)\b[^.\n]{0,30}\b(?:unit test|check constraint|sql query)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 """Programming tasks: their counts ("3 rows", "two tensors", "a word is valid if") describe the data
@@ -905,24 +916,58 @@ _EXPLAIN_CODE = re.compile(
 )
 """Asking what pasted code does: "Explain this code in two sentences", "What does this regex do?"."""
 _CODE_PARTS = re.compile(r"```|\n\s*\n")
-_CODE_DATA_UNITS = frozenset({"item", "items_of", "line", "one_line", "character"})
+_CODE_DATA_UNITS = frozenset({"item", "items_of", "line", "character"})
+_WRITES_CODE = re.compile(
+    r"\b(?:write|implement|create|build|generate|make|code|add|fix|rewrite|refactor|convert|port|modify|"
+    r"update|optimi[sz]e|extend)\b",
+    re.IGNORECASE,
+)
+_EXPLAINING = re.compile(r"\bexplain\w*|\bexplanation\b", re.IGNORECASE)
+_ABOUT_CODE = re.compile(
+    r"\b(?:explain\w*|explanation|summary|summari[sz]e|tl;?dr|review|eli5|what(?:'s| is| does| do)|why|"
+    r"bug|complexity|design pattern)\b(?!\()",
+    re.IGNORECASE,
+)
 """Units that count a program's data or lines, not an explanation's length."""
 
 
 def _explained_code_request(prompt: str) -> LengthRequest | None:
-    """The length asked of an explanation of pasted code: "Explain this code in two sentences:\n\n
-    <code>", "这个函数是干嘛的？一句话说明就行\n<code>" (the request's first paragraph, and a short closing one,
-    read without the code); None when the programming task asks for no explanation ("Create an
-    algorithm … and explain how it works in a paragraph" writes code and prose)."""
-    parts = [part.strip() for part in _CODE_PARTS.split(prompt)]
-    closing = parts[-1] if len(parts) > 1 and len(parts[-1]) <= 200 and not is_code_task(parts[-1]) else ""
-    request_text = (parts[0] + "\n" + closing).strip()
+    """The length asked of an answer about pasted code: "Explain this code in two sentences:\n\n<code>",
+    "<code>\nWhat's the bug here? Keep it to one sentence.", "这个函数是干嘛的？一句话说明就行\n<code>" (the
+    request's first paragraph, and a short closing one, read without the code). None without pasted
+    code, or when the request asks for code ("Write a function … \n\n<code>"), unless it asks to
+    explain it ("Write me a short paragraph explaining this manifest"): writing code and explaining it
+    ("Implement FizzBuzz and explain it in three sentences") is code and prose, no one length."""
+    parts = [part.strip() for part in _CODE_PARTS.split(prompt) if part.strip()]
+    if len(parts) < 2:
+        return None
+    closing = parts[-1] if len(parts[-1]) <= 200 and not is_code_task(parts[-1]) else ""
+    opening = parts[0] if not is_code_task(parts[0]) else ""
+    request_text = (opening + "\n" + closing).strip()
     if not request_text or is_code_task(request_text):
         return None
-    if not (_EXPLAIN_CODE.search(request_text) or explains_code(request_text)):
+    asks_about = (_ABOUT_CODE.search(request_text) or "?" in request_text) and (
+        not _WRITES_CODE.search(request_text) or _EXPLAINING.search(request_text)
+    )
+    if not (asks_about or _EXPLAIN_CODE.search(request_text) or explains_code(request_text)):
         return None
     request = _parse_one(request_text)
-    return None if request.kind == "none" or request.unit in _CODE_DATA_UNITS else request
+    if request.kind == "none" or request.unit in _CODE_DATA_UNITS:
+        return None
+    if request.unit not in SHORT_ANSWER_UNITS and _asked_in_a_question(request_text, request.text):
+        return None  # "why does this return '' when the input has 50 words or fewer?": the code's count
+    return request
+
+
+def _asked_in_a_question(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` sits inside a question of ``text`` ("why does this return '' when the input
+    has 50 words or fewer?"), not as its opening lead-in ("In one sentence, what does this do?")."""
+    at = text.find(phrase) if phrase else -1
+    if at < 0:
+        return False
+    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", text[at : at + _LOOK_AHEAD])
+    opening = re.split(r"[.?!\n]", text[max(0, at - 200) : at])[-1]
+    return rest is not None and rest.group(1) in ("?", "？") and len(opening.split()) > 1
 
 
 def _code_task_request(prompt: str) -> LengthRequest:

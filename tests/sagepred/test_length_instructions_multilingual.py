@@ -277,6 +277,12 @@ def test_probe_sets_written_without_the_grammar_are_read(
             "sentence",
             2,
         ),
+        (
+            "```sql\nSELECT * FROM t WHERE id = 1;\n```\nAny problem with this? Keep it to two sentences.",
+            "sentence",
+            1.6,  # "keep it to" bounds it: at most two
+        ),
+        ("Give me a 40-word summary of what this does:\n\n```sh\ntar -czf out.tgz ./logs\n```", "word", 40),
     ],
 )
 def test_an_explanation_of_pasted_code_is_sized_by_its_request(prompt: str, unit: str, count: float) -> None:
@@ -292,7 +298,51 @@ def test_an_explanation_of_pasted_code_is_sized_by_its_request(prompt: str, unit
         "Write a function that returns the first 10 lines of a file.\n\ndef head(path):\n    pass",
         "Explain this code:\n\n```python\nfor i in range(10):\n    print(i)\n```\nIt prints 10 lines.",
         "Escribe una función que devuelva las 5 primeras palabras:\n\ndef f(s):\n    pass",
+        "Build a Rust CLI that prints a file's last 20 lines, then explain it in one paragraph.",
+        "Write a bash one-liner that counts the words in notes.txt.",
+        "Why does this print 3 lines instead of 4?\n\n```python\nfor i in range(3):\n    print(i)\n```",
+        "def clip(text, n=30):\n    return text[:n]\n\nWhy is the output cut at 30 characters or fewer?",
     ],
 )
 def test_code_counts_stay_unread(prompt: str) -> None:
     assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "lengths", "least_read", "most_wrong", "most_false_positives"),
+    [
+        # English prompts about code: explanations of pasted code with a size (40), programming tasks
+        # whose numbers are the code's (30), explanations with no size (15), write-and-explain (15)
+        ("length_instructions_code.jsonl", 100, 40, 24, 2, 0),
+        # two languages meet: a request in one around text in another (35), counts in pasted or
+        # quoted foreign text (40), plain requests quoting a foreign phrase (25)
+        ("length_instructions_mixed_languages.jsonl", 100, 35, 30, 0, 1),
+    ],
+)
+def test_code_and_mixed_language_sets_written_without_the_grammar(
+    name: str, size: int, lengths: int, least_read: int, most_wrong: int, most_false_positives: int
+) -> None:
+    """Two more sets by helpers who never saw the grammars. Held out: code 18 of 40 read, 8 false
+    positives in 60 (16 and 8 with the grammar of the stop's start); mixed languages 30 of 35 read, 1
+    false positive in 65 (7 and 2 at the stop's start)."""
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+    read, wrong, false_positives = 0, [], []
+    for row in rows:
+        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
+        if expected is None:
+            if request.kind == "absolute":
+                false_positives.append(row["prompt"])
+            continue
+        if request.requested_words is None:
+            continue
+        few = max(expected, request.requested_words) <= (
+            8 if row.get("language_of_request") in ("zh", "ja") else 5
+        )
+        if abs(request.requested_words - expected) <= 0.25 * expected or few:
+            read += 1
+        else:
+            wrong.append(row["prompt"])
+    assert len(rows) == size and sum(row["expected_words"] is not None for row in rows) == lengths
+    assert read >= least_read, read
+    assert len(wrong) <= most_wrong, wrong
+    assert len(false_positives) <= most_false_positives, false_positives
