@@ -469,11 +469,9 @@ class LengthRequest:
             return ""
         if self.unit in SHORT_ANSWER_UNITS:
             return "a word or so"
-        noun = "characters" if self.language in CHARACTER_LANGUAGES else "words"
-        words = f"{self.requested_words:,.0f} {noun}"
-        if self.unit in ("word", "character") and self.language in CHARACTER_LANGUAGES:
-            return words
-        if self.unit == "word" or self.count is None:
+        in_characters = self.language in CHARACTER_LANGUAGES
+        words = f"{self.requested_words:,.0f} {'characters' if in_characters else 'words'}"
+        if self.unit == "word" or self.count is None or (self.unit == "character" and in_characters):
             return words
         if self.unit == "form":
             return f"{self.text.strip().lower()} ({words})"
@@ -836,11 +834,12 @@ def _form_request(prompt: str) -> LengthRequest | None:
 
 
 _PROGRAMMING = (
-    r"python|java|javascript|typescript|go|golang|rust|c\+\+|c#|ruby|php|haskell|kotlin|swift|scala|bash|"
-    r"shell|sql|pytest|react|node(?:\.js)?|html|css"
+    r"python|java|javascript|typescript|golang|c\+\+|c#|php|haskell|kotlin|scala|bash|sql|pytest|"
+    r"node(?:\.js)?|html|css|(?-i:Go|Rust|Swift|React|Ruby)"
 )
 """Programming languages and tools: a piece of code written in one is a programming task ("Implement
-binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)")."""
+binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)");
+names that are also English words count capitalised only ("go outside", "react to")."""
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
@@ -917,6 +916,7 @@ _EXPLAIN_CODE = re.compile(
 """Asking what pasted code does: "Explain this code in two sentences", "What does this regex do?"."""
 _CODE_PARTS = re.compile(r"```|\n\s*\n")
 _CODE_DATA_UNITS = frozenset({"item", "items_of", "line", "character"})
+"""Units that count a program's data or lines, not an explanation's length."""
 _WRITES_CODE = re.compile(
     r"\b(?:write|implement|create|build|generate|make|code|add|fix|rewrite|refactor|convert|port|modify|"
     r"update|optimi[sz]e|extend)\b",
@@ -928,7 +928,8 @@ _ABOUT_CODE = re.compile(
     r"bug|complexity|design pattern)\b(?!\()",
     re.IGNORECASE,
 )
-"""Units that count a program's data or lines, not an explanation's length."""
+"""Asking about pasted code (with :data:`_WRITES_CODE`, a request to write code, only when it also
+asks to explain it)."""
 
 
 def _explained_code_request(prompt: str) -> LengthRequest | None:

@@ -346,3 +346,12 @@ def test_code_and_mixed_language_sets_written_without_the_grammar(
     assert read >= least_read, read
     assert len(wrong) <= most_wrong, wrong
     assert len(false_positives) <= most_false_positives, false_positives
+
+
+def test_language_names_that_are_english_words_make_code_only_capitalised() -> None:
+    essay = "Write a 300-word essay on why kids should go outside instead of playing on the app."
+    assert parse_length_request(essay).requested_words == 300
+    note = "Write a short note on how people react to the new app, 100 words."
+    assert parse_length_request(note).requested_words == 100
+    server = "Write a Go HTTP server in 50 lines and explain it in a paragraph."
+    assert parse_length_request(server).kind == "none"
