@@ -647,7 +647,13 @@ def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
         return False
     if not sentence.strip():  # "Write an essay on Hamlet. 1000-1500 words please."
         previous = next((s for s in reversed(sentences[:-1]) if s.strip()), "")
-        return _TASK_OPENER.match(previous) is not None
+        if _TASK_OPENER.match(previous) is not None:
+            return True
+        closer = _CLAUSE_CLOSER.match(prompt, match.end())
+        after_question = before.rstrip().endswith("?")
+        return (
+            after_question and closer is not None and "?" not in closer.group(0)
+        )  # "What is X? One sentence."
     asks = _TASK_OPENER.match(sentence) is not None or _REQUEST_IN.search(sentence) is not None
     return _CLAUSE_OPENER.search(before) is not None and asks
 

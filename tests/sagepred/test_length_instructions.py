@@ -278,6 +278,9 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Please answer with a simple yes or no: is ice cold?", "yes_no", 1.0),
         ('If you understand, reply with just "OK".', "short_answer", 1.0),
         ("What is 17 times 23? Answer with the number alone.", "short_answer", 1.0),
+        # a size as its own sentence after a question (a question asks too)
+        ("What does idempotent mean? One sentence please.", "sentence", 18.0),
+        ("Why is the sky blue? Two paragraphs max.", "paragraph", 94.0),  # a bound after: not scaled
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
