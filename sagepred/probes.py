@@ -5,15 +5,20 @@ A probe file is JSONL, one prompt per line with ``id``, ``topic``, ``instruction
 differ only in what they ask for, so a predictor that reads instructions orders its medians as the
 instructed lengths. The source tree has three sets, never trained on: ``tests/data/length_probes.jsonl``
 (one wording per instruction), ``tests/data/length_probes_varied.jsonl`` (other topics, each worded
-its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing")
-and ``tests/data/length_probes_requirements.jsonl`` (the length as a requirement after the task:
-"There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas");
+its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing"),
+``tests/data/length_probes_requirements.jsonl`` (the length as a requirement after the task:
+"There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas") and
+``tests/data/length_probes_multilingual.jsonl`` (one topic in each of eight other languages);
 ``benchmarks/length_probes.py`` scores zoo checkpoints on them.
+
+:func:`score_parser` scores the instruction parser alone on labelled prompts (the blind sets
+``tests/data/length_instructions_*.jsonl``: ``prompt``, ``expected_words`` or null, ``note``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +48,13 @@ def read_probes(path: str | Path) -> list[Probe]:
     for number, row in iter_jsonl(path):
         if not isinstance(row, dict):
             raise InputError(f"expected an object with {', '.join(_FIELDS)}", path=path, line=number)
-        for field, kind in _FIELDS.items():
-            value = row.get(field)
+        for name, kind in _FIELDS.items():
+            value = row.get(name)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise InputError(f"missing or not {_kind_name(kind)}", path=path, line=number, field=field)
+                raise InputError(f"missing or not {_kind_name(kind)}", path=path, line=number, field=name)
         if row["instructed_words"] <= 0:
             raise InputError("must be positive", path=path, line=number, field="instructed_words")
-        probes.append(Probe(**{field: row[field] for field in _FIELDS}))
+        probes.append(Probe(**{name: row[name] for name in _FIELDS}))
     if not probes:
         raise InputError("no probes", path=path)
     return probes
@@ -89,3 +94,58 @@ def score_probes(probes: list[Probe], medians: np.ndarray) -> dict[str, Any]:
         "ratio_median": float(np.median(ratio)),
     }
     return {"summary": summary, "topics": topics}
+
+
+@dataclass
+class ParserScore:
+    """How the instruction parser reads a labelled prompt set (:func:`score_parser`)."""
+
+    lengths: int = field(default=0, metadata={"help": "prompts that ask for a length"})
+    read: int = field(default=0, metadata={"help": "of those, read within the tolerance"})
+    wrong: list[str] = field(default_factory=list, metadata={"help": "read, but not within it"})
+    false_positives: list[str] = field(
+        default_factory=list, metadata={"help": "prompts that ask for no length read as asking one"}
+    )
+    relative_misses: list[str] = field(
+        default_factory=list, metadata={"help": "'shorter / longer' prompts not read that way"}
+    )
+
+
+def score_parser(
+    rows: Iterable[Mapping[str, Any]], tolerance: float = 0.25, few_words: bool = False
+) -> ParserScore:
+    """Score :func:`~sagepred.length_instructions.parse_length_request` on labelled prompts.
+
+    Each row has ``prompt``, ``expected_words`` (the asked length in words, Chinese and Japanese in
+    characters, or null) and ``note`` (``"relative: short …"`` / ``"relative: long …"`` for a shorter
+    or longer request). A reading within ``tolerance`` of the asked length counts as read, and so does
+    any pair of readings of two words or fewer; with ``few_words``, of five words or fewer (eight
+    characters in Chinese or Japanese: "in a few words", which sets call five and the parser three).
+    """
+    from sagepred.length_instructions import parse_length_request
+
+    score = ParserScore()
+    for row in rows:
+        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
+        note = str(row.get("note", ""))
+        if expected is None:
+            if note.startswith("relative"):
+                direction = -1 if "short" in note else 1
+                if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
+                    score.relative_misses.append(row["prompt"])
+            elif request.kind == "absolute":
+                score.false_positives.append(row["prompt"])
+            continue
+        score.lengths += 1
+        if request.requested_words is None:
+            continue
+        language = row.get("language") or row.get("language_of_request")
+        short = (8 if language in ("zh", "ja") else 5) if few_words else 2
+        if (
+            abs(request.requested_words - expected) <= tolerance * expected
+            or max(expected, request.requested_words) <= short
+        ):
+            score.read += 1
+        else:
+            score.wrong.append(row["prompt"])
+    return score

@@ -17,7 +17,7 @@ from sagepred.length_instructions import (
     parse_length_request,
     parse_number,
 )
-from sagepred.probes import read_probes
+from sagepred.probes import read_probes, score_parser
 
 PROBE_FILES = [
     Path(__file__).resolve().parents[1] / "data" / name
@@ -529,29 +529,11 @@ def test_probe_sets_written_without_the_parser_are_read(
     75 more hard negatives, 22 (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    read, wrong, false_positives, relative_wrong = 0, [], [], []
-    for row in rows:
-        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
-        if expected is not None:
-            if request.requested_words is None:
-                continue
-            close = (
-                abs(request.requested_words - expected) <= 0.25 * expected
-                or max(expected, request.requested_words) <= 2
-            )
-            read += close
-            if not close:
-                wrong.append(row["prompt"])
-        elif row["note"].startswith("relative"):
-            direction = -1 if "short" in row["note"] else 1
-            if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
-                relative_wrong.append(row["prompt"])
-        elif request.kind == "absolute":
-            false_positives.append(row["prompt"])
-    assert len(rows) == size and sum(row["expected_words"] is not None for row in rows) == lengths
-    assert len(wrong) <= (1 if name.endswith("_9.jsonl") else 0), (
-        wrong
+    score = score_parser(rows)
+    assert len(rows) == size and score.lengths == lengths
+    assert len(score.wrong) <= (1 if name.endswith("_9.jsonl") else 0), (
+        score.wrong
     )  # ninth: a pasted PRD's "- Draft titles max 80"
-    assert len(relative_wrong) <= 2, relative_wrong
-    assert read >= least_read, read
-    assert len(false_positives) <= most_false_positives, false_positives
+    assert len(score.relative_misses) <= 2, score.relative_misses
+    assert score.read >= least_read, score.read
+    assert len(score.false_positives) <= most_false_positives, score.false_positives

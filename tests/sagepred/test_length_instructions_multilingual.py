@@ -18,6 +18,7 @@ from sagepred.length_instructions_multilingual import (
     _compiled,
     detect_languages,
 )
+from sagepred.probes import score_parser
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -228,28 +229,12 @@ def test_probe_sets_written_without_the_grammar_are_read(
     it: explanations of pasted code); "a few words" counts as read here when both readings are five
     words or fewer (eight characters), as the sets call it five and the grammar three."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
-    read, wrong, false_positives, relative_misses = 0, [], [], []
-    for row in rows:
-        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
-        if expected is not None:
-            if request.requested_words is None:
-                continue
-            few = max(expected, request.requested_words) <= (8 if row["language"] in ("zh", "ja") else 5)
-            if abs(request.requested_words - expected) <= 0.25 * expected or few:
-                read += 1
-            else:
-                wrong.append(row["prompt"])
-        elif row["note"].startswith("relative"):
-            direction = -1 if "short" in row["note"] else 1
-            if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
-                relative_misses.append(row["prompt"])
-        elif request.kind == "absolute":
-            false_positives.append(row["prompt"])
-    assert len(rows) == 480 and sum(row["expected_words"] is not None for row in rows) == 256
-    assert read >= least_read, read
-    assert len(wrong) <= most_wrong, wrong
-    assert len(false_positives) <= most_false_positives, false_positives
-    assert len(relative_misses) <= most_relative_misses, relative_misses
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 480 and score.lengths == 256
+    assert score.read >= least_read, score.read
+    assert len(score.wrong) <= most_wrong, score.wrong
+    assert len(score.false_positives) <= most_false_positives, score.false_positives
+    assert len(score.relative_misses) <= most_relative_misses, score.relative_misses
 
 
 @pytest.mark.parametrize(
@@ -326,26 +311,11 @@ def test_code_and_mixed_language_sets_written_without_the_grammar(
     positives in 60 (16 and 8 with the grammar of the stop's start); mixed languages 30 of 35 read, 1
     false positive in 65 (7 and 2 at the stop's start)."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
-    read, wrong, false_positives = 0, [], []
-    for row in rows:
-        request, expected = parse_length_request(row["prompt"]), row["expected_words"]
-        if expected is None:
-            if request.kind == "absolute":
-                false_positives.append(row["prompt"])
-            continue
-        if request.requested_words is None:
-            continue
-        few = max(expected, request.requested_words) <= (
-            8 if row.get("language_of_request") in ("zh", "ja") else 5
-        )
-        if abs(request.requested_words - expected) <= 0.25 * expected or few:
-            read += 1
-        else:
-            wrong.append(row["prompt"])
-    assert len(rows) == size and sum(row["expected_words"] is not None for row in rows) == lengths
-    assert read >= least_read, read
-    assert len(wrong) <= most_wrong, wrong
-    assert len(false_positives) <= most_false_positives, false_positives
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == size and score.lengths == lengths
+    assert score.read >= least_read, score.read
+    assert len(score.wrong) <= most_wrong, score.wrong
+    assert len(score.false_positives) <= most_false_positives, score.false_positives
 
 
 def test_language_names_that_are_english_words_make_code_only_capitalised() -> None:

@@ -82,3 +82,30 @@ def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
     scores = score_probes(probes, median)
     assert scores["summary"]["spearman_min"] >= 0.85, scores["topics"]
     assert scores["summary"]["ratio_min"] >= 100, scores["topics"]
+
+
+def test_the_parser_score_counts_each_kind_of_error():
+    from sagepred.probes import score_parser
+
+    rows = [
+        {"prompt": "Explain tides in 100 words.", "expected_words": 100, "note": "explicit"},
+        {"prompt": "Explain tides in 100 words.", "expected_words": 300, "note": "explicit"},
+        {"prompt": "Explain tides.", "expected_words": 50, "note": "explicit"},
+        {
+            "prompt": "My essay has to be 10 pages; write an outline in 3 sentences.",
+            "expected_words": None,
+            "note": "tricky",
+        },
+        {"prompt": "Explain tides in detail.", "expected_words": None, "note": "relative: short"},
+        {
+            "prompt": "Explica las mareas en pocas palabras.",
+            "expected_words": 5,
+            "note": "explicit",
+            "language": "es",
+        },
+    ]
+    score = score_parser(rows)
+    assert (score.lengths, score.read) == (4, 1)
+    assert score.wrong == [rows[1]["prompt"], rows[5]["prompt"]]
+    assert score.false_positives == [rows[3]["prompt"]] and score.relative_misses == [rows[4]["prompt"]]
+    assert score_parser(rows, few_words=True).read == 2  # "a few words": three read, five asked
