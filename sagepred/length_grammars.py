@@ -42,7 +42,7 @@ class LanguageGrammar:
     one_word: str = field(metadata={"help": "'in one word'"})
     yes_no: str = field(metadata={"help": "'answer yes or no'"})
     short_answer: str = field(metadata={"help": "'just the number / the name'"})
-    few_words: str = field(metadata={"help": "'in a few words' (about five)"})
+    few_words: str = field(metadata={"help": "'in a few words' (read as three, as in English)"})
     brief: str = field(metadata={"help": "asking for a shorter answer than usual"})
     detailed: str = field(metadata={"help": "asking for a longer answer than usual"})
     stopwords: frozenset[str] = field(default=frozenset(), metadata={"help": "common words, to detect it"})
