@@ -996,8 +996,9 @@ def _parse_one(prompt: str) -> LengthRequest:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
         return _explained_code_request(prompt) or _code_task_request(prompt)
-    if detect_languages(prompt):
-        return parse_multilingual_request(prompt) or NO_REQUEST
+    languages = detect_languages(prompt)
+    if languages:
+        return parse_multilingual_request(prompt, languages) or NO_REQUEST
     request = _parse_english(prompt)
     if request.kind == "none":
         return parse_unidentified(prompt) or NO_REQUEST

@@ -662,10 +662,11 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
     return None
 
 
-def parse_multilingual_request(prompt: str) -> LengthRequest | None:
+def parse_multilingual_request(prompt: str, languages: list[str] | None = None) -> LengthRequest | None:
     """The length request of a prompt in one of :data:`~sagepred.length_grammars.GRAMMARS`' languages,
-    or None (an English prompt, or nothing read)."""
-    for code in detect_languages(prompt):
+    or None (an English prompt, or nothing read); ``languages``: :func:`detect_languages`' answer
+    when the caller has it."""
+    for code in detect_languages(prompt) if languages is None else languages:
         request = parse_in(prompt, code)
         if request is not None:
             return request
