@@ -57,6 +57,7 @@ from sagepred.length_instructions_multilingual import (
     parse_multilingual_request,
     parse_unidentified,
 )
+from sagepred.length_transforms import PastedTransform, find_transform
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -282,7 +283,7 @@ purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
     rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
     rf"prepare|craft|draft|develop|compose|need|want|rewrite|rephrase|paraphrase|condense|shorten|translate|"
-    rf"recommend)\b",
+    rf"recommend|turn|convert|transform)\b",
     re.IGNORECASE,
 )
 _SHORT_NOUNS = (
@@ -313,8 +314,8 @@ _SHORT_ANSWER = re.compile(
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
 "reply only with the final answer", "… Just the name.", 'Reply with just "OK".', "Reply positive,
 negative, or neutral." (not "write the answer to each question")."""
-_IN_A_FORM = re.compile(r"\b(?:in|as)(?: an?| one)?\s*$", re.IGNORECASE)
-"""Before "a haiku" in "describe the sea in a haiku", "write it as a tweet"."""
+_IN_A_FORM = re.compile(r"\b(?:in|as|into)(?: an?| one)?\s*$", re.IGNORECASE)
+"""Before "a haiku" in "describe the sea in a haiku", "write it as a tweet", "turn this into a tweet"."""
 _WORD_COUNT_LABEL = re.compile(
     rf"\b(?P<label>word count|word limit|number of words)(?:\s*[:=]\s*|\s+(?:of\s+)?)(?P<n>{_DIGITS})\b",
     re.IGNORECASE,
@@ -473,6 +474,10 @@ class LengthRequest:
         words = f"{self.requested_words:,.0f} {'characters' if in_characters else 'words'}"
         if self.unit == "word" or self.count is None or (self.unit == "character" and in_characters):
             return words
+        if self.unit == "pasted_text":
+            factor = "" if self.count in (None, 1.0) else f" x{self.count:g}"
+            language = "" if self.language == "en" else f" in {self.language}"
+            return f"the pasted text{factor}{language} ({words})"
         if self.unit == "form":
             return f"{self.text.strip().lower()} ({words})"
         unit = self.unit.replace("_", " ")
@@ -898,8 +903,9 @@ def parse_length_request(prompt: str) -> LengthRequest:
     turns = chat_turns(prompt)
     if turns is None:
         return _parse_one(prompt)
-    users = [text for role, text in turns if role == "user"]
-    request = _parse_one(users[-1]) if users else NO_REQUEST
+    users = [i for i, (role, _) in enumerate(turns) if role == "user"]
+    answers = [text for role, text in turns[: users[-1]] if role == "assistant"] if users else []
+    request = _parse_one(turns[users[-1]][1], answers[-1] if answers else None) if users else NO_REQUEST
     if request.kind == "none":
         system = "\n".join(text for role, text in turns if role in ("system", "developer"))
         request = _parse_one(system) if system else NO_REQUEST
@@ -990,8 +996,12 @@ def _code_task_request(prompt: str) -> LengthRequest:
     return NO_REQUEST
 
 
-def _parse_one(prompt: str) -> LengthRequest:
-    """:func:`parse_length_request` for one text (its first and last :data:`READ_CHARS` characters)."""
+def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest:
+    """:func:`parse_length_request` for one text (its first and last :data:`READ_CHARS` characters);
+    ``previous_answer``, a conversation's last assistant turn, is what "make it shorter" works on."""
+    transform = find_transform(prompt, previous_answer)
+    if transform is not None and not (is_code_task(transform.request) or is_code_task(transform.source)):
+        return _transform_request(transform)
     if len(prompt) > 2 * READ_CHARS:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
@@ -1003,6 +1013,56 @@ def _parse_one(prompt: str) -> LengthRequest:
     if request.kind == "none":
         return parse_unidentified(prompt) or NO_REQUEST
     return request
+
+
+def _transform_request(transform: PastedTransform) -> LengthRequest:
+    """A request to transform a pasted text (:mod:`sagepred.length_transforms`): the size its own
+    words ask for ("Rewrite this in 100 words:", "Turn this into a tweet"), else the text's length
+    times the factor asked, in the answer's language."""
+    sized = _parse_english(transform.request)
+    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS:
+        return sized
+    counted = _size_in_request(transform.request)
+    if counted is not None:
+        return counted
+    return LengthRequest(
+        "absolute",
+        transform.requested_words(),
+        1.0,
+        "pasted_text",
+        transform.factor,
+        transform.verb,
+        transform.target_language,
+    )
+
+
+_SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character"})
+_BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
+
+
+def _size_in_request(request: str) -> LengthRequest | None:
+    """The last unit count in the request of a transform ("cut it to 200 words", "be 75 words",
+    "as a 50-word abstract", "25 words max"): the request is about the answer, so a count there is
+    its size unless it describes the text as it is ("it's about 450 words") or is a rate."""
+    found: LengthRequest | None = None
+    for match in _COUNT.finditer(request):
+        unit = _unit_of(match)
+        before = request[max(0, match.start() - 40) : match.start()]
+        bounded = _AT_MOST.search(before[-32:]) or _BOUND_AFTER.match(request, match.end())
+        if unit not in _SIZE_UNITS or _RATE.match(request, match.end()) or (_DESCRIBES.search(before) and not bounded):
+            continue
+        low = 0.5 if match.group("article") and "half" in match.group("article").lower() else None
+        low = low or (1.0 if match.group("article") else parse_number(match.group("low") or ""))
+        if not low:
+            continue
+        high = parse_number(match.group("high")) if match.group("high") else None
+        count = (low + high) / 2 if high and high > low else low
+        if bounded:
+            count *= 0.8
+        elif _AT_LEAST.search(before[-32:]):
+            count *= 1.15
+        found = LengthRequest("absolute", count * WORDS_PER_UNIT[unit], 1.0, unit, count, match.group(0))
+    return found
 
 
 def _parse_english(prompt: str) -> LengthRequest:

@@ -109,6 +109,15 @@ class ParserScore:
     relative_misses: list[str] = field(
         default_factory=list, metadata={"help": "'shorter / longer' prompts not read that way"}
     )
+    transforms: int = field(
+        default=0, metadata={"help": "prompts asking to transform a pasted text (rows with 'source')"}
+    )
+    transforms_read: int = field(
+        default=0, metadata={"help": "of those, read as the pasted text's length within the tolerance"}
+    )
+    transform_misses: list[str] = field(
+        default_factory=list, metadata={"help": "transforms not read so (or at another length)"}
+    )
 
 
 def score_parser(
@@ -121,6 +130,9 @@ def score_parser(
     or longer request). A reading within ``tolerance`` of the asked length counts as read, and so does
     any pair of readings of two words or fewer; with ``few_words``, of five words or fewer (eight
     characters in Chinese or Japanese: "in a few words", which sets call five and the parser three).
+    A row with ``source`` (the pasted text a request asks to transform), ``factor`` and
+    ``target_language`` counts as a transform: read when the reading is the text's length
+    (:class:`~sagepred.length_transforms.PastedTransform`) within ``tolerance`` of the factor's.
     """
     from sagepred.length_instructions import parse_length_request
 
@@ -128,6 +140,9 @@ def score_parser(
     for row in rows:
         request, expected = parse_length_request(row["prompt"]), row["expected_words"]
         note = str(row.get("note", ""))
+        if row.get("source") and expected is None:
+            _score_transform(score, row, request)
+            continue
         if expected is None:
             if note.startswith("relative"):
                 direction = -1 if "short" in note else 1
@@ -149,3 +164,18 @@ def score_parser(
         else:
             score.wrong.append(row["prompt"])
     return score
+
+
+def _score_transform(score: ParserScore, row: Mapping[str, Any], request: Any) -> None:
+    """:func:`score_parser` for a row that asks to transform its ``source``."""
+    from sagepred.length_transforms import PastedTransform, text_language
+
+    score.transforms += 1
+    source_language = text_language(row["source"]) or "en"
+    target = row.get("target_language") or source_language
+    truth = PastedTransform("", row["source"], source_language, target, float(row.get("factor") or 1.0), "")
+    expected = truth.requested_words()
+    if request.unit == "pasted_text" and abs(request.requested_words - expected) <= 0.25 * expected:
+        score.transforms_read += 1
+    else:
+        score.transform_misses.append(row["prompt"])

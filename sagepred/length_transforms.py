@@ -1,0 +1,521 @@
+"""Requests to transform a text the user pastes: the answer is as long as the text.
+
+"Proofread this:\\n\\n<e-mail>", "Translate into French: <paragraph>", "<notes>\\n\\ncan you make this
+sound less robotic?", "Make it more concise" after an assistant's answer: the answer is the text again,
+translated, corrected or reworded, so its length follows the text's, not the prompt's topic. (On
+AlpacaEval's 227 models, "Rewrite this song to be about programming" over a 330-word song is answered
+in 329 words, median; "translate the article" over 85 words in 89; "correct the grammar" over 28
+words in 28.) :func:`find_transform` finds such a request, the text it works on and the factor it asks
+for ("shorten" 0.6, "cut it in half" 0.5, "expand" 2, one translation per language named), and
+:meth:`PastedTransform.requested_words` the answer's length in its own language's words (Chinese and
+Japanese: characters).
+
+The reading errs towards finding nothing, like the rest of the grammar: the verb must open a request
+("Proofread …", "Could you rewrite …", "… and translate it") and take the whole text as its object
+("this", "the following", "my e-mail", a colon before the text, "the above" after it); a part of it
+("rewrite only the first sentence", "translate the word 'fika'"), a question about it, a summary or
+feedback is no transform, and neither is a text under :data:`MIN_SOURCE_WORDS` words (a chat answer
+about one short sentence is as long as its explanation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sagepred.length_instructions_multilingual import CHARACTER_LANGUAGES, detect_languages
+
+MIN_SOURCE_WORDS = 10
+"""Shortest text read (words of its English translation): a chat answer about a shorter one is as
+long as its preamble and explanation (on the data's 48 rewrites of under ten words, 5× the text)."""
+
+PREAMBLE_WORDS = 5.0
+"""Words an answer adds to the transformed text ("Here is the corrected version:"): the median excess
+over the text on the data's 42 rewrites of ten words or more (their answers run 1.15–1.4× the text)."""
+
+SHORTER_FACTOR = 0.6
+"""An answer asked to be shorter with no amount ("make it more concise", "tighten this up")."""
+LONGER_FACTOR = 2.0
+"""An answer asked to be longer with no amount ("expand this", "flesh it out")."""
+
+UNITS_PER_ENGLISH_WORD: dict[str, float] = {
+    "en": 1.0,
+    "es": 1.022,
+    "pt": 1.068,
+    "fr": 1.069,
+    "it": 0.965,
+    "de": 0.986,
+    "ru": 0.845,
+    "zh": 1.565,
+    "ja": 2.339,
+}
+"""Words (Chinese, Japanese: characters, kana included) of a text per word of its English original:
+measured on three texts of about 430 words (an explanation, a letter, a story with dialogue) and
+their translations into each language (``tests/data/parallel/``)."""
+
+LANGUAGE_NAMES: dict[str, str] = {
+    "english": "en",
+    "spanish": "es",
+    "castilian": "es",
+    "portuguese": "pt",
+    "brazilian portuguese": "pt",
+    "french": "fr",
+    "italian": "it",
+    "german": "de",
+    "russian": "ru",
+    "chinese": "zh",
+    "mandarin": "zh",
+    "simplified chinese": "zh",
+    "traditional chinese": "zh",
+    "japanese": "ja",
+}
+"""Target languages whose lengths are known (:data:`UNITS_PER_ENGLISH_WORD`)."""
+_OTHER_LANGUAGES = (
+    r"korean|arabic|hindi|dutch|flemish|polish|turkish|vietnamese|indonesian|swedish|norwegian|danish|"
+    r"finnish|greek|hebrew|ukrainian|czech|slovak|romanian|hungarian|thai|persian|farsi|urdu|bengali|"
+    r"tagalog|filipino|malay|swahili|latin|catalan|basque|galician|croatian|serbian|bulgarian|"
+    r"lithuanian|latvian|estonian|icelandic|irish|welsh|esperanto|pig latin|old english|klingon"
+)
+"""Languages a translation may be asked into whose lengths are not known: no reading."""
+_LANGUAGE = re.compile(
+    rf"\b(?P<name>{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES})\b",
+    re.IGNORECASE,
+)
+
+_LEAD = (
+    r"(?:(?:^|(?<=[.!?:;,\n(])|(?<=\band)|(?<=\bthen)|(?<=\bplease)|(?<=\bpls)|(?<=\bplz)|(?<=\bkindly)|"
+    r"(?<=\bjust)|(?<=\bnow)|(?<=\balso)|(?<=\byou)|(?<=\bu)|(?<=\bme)|(?<=\bto)|(?<=\bhelp)|(?<=\bhey)"
+    r"|(?<=\bhi)|(?<=\bok)|(?<=\bokay)|(?<=\bso))\s*|(?:(?<=\bi\s)|(?<=\bwe\s))(?=need\b))"
+)
+"""Where a request's verb may stand: a clause's start, "please", "can you", "help me", "I need you
+to", "and then"; not "a tool to paraphrase text?" (that "to" follows no request)."""
+_REQUEST_BEFORE_TO = re.compile(
+    r"\b(?:you|u|me|want|need|like|love|going|able|have|trying|try|wanted|said|asked|told\s+me)\s+to\s*$|"
+    r"(?:^|[.!?:;,\n]\s*)to\s*$",
+    re.IGNORECASE,
+)
+_SAME_VERBS = (
+    r"translate|proof-?read|copy-?edit|edit|revise|rewrite|re-write|rephrase|paraphrase|reword|"
+    r"re-word|polish|improve|refine|rework|redo|simplify|formali[sz]e|locali[sz]e|transliterate|"
+    r"re-?format|format|modernize|modernise|soften|update|grammar[- ]?check|spell[- ]?check|"
+    r"convert|turn|change|transform|adapt|fix|correct|make|put|need"
+)
+_SHORTER_VERBS = r"shorten|condense|trim|tighten|abridge|compress|streamline|cut|halve"
+_LONGER_VERBS = r"expand|elaborate(?:\s+on)?|lengthen|extend|enrich"
+_PHRASAL_VERBS = r"clean|tidy|spruce|punch|tone|cut|pare|flesh|beef|write|tighten|touch|smooth|jazz"
+_VERB = re.compile(
+    rf"{_LEAD}(?:(?P<phrasal>{_PHRASAL_VERBS})(?:\s+(?P<object>this|it|these|them|that))?"
+    r"\s+(?P<particle>up|down|out)\b|"
+    rf"(?P<verb>{_SHORTER_VERBS}|{_LONGER_VERBS}|{_SAME_VERBS})\b)(?!-)",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A verb of rewriting ("Proofread", "translate", "make … sound", "flesh this out", "tone it down")."""
+
+_TEXT_NOUNS = (
+    r"e-?mails?|letters?|messages?|texts?|passages?|paragraphs?|sentences?|articles?|essays?|posts?|"
+    r"blog(?:\s+post)?|poems?|songs?|lyrics|story|stories|abstracts?|documents?|docs?|descriptions?|bio|"
+    r"notes?|drafts?|copy|content|speech|script|reviews?|captions?|announcements?|memo|statements?|"
+    r"proposals?|reports?|intro(?:duction)?|cover\s+letter|resume|résumé|cv|writing|words|version|"
+    r"response|reply|answer|translation|summary|outline|list|tweet|thread|page|chapter|section|"
+    r"dialogue|dialog|conversation|transcript|recipe|instructions|bullet\s+points|bullets|pitch|blurb|"
+    r"newsletter|invitation|apology|complaint|request|paper|thesis|manuscript|verses?|stanzas?|lines?|"
+    r"notice|policy|handbook|faq|bio|profile|listing|ad|advert|flyer|leaflet|brochure|card|toast|vows|"
+    r"eulogy|sermon"
+)
+_QUALITIES = r"tone|wording|language|style|grammar|spelling|punctuation|phrasing|flow|voice|register|typos?"
+_OBJECT = re.compile(
+    r"^\s*(?:"
+    r"(?P<colon>:)|(?P<quote>[\"“'])|"
+    r"(?:(?:all|any|the|these|those|this|that|it|them|my|our|his|her|their|your|following|above|below|"
+    r"entire|whole|full|complete|same|next|original|text|of|in|for|and|to|into|from|a|an|bit|little|"
+    r"slightly|more|less|spelling|grammar|grammatical|typos?|mistakes|errors|punctuation|issues|"
+    r"problems|language|tone|style|wording|[a-z]+'s)\b\s*){0,6}"
+    rf"(?P<reference>this|these|that|it|them|the\s+following|the\s+above|below|above|(?:my|our|his|her|their|"
+    rf"the|your|this|that)\s+(?:[\w-]+\s+){{0,2}}(?:{_TEXT_NOUNS})|the\s+(?:{_QUALITIES}))\b)",
+    re.IGNORECASE,
+)
+"""What the verb takes: the whole text ("this", "the following", "my cover letter", "the grammar in
+this", "the tone", a colon or a quotation before the text)."""
+_ENDS_REQUEST = re.compile(
+    r"^\s*(?:(?:it|this|that|them|these)\s+)?(?:(?:pls|plz|please|for me|thanks|thx|thank you|a bit|"
+    r"again|asap)\b[\s,]*)*[.!?:]*\s*$",
+    re.IGNORECASE,
+)
+"""The verb ends its request ("… translate pls", "Can you proofread?")."""
+_FIX_OBJECT = re.compile(
+    r"^\s*(?:up\s+)?(?:all\s+|any\s+|the\s+)?(?:spelling|grammar|grammatical|typos?|mistakes|errors|"
+    r"punctuation|wording|issues|this|it|the\s+following|my\s+|the\s+(?:text|e-?mail|letter))",
+    re.IGNORECASE,
+)
+""""fix" and "correct" take a text or its errors ("fix the typos", "correct this")."""
+_AMOUNT = r"(?:about\s+|roughly\s+|around\s+)?(?:twice|half|three\s+times|\d+\s*(?:%|percent))"
+_MAKE_OBJECT = re.compile(
+    r"^\s*(?:this|it|that|these|them|the\s+(?:following|above|text|e-?mail|message|letter)|my\s+[\w-]+)"
+    r"(?:\s+[\w-]+){0,3}?\s+(?:sound\s+|read\s+|look\s+|feel\s+)?(?:a\s+(?:bit|little|lot)\s+|much\s+|slightly\s+)?"
+    rf"(?P<quality>{_AMOUNT}|more|less|friendlier|nicer|warmer|shorter|longer|briefer|tighter|crisper|"
+    r"clearer|simpler|smoother|better|professional|formal|informal|casual|polite|concise|punchier|"
+    r"gender-neutral|grammatical|correct|readable|persuasive|engaging|funnier|catchier)(?!\w)",
+    re.IGNORECASE,
+)
+""""make" takes a text and a quality ("make this sound more professional", "make it about twice as long")."""
+_GENRES = (
+    r"essay|article|blog(?:\s+post)?|post|story|speech|proposal|report|letter|e-?mail|minutes|"
+    r"paragraphs?|prose|narrative|announcement|newsletter|press\s+release|cover\s+letter|bio|summary"
+)
+_INTO_FORM = re.compile(
+    r"^[^.?!\n]{0,60}?\b(?:into|to|in|as)\s+(?:the\s+|an?\s+|proper\s+|full\s+)?(?:[\w-]+\s+){0,2}?(?:"
+    r"passive|active|past|present|future|first|second|third|plain|simple|british|american|metric|imperial|"
+    r"formal|informal|bullet|bulleted|numbered|markdown|html|latex|title\s+case|sentence\s+case|"
+    r"uppercase|lowercase|voice|tense|person|spelling|units|haiku|limerick|sonnet|tweet|"
+    rf"{_GENRES}|english|{'|'.join(LANGUAGE_NAMES)})\b",
+    re.IGNORECASE,
+)
+""""convert", "turn", "transform" and "put" take a text and a target form or language."""
+_INTO_GENRE = re.compile(rf"\b(?:into|as)\s+(?:an?\s+|proper\s+|full\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_GENRES})\b", re.IGNORECASE)
+_CHANGE_OBJECT = re.compile(
+    rf"^\s*the\s+(?:{_QUALITIES}|tense|person|point\s+of\s+view)\s+(?:of|in)\s+(?:this|it|that|the|my|our)\b",
+    re.IGNORECASE,
+)
+""""change" takes the tone, style or tense of a text ("Change the tone of this announcement")."""
+_IN_LANGUAGE = re.compile(
+    r"^\s*(?:it|this|these|that|them)\s+(?:translated\s+)?(?:in|into|to)\s+"
+    rf"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?(?:{'|'.join(LANGUAGE_NAMES)}|{_OTHER_LANGUAGES})\b",
+    re.IGNORECASE,
+)
+""""need it in French", "put this into simplified Chinese": a translation."""
+_VERSION_OF = re.compile(r"^\s*an?\s+(?:[\w-]+\s+){0,2}?version\s+of\s+(?:this|it|that|my|the\s+(?:following|above))\b", re.I)
+""""I need a shorter version of this": a rewrite."""
+
+_PART = re.compile(
+    r"^[^.?!\n:]{0,40}?\b(?<!\bthis )(?<!\bmy )(?<!\bour )(?:"
+    r"(?:first|second|third|fourth|last|final|opening|closing|next)\s+(?:[\w-]+\s+)?(?:sentences?|paragraphs?|"
+    r"lines?|parts?|sections?|pages?|chapters?|verses?|stanzas?|half|bits?|words?|two|three|few)|"
+    r"(?:the|its|a)\s+(?:title|headline|subject\s+line|heading)|"
+    r"(?:the|this|that|these|each|one|a)\s+(?:word|words|phrase|term|name|slogan)|"
+    r"one\s+sentence|one\s+paragraph|a\s+sentence|a\s+paragraph|a\s+few|some\s+of|parts?\s+of|portion)\b",
+    re.IGNORECASE,
+)
+"""The verb takes a part of the text ("rewrite only the first sentence", "translate the word …")."""
+_SUMMARY = re.compile(r"(?<!\bdon't )(?<!\bnot )(?<!\bno )\bsummar|\btl;?\s*dr\b", re.IGNORECASE)
+_ASKS_OTHERWISE = re.compile(
+    r"\bfeedback\b|\bcritique\b|\bgrade\b|\bscore\b|\brate\b|\bwhat do you think\b|\bkey points\b|"
+    r"\bexplain\b|(?:^|[.?!,;]\s+)(?:what|which|why|how|is|are|does|do)\b|\bhow (?:do|can|would|should) (?:i|you|we)\b|"
+    r"\bis (?:this|it|that) (?:correct|right|ok|okay|good|fine|grammatical)|\blist (?:the|all|any)\b|"
+    r"\bpoint out\b|\bidentify\b|\bfind (?:the|all|any)\b|\bextract\b|\breply\b|\brespond to\b|"
+    r"\banswer\b|\bin the style of\b|\btips\b|\badvice\b|\bsuggestions\b",
+    re.IGNORECASE,
+)
+"""A request that asks about the text, or for another text, in the verb's sentence: no transform."""
+_NEGATED = re.compile(
+    r"\b(?:don'?t|do\s+not|doesn'?t|not|never|without|no)\b[^.?!\n]{0,25}?"
+    r"\b(?:longer|shorter|expand\w*|shorten\w*|cut\w*|lengthen\w*|add\w*|more\s+words)\b",
+    re.IGNORECASE,
+)
+_SHORTER = re.compile(
+    r"\b(?:shorter|shorten|concise|concisely|briefer|brief|condense|trim|tighten|tighter|crisper|"
+    r"compress|streamline|abridge|cut|pare|less\s+wordy|fewer\s+words|succinct|terser|leaner|"
+    r"more\s+compact)\b",
+    re.IGNORECASE,
+)
+_LONGER = re.compile(
+    r"\b(?:longer|expand|elaborate|lengthen|flesh|extend|beef|enrich|more\s+detail(?:ed)?|in\s+(?:more\s+)?"
+    r"detail|more\s+informative|more\s+thorough|fuller|write\s+(?:\w+\s+)?up)\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"\b(?P<n>\d{1,2})\s*(?:%|percent)\s*(?P<way>shorter|longer|less|more)?", re.IGNORECASE)
+_TIMES = {"half": 0.5, "twice": 2.0, "double": 2.0, "three times": 3.0, "a third": 0.67}
+_TIMES_PATTERN = re.compile(
+    r"\b(?:(?P<times>half|twice|three\s+times)\s+as\s+(?:long|short)|(?:by|in|to)\s+(?P<part>half|a\s+third)|"
+    r"(?P<double>double)\s+(?:the\s+)?(?:length|it|this)|halve)\b",
+    re.IGNORECASE,
+)
+_IMPROVE_WORDING = re.compile(rf"^\s*(?:the\s+|its\s+|my\s+)?(?:{_QUALITIES}|clarity|readability|structure)\b", re.IGNORECASE)
+_LIST_LINE = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+", re.MULTILINE)
+_LABEL = re.compile(
+    r"^\s*(?:input|text|context|sentence|paragraph|passage|e-?mail|message|original|draft|source|"
+    r"content|here(?:'s| is) (?:the|my) [\w ]{1,20})\s*:\s*",
+    re.IGNORECASE,
+)
+_BACK_REFERENCE = re.compile(
+    r"\b(?:this|it|that|these|them|the\s+above|above|the\s+(?:text|e-?mail|message|letter|paragraph|"
+    r"passage|essay|post|draft)|my\s+[\w-]+)\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"\"([^\"\n]{8,2000})\"|“([^”\n]{8,2000})”|'([^'\n]{8,2000})'(?!\w)")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_REQUEST_CHARS = 600
+"""A request longer than this is not an instruction around pasted text."""
+_TRANSLATING = frozenset({"convert", "turn", "transform", "put"})
+"""Verbs that may name a language to translate into ("convert this to Spanish")."""
+
+
+@dataclass(frozen=True)
+class PastedTransform:
+    """A request to transform a pasted text, and the text.
+
+    Attributes:
+        verb: the request's verb as written ("Proofread", "translate", "make").
+        source: the text the request works on.
+        source_language: its language (ISO 639-1; ``"en"`` unless detected otherwise).
+        target_language: the answer's language (the source's, or a translation's).
+        factor: the answer's length over the text's ("shorten" 0.6, "expand" 2; × the translations asked).
+        request: the request without the text.
+    """
+
+    verb: str
+    source: str
+    source_language: str
+    target_language: str
+    factor: float
+    request: str
+
+    @property
+    def source_english_words(self) -> float:
+        """The text's length in words of its English translation."""
+        if self.source_language in CHARACTER_LANGUAGES:
+            units = float(len(_CJK.findall(self.source)))
+        else:
+            units = float(len(self.source.split()))
+        return units / UNITS_PER_ENGLISH_WORD[self.source_language]
+
+    def requested_words(self) -> float:
+        """The answer's length in words of :attr:`target_language` (Chinese, Japanese: characters):
+        the text's times the factor, and a line of preamble."""
+        english_words = self.source_english_words * self.factor + PREAMBLE_WORDS
+        return english_words * UNITS_PER_ENGLISH_WORD[self.target_language]
+
+
+def text_language(text: str) -> str | None:
+    """The language of a pasted text: one of :data:`UNITS_PER_ENGLISH_WORD`, None when another."""
+    languages = detect_languages(text)
+    if languages:
+        return languages[0]
+    letters = re.findall(r"[^\W\d_]", text[:2000])
+    if letters and sum(ch.isascii() for ch in letters) < 0.8 * len(letters):
+        return None  # a script of a language not read (Korean, Arabic, Greek, …)
+    return "en"
+
+
+def _verb_word(match: re.Match[str]) -> str:
+    """The verb a match found, lower-cased ("flesh out", "proofread")."""
+    if match.group("phrasal"):
+        return f"{match.group('phrasal')} {match.group('particle')}".lower()
+    return match.group("verb").lower()
+
+
+def _object_ok(match: re.Match[str], after: str) -> bool:
+    """Whether the words after the verb of ``match`` make it take the whole text."""
+    if _PART.match(re.split(r"\b(?:into|to|as)\b", after, maxsplit=1)[0]):
+        return False
+    if match.group("phrasal"):
+        return bool(match.group("object")) or _OBJECT.match(after) is not None or _ENDS_REQUEST.match(after) is not None
+    word = _verb_word(match)
+    if _ENDS_REQUEST.match(after) and word not in ("make", "put", "need", "change", "turn", "format", "update"):
+        return True
+    if word in ("fix", "correct"):
+        return _FIX_OBJECT.match(after) is not None or after.lstrip().startswith(":")
+    if word == "make":
+        return _MAKE_OBJECT.match(after) is not None
+    if word in ("put", "need"):
+        return (
+            _IN_LANGUAGE.match(after) is not None
+            or (word == "put" and _INTO_FORM.match(after) is not None)
+            or (word == "need" and _VERSION_OF.match(after) is not None)
+        )
+    if word == "change":
+        return _CHANGE_OBJECT.match(after) is not None or (
+            _OBJECT.match(after) is not None and _INTO_FORM.match(after) is not None
+        )
+    if word in ("convert", "turn", "transform", "adapt"):
+        return _OBJECT.match(after) is not None and _INTO_FORM.match(after) is not None
+    if word == "translate":
+        return _OBJECT.match(after) is not None or re.match(r"^\s*(?:to|into|in)\b", after, re.I) is not None
+    return _OBJECT.match(after) is not None
+
+
+def _target_languages(request: str) -> list[str] | None:
+    """The languages a translation is asked into (known ones), [] when none is named, None when one
+    is named whose length is not known."""
+    into = re.search(r"\b(?:to|into|in)\s+(?P<rest>[^.?!\n:]{0,120})", request, re.IGNORECASE)
+    if into is None:
+        return []
+    codes: list[str] = []
+    for match in _LANGUAGE.finditer(into.group("rest")):
+        code = LANGUAGE_NAMES.get(match.group("name").lower())
+        if code is None:
+            return None
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _factor(request: str, verb: str, source: str) -> float:
+    """The answer's length over the text's as ``request`` (from its verb on) asks: an amount ("half as
+    long", "30% shorter", "twice as long"), else shorter 0.6 and longer 2; "improve" and a list
+    turned into prose ("turn these notes into an e-mail") are longer (on the data, "improve this
+    rap song" and "improve the article" are answered in 4–6× the text), unless the wording alone is
+    to improve."""
+    request = _NEGATED.sub(" ", request)
+    times = _TIMES_PATTERN.search(request)
+    if times is not None:
+        key = times.group("times") or times.group("part") or times.group("double") or "half"
+        return _TIMES[re.sub(r"\s+", " ", key.lower())]
+    percent = _PERCENT.search(request)
+    if percent is not None and (percent.group("way") or _SHORTER.search(request) or _LONGER.search(request)):
+        share = int(percent.group("n")) / 100
+        longer = (percent.group("way") or "").lower() in ("longer", "more") or (
+            not percent.group("way") and not _SHORTER.search(request)
+        )
+        return 1 + share if longer else 1 - share
+    if _SHORTER.search(request):
+        return SHORTER_FACTOR
+    if _LONGER.search(request):
+        return LONGER_FACTOR
+    after_verb = request[len(verb) :] if request.lower().startswith(verb) else request
+    if verb == "improve" and not _IMPROVE_WORDING.match(after_verb):
+        return LONGER_FACTOR
+    lines = [line for line in source.splitlines() if line.strip()]
+    is_list = len(lines) >= 3 and len(_LIST_LINE.findall(source)) >= 0.5 * len(lines)
+    if is_list and _INTO_GENRE.search(request):
+        return LONGER_FACTOR
+    return 1.0
+
+
+def _opens_text(match: re.Match[str], after: str) -> bool:
+    """Whether a verb whose request ends in a colon takes the text that follows: the verbs of
+    rewriting do ("Rewrite in third person for the speaker bio:"), not "make" or "put" without their
+    object, nor a part ("Rewrite the first line:")."""
+    if _verb_word(match) in ("make", "put", "need", "change", "turn", "format", "update", "fix", "correct", "cut"):
+        return False
+    return _PART.match(after) is None
+
+
+def _sentence_at(text: str, position: int) -> str:
+    """The sentence of ``text`` around ``position``."""
+    start = max(text.rfind(mark, 0, position) for mark in ".?!\n") + 1
+    ends = [i for i in (text.find(mark, position) for mark in ".?!\n") if i >= 0]
+    return text[start : min(ends) + 1 if ends else len(text)]
+
+
+def _request_verb(text: str, *, closing: bool) -> re.Match[str] | None:
+    """The first verb in ``text`` that opens a request on the whole pasted text (``closing``: the
+    request follows the text, so it must point back at it: "this", "it", "the above"; a request that
+    ends in a colon before the text needs no object: "Rewrite in third person for the website:")."""
+    opens_text = not closing and text.rstrip().endswith(":")
+    for match in _VERB.finditer(text):
+        before = text[: match.start()]
+        if before.rstrip().lower().endswith("to") and not _REQUEST_BEFORE_TO.search(before[-40:]):
+            continue
+        if _quoted_at(text, match.start()):
+            continue
+        after = text[match.end() :]
+        if not _object_ok(match, after) and not (opens_text and _opens_text(match, after)):
+            continue
+        if closing and not (match.group("object") or _BACK_REFERENCE.search(after[:80])):
+            continue
+        if _ASKS_OTHERWISE.search(_sentence_at(text, match.start())):
+            continue
+        return match
+    return None
+
+
+def _strip_label(source: str) -> str:
+    return _LABEL.sub("", source, count=1).strip()
+
+
+def _split(prompt: str) -> tuple[str, str, re.Match[str]] | None:
+    """``(request, pasted text, verb match in request)`` of a prompt that pastes a text, or None."""
+    text = prompt.strip()
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    lines = [line for line in text.splitlines() if line.strip()]
+    # the request opens: its first line (up to a colon) or first paragraph
+    first = lines[0] if lines else ""
+    head = first if len(first) <= _REQUEST_CHARS else ""
+    if head:
+        match = _request_verb(head, closing=False)
+        if match is not None:
+            colon = head.find(":", match.end())
+            rest_of_line = head[colon + 1 :].strip() if colon >= 0 else ""
+            after_first = text[text.find(first) + len(first) :]
+            request = head[: colon + 1] if colon >= 0 and rest_of_line else head
+            source = (rest_of_line + "\n" + after_first).strip() if rest_of_line else after_first.strip()
+            source = _strip_label(source)
+            if len(source.split()) >= MIN_SOURCE_WORDS or _CJK.search(source):
+                return request, source, match
+            quoted = _quoted_source(head, match)
+            if quoted is not None and len(lines) == 1:
+                return head, quoted, match
+    if len(paragraphs) >= 2 and len(paragraphs[0]) <= _REQUEST_CHARS:
+        match = _request_verb(paragraphs[0], closing=False)
+        if match is not None:
+            return paragraphs[0], _strip_label("\n\n".join(paragraphs[1:])), match
+    # the request closes: its last paragraph (or line) points back at the text above
+    for closing in (paragraphs[-1] if len(paragraphs) >= 2 else "", lines[-1] if len(lines) >= 2 else ""):
+        if closing and len(closing) <= _REQUEST_CHARS and not _quoted_at(text, text.rfind(closing)):
+            match = _request_verb(closing, closing=True)
+            if match is not None:
+                return closing, _strip_label(text[: text.rfind(closing)]), match
+    return None
+
+
+def _quoted_at(text: str, position: int) -> bool:
+    """Whether ``position`` of ``text`` lies inside a quotation (the last line of a pasted, quoted
+    message: "… Fix it or I'm leaving.\"")."""
+    before = text[:position]
+    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
+def _quoted_source(line: str, match: re.Match[str]) -> str | None:
+    """A quoted text after the verb in ``line`` ("Edit the following sentence: "…"")."""
+    quoted = _QUOTED.search(line, match.end())
+    if quoted is None:
+        return None
+    return next(group for group in quoted.groups() if group is not None)
+
+
+def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTransform | None:
+    """The request in ``prompt`` to transform a pasted text, or None (see the module docstring).
+
+    ``previous_answer`` is the conversation's last assistant turn: a request that pastes nothing
+    ("Make it shorter", "Now translate it into German") works on it.
+    """
+    split = _split(prompt)
+    if split is None and previous_answer:
+        match = _request_verb(prompt.strip(), closing=True) if len(prompt) <= _REQUEST_CHARS else None
+        split = (prompt.strip(), previous_answer, match) if match is not None else None
+    if split is None:
+        return None
+    request, source, match = split
+    if _SUMMARY.search(request) or detect_languages(request):
+        return None  # a summary; a request in another language (its own grammar reads it)
+    source_language = text_language(source)
+    if source_language is None:
+        return None
+    verb = _verb_word(match)
+    factor = _factor(request[match.start() :].strip(), verb, source)
+    target = source_language
+    translation = verb == "translate" or _IN_LANGUAGE.match(request[match.end() :]) is not None
+    if translation or verb in _TRANSLATING:
+        targets = _target_languages(request[match.end() :]) or _target_languages(request)
+        if targets is None:
+            return None
+        if targets:
+            target, factor = targets[0], factor * len(targets)
+        elif translation:
+            if source_language == "en":
+                return None
+            target = "en"
+    transform = PastedTransform(match.group(0).strip(), source, source_language, target, factor, request)
+    if transform.source_english_words < MIN_SOURCE_WORDS or not _is_prose(source, source_language):
+        return None
+    return transform
+
+
+def _is_prose(text: str, language: str) -> bool:
+    """Whether a pasted text is mostly words (not an equation, a table of numbers or markup)."""
+    if language in CHARACTER_LANGUAGES:
+        return True
+    tokens = text.split()
+    words = sum(1 for token in tokens if re.fullmatch(r"[\"“‘'(\[]*[^\W\d_]+(?:['’-][^\W\d_]+)*[\"”’'.,;:!?)\]]*", token))
+    return words >= 0.6 * len(tokens)
+
