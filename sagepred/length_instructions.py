@@ -57,7 +57,7 @@ from sagepred.length_instructions_multilingual import (
     parse_multilingual_request,
     parse_unidentified,
 )
-from sagepred.length_transforms import PastedTransform, find_transform
+from sagepred.length_transforms import PastedTransform, find_foreign_transform, find_transform
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -1000,13 +1000,17 @@ def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest
     """:func:`parse_length_request` for one text (its first and last :data:`READ_CHARS` characters);
     ``previous_answer``, a conversation's last assistant turn, is what "make it shorter" works on."""
     transform = find_transform(prompt, previous_answer)
-    if transform is not None and not (is_code_task(transform.request) or is_code_task(transform.source)):
+    if transform is not None and not is_code_task(transform.request):
         return _transform_request(transform)
     if len(prompt) > 2 * READ_CHARS:
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if is_code_task(prompt):
         return _explained_code_request(prompt) or _code_task_request(prompt)
     languages = detect_languages(prompt)
+    transform = find_foreign_transform(prompt, languages, previous_answer) if not prompt.isascii() or languages else None
+    if transform is not None:
+        sized = parse_multilingual_request(transform.request, languages or None)
+        return sized if sized is not None and sized.kind == "absolute" else _transform_request(transform)
     if languages:
         return parse_multilingual_request(prompt, languages) or NO_REQUEST
     request = _parse_english(prompt)
@@ -1019,10 +1023,11 @@ def _transform_request(transform: PastedTransform) -> LengthRequest:
     """A request to transform a pasted text (:mod:`sagepred.length_transforms`): the size its own
     words ask for ("Rewrite this in 100 words:", "Turn this into a tweet"), else the text's length
     times the factor asked, in the answer's language."""
-    sized = _parse_english(transform.request)
-    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS:
+    asks = _asking_sentences(transform.request, transform.verb)
+    sized = _parse_english(asks)
+    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS | {"item"}:
         return sized
-    counted = _size_in_request(transform.request)
+    counted = _size_in_request(asks)
     if counted is not None:
         return counted
     return LengthRequest(
@@ -1036,6 +1041,25 @@ def _transform_request(transform: PastedTransform) -> LengthRequest:
     )
 
 
+_SIZE_FOLLOWS = re.compile(
+    r"^\s*(?:and\s+|but\s+|please\s+|pls\s+)?(?:keep|make|aim|limit|stay|cap|use|target|max|no\s+more|under|"
+    r"around|about|roughly|it\s+(?:should|must|needs?\s+to|has\s+to)|the\s+limit)\b",
+    re.IGNORECASE,
+)
+
+
+def _asking_sentences(request: str, verb: str) -> str:
+    """The sentences of a transform's request that may size its answer: the verb's own, and those
+    after it that set a size ("Keep it under 100 words."); not a description of the text ("my mum
+    wrote it like one long paragraph")."""
+    at = max(request.find(verb), 0)
+    start = max(request.rfind(mark, 0, at) for mark in ".?!\n") + 1
+    sentences = re.split(r"(?<=[.?!\n])", request[start:])
+    kept = sentences[:1] + [s for s in sentences[1:] if _SIZE_FOLLOWS.match(s)]
+    return " ".join(part.strip() for part in kept)
+
+
+_SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
 _SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character"})
 _BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
 
@@ -1062,6 +1086,10 @@ def _size_in_request(request: str) -> LengthRequest | None:
         elif _AT_LEAST.search(before[-32:]):
             count *= 1.15
         found = LengthRequest("absolute", count * WORDS_PER_UNIT[unit], 1.0, unit, count, match.group(0))
+    seconds = _SECONDS.search(request)
+    if found is None and seconds is not None:  # "a 30-second elevator pitch", spoken
+        minutes = int(seconds.group("n")) / 60
+        found = LengthRequest("absolute", minutes * WORDS_PER_UNIT["minute"], 1.0, "minute", minutes, seconds.group(0))
     return found
 
 

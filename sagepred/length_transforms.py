@@ -20,10 +20,13 @@ about one short sentence is as long as its explanation).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sagepred.length_instructions_multilingual import CHARACTER_LANGUAGES, detect_languages
+from sagepred.transform_grammars import TRANSFORM_WORDS
 
 MIN_SOURCE_WORDS = 10
 """Shortest text read (words of its English translation): a chat answer about a shorter one is as
@@ -82,15 +85,23 @@ _LANGUAGE = re.compile(
     re.IGNORECASE,
 )
 
-_LEAD = (
-    r"(?:(?:^|(?<=[.!?:;,\n(])|(?<=\band)|(?<=\bthen)|(?<=\bplease)|(?<=\bpls)|(?<=\bplz)|(?<=\bkindly)|"
-    r"(?<=\bjust)|(?<=\bnow)|(?<=\balso)|(?<=\byou)|(?<=\bu)|(?<=\bme)|(?<=\bto)|(?<=\bhelp)|(?<=\bhey)"
-    r"|(?<=\bhi)|(?<=\bok)|(?<=\bokay)|(?<=\bso))\s*|(?:(?<=\bi\s)|(?<=\bwe\s))(?=need\b))"
+_LANGUAGE_WORDS = "|".join(LANGUAGE_NAMES)
+_LANGUAGE_WORDS = "|".join(LANGUAGE_NAMES)
+_LEAD = re.compile(
+    r"(?:[.!?:;,\n(]|\b(?:and|then|please|pls|plz|kindly|just|now|also|you|u|me|to|help|hey|hi|ok|okay|so))"
+    r"[ \t]*$",
+    re.IGNORECASE,
 )
 """Where a request's verb may stand: a clause's start, "please", "can you", "help me", "I need you
-to", "and then"; not "a tool to paraphrase text?" (that "to" follows no request)."""
+to", "and then" (and "I need" before "need"); not "a tool to paraphrase text?" (that "to" follows no
+request)."""
+_NEED_LEAD = re.compile(r"\b(?:i|we)[ \t]+$", re.IGNORECASE)
+_OPENING_WORDS = re.compile(
+    r"\b(?:pls|plz|please|kindly|can|could|would|will|you|u|ok|okay|now|also|then|and|hey|hi)\b|[,.!?:;\s]", re.I
+)
+"""Words that may open a request before its verb ("pls fix …", "Can you …")."""
 _REQUEST_BEFORE_TO = re.compile(
-    r"\b(?:you|u|me|want|need|like|love|going|able|have|trying|try|wanted|said|asked|told\s+me)\s+to\s*$|"
+    r"\b(?:you|u|me|want|need|like|love|able|wanted|said|asked|told\s+me)\s+to\s*$|"
     r"(?:^|[.!?:;,\n]\s*)to\s*$",
     re.IGNORECASE,
 )
@@ -98,16 +109,24 @@ _SAME_VERBS = (
     r"translate|proof-?read|copy-?edit|edit|revise|rewrite|re-write|rephrase|paraphrase|reword|"
     r"re-word|polish|improve|refine|rework|redo|simplify|formali[sz]e|locali[sz]e|transliterate|"
     r"re-?format|format|modernize|modernise|soften|update|grammar[- ]?check|spell[- ]?check|"
-    r"convert|turn|change|transform|adapt|fix|correct|make|put|need"
+    r"convert|turn|change|transform|adapt|fix|correct|make|put|need|anonymi[sz]e|redact|"
+    r"add\s+(?:the\s+|some\s+)?(?:punctuation|capitals|capitali[sz]ation|commas|paragraph\s+breaks|line\s+breaks)"
 )
 _SHORTER_VERBS = r"shorten|condense|trim|tighten|abridge|compress|streamline|cut|halve"
-_LONGER_VERBS = r"expand|elaborate(?:\s+on)?|lengthen|extend|enrich"
+_LONGER_VERBS = (
+    r"expand|elaborate(?:\s+on)?|lengthen|extend|enrich|"
+    r"add\s+(?:some\s+|more\s+|a\s+bit\s+more\s+|a\s+little\s+more\s+)?(?:detail|details|depth|examples|context|substance)"
+)
 _PHRASAL_VERBS = r"clean|tidy|spruce|punch|tone|cut|pare|flesh|beef|write|tighten|touch|smooth|jazz"
 _VERB = re.compile(
-    rf"{_LEAD}(?:(?P<phrasal>{_PHRASAL_VERBS})(?:\s+(?P<object>this|it|these|them|that))?"
+    rf"\b(?:(?P<phrasal>{_PHRASAL_VERBS})(?:\s+(?P<object>this|it|these|them|that))?"
     r"\s+(?P<particle>up|down|out)\b|"
-    rf"(?P<verb>{_SHORTER_VERBS}|{_LONGER_VERBS}|{_SAME_VERBS})\b)(?!-)",
-    re.IGNORECASE | re.MULTILINE,
+    rf"(?P<verb>{_SHORTER_VERBS}|{_LONGER_VERBS}|{_SAME_VERBS})\b|"
+    rf"(?P<bare>what(?:'s|\s+is|\s+does)\s+(?:this|it|that)\b[^.?!\n]{{0,30}}?\bin(?=\s+(?:{_LANGUAGE_WORDS})\b)|"
+    rf"(?=(?:{_LANGUAGE_WORDS})\s+(?:version\s+)?(?:please|pls|plz)\b)|in(?=\s+(?:{_LANGUAGE_WORDS})\s*,?\s*(?:please|pls|plz)\b))|"
+    r"(?P<versions>(?:give\s+me|write|need|want)\s+(?P<n>\d|two|three|four|five)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:versions|variations|rewrites|alternatives|takes)\s+of\b))(?!-)",
+    re.IGNORECASE,
 )
 """A verb of rewriting ("Proofread", "translate", "make … sound", "flesh this out", "tone it down")."""
 
@@ -120,7 +139,7 @@ _TEXT_NOUNS = (
     r"dialogue|dialog|conversation|transcript|recipe|instructions|bullet\s+points|bullets|pitch|blurb|"
     r"newsletter|invitation|apology|complaint|request|paper|thesis|manuscript|verses?|stanzas?|lines?|"
     r"notice|policy|handbook|faq|bio|profile|listing|ad|advert|flyer|leaflet|brochure|card|toast|vows|"
-    r"eulogy|sermon"
+    r"eulogy|sermon|obituary|listing|pitch|job\s+ad"
 )
 _QUALITIES = r"tone|wording|language|style|grammar|spelling|punctuation|phrasing|flow|voice|register|typos?"
 _OBJECT = re.compile(
@@ -130,8 +149,9 @@ _OBJECT = re.compile(
     r"entire|whole|full|complete|same|next|original|text|of|in|for|and|to|into|from|a|an|bit|little|"
     r"slightly|more|less|spelling|grammar|grammatical|typos?|mistakes|errors|punctuation|issues|"
     r"problems|language|tone|style|wording|[a-z]+'s)\b\s*){0,6}"
-    rf"(?P<reference>this|these|that|it|them|the\s+following|the\s+above|below|above|(?:my|our|his|her|their|"
-    rf"the|your|this|that)\s+(?:[\w-]+\s+){{0,2}}(?:{_TEXT_NOUNS})|the\s+(?:{_QUALITIES}))\b)",
+    rf"(?P<reference>this|these|that|it|them|mine|ours|the\s+following|the\s+above|below|above|"
+    rf"(?:the|this|that)\s+(?:[\w'’-]+\s+){{0,2}}(?:{_TEXT_NOUNS})|(?:my|our|his|her|their|your)\s+[\w'’-]+|"
+    rf"the\s+(?:{_QUALITIES}))\b)",
     re.IGNORECASE,
 )
 """What the verb takes: the whole text ("this", "the following", "my cover letter", "the grammar in
@@ -144,26 +164,27 @@ _ENDS_REQUEST = re.compile(
 """The verb ends its request ("… translate pls", "Can you proofread?")."""
 _FIX_OBJECT = re.compile(
     r"^\s*(?:up\s+)?(?:all\s+|any\s+|the\s+)?(?:spelling|grammar|grammatical|typos?|mistakes|errors|"
-    r"punctuation|wording|issues|this|it|the\s+following|my\s+|the\s+(?:text|e-?mail|letter))",
+    r"punctuation|wording|language|tone|issues|this|it|mine|the\s+following|my\s+|the\s+(?:text|e-?mail|letter))",
     re.IGNORECASE,
 )
 """"fix" and "correct" take a text or its errors ("fix the typos", "correct this")."""
 _AMOUNT = r"(?:about\s+|roughly\s+|around\s+)?(?:twice|half|three\s+times|\d+\s*(?:%|percent))"
 _MAKE_OBJECT = re.compile(
     r"^\s*(?:this|it|that|these|them|the\s+(?:following|above|text|e-?mail|message|letter)|my\s+[\w-]+)"
-    r"(?:\s+[\w-]+){0,3}?\s+(?:sound\s+|read\s+|look\s+|feel\s+)?(?:a\s+(?:bit|little|lot)\s+|much\s+|slightly\s+)?"
+    r"(?:\s+[\w'’-]+){0,5}?\s+(?:sound\s+|read\s+|look\s+|feel\s+)?(?:a\s+(?:bit|little|lot)\s+|much\s+|slightly\s+)?"
     rf"(?P<quality>{_AMOUNT}|more|less|friendlier|nicer|warmer|shorter|longer|briefer|tighter|crisper|"
     r"clearer|simpler|smoother|better|professional|formal|informal|casual|polite|concise|punchier|"
-    r"gender-neutral|grammatical|correct|readable|persuasive|engaging|funnier|catchier)(?!\w)",
+    r"gender-neutral|grammatical|correct|readable|persuasive|engaging|funnier|catchier|rhyme|flow)(?!\w)",
     re.IGNORECASE,
 )
 """"make" takes a text and a quality ("make this sound more professional", "make it about twice as long")."""
 _GENRES = (
     r"essay|article|blog(?:\s+post)?|post|story|speech|proposal|report|letter|e-?mail|minutes|"
-    r"paragraphs?|prose|narrative|announcement|newsletter|press\s+release|cover\s+letter|bio|summary"
+    r"paragraphs?|prose|narrative|announcement|newsletter|press\s+release|cover\s+letter|bio|summary|"
+    r"pitch|abstract|caption|description|thread|script|outline|memo|steps|page"
 )
 _INTO_FORM = re.compile(
-    r"^[^.?!\n]{0,60}?\b(?:into|to|in|as)\s+(?:the\s+|an?\s+|proper\s+|full\s+)?(?:[\w-]+\s+){0,2}?(?:"
+    r"^[^.?!\n]{0,60}?\b(?:into|to|in|as)\s+(?:the\s+|an?\s+|proper\s+|full\s+)?(?:[\w~-]+\s+){0,2}?(?:"
     r"passive|active|past|present|future|first|second|third|plain|simple|british|american|metric|imperial|"
     r"formal|informal|bullet|bulleted|numbered|markdown|html|latex|title\s+case|sentence\s+case|"
     r"uppercase|lowercase|voice|tense|person|spelling|units|haiku|limerick|sonnet|tweet|"
@@ -178,7 +199,8 @@ _CHANGE_OBJECT = re.compile(
 )
 """"change" takes the tone, style or tense of a text ("Change the tone of this announcement")."""
 _IN_LANGUAGE = re.compile(
-    r"^\s*(?:it|this|these|that|them)\s+(?:translated\s+)?(?:in|into|to)\s+"
+    r"^\s*(?:(?:it|this|these|that|them)(?:\s+[\w-]+){0,3}?\s+(?:translated\s+)?(?:in|into|to)\s+(?:both\s+)?|"
+    r"the\s+(?=(?:\w+\s+)?(?:" + _LANGUAGE_WORDS + r")\s+version\s+of\b))"
     rf"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?(?:{'|'.join(LANGUAGE_NAMES)}|{_OTHER_LANGUAGES})\b",
     re.IGNORECASE,
 )
@@ -196,13 +218,20 @@ _PART = re.compile(
     re.IGNORECASE,
 )
 """The verb takes a part of the text ("rewrite only the first sentence", "translate the word …")."""
+_SHARED_VERBS = frozenset({"revise", "edit", "format", "redact", "correct", "adapt"})
+"""English verbs spelled alike in a language of :mod:`sagepred.transform_grammars` ("Revise a
+gramática …"): read as English only when the request is."""
+_REFUSED = re.compile(
+    r"\b(?:don'?t|do\s+not|not)\s+(?P<verb>translate|rewrite|proofread|edit|fix|correct)\s+(?:it|this)\b", re.I
+)
+"""The request forbids the transform ("… so please DON'T translate it")."""
 _SUMMARY = re.compile(r"(?<!\bdon't )(?<!\bnot )(?<!\bno )\bsummar|\btl;?\s*dr\b", re.IGNORECASE)
 _ASKS_OTHERWISE = re.compile(
     r"\bfeedback\b|\bcritique\b|\bgrade\b|\bscore\b|\brate\b|\bwhat do you think\b|\bkey points\b|"
     r"\bexplain\b|(?:^|[.?!,;]\s+)(?:what|which|why|how|is|are|does|do)\b|\bhow (?:do|can|would|should) (?:i|you|we)\b|"
     r"\bis (?:this|it|that) (?:correct|right|ok|okay|good|fine|grammatical)|\blist (?:the|all|any)\b|"
     r"\bpoint out\b|\bidentify\b|\bfind (?:the|all|any)\b|\bextract\b|\breply\b|\brespond to\b|"
-    r"\banswer\b|\bin the style of\b|\btips\b|\badvice\b|\bsuggestions\b",
+    r"\banswer\b|\bin the style of\b|\btips\b|\badvice\b|\bsuggestions\b|\b(?:pull|pick)\s+out\b",
     re.IGNORECASE,
 )
 """A request that asks about the text, or for another text, in the verb's sentence: no transform."""
@@ -223,10 +252,18 @@ _LONGER = re.compile(
     re.IGNORECASE,
 )
 _PERCENT = re.compile(r"\b(?P<n>\d{1,2})\s*(?:%|percent)\s*(?P<way>shorter|longer|less|more)?", re.IGNORECASE)
+_FOLLOW_UP = re.compile(
+    r"^(?:(?:ok|okay|great|thanks|thank you|perfect|nice|good|cool|hmm)\W+)*(?:now\s+)?(?:a\s+bit\s+|much\s+|way\s+)?"
+    r"(?P<bare>)(?:shorter|longer|half\s+the\s+length|twice\s+as\s+long|more\s+concise|less\s+wordy|briefer|"
+    r"simpler|more\s+formal|less\s+formal|more\s+casual|more\s+detail(?:ed)?)\b",
+    re.IGNORECASE,
+)
+"""A follow-up that names only the change ("shorter pls", "half the length", "more formal")."""
+_SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _TIMES = {"half": 0.5, "twice": 2.0, "double": 2.0, "three times": 3.0, "a third": 0.67}
 _TIMES_PATTERN = re.compile(
     r"\b(?:(?P<times>half|twice|three\s+times)\s+as\s+(?:long|short)|(?:by|in|to)\s+(?P<part>half|a\s+third)|"
-    r"(?P<double>double)\s+(?:the\s+)?(?:length|it|this)|halve)\b",
+    r"(?P<double>double)\s+(?:the\s+)?(?:length|it|this)|halve|half\s+(?:the|its)\s+(?:length|size))\b",
     re.IGNORECASE,
 )
 _IMPROVE_WORDING = re.compile(rf"^\s*(?:the\s+|its\s+|my\s+)?(?:{_QUALITIES}|clarity|readability|structure)\b", re.IGNORECASE)
@@ -245,6 +282,9 @@ _QUOTED = re.compile(r"\"([^\"\n]{8,2000})\"|“([^”\n]{8,2000})”|'([^'\n]{8
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _REQUEST_CHARS = 600
 """A request longer than this is not an instruction around pasted text."""
+_FOREIGN_REQUEST_CHARS = 250
+"""The same in the languages of :mod:`sagepred.transform_grammars`, whose verbs are read without their
+object: a paragraph of pasted text is not taken for a request."""
 _TRANSLATING = frozenset({"convert", "turn", "transform", "put"})
 """Verbs that may name a language to translate into ("convert this to Spanish")."""
 
@@ -298,9 +338,14 @@ def text_language(text: str) -> str | None:
 
 def _verb_word(match: re.Match[str]) -> str:
     """The verb a match found, lower-cased ("flesh out", "proofread")."""
-    if match.group("phrasal"):
-        return f"{match.group('phrasal')} {match.group('particle')}".lower()
-    return match.group("verb").lower()
+    groups = match.groupdict()
+    if groups.get("phrasal"):
+        return f"{groups['phrasal']} {groups['particle']}".lower()
+    if groups.get("bare") is not None:
+        return "translate" if "verb" in groups else "follow-up"
+    if groups.get("versions"):
+        return "versions"
+    return (groups.get("verb") or "").lower().split()[0]
 
 
 def _object_ok(match: re.Match[str], after: str) -> bool:
@@ -310,6 +355,8 @@ def _object_ok(match: re.Match[str], after: str) -> bool:
     if match.group("phrasal"):
         return bool(match.group("object")) or _OBJECT.match(after) is not None or _ENDS_REQUEST.match(after) is not None
     word = _verb_word(match)
+    if match.group("bare") is not None or word in ("add", "versions"):
+        return True
     if _ENDS_REQUEST.match(after) and word not in ("make", "put", "need", "change", "turn", "format", "update"):
         return True
     if word in ("fix", "correct"):
@@ -356,6 +403,9 @@ def _factor(request: str, verb: str, source: str) -> float:
     rap song" and "improve the article" are answered in 4–6× the text), unless the wording alone is
     to improve."""
     request = _NEGATED.sub(" ", request)
+    versions = _VERB.match(request)
+    if versions is not None and versions.group("versions"):
+        return float(_SMALL_NUMBERS.get(versions.group("n").lower()) or versions.group("n"))
     times = _TIMES_PATTERN.search(request)
     if times is not None:
         key = times.group("times") or times.group("part") or times.group("double") or "half"
@@ -404,6 +454,11 @@ def _request_verb(text: str, *, closing: bool) -> re.Match[str] | None:
     opens_text = not closing and text.rstrip().endswith(":")
     for match in _VERB.finditer(text):
         before = text[: match.start()]
+        window = before[-16:]
+        if before.strip() and not (
+            _LEAD.search(window) or (match.group("verb") or "").lower() == "need" and _NEED_LEAD.search(window)
+        ):
+            continue
         if before.rstrip().lower().endswith("to") and not _REQUEST_BEFORE_TO.search(before[-40:]):
             continue
         if _quoted_at(text, match.start()):
@@ -411,9 +466,10 @@ def _request_verb(text: str, *, closing: bool) -> re.Match[str] | None:
         after = text[match.end() :]
         if not _object_ok(match, after) and not (opens_text and _opens_text(match, after)):
             continue
-        if closing and not (match.group("object") or _BACK_REFERENCE.search(after[:80])):
+        opens = not _OPENING_WORDS.sub("", before).strip()
+        if closing and not (match.group("object") or _BACK_REFERENCE.search(after[:80]) or opens):
             continue
-        if _ASKS_OTHERWISE.search(_sentence_at(text, match.start())):
+        if match.group("bare") is None and _ASKS_OTHERWISE.search(_sentence_at(text, match.start())):
             continue
         return match
     return None
@@ -423,8 +479,12 @@ def _strip_label(source: str) -> str:
     return _LABEL.sub("", source, count=1).strip()
 
 
-def _split(prompt: str) -> tuple[str, str, re.Match[str]] | None:
-    """``(request, pasted text, verb match in request)`` of a prompt that pastes a text, or None."""
+_Finder = Callable[..., "re.Match[str] | None"]
+
+
+def _split(prompt: str, find_verb: _Finder) -> tuple[str, str, re.Match[str]] | None:
+    """``(request, pasted text, verb match in request)`` of a prompt that pastes a text, or None;
+    ``find_verb(text, closing=…)`` finds the request's verb (:func:`_request_verb` in English)."""
     text = prompt.strip()
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     lines = [line for line in text.splitlines() if line.strip()]
@@ -432,9 +492,9 @@ def _split(prompt: str) -> tuple[str, str, re.Match[str]] | None:
     first = lines[0] if lines else ""
     head = first if len(first) <= _REQUEST_CHARS else ""
     if head:
-        match = _request_verb(head, closing=False)
+        match = find_verb(head, closing=False)
         if match is not None:
-            colon = head.find(":", match.end())
+            colon = max(head.find(":", match.end()), head.find("：", match.end()))
             rest_of_line = head[colon + 1 :].strip() if colon >= 0 else ""
             after_first = text[text.find(first) + len(first) :]
             request = head[: colon + 1] if colon >= 0 and rest_of_line else head
@@ -446,13 +506,13 @@ def _split(prompt: str) -> tuple[str, str, re.Match[str]] | None:
             if quoted is not None and len(lines) == 1:
                 return head, quoted, match
     if len(paragraphs) >= 2 and len(paragraphs[0]) <= _REQUEST_CHARS:
-        match = _request_verb(paragraphs[0], closing=False)
+        match = find_verb(paragraphs[0], closing=False)
         if match is not None:
             return paragraphs[0], _strip_label("\n\n".join(paragraphs[1:])), match
     # the request closes: its last paragraph (or line) points back at the text above
     for closing in (paragraphs[-1] if len(paragraphs) >= 2 else "", lines[-1] if len(lines) >= 2 else ""):
         if closing and len(closing) <= _REQUEST_CHARS and not _quoted_at(text, text.rfind(closing)):
-            match = _request_verb(closing, closing=True)
+            match = find_verb(closing, closing=True)
             if match is not None:
                 return closing, _strip_label(text[: text.rfind(closing)]), match
     return None
@@ -479,15 +539,18 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     ``previous_answer`` is the conversation's last assistant turn: a request that pastes nothing
     ("Make it shorter", "Now translate it into German") works on it.
     """
-    split = _split(prompt)
-    if split is None and previous_answer:
-        match = _request_verb(prompt.strip(), closing=True) if len(prompt) <= _REQUEST_CHARS else None
+    split = _split(prompt, _request_verb)
+    if split is None and previous_answer and len(prompt) <= _REQUEST_CHARS:
+        match = _request_verb(prompt.strip(), closing=False) or _FOLLOW_UP.match(prompt.strip())
         split = (prompt.strip(), previous_answer, match) if match is not None else None
     if split is None:
         return None
     request, source, match = split
-    if _SUMMARY.search(request) or detect_languages(request):
-        return None  # a summary; a request in another language (its own grammar reads it)
+    refused = _REFUSED.search(request)
+    if refused and refused.group("verb").lower() == _verb_word(match):
+        return None  # "… so please DON'T translate it"
+    if _SUMMARY.search(request) or (_verb_word(match) in _SHARED_VERBS and detect_languages(request)):
+        return None  # a summary; "Revise a gramática deste e-mail" (its own grammar reads it)
     source_language = text_language(source)
     if source_language is None:
         return None
@@ -511,11 +574,118 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     return transform
 
 
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class \w+\s*[(:]|import \w|from \w+ import|#include|function\b|const |let |var |public |private |"
+    r"(?:for|while|if|elif|else|try|except|with)\b[^\n]*:\s*$|return\b|print\()|[;{}]\s*$|```",
+    re.MULTILINE,
+)
+
+
 def _is_prose(text: str, language: str) -> bool:
-    """Whether a pasted text is mostly words (not an equation, a table of numbers or markup)."""
+    """Whether a pasted text is mostly words (not code, an equation, a table of numbers or markup)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and len(_CODE_LINE.findall(text)) >= max(1, 0.2 * len(lines)):
+        return False
     if language in CHARACTER_LANGUAGES:
         return True
     tokens = text.split()
     words = sum(1 for token in tokens if re.fullmatch(r"[\"“‘'(\[]*[^\W\d_]+(?:['’-][^\W\d_]+)*[\"”’'.,;:!?)\]]*", token))
     return words >= 0.6 * len(tokens)
 
+
+@functools.cache
+def _foreign(code: str) -> dict[str, re.Pattern[str]]:
+    """The compiled :data:`~sagepred.transform_grammars.TRANSFORM_WORDS` of one language."""
+    words = TRANSFORM_WORDS[code]
+    edge = "" if code in CHARACTER_LANGUAGES else r"(?<!\w)"
+
+    def compiled(alternation: str) -> re.Pattern[str]:
+        return re.compile(rf"{edge}(?:{alternation})", re.IGNORECASE)
+
+    names = "|".join(f"(?P<{target}>{name})" for name, target in words.languages.items())
+    return {
+        "verb": compiled(rf"(?P<translate>{words.translate})|(?P<rewrite>{words.rewrite})"),
+        "shorter": compiled(words.shorter),
+        "longer": compiled(words.longer),
+        "summary": compiled(words.summary),
+        "asks_about": compiled(words.asks_about),
+        "languages": compiled(names),
+    }
+
+
+def _foreign_verb(code: str) -> _Finder:
+    """:func:`_split`'s verb finder for a request in language ``code``."""
+    patterns = _foreign(code)
+
+    def find(text: str, closing: bool = False) -> re.Match[str] | None:
+        if len(text) > _FOREIGN_REQUEST_CHARS:
+            return None  # no object is checked, so only a short request is read
+        for match in patterns["verb"].finditer(text):
+            if not _quoted_at(text, match.start()):
+                return match
+        return None
+
+    return find
+
+
+def _clause_at(text: str, position: int) -> str:
+    """The clause of ``text`` around ``position`` (between commas, stops and line breaks)."""
+    marks = ".?!\n,;，。？！；、"
+    start = max(text.rfind(mark, 0, position) for mark in marks) + 1
+    ends = [i for i in (text.find(mark, position) for mark in marks) if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
+
+
+def _foreign_targets(text: str, code: str) -> list[str]:
+    """The languages named in ``text`` (in language ``code``), in order, once each."""
+    targets: list[str] = []
+    for match in _foreign(code)["languages"].finditer(text):
+        target = next(name for name, value in match.groupdict().items() if value)
+        if target not in targets:
+            targets.append(target)
+    return targets
+
+
+def find_foreign_transform(
+    prompt: str, languages: list[str], previous_answer: str | None = None
+) -> PastedTransform | None:
+    """:func:`find_transform` for a request in one of ``languages`` (those of
+    :data:`~sagepred.transform_grammars.TRANSFORM_WORDS`; the first that reads one wins)."""
+    lines = [line for line in prompt.strip().splitlines() if line.strip()]
+    ends = (lines[0][:_REQUEST_CHARS], lines[-1][:_REQUEST_CHARS]) if lines else ()
+    candidates = [*languages, *(code for end in ends for code in detect_languages(end))]
+    for code in dict.fromkeys(candidates):
+        if code not in TRANSFORM_WORDS:
+            continue
+        find = _foreign_verb(code)
+        split = _split(prompt, find)
+        if split is None and previous_answer and len(prompt) <= _REQUEST_CHARS:
+            match = find(prompt.strip())
+            split = (prompt.strip(), previous_answer, match) if match is not None else None
+        if split is None:
+            continue
+        request, source, match = split
+        patterns = _foreign(code)
+        if len(source) < len(request.replace(source, "")) or patterns["summary"].search(_clause_at(request, match.start())):
+            continue  # the "request" is the pasted text; a summary
+        if patterns["asks_about"].search(request) or patterns["asks_about"].search(ends[0] if ends else ""):
+            continue
+        source_language = text_language(source)
+        if source_language is None:
+            continue
+        after = request[match.start() :]
+        factor = 0.5 if re.search(r"half|mitad|metade|moitié|metà|hälfte|вдвое|一半|半分", after, re.I) else (
+            SHORTER_FACTOR if patterns["shorter"].search(after) else LONGER_FACTOR if patterns["longer"].search(after) else 1.0
+        )
+        target = source_language
+        if match.group("translate"):
+            targets = _foreign_targets(request[match.end() :], code) or _foreign_targets(request, code)
+            targets = [t for t in targets if t != source_language] or targets
+            if targets:
+                target, factor = targets[0], factor * len(targets)
+            else:
+                target = "en" if source_language != "en" else code
+        transform = PastedTransform(match.group(0), source, source_language, target, factor, request)
+        if transform.source_english_words >= MIN_SOURCE_WORDS and _is_prose(source, source_language):
+            return transform
+    return None

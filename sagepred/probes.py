@@ -132,7 +132,8 @@ def score_parser(
     characters in Chinese or Japanese: "in a few words", which sets call five and the parser three).
     A row with ``source`` (the pasted text a request asks to transform), ``factor`` and
     ``target_language`` counts as a transform: read when the reading is the text's length
-    (:class:`~sagepred.length_transforms.PastedTransform`) within ``tolerance`` of the factor's.
+    (:class:`~sagepred.length_transforms.PastedTransform`) within 25% of the factor's; a translation
+    into a language whose lengths are not known is read when nothing is.
     """
     from sagepred.length_instructions import parse_length_request
 
@@ -168,11 +169,17 @@ def score_parser(
 
 def _score_transform(score: ParserScore, row: Mapping[str, Any], request: Any) -> None:
     """:func:`score_parser` for a row that asks to transform its ``source``."""
-    from sagepred.length_transforms import PastedTransform, text_language
+    from sagepred.length_transforms import UNITS_PER_ENGLISH_WORD, PastedTransform, text_language
 
     score.transforms += 1
     source_language = text_language(row["source"]) or "en"
     target = row.get("target_language") or source_language
+    if target not in UNITS_PER_ENGLISH_WORD:  # a translation into a language whose lengths are not known
+        if request.unit == "pasted_text":
+            score.transform_misses.append(row["prompt"])
+        else:
+            score.transforms_read += 1
+        return
     truth = PastedTransform("", row["source"], source_language, target, float(row.get("factor") or 1.0), "")
     expected = truth.requested_words()
     if request.unit == "pasted_text" and abs(request.requested_words - expected) <= 0.25 * expected:
