@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import importlib.util
 import json
 import math
+import shutil
 import statistics
 import subprocess
 import sys
@@ -61,23 +63,39 @@ def load_prompts(data_dir: Path) -> tuple[dict[str, str], dict[str, float]]:
     return prompts, medians
 
 
+GRAMMAR_MODULES = (
+    "length_instructions",
+    "length_instructions_multilingual",
+    "length_grammars",
+    "length_transforms",
+    "transform_grammars",
+)
+"""The modules of the parser, read together at a revision (one that does not exist there is skipped)."""
+
+
 def parser_at(revision: str) -> Callable[[str], object]:
-    """``parse_length_request`` of ``sagepred/length_instructions.py`` at git ``revision``."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:sagepred/length_instructions.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    with tempfile.TemporaryDirectory(prefix="sagepred-audit-") as folder:
-        path = Path(folder) / "length_instructions_then.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location("length_instructions_then", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
+    """``parse_length_request`` of the parser's modules (:data:`GRAMMAR_MODULES`) at git ``revision``,
+    imported as a package of their own beside today's."""
+    package = f"sagepred_then_{abs(hash(revision)) % 10**8}"
+    folder = Path(tempfile.mkdtemp(prefix="sagepred-audit-"))
+    (folder / package).mkdir()
+    (folder / package / "__init__.py").write_text("", encoding="utf-8")
+    for name in GRAMMAR_MODULES:
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:sagepred/{name}.py"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode:
+            continue  # not in that revision
+        source = shown.stdout
+        for other in GRAMMAR_MODULES:
+            source = source.replace(f"sagepred.{other}", f"{package}.{other}")
+        (folder / package / f"{name}.py").write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(f"{package}.length_instructions")
+    finally:
+        sys.path.remove(str(folder))
+        shutil.rmtree(folder, ignore_errors=True)
     return module.parse_length_request
 
 

@@ -1007,7 +1007,11 @@ def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest
     if is_code_task(prompt):
         return _explained_code_request(prompt) or _code_task_request(prompt)
     languages = detect_languages(prompt)
-    transform = find_foreign_transform(prompt, languages, previous_answer) if not prompt.isascii() or languages else None
+    transform = (
+        find_foreign_transform(prompt, languages, previous_answer)
+        if not prompt.isascii() or languages
+        else None
+    )
     if transform is not None:
         sized = parse_multilingual_request(transform.request, languages or None)
         return sized if sized is not None and sized.kind == "absolute" else _transform_request(transform)
@@ -1025,7 +1029,8 @@ def _transform_request(transform: PastedTransform) -> LengthRequest:
     times the factor asked, in the answer's language."""
     asks = _asking_sentences(transform.request, transform.verb)
     sized = _parse_english(asks)
-    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS | {"item"}:
+    added = _ADDED_PART.search(asks[: max(asks.find(sized.text), 0)]) if sized.text else None
+    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS | {"item"} and added is None:
         return sized
     counted = _size_in_request(asks)
     if counted is not None:
@@ -1059,6 +1064,11 @@ def _asking_sentences(request: str, verb: str) -> str:
     return " ".join(part.strip() for part in kept)
 
 
+_ADDED_PART = re.compile(
+    r"\b(?:add|adding|incorporate|incorporating|include|including|insert|inserting|append|with)\b[^.?!\n]{0,40}$",
+    re.IGNORECASE,
+)
+"""Before a count that sizes a part added to the text ("incorporate a counterargument paragraph")."""
 _SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
 _SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character"})
 _BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
@@ -1073,7 +1083,9 @@ def _size_in_request(request: str) -> LengthRequest | None:
         unit = _unit_of(match)
         before = request[max(0, match.start() - 40) : match.start()]
         bounded = _AT_MOST.search(before[-32:]) or _BOUND_AFTER.match(request, match.end())
-        if unit not in _SIZE_UNITS or _RATE.match(request, match.end()) or (_DESCRIBES.search(before) and not bounded):
+        if unit not in _SIZE_UNITS or _RATE.match(request, match.end()) or _ADDED_PART.search(before):
+            continue
+        if _DESCRIBES.search(before) and not bounded:
             continue
         low = 0.5 if match.group("article") and "half" in match.group("article").lower() else None
         low = low or (1.0 if match.group("article") else parse_number(match.group("low") or ""))
@@ -1089,7 +1101,9 @@ def _size_in_request(request: str) -> LengthRequest | None:
     seconds = _SECONDS.search(request)
     if found is None and seconds is not None:  # "a 30-second elevator pitch", spoken
         minutes = int(seconds.group("n")) / 60
-        found = LengthRequest("absolute", minutes * WORDS_PER_UNIT["minute"], 1.0, "minute", minutes, seconds.group(0))
+        found = LengthRequest(
+            "absolute", minutes * WORDS_PER_UNIT["minute"], 1.0, "minute", minutes, seconds.group(0)
+        )
     return found
 
 

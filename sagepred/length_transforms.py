@@ -97,7 +97,8 @@ to", "and then" (and "I need" before "need"); not "a tool to paraphrase text?" (
 request)."""
 _NEED_LEAD = re.compile(r"\b(?:i|we)[ \t]+$", re.IGNORECASE)
 _OPENING_WORDS = re.compile(
-    r"\b(?:pls|plz|please|kindly|can|could|would|will|you|u|ok|okay|now|also|then|and|hey|hi)\b|[,.!?:;\s]", re.I
+    r"\b(?:pls|plz|please|kindly|can|could|would|will|you|u|ok|okay|now|also|then|and|hey|hi)\b|[,.!?:;\s]",
+    re.I,
 )
 """Words that may open a request before its verb ("pls fix …", "Can you …")."""
 _REQUEST_BEFORE_TO = re.compile(
@@ -192,7 +193,9 @@ _INTO_FORM = re.compile(
     re.IGNORECASE,
 )
 """"convert", "turn", "transform" and "put" take a text and a target form or language."""
-_INTO_GENRE = re.compile(rf"\b(?:into|as)\s+(?:an?\s+|proper\s+|full\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_GENRES})\b", re.IGNORECASE)
+_INTO_GENRE = re.compile(
+    rf"\b(?:into|as)\s+(?:an?\s+|proper\s+|full\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_GENRES})\b", re.IGNORECASE
+)
 _CHANGE_OBJECT = re.compile(
     rf"^\s*the\s+(?:{_QUALITIES}|tense|person|point\s+of\s+view)\s+(?:of|in)\s+(?:this|it|that|the|my|our)\b",
     re.IGNORECASE,
@@ -205,7 +208,9 @@ _IN_LANGUAGE = re.compile(
     re.IGNORECASE,
 )
 """"need it in French", "put this into simplified Chinese": a translation."""
-_VERSION_OF = re.compile(r"^\s*an?\s+(?:[\w-]+\s+){0,2}?version\s+of\s+(?:this|it|that|my|the\s+(?:following|above))\b", re.I)
+_VERSION_OF = re.compile(
+    r"^\s*an?\s+(?:[\w-]+\s+){0,2}?version\s+of\s+(?:this|it|that|my|the\s+(?:following|above))\b", re.I
+)
 """"I need a shorter version of this": a rewrite."""
 
 _PART = re.compile(
@@ -222,7 +227,8 @@ _SHARED_VERBS = frozenset({"revise", "edit", "format", "redact", "correct", "ada
 """English verbs spelled alike in a language of :mod:`sagepred.transform_grammars` ("Revise a
 gramática …"): read as English only when the request is."""
 _REFUSED = re.compile(
-    r"\b(?:don'?t|do\s+not|not)\s+(?P<verb>translate|rewrite|proofread|edit|fix|correct)\s+(?:it|this)\b", re.I
+    r"\b(?:don'?t|do\s+not|not)\s+(?P<verb>translate|rewrite|proofread|edit|fix|correct)\s+(?:it|this)\b",
+    re.I,
 )
 """The request forbids the transform ("… so please DON'T translate it")."""
 _SUMMARY = re.compile(r"(?<!\bdon't )(?<!\bnot )(?<!\bno )\bsummar|\btl;?\s*dr\b", re.IGNORECASE)
@@ -266,7 +272,9 @@ _TIMES_PATTERN = re.compile(
     r"(?P<double>double)\s+(?:the\s+)?(?:length|it|this)|halve|half\s+(?:the|its)\s+(?:length|size))\b",
     re.IGNORECASE,
 )
-_IMPROVE_WORDING = re.compile(rf"^\s*(?:the\s+|its\s+|my\s+)?(?:{_QUALITIES}|clarity|readability|structure)\b", re.IGNORECASE)
+_IMPROVE_WORDING = re.compile(
+    rf"^\s*(?:the\s+|its\s+|my\s+)?(?:{_QUALITIES}|clarity|readability|structure)\b", re.IGNORECASE
+)
 _LIST_LINE = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+", re.MULTILINE)
 _LABEL = re.compile(
     r"^\s*(?:input|text|context|sentence|paragraph|passage|e-?mail|message|original|draft|source|"
@@ -353,11 +361,23 @@ def _object_ok(match: re.Match[str], after: str) -> bool:
     if _PART.match(re.split(r"\b(?:into|to|as)\b", after, maxsplit=1)[0]):
         return False
     if match.group("phrasal"):
-        return bool(match.group("object")) or _OBJECT.match(after) is not None or _ENDS_REQUEST.match(after) is not None
+        return (
+            bool(match.group("object"))
+            or _OBJECT.match(after) is not None
+            or _ENDS_REQUEST.match(after) is not None
+        )
     word = _verb_word(match)
     if match.group("bare") is not None or word in ("add", "versions"):
         return True
-    if _ENDS_REQUEST.match(after) and word not in ("make", "put", "need", "change", "turn", "format", "update"):
+    if _ENDS_REQUEST.match(after) and word not in (
+        "make",
+        "put",
+        "need",
+        "change",
+        "turn",
+        "format",
+        "update",
+    ):
         return True
     if word in ("fix", "correct"):
         return _FIX_OBJECT.match(after) is not None or after.lstrip().startswith(":")
@@ -435,7 +455,18 @@ def _opens_text(match: re.Match[str], after: str) -> bool:
     """Whether a verb whose request ends in a colon takes the text that follows: the verbs of
     rewriting do ("Rewrite in third person for the speaker bio:"), not "make" or "put" without their
     object, nor a part ("Rewrite the first line:")."""
-    if _verb_word(match) in ("make", "put", "need", "change", "turn", "format", "update", "fix", "correct", "cut"):
+    if _verb_word(match) in (
+        "make",
+        "put",
+        "need",
+        "change",
+        "turn",
+        "format",
+        "update",
+        "fix",
+        "correct",
+        "cut",
+    ):
         return False
     return _PART.match(after) is None
 
@@ -456,7 +487,8 @@ def _request_verb(text: str, *, closing: bool) -> re.Match[str] | None:
         before = text[: match.start()]
         window = before[-16:]
         if before.strip() and not (
-            _LEAD.search(window) or (match.group("verb") or "").lower() == "need" and _NEED_LEAD.search(window)
+            _LEAD.search(window)
+            or ((match.group("verb") or "").lower() == "need" and _NEED_LEAD.search(window))
         ):
             continue
         if before.rstrip().lower().endswith("to") and not _REQUEST_BEFORE_TO.search(before[-40:]):
@@ -486,13 +518,23 @@ def _split(prompt: str, find_verb: _Finder) -> tuple[str, str, re.Match[str]] | 
     """``(request, pasted text, verb match in request)`` of a prompt that pastes a text, or None;
     ``find_verb(text, closing=…)`` finds the request's verb (:func:`_request_verb` in English)."""
     text = prompt.strip()
+    found: dict[tuple[str, bool], re.Match[str] | None] = {}
+
+    def find_verb_once(part: str, closing: bool) -> re.Match[str] | None:
+        if (
+            part,
+            closing,
+        ) not in found:  # the first line is often the first paragraph, the last line the last
+            found[part, closing] = find_verb(part, closing=closing)
+        return found[part, closing]
+
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     lines = [line for line in text.splitlines() if line.strip()]
     # the request opens: its first line (up to a colon) or first paragraph
     first = lines[0] if lines else ""
     head = first if len(first) <= _REQUEST_CHARS else ""
     if head:
-        match = find_verb(head, closing=False)
+        match = find_verb_once(head, False)
         if match is not None:
             colon = max(head.find(":", match.end()), head.find("：", match.end()))
             rest_of_line = head[colon + 1 :].strip() if colon >= 0 else ""
@@ -506,13 +548,13 @@ def _split(prompt: str, find_verb: _Finder) -> tuple[str, str, re.Match[str]] | 
             if quoted is not None and len(lines) == 1:
                 return head, quoted, match
     if len(paragraphs) >= 2 and len(paragraphs[0]) <= _REQUEST_CHARS:
-        match = find_verb(paragraphs[0], closing=False)
+        match = find_verb_once(paragraphs[0], False)
         if match is not None:
             return paragraphs[0], _strip_label("\n\n".join(paragraphs[1:])), match
     # the request closes: its last paragraph (or line) points back at the text above
     for closing in (paragraphs[-1] if len(paragraphs) >= 2 else "", lines[-1] if len(lines) >= 2 else ""):
         if closing and len(closing) <= _REQUEST_CHARS and not _quoted_at(text, text.rfind(closing)):
-            match = find_verb(closing, closing=True)
+            match = find_verb_once(closing, True)
             if match is not None:
                 return closing, _strip_label(text[: text.rfind(closing)]), match
     return None
@@ -589,7 +631,11 @@ def _is_prose(text: str, language: str) -> bool:
     if language in CHARACTER_LANGUAGES:
         return True
     tokens = text.split()
-    words = sum(1 for token in tokens if re.fullmatch(r"[\"“‘'(\[]*[^\W\d_]+(?:['’-][^\W\d_]+)*[\"”’'.,;:!?)\]]*", token))
+    words = sum(
+        1
+        for token in tokens
+        if re.fullmatch(r"[\"“‘'(\[]*[^\W\d_]+(?:['’-][^\W\d_]+)*[\"”’'.,;:!?)\]]*", token)
+    )
     return words >= 0.6 * len(tokens)
 
 
@@ -666,7 +712,9 @@ def find_foreign_transform(
             continue
         request, source, match = split
         patterns = _foreign(code)
-        if len(source) < len(request.replace(source, "")) or patterns["summary"].search(_clause_at(request, match.start())):
+        if len(source) < len(request.replace(source, "")) or patterns["summary"].search(
+            _clause_at(request, match.start())
+        ):
             continue  # the "request" is the pasted text; a summary
         if patterns["asks_about"].search(request) or patterns["asks_about"].search(ends[0] if ends else ""):
             continue
@@ -674,8 +722,16 @@ def find_foreign_transform(
         if source_language is None:
             continue
         after = request[match.start() :]
-        factor = 0.5 if re.search(r"half|mitad|metade|moitié|metà|hälfte|вдвое|一半|半分", after, re.I) else (
-            SHORTER_FACTOR if patterns["shorter"].search(after) else LONGER_FACTOR if patterns["longer"].search(after) else 1.0
+        factor = (
+            0.5
+            if re.search(r"half|mitad|metade|moitié|metà|hälfte|вдвое|一半|半分", after, re.I)
+            else (
+                SHORTER_FACTOR
+                if patterns["shorter"].search(after)
+                else LONGER_FACTOR
+                if patterns["longer"].search(after)
+                else 1.0
+            )
         )
         target = source_language
         if match.group("translate"):
