@@ -1029,10 +1029,16 @@ def _transform_request(transform: PastedTransform) -> LengthRequest:
     times the factor asked, in the answer's language."""
     asks = _asking_sentences(transform.request, transform.verb)
     sized = _parse_english(asks)
-    added = _ADDED_PART.search(asks[: max(asks.find(sized.text), 0)]) if sized.text else None
-    if sized.kind == "absolute" and sized.unit not in SHORT_ANSWER_UNITS | {"item"} and added is None:
+    before = asks[: max(asks.find(sized.text), 0)] if sized.text else ""
+    as_list = sized.unit == "item" and re.search(r"\b(?:as|into|in|to)\s+$", before) is not None
+    if (
+        sized.kind == "absolute"
+        and sized.unit not in SHORT_ANSWER_UNITS
+        and (sized.unit != "item" or as_list)
+        and _ADDED_PART.search(before) is None
+    ):
         return sized
-    counted = _size_in_request(asks)
+    counted = _size_in_request(asks) or _size_in_request(transform.request, explicit=True)
     if counted is not None:
         return counted
     return LengthRequest(
@@ -1069,21 +1075,28 @@ _ADDED_PART = re.compile(
     re.IGNORECASE,
 )
 """Before a count that sizes a part added to the text ("incorporate a counterargument paragraph")."""
+_APPROXIMATE = re.compile(r"\b(?:about|around|roughly|approximately|approx\.?|some|~)\s*$", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
 _SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character"})
 _BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
 
 
-def _size_in_request(request: str) -> LengthRequest | None:
+def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | None:
     """The last unit count in the request of a transform ("cut it to 200 words", "be 75 words",
     "as a 50-word abstract", "25 words max"): the request is about the answer, so a count there is
-    its size unless it describes the text as it is ("it's about 450 words") or is a rate."""
+    its size unless it describes the text as it is ("it's about 450 words") or is a rate. With
+    ``explicit``, only a count in digits or with a bound or an approximation ("needs the text in 50
+    words max. Can you rewrite it?", "about one page long"), read anywhere in the request."""
     found: LengthRequest | None = None
     for match in _COUNT.finditer(request):
         unit = _unit_of(match)
         before = request[max(0, match.start() - 40) : match.start()]
         bounded = _AT_MOST.search(before[-32:]) or _BOUND_AFTER.match(request, match.end())
         if unit not in _SIZE_UNITS or _RATE.match(request, match.end()) or _ADDED_PART.search(before):
+            continue
+        if explicit and not (
+            bounded or re.search(r"\d", match.group(0)) or _APPROXIMATE.search(before[-16:])
+        ):
             continue
         if _DESCRIBES.search(before) and not bounded:
             continue

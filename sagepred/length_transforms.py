@@ -80,6 +80,17 @@ _OTHER_LANGUAGES = (
     r"lithuanian|latvian|estonian|icelandic|irish|welsh|esperanto|pig latin|old english|klingon"
 )
 """Languages a translation may be asked into whose lengths are not known: no reading."""
+_LANGUAGE_LIST_ITEM = (
+    r"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?"
+    rf"(?:{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES})"
+)
+_INTO_LANGUAGES = re.compile(
+    rf"\b(?:to|into|in)\s+(?:both\s+)?(?:(?:natural|plain|simple|good|proper|formal|informal|fluent|modern|"
+    rf"standard|everyday|correct|native|clear)\s+){{0,2}}(?P<names>{_LANGUAGE_LIST_ITEM}(?:\s*(?:,|and|&|/|plus|as\s+well\s+as)\s*"
+    rf"(?:also\s+)?(?:(?:in|into)\s+)?{_LANGUAGE_LIST_ITEM})*)\b",
+    re.IGNORECASE,
+)
+"""The languages listed after "into / to / in" ("into French, Spanish and German")."""
 _LANGUAGE = re.compile(
     rf"\b(?P<name>{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES})\b",
     re.IGNORECASE,
@@ -110,7 +121,7 @@ _SAME_VERBS = (
     r"translate|proof-?read|copy-?edit|edit|revise|rewrite|re-write|rephrase|paraphrase|reword|"
     r"re-word|polish|improve|refine|rework|redo|simplify|formali[sz]e|locali[sz]e|transliterate|"
     r"re-?format|format|modernize|modernise|soften|update|grammar[- ]?check|spell[- ]?check|"
-    r"convert|turn|change|transform|adapt|fix|correct|make|put|need|anonymi[sz]e|redact|"
+    r"convert|turn|change|transform|adapt|fix|correct|make|put|need|anonymi[sz]e|redact|re-?draft|"
     r"add\s+(?:the\s+|some\s+)?(?:punctuation|capitals|capitali[sz]ation|commas|paragraph\s+breaks|line\s+breaks)"
 )
 _SHORTER_VERBS = r"shorten|condense|trim|tighten|abridge|compress|streamline|cut|halve"
@@ -118,15 +129,20 @@ _LONGER_VERBS = (
     r"expand|elaborate(?:\s+on)?|lengthen|extend|enrich|"
     r"add\s+(?:some\s+|more\s+|a\s+bit\s+more\s+|a\s+little\s+more\s+)?(?:detail|details|depth|examples|context|substance)"
 )
-_PHRASAL_VERBS = r"clean|tidy|spruce|punch|tone|cut|pare|flesh|beef|write|tighten|touch|smooth|jazz"
+_PHRASAL_VERBS = (
+    r"clean|tidy|spruce|punch|tone|cut|pare|flesh|beef|write|tighten|touch|smooth|jazz|boil|water|slim|trim"
+)
+_TRANSLATION_NOUN = r"(?:provide|need|want|give\s+me|do|make|write|get)\s+(?:me\s+)?(?:a|an|the)\s+(?:[\w-]+\s+){0,2}?translation"
+"""Asking for a translation as a noun ("need a full translation", "provide an English translation")."""
 _VERB = re.compile(
-    rf"\b(?:(?P<phrasal>{_PHRASAL_VERBS})(?:\s+(?P<object>this|it|these|them|that))?"
+    rf"\b(?:(?P<phrasal>{_PHRASAL_VERBS})(?:\s+(?P<object>(?:this|it|these|them|that|my|our|the)(?:\s+[\w'’-]+){{0,3}}?))?"
     r"\s+(?P<particle>up|down|out)\b|"
-    rf"(?P<verb>{_SHORTER_VERBS}|{_LONGER_VERBS}|{_SAME_VERBS})\b|"
-    rf"(?P<bare>what(?:'s|\s+is|\s+does)\s+(?:this|it|that)\b[^.?!\n]{{0,30}}?\bin(?=\s+(?:{_LANGUAGE_WORDS})\b)|"
-    rf"(?=(?:{_LANGUAGE_WORDS})\s+(?:version\s+)?(?:please|pls|plz)\b)|in(?=\s+(?:{_LANGUAGE_WORDS})\s*,?\s*(?:please|pls|plz)\b))|"
     r"(?P<versions>(?:give\s+me|write|need|want)\s+(?P<n>\d|two|three|four|five)\s+(?:[\w-]+\s+){0,2}?"
-    r"(?:versions|variations|rewrites|alternatives|takes)\s+of\b))(?!-)",
+    r"(?:versions|variations|rewrites|alternatives|takes)\s+of\b)|"
+    rf"(?P<verb>{_TRANSLATION_NOUN}|{_SHORTER_VERBS}|{_LONGER_VERBS}|{_SAME_VERBS})\b|"
+    rf"(?P<bare>what(?:'s|\s+is|\s+does)\s+(?:this|it|that)\b[^.?!\n]{{0,30}}?\bin(?=\s+(?:{_LANGUAGE_WORDS})\b)|"
+    rf"(?=(?:{_LANGUAGE_WORDS})\s+(?:version\s+)?(?:please|pls|plz)\b)|in(?=\s+(?:{_LANGUAGE_WORDS})\s*,?\s*(?:please|pls|plz)\b)|"
+    rf"(?=(?:{_LANGUAGE_WORDS})\s+version\s+of\s+(?:this|it|that|my|our|your|the)\b)))(?!-)",
     re.IGNORECASE,
 )
 """A verb of rewriting ("Proofread", "translate", "make … sound", "flesh this out", "tone it down")."""
@@ -145,7 +161,7 @@ _TEXT_NOUNS = (
 _QUALITIES = r"tone|wording|language|style|grammar|spelling|punctuation|phrasing|flow|voice|register|typos?"
 _OBJECT = re.compile(
     r"^\s*(?:"
-    r"(?P<colon>:)|(?P<quote>[\"“'])|"
+    r"(?P<colon>:)|(?P<quote>[\"“'])|(?:and|&)\s+\w+\s+(?:it|this|them)\b|"
     r"(?:(?:all|any|the|these|those|this|that|it|them|my|our|his|her|their|your|following|above|below|"
     r"entire|whole|full|complete|same|next|original|text|of|in|for|and|to|into|from|a|an|bit|little|"
     r"slightly|more|less|spelling|grammar|grammatical|typos?|mistakes|errors|punctuation|issues|"
@@ -188,7 +204,7 @@ _INTO_FORM = re.compile(
     r"^[^.?!\n]{0,60}?\b(?:into|to|in|as)\s+(?:the\s+|an?\s+|proper\s+|full\s+)?(?:[\w~-]+\s+){0,2}?(?:"
     r"passive|active|past|present|future|first|second|third|plain|simple|british|american|metric|imperial|"
     r"formal|informal|bullet|bulleted|numbered|markdown|html|latex|title\s+case|sentence\s+case|"
-    r"uppercase|lowercase|voice|tense|person|spelling|units|haiku|limerick|sonnet|tweet|"
+    r"uppercase|lowercase|voice|tense|person|spelling|units|haiku|limerick|sonnet|tweet|table|"
     rf"{_GENRES}|english|{'|'.join(LANGUAGE_NAMES)})\b",
     re.IGNORECASE,
 )
@@ -209,7 +225,8 @@ _IN_LANGUAGE = re.compile(
 )
 """"need it in French", "put this into simplified Chinese": a translation."""
 _VERSION_OF = re.compile(
-    r"^\s*an?\s+(?:[\w-]+\s+){0,2}?version\s+of\s+(?:this|it|that|my|the\s+(?:following|above))\b", re.I
+    r"^\s*(?:an?|the)\s+(?:[\w-]+\s+){0,2}?version\s+of\s+(?:this|it|that|my|our|your|the\s+(?:following|above))\b",
+    re.I,
 )
 """"I need a shorter version of this": a rewrite."""
 
@@ -223,6 +240,10 @@ _PART = re.compile(
     re.IGNORECASE,
 )
 """The verb takes a part of the text ("rewrite only the first sentence", "translate the word …")."""
+_SUMMARY_ASKED = re.compile(
+    r"(?:^|[.?!\n]\s*)(?:(?:please|pls|and|then|also|now)\s+)*(?:summari[sz]e|tl;?\s*dr)\b", re.I
+)
+"""A sentence of the request that asks for a summary ("Translate it. Then summarize it.")."""
 _SHARED_VERBS = frozenset({"revise", "edit", "format", "redact", "correct", "adapt"})
 """English verbs spelled alike in a language of :mod:`sagepred.transform_grammars` ("Revise a
 gramática …"): read as English only when the request is."""
@@ -231,18 +252,20 @@ _REFUSED = re.compile(
     re.I,
 )
 """The request forbids the transform ("… so please DON'T translate it")."""
-_SUMMARY = re.compile(r"(?<!\bdon't )(?<!\bnot )(?<!\bno )\bsummar|\btl;?\s*dr\b", re.IGNORECASE)
+_SUMMARY = re.compile(
+    r"(?<!\bdon't )(?<!\bnot )(?<!\bno )(?<!\bnot a )(?<![\"“'])\bsummar|\btl;?\s*dr\b", re.IGNORECASE
+)
 _ASKS_OTHERWISE = re.compile(
     r"\bfeedback\b|\bcritique\b|\bgrade\b|\bscore\b|\brate\b|\bwhat do you think\b|\bkey points\b|"
     r"\bexplain\b|(?:^|[.?!,;]\s+)(?:what|which|why|how|is|are|does|do)\b|\bhow (?:do|can|would|should) (?:i|you|we)\b|"
     r"\bis (?:this|it|that) (?:correct|right|ok|okay|good|fine|grammatical)|\blist (?:the|all|any)\b|"
     r"\bpoint out\b|\bidentify\b|\bfind (?:the|all|any)\b|\bextract\b|\breply\b|\brespond to\b|"
-    r"\banswer\b|\bin the style of\b|\btips\b|\badvice\b|\bsuggestions\b|\b(?:pull|pick)\s+out\b",
+    r"\banswer\b|\btips\b|\badvice\b|\bsuggestions\b|\b(?:pull|pick)\s+out\b",
     re.IGNORECASE,
 )
 """A request that asks about the text, or for another text, in the verb's sentence: no transform."""
 _NEGATED = re.compile(
-    r"\b(?:don'?t|do\s+not|doesn'?t|not|never|without|no)\b[^.?!\n]{0,25}?"
+    r"\b(?:don'?t|do\s+not|doesn'?t|not|never|without|no)\b[^.?!\n]{0,40}?"
     r"\b(?:longer|shorter|expand\w*|shorten\w*|cut\w*|lengthen\w*|add\w*|more\s+words)\b",
     re.IGNORECASE,
 )
@@ -353,7 +376,8 @@ def _verb_word(match: re.Match[str]) -> str:
         return "translate" if "verb" in groups else "follow-up"
     if groups.get("versions"):
         return "versions"
-    return (groups.get("verb") or "").lower().split()[0]
+    verb = (groups.get("verb") or "").lower()
+    return "translate" if verb.endswith("translation") else verb.split()[0]
 
 
 def _object_ok(match: re.Match[str], after: str) -> bool:
@@ -400,14 +424,19 @@ def _object_ok(match: re.Match[str], after: str) -> bool:
     return _OBJECT.match(after) is not None
 
 
-def _target_languages(request: str) -> list[str] | None:
-    """The languages a translation is asked into (known ones), [] when none is named, None when one
-    is named whose length is not known."""
-    into = re.search(r"\b(?:to|into|in)\s+(?P<rest>[^.?!\n:]{0,120})", request, re.IGNORECASE)
-    if into is None:
-        return []
+def _target_languages(request: str, anywhere: bool = False) -> list[str] | None:
+    """The languages a translation is asked into: the list after "into / to / in" ("into French,
+    Spanish and German"), or with ``anywhere`` every language the request names; [] when none is
+    named, None when one is named whose length is not known."""
+    if anywhere:
+        names = request
+    else:
+        into = _INTO_LANGUAGES.search(request)
+        if into is None:
+            return []
+        names = into.group("names")
     codes: list[str] = []
-    for match in _LANGUAGE.finditer(into.group("rest")):
+    for match in _LANGUAGE.finditer(names):
         code = LANGUAGE_NAMES.get(match.group("name").lower())
         if code is None:
             return None
@@ -487,8 +516,7 @@ def _request_verb(text: str, *, closing: bool) -> re.Match[str] | None:
         before = text[: match.start()]
         window = before[-16:]
         if before.strip() and not (
-            _LEAD.search(window)
-            or ((match.group("verb") or "").lower() == "need" and _NEED_LEAD.search(window))
+            _LEAD.search(window) or (match.group(0).lower().startswith("need") and _NEED_LEAD.search(window))
         ):
             continue
         if before.rstrip().lower().endswith("to") and not _REQUEST_BEFORE_TO.search(before[-40:]):
@@ -591,7 +619,8 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     refused = _REFUSED.search(request)
     if refused and refused.group("verb").lower() == _verb_word(match):
         return None  # "… so please DON'T translate it"
-    if _SUMMARY.search(request) or (_verb_word(match) in _SHARED_VERBS and detect_languages(request)):
+    summary = _SUMMARY.search(_sentence_at(request, match.start())) or _SUMMARY_ASKED.search(request)
+    if summary or (_verb_word(match) in _SHARED_VERBS and detect_languages(request)):
         return None  # a summary; "Revise a gramática deste e-mail" (its own grammar reads it)
     source_language = text_language(source)
     if source_language is None:
@@ -601,7 +630,12 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     target = source_language
     translation = verb == "translate" or _IN_LANGUAGE.match(request[match.end() :]) is not None
     if translation or verb in _TRANSLATING:
-        targets = _target_languages(request[match.end() :]) or _target_languages(request)
+        targets = _target_languages(request[match.end() :])
+        if not targets and translation:  # "Nonna's recipe, in Italian. English please!"
+            named = _target_languages(request[match.end() :], anywhere=True) or _target_languages(
+                request, anywhere=True
+            )
+            targets = None if named is None else [code for code in named if code != source_language]
         if targets is None:
             return None
         if targets:
@@ -618,7 +652,7 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
 
 _CODE_LINE = re.compile(
     r"^\s*(?:def |class \w+\s*[(:]|import \w|from \w+ import|#include|function\b|const |let |var |public |private |"
-    r"(?:for|while|if|elif|else|try|except|with)\b[^\n]*:\s*$|return\b|print\()|[;{}]\s*$|```",
+    r"(?:for|while|if|elif|else|try|except|with)\b[^\n]*[)\]]:\s*$|return\b|print\()|[{}]\s*$|[=(][^\n]*;\s*$|```",
     re.MULTILINE,
 )
 
