@@ -39,7 +39,10 @@ responses of 20 words or more.
 :func:`parse_length_request` is pure and fast (regular expressions, no model); the pooled predictor
 uses it to move its distribution toward what the prompt asks for (``sagepred.pooled``). A prompt in
 Spanish, Portuguese, French, Italian, German, Russian, Chinese or Japanese is read by
-:mod:`sagepred.length_instructions_multilingual` instead (its requests carry their ``language``).
+:mod:`sagepred.length_instructions_multilingual` instead (its requests carry their ``language``). A
+request to transform a pasted text ("Proofread this:", "Translate into French:", "Make it shorter"
+after an answer) is sized by that text (:mod:`sagepred.length_transforms`, unit ``pasted_text``),
+unless its own words give a size ("Rewrite this in 50 words:").
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """Requests to transform a text the user pastes: the answer is as long as the text.
 
 "Proofread this:\\n\\n<e-mail>", "Translate into French: <paragraph>", "<notes>\\n\\ncan you make this
-sound less robotic?", "Make it more concise" after an assistant's answer: the answer is the text again,
-translated, corrected or reworded, so its length follows the text's, not the prompt's topic. (On
+sound less robotic?", "Make it more concise" after an assistant's answer (the conversation's previous
+turn is the text), "Corrígeme las faltas de este párrafo" (the eight other languages' words are in
+:mod:`sagepred.transform_grammars`): the answer is the text again, translated, corrected or reworded,
+so its length follows the text's, not the prompt's topic. (On
 AlpacaEval's 227 models, "Rewrite this song to be about programming" over a 330-word song is answered
 in 329 words, median; "translate the article" over 85 words in 89; "correct the grammar" over 28
 words in 28.) :func:`find_transform` finds such a request, the text it works on and the factor it asks
-for ("shorten" 0.6, "cut it in half" 0.5, "expand" 2, one translation per language named), and
+for ("shorten" 0.6, "cut it in half" 0.5, "30% shorter" 0.7, "expand" 2, "3 versions" 3, one
+translation per language named), and
 :meth:`PastedTransform.requested_words` the answer's length in its own language's words (Chinese and
 Japanese: characters).
 
@@ -80,10 +83,8 @@ _OTHER_LANGUAGES = (
     r"lithuanian|latvian|estonian|icelandic|irish|welsh|esperanto|pig latin|old english|klingon"
 )
 """Languages a translation may be asked into whose lengths are not known: no reading."""
-_LANGUAGE_LIST_ITEM = (
-    r"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?"
-    rf"(?:{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES})"
-)
+_ANY_LANGUAGE = rf"{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES}"
+_LANGUAGE_LIST_ITEM = rf"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?(?:{_ANY_LANGUAGE})"
 _INTO_LANGUAGES = re.compile(
     rf"\b(?:to|into|in)\s+(?:both\s+)?(?:(?:natural|plain|simple|good|proper|formal|informal|fluent|modern|"
     rf"standard|everyday|correct|native|clear)\s+){{0,2}}(?P<names>{_LANGUAGE_LIST_ITEM}(?:\s*(?:,|and|&|/|plus|as\s+well\s+as)\s*"
@@ -91,12 +92,8 @@ _INTO_LANGUAGES = re.compile(
     re.IGNORECASE,
 )
 """The languages listed after "into / to / in" ("into French, Spanish and German")."""
-_LANGUAGE = re.compile(
-    rf"\b(?P<name>{'|'.join(sorted(LANGUAGE_NAMES, key=len, reverse=True))}|{_OTHER_LANGUAGES})\b",
-    re.IGNORECASE,
-)
+_LANGUAGE = re.compile(rf"\b(?P<name>{_ANY_LANGUAGE})\b", re.IGNORECASE)
 
-_LANGUAGE_WORDS = "|".join(LANGUAGE_NAMES)
 _LANGUAGE_WORDS = "|".join(LANGUAGE_NAMES)
 _LEAD = re.compile(
     r"(?:[.!?:;,\n(]|\b(?:and|then|please|pls|plz|kindly|just|now|also|you|u|me|to|help|hey|hi|ok|okay|so))"
@@ -155,8 +152,8 @@ _TEXT_NOUNS = (
     r"response|reply|answer|translation|summary|outline|list|tweet|thread|page|chapter|section|"
     r"dialogue|dialog|conversation|transcript|recipe|instructions|bullet\s+points|bullets|pitch|blurb|"
     r"newsletter|invitation|apology|complaint|request|paper|thesis|manuscript|verses?|stanzas?|lines?|"
-    r"notice|policy|handbook|faq|bio|profile|listing|ad|advert|flyer|leaflet|brochure|card|toast|vows|"
-    r"eulogy|sermon|obituary|listing|pitch|job\s+ad"
+    r"notice|policy|handbook|faq|profile|listing|ad|advert|flyer|leaflet|brochure|card|toast|vows|"
+    r"eulogy|sermon|obituary|job\s+ad"
 )
 _QUALITIES = r"tone|wording|language|style|grammar|spelling|punctuation|phrasing|flow|voice|register|typos?"
 _OBJECT = re.compile(
@@ -219,8 +216,7 @@ _CHANGE_OBJECT = re.compile(
 """"change" takes the tone, style or tense of a text ("Change the tone of this announcement")."""
 _IN_LANGUAGE = re.compile(
     r"^\s*(?:(?:it|this|these|that|them)(?:\s+[\w-]+){0,3}?\s+(?:translated\s+)?(?:in|into|to)\s+(?:both\s+)?|"
-    r"the\s+(?=(?:\w+\s+)?(?:" + _LANGUAGE_WORDS + r")\s+version\s+of\b))"
-    rf"(?:simplified\s+|traditional\s+|brazilian\s+|european\s+)?(?:{'|'.join(LANGUAGE_NAMES)}|{_OTHER_LANGUAGES})\b",
+    rf"the\s+(?=(?:\w+\s+)?(?:{_LANGUAGE_WORDS})\s+version\s+of\b)){_LANGUAGE_LIST_ITEM}\b",
     re.IGNORECASE,
 )
 """"need it in French", "put this into simplified Chinese": a translation."""
