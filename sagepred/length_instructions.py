@@ -1080,7 +1080,7 @@ _ADDED_PART = re.compile(
 """Before a count that sizes a part added to the text ("incorporate a counterargument paragraph")."""
 _APPROXIMATE = re.compile(r"\b(?:about|around|roughly|approximately|approx\.?|some|~)\s*$", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
-_SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character"})
+_SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character", "minute"})
 _BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
 
 

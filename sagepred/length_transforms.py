@@ -96,7 +96,8 @@ _LANGUAGE = re.compile(rf"\b(?P<name>{_ANY_LANGUAGE})\b", re.IGNORECASE)
 
 _LANGUAGE_WORDS = "|".join(LANGUAGE_NAMES)
 _LEAD = re.compile(
-    r"(?:[.!?:;,\n(]|\b(?:and|then|please|pls|plz|kindly|just|now|also|you|u|me|to|help|hey|hi|ok|okay|so))"
+    r"(?:[.!?:;,\n(]|\b(?:and|then|please|pls|plz|kindly|just|now|also|you|u|me|to|help|hey|hi|ok|okay|so|"
+    r"lol|lmao|omg|ugh|yo|hmm|um|btw))"
     r"[ \t]*$",
     re.IGNORECASE,
 )
@@ -121,7 +122,10 @@ _SAME_VERBS = (
     r"convert|turn|change|transform|adapt|fix|correct|make|put|need|anonymi[sz]e|redact|re-?draft|"
     r"add\s+(?:the\s+|some\s+)?(?:punctuation|capitals|capitali[sz]ation|commas|paragraph\s+breaks|line\s+breaks)"
 )
-_SHORTER_VERBS = r"shorten|condense|trim|tighten|abridge|compress|streamline|cut|halve"
+_SHORTER_VERBS = (
+    r"shorten|condense|trim|tighten|abridge|compress|streamline|"
+    r"cut\s+(?:out\s+)?(?:the\s+|all\s+the\s+)?(?:fluff|filler|waffle|repetition|rambling)|cut|halve"
+)
 _LONGER_VERBS = (
     r"expand|elaborate(?:\s+on)?|lengthen|extend|enrich|"
     r"add\s+(?:some\s+|more\s+|a\s+bit\s+more\s+|a\s+little\s+more\s+)?(?:detail|details|depth|examples|context|substance)"
@@ -160,10 +164,11 @@ _OBJECT = re.compile(
     r"^\s*(?:"
     r"(?P<colon>:)|(?P<quote>[\"“'])|(?:and|&)\s+\w+\s+(?:it|this|them)\b|"
     r"(?:(?:all|any|the|these|those|this|that|it|them|my|our|his|her|their|your|following|above|below|"
-    r"entire|whole|full|complete|same|next|original|text|of|in|for|and|to|into|from|a|an|bit|little|"
+    r"entire|whole|full|complete|same|next|original|text|of|in|on|for|and|to|into|from|a|an|bit|little|"
     r"slightly|more|less|spelling|grammar|grammatical|typos?|mistakes|errors|punctuation|issues|"
     r"problems|language|tone|style|wording|[a-z]+'s)\b\s*){0,6}"
     rf"(?P<reference>this|these|that|it|them|mine|ours|the\s+following|the\s+above|below|above|"
+    r"(?:the\s+)?whole\s+thing|"
     rf"(?:the|this|that)\s+(?:[\w'’-]+\s+){{0,2}}(?:{_TEXT_NOUNS})|(?:my|our|his|her|their|your)\s+[\w'’-]+|"
     rf"the\s+(?:{_QUALITIES}))\b)",
     re.IGNORECASE,
@@ -184,18 +189,19 @@ _FIX_OBJECT = re.compile(
 """"fix" and "correct" take a text or its errors ("fix the typos", "correct this")."""
 _AMOUNT = r"(?:about\s+|roughly\s+|around\s+)?(?:twice|half|three\s+times|\d+\s*(?:%|percent))"
 _MAKE_OBJECT = re.compile(
-    r"^\s*(?:this|it|that|these|them|the\s+(?:following|above|text|e-?mail|message|letter)|my\s+[\w-]+)"
+    r"^\s*(?:this|it|that|these|them|the\s+(?:following|above|text|e-?mail|message|letter)|(?:my|our|your)\s+[\w-]+)"
     r"(?:\s+[\w'’-]+){0,5}?\s+(?:sound\s+|read\s+|look\s+|feel\s+)?(?:a\s+(?:bit|little|lot)\s+|much\s+|slightly\s+)?"
     rf"(?P<quality>{_AMOUNT}|more|less|friendlier|nicer|warmer|shorter|longer|briefer|tighter|crisper|"
     r"clearer|simpler|smoother|better|professional|formal|informal|casual|polite|concise|punchier|"
-    r"gender-neutral|grammatical|correct|readable|persuasive|engaging|funnier|catchier|rhyme|flow)(?!\w)",
+    r"gender-neutral|grammatical|correct|readable|persuasive|engaging|funnier|catchier|rhyme|flow|natural|"
+    r"fluent|idiomatic|native)(?!\w)",
     re.IGNORECASE,
 )
 """"make" takes a text and a quality ("make this sound more professional", "make it about twice as long")."""
 _GENRES = (
     r"essay|article|blog(?:\s+post)?|post|story|speech|proposal|report|letter|e-?mail|minutes|"
     r"paragraphs?|prose|narrative|announcement|newsletter|press\s+release|cover\s+letter|bio|summary|"
-    r"pitch|abstract|caption|description|thread|script|outline|memo|steps|page"
+    r"pitch|abstract|caption|description|thread|script|outline|memo|steps|page|poem|song|rap|story"
 )
 _INTO_FORM = re.compile(
     r"^[^.?!\n]{0,60}?\b(?:into|to|in|as)\s+(?:the\s+|an?\s+|proper\s+|full\s+)?(?:[\w~-]+\s+){0,2}?(?:"
@@ -402,7 +408,9 @@ def _object_ok(match: re.Match[str], after: str) -> bool:
     if word in ("fix", "correct"):
         return _FIX_OBJECT.match(after) is not None or after.lstrip().startswith(":")
     if word == "make":
-        return _MAKE_OBJECT.match(after) is not None
+        return _MAKE_OBJECT.match(after) is not None or (
+            _OBJECT.match(after) is not None and _INTO_FORM.match(after) is not None
+        )
     if word in ("put", "need"):
         return (
             _IN_LANGUAGE.match(after) is not None
@@ -563,6 +571,10 @@ def _split(prompt: str, find_verb: _Finder) -> tuple[str, str, re.Match[str]] | 
             colon = max(head.find(":", match.end()), head.find("：", match.end()))
             rest_of_line = head[colon + 1 :].strip() if colon >= 0 else ""
             after_first = text[text.find(first) + len(first) :]
+            if rest_of_line and len(after_first.split()) >= max(
+                MIN_SOURCE_WORDS, 2 * len(rest_of_line.split())
+            ):
+                rest_of_line = ""  # "I need two versions of this: one formal, one casual\n\n<text>"
             request = head[: colon + 1] if colon >= 0 and rest_of_line else head
             source = (rest_of_line + "\n" + after_first).strip() if rest_of_line else after_first.strip()
             source = _strip_label(source)

@@ -242,6 +242,8 @@ def test_a_transform_reads_its_text_in_its_own_language() -> None:
         ("length_transforms_blind_2.jsonl", 150, 76, 21, 1, 1),
         # held out after the second set's lessons: 64 / 80, 15 / 25 (7 wrong), 3 negatives of the older grammar
         ("length_transforms_blind_3.jsonl", 150, 76, 19, 3, 3),
+        # held out after the third set's lessons: 73 / 80, 18 / 25 (5 wrong), 6 negatives of the older grammar
+        ("length_transforms_blind_4.jsonl", 150, 78, 17, 5, 6),
         # 0 / 96 before the other languages' words, 72 / 96 with their first version
         ("length_transforms_multilingual.jsonl", 160, 92, 19, 4, 2),
     ],
@@ -253,7 +255,7 @@ def test_prompt_sets_written_without_the_grammar(
     transforms with a size of their own ("sized") and look-alikes ("none"), written by helpers who
     never saw the grammar. The negatives read in the English sets are readings of the older grammar
     ("Give me 5 title ideas for this blog post" as five items, "Just answer yes or no", "Write a tweet
-    announcing this new blog post. Under 280 characters.")."""
+    announcing this new blog post. Under 280 characters.", "Summarize this chapter in 5 bullet points")."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
     assert len(rows) == size
     score = score_parser(rows)
