@@ -716,6 +716,12 @@ def _foreign_verb(code: str) -> _Finder:
     return find
 
 
+_JOINED = re.compile(
+    r"\s*(?:,|、|和|と|/|y|e|et|und|и|o|ou|oder)?\s*(?:(?:al|a|ao|à|au|en|in|ins|auf|на|成|に)\s+)?", re.I
+)
+"""What may stand between two target languages of one request ("y al", "und ins", "和")."""
+
+
 def _clause_at(text: str, position: int) -> str:
     """The clause of ``text`` around ``position`` (between commas, stops and line breaks)."""
     marks = ".?!\n,;，。？！；、"
@@ -725,12 +731,18 @@ def _clause_at(text: str, position: int) -> str:
 
 
 def _foreign_targets(text: str, code: str) -> list[str]:
-    """The languages named in ``text`` (in language ``code``), in order, once each."""
+    """The languages named first in ``text`` (in language ``code``), with those joined to it ("al
+    inglés y al francés", "英文和日文"), once each; not a language named later for another reason
+    ("… al inglés, que es alemán")."""
     targets: list[str] = []
+    end = None
     for match in _foreign(code)["languages"].finditer(text):
+        if end is not None and not _JOINED.fullmatch(text[end : match.start()]):
+            break
         target = next(name for name, value in match.groupdict().items() if value)
         if target not in targets:
             targets.append(target)
+        end = match.end()
     return targets
 
 
@@ -741,7 +753,8 @@ def find_foreign_transform(
     :data:`~sagepred.transform_grammars.TRANSFORM_WORDS`; the first that reads one wins)."""
     lines = [line for line in prompt.strip().splitlines() if line.strip()]
     ends = (lines[0][:_REQUEST_CHARS], lines[-1][:_REQUEST_CHARS]) if lines else ()
-    candidates = [*languages, *(code for end in ends for code in detect_languages(end))]
+    candidates = [*languages[:1], *(detect_languages(end)[:1] for end in ends)]
+    candidates = [code if isinstance(code, str) else code[0] for code in candidates if code]
     for code in dict.fromkeys(candidates):
         if code not in TRANSFORM_WORDS:
             continue
@@ -754,6 +767,9 @@ def find_foreign_transform(
             continue
         request, source, match = split
         patterns = _foreign(code)
+        said_in = detect_languages(request)
+        if said_in and code not in said_in:
+            continue  # another language's words ("NON correggere" read as Spanish)
         if len(source) < len(request.replace(source, "")) or patterns["summary"].search(
             _clause_at(request, match.start())
         ):
@@ -763,7 +779,9 @@ def find_foreign_transform(
         source_language = text_language(source)
         if source_language is None:
             continue
-        after = request[match.start() :]
+        after = (
+            request if code in CHARACTER_LANGUAGES else request[match.start() :]
+        )  # verb-final: cues before it
         factor = (
             0.5
             if re.search(r"half|mitad|metade|moitié|metà|hälfte|вдвое|一半|半分", after, re.I)
@@ -775,7 +793,7 @@ def find_foreign_transform(
                 else 1.0
             )
         )
-        target = source_language
+        target = "en" if source_language == "en" else code  # the user's own text, unless pasted English
         if match.group("translate"):
             targets = _foreign_targets(request[match.end() :], code) or _foreign_targets(request, code)
             targets = [t for t in targets if t != source_language] or targets
