@@ -1017,7 +1017,7 @@ def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest
     )
     if transform is not None:
         sized = parse_multilingual_request(transform.request, languages or None)
-        return sized if sized is not None and sized.kind == "absolute" else _transform_request(transform)
+        return sized if sized is not None and sized.kind == "absolute" else _pasted_text_request(transform)
     if languages:
         return parse_multilingual_request(prompt, languages) or NO_REQUEST
     request = _parse_english(prompt)
@@ -1042,8 +1042,11 @@ def _transform_request(transform: PastedTransform) -> LengthRequest:
     ):
         return sized
     counted = _size_in_request(asks) or _size_in_request(transform.request, explicit=True)
-    if counted is not None:
-        return counted
+    return counted or _pasted_text_request(transform)
+
+
+def _pasted_text_request(transform: PastedTransform) -> LengthRequest:
+    """The request for a transform's answer: its text's length times the factor, in its language."""
     return LengthRequest(
         "absolute",
         transform.requested_words(),
@@ -1081,7 +1084,7 @@ _ADDED_PART = re.compile(
 _APPROXIMATE = re.compile(r"\b(?:about|around|roughly|approximately|approx\.?|some|~)\s*$", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
 _SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character", "minute"})
-_BOUND_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
+_MAX_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
 
 
 def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | None:
@@ -1094,7 +1097,7 @@ def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | No
     for match in _COUNT.finditer(request):
         unit = _unit_of(match)
         before = request[max(0, match.start() - 40) : match.start()]
-        bounded = _AT_MOST.search(before[-32:]) or _BOUND_AFTER.match(request, match.end())
+        bounded = _AT_MOST.search(before[-32:]) or _MAX_AFTER.match(request, match.end())
         if unit not in _SIZE_UNITS or _RATE.match(request, match.end()) or _ADDED_PART.search(before):
             continue
         if explicit and not (

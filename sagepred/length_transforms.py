@@ -624,16 +624,16 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     if split is None:
         return None
     request, source, match = split
+    verb = _verb_word(match)
     refused = _REFUSED.search(request)
-    if refused and refused.group("verb").lower() == _verb_word(match):
+    if refused and refused.group("verb").lower() == verb:
         return None  # "… so please DON'T translate it"
     summary = _SUMMARY.search(_sentence_at(request, match.start())) or _SUMMARY_ASKED.search(request)
-    if summary or (_verb_word(match) in _SHARED_VERBS and detect_languages(request)):
+    if summary or (verb in _SHARED_VERBS and detect_languages(request)):
         return None  # a summary; "Revise a gramática deste e-mail" (its own grammar reads it)
     source_language = text_language(source)
     if source_language is None:
         return None
-    verb = _verb_word(match)
     factor = _factor(request[match.start() :].strip(), verb, source)
     target = source_language
     translation = verb == "translate" or _IN_LANGUAGE.match(request[match.end() :]) is not None

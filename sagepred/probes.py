@@ -20,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sagepred.errors import InputError
+
+if TYPE_CHECKING:
+    from sagepred.length_instructions import LengthRequest
 
 _FIELDS = {"id": str, "topic": str, "instruction": str, "instructed_words": (int, float), "prompt": str}
 
@@ -167,7 +170,7 @@ def score_parser(
     return score
 
 
-def _score_transform(score: ParserScore, row: Mapping[str, Any], request: Any) -> None:
+def _score_transform(score: ParserScore, row: Mapping[str, Any], request: LengthRequest) -> None:
     """:func:`score_parser` for a row that asks to transform its ``source``."""
     from sagepred.length_transforms import UNITS_PER_ENGLISH_WORD, PastedTransform, text_language
 
