@@ -60,7 +60,12 @@ from sagepred.length_instructions_multilingual import (
     parse_multilingual_request,
     parse_unidentified,
 )
-from sagepred.length_transforms import PastedTransform, find_foreign_transform, find_transform
+from sagepred.length_transforms import (
+    TOKENS_PER_WORD_TRANSLATED,
+    PastedTransform,
+    find_foreign_transform,
+    find_transform,
+)
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -493,7 +498,9 @@ class LengthRequest:
         if self.unit in SHORT_ANSWER_UNITS:
             return SHORT_ANSWER_TOKENS
         if self.language != "en":
-            per_word = TOKENS_PER_WORD_BY_LANGUAGE[self.language]
+            per_word = (
+                TOKENS_PER_WORD_BY_LANGUAGE.get(self.language) or TOKENS_PER_WORD_TRANSLATED[self.language]
+            )
             return max(1.0, self.requested_words * per_word.get(tokenizer, per_word[None]))
         return max(1.0, self.requested_words * TOKENS_PER_WORD.get(tokenizer, TOKENS_PER_WORD[None]))
 

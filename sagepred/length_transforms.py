@@ -54,10 +54,82 @@ UNITS_PER_ENGLISH_WORD: dict[str, float] = {
     "ru": 0.845,
     "zh": 1.565,
     "ja": 2.339,
+    "ko": 0.712,
+    "nl": 1.014,
+    "pl": 0.868,
+    "tr": 0.768,
+    "vi": 1.305,
+    "ar": 0.808,
+    "hi": 1.172,
 }
 """Words (Chinese, Japanese: characters, kana included) of a text per word of its English original:
 measured on three texts of about 430 words (an explanation, a letter, a story with dialogue) and
 their translations into each language (``tests/data/parallel/``)."""
+
+TOKENS_PER_WORD_TRANSLATED: dict[str, dict[str | None, float]] = {
+    "ko": {
+        "cl100k": 4.02,
+        "llama3": 2.486,
+        "qwen": 2.787,
+        "llama2": 6.15,
+        "mistral-v1": 4.688,
+        "mistral-v3": 4.688,
+    },
+    "nl": {
+        "cl100k": 1.818,
+        "llama3": 1.81,
+        "qwen": 1.822,
+        "llama2": 2.008,
+        "mistral-v1": 2.1,
+        "mistral-v3": 2.1,
+    },
+    "pl": {
+        "cl100k": 2.526,
+        "llama3": 2.508,
+        "qwen": 2.362,
+        "llama2": 2.721,
+        "mistral-v1": 2.896,
+        "mistral-v3": 2.896,
+    },
+    "tr": {
+        "cl100k": 2.793,
+        "llama3": 2.078,
+        "qwen": 2.407,
+        "llama2": 3.518,
+        "mistral-v1": 3.61,
+        "mistral-v3": 3.61,
+    },
+    "vi": {
+        "cl100k": 2.271,
+        "llama3": 1.276,
+        "qwen": 1.313,
+        "llama2": 3.009,
+        "mistral-v1": 2.907,
+        "mistral-v3": 2.907,
+    },
+    "ar": {
+        "cl100k": 4.212,
+        "llama3": 2.36,
+        "qwen": 2.358,
+        "llama2": 5.329,
+        "mistral-v1": 5.244,
+        "mistral-v3": 5.244,
+    },
+    "hi": {
+        "cl100k": 4.968,
+        "llama3": 2.574,
+        "qwen": 4.642,
+        "llama2": 5.368,
+        "mistral-v1": 5.15,
+        "mistral-v3": 5.15,
+    },
+}
+"""Tokens per word of the languages a text may be translated into that have no length grammar of their
+own (Korean, Dutch, Polish, Turkish, Vietnamese, Arabic, Hindi), counted with the real tokenizers on
+the same translations; None, families not listed: their mean. The grammar's nine languages use
+:data:`~sagepred.length_instructions_multilingual.TOKENS_PER_WORD_BY_LANGUAGE`."""
+for _table in TOKENS_PER_WORD_TRANSLATED.values():
+    _table[None] = round(sum(_table.values()) / len(_table), 3)
 
 LANGUAGE_NAMES: dict[str, str] = {
     "english": "en",
@@ -74,10 +146,18 @@ LANGUAGE_NAMES: dict[str, str] = {
     "simplified chinese": "zh",
     "traditional chinese": "zh",
     "japanese": "ja",
+    "korean": "ko",
+    "dutch": "nl",
+    "flemish": "nl",
+    "polish": "pl",
+    "turkish": "tr",
+    "vietnamese": "vi",
+    "arabic": "ar",
+    "hindi": "hi",
 }
 """Target languages whose lengths are known (:data:`UNITS_PER_ENGLISH_WORD`)."""
 _OTHER_LANGUAGES = (
-    r"korean|arabic|hindi|dutch|flemish|polish|turkish|vietnamese|indonesian|swedish|norwegian|danish|"
+    r"indonesian|swedish|norwegian|danish|"
     r"finnish|greek|hebrew|ukrainian|czech|slovak|romanian|hungarian|thai|persian|farsi|urdu|bengali|"
     r"tagalog|filipino|malay|swahili|latin|catalan|basque|galician|croatian|serbian|bulgarian|"
     r"lithuanian|latvian|estonian|icelandic|irish|welsh|esperanto|pig latin|old english|klingon"
@@ -261,7 +341,7 @@ _ASKS_OTHERWISE = re.compile(
     r"\bfeedback\b|\bcritique\b|\bgrade\b|\bscore\b|\brate\b|\bwhat do you think\b|\bkey points\b|"
     r"\bexplain\b|(?:^|[.?!,;]\s+)(?:what|which|why|how|is|are|does|do)\b|\bhow (?:do|can|would|should) (?:i|you|we)\b|"
     r"\bis (?:this|it|that) (?:correct|right|ok|okay|good|fine|grammatical)|\blist (?:the|all|any)\b|"
-    r"\bpoint out\b|\bidentify\b|\bfind (?:the|all|any)\b|\bextract\b|\breply\b|\brespond to\b|"
+    r"\bpoint out\b|\bidentify\b|\bfind (?:the|all|any)\b|\bextract\b|(?<!\bthis )(?<!\bthe )(?<!\bmy )(?<!\bour )(?<!\byour )\breply\b|\brespond to\b|"
     r"\banswer\b|\btips\b|\badvice\b|\bsuggestions\b|\b(?:pull|pick)\s+out\b",
     re.IGNORECASE,
 )
@@ -358,8 +438,25 @@ class PastedTransform:
         return english_words * UNITS_PER_ENGLISH_WORD[self.target_language]
 
 
+_SCRIPTS = (
+    ("ko", re.compile(r"[\uac00-\ud7a3]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+    ("vi", re.compile(r"[ăắằẳẵặơớờởỡợưứừửữựđẹẻẽếềểễệỉịọỏốồổỗộụủĂƠƯĐ]")),
+    ("pl", re.compile(r"[ąęłńśźżĄĘŁŃŚŹŻ]")),
+    ("tr", re.compile(r"[ğışĞŞİ]")),  # case-sensitive: with IGNORECASE "ı" matches every "i"
+)
+"""Languages without a grammar told by their script or their own letters (Dutch passes as English,
+with as many words)."""
+
+
 def text_language(text: str) -> str | None:
     """The language of a pasted text: one of :data:`UNITS_PER_ENGLISH_WORD`, None when another."""
+    sample = text[:2000]
+    letters = re.findall(r"[^\W\d_]", sample)
+    for code, marks in _SCRIPTS:  # before the grammar's detection, which reads Polish as Portuguese
+        if len(marks.findall(sample)) >= max(3, 0.02 * len(letters)):
+            return code
     languages = detect_languages(text)
     if languages:
         return languages[0]
@@ -670,8 +767,8 @@ def _is_prose(text: str, language: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and len(_CODE_LINE.findall(text)) >= max(1, 0.2 * len(lines)):
         return False
-    if language in CHARACTER_LANGUAGES:
-        return True
+    if language in CHARACTER_LANGUAGES or language in ("ko", "ar", "hi"):
+        return True  # scripts whose words the word pattern below splits (Devanagari's vowel signs)
     tokens = text.split()
     words = sum(
         1

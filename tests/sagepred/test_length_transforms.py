@@ -14,9 +14,11 @@ import pytest
 
 from sagepred.length_instructions import parse_length_request
 from sagepred.length_transforms import (
+    LANGUAGE_NAMES,
     LONGER_FACTOR,
     PREAMBLE_WORDS,
     SHORTER_FACTOR,
+    TOKENS_PER_WORD_TRANSLATED,
     UNITS_PER_ENGLISH_WORD,
     PastedTransform,
     find_transform,
@@ -84,8 +86,43 @@ def test_a_translation_is_counted_in_its_language_and_tokenizer() -> None:
 
 
 def test_a_translation_into_a_language_of_unknown_length_is_not_read() -> None:
-    assert parse_length_request(f"Translate this into Korean:\n\n{TEXT}").kind == "none"
-    assert find_transform(f"Translate this into Polish and French:\n\n{TEXT}") is None
+    assert parse_length_request(f"Translate this into Swedish:\n\n{TEXT}").kind == "none"
+    assert find_transform(f"Translate this into Indonesian and French:\n\n{TEXT}") is None
+
+
+@pytest.mark.parametrize("language", ["ko", "nl", "pl", "tr", "vi", "ar", "hi"])
+def test_languages_without_a_grammar_are_translation_targets(language: str) -> None:
+    """Korean, Dutch, Polish, Turkish, Vietnamese, Arabic and Hindi have no length grammar, but a
+    translation into them is sized (their words per English word and tokens per word are measured on
+    the parallel texts), and a text in them is told by its script or its letters."""
+    name = next(key for key, code in LANGUAGE_NAMES.items() if code == language)
+    request = parse_length_request(f"Translate this into {name.title()}:\n\n{TEXT}")
+    assert request.unit == "pasted_text" and request.language == language
+    assert request.requested_words == pytest.approx(words_for(1.0, language=language))
+    assert request.requested_tokens("llama3") == pytest.approx(
+        request.requested_words * TOKENS_PER_WORD_TRANSLATED[language]["llama3"]
+    )
+    if language != "nl":  # Dutch passes as English, word for word
+        translated = (DATA / "parallel" / f"{language}_2.txt").read_text(encoding="utf-8")
+        back = parse_length_request(f"Translate this into English:\n\n{translated}")
+        assert back.language == "en" and back.requested_words == pytest.approx(
+            len(translated.split()) / UNITS_PER_ENGLISH_WORD[language] + PREAMBLE_WORDS
+        )
+
+
+def test_tokens_per_word_of_the_translation_targets_are_measured(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is what the real tokenizers count on the parallel translations."""
+    from sagepred.tokenizers import load_tokenizer
+
+    monkeypatch.setenv("SAGEPRED_TOKENIZERS_DIR", str(data_dir / "tokenizers"))
+    for language, table in TOKENS_PER_WORD_TRANSLATED.items():
+        texts = [(DATA / "parallel" / f"{language}_{n}.txt").read_text(encoding="utf-8") for n in (1, 2, 3)]
+        words = sum(len(text.split()) for text in texts)
+        for family in ("llama3", "qwen", "llama2", "cl100k"):
+            tokens = sum(load_tokenizer(family).count(text) for text in texts)
+            assert tokens / words == pytest.approx(table[family], abs=0.001), (language, family)
 
 
 def test_a_follow_up_works_on_the_previous_answer() -> None:
