@@ -479,6 +479,10 @@ def _verb_word(match: re.Match[str]) -> str:
     return "translate" if verb.endswith("translation") else verb.split()[0]
 
 
+_NEEDS_AN_OBJECT = frozenset({"make", "put", "need", "change", "turn", "format", "update"})
+"""Verbs that say nothing of a text alone ("Can you make it?", "I need it", "turn"): they need their object."""
+
+
 def _object_ok(match: re.Match[str], after: str) -> bool:
     """Whether the words after the verb of ``match`` make it take the whole text."""
     if _PART.match(re.split(r"\b(?:into|to|as)\b", after, maxsplit=1)[0]):
@@ -492,15 +496,7 @@ def _object_ok(match: re.Match[str], after: str) -> bool:
     word = _verb_word(match)
     if match.group("bare") is not None or word in ("add", "versions"):
         return True
-    if _ENDS_REQUEST.match(after) and word not in (
-        "make",
-        "put",
-        "need",
-        "change",
-        "turn",
-        "format",
-        "update",
-    ):
+    if _ENDS_REQUEST.match(after) and word not in _NEEDS_AN_OBJECT:
         return True
     if word in ("fix", "correct"):
         return _FIX_OBJECT.match(after) is not None or after.lstrip().startswith(":")
@@ -585,18 +581,7 @@ def _opens_text(match: re.Match[str], after: str) -> bool:
     """Whether a verb whose request ends in a colon takes the text that follows: the verbs of
     rewriting do ("Rewrite in third person for the speaker bio:"), not "make" or "put" without their
     object, nor a part ("Rewrite the first line:")."""
-    if _verb_word(match) in (
-        "make",
-        "put",
-        "need",
-        "change",
-        "turn",
-        "format",
-        "update",
-        "fix",
-        "correct",
-        "cut",
-    ):
+    if _verb_word(match) in _NEEDS_AN_OBJECT | {"fix", "correct", "cut"}:
         return False
     return _PART.match(after) is None
 
