@@ -9,7 +9,8 @@ CASTILLO: each model's median tokens / 1.294, the llama3 tokens per word). Print
 * over the absolute requests (short answers aside), the correlation of log asked and log observed
   length: a misread request is far off the line, so it falls as false positives grow;
 * with ``--against REV``, every prompt whose reading differs from the parser at git revision ``REV``
-  (``sagepred/length_instructions.py`` as of then), with both readings and the observed length;
+  (every module of the parser as of then, :data:`GRAMMAR_MODULES`), with both readings and the
+  observed length;
 * parse time (``--repeats`` runs, mean and 95% t interval): all prompts of the data, and one
   adversarial prompt of 1,000 number words (``ADVERSARIAL``), for each parser. The parser runs on
   every request the plug-in and the proxy see, so it must stay linear in the prompt.
