@@ -34,7 +34,10 @@ def test_transforms_on_prompts_the_checkpoint_never_saw(data_dir, tmp_path, monk
     never = result["never_seen"]
     assert never["pairs"] == row["trained"].count(False) > 0
     assert row["crps_with"] != row["crps_without"]  # the reading moves the predictions
-    assert parse_length_request("Proofread this:\n\n" + "The committee met on Tuesday. " * 5).unit == "pasted_text"
+    assert (
+        parse_length_request("Proofread this:\n\n" + "The committee met on Tuesday. " * 5).unit
+        == "pasted_text"
+    )
 
 
 def test_a_missing_data_folder_is_one_line(tmp_path, monkeypatch, capsys):
