@@ -723,6 +723,18 @@ def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
     return index >= 0 and spans[index][0] < position < spans[index][1]
 
 
+def _stated_count(match: re.Match[str]) -> float | None:
+    """The number a :data:`_COUNT` match states: "a" / "half a" 1 / 0.5, a range its middle; None for
+    none or zero."""
+    if match.group("article"):
+        return 0.5 if "half" in match.group("article").lower() else 1.0
+    low = parse_number(match.group("low"))
+    if low is None or low <= 0:
+        return None
+    high = parse_number(match.group("high")) if match.group("high") else None
+    return (low + high) / 2 if high and high > low else low
+
+
 def _count_request(prompt: str) -> LengthRequest | None:
     """The first unit count of ``prompt`` outside quotes ("What does 'Write 2-3 pages' mean?" asks for
     no length), preferring a length unit over a list size."""
@@ -738,16 +750,13 @@ def _count_request(prompt: str) -> LengthRequest | None:
         unit = _unit_of(match)
         if match.group("plus") and unit not in _ARTICLE_UNITS | {"word"}:
             continue  # "3,000+ words" asks for a length; "1000+ name ideas" is a quantity
-        if match.group("article"):
-            if not _article_count_is_instruction(prompt, match, unit) or _OF_WORDS.match(prompt, match.end()):
-                continue  # "a paragraph of about 150 words": the word count that follows says the length
-            low, high = (0.5 if "half" in match.group("article").lower() else 1.0), None
-        else:
-            low = parse_number(match.group("low"))
-            high = parse_number(match.group("high")) if match.group("high") else None
-        if low is None or low <= 0:
+        if match.group("article") and (
+            not _article_count_is_instruction(prompt, match, unit) or _OF_WORDS.match(prompt, match.end())
+        ):
+            continue  # "a paragraph of about 150 words": the word count that follows says the length
+        count = _stated_count(match)
+        if count is None:
             continue
-        count = (low + high) / 2 if high and high > low else low
         if unit == "item" and count < 2:
             continue
         if not _is_instruction(prompt, match):
@@ -862,7 +871,7 @@ _PROGRAMMING = (
 binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)");
 names that are also English words count capitalised only ("go outside", "react to")."""
 _CODE_TASK = re.compile(
-    r"```|^\s*(?:def |import |from \w+ import|class |>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
+    r"```|^\s*(?:def |import |from \w+ import|(?-i:class \w+\s*[({:])|>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
     r"\bgiven an? (?:array|matrix|tree|graph) of\b|\bO\([^)]{0,12}n[^)]{0,12}\)|\b[a-z_]+\.[a-z_]+\([^)\n]{0,40}\)|"
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
@@ -1113,12 +1122,9 @@ def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | No
             continue
         if _DESCRIBES.search(before) and not bounded:
             continue
-        low = 0.5 if match.group("article") and "half" in match.group("article").lower() else None
-        low = low or (1.0 if match.group("article") else parse_number(match.group("low") or ""))
-        if not low:
+        count = _stated_count(match)
+        if count is None:
             continue
-        high = parse_number(match.group("high")) if match.group("high") else None
-        count = (low + high) / 2 if high and high > low else low
         if bounded:
             count *= 0.8
         elif _AT_LEAST.search(before[-32:]):

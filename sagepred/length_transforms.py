@@ -699,10 +699,9 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     ``previous_answer`` is the conversation's last assistant turn: a request that pastes nothing
     ("Make it shorter", "Now translate it into German") works on it.
     """
-    split = _split(prompt, _request_verb)
-    if split is None and previous_answer and len(prompt) <= _REQUEST_CHARS:
-        match = _request_verb(prompt.strip(), closing=False) or _FOLLOW_UP.match(prompt.strip())
-        split = (prompt.strip(), previous_answer, match) if match is not None else None
+    split = _split(prompt, _request_verb) or _on_previous_answer(
+        prompt, previous_answer, lambda text: _request_verb(text, closing=False) or _FOLLOW_UP.match(text)
+    )
     if split is None:
         return None
     request, source, match = split
@@ -734,10 +733,27 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
             if source_language == "en":
                 return None
             target = "en"
-    transform = PastedTransform(match.group(0).strip(), source, source_language, target, factor, request)
-    if transform.source_english_words < MIN_SOURCE_WORDS or not _is_prose(source, source_language):
+    return _long_prose(
+        PastedTransform(match.group(0).strip(), source, source_language, target, factor, request)
+    )
+
+
+def _on_previous_answer(
+    prompt: str, previous_answer: str | None, find_verb: Callable[[str], re.Match[str] | None]
+) -> tuple[str, str, re.Match[str]] | None:
+    """:func:`_split`'s result for a follow-up that pastes nothing ("Make it shorter"): the request
+    works on the conversation's previous answer."""
+    if not previous_answer or len(prompt) > _REQUEST_CHARS:
         return None
-    return transform
+    match = find_verb(prompt.strip())
+    return (prompt.strip(), previous_answer, match) if match is not None else None
+
+
+def _long_prose(transform: PastedTransform) -> PastedTransform | None:
+    """``transform``, unless its text is shorter than :data:`MIN_SOURCE_WORDS` or is not prose."""
+    if transform.source_english_words < MIN_SOURCE_WORDS:
+        return None
+    return transform if _is_prose(transform.source, transform.source_language) else None
 
 
 _CODE_LINE = re.compile(
@@ -775,6 +791,7 @@ def _foreign(code: str) -> dict[str, re.Pattern[str]]:
     names = "|".join(f"(?P<{target}>{name})" for name, target in words.languages.items())
     return {
         "verb": compiled(rf"(?P<translate>{words.translate})|(?P<rewrite>{words.rewrite})"),
+        "half": compiled(words.half),
         "shorter": compiled(words.shorter),
         "longer": compiled(words.longer),
         "summary": compiled(words.summary),
@@ -835,16 +852,12 @@ def find_foreign_transform(
     :data:`~sagepred.transform_grammars.TRANSFORM_WORDS`; the first that reads one wins)."""
     lines = [line for line in prompt.strip().splitlines() if line.strip()]
     ends = (lines[0][:_REQUEST_CHARS], lines[-1][:_REQUEST_CHARS]) if lines else ()
-    candidates = [*languages[:1], *(detect_languages(end)[:1] for end in ends)]
-    candidates = [code if isinstance(code, str) else code[0] for code in candidates if code]
+    candidates = languages[:1] + [code for end in ends for code in detect_languages(end)[:1]]
     for code in dict.fromkeys(candidates):
         if code not in TRANSFORM_WORDS:
             continue
         find = _foreign_verb(code)
-        split = _split(prompt, find)
-        if split is None and previous_answer and len(prompt) <= _REQUEST_CHARS:
-            match = find(prompt.strip())
-            split = (prompt.strip(), previous_answer, match) if match is not None else None
+        split = _split(prompt, find) or _on_previous_answer(prompt, previous_answer, find)
         if split is None:
             continue
         request, source, match = split
@@ -863,18 +876,12 @@ def find_foreign_transform(
             continue
         after = (
             request if code in CHARACTER_LANGUAGES else request[match.start() :]
-        )  # verb-final: cues before it
-        factor = (
-            0.5
-            if re.search(r"half|mitad|metade|moitié|metà|hälfte|вдвое|一半|半分", after, re.I)
-            else (
-                SHORTER_FACTOR
-                if patterns["shorter"].search(after)
-                else LONGER_FACTOR
-                if patterns["longer"].search(after)
-                else 1.0
-            )
-        )
+        )  # verb-final: cues before
+        factor = 1.0
+        for cue, value in (("half", 0.5), ("shorter", SHORTER_FACTOR), ("longer", LONGER_FACTOR)):
+            if patterns[cue].search(after):
+                factor = value
+                break
         target = "en" if source_language == "en" else code  # the user's own text, unless pasted English
         if match.group("translate"):
             targets = _foreign_targets(request[match.end() :], code) or _foreign_targets(request, code)
@@ -883,7 +890,9 @@ def find_foreign_transform(
                 target, factor = targets[0], factor * len(targets)
             else:
                 target = "en" if source_language != "en" else code
-        transform = PastedTransform(match.group(0), source, source_language, target, factor, request)
-        if transform.source_english_words >= MIN_SOURCE_WORDS and _is_prose(source, source_language):
+        transform = _long_prose(
+            PastedTransform(match.group(0), source, source_language, target, factor, request)
+        )
+        if transform is not None:
             return transform
     return None

@@ -20,6 +20,7 @@ class TransformWords:
     code: str = field(metadata={"help": "ISO 639-1 code"})
     rewrite: str = field(metadata={"help": "verbs that give the text back changed (correct, rewrite, …)"})
     translate: str = field(metadata={"help": "verbs and phrases of translating"})
+    half: str = field(metadata={"help": "asking for half the length"})
     shorter: str = field(metadata={"help": "asking for a shorter text"})
     longer: str = field(metadata={"help": "asking for a longer text"})
     summary: str = field(metadata={"help": "asking for a summary (no transform: its length is its own)"})
@@ -39,6 +40,7 @@ SPANISH = TransformWords(
         r"pon(?:lo|la|me)? en (?:un )?(?:tono|registro)"
     ),
     translate=r"traduc\w*|tradúc\w*|pás\w+ al?\b|pas\w* al?\b|necesit\w+ (?:est[eoa]|el|la|lo)\b[^.?!\n]{0,30}?\ben\b",
+    half=r"mitad",
     shorter=r"acort\w*|más cort\w*|más breve|reduc\w*|condens\w*|recort\w*|más concis\w*|a la mitad",
     longer=r"ampl[ií]\w*|alarg\w*|desarroll\w*|más larg\w*|extend\w*|expand\w*|más detall\w*",
     summary=r"resum\w*|resumen|síntesis|sintetiz\w*",
@@ -68,6 +70,7 @@ PORTUGUESE = TransformWords(
         r"ajust(?:a|ar|e)\b|cort(?:a|ar|e)\b|desenvolv\w*|transform\w*"
     ),
     translate=r"traduz\w*|tradu[zç]\w*|pass\w* (?:pro|pra|para o|para)\b",
+    half=r"metade",
     shorter=r"encurt\w*|mais curt\w*|reduz\w*|condens\w*|mais enxut\w*|mais concis\w*|pela metade|cort\w*",
     longer=r"ampli\w*|expand\w*|mais long\w*|desenvolv\w*|alongu\w*|mais detalh\w*",
     summary=r"resum\w*|síntese|sintetiz\w*",
@@ -98,6 +101,7 @@ FRENCH = TransformWords(
         r"simplifi(?:e|er|ez)\b|adapt(?:e|er|ez)\b|adouci\w*|divis\w*(?:-le|-la)? par deux|transform\w*|peaufin\w*|remani\w*|mets?(?:-le| le| ce| ça)? (?:au|en) (?:propre|forme)"
     ),
     translate=r"tradui\w*|tradu[iso]\w*|passe\w* (?:en|ce texte en)",
+    half=r"moitié|par deux",
     shorter=r"raccourc\w*|plus court\w*|réduire|rédui\w*|condens\w*|allég\w*|plus concis\w*|de moitié|par deux",
     longer=r"développ\w*|étof\w*|allong\w*|plus long\w*|enrichi\w*|plus détaill\w*",
     summary=r"résum\w*|synthèse|synthétis\w*",
@@ -129,6 +133,7 @@ ITALIAN = TransformWords(
         r"rendil[oa]|revision(?:a|are|ami)\b|dimezz\w*|trasform\w*"
     ),
     translate=r"tradu[cr]\w*|traduzion\w*|volg\w+ in",
+    half=r"metà|dimezz\w*",
     shorter=r"accorci\w*|più brev\w*|più cort\w*|ridu\w*|condens\w*|snellisc\w*|più concis\w*|della metà|dimezz\w*",
     longer=r"ampli\w*|espand\w*|allung\w*|più lung\w*|svilupp\w*|arricch\w*|più dettagl\w*",
     summary=r"riassum\w*|riassunto|sintesi|sintetizz\w*",
@@ -159,6 +164,7 @@ GERMAN = TransformWords(
         r"mach\w* (?:\w+ ){0,3}(?:freundlicher|förmlicher|höflicher|lockerer|professioneller|kürzer|länger)"
     ),
     translate=r"übersetz\w*|übertrag\w* (?:\w+ ){0,3}ins|mach\w* (?:\w+ ){0,3}auf (?=deutsch|englisch|spanisch|französisch|italienisch|russisch|chinesisch|japanisch|portugiesisch)",
+    half=r"hälfte|halb so lang",
     shorter=r"kürz\w*|kürzer|knapper|straff\w*|verdicht\w*|komprimier\w*|auf die hälfte|halb so lang",
     longer=r"erweiter\w*|ausführlicher|länger|ausbau\w*|ausformulier\w*|ergänz\w*",
     summary=r"zusammenfass\w*|fass\w* (?:\w+ ){0,4}zusammen|zusammenfassung",
@@ -188,6 +194,7 @@ RUSSIAN = TransformWords(
         r"упрост(?:и|ите|ить)\w*|адаптируй\w*|смягч(?:и|ите)\w*|доработа\w*|поправ(?:ь|ьте)\w*|переформулир\w*"
     ),
     translate=r"перевед\w*|переве[сд]\w*|перевод\w*",
+    half=r"вдвое|в два раза",
     shorter=r"сократ\w*|короче|сжа\w*|ужм\w*|вдвое",
     longer=r"расшир\w*|длиннее|подробнее|разверн\w*|дополн\w*|распиш\w*",
     summary=r"кратк\w+ (?:содержани|изложени|пересказ)\w*|выжимк\w*|перескаж\w* кратко|суммаризир\w*",
@@ -216,6 +223,7 @@ CHINESE = TransformWords(
         r"扩写|扩展|扩充|优化|调整.{0,4}(?:语气|措辞)|正式一点|委婉一点|通顺"
     ),
     translate=r"翻译|翻成|译成|译为|翻一下|英译|中译",
+    half=r"一半",
     shorter=r"精简|缩短|压缩|删减|简短|短一点|简洁|一半",
     longer=r"扩写|扩展|扩充|丰富|详细一点|长一点|展开",
     summary=r"总结|摘要|概括|归纳|概述",
@@ -241,6 +249,7 @@ JAPANESE = TransformWords(
         r"にして(?:ください|ほしい|もらえ|くれ|下さい|[！!。]|$)|言い回しを変え|変えてください"
     ),
     translate=r"翻訳|訳して|訳す|英訳|和訳|訳を|語にして",
+    half=r"半分",
     shorter=r"短く|簡潔|削って|縮め|コンパクト|半分",
     longer=r"膨らませ|長く|詳しく|加筆|肉付け|拡張",
     summary=r"要約|まとめて|まとめ|概要",
