@@ -52,11 +52,11 @@ def reading_switched_off(unit: str):
         grammar.find_transform, grammar.find_foreign_transform, adjust.parse_length_request = saved
 
 
-def per_prompt_crps(predictor, prompts: list[str], records) -> np.ndarray:
-    """Mean CRPS of each prompt's samples under ``predictor``."""
+def per_prompt_crps(dist, records) -> np.ndarray:
+    """Mean CRPS of each prompt's samples under the predicted distributions ``dist``."""
     from sagepred.metrics import score_samples
 
-    scores = score_samples(predictor.predict(prompts), records)
+    scores = score_samples(dist, records)
     rows = scores.samples.rows
     return np.bincount(rows, weights=scores.crps, minlength=len(records)) / np.bincount(
         rows, minlength=len(records)
@@ -80,9 +80,14 @@ def checkpoint_rows(entry: dict, unit: str) -> dict | None:
     hashes = load_hashes(checkpoint_folder(parse_spec(entry["name"])))
     trained = overlap_mask(prompts, hashes) if hashes is not None else np.zeros(len(prompts), dtype=bool)
     predictor = load_predictor(entry["name"])
-    with_reading = per_prompt_crps(predictor, prompts, chosen)
+    embeddings, counts = predictor.features(prompts)  # encoded once, read twice
+    with_reading = per_prompt_crps(
+        predictor.predict_from_features(embeddings, counts, prompts=prompts), chosen
+    )
     with reading_switched_off(unit):
-        without = per_prompt_crps(predictor, prompts, chosen)
+        without = per_prompt_crps(
+            predictor.predict_from_features(embeddings, counts, prompts=prompts), chosen
+        )
     return {
         "name": entry["name"],
         "source": source,
