@@ -29,8 +29,9 @@ should be 50 characters"). Nine probe sets written by helpers who never saw this
 
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
-sentences have 18 words (median), prose paragraphs 47 (mean), list items 23, characters per word
-6.2 (with the space); a page is the usual 500 words; a stanza 33 (the one poem of the data asked for
+sentences have 18 words (median), prose paragraphs 47 (mean), characters per word 6.2 (with the
+space); a list by its count and the kind of its items (:mod:`sagepred.list_sizes`: five tips about 250
+words, thirty fruits about 670); a page is the usual 500 words; a stanza 33 (the one poem of the data asked for
 in stanzas has five in 165 words: four lines of eight words); a minute of a speech 130 (a usual speaking
 rate; the data asks for none); fixed forms as :data:`WORDS_PER_FORM` says.
 Tokens per word are the medians of ``tokens_<tokenizer> / output_words`` over all 227 models'
@@ -66,19 +67,23 @@ from sagepred.length_transforms import (
     find_foreign_transform,
     find_transform,
 )
+from sagepred.list_sizes import list_kind, list_words
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
     "sentence": 18.0,
     "paragraph": 47.0,
     "line": 10.0,
-    "item": 23.0,
     "page": 500.0,
     "character": 1.0 / 6.2,
     "stanza": 33.0,
     "minute": 130.0,
 }
-"""Words per unit of an instruction (measured; see the module docstring)."""
+"""Words per unit of an instruction (measured; see the module docstring). A list's items have no one
+size: :func:`sagepred.list_sizes.list_words` sizes a list by its count and the kind of its items."""
+
+_NAMING_SPAN = 80
+"""Characters after a list's count read for the kind of its items (:func:`sagepred.list_sizes.list_kind`)."""
 
 TOKENS_PER_WORD: dict[str | None, float] = {
     "cl100k": 1.294,
@@ -161,9 +166,13 @@ _ARTICLE_APPROX = re.compile(r"\b(?:about|around|roughly|approximately)\s*$", re
 _ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|covering|summari[sz]ing)\b", re.I)
 """After "Half a page" opening a sentence: the topic it asks about ("Half a page on Greek tragedy")."""
 _LIST = re.compile(
-    rf"\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)\s+(?:the\s+)?(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$))",
+    rf"(?:\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)|(?:^|[.?!:]\s+)(?:what|which) are)"
+    rf"\s+(?:the\s+)?(?:(?:top|best|main)\s+)?(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$))"
+    r"(?=\s+(?!(?:and|or|plus|minus|times|divided|multiplied|squared|cubed|percent)\b)[\"'“‘]?[a-z])",
     re.I,
 )
+"""A list asked by its count: "list 50 …", "name the three …", "give me the top 10 …", and a question
+that opens "What are (the) five …" ("What are four ways to save money?")."""
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b|"
@@ -180,12 +189,13 @@ _YES_NO = re.compile(
     rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
     rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
-    rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*true or false\s*[:?]|"
-    rf"(?:[?.!:]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?(?:\s*(?:\?|\.|!|\)|$)|[ \t]*\n|\s{{2,}})|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
+    rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*{_YES_NO_PAIR}\s*(?:[:?]|[-–—]\s)|"
+    rf"(?:[?.!:,]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?(?:\s*(?:\?|\.|!|\)|$)|[ \t]*\n|\s{{2,}})|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
     re.IGNORECASE,
 )
-"""Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", and
-the choice as a sentence of its own after the question ("Is X? Yes or no.", "… (yes/no)")."""
+"""Asking for yes or no: "Answer yes or no", "reply with a simple yes or no", "True or false: …", "Yes or
+no: …", and the choice as a sentence or clause of its own after the question ("Is X? Yes or no.", "Is X,
+yes or no?", "… (yes/no)")."""
 _ANSWER_NOUNS = (
     r"answers?|responses?|reply|replies|summary|summaries|explanations?|overview|description|"
     r"introduction|paragraph|note|message|version|bio|statement|definition|intro|outline|recap|"
@@ -455,6 +465,8 @@ class LengthRequest:
         language: the prompt's language as read (ISO 639-1; ``"en"`` unless
             :mod:`sagepred.length_instructions_multilingual` read it); in Chinese and Japanese
             ``requested_words`` counts characters.
+        item_kind: for a list (unit ``item``), the kind of its items as read
+            (:func:`sagepred.list_sizes.list_kind`; ``""`` when not read).
     """
 
     kind: str = "none"
@@ -464,6 +476,7 @@ class LengthRequest:
     count: float | None = None
     text: str = ""
     language: str = "en"
+    item_kind: str = ""
 
     @property
     def is_absolute(self) -> bool:
@@ -488,7 +501,10 @@ class LengthRequest:
             return f"the pasted text{factor}{language} ({words})"
         if self.unit == "form":
             return f"{self.text.strip().lower()} ({words})"
-        unit = self.unit.replace("_", " ")
+        if self.unit == "one_line":
+            return f"one line ({words})"
+        listed = self.unit in ("item", "items_of")
+        unit = _ITEM_NAMES.get(self.item_kind, "item") if listed else self.unit.replace("_", " ")
         return f"{self.count:g} {unit}{'' if self.count == 1 else 's'} ({words})"
 
     def requested_tokens(self, tokenizer: str | None = None) -> float | None:
@@ -506,6 +522,9 @@ class LengthRequest:
 
 
 NO_REQUEST = LengthRequest()
+
+_ITEM_NAMES = {"label": "short item", "point": "point", "question": "question"}
+"""How :meth:`LengthRequest.describe` names a list's items by their kind ("30 items", "5 points")."""
 
 
 def parse_number(text: str) -> float | None:
@@ -763,13 +782,16 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         before = prompt[max(0, match.start() - 32) : match.start()]
         if _AT_MOST.search(before):
-            count *= 0.8
+            count *= 1.0 if unit == "item" else 0.8  # "max 3 bullets" gets three; "under 100 words" fewer
         elif _AT_LEAST.search(before) or match.group("plus"):
             count *= 1.15
         if unit == "word" and count == 1:
             found.append((LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)), True))
             continue
-        words = count * WORDS_PER_UNIT[unit]
+        kind = (
+            list_kind(prompt[_count_end(match) : _count_end(match) + _NAMING_SPAN]) if unit == "item" else ""
+        )
+        words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         text = match.group(0)
         if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
             unit = "one_line"
@@ -782,9 +804,12 @@ def _count_request(prompt: str) -> LengthRequest | None:
                 words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
                 text = prompt[match.start() : per.end()]
                 consumed = per.end()
-                unit = "items_of"
+                unit, kind = "items_of", ""
         found.append(
-            (LengthRequest("absolute", words, 1.0, unit, count, text), _sentence_asks(prompt, match))
+            (
+                LengthRequest("absolute", words, 1.0, unit, count, text, item_kind=kind),
+                _sentence_asks(prompt, match),
+            )
         )
     found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
     return found[0][0] if found else None
@@ -1160,8 +1185,14 @@ def _parse_english(prompt: str) -> LengthRequest:
     listed = next((m for m in lists if not _is_quoted(quoted, m.start())), None)
     if listed is not None:
         n = parse_number(listed.group("n"))
+        form = _FORM.match(prompt, listed.start("n"))
+        if form is not None and form.group("n"):  # "write 5 haikus": five of a fixed form, not a list
+            return _form_request(prompt) or NO_REQUEST
         if n is not None and n >= 2:
-            return LengthRequest("absolute", n * WORDS_PER_UNIT["item"], 1.0, "item", n, listed.group(0))
+            kind = list_kind(prompt[listed.end("n") : listed.end("n") + _NAMING_SPAN])
+            return LengthRequest(
+                "absolute", list_words(n, kind), 1.0, "item", n, listed.group(0), item_kind=kind
+            )
     yes_no = _unquoted_match(_YES_NO, prompt)
     if yes_no is not None and yes_no.group(0).lower().rstrip().endswith(("question", "answer")):
         yes_no = yes_no if _CLAUSE_VERB.search(_clause_before(prompt, yes_no.start())) else None

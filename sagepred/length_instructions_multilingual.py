@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
+from sagepred.list_sizes import list_words
 
 if TYPE_CHECKING:
     from sagepred.length_instructions import LengthRequest
@@ -437,6 +438,9 @@ def _in_pasted_material(prompt: str, start: int, c: _Compiled) -> bool:
 def _words(count: float, unit: str, grammar: LanguageGrammar) -> float:
     from sagepred.length_instructions import WORDS_PER_UNIT
 
+    if unit == "item":  # a list of items whose kind these grammars do not read
+        words = list_words(count)
+        return words * CJK_CHARS_PER_WORD if grammar.no_spaces else words
     per = WORDS_PER_UNIT.get(unit, 1.0)
     if grammar.no_spaces:
         per = 1.0 if unit == "character" else per * CJK_CHARS_PER_WORD

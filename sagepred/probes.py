@@ -133,6 +133,7 @@ def score_parser(
     or longer request). A reading within ``tolerance`` of the asked length counts as read, and so does
     any pair of readings of two words or fewer; with ``few_words``, of five words or fewer (eight
     characters in Chinese or Japanese: "in a few words", which sets call five and the parser three).
+    A list is read when its count is (the sets size one at :data:`SETS_WORDS_PER_ITEM` words an item).
     A row with ``source`` (the pasted text a request asks to transform), ``factor`` and
     ``target_language`` counts as a transform: read when the reading is the text's length
     (:class:`~sagepred.length_transforms.PastedTransform`) within 25% of the factor's; a translation
@@ -160,14 +161,28 @@ def score_parser(
             continue
         language = row.get("language") or row.get("language_of_request")
         short = (8 if language in ("zh", "ja") else 5) if few_words else 2
-        if (
-            abs(request.requested_words - expected) <= tolerance * expected
-            or max(expected, request.requested_words) <= short
-        ):
+        read = _as_the_sets_count(request)
+        if abs(read - expected) <= tolerance * expected or max(expected, read) <= short:
             score.read += 1
         else:
             score.wrong.append(row["prompt"])
     return score
+
+
+SETS_WORDS_PER_ITEM = 23.0
+"""The probe sets' size of a list item: they were written when the parser gave every item 23 words, and
+ask for a list by its count times that (a reading of a list is scored by its count)."""
+
+
+def _as_the_sets_count(request: LengthRequest) -> float:
+    """A reading's length in the probe sets' convention: a list's count times
+    :data:`SETS_WORDS_PER_ITEM` (in characters in Chinese and Japanese), else its words."""
+    from sagepred.length_instructions_multilingual import CHARACTER_LANGUAGES, CJK_CHARS_PER_WORD
+
+    if request.unit != "item" or request.count is None:
+        return float(request.requested_words or 0.0)
+    per = SETS_WORDS_PER_ITEM * (CJK_CHARS_PER_WORD if request.language in CHARACTER_LANGUAGES else 1.0)
+    return request.count * per
 
 
 def _score_transform(score: ParserScore, row: Mapping[str, Any], request: LengthRequest) -> None:

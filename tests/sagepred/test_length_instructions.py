@@ -17,6 +17,7 @@ from sagepred.length_instructions import (
     parse_length_request,
     parse_number,
 )
+from sagepred.list_sizes import list_words
 from sagepred.probes import read_probes, score_parser
 
 PROBE_FILES = [
@@ -44,7 +45,7 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Write a comprehensive 2,000-word essay on Rome", "word", 2000.0),
         ("Write a 1000-1250 word two-topic essay", "word", 1125.0),
         ("Summarise the book in two paragraphs.", "paragraph", 2 * WORDS_PER_UNIT["paragraph"]),
-        ("List 50 facts about cats.", "item", 50 * WORDS_PER_UNIT["item"]),
+        ("List 50 facts about cats.", "item", list_words(50, "point")),
         ("Write 50 short stories under ten words", "items_of", 50 * 10 * 0.8),
         ("Write two hundred and fifty words on cats", "word", 250.0),
         ("Write a story of at most 100 words", "word", 80.0),
@@ -89,15 +90,15 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Word count: 1500. Topic: climate change.", "word", 1500.0),
         ("Give me a thorough, 5000-word analysis of the French Revolution.", "word", 5000.0),
         ("Describe the French Revolution in a haiku.", "form", WORDS_PER_FORM["haiku"]),
-        ("Suggest three unique words to describe a waterfall.", "item", 3 * WORDS_PER_UNIT["item"]),
-        ("Write 5 words that rhyme with cat.", "item", 5 * WORDS_PER_UNIT["item"]),
+        ("Suggest three unique words to describe a waterfall.", "item", list_words(3, "label")),
+        ("Write 5 words that rhyme with cat.", "item", list_words(5, "label")),
         ("Explain it in 10 words for a child.", "word", 10.0),
         ("Write 10-15 words about yourself.", "word", 12.5),
         ("Write 100 words for a blog post.", "word", 100.0),
         (
             "Give me 3 examples of a vocabulary word that means determined.",
             "item",
-            3 * WORDS_PER_UNIT["item"],
+            list_words(3, "thing"),
         ),
         (
             "Create a script of four to five sentences for a conversation.",
@@ -145,8 +146,8 @@ def test_parse_number(text: str, value: float | None) -> None:
         # forms a blind probe set found (written by a helper that never saw the parser; these are other words)
         ("Draft a cover letter for a barista job, word count 300", "word", 300.0),
         ("Write a product blurb for a kettle, approx. 60 words.", "word", 60.0),
-        ("Outline 6 tips for saving energy at home.", "item", 6 * WORDS_PER_UNIT["item"]),
-        ("List the 4 seasons and what happens in each.", "item", 4 * WORDS_PER_UNIT["item"]),
+        ("Outline 6 tips for saving energy at home.", "item", list_words(6, "point")),
+        ("List the 4 seasons and what happens in each.", "item", list_words(4, "thing")),
         ("Write a review of my favourite cafe. 400-600 words please.", "word", 500.0),
         (
             "Write a toast for my parents - two paragraphs is fine.",
@@ -243,7 +244,7 @@ def test_parse_number(text: str, value: float | None) -> None:
         (
             "My tutor wants 3 pages on Dante but first I just need a plan, 5 bullet points.",
             "item",
-            5 * WORDS_PER_UNIT["item"],
+            list_words(5, "point"),
         ),
         ("Write a feature on rooftop farms. It should run about 700 words.", "word", 700.0),
         # the seventh (negatives) set's lessons (other words here)
@@ -281,6 +282,21 @@ def test_parse_number(text: str, value: float | None) -> None:
         # a size as its own sentence after a question (a question asks too)
         ("What does idempotent mean? One sentence please.", "sentence", 18.0),
         ("Why is the sky blue? Two paragraphs max.", "paragraph", 94.0),  # a bound after: not scaled
+        # a list asked as a question, the top N, a fixed form counted, yes or no opening or closing
+        ("What are four ways to save money?", "item", list_words(4, "point")),
+        (
+            "Max 3 bullets: pros of remote work",
+            "item",
+            list_words(3, "point"),
+        ),  # a bound on a count: the count
+        ("Which are the 3 largest countries by area?", "item", list_words(3, "thing")),
+        ("Can you list the top 20 films of the 1930s?", "item", list_words(20, "thing")),
+        ('Generate five "fill in the blank" questions about D-Day.', "item", list_words(5, "question")),
+        ("Write 5 haikus about rain.", "form", 5 * WORDS_PER_FORM["haiku"]),
+        ("Give me 10 tweets for launch day.", "form", 10 * WORDS_PER_FORM["tweet"]),
+        ("yes or no: is the earth round?", "yes_no", 1.0),
+        ("Yes/no - is 7 prime?", "yes_no", 1.0),
+        ("Is water wet, yes or no?", "yes_no", 1.0),
     ],
 )
 def test_absolute_requests(prompt: str, unit: str, words: float) -> None:
@@ -417,6 +433,8 @@ def test_no_request(prompt: str) -> None:
         "Why do most thrillers run about 90,000 words?",
         "Fix this bug:\n\nfor i in range(10):\n    print(rows[i])\n\nIt fails when there are fewer than 10 lines.",
         "Sum up these notes:\n- 12 people came\n- the spec (30 pages) needs review",
+        "What are 2 and 3 added together?",
+        "Yes or no questions are easy to grade. Why do surveys use them?",
     ],
 )
 def test_counts_and_adjectives_that_are_not_length_requests(prompt: str) -> None:

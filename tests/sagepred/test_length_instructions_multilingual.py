@@ -14,10 +14,12 @@ import pytest
 from sagepred.length_grammars import GRAMMARS
 from sagepred.length_instructions import NO_REQUEST, parse_length_request
 from sagepred.length_instructions_multilingual import (
+    CJK_CHARS_PER_WORD,
     TOKENS_PER_WORD_BY_LANGUAGE,
     _compiled,
     detect_languages,
 )
+from sagepred.list_sizes import list_words
 from sagepred.probes import score_parser
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -52,12 +54,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
         ("东京について300字で説明してください。", "ja", "character", 300),
         ("この映画のあらすじを3文でまとめて。", "ja", "sentence", 91.8),
         # lists
-        ("Dame 5 ideas para un cumpleaños infantil.", "es", "item", 115),
-        ("Quais são as 5 melhores praias do Nordeste?", "pt", "item", 115),
-        ("Nenne mir mindestens 10 Gründe für das Ehrenamt.", "de", "item", 264.5),
-        ("Предложи 4 названия для кофейни.", "ru", "item", 92),
-        ("给我列出5个学习英语的方法。", "zh", "item", 196),
-        ("週末の過ごし方を3つ挙げてください。", "ja", "item", 117.3),
+        ("Dame 5 ideas para un cumpleaños infantil.", "es", "item", list_words(5)),
+        ("Quais são as 5 melhores praias do Nordeste?", "pt", "item", list_words(5)),
+        ("Nenne mir mindestens 10 Gründe für das Ehrenamt.", "de", "item", list_words(10 * 1.15)),
+        ("Предложи 4 названия для кофейни.", "ru", "item", list_words(4)),
+        ("给我列出5个学习英语的方法。", "zh", "item", list_words(5) * CJK_CHARS_PER_WORD),
+        ("週末の過ごし方を3つ挙げてください。", "ja", "item", list_words(3) * CJK_CHARS_PER_WORD),
         # a word or so
         ("¿Es Madrid la capital de España? Responde sí o no.", "es", "yes_no", 1),
         ("Décris Paris en un seul mot.", "fr", "one_word", 1),
