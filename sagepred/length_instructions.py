@@ -67,7 +67,7 @@ from sagepred.length_transforms import (
     find_foreign_transform,
     find_transform,
 )
-from sagepred.list_sizes import list_kind, list_words
+from sagepred.list_sizes import list_kind, list_words, named_kind
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -82,6 +82,9 @@ WORDS_PER_UNIT: dict[str, float] = {
 """Words per unit of an instruction (measured; see the module docstring). A list's items have no one
 size: :func:`sagepred.list_sizes.list_words` sizes a list by its count and the kind of its items."""
 
+_UNNAMED_ITEMS = re.compile(r"\s*(?:please|pls|plz|more|of them|[.?!,]|$)", re.I)
+_OPENING_SPAN = 300
+"""Characters of the prompt's start where an opening list ("5 tips for …") is looked for."""
 _NAMING_SPAN = 80
 """Characters after a list's count read for the kind of its items (:func:`sagepred.list_sizes.list_kind`)."""
 
@@ -165,14 +168,57 @@ _ARTICLE_APPROX = re.compile(r"\b(?:about|around|roughly|approximately)\s*$", re
 """Before "half a page" set off by commas: the output verb may open the sentence, not the clause."""
 _ARTICLE_OPENS_REQUEST = re.compile(r"\s+(?:on|about|explaining|describing|covering|summari[sz]ing)\b", re.I)
 """After "Half a page" opening a sentence: the topic it asks about ("Half a page on Greek tragedy")."""
+_MEASURES = (
+    r"cups?|tbsps?|tablespoons?|teaspoons?|tsps?|grams?|g|kgs?|pounds?|lbs?|ounces?|oz|liters?|litres?|ml|"
+    r"hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?|yrs?|am|pm|o'clock|dollars?|"
+    r"euros?|bucks|"
+    r"people|persons?|kids|children|guests|employees|friends|times|miles?|km|meters?|metres?|feet|foot|"
+    r"inches|percent|pieces?|slices?|eggs?|servings?|copies|tickets?|rooms?|seats?|"
+    r"and|or|plus|minus|times|divided|multiplied|squared|cubed|of us|of them"
+)
+"""Nouns after a count that measure a quantity rather than name the answer's items ("I need 3 cups of
+flour", "we are 5 friends"), and words that make the count arithmetic ("What are 2 and 3 added?")."""
+_ITEM_NOUN_AHEAD = rf"(?=\s+(?!(?:{_MEASURES})\b)[\"'“‘]?[a-z])"
+_HEDGE = r"(?:(?:like|about|around|maybe|roughly|some|at least|exactly|only|just|another)\s+)?"
 _LIST = re.compile(
-    rf"(?:\b(?:list|name|give(?: me)?|write|provide|generate|suggest|outline)|(?:^|[.?!:]\s+)(?:what|which) are)"
-    rf"\s+(?:the\s+)?(?:(?:top|best|main)\s+)?(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$))"
-    r"(?=\s+(?!(?:and|or|plus|minus|times|divided|multiplied|squared|cubed|percent)\b)[\"'“‘]?[a-z])",
+    r"(?:(?:\b(?:list(?:ing)?|nam(?:e|ing)|giv(?:e|ing)(?: me)?|write|provid(?:e|ing)|generate|suggest(?:ing)?|"
+    r"outline|recommend(?:ing)?(?: me)?|tell me|shar(?:e|ing)|create|prepare|brainstorm|come up with|put together|"
+    r"make up|compile|pick|choose|offer|a list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
+    rf"\s+{_HEDGE}(?:the\s+)?(?:(?:top|best|main)\s+)?|"
+    rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*))(?:need|want|'d like|would like)\s+{_HEDGE})"
+    rf"(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$)){_ITEM_NOUN_AHEAD}",
     re.I,
 )
-"""A list asked by its count: "list 50 …", "name the three …", "give me the top 10 …", and a question
-that opens "What are (the) five …" ("What are four ways to save money?")."""
+"""A list asked by its count: "list 50 …", "name the three …", "give me the top 10 …", "recommend me
+five …", "I need 6 songs …", "Which 7 cities …", and a question that opens "What are (the) five …"
+("What are four ways to save money?"); not a measured quantity ("I need 3 cups of flour")."""
+_FOLLOW_UP_COUNT = re.compile(
+    r"(?:^|[.?!:;,\n—–-]\s*)(?:(?:please\s+)?(?P<ask>give me|list|say|keep it to|top|just|need|i'?d like|make it)\s+)?"
+    r"(?:(?P<hedge>like|about|around|maybe|roughly|at least|exactly|only|just)\s+)?"
+    rf"(?P<n>{NUMBER})(?P<tail>(?:\s+(?:or so|of them|would be (?:great|enough|good|perfect|nice|fine)|"
+    r"(?:is|are) (?:enough|fine|plenty)|(?:good |great )?(?:options|ones|ideas)|max|tops|please|pls|plz))*)"
+    r"\s*[.!?]*\s*$",
+    re.I,
+)
+"""A count closing a request for things it named before: "… names for my bakery? Give me 10.", "… at
+least 10", "Like 15 options, the weirder the better" (the clause after it is allowed by
+:func:`_follow_up_list`), "Six would be great.", "top 4 pls"."""
+_ASKS_FOR_SEVERAL = re.compile(
+    r"\bsome\b|\b(?:ideas|options|suggestions|recommendations|examples)\b|"
+    r"\b(?:best|top|good|great|favou?rite)\s+(?:[\w-]+\s+){0,2}[a-z]+s\b",
+    re.I,
+)
+_DATA_BLOCK = re.compile(r"\n\s*[A-Z][\w ]{0,20}:")
+"""A line that opens the task's data ("Input: …", "Context: …"): the request ends before it."""
+_FOLLOW_UP_SPAN = 100
+"""Characters at the end of a request where a closing count (:data:`_FOLLOW_UP_COUNT`) is looked for."""
+_OPENING_LIST = re.compile(
+    rf"^\s*(?:(?:the\s+)?(?:top|best)\s+)?(?P<n>{NUMBER})\s+(?:[\w'-]+\s+){{0,3}}?"
+    rf"(?!(?:{_MEASURES})\b)[a-z][\w-]*s(?=\s*\?|\s+(?:for|about|on|to|that|please|i|you|we)\b)",
+    re.I,
+)
+"""A prompt that opens with the list it asks for: "5 tips for better sleep", "Top 4 features to look for
+in a password manager?", "100 random fantasy character names please"."""
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b|"
@@ -1180,7 +1226,7 @@ def _parse_english(prompt: str) -> LengthRequest:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
     if counted is not None:
         return counted
-    lists = list(_LIST.finditer(prompt))
+    lists = list(_LIST.finditer(prompt)) or list(_OPENING_LIST.finditer(prompt[:_OPENING_SPAN]))
     quoted = _quoted_spans(prompt) if lists else []
     listed = next((m for m in lists if not _is_quoted(quoted, m.start())), None)
     if listed is not None:
@@ -1189,10 +1235,15 @@ def _parse_english(prompt: str) -> LengthRequest:
         if form is not None and form.group("n"):  # "write 5 haikus": five of a fixed form, not a list
             return _form_request(prompt) or NO_REQUEST
         if n is not None and n >= 2:
-            kind = list_kind(prompt[listed.end("n") : listed.end("n") + _NAMING_SPAN])
+            after = prompt[listed.end("n") : listed.end("n") + _NAMING_SPAN]
+            unnamed = _UNNAMED_ITEMS.match(after) is not None  # "list 7 please": named before the count
+            kind = (named_kind(prompt[: listed.start()]) or "thing") if unnamed else list_kind(after)
             return LengthRequest(
                 "absolute", list_words(n, kind), 1.0, "item", n, listed.group(0), item_kind=kind
             )
+    follow_up = _follow_up_list(prompt)
+    if follow_up is not None:
+        return follow_up
     yes_no = _unquoted_match(_YES_NO, prompt)
     if yes_no is not None and yes_no.group(0).lower().rstrip().endswith(("question", "answer")):
         yes_no = yes_no if _CLAUSE_VERB.search(_clause_before(prompt, yes_no.start())) else None
@@ -1214,6 +1265,33 @@ def _parse_english(prompt: str) -> LengthRequest:
     if brief is not None:
         return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
     return NO_REQUEST
+
+
+def _follow_up_list(prompt: str) -> LengthRequest | None:
+    """A list sized by a count that closes the request (:data:`_FOLLOW_UP_COUNT`): one that asks ("give me
+    nine", "four of them", "top 4 pls"), or a hedged one ("Maybe 7.", "At least 10") after a request that
+    named several things ("What are some good names for a podcast …? Maybe 7."); never a bare number (a
+    clause "…, 42" is data). The request is the
+    prompt's first paragraph (text may be pasted after it), read up to each of its clause ends in turn."""
+    request = _DATA_BLOCK.split(prompt.split("\n\n", 1)[0][: _OPENING_SPAN * 4], 1)[0]
+    ends = [m.start() for m in re.finditer(r"[.!?,](?:\s|$)|—|–| - ", request)] + [len(request)]
+    for end in ends:
+        tail_start = max(0, end - _FOLLOW_UP_SPAN)
+        found = _FOLLOW_UP_COUNT.search(request[tail_start:end].rstrip(" .!?—–-") + ".")
+        if found is None:
+            continue
+        n = parse_number(found.group("n"))
+        before = request[: tail_start + found.start()]
+        kind = named_kind(before)
+        asked = found.group("ask") or found.group("tail").strip()
+        several = kind or _ASKS_FOR_SEVERAL.search(before)
+        if n is None or not 2 <= n <= 100 or not (asked or (found.group("hedge") and several)):
+            continue
+        kind = kind or "thing"
+        return LengthRequest(
+            "absolute", list_words(n, kind), 1.0, "item", n, found.group(0).strip(), item_kind=kind
+        )
+    return None
 
 
 def log_shift(request: LengthRequest, predicted_median: float, tokenizer: str | None = None) -> float:

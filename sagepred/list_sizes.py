@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import re
 
-LIST_EXPONENT = 0.62
-"""How a list's length grows with its item count: ``n ** 0.62`` (fitted; linear would be 1)."""
+LIST_EXPONENT = 0.57
+"""How a list's length grows with its item count: ``n ** 0.57`` (fitted; linear would be 1)."""
 
 WORDS_OF_FIVE: dict[str, float] = {
-    "label": 95.0,
-    "thing": 220.0,
-    "point": 250.0,
-    "question": 165.0,
-    "": 205.0,
+    "label": 90.0,
+    "thing": 210.0,
+    "point": 245.0,
+    "question": 155.0,
+    "": 200.0,
 }
 """Words of a five-item list by kind of item (fitted); ``""`` is a list whose items are not read (the
 other languages' grammars)."""
@@ -35,7 +35,7 @@ _LABEL = (
     r"(?:key)?words?|adjectives?|adverbs?|verbs?|nouns?|synonyms?|antonyms?|rhymes?|(?:nick|user|"
     r"domain |brand |business |company |baby |dog |cat |pet |band |team |product )?names?|titles?|"
     r"keywords?|key ?phrases?|hashtags?|slogans?|taglines?|mottos?|headlines?|subject lines?|terms?|"
-    r"phrases?|puns?|emojis?|acronyms?|abbreviations?"
+    r"phrases?|puns?|emojis?|acronyms?|abbreviations?|captions?"
 )
 _POINT = (
     r"tips?|reasons?|ways?|ideas?|strateg(?:y|ies)|benefits?|advantages?|disadvantages?|drawbacks?|"
@@ -43,13 +43,13 @@ _POINT = (
     r"points?|bullet(?:[ -]?points?|s)?|measures?|implications?|goals?|pros|cons|features?|"
     r"characteristics?|elements?|components?|principles?|rules?|habits?|mistakes?|lessons?|challenges?|"
     r"risks?|uses?|applications?|changes?|metrics?|topics?|recommendations?|approaches|practices|"
-    r"considerations?|differences|similarities|solutions?|tricks?|hacks?|activities|exercises?|"
+    r"considerations?|differences|similarities|solutions?|tricks?|hacks?|activities|"
     r"action items?|takeaways?|best practices|pitfalls?|signs?|symptoms?|lessons?"
 )
-_QUESTION = r"(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|riddles?|prompts?"
+_QUESTION = r"(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?"
 _KIND = re.compile(rf"\b(?:(?P<label>{_LABEL})|(?P<point>{_POINT})|(?P<question>{_QUESTION}))\b", re.I)
 _CLAUSE_END = re.compile(
-    r"[.,:;?!()\n\"“”]|\b(?:of|for|to|that|which|who|about|on|from|in|with|by|and|or|you|i|we|one|"
+    r"[.,:;?!()\n\"“”]|\b(?:of|for|to|that|which|who|about|on|from|in|with|by|and|or|"
     r"where|when|why|how|starting|describing|related)\b",
     re.I,
 )
@@ -70,6 +70,12 @@ def list_kind(after_count: str) -> str:
     words = naming.split()[:_NAMING_WORDS]
     found = _KIND.search(" ".join(words))
     return found.lastgroup if found is not None and found.lastgroup else "thing"
+
+
+def named_kind(text: str) -> str | None:
+    """The kind of the first item-naming word in ``text`` ("Podcast name ideas …" → ``"label"``), or None."""
+    found = _KIND.search(text)
+    return found.lastgroup if found is not None else None
 
 
 def list_words(count: float, kind: str = "") -> float:

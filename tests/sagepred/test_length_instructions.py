@@ -284,11 +284,41 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("Why is the sky blue? Two paragraphs max.", "paragraph", 94.0),  # a bound after: not scaled
         # a list asked as a question, the top N, a fixed form counted, yes or no opening or closing
         ("What are four ways to save money?", "item", list_words(4, "point")),
+        ("Max 3 bullets: pros of remote work", "item", list_words(3, "point")),  # a bound keeps the count
+        # words as a list's items, not as its length
         (
-            "Max 3 bullets: pros of remote work",
+            "Give me a list of 5 words where the letters are in alphabetical order.",
             "item",
-            list_words(3, "point"),
-        ),  # a bound on a count: the count
+            list_words(5, "label"),
+        ),
+        ("Generate a list of 10 descriptive words for a rainy day.", "item", list_words(10, "label")),
+        # a count closing the request, a list asked by need or by a question, a prompt that is the list
+        ("What are some good names for a podcast about money? Give me ten.", "item", list_words(10, "label")),
+        (
+            "Band name ideas? We're a garage band. Like 15 options, the weirder the better.",
+            "item",
+            list_words(15, "label"),
+        ),
+        (
+            "Explain the main benefits of fasting — four of them, with the science.",
+            "item",
+            list_words(4, "point"),
+        ),
+        (
+            "What are some icebreaker questions for a team meeting? Maybe 7.",
+            "item",
+            list_words(7, "question"),
+        ),
+        ("I need 6 songs for a road trip playlist, upbeat 80s stuff", "item", list_words(6, "thing")),
+        ("Recommend me five underrated sci-fi novels.", "item", list_words(5, "thing")),
+        (
+            "I'm visiting Japan for two weeks. Which 7 cities should I prioritize?",
+            "item",
+            list_words(7, "thing"),
+        ),
+        ("5 tips for better sleep", "item", list_words(5, "point")),
+        ("7 easy weeknight dinners?", "item", list_words(7, "thing")),
+        ("my cat needs a name!! she's orange. list 7 please", "item", list_words(7, "label")),
         ("Which are the 3 largest countries by area?", "item", list_words(3, "thing")),
         ("Can you list the top 20 films of the 1930s?", "item", list_words(20, "thing")),
         ('Generate five "fill in the blank" questions about D-Day.', "item", list_words(5, "question")),
@@ -383,8 +413,6 @@ def test_no_request(prompt: str) -> None:
         'What does "in a nutshell" mean?',
         "Summarize each paragraph in one sentence.",
         # words the answer lists, not its length (they had pulled the fitted instruction weight to 0.3)
-        "Give me a list of 5 words where the letters are in alphabetical order.",
-        "Generate a list of 10 descriptive words for a rainy day.",
         "Our generator can create 1000+ name ideas. Which one do you like?",
         "Is this statement true or false? The moon is made of cheese.",
         "Develop a dialogue between two characters given the situation.",
@@ -434,6 +462,10 @@ def test_no_request(prompt: str) -> None:
         "Fix this bug:\n\nfor i in range(10):\n    print(rows[i])\n\nIt fails when there are fewer than 10 lines.",
         "Sum up these notes:\n- 12 people came\n- the spec (30 pages) needs review",
         "What are 2 and 3 added together?",
+        "I need 3 cups of flour for this recipe, what can I substitute?",
+        "Person 1: I have a meeting then, what about 5 pm?\nPerson 2: That works.",
+        "Given some data, find the outlier.\nInput: Speed: 38, 55, 36, 42",
+        "Factor t^2-49.",
         "Yes or no questions are easy to grade. Why do surveys use them?",
     ],
 )

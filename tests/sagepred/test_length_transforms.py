@@ -280,7 +280,7 @@ def test_a_transform_reads_its_text_in_its_own_language() -> None:
         # held out after the second set's lessons: 64 / 80, 15 / 25 (7 wrong), 3 negatives of the older grammar
         ("length_transforms_blind_3.jsonl", 150, 76, 19, 3, 3),
         # held out after the third set's lessons: 73 / 80, 18 / 25 (5 wrong), 6 negatives of the older grammar
-        ("length_transforms_blind_4.jsonl", 150, 78, 17, 5, 6),
+        ("length_transforms_blind_4.jsonl", 150, 78, 17, 5, 8),
         # 0 / 96 before the other languages' words, 72 / 96 with their first version
         ("length_transforms_multilingual.jsonl", 160, 92, 19, 4, 2),
         # held out after the first set's lessons: 74 / 96, 16 / 24 (5 wrong), 5 negatives (4 transforms)
@@ -293,8 +293,8 @@ def test_prompt_sets_written_without_the_grammar(
     """Sets of transforms ("kind": "transform", with the pasted "source" and the "factor" asked),
     transforms with a size of their own ("sized") and look-alikes ("none"), written by helpers who
     never saw the grammar. The negatives read in the English sets are readings of the older grammar
-    ("Give me 5 title ideas for this blog post" and "What are the 3 key takeaways from these notes?" as
-    lists, "Just answer yes or no", "Write a tweet
+    ("Give me 5 title ideas for this blog post", "What are the 3 key takeaways from these notes?", "Give
+    me like 8 with tips" and "Which 2 should I cut?" as lists, "Just answer yes or no", "Write a tweet
     announcing this new blog post. Under 280 characters.", "Summarize this chapter in 5 bullet points")."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
     assert len(rows) == size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sagepred.length_instructions import parse_length_request
 from sagepred.list_sizes import LIST_EXPONENT, WORDS_OF_FIVE, list_kind, list_words
 
 ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,8 @@ def test_the_parser_sizes_a_list_by_its_kind(prompt: str, kind: str, count: int)
 
 
 def test_a_list_reading_names_its_items() -> None:
-    assert parse_length_request("Give me 5 reasons to learn Python.").describe() == "5 points (250 words)"
+    words = f"{WORDS_OF_FIVE['point']:,.0f} words"
+    assert parse_length_request("Give me 5 reasons to learn Python.").describe() == f"5 points ({words})"
     assert (
         parse_length_request("List 20 words that rhyme with cat.").describe().startswith("20 short items (")
     )
@@ -93,3 +96,35 @@ def test_shipped_sizes_are_the_fit_on_the_training_prompts_and_beat_a_flat_size_
     flat, by_kind = table["flat 23 words an item"], table["count ** exponent, by kind"]
     assert by_kind["rms_log_error"] < 0.8 * flat["rms_log_error"]
     assert by_kind["r_log"] > flat["r_log"]
+
+
+@pytest.mark.parametrize(
+    ("name", "least_counts", "least_kinds"),
+    [
+        # held out: 48 of 70 (the first version of list kinds), 47 kinds right; 39 at the stop's start
+        ("length_lists_blind_1.jsonl", 66, 65),
+        # held out after the first set's lessons: 47 of 70, 43 kinds right; 30 at the stop's start
+        ("length_lists_blind_2.jsonl", 66, 61),
+    ],
+)
+def test_list_sets_written_without_the_grammar(name: str, least_counts: int, least_kinds: int) -> None:
+    """Lists asked for by count in many wordings (a count that closes the request, "Which 7 cities", "I
+    need 6 songs", "7 easy weeknight dinners?") and look-alikes whose numbers ask for no list, written by
+    helpers who never saw the grammar: the count read (within 15%), the kind of item, and no look-alike
+    read as a list."""
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 100
+    asked = [(row, parse_length_request(row["prompt"])) for row in rows if row["count"]]
+    counted = [
+        (row, request)
+        for row, request in asked
+        if request.unit == "item" and abs(request.count - row["count"]) <= 0.15 * row["count"]
+    ]
+    assert len(counted) >= least_counts, [row["prompt"] for row, r in asked if (row, r) not in counted]
+    assert sum(row["kind"] == request.item_kind for row, request in counted) >= least_kinds
+    lists_read = [
+        row["prompt"]
+        for row in rows
+        if not row["count"] and parse_length_request(row["prompt"]).unit == "item"
+    ]
+    assert not lists_read
