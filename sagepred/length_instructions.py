@@ -30,8 +30,8 @@ should be 50 characters"). Nine probe sets written by helpers who never saw this
 Words convert to tokens with the target's tokens-per-word (:data:`TOKENS_PER_WORD`). The unit sizes
 were measured on the AlpacaEval responses of twenty models (``../shared/data/alpaca_eval``): prose
 sentences have 18 words (median), prose paragraphs 47 (mean), characters per word 6.2 (with the
-space); a list by its count and the kind of its items (:mod:`sagepred.list_sizes`: five tips about 250
-words, thirty fruits about 670); a page is the usual 500 words; a stanza 33 (the one poem of the data asked for
+space); a list by its count and the kind of its items (:mod:`sagepred.list_sizes`: five tips about 245
+words, thirty fruits about 580); a page is the usual 500 words; a stanza 33 (the one poem of the data asked for
 in stanzas has five in 165 words: four lines of eight words); a minute of a speech 130 (a usual speaking
 rate; the data asks for none); fixed forms as :data:`WORDS_PER_FORM` says.
 Tokens per word are the medians of ``tokens_<tokenizer> / output_words`` over all 227 models'
@@ -83,6 +83,7 @@ WORDS_PER_UNIT: dict[str, float] = {
 size: :func:`sagepred.list_sizes.list_words` sizes a list by its count and the kind of its items."""
 
 _UNNAMED_ITEMS = re.compile(r"\s*(?:please|pls|plz|more|of them|[.?!,]|$)", re.I)
+"""After a list's count, no word naming its items ("list 7 please"): the kind is read before the count."""
 _OPENING_SPAN = 300
 """Characters of the prompt's start where an opening list ("5 tips for …") is looked for."""
 _NAMING_SPAN = 80
@@ -172,7 +173,7 @@ _MEASURES = (
     r"cups?|tbsps?|tablespoons?|teaspoons?|tsps?|grams?|g|kgs?|pounds?|lbs?|ounces?|oz|liters?|litres?|ml|"
     r"hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?|months?|years?|yrs?|am|pm|o'clock|dollars?|"
     r"euros?|bucks|"
-    r"people|persons?|kids|children|guests|employees|friends|times|miles?|km|meters?|metres?|feet|foot|"
+    r"people|persons?|kids|children|guests|employees|friends|miles?|km|meters?|metres?|feet|foot|"
     r"inches|percent|pieces?|slices?|eggs?|servings?|copies|tickets?|rooms?|seats?|"
     r"and|or|plus|minus|times|divided|multiplied|squared|cubed|of us|of them"
 )
@@ -1271,8 +1272,8 @@ def _follow_up_list(prompt: str) -> LengthRequest | None:
     """A list sized by a count that closes the request (:data:`_FOLLOW_UP_COUNT`): one that asks ("give me
     nine", "four of them", "top 4 pls"), or a hedged one ("Maybe 7.", "At least 10") after a request that
     named several things ("What are some good names for a podcast …? Maybe 7."); never a bare number (a
-    clause "…, 42" is data). The request is the
-    prompt's first paragraph (text may be pasted after it), read up to each of its clause ends in turn."""
+    clause "…, 42" is data). The request is the prompt's first paragraph (text may be pasted after it)
+    before any data block, read up to each of its clause ends in turn."""
     request = _DATA_BLOCK.split(prompt.split("\n\n", 1)[0][: _OPENING_SPAN * 4], 1)[0]
     ends = [m.start() for m in re.finditer(r"[.!?,](?:\s|$)|—|–| - ", request)] + [len(request)]
     for end in ends:

@@ -44,7 +44,7 @@ _POINT = (
     r"characteristics?|elements?|components?|principles?|rules?|habits?|mistakes?|lessons?|challenges?|"
     r"risks?|uses?|applications?|changes?|metrics?|topics?|recommendations?|approaches|practices|"
     r"considerations?|differences|similarities|solutions?|tricks?|hacks?|activities|"
-    r"action items?|takeaways?|best practices|pitfalls?|signs?|symptoms?|lessons?"
+    r"action items?|takeaways?|best practices|pitfalls?|signs?|symptoms?"
 )
 _QUESTION = r"(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?"
 _KIND = re.compile(rf"\b(?:(?P<label>{_LABEL})|(?P<point>{_POINT})|(?P<question>{_QUESTION}))\b", re.I)
