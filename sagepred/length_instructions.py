@@ -123,7 +123,7 @@ _SMALL = {
 }  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "k": 1000}
 _NUMBER_WORD = "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True))
-_DIGITS = r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?![\d.,])|\d+(?:\.\d+)?k?"
+_DIGITS = r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?![\d.,])|\d+(?:\.\d+)?k?(?:-?ish\b)?"
 NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD})){{0,7}}))"
 """A number phrase: digits (``2,000``, ``2.000`` and ``2 000`` as thousands, ``1.5k``) or number words
 (``two hundred and fifty``)."""
@@ -184,7 +184,7 @@ _HEDGE = r"(?:(?:like|about|around|maybe|roughly|some|at least|exactly|only|just
 _LIST = re.compile(
     r"(?:(?:\b(?:list(?:ing)?|nam(?:e|ing)|giv(?:e|ing)(?: me)?|write|provid(?:e|ing)|generate|suggest(?:ing)?|"
     r"outline|recommend(?:ing)?(?: me)?|tell me|shar(?:e|ing)|create|prepare|brainstorm|come up with|put together|"
-    r"make up|compile|pick|choose|offer|a list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
+    r"make up|compile|pick|choose|offer|an? (?:[\w-]+ )?list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
     rf"\s+{_HEDGE}(?:the\s+)?(?:(?:top|best|main)\s+)?|"
     rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*))(?:need|want|'d like|would like)\s+{_HEDGE})"
     rf"(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$)){_ITEM_NOUN_AHEAD}",
@@ -261,15 +261,15 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"long[- ]form|at length|lengthy|go deep(?:er)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
+    r"(?:go|get) into (?:as much|great|full|a lot of|more) detail|long[- ]form|at length|lengthy|go deep(?:er)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
     r"(?:make|need) (?:it|this) (?:much |a bit |a lot |way |even )?longer)\b",
     re.IGNORECASE,
 )
 _DETAILED_GOVERNED = re.compile(
     r"\bin (?:(?:great|full|more|much|greater|considerable|extensive|exhaustive|rich|vivid|as much) )?detail\b|"
-    r"\bin (?:as much|more|great|full|greater) depth\b|"
+    r"\bin (?:as much|more|great|full|greater) depth\b|\bextensively\b|"
     r"\b(?:the )?longest (?:possible )?(?:essay|answer|response|story|article|text)\b|"
-    r"\b(?:an? )?(?:very |really )?long (?:essay|story|article|answer|response|explanation|letter|report|"
+    r"\b(?:an? )?(?:very |really )?long(?:,? [\w-]+){0,2}? (?:essay|story|article|answer|response|explanation|letter|report|"
     r"blog post|post|description|text|poem)\b",
     re.IGNORECASE,
 )
@@ -287,7 +287,7 @@ _OUTPUT_VERBS = (
 _SIZE_PREPOSITIONS = (
     r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
     r"shorter than|up to|about|around|roughly|nearly|approximately|approx\.?|ca\.|exactly|maximum(?: of)?|max|"
-    r"at least|maybe|perhaps|ideally"
+    r"at least|maybe|perhaps|ideally|in like|something like"
 )
 """Before a count they make it the answer's size, whatever follows ("in 50 words for a child")."""
 _ANSWER_SUBJECT = (
@@ -322,7 +322,8 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _TAIL = re.compile(
-    r"^\s*(?:or (?:less|fewer|so|more|under)|max(?:imum)?\b|tops\b|at most\b|long\b|in length|each\b|\))",
+    r"^\s*(?:or (?:less|fewer|so|more|under)|give or take\b|max(?:imum)?\b|tops\b|at most\b|long\b|in length|"
+    r"each\b|\))",
     re.I,
 )
 """After a count, what makes it the answer's length ("50 words or fewer", "20 words tops"). A bound
@@ -346,7 +347,7 @@ _GOVERNED = re.compile(
 ("I need a 3,500-word report", "I'd like a …"), at most three words before the count: not one in a
 purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
-    rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|walk (?:me|us) through|go over|"
+    rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|(?:walk|take|talk) (?:me|us) through|go over|"
     rf"prepare|craft|draft|develop|compose|need|want|rewrite|rephrase|paraphrase|condense|shorten|translate|"
     rf"recommend|turn|convert|transform)\b",
     re.IGNORECASE,
@@ -365,7 +366,7 @@ _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
-    rf"(?:^|[.?!:;,\n]\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
+    rf"(?:^|[.?!:;,\n][\"'”’)]?\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final |[\w-]+'s )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
     rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
@@ -451,6 +452,8 @@ _TEXT_THEN_COUNT = re.compile(
 _RATE = re.compile(
     r"\s+(?:per|a|an|every)\s+(?:page|minute|day|line|slide|hour|week|second|post|month)\b", re.I
 )
+_LIST_MARKER = re.compile(r"\s*(?:\d{1,2}[.)]|[-*•])\s")
+"""A line that is an item of a numbered or bulleted list."""
 _WEAK_LEAD_IN = re.compile(r"(?<!minimum )(?<!maximum )(?<!total )\b(?:of|over)\s*$", re.IGNORECASE)
 """Lead-ins that make a count the answer's only with an output verb in its clause ("write a poem of 12
 lines", not "6 stanzas of 6 lines")."""
@@ -576,7 +579,7 @@ _ITEM_NAMES = {"label": "short item", "point": "point", "question": "question"}
 
 def parse_number(text: str) -> float | None:
     """A number phrase as a value: ``"2,000"`` → 2000, ``"1.5k"`` → 1500, ``"two hundred and fifty"`` → 250."""
-    phrase = text.strip().lower().replace("–", "-")
+    phrase = re.sub(r"-?ish$", "", text.strip().lower().replace("–", "-"))  # "50ish"
     if not phrase:
         return None
     if phrase[0].isdigit():
@@ -666,10 +669,17 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False
     if before.rfind("(") > before.rfind(")") and not _TASK_OPENER.match(sentence):
         return False  # "microfiction (under 100 words)", "Apply with CV (max 2 pages)"
+    line = prompt[prompt.rfind("\n", 0, match.start()) + 1 : match.start()]
+    if _LIST_MARKER.match(line) and line.rfind("(") > line.rfind(")"):
+        return False  # a list of the prompt's own: "1. Intro (300 words)", "4. review Jake's PR (about 600 lines)"
     if _RATE.match(prompt, match.end()):
         return False  # "350 words per page", "130 words per minute"
     if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence):
-        return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"
+        if not (
+            _WEAK_LEAD_IN.fullmatch(sentence.strip() + " ") and _CLAUSE_CLOSER.match(prompt, match.end())
+        ):
+            return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"
+        # "Over 1,000 words please. I want a guide to …": the sentence is the bound alone
     if _in_question_without_request(prompt, match, sentence) and (
         _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
     ):
@@ -747,13 +757,13 @@ def _words_are_the_answer_items(prompt: str, match: re.Match[str], before: str) 
     if _LIST_OF.search(before):
         return True
     low = parse_number(match.group("low")) if match.group("low") else None
-    if low is None or low > 20:
-        return False
-    if low == 1 and not match.group("high"):
+    if low is None or (low == 1 and not match.group("high")):
         return False  # "give me one word that describes …": one word either way
     fillers = prompt[_count_end(match) : match.end()].split()[:-1]
+    if fillers:
+        return True  # "30 vocab words", "10 descriptive words"
     after = prompt[match.end() : match.end() + 24]
-    return bool(fillers) or _WORDS_AS_OBJECTS.match(after) is not None
+    return low <= 20 and _WORDS_AS_OBJECTS.match(after) is not None
 
 
 def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) -> bool:
@@ -883,10 +893,13 @@ def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | No
     return None
 
 
-def _governed_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` whose clause has an output verb before it ("explain … in detail")."""
+def _governed_match(pattern: re.Pattern[str], prompt: str, sentence: bool = False) -> re.Match[str] | None:
+    """The first match of ``pattern`` whose clause (``sentence``: whose sentence, for a request set off by
+    commas: "Walk me through, step by step and in great detail, how …") has an output verb before it
+    ("explain … in detail")."""
+    before = _sentence_before if sentence else _clause_before
     for match in pattern.finditer(prompt):
-        if _CLAUSE_VERB.search(_clause_before(prompt, match.start())):
+        if _CLAUSE_VERB.search(before(prompt, match.start())):
             return match
     return None
 
@@ -1259,7 +1272,9 @@ def _parse_english(prompt: str) -> LengthRequest:
     full_code = _FULL_CODE.search(prompt)
     if full_code is not None:
         return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
-    detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(_DETAILED_GOVERNED, prompt)
+    detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(
+        _DETAILED_GOVERNED, prompt, sentence=True
+    )
     if detailed is not None:
         return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0))
     brief = _unquoted_match(_BRIEF, prompt)

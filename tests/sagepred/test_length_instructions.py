@@ -319,6 +319,19 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("5 tips for better sleep", "item", list_words(5, "point")),
         ("7 easy weeknight dinners?", "item", list_words(7, "thing")),
         ("my cat needs a name!! she's orange. list 7 please", "item", list_words(7, "label")),
+        # the tenth blind set's lessons (other words here): hedges, "-ish", "give or take", a bound alone
+        ("Describe a black hole in 40ish words.", "word", 40.0),
+        ("could you explain ETFs in like 3-4 sentences", "sentence", 3.5 * WORDS_PER_UNIT["sentence"]),
+        ("Write something like 300 words about tides.", "word", 300.0),
+        (
+            "Write a eulogy for my uncle, 4 paragraphs give or take.",
+            "paragraph",
+            4 * WORDS_PER_UNIT["paragraph"],
+        ),
+        ("At least 800 words please. I need a guide to composting.", "word", 800 * 1.15),
+        ("Make a numbered list of 6 lessons from this story:", "item", list_words(6, "point")),
+        ("I need 40 vocab words for my French class.", "item", list_words(40, "label")),
+        ("Which fits: 'She ___ to the store.' Just the word please.", "short_answer", 1.0),
         ("Which are the 3 largest countries by area?", "item", list_words(3, "thing")),
         ("Can you list the top 20 films of the 1930s?", "item", list_words(20, "thing")),
         ('Generate five "fill in the blank" questions about D-Day.', "item", list_words(5, "question")),
@@ -350,6 +363,11 @@ def test_tokens_follow_the_tokenizer() -> None:
      ("Explain briefly what DNS does.", "brief", -1), ("Keep it short: what is a CPU?", "brief", -1),
      ("Summarize the article in a brief manner.", "brief", -1),
      ("Explain in detail how a transistor works.", "detailed", 1),
+     # the tenth blind set's lessons (other words here)
+     ("Get into as much detail as you can about tax brackets.", "detailed", 1),
+     ("Take me through, slowly and in great detail, how a bill becomes law.", "detailed", 1),
+     ("Write a long, spooky campfire story about a lighthouse.", "detailed", 1),
+     ("Describe the Krebs cycle extensively.", "detailed", 1),
      ("Describe the setting of the story in great detail.", "detailed", 1),
      ("Write a long essay about the sea.", "detailed", 1),
      ("Write me a quick summary of the meeting.", "brief", -1),
@@ -466,6 +484,9 @@ def test_no_request(prompt: str) -> None:
         "Person 1: I have a meeting then, what about 5 pm?\nPerson 2: That works.",
         "Given some data, find the outlier.\nInput: Speed: 38, 55, 36, 42",
         "Factor t^2-49.",
+        "Which chapter is weakest?\n1. Opening (400 words)\n2. Middle (900 words)\n3. End (300 words)",
+        "Plan my day:\n- reply to 9 emails\n- review the design doc (about 12 pages)\n- call mum",
+        "The enzyme has been studied extensively. What does it do?",
         "Yes or no questions are easy to grade. Why do surveys use them?",
     ],
 )
@@ -567,6 +588,7 @@ def test_a_long_document_is_read_at_both_ends() -> None:
         ("length_instructions_blind_7.jsonl", 100, 25, 23, 3),  # 75 hard negatives
         ("length_instructions_blind_8.jsonl", 100, 58, 55, 1),
         ("length_instructions_blind_9.jsonl", 100, 25, 22, 5),  # 75 more hard negatives
+        ("length_instructions_blind_10.jsonl", 120, 65, 64, 0),  # lists, hedges, requirement lists
     ],
 )
 def test_probe_sets_written_without_the_parser_are_read(
@@ -576,7 +598,8 @@ def test_probe_sets_written_without_the_parser_are_read(
     unit words that set no length), with the length each asks for in words. First scored before the
     parser saw them: 58 of 70, 42 of 57, 51 of 58, 46 of 58, 51 of 57 and 54 of 57 read; 3, 3, 1, 2, 2
     and 2 false positives; the seventh, 75 hard negatives, 10; the eighth 54 of 58 and none; the ninth,
-    75 more hard negatives, 22 (docs/predictor.md)."""
+    75 more hard negatives, 22; the tenth 58 of 65, one wrong, two false positives and four relative
+    requests missed (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     score = score_parser(rows)
