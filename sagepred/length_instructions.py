@@ -175,6 +175,7 @@ _MEASURES = (
     r"euros?|bucks|"
     r"people|persons?|kids|children|guests|employees|friends|miles?|km|meters?|metres?|feet|foot|"
     r"inches|percent|pieces?|slices?|eggs?|servings?|copies|tickets?|rooms?|seats?|"
+    r"bedroom|bathroom|star|door|speed|seater|"
     r"and|or|plus|minus|times|divided|multiplied|squared|cubed|of us|of them"
 )
 """Nouns after a count that measure a quantity rather than name the answer's items ("I need 3 cups of
@@ -186,7 +187,7 @@ _LIST = re.compile(
     r"outline|recommend(?:ing)?(?: me)?|tell me|shar(?:e|ing)|create|prepare|brainstorm|come up with|put together|"
     r"make up|compile|pick|choose|offer|an? (?:[\w-]+ )?list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
     rf"\s+{_HEDGE}(?:the\s+)?(?:(?:top|best|main)\s+)?|"
-    rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*))(?:need|want|'d like|would like)\s+{_HEDGE})"
+    rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*))(?P<need>need|want|'d like|would like)\s+{_HEDGE})"
     rf"(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$)){_ITEM_NOUN_AHEAD}",
     re.I,
 )
@@ -674,12 +675,11 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False  # a list of the prompt's own: "1. Intro (300 words)", "4. review Jake's PR (about 600 lines)"
     if _RATE.match(prompt, match.end()):
         return False  # "350 words per page", "130 words per minute"
-    if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence):
-        if not (
-            _WEAK_LEAD_IN.fullmatch(sentence.strip() + " ") and _CLAUSE_CLOSER.match(prompt, match.end())
-        ):
-            return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"
-        # "Over 1,000 words please. I want a guide to …": the sentence is the bound alone
+    bound_alone = _WEAK_LEAD_IN.fullmatch(sentence.strip() + " ") and _CLAUSE_CLOSER.match(
+        prompt, match.end()
+    )
+    if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence) and not bound_alone:
+        return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"; not "Over 1,000 words please."
     if _in_question_without_request(prompt, match, sentence) and (
         _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
     ):
@@ -1242,7 +1242,7 @@ def _parse_english(prompt: str) -> LengthRequest:
         return counted
     lists = list(_LIST.finditer(prompt)) or list(_OPENING_LIST.finditer(prompt[:_OPENING_SPAN]))
     quoted = _quoted_spans(prompt) if lists else []
-    listed = next((m for m in lists if not _is_quoted(quoted, m.start())), None)
+    listed = next((m for m in lists if not _is_quoted(quoted, m.start()) and not _own_need(prompt, m)), None)
     if listed is not None:
         n = parse_number(listed.group("n"))
         form = _FORM.match(prompt, listed.start("n"))
@@ -1281,6 +1281,17 @@ def _parse_english(prompt: str) -> LengthRequest:
     if brief is not None:
         return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
     return NO_REQUEST
+
+
+def _own_need(prompt: str, match: re.Match[str]) -> bool:
+    """Whether "I need / we want N …" states the user's own situation before a question about something
+    else ("I need 3 volunteers for Saturday. How do I ask my neighbors …?", "We want 2 dogs but our flat is
+    small. Is that a bad idea?"), not the answer's items ("I need 6 songs for a road trip playlist", "…
+    I'd like 7 brands to look into.", "I need 10 names for my bakery, any ideas?")."""
+    if "need" not in match.groupdict() or not match.group("need"):
+        return False
+    rest = prompt[match.end() : match.end() + _LOOK_AHEAD]
+    return "?" in rest and not _ASKS_FOR_SEVERAL.search(rest)
 
 
 def _follow_up_list(prompt: str) -> LengthRequest | None:

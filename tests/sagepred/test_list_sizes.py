@@ -128,3 +128,27 @@ def test_list_sets_written_without_the_grammar(name: str, least_counts: int, lea
         if not row["count"] and parse_length_request(row["prompt"]).unit == "item"
     ]
     assert not lists_read
+
+
+def test_hard_negatives_of_the_list_rules() -> None:
+    """60 prompts by a helper who never saw the grammar with a number beside a plural noun in the list
+    rules' own shapes ("I need 3 volunteers … How do I ask …?", "Which 3 bedroom apartment …", "We want 4
+    nights in Lisbon — is that enough?") and 20 lists in the same shapes. Held out: 9 of the 60 read as
+    lists (the user's own need before a question, compound adjectives), all 20 lists read; after: one
+    ("What were the 95 theses actually arguing about?"), besides a rewrite sized by its quoted sentence."""
+    rows = [
+        json.loads(line) for line in (DATA / "length_lists_hard_negatives.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 80
+    read_as_lists = [
+        r["prompt"] for r in rows if not r["count"] and parse_length_request(r["prompt"]).unit == "item"
+    ]
+    assert len(read_as_lists) <= 1, read_as_lists
+    counts = [parse_length_request(r["prompt"]).count for r in rows if r["count"]]
+    assert (
+        sum(
+            c is not None and abs(c - r["count"]) <= 0.15 * r["count"]
+            for c, r in zip(counts, [r for r in rows if r["count"]], strict=True)
+        )
+        == 20
+    )
