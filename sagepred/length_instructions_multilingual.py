@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
-from sagepred.list_sizes import list_words
+from sagepred.list_sizes import list_kind_in, list_words
 
 if TYPE_CHECKING:
     from sagepred.length_instructions import LengthRequest
@@ -435,6 +435,16 @@ def _in_pasted_material(prompt: str, start: int, c: _Compiled) -> bool:
     return index > 0 and introduced and not last_is_short
 
 
+_NOUN_BEFORE_COUNT = 12
+"""Characters before a list's count where Chinese and Japanese may name its items ("猫の名前を5つ")."""
+
+
+@functools.cache
+def _item_nouns(code: str) -> re.Pattern[str]:
+    """The grammar's nouns of list items (ideas, tips, reasons…), compiled."""
+    return re.compile(GRAMMARS[code].items, re.IGNORECASE)
+
+
 def _words(count: float, unit: str, grammar: LanguageGrammar) -> float:
     from sagepred.length_instructions import WORDS_PER_UNIT
 
@@ -654,7 +664,11 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
     listed = found[0] if found else (_listed(prompt, c) if counting else None)
     form = _form(prompt, c) if counting else None
     if listed is not None:
-        return LengthRequest("absolute", listed.words, 1.0, "item", listed.count, listed.text, code)
+        at = prompt.find(listed.text)
+        start = max(0, at - _NOUN_BEFORE_COUNT) if c.grammar.no_spaces else at  # "猫の名前を5つ"
+        kind = list_kind_in(code, prompt[start:] if at >= 0 else listed.text, _item_nouns(code))
+        words = list_words(listed.count, kind) * (CJK_CHARS_PER_WORD if c.grammar.no_spaces else 1.0)
+        return LengthRequest("absolute", words, 1.0, "item", listed.count, listed.text, code, item_kind=kind)
     if form is not None:
         return LengthRequest("absolute", form.words, 1.0, "form", 1.0, form.text, code)
     detailed = _unquoted(c.detailed, prompt, c)

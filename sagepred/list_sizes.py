@@ -28,8 +28,7 @@ WORDS_OF_FIVE: dict[str, float] = {
     "question": 155.0,
     "": 200.0,
 }
-"""Words of a five-item list by kind of item (fitted); ``""`` is a list whose items are not read (the
-other languages' grammars)."""
+"""Words of a five-item list by kind of item (fitted); ``""`` is a list whose kind is not read."""
 
 _LABEL = (
     r"(?:key)?words?|adjectives?|adverbs?|verbs?|nouns?|synonyms?|antonyms?|rhymes?|(?:nick|user|"
@@ -76,6 +75,65 @@ def named_kind(text: str) -> str | None:
     """The kind of the first item-naming word in ``text`` ("Podcast name ideas …" → ``"label"``), or None."""
     found = _KIND.search(text)
     return found.lastgroup if found is not None else None
+
+
+KIND_NOUNS: dict[str, dict[str, str]] = {
+    "es": {
+        "label": r"nombres|t[ií]tulos|frases|esl[oó]ganes|palabras|sin[oó]nimos|hashtags|titulares|apodos",
+        "question": r"preguntas|ejercicios|problemas|acertijos|adivinanzas",
+    },
+    "pt": {
+        "label": r"nomes|t[ií]tulos|frases|slogans|palavras|sin[oô]nimos|hashtags|manchetes|apelidos",
+        "question": r"perguntas|exerc[ií]cios|problemas|charadas|adivinhas",
+    },
+    "fr": {
+        "label": r"noms|titres|slogans|mots|synonymes|hashtags|surnoms|accroches",
+        "question": r"questions|exercices|probl[eè]mes|devinettes|[ée]nigmes",
+    },
+    "it": {
+        "label": r"nomi|titoli|frasi|slogan|parole|sinonimi|hashtag|soprannomi",
+        "question": r"domande|esercizi|problemi|indovinelli",
+    },
+    "de": {
+        "label": r"namen|titel|slogans?|w[öo]rter|synonyme|hashtags|[üu]berschriften|spitznamen",
+        "question": r"fragen|aufgaben|[üu]bungen|r[äa]tsel",
+    },
+    "ru": {
+        "label": r"назван|имен|слов|заголов|слоган|синоним|хэштег|прозвищ",
+        "question": r"вопрос|задач|упражнени|загад",
+    },
+    "zh": {
+        "label": r"名字|名称|名稱|标题|標題|口号|口號|词语|詞語|单词|單詞|成语|成語|昵称|暱稱|书名|書名",
+        "question": r"问题|問題|题目|題目|练习|練習|谜语|謎語",
+        "point": r"方法|办法|辦法|建议|建議|理由|原因|技巧|窍门|竅門|步骤|步驟|优点|優點|缺点|缺點|好处|好處|要点|要點|习惯|習慣|策略|注意事项",
+    },
+    "ja": {
+        "label": r"名前|タイトル|キャッチコピー|単語|言葉|見出し|ネーミング|あだ名",
+        "question": r"質問|問題|練習|なぞなぞ|クイズ",
+        "point": r"方法|コツ|理由|アイデア|アイディア|ポイント|メリット|デメリット|ステップ|習慣|注意点|秘訣|戦略|対策",
+    },
+}
+"""In the other languages' grammars, the nouns of lists of labels and of questions (word stems in
+Russian), and in Chinese and Japanese of points (elsewhere the grammar's own item nouns, tips, reasons,
+ideas…, are the points, as their measure words are not); any other list is of things."""
+_KIND_IN: dict[str, re.Pattern[str]] = {
+    code: re.compile("|".join(f"(?P<{kind}>{words})" for kind, words in nouns.items()), re.I)
+    for code, nouns in KIND_NOUNS.items()
+}
+_NAMING_CHARACTERS = 40
+"""Characters of a list's own text and what follows it where another language's kind is read."""
+
+
+def list_kind_in(language: str, listed: str, point_nouns: re.Pattern[str] | None = None) -> str:
+    """The kind of a list read in ``language`` from ``listed``, its text and what follows ("dame 10
+    nombres para …" → ``"label"``); ``point_nouns``: the grammar's item nouns (tips, reasons, ideas…)."""
+    window = listed[:_NAMING_CHARACTERS]
+    pattern = _KIND_IN.get(language)
+    found = pattern.search(window) if pattern is not None else None
+    if found is not None and found.lastgroup:
+        return found.lastgroup
+    own_points = language in _KIND_IN and "point" in KIND_NOUNS[language]
+    return "point" if not own_points and point_nouns is not None and point_nouns.search(window) else "thing"
 
 
 def list_words(count: float, kind: str = "") -> float:

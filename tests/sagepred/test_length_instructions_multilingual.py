@@ -54,12 +54,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
         ("东京について300字で説明してください。", "ja", "character", 300),
         ("この映画のあらすじを3文でまとめて。", "ja", "sentence", 91.8),
         # lists
-        ("Dame 5 ideas para un cumpleaños infantil.", "es", "item", list_words(5)),
-        ("Quais são as 5 melhores praias do Nordeste?", "pt", "item", list_words(5)),
-        ("Nenne mir mindestens 10 Gründe für das Ehrenamt.", "de", "item", list_words(10 * 1.15)),
-        ("Предложи 4 названия для кофейни.", "ru", "item", list_words(4)),
-        ("给我列出5个学习英语的方法。", "zh", "item", list_words(5) * CJK_CHARS_PER_WORD),
-        ("週末の過ごし方を3つ挙げてください。", "ja", "item", list_words(3) * CJK_CHARS_PER_WORD),
+        ("Dame 5 ideas para un cumpleaños infantil.", "es", "item", list_words(5, "point")),
+        ("Quais são as 5 melhores praias do Nordeste?", "pt", "item", list_words(5, "thing")),
+        ("Nenne mir mindestens 10 Gründe für das Ehrenamt.", "de", "item", list_words(10 * 1.15, "point")),
+        ("Предложи 4 названия для кофейни.", "ru", "item", list_words(4, "label")),
+        ("给我列出5个学习英语的方法。", "zh", "item", list_words(5, "point") * CJK_CHARS_PER_WORD),
+        ("週末の過ごし方を3つ挙げてください。", "ja", "item", list_words(3, "thing") * CJK_CHARS_PER_WORD),
         # a word or so
         ("¿Es Madrid la capital de España? Responde sí o no.", "es", "yes_no", 1),
         ("Décris Paris en un seul mot.", "fr", "one_word", 1),

@@ -151,3 +151,36 @@ def test_hard_negatives_of_the_list_rules() -> None:
 
 def _count_read(count: float | None, asked: float) -> bool:
     return count is not None and abs(count - asked) <= 0.15 * asked
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language", "kind", "count"),
+    [
+        ("Dame 10 nombres para mi perro.", "es", "label", 10),
+        ("Escribe 10 preguntas sobre la fotosíntesis.", "es", "question", 10),
+        ("Dame cinco consejos para dormir mejor.", "es", "point", 5),
+        ("Dame 5 películas de terror.", "es", "thing", 5),
+        ("Dá-me 8 nomes para uma padaria.", "pt", "label", 8),
+        ("Donne-moi 5 idées de cadeaux.", "fr", "point", 5),
+        ("Dammi 10 nomi per un gatto.", "it", "label", 10),
+        ("Nenne mir 10 Namen für einen Hund.", "de", "label", 10),
+        ("Придумай 5 вопросов для викторины.", "ru", "question", 5),
+        ("请给我5个面试问题。", "zh", "question", 5),
+        ("给我列出5个学习英语的方法。", "zh", "point", 5),
+        ("猫の名前を5つ考えてください。", "ja", "label", 5),  # the noun before the count
+    ],
+)
+def test_the_other_languages_read_the_kind_of_a_list(
+    prompt: str, language: str, kind: str, count: int
+) -> None:
+    from sagepred.length_instructions_multilingual import CJK_CHARS_PER_WORD
+
+    request = parse_length_request(prompt)
+    assert (request.language, request.unit, request.item_kind, request.count) == (
+        language,
+        "item",
+        kind,
+        count,
+    )
+    per_word = CJK_CHARS_PER_WORD if language in ("zh", "ja") else 1.0
+    assert request.requested_words == pytest.approx(list_words(count, kind) * per_word)
