@@ -165,6 +165,7 @@ def _count_read(count: float | None, asked: float) -> bool:
         ("Dammi 10 nomi per un gatto.", "it", "label", 10),
         ("Nenne mir 10 Namen für einen Hund.", "de", "label", 10),
         ("Придумай 5 вопросов для викторины.", "ru", "question", 5),
+        ("Назови 5 условий успеха.", "ru", "thing", 5),  # "условий" holds "слов" (words) inside it
         ("请给我5个面试问题。", "zh", "question", 5),
         ("给我列出5个学习英语的方法。", "zh", "point", 5),
         ("猫の名前を5つ考えてください。", "ja", "label", 5),  # the noun before the count
