@@ -421,6 +421,10 @@ _WORDS_AS_OBJECTS = re.compile(
 """After "generate 5 words": the words are the answer's items ("5 words that rhyme with cat")."""
 _FILLER_NOT_UNIT = re.compile(r"\b(?:million|billion|trillion|percent|times)\b", re.IGNORECASE)
 """Words between a number and a unit that make it a quantity of data ("5 million rows")."""
+_WORD_COMPOUND = re.compile(
+    r"[ -](?:problems?|games?|search(?:es)?|puzzles?|clouds?|banks?|scrambles?)\b", re.I
+)
+"""After "N word": a compound noun ("15 word problems", "3 word games"), not a count of words."""
 _AT_MOST = re.compile(
     rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
@@ -658,6 +662,8 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         or _OTHER_REQUIREMENT.search(clause)
     ):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
+    if match.group("word") and _WORD_COMPOUND.match(prompt, match.end()):
+        return False  # "write 15 word problems": a list of problems, not fifteen words
     if _BETWEEN.search(before):
         return match.group("high") is not None
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):

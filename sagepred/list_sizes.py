@@ -45,8 +45,8 @@ _POINT = (
     r"considerations?|differences|similarities|solutions?|tricks?|hacks?|activities|"
     r"action items?|takeaways?|best practices|pitfalls?|signs?|symptoms?"
 )
-_QUESTION = r"(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?"
-_KIND = re.compile(rf"\b(?:(?P<label>{_LABEL})|(?P<point>{_POINT})|(?P<question>{_QUESTION}))\b", re.I)
+_QUESTION = r"word problems?|(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?"
+_KIND = re.compile(rf"\b(?:(?P<question>{_QUESTION})|(?P<label>{_LABEL})|(?P<point>{_POINT}))\b", re.I)
 _CLAUSE_END = re.compile(
     r"[.,:;?!()\n\"“”]|\b(?:of|for|to|that|which|who|about|on|from|in|with|by|and|or|"
     r"where|when|why|how|starting|describing|related)\b",

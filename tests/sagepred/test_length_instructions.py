@@ -331,6 +331,7 @@ def test_parse_number(text: str, value: float | None) -> None:
         ("At least 800 words please. I need a guide to composting.", "word", 800 * 1.15),
         ("Make a numbered list of 6 lessons from this story:", "item", list_words(6, "point")),
         ("I need 40 vocab words for my French class.", "item", list_words(40, "label")),
+        ("Make up 12 word problems about fractions.", "item", list_words(12, "question")),
         ("Which fits: 'She ___ to the store.' Just the word please.", "short_answer", 1.0),
         ("Which are the 3 largest countries by area?", "item", list_words(3, "thing")),
         ("Can you list the top 20 films of the 1930s?", "item", list_words(20, "thing")),
