@@ -851,9 +851,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if unit == "word" and count == 1:
             found.append((LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)), True))
             continue
-        kind = (
-            list_kind(prompt[_count_end(match) : _count_end(match) + _NAMING_SPAN]) if unit == "item" else ""
-        )
+        kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         text = match.group(0)
         if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
@@ -1255,9 +1253,7 @@ def _parse_english(prompt: str) -> LengthRequest:
         if form is not None and form.group("n"):  # "write 5 haikus": five of a fixed form, not a list
             return _form_request(prompt) or NO_REQUEST
         if n is not None and n >= 2:
-            after = prompt[listed.end("n") : listed.end("n") + _NAMING_SPAN]
-            unnamed = _UNNAMED_ITEMS.match(after) is not None  # "list 7 please": named before the count
-            kind = (named_kind(prompt[: listed.start()]) or "thing") if unnamed else list_kind(after)
+            kind = _kind_of_list(prompt, listed.start(), listed.end("n"))
             return LengthRequest(
                 "absolute", list_words(n, kind), 1.0, "item", n, listed.group(0), item_kind=kind
             )
@@ -1287,6 +1283,16 @@ def _parse_english(prompt: str) -> LengthRequest:
     if brief is not None:
         return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
     return NO_REQUEST
+
+
+def _kind_of_list(prompt: str, start: int, count_end: int) -> str:
+    """The kind of a list's items (:func:`sagepred.list_sizes.list_kind`) from the words after its count
+    (which ends at ``count_end``), or, when none name them ("list 7 please"), from the words before the
+    request (which starts at ``start``)."""
+    after = prompt[count_end : count_end + _NAMING_SPAN]
+    if _UNNAMED_ITEMS.match(after):
+        return named_kind(prompt[:start]) or "thing"
+    return list_kind(after)
 
 
 def _own_need(prompt: str, match: re.Match[str]) -> bool:
