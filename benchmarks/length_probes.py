@@ -5,8 +5,9 @@ set (``tests/data/length_probes.jsonl``: one wording per instruction; ``length_p
 other topics, each worded its own way; ``length_probes_requirements.jsonl``: the length stated as a
 requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.", "(yes/no)";
 ``length_probes_multilingual.jsonl``: one topic in each of Spanish, Portuguese, French, Italian, German,
-Russian, Chinese and Japanese), per topic: Spearman ρ between instructed length and
-predicted median, and the longest / shortest instruction's median ratio. Also, per set, the share of
+Russian, Chinese and Japanese; ``length_probes_lists.jsonl``: eight topics, a list of 3 to 100 items
+each), per topic: Spearman ρ between instructed length and predicted median, the longest / shortest
+instruction's median ratio, and the elasticity (slope of log median on log instructed length). Also, per set, the share of
 probes the instruction parser reads at their instructed length (within 1%). Prints a table; ``--json``
 writes every topic's medians. Nothing here is fitted: the probes are never trained on.
 
@@ -27,6 +28,7 @@ PROBE_SETS = {
     "varied": ROOT / "tests" / "data" / "length_probes_varied.jsonl",
     "requirements": ROOT / "tests" / "data" / "length_probes_requirements.jsonl",
     "multilingual": ROOT / "tests" / "data" / "length_probes_multilingual.jsonl",
+    "lists": ROOT / "tests" / "data" / "length_probes_lists.jsonl",
 }
 DEFAULT_PREDICTORS = [
     "gpt-4",
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(f"{n} {s:.0%}" for n, s in result["parsed_share"].items()),
     )
     print(
-        f"{'predictor':28s} {'set':12s} {'rho min':>8s} {'rho mean':>9s} {'ratio min':>10s} {'ratio median':>13s}"
+        f"{'predictor':28s} {'set':12s} {'rho min':>8s} {'rho mean':>9s} {'ratio min':>10s} {'ratio median':>13s} "
+        f"{'elasticity':>11s}"
     )
     for spec in args.predictors:
         try:
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             s = scores["summary"]
             print(
                 f"{spec:28s} {name:12s} {s['spearman_min']:8.3f} {s['spearman_mean']:9.3f} "
-                f"{s['ratio_min']:10.0f} {s['ratio_median']:13.0f}"
+                f"{s['ratio_min']:10.0f} {s['ratio_median']:13.0f} "
+                f"{s['elasticity_min']:5.2f}-{s['elasticity_max']:.2f}"
             )
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")

@@ -20,6 +20,7 @@ import numpy as np
 
 from sagepred.length_instructions import LengthRequest, parse_length_request
 from sagepred.length_instructions_multilingual import CHARACTER_LANGUAGES
+from sagepred.list_sizes import LIST_EXPONENT
 
 LIST_UNITS = frozenset({"item", "items_of", "line", "character"})
 """Units whose words-per-unit is a rough average (their weight is fitted apart from prose units')."""
@@ -39,6 +40,20 @@ class InstructionSettings:
     list_weight: float = field(
         default=0.5, metadata={"help": "the same for list-like units (items, lines, characters)"}
     )
+    list_count_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of a list's count factor added to the move by list_weight "
+            "(sagepred.count_reading: 1 - list_weight - the head's own count slope)"
+        },
+    )
+    list_reference_count: float = field(
+        default=5.0, metadata={"help": "the count at which the move by the count alone is none"}
+    )
+    list_count_slope: float | None = field(
+        default=None,
+        metadata={"help": "the head's own reading of list counts, measured (None: not measured)"},
+    )
     scale: float = field(default=1.0, metadata={"help": "log-space spread factor for absolute requests"})
     fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
 
@@ -46,8 +61,19 @@ class InstructionSettings:
 def released_settings() -> InstructionSettings:
     """The pooled model's fit the zoo ships (on the validation prompts of the CASTILLO targets,
     2026-12-06): what a per-target head trained alone carries, whose early-stopping share holds a
-    handful of requests, too few to fit four settings on (``fitted_on`` 0 says so)."""
-    return InstructionSettings(weight=0.9, relative_weight=0.5, list_weight=0.2, scale=1.0, fitted_on=0)
+    handful of requests, too few to fit four settings on (``fitted_on`` 0 says so). Its
+    ``list_count_weight`` takes the zoo's median count slope, 0.03 (0.004–0.14 over the 47 checkpoints,
+    ``training/build_zoo.py --remeasure --count-reading``, 2026-12-07): a head over a sentence encoder
+    barely reads a list's count."""
+    return InstructionSettings(
+        weight=0.9,
+        relative_weight=0.5,
+        list_weight=0.2,
+        list_count_weight=0.77,
+        list_reference_count=4.168,
+        scale=1.0,
+        fitted_on=0,
+    )
 
 
 def is_list_like(request: LengthRequest) -> bool:
@@ -89,6 +115,15 @@ def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
 
 
+def count_shift(request: LengthRequest, settings: InstructionSettings) -> float:
+    """The move in ``log(1 + length)`` by a list's count alone (:mod:`sagepred.count_reading`):
+    ``list_count_weight · LIST_EXPONENT · log(count / list_reference_count)``; 0 for other requests."""
+    if request.unit != "item" or not request.count or not settings.list_count_weight:
+        return 0.0
+    ratio = request.count / settings.list_reference_count
+    return settings.list_count_weight * LIST_EXPONENT * math.log(ratio)
+
+
 def request_shifts(
     requests: Sequence[LengthRequest],
     centre: np.ndarray,
@@ -104,7 +139,7 @@ def request_shifts(
             tokens = request.requested_tokens(tokenizer)
             assert tokens is not None
             weight = settings.list_weight if is_list_like(request) else settings.weight
-            shift[i] = weight * (math.log1p(tokens) - centre[i])
+            shift[i] = weight * (math.log1p(tokens) - centre[i]) + count_shift(request, settings)
             scale[i] = settings.scale
         elif request.kind == "relative":
             shift[i] = settings.relative_weight * math.log(request.multiplier)

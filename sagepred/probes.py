@@ -3,12 +3,14 @@
 A probe file is JSONL, one prompt per line with ``id``, ``topic``, ``instruction`` (a short key),
 ``instructed_words`` (the length it asks for, in words) and ``prompt``. Within a topic the prompts
 differ only in what they ask for, so a predictor that reads instructions orders its medians as the
-instructed lengths. The source tree has three sets, never trained on: ``tests/data/length_probes.jsonl``
+instructed lengths. The source tree has five sets, never trained on: ``tests/data/length_probes.jsonl``
 (one wording per instruction), ``tests/data/length_probes_varied.jsonl`` (other topics, each worded
 its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing"),
 ``tests/data/length_probes_requirements.jsonl`` (the length as a requirement after the task:
 "There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas") and
-``tests/data/length_probes_multilingual.jsonl`` (one topic in each of eight other languages);
+``tests/data/length_probes_multilingual.jsonl`` (one topic in each of eight other languages) and
+``tests/data/length_probes_lists.jsonl`` (eight topics, a list of 3 to 100 items each, sized by
+:func:`sagepred.list_sizes.list_words`);
 ``benchmarks/length_probes.py`` scores zoo checkpoints on them.
 
 :func:`score_parser` scores the instruction parser alone on labelled prompts (the blind sets
@@ -68,9 +70,10 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def score_probes(probes: list[Probe], medians: np.ndarray) -> dict[str, Any]:
-    """Per topic: Spearman ρ and Kendall τ between instructed length and predicted median, and the
-    longest / shortest instruction's median ratio; ``summary`` holds their minimum and mean (ratio:
-    minimum and median)."""
+    """Per topic: Spearman ρ and Kendall τ between instructed length and predicted median, the
+    longest / shortest instruction's median ratio, and the elasticity (the slope of log median on log
+    instructed length: 1 moves by the factor asked, 0 not at all); ``summary`` holds their minimum and
+    mean (ratio: minimum and median; elasticity: minimum and maximum)."""
     from scipy.stats import kendalltau, spearmanr
 
     medians = np.asarray(medians, dtype=float).ravel()
@@ -86,15 +89,19 @@ def score_probes(probes: list[Probe], medians: np.ndarray) -> dict[str, Any]:
             "ratio_longest_shortest": float(
                 medians[rows[int(np.argmax(words))]] / max(medians[rows[int(np.argmin(words))]], 1e-9)
             ),
+            "elasticity": float(np.polyfit(np.log(words), np.log(np.maximum(medians[rows], 1e-9)), 1)[0]),
             "medians": {probes[i].instruction: float(medians[i]) for i in rows},
         }
     rho = [t["spearman"] for t in topics.values()]
     ratio = [t["ratio_longest_shortest"] for t in topics.values()]
+    elasticity = [t["elasticity"] for t in topics.values()]
     summary = {
         "spearman_min": min(rho),
         "spearman_mean": float(np.mean(rho)),
         "ratio_min": min(ratio),
         "ratio_median": float(np.median(ratio)),
+        "elasticity_min": min(elasticity),
+        "elasticity_max": max(elasticity),
     }
     return {"summary": summary, "topics": topics}
 

@@ -10,6 +10,7 @@ skipped unless ``--force``.
 
     python training/build_zoo.py [TARGET ...] [--force] [--dtype float16] [--index-only]
     python training/build_zoo.py [TARGET ...] --remeasure   # after a change to the prediction code
+    python training/build_zoo.py [TARGET ...] --remeasure --count-reading   # refit list_count_weight too
     python training/build_zoo.py --from-pooled outputs/pooled [TARGET ...] [--force]
 
 With ``--from-pooled`` every checkpoint is the pooled model bound to its target
@@ -35,12 +36,15 @@ import torch
 
 from sagepred import zoo
 from sagepred.calibration import CalibrationConfig, choose_pseudo_count
+from sagepred.count_reading import measure_count_reading
 from sagepred.encoders import EmbeddingCache
 from sagepred.io import atomic_write_text
 from sagepred.model_card import render_model_card
 from sagepred.predictor import CARD_NAME, CONFIG_NAME, LengthPredictor
+from sagepred.records import prompt_split
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
+from sagepred.training.pooled import build_rows, load_pooled_records
 from sagepred.training.recipes import Recipe, list_recipes, load_recipe
 from sagepred.training.zoo_from_pooled import (
     PooledSplit,
@@ -215,6 +219,46 @@ def remeasure(folder: Path, cache: EmbeddingCache, facts: dict[str, Any] | None 
     return {"before": {k: before.get(k) for k in keys}, "after": {k: metrics.get(k) for k in keys}}
 
 
+def count_reading_prompts(data_dir: Path | None = None) -> list[str]:
+    """The pooled model's training prompts (its split, seed 0; the zoo's held-out 20% left out): where
+    :func:`refit_count_reading` finds the lists whose counts it changes."""
+    rows = build_rows(load_pooled_records(data_dir))
+    split = PooledSplit()
+    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
+    return [p for p, h in zip(rows.prompts, held, strict=True) if not h]
+
+
+def refit_count_reading(folder: Path, prompts: Sequence[str], cache: EmbeddingCache) -> dict[str, Any] | None:
+    """Measure a shipped checkpoint's own reading of list counts on ``prompts`` and write the
+    ``list_count_weight`` it implies into its ``config.json`` (:mod:`sagepred.count_reading`); None
+    for a checkpoint without an instruction adjustment."""
+    predictor = LengthPredictor.from_pretrained(folder)
+    settings = predictor.config.instructions
+    if settings is None:
+        return None
+    encoder = predictor.encoder
+
+    def log_medians(texts: list[str]) -> np.ndarray:
+        embeddings = cache.encode(encoder, texts)
+        counts = np.asarray(encoder.count_tokens(texts), dtype=np.float32)
+        return np.log1p(
+            predictor.predict_from_features(embeddings, counts, calibrated=False).quantile(0.5).ravel()
+        )
+
+    reading = measure_count_reading(log_medians, prompts, settings.list_weight)
+    if reading is None:
+        return None
+    path = folder / CONFIG_NAME
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["instructions"].update(
+        list_count_weight=round(reading.list_count_weight, 4),
+        list_reference_count=round(reading.reference_count, 3),
+        list_count_slope=round(reading.slope, 4),
+    )
+    atomic_write_text(path, json.dumps(config, indent=2) + "\n")
+    return reading.to_dict()
+
+
 @dataclass
 class MapShrinkage:
     """The pseudo-count of the per-target maps and how it was chosen."""
@@ -320,6 +364,12 @@ def main() -> None:
         "their metrics, cards and the index; no training",
     )
     parser.add_argument(
+        "--count-reading",
+        action="store_true",
+        help="with --remeasure: first measure each checkpoint's own reading of list counts and set its "
+        "list_count_weight (sagepred.count_reading)",
+    )
+    parser.add_argument(
         "--from-pooled",
         type=Path,
         default=None,
@@ -352,11 +402,17 @@ def main() -> None:
                 f"{fitted['coverage_80_after']:.3f}",
                 flush=True,
             )
+    if args.count_reading and not args.remeasure:
+        parser.error("--count-reading goes with --remeasure")
     if args.remeasure:
+        list_prompts = count_reading_prompts() if args.count_reading else []
         for i, recipe in enumerate(recipes):
             folder = args.zoo_dir / recipe.name
             if not (folder / CONFIG_NAME).is_file():
                 continue
+            if args.count_reading:
+                reading = refit_count_reading(folder, list_prompts, cache)
+                print(f"[{i + 1}/{len(recipes)}] {recipe.name}: list counts {reading}", flush=True)
             change = remeasure(folder, cache, build_log.get(recipe.name))
             b, a = change["before"], change["after"]
             print(

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sagepred.count_reading import list_count_weight, measure_count_reading
 from sagepred.distribution import LengthDistribution, histogram_probs, log_bin_edges
 from sagepred.encoders import EmbeddingCache, TextEncoder
 from sagepred.errors import InputError
@@ -454,7 +455,12 @@ def train_pooled(
     else:
         predictor.head = PooledHead.from_members(predictor.config, [m.head for m in members])
     predictor.eval()
-    predictor.config.instructions = fit_instruction_settings(predictor, val_rows, features)
+    predictor.config.instructions = fit_instruction_settings(
+        predictor,
+        val_rows,
+        features,
+        training_prompts=[rows.prompts[i] for i in np.unique(fit_rows.prompt_index)],
+    )
     predictor.config.calibration = {
         source: calibration.to_dict()
         for source, calibration in fit_source_calibrations(predictor, val_rows, features, config.seed).items()
@@ -577,8 +583,24 @@ def _nll(probs: np.ndarray, edges: np.ndarray, records: Sequence[LengthRecord]) 
     return total / max(count, 1)
 
 
+def pooled_log_medians(predictor: PooledPredictor, targets: np.ndarray) -> Callable[[list[str]], np.ndarray]:
+    """Prompts to the head's log median (no instruction adjustment), averaged over ``targets``."""
+
+    def log_medians(prompts: list[str]) -> np.ndarray:
+        embeddings, counts = predictor.features(prompts)
+        rows = np.repeat(np.arange(len(prompts)), len(targets))
+        probs = predictor.head_probs(embeddings[rows], counts[rows], np.tile(targets, len(prompts)))
+        return log_median(probs, predictor.edges).reshape(len(prompts), len(targets)).mean(axis=1)
+
+    return log_medians
+
+
 def fit_instruction_settings(
-    predictor: PooledPredictor, rows: PooledRows, features: PromptFeatures, min_prompts: int = 8
+    predictor: PooledPredictor,
+    rows: PooledRows,
+    features: PromptFeatures,
+    min_prompts: int = 8,
+    training_prompts: Sequence[str] | None = None,
 ) -> InstructionSettings:
     """Fit the instruction adjustment on ``rows`` (validation prompts) by maximum likelihood.
 
@@ -587,9 +609,22 @@ def fit_instruction_settings(
     (``list_weight``) and relative ones (``relative_weight``). Rows of CASTILLO targets are used
     when they hold ``min_prompts`` prompts of a group (ten samples per prompt from current
     instruction-tuned models), else every target's; a group with fewer keeps its default.
-    """
 
+    With ``training_prompts``, the head's own reading of list counts is measured on their lists first
+    (:func:`sagepred.count_reading.measure_count_reading`, no labels), and each ``list_weight`` tried
+    comes with the ``list_count_weight`` that makes the prediction follow a list's count fully.
+    """
     settings = InstructionSettings()
+    castillo_targets = [i for i, t in enumerate(rows.targets) if t.source == "castillo"]
+    probe_targets = np.array(castillo_targets or list(range(len(rows.targets))))
+    reading = (
+        measure_count_reading(pooled_log_medians(predictor, probe_targets), training_prompts, 0.0)
+        if training_prompts
+        else None
+    )
+    if reading is not None:
+        settings.list_count_slope = reading.slope
+        settings.list_reference_count = reading.reference_count
     requests = [parse_length_request(rows.prompts[p]) for p in rows.prompt_index]
     castillo = np.array([rows.targets[t].source == "castillo" for t in rows.target_index], dtype=bool)
     groups = {
@@ -614,7 +649,14 @@ def fit_instruction_settings(
         tokenizers = [predictor.config.targets[t].tokenizer for t in subset.target_index]
         scores = []
         for w, s in grid:
-            trial = InstructionSettings(weight=w, list_weight=w, relative_weight=w, scale=s)
+            trial = InstructionSettings(
+                weight=w,
+                list_weight=w,
+                relative_weight=w,
+                scale=s,
+                list_count_weight=0.0 if reading is None else list_count_weight(w, reading.slope),
+                list_reference_count=settings.list_reference_count,
+            )
             sh, sc = request_shifts(reqs, centre, tokenizers, trial)
             shifted = shift_log_histogram(probs, predictor.edges, centre, sh, sc)
             scores.append(_nll(shifted, predictor.edges, subset.records))
@@ -627,6 +669,8 @@ def fit_instruction_settings(
             settings.relative_weight = float(w)
         settings.fitted_on += prompts_of_group
         fitted[group] = {"prompts": prompts_of_group, "castillo_only": bool((keep & ~castillo).sum() == 0)}
+    if reading is not None:
+        settings.list_count_weight = list_count_weight(settings.list_weight, reading.slope)
     return settings
 
 

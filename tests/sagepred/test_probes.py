@@ -18,6 +18,7 @@ PROBE_FILES = [
     DATA / "length_probes_varied.jsonl",
     DATA / "length_probes_requirements.jsonl",
     DATA / "length_probes_multilingual.jsonl",
+    DATA / "length_probes_lists.jsonl",
 ]
 
 
@@ -63,17 +64,17 @@ def test_scores_follow_the_medians():
 
 
 def test_the_sets_differ_in_topics_and_wording():
-    fixed, varied, requirements, multilingual = (read_probes(path) for path in PROBE_FILES)
-    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements, multilingual)]
+    fixed, varied, requirements, multilingual, lists = (read_probes(path) for path in PROBE_FILES)
+    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements, multilingual, lists)]
     assert all(not a & b for i, a in enumerate(topics) for b in topics[i + 1 :])
     assert len({p.instruction for p in varied}) > len({p.instruction for p in fixed})
     assert not {p.prompt for p in requirements} & {p.prompt for p in fixed + varied}
-    everything = fixed + varied + requirements + multilingual
+    everything = fixed + varied + requirements + multilingual + lists
     assert len({p.id for p in everything}) == len(everything)
 
 
 @pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b"])
-@pytest.mark.parametrize("path", PROBE_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PROBE_FILES[:-1], ids=lambda p: p.stem)
 def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
     """Per topic the predicted medians rank as the instructed lengths, from a word to thousands."""
     probes = read_probes(path)
@@ -82,6 +83,20 @@ def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
     scores = score_probes(probes, median)
     assert scores["summary"]["spearman_min"] >= 0.85, scores["topics"]
     assert scores["summary"]["ratio_min"] >= 100, scores["topics"]
+
+
+@pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b", "mixtral-8x7b-alpacaeval"])
+def test_packaged_zoo_checkpoints_follow_a_lists_count(name):
+    """ "List 100 …" is predicted about as much longer than "List 3 …" as such lists run (elasticity
+    near 1 on the sized lengths), not the 1.5–2× of a head that barely reads the count."""
+    probes = read_probes(PROBE_FILES[-1])
+    predictor = load_predictor(name, zoo_source="packaged")
+    median = predictor.predict([p.prompt for p in probes]).quantile(0.5).ravel()
+    scores = score_probes(probes, median)
+    assert scores["summary"]["spearman_min"] >= 0.95, scores["topics"]
+    assert 0.7 <= scores["summary"]["elasticity_min"] <= scores["summary"]["elasticity_max"] <= 1.4, scores[
+        "topics"
+    ]
 
 
 def test_the_parser_score_counts_each_kind_of_error():

@@ -156,6 +156,28 @@ def test_length_probes_move_the_median(setup):
         assert median[longest] / median[shortest] >= 30, topic
 
 
+def test_the_instruction_fit_measures_the_heads_reading_of_list_counts(setup, data_dir):
+    """With the training prompts, the fit measures how far the head follows a list's count by itself
+    and adds the rest of the count's factor (``list_count_weight``)."""
+    from sagepred.count_reading import list_counts
+    from sagepred.training.pooled import fit_instruction_settings
+
+    predictor, train = setup["result"].predictor, setup["train"]
+    (_, records), *_ = load_pooled_records(
+        data_dir, castillo=["meta-llama--Llama-3.2-1B-Instruct"], alpaca_eval=[]
+    )
+    prompts = list(dict.fromkeys(r.prompt_text for r in records))
+    prompts = [p for p, held in zip(prompts, prompt_split(prompts, 0.2, seed=0), strict=True) if not held]
+    settings = fit_instruction_settings(predictor, train, setup["features"], training_prompts=prompts)
+    assert settings.list_count_slope is not None and abs(settings.list_count_slope) < 0.5
+    expected = min(max(1.0 - settings.list_weight - settings.list_count_slope, 0.0), 1.0)
+    assert settings.list_count_weight == pytest.approx(expected)
+    counts = [count for _, count in list_counts(prompts)]
+    assert min(counts) < settings.list_reference_count < max(counts)
+    without = fit_instruction_settings(predictor, train, setup["features"])
+    assert without.list_count_slope is None and without.list_count_weight == 0.0
+
+
 def test_an_exported_target_predicts_as_the_pooled_model(setup, tmp_path):
     """export_target folds the target into a per-target checkpoint: same distributions (instruction
     adjustment included, probes and real held-out prompts), through save_pretrained and back."""

@@ -111,3 +111,32 @@ def test_remeasure_rewrites_the_metrics_and_nothing_else(data_dir, tmp_path):
     assert {p.name: sha256_file(p) for p in folder.glob("*.safetensors")} == weights
     assert facts["crps"] == now["metrics"]["crps"]
     assert facts["crps_ratio"] == pytest.approx(now["metrics"]["crps"] / facts["crps_global"])
+
+
+def test_count_reading_refit_sets_the_list_count_weight_from_the_checkpoints_own_slope(data_dir, tmp_path):
+    """``build_zoo.py --remeasure --count-reading``: a checkpoint's own reading of list counts, measured
+    on the data's list prompts, sets its ``list_count_weight``; nothing else in its instructions moves."""
+    import json
+    import shutil
+
+    from sagepred import zoo
+    from sagepred.encoders import EmbeddingCache
+    from sagepred.importers.castillo import CASTILLO_PROMPTS
+    from sagepred.training.build_zoo import refit_count_reading
+
+    folder = tmp_path / "gpt-4"
+    shutil.copytree(zoo.PACKAGED_ZOO / "gpt-4", folder)
+    shipped = json.loads((folder / "config.json").read_text())["instructions"]
+    lines = (data_dir / "castillo" / CASTILLO_PROMPTS).read_text(encoding="utf-8").splitlines()
+    prompts = [json.loads(line)["prompt_text"] for line in lines]
+
+    reading = refit_count_reading(folder, prompts, EmbeddingCache(tmp_path / "cache"))
+
+    now = json.loads((folder / "config.json").read_text())["instructions"]
+    assert reading is not None and reading["lists"] >= 20 and abs(reading["slope"]) < 0.3
+    assert now["list_count_weight"] == pytest.approx(1.0 - now["list_weight"] - reading["slope"], abs=1e-3)
+    assert now["list_count_slope"] == pytest.approx(reading["slope"], abs=1e-4)
+    moved = {"list_count_weight", "list_reference_count", "list_count_slope"}
+    assert {k: v for k, v in now.items() if k not in moved} == {
+        k: v for k, v in shipped.items() if k not in moved
+    }

@@ -1,0 +1,122 @@
+"""Reading a list's count: the count variants, the measured slope, the weight it implies, and the move
+the instruction adjustment makes with it."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from sagepred.count_reading import (
+    MIN_LISTS,
+    count_slope,
+    count_variants,
+    list_count_weight,
+    list_counts,
+    measure_count_reading,
+    reference_count,
+)
+from sagepred.instruction_adjust import (
+    InstructionSettings,
+    adjust_histograms,
+    count_shift,
+    log_median,
+    released_settings,
+)
+from sagepred.length_instructions import parse_length_request
+from sagepred.list_sizes import LIST_EXPONENT
+
+THINGS = (
+    "rivers",
+    "birds",
+    "poets",
+    "bridges",
+    "islands",
+    "painters",
+    "castles",
+    "lakes",
+    "deserts",
+    "volcanoes",
+)
+LISTS = [f"List {n} famous {thing} for a school project." for n, thing in enumerate(THINGS, start=2)]
+"""Ten list prompts with their counts in digits, 2 to 11."""
+
+
+def _follows_counts(prompts: list[str]) -> np.ndarray:
+    """A predictor whose log median follows each list's size exactly."""
+    return np.array([LIST_EXPONENT * math.log(int(re.search(r"\d+", p).group())) for p in prompts])
+
+
+def test_variants_change_the_count_once_and_know_the_size_ratio() -> None:
+    variants = count_variants(
+        ["List 10 fruits.", "Name 3 rivers in Europe, 3 words each.", "Name three rivers."]
+    )
+    assert [v.variant for v in variants] == ["List 5 fruits.", "List 20 fruits.", "List 40 fruits."]
+    assert [round(v.log_size_ratio, 4) for v in variants] == [
+        round(LIST_EXPONENT * math.log(f), 4) for f in (0.5, 2.0, 4.0)
+    ]
+    assert count_variants(["Give me 1,500 ideas."]) == []  # the count is not written as its digits
+    assert count_variants(["Explain tides in 300 words."]) == []  # no list
+
+
+def test_the_slope_is_one_for_a_predictor_that_follows_counts_and_zero_for_one_that_does_not() -> None:
+    variants = count_variants(LISTS)
+    assert count_slope(_follows_counts, variants) == pytest.approx(1.0, abs=0.02)
+    assert count_slope(lambda prompts: np.full(len(prompts), 5.0), variants) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="no count variants"):
+        count_slope(_follows_counts, [])
+
+
+def test_the_weight_makes_up_what_the_head_and_list_weight_leave_out() -> None:
+    assert list_count_weight(0.2, 0.05) == pytest.approx(0.75)
+    assert list_count_weight(0.2, 0.9) == 0.0
+    assert list_count_weight(0.0, -0.3) == 1.0
+    assert reference_count([2, 8]) == pytest.approx(4.0)
+    with pytest.raises(ValueError):
+        reference_count([])
+
+
+def test_measure_needs_enough_lists() -> None:
+    assert measure_count_reading(_follows_counts, LISTS[: MIN_LISTS - 1], 0.2) is None
+    reading = measure_count_reading(_follows_counts, [*LISTS, "Explain tides."], 0.2)
+    assert reading is not None and reading.lists == len(LISTS)
+    assert reading.list_count_weight == 0.0  # the head follows counts by itself
+    assert reading.reference_count == pytest.approx(math.exp(np.mean(np.log(range(2, 12)))))
+    flat = measure_count_reading(lambda prompts: np.zeros(len(prompts)), LISTS, 0.2)
+    assert flat is not None and flat.list_count_weight == pytest.approx(0.8)
+    assert set(flat.to_dict()) == {"slope", "list_count_weight", "reference_count", "lists", "variants"}
+    assert [p for p, _ in list_counts(["Name 4 birds.", "Write 200 words."])] == ["Name 4 birds."]
+
+
+def test_the_count_moves_a_lists_prediction_by_its_share_and_nothing_else() -> None:
+    settings = InstructionSettings(list_weight=0.2, list_count_weight=0.75, list_reference_count=5.0)
+    fifty, five = parse_length_request("List 50 fruits."), parse_length_request("List 5 fruits.")
+    assert count_shift(five, settings) == 0.0
+    assert count_shift(fifty, settings) == pytest.approx(0.75 * LIST_EXPONENT * math.log(10))
+    assert count_shift(parse_length_request("Explain tides in 300 words."), settings) == 0.0
+    assert count_shift(fifty, InstructionSettings(list_count_weight=0.0)) == 0.0
+
+    edges = np.concatenate([[0.0], np.geomspace(1, 16384, 40)])
+    probs = np.full((2, len(edges) - 1), 1.0 / (len(edges) - 1))
+    prompts = ["List 5 fruits.", "List 50 fruits."]
+    for weight, expected in ((0.0, 0.2), (0.75, 0.95)):
+        moved = adjust_histograms(
+            probs,
+            prompts,
+            edges,
+            ["llama3", "llama3"],
+            InstructionSettings(list_weight=0.2, list_count_weight=weight),
+        )
+        medians = log_median(moved, edges)
+        asked = math.log(
+            parse_length_request(prompts[1]).requested_words
+            / parse_length_request(prompts[0]).requested_words
+        )
+        assert (medians[1] - medians[0]) / asked == pytest.approx(expected, abs=0.05)
+
+
+def test_released_settings_follow_counts_almost_fully() -> None:
+    settings = released_settings()
+    assert 0.9 <= settings.list_weight + settings.list_count_weight <= 1.0
