@@ -6,7 +6,8 @@ other topics, each worded its own way; ``length_probes_requirements.jsonl``: the
 requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.", "(yes/no)";
 ``length_probes_multilingual.jsonl``: one topic in each of Spanish, Portuguese, French, Italian, German,
 Russian, Chinese and Japanese; ``length_probes_lists.jsonl``: eight topics, a list of 3 to 100 items
-each), per topic: Spearman ρ between instructed length and predicted median, the longest / shortest
+each; ``length_probes_counts.jsonl``: lines, characters and "N items of M sentences" at four
+counts each), per topic: Spearman ρ between instructed length and predicted median, the longest / shortest
 instruction's median ratio, and the elasticity (slope of log median on log instructed length). Also, per set, the share of
 probes the instruction parser reads at their instructed length (within 1%). Prints a table; ``--json``
 writes every topic's medians. Nothing here is fitted: the probes are never trained on.
@@ -29,6 +30,7 @@ PROBE_SETS = {
     "requirements": ROOT / "tests" / "data" / "length_probes_requirements.jsonl",
     "multilingual": ROOT / "tests" / "data" / "length_probes_multilingual.jsonl",
     "lists": ROOT / "tests" / "data" / "length_probes_lists.jsonl",
+    "counts": ROOT / "tests" / "data" / "length_probes_counts.jsonl",
 }
 DEFAULT_PREDICTORS = [
     "gpt-4",

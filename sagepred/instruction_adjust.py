@@ -115,6 +115,19 @@ def log_median(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.array([np.interp(0.5, row, u) for row in np.maximum.accumulate(cdf, axis=1)])
 
 
+def absolute_weight(request: LengthRequest, settings: InstructionSettings) -> float:
+    """The share of the way an absolute request moves the median to its size: ``weight`` for prose,
+    ``list_weight`` for a list of items (whose count moves it apart, :func:`count_shift`), and
+    ``list_weight + list_count_weight`` for the other list-like units with a count (lines, characters,
+    "N items of M sentences"): their size grows with the count exactly, and no typical count of the
+    training prompts says where the head's centre stands, so the count's share moves toward the size."""
+    if not is_list_like(request):
+        return settings.weight
+    if request.unit != "item" and request.count:
+        return min(settings.list_weight + settings.list_count_weight, 1.0)
+    return settings.list_weight
+
+
 def count_shift(request: LengthRequest, settings: InstructionSettings) -> float:
     """The move in ``log(1 + length)`` by a list's count alone (:mod:`sagepred.count_reading`):
     ``list_count_weight · LIST_EXPONENT · log(count / list_reference_count)``; 0 for other requests."""
@@ -138,8 +151,8 @@ def request_shifts(
         if request.kind == "absolute":
             tokens = request.requested_tokens(tokenizer)
             assert tokens is not None
-            weight = settings.list_weight if is_list_like(request) else settings.weight
-            shift[i] = weight * (math.log1p(tokens) - centre[i]) + count_shift(request, settings)
+            shift[i] = absolute_weight(request, settings) * (math.log1p(tokens) - centre[i])
+            shift[i] += count_shift(request, settings)
             scale[i] = settings.scale
         elif request.kind == "relative":
             shift[i] = settings.relative_weight * math.log(request.multiplier)

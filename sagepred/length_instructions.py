@@ -857,8 +857,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
             unit = "one_line"
         if unit == "item":  # "50 stories under ten words each": items times their own length
-            per = _COUNT.search(prompt, match.end(), match.end() + 40)
-            if per is not None and per.group("low") and _unit_of(per) in ("word", "sentence", "paragraph"):
+            per = _per_item_length(prompt, match.end())
+            if per is not None:
                 inner = parse_number(per.group("low")) or 1.0
                 if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
                     inner *= 0.8
@@ -874,6 +874,26 @@ def _count_request(prompt: str) -> LengthRequest | None:
         )
     found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
     return found[0][0] if found else None
+
+
+_PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED = 40, 72
+"""Characters after a list's count in which each item's own length may follow ("50 stories under ten
+words each"), and farther when the length says it is each item's in the same sentence ("2 steps for
+starting a compost bin, with 3 sentences per step")."""
+_EACH = re.compile(r"\s*(?:each|apiece|per \w+)\b", re.I)
+
+
+def _per_item_length(prompt: str, start: int) -> re.Match[str] | None:
+    """The length of each item after a list's count ending at ``start``, if one follows."""
+    for reach in (_PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED):
+        per = _COUNT.search(prompt, start, start + reach)
+        if per is None or not per.group("low") or _unit_of(per) not in ("word", "sentence", "paragraph"):
+            continue
+        if reach == _PER_ITEM_REACH or (
+            _EACH.match(prompt, per.end()) and not re.search(r"[.!?\n]", prompt[start : per.start()])
+        ):
+            return per
+    return None
 
 
 def _sentence_asks(prompt: str, match: re.Match[str]) -> bool:

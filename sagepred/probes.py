@@ -3,14 +3,15 @@
 A probe file is JSONL, one prompt per line with ``id``, ``topic``, ``instruction`` (a short key),
 ``instructed_words`` (the length it asks for, in words) and ``prompt``. Within a topic the prompts
 differ only in what they ask for, so a predictor that reads instructions orders its medians as the
-instructed lengths. The source tree has five sets, never trained on: ``tests/data/length_probes.jsonl``
+instructed lengths. The source tree has six sets, never trained on: ``tests/data/length_probes.jsonl``
 (one wording per instruction), ``tests/data/length_probes_varied.jsonl`` (other topics, each worded
 its own way: "respond with just a number", "a sonnet", "in roughly 800 words", "a two-page briefing"),
 ``tests/data/length_probes_requirements.jsonl`` (the length as a requirement after the task:
-"There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas") and
-``tests/data/length_probes_multilingual.jsonl`` (one topic in each of eight other languages) and
+"There should be 3 paragraphs.", "…, 1,500 words.", "(yes/no)", "half a page", "four stanzas"),
+``tests/data/length_probes_multilingual.jsonl`` (one topic in each of eight other languages),
 ``tests/data/length_probes_lists.jsonl`` (eight topics, a list of 3 to 100 items each, sized by
-:func:`sagepred.list_sizes.list_words`);
+:func:`sagepred.list_sizes.list_words`) and ``tests/data/length_probes_counts.jsonl`` (lines,
+characters and "N items of M sentences", four counts each);
 ``benchmarks/length_probes.py`` scores zoo checkpoints on them.
 
 :func:`score_parser` scores the instruction parser alone on labelled prompts (the blind sets

@@ -20,6 +20,7 @@ from sagepred.count_reading import (
 )
 from sagepred.instruction_adjust import (
     InstructionSettings,
+    absolute_weight,
     adjust_histograms,
     count_shift,
     log_median,
@@ -120,3 +121,44 @@ def test_the_count_moves_a_lists_prediction_by_its_share_and_nothing_else() -> N
 def test_released_settings_follow_counts_almost_fully() -> None:
     settings = released_settings()
     assert 0.9 <= settings.list_weight + settings.list_count_weight <= 1.0
+
+
+def test_lines_characters_and_items_of_sentences_move_by_both_weights() -> None:
+    """Their size grows with the count exactly and no typical count places the head's centre: the
+    count's share moves them toward the size, with list_weight's."""
+    settings = InstructionSettings(list_weight=0.2, list_count_weight=0.75)
+    for prompt in (
+        "Write a poem about rain in 16 lines.",
+        "Describe rain in 500 characters.",
+        "Give me 4 bullet points about rain, 2 sentences each.",
+    ):
+        assert absolute_weight(parse_length_request(prompt), settings) == pytest.approx(0.95), prompt
+    assert absolute_weight(parse_length_request("List 5 fruits."), settings) == 0.2
+    assert absolute_weight(parse_length_request("Explain rain in 300 words."), settings) == settings.weight
+    assert (
+        absolute_weight(
+            parse_length_request("Write a poem in 16 lines."), InstructionSettings(list_weight=0.2)
+        )
+        == 0.2
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        ("List 2 steps for starting a compost bin, with 3 sentences per step.", 2 * 3 * 18),
+        (
+            "Give me 5 tips for sleeping better when traveling across time zones, 2 sentences each.",
+            5 * 2 * 18,
+        ),
+        ("Give me 50 stories under ten words each.", 50 * 10 * 0.8),
+    ],
+)
+def test_each_items_own_length_is_read_in_the_same_sentence(prompt: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == "items_of" and request.requested_words == pytest.approx(words)
+
+
+def test_a_length_in_the_next_sentence_is_not_each_items() -> None:
+    request = parse_length_request("Give me 5 tips for sleeping. Then write a summary of 100 words.")
+    assert request.unit != "items_of"

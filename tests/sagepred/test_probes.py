@@ -18,8 +18,9 @@ PROBE_FILES = [
     DATA / "length_probes_varied.jsonl",
     DATA / "length_probes_requirements.jsonl",
     DATA / "length_probes_multilingual.jsonl",
-    DATA / "length_probes_lists.jsonl",
 ]
+COUNT_PROBE_FILES = [DATA / "length_probes_lists.jsonl", DATA / "length_probes_counts.jsonl"]
+"""Probes whose instructions differ only in a count: of items, lines, characters, items of N sentences."""
 
 
 def _probe(**changes) -> str:
@@ -64,17 +65,21 @@ def test_scores_follow_the_medians():
 
 
 def test_the_sets_differ_in_topics_and_wording():
-    fixed, varied, requirements, multilingual, lists = (read_probes(path) for path in PROBE_FILES)
-    topics = [{p.topic for p in probes} for probes in (fixed, varied, requirements, multilingual, lists)]
+    fixed, varied, requirements, multilingual, lists, counts = (
+        read_probes(path) for path in PROBE_FILES + COUNT_PROBE_FILES
+    )
+    topics = [
+        {p.topic for p in probes} for probes in (fixed, varied, requirements, multilingual, lists, counts)
+    ]
     assert all(not a & b for i, a in enumerate(topics) for b in topics[i + 1 :])
     assert len({p.instruction for p in varied}) > len({p.instruction for p in fixed})
     assert not {p.prompt for p in requirements} & {p.prompt for p in fixed + varied}
-    everything = fixed + varied + requirements + multilingual + lists
+    everything = fixed + varied + requirements + multilingual + lists + counts
     assert len({p.id for p in everything}) == len(everything)
 
 
 @pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b"])
-@pytest.mark.parametrize("path", PROBE_FILES[:-1], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PROBE_FILES, ids=lambda p: p.stem)
 def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
     """Per topic the predicted medians rank as the instructed lengths, from a word to thousands."""
     probes = read_probes(path)
@@ -86,10 +91,12 @@ def test_packaged_zoo_checkpoints_read_length_instructions(name, path):
 
 
 @pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b", "mixtral-8x7b-alpacaeval"])
-def test_packaged_zoo_checkpoints_follow_a_lists_count(name):
-    """ "List 100 …" is predicted about as much longer than "List 3 …" as such lists run (elasticity
-    near 1 on the sized lengths), not the 1.5–2× of a head that barely reads the count."""
-    probes = read_probes(PROBE_FILES[-1])
+@pytest.mark.parametrize("path", COUNT_PROBE_FILES, ids=lambda p: p.stem)
+def test_packaged_zoo_checkpoints_follow_a_count(name, path):
+    """Asked for 100 items, a list is predicted about as much longer than one of 3 as such lists run,
+    "in 40 lines" ten times "in 4 lines" (elasticity near 1 on the sized lengths), not the 1.5–2× of
+    a head that barely reads the count."""
+    probes = read_probes(path)
     predictor = load_predictor(name, zoo_source="packaged")
     median = predictor.predict([p.prompt for p in probes]).quantile(0.5).ravel()
     scores = score_probes(probes, median)
