@@ -853,6 +853,15 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
+        items = _items_before_each(prompt, match) if unit in ("word", "sentence", "paragraph") else None
+        if items is not None:  # "Summarize the 10 commandments in one sentence each": ten sentences
+            found.append(
+                (
+                    LengthRequest("absolute", items * words, 1.0, "items_of", items, match.group(0)),
+                    _sentence_asks(prompt, match),
+                )
+            )
+            continue
         text = match.group(0)
         if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
             unit = "one_line"
@@ -874,6 +883,27 @@ def _count_request(prompt: str) -> LengthRequest | None:
         )
     found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
     return found[0][0] if found else None
+
+
+_ITEMS_BEFORE_EACH = re.compile(
+    rf"\b(?:the|these|those|all|all of the|each of the|my|our|your|following)\s+(?P<n>{NUMBER})\s+"
+    rf"(?!(?:{_MEASURES})\b)(?:[\w'-]+\s+){{0,2}}?[a-z][\w'-]*s\b",
+    re.I,
+)
+"""The items a length "each" belongs to, named before it in its sentence: "the 10 commandments", "these
+3 products", "all 5 finalists"."""
+
+
+def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
+    """How many items a length followed by "each" / "per …" is for ("Summarize the 10 commandments in
+    one sentence each"), when its sentence names them before it; else None."""
+    if not _EACH.match(prompt, match.end()):
+        return None
+    sentence = prompt[: match.start()]
+    sentence = sentence[max(sentence.rfind(end) for end in ".!?\n") + 1 :]
+    named = list(_ITEMS_BEFORE_EACH.finditer(sentence))
+    n = parse_number(named[-1].group("n")) if named else None
+    return n if n is not None and 2 <= n <= 100 else None
 
 
 _PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED = 40, 72
@@ -1266,7 +1296,16 @@ def _parse_english(prompt: str) -> LengthRequest:
         return counted
     lists = list(_LIST.finditer(prompt)) or list(_OPENING_LIST.finditer(prompt[:_OPENING_SPAN]))
     quoted = _quoted_spans(prompt) if lists else []
-    listed = next((m for m in lists if not _is_quoted(quoted, m.start()) and not _own_need(prompt, m)), None)
+    listed = next(
+        (
+            m
+            for m in lists
+            if not _is_quoted(quoted, m.start())
+            and not _own_need(prompt, m)
+            and not _asks_about_the_set(prompt, m)
+        ),
+        None,
+    )
     if listed is not None:
         n = parse_number(listed.group("n"))
         form = _FORM.match(prompt, listed.start("n"))
@@ -1324,6 +1363,23 @@ def _own_need(prompt: str, match: re.Match[str]) -> bool:
         return False
     rest = prompt[match.end() : match.end() + _LOOK_AHEAD]
     return "?" in rest and not _ASKS_FOR_SEVERAL.search(rest)
+
+
+_ABOUT_THE_SET = re.compile(
+    r"[^.?!\n]{0,60}?\b(?:(?:actually|really|all|mainly|basically)\s+about|"
+    r"(?<!about )(?<!on )(?<!for )(?<!of )(?<!in )(?<!to )(?<!at )"
+    r"(?:arguing|saying|claiming|complaining|protesting|fighting)\b)",
+    re.I,
+)
+
+
+def _asks_about_the_set(prompt: str, match: re.Match[str]) -> bool:
+    """Whether "What were the N …" asks what a known set is about ("What were the 95 theses actually
+    arguing about, in a nutshell?"), not for its items ("What are the 7 wonders of the ancient world?")."""
+    opens = match.group(0).lstrip(" .?!:\n").lower()
+    if not opens.startswith(("what", "which")) or " the " not in f" {opens} ":
+        return False
+    return _ABOUT_THE_SET.match(prompt, match.end()) is not None
 
 
 def _follow_up_list(prompt: str) -> LengthRequest | None:

@@ -1,5 +1,5 @@
-"""Reading a list's count: the count variants, the measured slope, the weight it implies, and the move
-the instruction adjustment makes with it."""
+"""Reading a count: the count variants, the measured slope, the weight it implies, the move the
+instruction adjustment makes with it, and the parser's readings of counted items."""
 
 from __future__ import annotations
 
@@ -162,3 +162,48 @@ def test_each_items_own_length_is_read_in_the_same_sentence(prompt: str, words: 
 def test_a_length_in_the_next_sentence_is_not_each_items() -> None:
     request = parse_length_request("Give me 5 tips for sleeping. Then write a summary of 100 words.")
     assert request.unit != "items_of"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "items", "words"),
+    [
+        ("Summarize the 10 commandments in one sentence each.", 10, 10 * 18),
+        ("Describe these 3 products in 50 words each.", 3, 150),
+        ("Explain the 3 laws of motion in 2 sentences each, please.", 3, 3 * 2 * 18),
+    ],
+)
+def test_a_length_each_is_for_the_items_its_sentence_names(prompt: str, items: int, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert (request.unit, request.count, request.requested_words) == ("items_of", items, pytest.approx(words))
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["Explain tides in 2 sentences each.", "I have 3 kids. Describe each planet in one sentence each."],
+)
+def test_a_length_each_without_named_items_keeps_its_own_size(prompt: str) -> None:
+    assert parse_length_request(prompt).unit != "items_of"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "What were the 95 theses actually arguing about, in a nutshell?",
+        "What were the 13 colonies fighting for?",
+        "What are the 3 branches of government all about?",
+    ],
+)
+def test_a_question_about_a_known_set_is_no_list(prompt: str) -> None:
+    assert parse_length_request(prompt).unit != "item"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "What are the 7 wonders of the ancient world?",
+        "What are the 10 best books about fighting fatigue?",
+        "What are the 5 best podcasts on arguing well?",
+    ],
+)
+def test_a_question_for_a_sets_items_is_a_list(prompt: str) -> None:
+    assert parse_length_request(prompt).unit == "item"
