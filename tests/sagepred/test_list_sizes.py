@@ -135,7 +135,8 @@ def test_hard_negatives_of_the_list_rules() -> None:
     rules' own shapes ("I need 3 volunteers … How do I ask …?", "Which 3 bedroom apartment …", "We want 4
     nights in Lisbon — is that enough?") and 20 lists in the same shapes. Held out: 9 of the 60 read as
     lists (the user's own need before a question, compound adjectives), all 20 lists read; after: one
-    ("What were the 95 theses actually arguing about?"), besides a rewrite sized by its quoted sentence."""
+    ("What were the 95 theses actually arguing about?", a question about a known set since 2026-12-07:
+    none), besides a rewrite sized by its quoted sentence."""
     rows = [
         json.loads(line) for line in (DATA / "length_lists_hard_negatives.jsonl").read_text().splitlines()
     ]
@@ -143,7 +144,7 @@ def test_hard_negatives_of_the_list_rules() -> None:
     read_as_lists = [
         r["prompt"] for r in rows if not r["count"] and parse_length_request(r["prompt"]).unit == "item"
     ]
-    assert len(read_as_lists) <= 1, read_as_lists
+    assert not read_as_lists, read_as_lists
     lists = [r for r in rows if r["count"]]
     counted = [r for r in lists if _count_read(parse_length_request(r["prompt"]).count, r["count"])]
     assert len(counted) == len(lists) == 20  # "Write 10 haiku about autumn" as ten haiku
