@@ -133,7 +133,7 @@ _UNITS = {
     "word": r"words?",
     "sentence": r"sentences?",
     "paragraph": r"paragraphs?|paras?",
-    "line": r"lines?",
+    "line": r"(?<!new )(?<!new-)(?<!blank )(?<!empty )lines?(?![ -]breaks?\b)",
     "page": r"pages?",
     "character": r"characters?|chars?",
     "stanza": r"stanzas?",
@@ -1371,6 +1371,8 @@ _ABOUT_THE_SET = re.compile(
     r"(?:arguing|saying|claiming|complaining|protesting|fighting)\b)",
     re.I,
 )
+"""After "What were the N …": the clause goes on to ask what the set says or is about ("… actually
+arguing about", "… fighting for", "… all about"), not after a preposition ("books about fighting …")."""
 
 
 def _asks_about_the_set(prompt: str, match: re.Match[str]) -> bool:

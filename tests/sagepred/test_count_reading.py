@@ -207,3 +207,16 @@ def test_a_question_about_a_known_set_is_no_list(prompt: str) -> None:
 )
 def test_a_question_for_a_sets_items_is_a_list(prompt: str) -> None:
     assert parse_length_request(prompt).unit == "item"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Separate the different prompts with two new lines.",
+        "Put two blank lines between sections, then write a story about a lighthouse.",
+        "Use 2 line breaks between paragraphs when you explain photosynthesis.",
+    ],
+)
+def test_lines_that_separate_are_no_length(prompt: str) -> None:
+    """Now that lines move a prediction by their count in full, a separator must not read as one."""
+    assert parse_length_request(prompt).unit != "line"
