@@ -99,8 +99,11 @@ def test_two_processes_equal_one_at_the_same_global_batch(tmp_path, subset):
     assert summary["metrics"]["crps"] == pytest.approx(reference["metrics"]["crps"], rel=1e-4)
 
 
-def test_frozen_training_under_a_multi_process_launch_is_a_one_line_error(monkeypatch, capsys, subset):
+def test_frozen_training_under_a_multi_process_launch_is_a_one_line_error(
+    monkeypatch, capsys, subset, tmp_path
+):
     monkeypatch.setenv("WORLD_SIZE", "2")
-    assert main(["train", "--model", "llama-3.1-8b", "--data", str(subset), "--no-mlflow"]) == 2
+    out = ["--output", str(tmp_path / "out")]
+    assert main(["train", "--model", "llama-3.1-8b", "--data", str(subset), "--no-mlflow", *out]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--lora" in err

@@ -167,5 +167,8 @@ def test_train_with_disk_embeddings_matches_in_memory_training(tmp_path, data_di
         np.testing.assert_allclose(disk[name], value, atol=1e-4)
     assert summaries["on"]["metrics"]["crps"] == pytest.approx(summaries["off"]["metrics"]["crps"], rel=1e-3)
     capsys.readouterr()
-    assert main(["train", "--model", "llama-3.1-8b", "--embed-workers", "0"]) == 2
+    assert (
+        main(["train", "--model", "llama-3.1-8b", "--embed-workers", "0", "--output", str(tmp_path / "x")])
+        == 2
+    )
     assert "--embed-workers" in capsys.readouterr().err

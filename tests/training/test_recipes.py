@@ -107,7 +107,7 @@ def test_unknown_or_mistyped_recipe_keys_are_one_line_errors(tmp_path, old, new,
 
 def test_train_with_a_recipe_typo_exits_2_naming_file_line_and_key(tmp_path, capsys):
     path = _recipe_with(tmp_path, "  epochs: 150", "  epoch: 150")
-    assert main(["train", "--model", str(path), "--no-mlflow"]) == 2
+    assert main(["train", "--model", str(path), "--no-mlflow", "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("  epoch:"))
     assert (

@@ -358,7 +358,8 @@ def test_a_split_that_cannot_be_used_is_one_line_not_a_silent_random_hold_out(
     bare = tmp_path / "bare.jsonl"
     bare.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "split"}) + "\n" for r in rows))
     both = ["--train-split", "train", "--eval-split", "validate"]
-    assert main(["train", "--model", "llama-3-8b", "--data", str(bare), "--no-mlflow", *both]) == 2
+    out = ["--output", str(tmp_path / "out")]
+    assert main(["train", "--model", "llama-3-8b", "--data", str(bare), "--no-mlflow", *both, *out]) == 2
     assert "the records carry no split" in capsys.readouterr().err
 
 
