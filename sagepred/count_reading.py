@@ -59,8 +59,13 @@ def list_counts(prompts: Sequence[str]) -> list[tuple[str, float]]:
 def count_variants(prompts: Sequence[str], factors: Sequence[float] = COUNT_FACTORS) -> list[CountVariant]:
     """For each list prompt whose count is written once in digits, the prompt with the count times each
     of ``factors`` (rounded, at least 1)."""
+    return _variants_of(list_counts(prompts), factors)
+
+
+def _variants_of(lists: Sequence[tuple[str, float]], factors: Sequence[float]) -> list[CountVariant]:
+    """:func:`count_variants` of prompts already read as lists, with their counts."""
     variants = []
-    for prompt, count in list_counts(prompts):
+    for prompt, count in lists:
         if count != int(count):
             continue
         places = list(re.finditer(rf"(?<![\d.,]){int(count)}(?!\d|[.,]\d)", prompt))
@@ -129,7 +134,7 @@ def measure_count_reading(
     """Measure the count slope on the list prompts of ``training_prompts`` and derive
     ``list_count_weight`` and the reference count; ``None`` with fewer than :data:`MIN_LISTS` lists."""
     lists = list_counts(training_prompts)
-    variants = count_variants([prompt for prompt, _ in lists])
+    variants = _variants_of(lists, COUNT_FACTORS)
     if len(lists) < MIN_LISTS or len({v.prompt for v in variants}) < MIN_LISTS:
         return None
     slope = count_slope(log_medians, variants)

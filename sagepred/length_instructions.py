@@ -899,9 +899,7 @@ def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
     one sentence each"), when its sentence names them before it; else None."""
     if not _EACH.match(prompt, match.end()):
         return None
-    sentence = prompt[: match.start()]
-    sentence = sentence[max(sentence.rfind(end) for end in ".!?\n") + 1 :]
-    named = list(_ITEMS_BEFORE_EACH.finditer(sentence))
+    named = list(_ITEMS_BEFORE_EACH.finditer(_sentence_before(prompt, match.start())))
     n = parse_number(named[-1].group("n")) if named else None
     return n if n is not None and 2 <= n <= 100 else None
 

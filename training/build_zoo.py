@@ -41,7 +41,6 @@ from sagepred.encoders import EmbeddingCache
 from sagepred.io import atomic_write_text
 from sagepred.model_card import render_model_card
 from sagepred.predictor import CARD_NAME, CONFIG_NAME, LengthPredictor
-from sagepred.records import prompt_split
 from sagepred.training.data import held_out_records
 from sagepred.training.pipeline import TrainOptions, run_training
 from sagepred.training.pooled import build_rows, load_pooled_records
@@ -222,10 +221,7 @@ def remeasure(folder: Path, cache: EmbeddingCache, facts: dict[str, Any] | None 
 def count_reading_prompts(data_dir: Path | None = None) -> list[str]:
     """The pooled model's training prompts (its split, seed 0; the zoo's held-out 20% left out): where
     :func:`refit_count_reading` finds the lists whose counts it changes."""
-    rows = build_rows(load_pooled_records(data_dir))
-    split = PooledSplit()
-    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
-    return [p for p, h in zip(rows.prompts, held, strict=True) if not h]
+    return PooledSplit().training_prompts(build_rows(load_pooled_records(data_dir)).prompts)
 
 
 def refit_count_reading(folder: Path, prompts: Sequence[str], cache: EmbeddingCache) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ Per target (a recipe of the zoo):
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ class PooledSplit:
             int(training.get("seed", 0)),
         )
 
+    def training_prompts(self, prompts: Sequence[str]) -> list[str]:
+        """The ``prompts`` this split trains or early-stops on (the held-out share left out)."""
+        held = prompt_split(prompts, self.eval_fraction, self.seed)
+        return [p for p, h in zip(prompts, held, strict=True) if not h]
+
     def divide(
         self, records: list[LengthRecord]
     ) -> tuple[list[LengthRecord], list[LengthRecord], list[LengthRecord]]:
@@ -108,9 +114,7 @@ def pooled_training_prompts(pooled: PooledPredictor, data_dir: Path | None = Non
             "the data's targets differ from the pooled checkpoint's; rebuild it with `sagepred train --model all`",
             field="--from-pooled",
         )
-    split = PooledSplit.of(pooled)
-    held = prompt_split(rows.prompts, split.eval_fraction, split.seed)
-    return prompt_hashes(p for p, h in zip(rows.prompts, held, strict=True) if not h)
+    return prompt_hashes(PooledSplit.of(pooled).training_prompts(rows.prompts))
 
 
 def shipped_copy(
