@@ -77,6 +77,12 @@ class LanguageGrammar:
         default="(?!)",
         metadata={"help": "a ranked list, '{n}' for its size ('las 5 mejores', 'die 5 wichtigsten')"},
     )
+    code_only: str = field(
+        default="(?!)",
+        metadata={
+            "help": "asking for code alone ('solo el código', 'sin explicación' in a request for code)"
+        },
+    )
 
 
 SPANISH = LanguageGrammar(
@@ -218,6 +224,10 @@ SPANISH = LanguageGrammar(
         "nosotros usted ustedes le les lo se sí también ya todo todos nada algo sobre entre hasta "
         "desde sin según ese esa este esta esto eso aquí ahora hoy mañana puedo puedes quiero tengo "
         "hacer como para por con y favor gracias hola palabras dame dime explica escribe eres estoy"
+    ),
+    code_only=(
+        r"(?:solo|s[oó]lo|[uú]nicamente|nada m[aá]s que) (?:el|la|los|las) (?:c[oó]digo|consulta|script|comando|"
+        r"funci[oó]n|regex|expresi[oó]n regular|f[oó]rmula)|sin explicaci[oó]n(?:es)?|sin comentarios|no expliques"
     ),
 )
 
@@ -363,6 +373,10 @@ PORTUGUESE = LanguageGrammar(
         "agora hoje amanhã posso pode quero tenho fazer como para por com e ou obrigado olá só não "
         "palavras escreva escreve diz numa pra"
     ),
+    code_only=(
+        r"(?:s[oó]|somente|apenas) (?:o|a|os|as) (?:c[oó]digo|consulta|script|comando|fun[cç][aã]o|regex|"
+        r"express[aã]o regular|f[oó]rmula)|sem explica[cç](?:[aã]o|[oõ]es)|sem coment[aá]rios|n[aã]o explique"
+    ),
 )
 
 FRENCH = LanguageGrammar(
@@ -485,6 +499,10 @@ FRENCH = LanguageGrammar(
         "tout tous avec pour dans sur sous chez entre sans selon bonjour merci oui non aussi déjà "
         "encore ici maintenant aujourd'hui c'est qu'est-ce mots écris explique donne moi"
     ),
+    code_only=(
+        r"(?:uniquement|seulement|juste|rien que) (?:le|la|les) (?:code|requ[eê]te|script|commande|fonction|regex|"
+        r"expression r[ée]guli[èe]re|formule)|sans explications?|sans commentaires?|n'explique pas"
+    ),
 )
 
 ITALIAN = LanguageGrammar(
@@ -597,6 +615,10 @@ ITALIAN = LanguageGrammar(
         "quanto quanti dove quando come perché molto più ma o non niente tutto tutti con per tra "
         "fra senza secondo questo questa quello quella qui qua ora oggi domani posso puoi voglio ho "
         "fare ciao grazie sì anche già ancora parole scrivi dammi spiegami fammi cos'è cos parola breve dice"
+    ),
+    code_only=(
+        r"(?:solo|soltanto|solamente) (?:il|la|lo|i|le) (?:codice|query|script|comando|funzione|regex|"
+        r"espressione regolare|formula)|senza spiegazion[ei]|senza commenti|non spiegare"
     ),
 )
 
@@ -731,6 +753,10 @@ GERMAN = LanguageGrammar(
         "bei nach aus über unter ohne zwischen dieser diese dieses hier jetzt heute morgen kann "
         "kannst möchte machen bitte danke hallo ja nein auch schon noch nur wörter schreib schreibe "
         "erkläre gib"
+    ),
+    code_only=(
+        r"nur (?:den|die|das) (?:code|query|abfrage|skript|script|befehl|kommando|funktion|regex|formel)|"
+        r"ohne erkl[äa]rung(?:en)?|ohne kommentare?|keine erkl[äa]rung(?:en)?|nicht erkl[äa]ren"
     ),
 )
 
@@ -890,6 +916,10 @@ RUSSIAN = LanguageGrammar(
     own_task=r"(?:мне|нам) (?:надо|нужно) (?:написать|сдать|подготовить)|я должен|я должна",
     superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
     answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
+    code_only=(
+        r"только (?:код|запрос|скрипт|команду|функцию|регулярку|регулярное выражение|формулу)|"
+        r"без объяснени[йя]|без комментариев|не объясняй"
+    ),
 )
 
 CHINESE = LanguageGrammar(
@@ -967,6 +997,10 @@ CHINESE = LanguageGrammar(
     own_task=r"我要写|我要寫|我得写|我得寫|我需要写|我需要寫|我每次",
     superlative=r"(?:前|top|TOP){n}|{n}大(?!学|學|小|概)",
     answer_subject=r"回复|回答|答案|你的回答|所有回复",
+    code_only=(
+        r"只(?:要|给|需要|输出|返回|写)?(?:代码|代碼|程式碼|脚本|命令|函数|正则)|不要解释|不要解釋|不用解释|"
+        r"不用解釋|无需解释|無需解釋|不需要解释"
+    ),
 )
 
 JAPANESE = LanguageGrammar(
@@ -1044,6 +1078,7 @@ JAPANESE = LanguageGrammar(
     own_task=r"書かなきゃ|書かないと|書く必要|提出しなければ",
     superlative=r"(?:トップ|ベスト|上位){n}",
     answer_subject=r"回答|返答|答え|返信",
+    code_only=(r"コードのみ|コードだけ|説明(?:は)?(?:不要|いりません|なし|しないで)"),
 )
 
 GRAMMARS: dict[str, LanguageGrammar] = {

@@ -13,7 +13,8 @@ A small grammar over number words and units turns the instruction into a :class:
   ("I need a 3,500-word report");
 * **relative** requests give a factor on the length the model would otherwise write
   (``multiplier``): "briefly / concise / a short answer / no explanation" (< 1), "detailed /
-  comprehensive / in depth / explain … in detail" and "the full program / complete code" (> 1).
+  comprehensive / in depth / explain … in detail" and "the full program / complete code" (> 1), and
+  for a request for code "only the code / no explanation" (the code's share of such an answer, 0.5).
 
 The grammar errs towards finding nothing: a misread request moves the whole distribution, which on
 real prompts cost far more than a missed one (``benchmarks/pooled_bench.py``, part ``instructions``).
@@ -49,13 +50,16 @@ unless its own words give a size ("Rewrite this in 50 words:").
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass
 
+from sagepred.code_only import CODE_ONLY_MULTIPLIER, CodeOnly, find_code_only, names_code
 from sagepred.length_instructions_multilingual import (
     CHARACTER_LANGUAGES,
     TOKENS_PER_WORD_BY_LANGUAGE,
+    code_only_request,
     detect_languages,
     explains_code,
     parse_multilingual_request,
@@ -1143,13 +1147,52 @@ def _code_task_request(prompt: str) -> LengthRequest:
     """A programming task's request: "the full program", or yes / no in a short prompt ("Does
     list.sort() return None? Answer true or false."); its other counts describe its data ("in a word",
     "3 rows"), and an answer with code in it is not sized by its prose ("explain it in a paragraph")."""
-    full_code = _FULL_CODE.search(prompt)
-    if full_code is not None:
-        return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
+    code = _code_size_request(prompt)
+    if code is None:
+        code = code_only_request(prompt, detect_languages(prompt))
+    if code is not None:
+        return code
     yes_no = _unquoted_match(_YES_NO, prompt) if len(prompt) < 400 else None
     if yes_no is not None:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
     return NO_REQUEST
+
+
+def _asks_for_code(prompt: str) -> bool:
+    """Whether a prompt not read as a programming task asks for code alone: by name ("Give me the bash
+    command to find large files. Only the command."), or with "no explanation / no prose" where it
+    names code ("awk to sum column 3 of a CSV. one line, no prose"); elsewhere "no explanation" stays a
+    brief answer."""
+    if _find_code_only(prompt) is None:
+        return False
+    return names_code(prompt) or _find_code_only(prompt, naming_code=True) is not None
+
+
+def _find_code_only(prompt: str, naming_code: bool = False) -> CodeOnly | None:
+    """:func:`~sagepred.code_only.find_code_only` with this grammar's quotes."""
+
+    @functools.cache
+    def spans() -> list[tuple[int, int]]:
+        return _quoted_spans(prompt)
+
+    return find_code_only(prompt, naming_code, lambda at: _is_quoted(spans(), at))
+
+
+def _code_size_request(prompt: str) -> LengthRequest | None:
+    """The factor a request for code asks for: "the full program" (:data:`FULL_CODE_MULTIPLIER`),
+    "only the code, no explanation" (:data:`CODE_ONLY_MULTIPLIER`), both ("the complete script, code
+    only": their product), or None."""
+    full_code = _FULL_CODE.search(prompt)
+    code_only = _find_code_only(prompt)
+    if code_only is None:
+        if full_code is None:
+            return None
+        return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
+    text = code_only.text.strip(" .,;:!(\n-–—")
+    if full_code is None:
+        return LengthRequest("relative", None, CODE_ONLY_MULTIPLIER, "code_only", None, text)
+    both = FULL_CODE_MULTIPLIER * CODE_ONLY_MULTIPLIER
+    return LengthRequest("relative", None, both, "full_code_only", None, f"{full_code.group(0)}; {text}")
 
 
 def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest:
@@ -1328,9 +1371,9 @@ def _parse_english(prompt: str) -> LengthRequest:
     form = _form_request(prompt)
     if form is not None:
         return form
-    full_code = _FULL_CODE.search(prompt)
-    if full_code is not None:
-        return LengthRequest("relative", None, FULL_CODE_MULTIPLIER, "full_code", None, full_code.group(0))
+    code = _code_size_request(prompt) if _FULL_CODE.search(prompt) or _asks_for_code(prompt) else None
+    if code is not None:
+        return code
     detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(
         _DETAILED_GOVERNED, prompt, sentence=True
     )

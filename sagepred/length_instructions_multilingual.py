@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sagepred.code_only import CODE_ONLY_MULTIPLIER, names_code
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
 from sagepred.list_sizes import list_kind_in, list_words
 
@@ -310,6 +311,7 @@ class _Compiled:
         self.one_word = re.compile(rf"{b}(?:{grammar.one_word}){e}", flags)
         self.yes_no = re.compile(rf"{b}(?:{grammar.yes_no}){e}", flags)
         self.short_answer = re.compile(rf"{b}(?:{grammar.short_answer}){e}", flags)
+        self.code_only = re.compile(rf"{b}(?:{grammar.code_only}){e}", flags)
         self.few_words = re.compile(rf"{b}(?:{grammar.few_words}){e}", flags)
         self.brief = re.compile(rf"{b}(?:{grammar.brief}){e}", flags)
         self.detailed = re.compile(rf"{b}(?:{grammar.detailed}){e}", flags)
@@ -654,6 +656,9 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
         if best.unit == "one_word":
             return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, best.text, code)
         return LengthRequest("absolute", best.words, 1.0, best.unit, best.count, best.text, code)
+    code_only = _code_only(prompt, c)
+    if code_only is not None:
+        return code_only
     for pattern, unit in ((c.one_word, "one_word"), (c.yes_no, "yes_no"), (c.short_answer, "short_answer")):
         match = _unquoted(pattern, prompt, c)
         if match is not None and (unit == "one_word" or len(prompt) < 600):
@@ -678,6 +683,35 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
     if detailed is not None:
         return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, detailed.group(0), code)
     return None
+
+
+_PROGRAM_WORDS = re.compile(
+    r"funci[oó]n|fun[cç][aã]o|fonction|funzione|funktion|функци|函数|関数|script|skript|脚本|スクリプト|"
+    r"programa|programme|programm|программ|程序|プログラム|regex|正则|正規表現|consulta sql|requ[eê]te sql|abfrage",
+    re.IGNORECASE,
+)
+"""Words of the grammars' languages that name a program ("una función", "ein Skript"); "the code" alone
+does not ("¿cuál es el código postal?")."""
+
+
+def _code_only(prompt: str, c: _Compiled) -> LengthRequest | None:
+    """A request for code alone ("Donne-moi uniquement le code", "Nur den Regex bitte", "sin explicación")
+    in a prompt that names a program ("… une fonction JavaScript debounce", "una función que …"): the code's
+    share of an answer (:data:`~sagepred.code_only.CODE_ONLY_MULTIPLIER`)."""
+    from sagepred.length_instructions import LengthRequest
+
+    match = _unquoted(c.code_only, prompt, c)
+    if match is None or not (names_code(prompt) or _PROGRAM_WORDS.search(prompt)):
+        return None
+    return LengthRequest(
+        "relative", None, CODE_ONLY_MULTIPLIER, "code_only", None, match.group(0), c.grammar.code
+    )
+
+
+def code_only_request(prompt: str, languages: list[str]) -> LengthRequest | None:
+    """:func:`_code_only` in the first of ``languages`` that reads one (a programming task written in
+    another language: "```…```\nArregla esto, solo el código")."""
+    return next((r for code in languages if (r := _code_only(prompt, _compiled(code))) is not None), None)
 
 
 def parse_multilingual_request(prompt: str, languages: list[str] | None = None) -> LengthRequest | None:
