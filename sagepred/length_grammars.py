@@ -134,6 +134,7 @@ SPANISH = LanguageGrammar(
     multipliers={"ciento": 100, "mil": 1000},
     units={
         "word": r"palabras?",
+        "token": r"tokens?",
         "sentence": r"frases?|oraci[oó]n|oraciones",
         "paragraph": r"p[aá]rrafos?",
         "page": r"p[aá]ginas?|cuartillas?|folios?|carillas?",
@@ -280,6 +281,7 @@ PORTUGUESE = LanguageGrammar(
     multipliers={"cento": 100, "mil": 1000},
     units={
         "word": r"palavras?",
+        "token": r"tokens?",
         "sentence": r"frases?|ora[cç][aã]o|ora[cç][oõ]es|per[ií]odos?",
         "paragraph": r"par[aá]grafos?",
         "page": r"p[aá]ginas?|laudas?|folhas?",
@@ -408,6 +410,7 @@ FRENCH = LanguageGrammar(
     multipliers={"cent": 100, "cents": 100, "mille": 1000},
     units={
         "word": r"mots?(?! de passe)",
+        "token": r"tokens?",
         "sentence": r"phrases?",
         "paragraph": r"paragraphes?",
         "page": r"pages?|feuillets?",
@@ -538,6 +541,7 @@ ITALIAN = LanguageGrammar(
     multipliers={"cento": 100, "mille": 1000, "mila": 1000},
     units={
         "word": r"parol[ae]",
+        "token": r"tokens?",
         "sentence": r"fras[ei]",
         "paragraph": r"paragraf[oi]|capovers[oi]",
         "page": r"pagin[ae]|cartell[ae]|facciat[ae]",
@@ -663,6 +667,7 @@ GERMAN = LanguageGrammar(
     multipliers={"hundert": 100, "tausend": 1000},
     units={
         "word": r"w[öo]rter[n]?|woerter[n]?|worte[n]?|wort",
+        "token": r"tokens?",
         "sentence": r"s[äa]tze[n]?|saetze[n]?|satz",
         "paragraph": r"abs[äa]tze[n]?|absatz|abschnitte[n]?|abschnitt|paragraphen",
         "page": r"seiten?|din[- ]a4[- ]seiten?",
@@ -836,6 +841,7 @@ RUSSIAN = LanguageGrammar(
     multipliers={"сто": 100, "ста": 100, "тысяча": 1000, "тысячи": 1000, "тысяч": 1000, "тысячу": 1000},
     units={
         "word": r"слов(?:о|а|у|ом|е)?|словах|словами",
+        "token": r"токен(?:ов|а|ы|ах)?|tokens?",
         "sentence": r"предложени(?:е|я|й|ях|ями|и|ем|ю)|фраз(?:а|ы|у|ах|ой|ами)?",
         "paragraph": r"абзац(?:а|ев|ах|ами|ем|е|у)?|параграф(?:а|ов|ах)?",
         "page": r"страниц(?:а|ы|у|ах|ами|е|ей)?|лист(?:а|ов|ах)?",

@@ -103,6 +103,9 @@ TOKENS_PER_WORD: dict[str | None, float] = {
     None: 1.33,
 }
 """Median tokens per whitespace word of real responses, per tokenizer family (None: other families)."""
+WORDS_PER_UNIT["token"] = 1.0 / TOKENS_PER_WORD[None]
+"""A length in tokens ("in under 100 tokens") is kept as tokens: :meth:`LengthRequest.requested_tokens`
+gives the count back whatever the target's tokenizer (a user who counts tokens counts the model's)."""
 
 SHORT_ANSWER_TOKENS = 2.0
 """Tokens of a one-word / yes-no / just-the-number answer (the word and its punctuation)."""
@@ -141,6 +144,7 @@ _UNITS = {
     "page": r"pages?",
     "character": r"characters?|chars?",
     "stanza": r"stanzas?",
+    "token": r"tokens?|tokns?",
     "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
     r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
     r"entries|entry|rows?|headlines?|taglines?|stories|poems?",
@@ -290,7 +294,7 @@ _OUTPUT_VERBS = (
     r"summari[sz]e|sum up|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
 _SIZE_PREPOSITIONS = (
-    r"in|within|using|with|under|below|at most|no more than|no longer than|less than|fewer than|"
+    r"in|within|using|with|under|below|at most|no more th[ae]n|no longer than|less than|fewer than|"
     r"shorter than|up to|about|around|roughly|nearly|approximately|approx\.?|ca\.|exactly|maximum(?: of)?|max|"
     r"at least|maybe|perhaps|ideally|in like|something like"
 )
@@ -321,6 +325,7 @@ _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|into|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
+    rf"cap(?:ped)?(?: it| this| (?:your|the|my) [\w-]+)? at|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b{_I_NEED}(?: an?)?)\s*$",
@@ -388,7 +393,8 @@ negative, or neutral." (not "write the answer to each question")."""
 _IN_A_FORM = re.compile(r"\b(?:in|as|into)(?: an?| one)?\s*$", re.IGNORECASE)
 """Before "a haiku" in "describe the sea in a haiku", "write it as a tweet", "turn this into a tweet"."""
 _WORD_COUNT_LABEL = re.compile(
-    rf"\b(?P<label>word count|word limit|number of words)(?:\s*[:=]\s*|\s+(?:of\s+)?)(?P<n>{_DIGITS})\b",
+    rf"\b(?P<label>word count|word limit|number of words|token limit|token count|number of tokens)"
+    rf"(?:\s+for (?:the|your) (?:answer|response|reply|output))?(?:\s*[:=]\s*|\s+(?:of\s+)?)(?P<n>{_DIGITS})\b",
     re.IGNORECASE,
 )
 _FORM = re.compile(
@@ -430,9 +436,9 @@ _WORD_COMPOUND = re.compile(
 )
 """After "N word": a compound noun ("15 word problems", "3 word games"), not a count of words."""
 _AT_MOST = re.compile(
-    rf"(?:under|below|at most|no more than|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
+    rf"(?:under|below|at most|no more th[ae]n|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
-    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap (?:it|this|the \w+) at|(?:word )?limit\s*:|<=?|≤)\s*$",
+    rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap(?:ped)? (?:it|this|(?:the|your|my) \w+) at|(?:word )?limit\s*:|<=?|≤)\s*$",
     re.I,
 )
 _CLAUSE_OPENER = re.compile(r"(?:[,;:]|\s[-–—])\s*$")
@@ -478,6 +484,8 @@ _DESCRIBES = re.compile(
     r"contained)|'s)"
     r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already|at))*\s*$|"
     r"\b(?:my|our|his|her|their)\s*$|"
+    r"\b(?:stops?|stopped|stopping|cuts? off|cutting off|ends?|ended|ending|truncated|truncates)"
+    r"(?: (?:at|around|about|after|near|roughly))+\s*$|"
     rf"\b(?:my|our|his|her|their)\s+(?:[\w'-]+\s+){{0,2}}(?:{_TEXT_NOUNS})\s*\(\s*(?:about|around|roughly|approx\.?|~)?\s*$",
     re.IGNORECASE,
 )
@@ -550,6 +558,8 @@ class LengthRequest:
             return ""
         if self.unit in SHORT_ANSWER_UNITS:
             return "a word or so"
+        if self.unit == "token":
+            return f"{self.requested_words * TOKENS_PER_WORD[None]:,.0f} tokens"
         in_characters = self.language in CHARACTER_LANGUAGES
         words = f"{self.requested_words:,.0f} {'characters' if in_characters else 'words'}"
         if self.unit == "word" or self.count is None or (self.unit == "character" and in_characters):
@@ -572,6 +582,8 @@ class LengthRequest:
             return None
         if self.unit in SHORT_ANSWER_UNITS:
             return SHORT_ANSWER_TOKENS
+        if self.unit == "token":
+            return max(1.0, self.requested_words * TOKENS_PER_WORD[None])
         if self.language != "en":
             per_word = (
                 TOKENS_PER_WORD_BY_LANGUAGE.get(self.language) or TOKENS_PER_WORD_TRANSLATED[self.language]
@@ -809,11 +821,16 @@ def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
     return index >= 0 and spans[index][0] < position < spans[index][1]
 
 
+_OR_TWO = re.compile(r"\s+or\s+(?:two|2)\b", re.IGNORECASE)
+
+
 def _stated_count(match: re.Match[str]) -> float | None:
-    """The number a :data:`_COUNT` match states: "a" / "half a" 1 / 0.5, a range its middle; None for
-    none or zero."""
+    """The number a :data:`_COUNT` match states: "a" / "half a" 1 / 0.5 ("a paragraph or two" 1.5), a
+    range its middle; None for none or zero."""
     if match.group("article"):
-        return 0.5 if "half" in match.group("article").lower() else 1.0
+        if "half" in match.group("article").lower():
+            return 0.5
+        return 1.5 if _OR_TWO.match(match.string, match.end()) else 1.0
     low = parse_number(match.group("low"))
     if low is None or low <= 0:
         return None
@@ -961,16 +978,19 @@ def _governed_match(pattern: re.Pattern[str], prompt: str, sentence: bool = Fals
 
 
 def _labelled_word_count(prompt: str) -> LengthRequest | None:
-    """A word count given as a field: "Word count: 1500", "Word limit: 300"."""
+    """A word or token count given as a field: "Word count: 1500", "Word limit: 300", "Token limit for
+    the answer: 120"."""
     match = _WORD_COUNT_LABEL.search(prompt)
     if match is None:
         return None
-    words = parse_number(match.group("n"))
-    if words is None or words <= 0:
+    count = parse_number(match.group("n"))
+    if count is None or count <= 0:
         return None
-    if match.group("label").lower().endswith("limit"):
-        words *= 0.8
-    return LengthRequest("absolute", words, 1.0, "word", words, match.group(0))
+    label = match.group("label").lower()
+    bound = 0.8 if label.endswith("limit") else 1.0
+    unit = "token" if "token" in label else "word"
+    words = count * bound * WORDS_PER_UNIT[unit]
+    return LengthRequest("absolute", words, 1.0, unit, count, match.group(0))
 
 
 def _spoken_request(prompt: str) -> LengthRequest | None:
@@ -1279,7 +1299,7 @@ _ADDED_PART = re.compile(
 """Before a count that sizes a part added to the text ("incorporate a counterargument paragraph")."""
 _APPROXIMATE = re.compile(r"\b(?:about|around|roughly|approximately|approx\.?|some|~)\s*$", re.IGNORECASE)
 _SECONDS = re.compile(r"\b(?P<n>\d{1,3})[- ]seconds?\b", re.IGNORECASE)
-_SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character", "minute"})
+_SIZE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "line", "character", "minute", "token"})
 _MAX_AFTER = re.compile(r"\s*(?:max(?:imum)?|or (?:less|fewer)|tops|at most|limit)\b", re.IGNORECASE)
 
 
