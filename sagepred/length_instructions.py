@@ -163,8 +163,10 @@ _OF_WORDS = re.compile(rf"\s+of\s+(?:[a-z]+\s+){{0,2}}?{NUMBER}\s+words\b", re.I
 """After "a paragraph": its size in words ("a paragraph of about 150 words", "a sentence of 25 words")."""
 _SIZE_WORD = re.compile(r"\b(?:short|brief|quick|long|detailed|lengthy|concise)\b", re.IGNORECASE)
 """A size word in "a short paragraph", "a long paragraph": the relative request reads it instead."""
-_I_NEED = r"(?:i|we)(?:'d| would)? (?:just |only |really )?(?:need|want|like)"
-"""A first-person request: "I need", "we'd like", "I just need"."""
+_I_NEED = (
+    r"(?:i|we)(?:(?:'d| would)? (?:just |only |really )?(?:need|want|like)|(?:'d| would) (?:really )?love)"
+)
+"""A first-person request: "I need", "we'd like", "I just need", "I'd love"."""
 _ARTICLE_LEAD_IN = re.compile(
     r"\b(?:in|within|using|of|under|about|around|roughly|approximately|at most|no more than|no longer than|"
     rf"up to|just|only|{_I_NEED}|"
@@ -261,7 +263,7 @@ _BRIEF = re.compile(
     rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short(?!,? (?:i|i'm|i've|we|we're|my|our)\b)|tl;?dr|summari[sz]e? in a few|"
     rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
-    rf"in a nutshell|short and sweet|make (?:it|this) (?:much |a bit |a lot |way |even )?shorter|shorter,? please|shorten it|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
+    rf"in a nutshell|short and sweet|just the gist|nothing (?:too )?long(?=\s*[,.;!]|\s*$)|make (?:it|this) (?:much |a bit |a lot |way |even )?shorter|shorter,? please|shorten it|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
     rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
     rf"(?:brief|short|quick),?(?:\s+\w+)?\s+(?:{_ANSWER_NOUNS})\b(?!\s+(?:of|for) (?:each|every|all)\b))\b",
     re.IGNORECASE,
@@ -270,7 +272,8 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"(?:go|get) into (?:as much|great|full|a lot of|more) detail|long[- ]form|at length|lengthy|go deep(?:er)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
+    r"(?:go|get) into (?:as much|great|full|a lot of|more) detail|long[- ]form|at length|lengthy|go deep(?:er)?|"
+    r"take (?:all )?the (?:space|room|time) you need|(?:explain|describe)(?: me| us)? (?:very |really |super )?deep(?:ly)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
     r"(?:make|need) (?:it|this) (?:much |a bit |a lot |way |even )?longer)\b",
     re.IGNORECASE,
 )
@@ -359,7 +362,7 @@ purpose clause ("list the steps to write a 10-page essay")."""
 _CLAUSE_VERB = re.compile(
     rf"\b(?:{_OUTPUT_VERBS}|discuss|analy[sz]e|elaborate|cover|outline|(?:walk|take|talk) (?:me|us) through|go over|"
     rf"prepare|craft|draft|develop|compose|need|want|rewrite|rephrase|paraphrase|condense|shorten|translate|"
-    rf"recommend|turn|convert|transform)\b",
+    rf"recommend|turn|convert|transform|(?:'d|would) (?:really )?love)\b",
     re.IGNORECASE,
 )
 _SHORT_NOUNS = (
@@ -403,13 +406,20 @@ _FORM = re.compile(
     re.IGNORECASE,
 )
 """A fixed-form text ("write a haiku", "compose three limericks", "draft a tweet"): its usual length."""
-_SPEECHES = r"speech|talk|presentation|toast|eulogy|monologue|sermon|pitch|keynote|lecture|podcast script"
+_SPEECHES = (
+    r"speech|talk|presentation|toast|eulogy|monologue|sermon|pitch|keynote|lecture|podcast script|video script|"
+    r"voice-?over|radio (?:ad|spot)|commercial|bedtime story"
+)
 _SPOKEN = re.compile(
-    rf"\b(?P<n>{NUMBER})[ -]minutes?[ -](?:long )?(?:{_SPEECHES})\b|"
-    rf"\b(?:{_SPEECHES})\b[^.?!\n]{{0,60}}?\b(?P<n2>{NUMBER})[ -]minutes? long\b",
+    rf"\b(?P<n>{NUMBER})[ -](?P<unit>minutes?|mins?|seconds?|secs?)[ -](?:long )?(?:[\w'-]+ ){{0,2}}?(?:{_SPEECHES})\b|"
+    rf"\b(?:{_SPEECHES})\b[^!\n]{{0,80}}?\b(?P<n2>{NUMBER})[ -](?P<unit2>minutes?|mins?|seconds?|secs?) long\b|"
+    rf"\b(?:{_SPEECHES})\b[^?!\n]{{0,120}}?\b(?P<n3>{NUMBER})[ -](?P<unit3>minutes?|mins?|seconds?|secs?)"
+    r"(?: long)? (?:when (?:spoken|read|said|delivered)|to (?:say|read|deliver)|(?:read )?(?:out loud|aloud))\b",
     re.IGNORECASE,
 )
-"""A speech's length in minutes: "a 5-minute speech", "a eulogy, about five minutes long"."""
+"""A speech's length in minutes or seconds: "a 5-minute speech", "a 5-minute Toastmasters speech", "a
+90-second video script", "a eulogy, about five minutes long", "a toast … About 2 minutes when spoken",
+"an elevator pitch … It should take about 30 seconds to say out loud"."""
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
@@ -453,7 +463,8 @@ _TEXT_NOUNS = (
     r"introduction|intro|newsletter|announcement|script"
 )
 _TASK_OPENER = re.compile(
-    rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|{_I_NEED}\b|"
+    rf"[\s'\"\u2019\u201d)\]]*(?:please\s+)?(?:(?:can|could|would|will) you\s+(?:please\s+)?)?"
+    rf"(?:(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop)\b|{_I_NEED}\b|"
     rf"(?:an? |the )?(?:[\w'-]+ ){{0,2}}(?:{_TEXT_NOUNS})\b)",
     re.IGNORECASE,
 )
@@ -703,7 +714,9 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence) and not bound_alone:
         return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"; not "Over 1,000 words please."
     if _in_question_without_request(prompt, match, sentence) and (
-        _DATA_PREPOSITION.search(before) or _words_after(prompt, match) >= 3
+        _DATA_PREPOSITION.search(before)
+        or _words_after(prompt, match) >= 3
+        or (_FACT_QUESTION.match(sentence) and not _ANSWER_SIZE_LEAD_IN.search(before))
     ):
         return False  # "What do you call a poem with 14 lines?", "why do my texts over 160 characters show up …?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
@@ -712,12 +725,24 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
 
 
+_FACT_QUESTION = re.compile(r"\s*(?:why(?! (?:don't|not)\b)|how come|who|when|where)\b", re.IGNORECASE)
+"""A question of fact ("Why do sonnets have exactly 14 lines?"): a count in it is its topic."""
+_ANSWER_SIZE_LEAD_IN = re.compile(
+    r"\b(?:in|within|under|using|at most|no more than|no longer than|up to)\s*$", re.IGNORECASE
+)
+"""What sizes the answer even in a question of fact ("Why is the sky blue, in 2 sentences?")."""
+
+
+def _is_a_question(prompt: str, end: int) -> bool:
+    """Whether the sentence that goes on at ``end`` ends with a question mark."""
+    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[end : end + _LOOK_AHEAD])
+    return rest is not None and rest.group(1) == "?"
+
+
 def _in_question_without_request(prompt: str, match: re.Match[str], sentence: str) -> bool:
     """Whether the count's sentence (``sentence``: its text before the count) is a question with no
     output verb before the count."""
-    rest = re.match(r"[^.?!\n]*([.?!\n]|$)", prompt[match.end() : match.end() + _LOOK_AHEAD])
-    is_question = rest is not None and rest.group(1) == "?"
-    return is_question and _CLAUSE_VERB.search(sentence) is None
+    return _is_a_question(prompt, match.end()) and _CLAUSE_VERB.search(sentence) is None
 
 
 _LOOK_AHEAD = 300
@@ -759,9 +784,9 @@ def _stands_alone(prompt: str, match: re.Match[str]) -> bool:
     if not _CLAUSE_CLOSER.match(prompt, match.end()):
         return False
     if not sentence.strip():  # "Write an essay on Hamlet. 1000-1500 words please."
-        previous = next((s for s in reversed(sentences[:-1]) if s.strip()), "")
-        if _TASK_OPENER.match(previous) is not None:
-            return True
+        previous = [s for s in sentences[:-1] if s.strip()][-2:]
+        if any(_TASK_OPENER.match(s) is not None for s in previous):
+            return True  # also past a style sentence: "Write about bicycles. Keep it tight. Two paragraphs."
         closer = _CLAUSE_CLOSER.match(prompt, match.end())
         after_question = before.rstrip().endswith("?")
         return (
@@ -803,6 +828,8 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
         return False
     if not _sentence_before(prompt, match.start()).strip():  # "Half a page on the chorus, please."
         return _ARTICLE_OPENS_REQUEST.match(prompt, match.end()) is not None
+    if "-" in match.group(0):  # "do a half-page summary": a compound, as "a one-page summary" is
+        return _governs_adjective_count(prompt, match.start())
     if _AT_MOST.search(before):
         return True
     if _ARTICLE_APPROX.search(before):  # "Write a review of the film, around half a page, for the blog."
@@ -1000,9 +1027,11 @@ def _spoken_request(prompt: str) -> LengthRequest | None:
         sentence = re.split(r"[.?!;:\n]", prompt[max(0, match.start() - 120) : match.start()])[-1]
         if _TASK_OPENER.match(sentence) is None:
             continue
-        minutes = parse_number(match.group("n") or match.group("n2"))
-        if minutes is None or minutes <= 0:
+        count = parse_number(match.group("n") or match.group("n2") or match.group("n3"))
+        if count is None or count <= 0:
             continue
+        unit = (match.group("unit") or match.group("unit2") or match.group("unit3")).lower()
+        minutes = count / 60.0 if unit.startswith("s") else count
         words = minutes * WORDS_PER_UNIT["minute"]
         return LengthRequest("absolute", words, 1.0, "minute", minutes, match.group(0))
     return None
@@ -1438,7 +1467,10 @@ arguing about", "… fighting for", "… all about"), not after a preposition ("
 
 def _asks_about_the_set(prompt: str, match: re.Match[str]) -> bool:
     """Whether "What were the N …" asks what a known set is about ("What were the 95 theses actually
-    arguing about, in a nutshell?"), not for its items ("What are the 7 wonders of the ancient world?")."""
+    arguing about, in a nutshell?"), not for its items ("What are the 7 wonders of the ancient world?"),
+    or a question of fact names the count ("Why did Twitter pick 280 characters as the limit?")."""
+    if _FACT_QUESTION.match(_sentence_before(prompt, match.start())) and _is_a_question(prompt, match.end()):
+        return True
     opens = match.group(0).lstrip(" .?!:\n").lower()
     if not opens.startswith(("what", "which")) or " the " not in f" {opens} ":
         return False

@@ -159,7 +159,10 @@ def score_parser(
         if expected is None:
             if note.startswith("relative"):
                 direction = -1 if "short" in note else 1
-                if request.kind != "relative" or (request.multiplier - 1) * direction <= 0:
+                factor = request.multiplier if request.kind == "relative" else None
+                if request.unit == "pasted_text":  # "Condense this: …", sized by the text at a factor
+                    factor = request.count
+                if factor is None or (factor - 1) * direction <= 0:
                     score.relative_misses.append(row["prompt"])
             elif request.kind == "absolute":
                 score.false_positives.append(row["prompt"])
