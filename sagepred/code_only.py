@@ -143,11 +143,12 @@ _BEFORE_REACH = 120
 
 _NAMES_CODE = re.compile(rf"\b(?:{_NOUNS})\b", _FLAGS)
 _CODE_CONTEXT = re.compile(
-    r"```|\b(?:python|java|javascript|typescript|golang|c\+\+|c#|php|haskell|kotlin|scala|perl|lua|matlab|"
+    r"```|(?<![a-z0-9_])(?:python|java|javascript|typescript|golang|c\+\+|c#|php|haskell|kotlin|scala|perl|lua|matlab|"
     r"bash|zsh|shell|powershell|sql|postgres(?:ql)?|mysql|sqlite|regexp?|json|yaml|html|css|tailwind|node(?:\.js)?|"
     r"django|flask|fastapi|pandas|numpy|dockerfile|docker|kubernetes|k8s|kubectl|helm|terraform|ansible|nginx|"
     r"git|awk|sed|jq|latex|makefile|cron|graphql|protobuf|vba|vim|pytest|one-liner|code|script|snippet|"
-    r"function|query|command|formula|manifest)\b|\b(?-i:Go|Rust|Swift|React|Ruby)\b",
+    r"function|query|command|formula|manifest|excel|google sheets|linux|unix|systemd|jquery|ffmpeg|gitignore|"
+    r"github actions|npm)(?![a-z0-9_])|(?<![A-Za-z])(?-i:Go|Rust|Swift|React|Ruby)(?![A-Za-z])",
     _FLAGS,
 )
 _QUESTION_OPENER = re.compile(r"\s*(?:how|why|what|when|where|which|is|are|does|do|did)\b", _FLAGS)
@@ -175,7 +176,9 @@ class CodeOnly:
 
 def names_code(prompt: str) -> bool:
     """Whether ``prompt`` names code or a programming language or tool ("awk to sum column 3 …", "a
-    Dockerfile for …", "una función en Python"): where "no explanation" asks for the code alone."""
+    Dockerfile for …", "una función en Python", "ワークフローのYAMLを書いて": a name among Chinese or Japanese
+    characters, hence letters, not word boundaries, around it): where "no explanation" asks for the
+    code alone."""
     return _CODE_CONTEXT.search(prompt) is not None
 
 

@@ -227,8 +227,10 @@ SPANISH = LanguageGrammar(
         "hacer como para por con y favor gracias hola palabras dame dime explica escribe eres estoy"
     ),
     code_only=(
-        r"(?:solo|s[oó]lo|[uú]nicamente|nada m[aá]s que) (?:el|la|los|las) (?:c[oó]digo|consulta|script|comando|"
-        r"funci[oó]n|regex|expresi[oó]n regular|f[oó]rmula)|sin explicaci[oó]n(?:es)?|sin comentarios|no expliques"
+        r"(?:solo|s[oó]lo|[uú]nicamente|nada m[aá]s que) (?:con )?(?:el|la|los|las) (?:[\w-]+ )?(?:c[oó]digo|consulta|"
+        r"script|comando|funci[oó]n|regex|expresi[oó]n regular|f[oó]rmula|sql|archivo|configuraci[oó]n|"
+        r"l[ií]neas? de c[oó]digo)|"
+        r"sin (?:comentarios (?:ni|y) )?explicaci[oó]n(?:es)?|sin comentarios|no expliques|nada de rollo|sin rollos?"
     ),
 )
 
@@ -376,8 +378,9 @@ PORTUGUESE = LanguageGrammar(
         "palavras escreva escreve diz numa pra"
     ),
     code_only=(
-        r"(?:s[oó]|somente|apenas) (?:o|a|os|as) (?:c[oó]digo|consulta|script|comando|fun[cç][aã]o|regex|"
-        r"express[aã]o regular|f[oó]rmula)|sem explica[cç](?:[aã]o|[oõ]es)|sem coment[aá]rios|n[aã]o explique"
+        r"(?:s[oó]|somente|apenas) (?:com )?(?:o|a|os|as) (?:[\w-]+ )?(?:c[oó]digo|consulta|script|comando|"
+        r"fun[cç][aã]o|regex|express[aã]o regular|f[oó]rmula|sql|arquivo|linhas? de c[oó]digo)|"
+        r"sem explica[cç](?:[aã]o|[oõ]es)|sem coment[aá]rios|n[aã]o explique|n[aã]o precisa explicar"
     ),
 )
 
@@ -504,7 +507,8 @@ FRENCH = LanguageGrammar(
     ),
     code_only=(
         r"(?:uniquement|seulement|juste|rien que) (?:le|la|les) (?:code|requ[eê]te|script|commande|fonction|regex|"
-        r"expression r[ée]guli[èe]re|formule)|sans explications?|sans commentaires?|n'explique pas"
+        r"expression r[ée]guli[èe]re|formule|fichier|lignes? de code)|sans explications?|pas d'explications?|sans commentaires?|"
+        r"n'explique pas|sans blabla"
     ),
 )
 
@@ -621,8 +625,9 @@ ITALIAN = LanguageGrammar(
         "fare ciao grazie sì anche già ancora parole scrivi dammi spiegami fammi cos'è cos parola breve dice"
     ),
     code_only=(
-        r"(?:solo|soltanto|solamente) (?:il|la|lo|i|le) (?:codice|query|script|comando|funzione|regex|"
-        r"espressione regolare|formula)|senza spiegazion[ei]|senza commenti|non spiegare"
+        r"(?:solo|soltanto|solamente) (?:con )?(?:il|la|lo|i|le) (?:[\w-]+ )?(?:codice|query|script|comando|funzione|"
+        r"regex|espressione regolare|formula|file|rig(?:a|he) di codice)|codice e basta|senza spiegazion[ei]|niente spiegazion[ei]|"
+        r"senza commenti|non spiegare"
     ),
 )
 
@@ -760,8 +765,9 @@ GERMAN = LanguageGrammar(
         "erkläre gib"
     ),
     code_only=(
-        r"nur (?:den|die|das) (?:code|query|abfrage|skript|script|befehl|kommando|funktion|regex|formel)|"
-        r"ohne erkl[äa]rung(?:en)?|ohne kommentare?|keine erkl[äa]rung(?:en)?|nicht erkl[äa]ren"
+        r"(?:nur|ausschlie(?:ß|ss)lich|lediglich) (?:den|die|das) (?:[\w-]+ )?(?:code|query|abfrage|skript|script|"
+        r"befehl|kommando|funktion|regex|formel|datei|codezeilen?)|ohne erkl[äa]rung(?:en)?|ohne kommentare?|"
+        r"keine erkl[äa]rung(?:en)?|nicht erkl[äa]ren|kein text drumherum"
     ),
 )
 
@@ -923,8 +929,9 @@ RUSSIAN = LanguageGrammar(
     superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
     answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
     code_only=(
-        r"только (?:код|запрос|скрипт|команду|функцию|регулярку|регулярное выражение|формулу)|"
-        r"без объяснени[йя]|без комментариев|не объясняй"
+        r"только (?:\w+ )?(?:код|кодом|запрос|запросом|скрипт|скриптом|команду|командой|функцию|функцией|"
+        r"регулярку|регуляркой|регулярное выражение|формулу|формулой)|просто содержимое|"
+        r"без объяснени[йя]|без пояснени[йя]|без комментариев|не объясняй|без лишних слов"
     ),
 )
 
@@ -1004,8 +1011,9 @@ CHINESE = LanguageGrammar(
     superlative=r"(?:前|top|TOP){n}|{n}大(?!学|學|小|概)",
     answer_subject=r"回复|回答|答案|你的回答|所有回复",
     code_only=(
-        r"只(?:要|给|需要|输出|返回|写)?(?:代码|代碼|程式碼|脚本|命令|函数|正则)|不要解释|不要解釋|不用解释|"
-        r"不用解釋|无需解释|無需解釋|不需要解释"
+        r"只(?:要|给|需要|输出|返回|写|回复|贴)?(?:改好的|修改后的|最终的)?(?:代码|代碼|程式碼|脚本|命令|函数|正则|"
+        r"sql|配置)|直接给(?:代码|命令)|不要解释|不要解釋|不用解释|不用解釋|无需解释|無需解釋|不需要解释|"
+        r"别加任何说明|不用讲"
     ),
 )
 
@@ -1084,7 +1092,10 @@ JAPANESE = LanguageGrammar(
     own_task=r"書かなきゃ|書かないと|書く必要|提出しなければ",
     superlative=r"(?:トップ|ベスト|上位){n}",
     answer_subject=r"回答|返答|答え|返信",
-    code_only=(r"コードのみ|コードだけ|説明(?:は)?(?:不要|いりません|なし|しないで)"),
+    code_only=(
+        r"(?:コード|コマンド|数式|yaml|sql|スクリプト|関数)(?:のみ|だけ)|説明(?:は)?(?:不要|いりません|なし|しないで)|"
+        r"コメントなし"
+    ),
 )
 
 GRAMMARS: dict[str, LanguageGrammar] = {

@@ -1198,7 +1198,7 @@ def _code_task_request(prompt: str) -> LengthRequest:
     "3 rows"), and an answer with code in it is not sized by its prose ("explain it in a paragraph")."""
     code = _code_size_request(prompt)
     if code is None:
-        code = code_only_request(prompt, detect_languages(prompt))
+        code = code_only_request(prompt)
     if code is not None:
         return code
     yes_no = _unquoted_match(_YES_NO, prompt) if len(prompt) < 400 else None

@@ -687,31 +687,39 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
 
 _PROGRAM_WORDS = re.compile(
     r"funci[oó]n|fun[cç][aã]o|fonction|funzione|funktion|функци|函数|関数|script|skript|脚本|スクリプト|"
-    r"programa|programme|programm|программ|程序|プログラム|regex|正则|正規表現|consulta sql|requ[eê]te sql|abfrage",
+    r"programa|programme|programm|программ|程序|プログラム|regex|正则|正規表現|consulta sql|requ[eê]te sql|abfrage|"
+    r"comando|commande|befehl|kommando|команд|命令|コマンド|f[oó]rmula|formule|formel|формул|数式|公式|регулярк|"
+    r"запрос|requ[eê]te|consulta|query",
     re.IGNORECASE,
 )
 """Words of the grammars' languages that name a program ("una función", "ein Skript"); "the code" alone
 does not ("¿cuál es el código postal?")."""
 
 
-def _code_only(prompt: str, c: _Compiled) -> LengthRequest | None:
+def _code_only(prompt: str, c: _Compiled, code_task: bool = False) -> LengthRequest | None:
     """A request for code alone ("Donne-moi uniquement le code", "Nur den Regex bitte", "sin explicación")
     in a prompt that names a program ("… une fonction JavaScript debounce", "una función que …"): the code's
-    share of an answer (:data:`~sagepred.code_only.CODE_ONLY_MULTIPLIER`)."""
+    share of an answer (:data:`~sagepred.code_only.CODE_ONLY_MULTIPLIER`). In a ``code_task`` (pasted
+    code, "write a function"), the prompt needs to name nothing more."""
     from sagepred.length_instructions import LengthRequest
 
     match = _unquoted(c.code_only, prompt, c)
-    if match is None or not (names_code(prompt) or _PROGRAM_WORDS.search(prompt)):
+    if match is None or not (code_task or names_code(prompt) or _PROGRAM_WORDS.search(prompt)):
         return None
     return LengthRequest(
         "relative", None, CODE_ONLY_MULTIPLIER, "code_only", None, match.group(0), c.grammar.code
     )
 
 
-def code_only_request(prompt: str, languages: list[str]) -> LengthRequest | None:
-    """:func:`_code_only` in the first of ``languages`` that reads one (a programming task written in
-    another language: "```…```\nArregla esto, solo el código")."""
-    return next((r for code in languages if (r := _code_only(prompt, _compiled(code))) is not None), None)
+def code_only_request(prompt: str) -> LengthRequest | None:
+    """:func:`_code_only` for a programming task written in another language ("Arregla esto, solo el
+    código:\n```…```"), in the languages of its request: its first paragraph, where pasted code does
+    not outweigh the words, else the whole prompt."""
+    request = prompt.split("\n\n", 1)[0]
+    languages = detect_languages(request) or detect_languages(prompt)
+    return next(
+        (r for code in languages if (r := _code_only(prompt, _compiled(code), True)) is not None), None
+    )
 
 
 def parse_multilingual_request(prompt: str, languages: list[str] | None = None) -> LengthRequest | None:
