@@ -234,7 +234,8 @@ in a password manager?", "100 random fantasy character names please"."""
 _ONE_WORD = re.compile(
     r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b|"
-    r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word(?: only| answer| please| pls| plz)?\s*[.!?]*\s*$",
+    r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word(?: only| answer| please| pls| plz)?\s*[.!?]*\s*$|"
+    r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word (?:only|answer|please|pls|plz)\s*[,;]\s",
     re.IGNORECASE,
 )
 _ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
@@ -272,7 +273,7 @@ _BRIEF = re.compile(
 story" (a genre) or "a brief description of each" (the length of every item)."""
 _DETAILED = re.compile(
     r"\b(?:detailed|in[- ]depth|comprehensive|thorough(?:ly)?|elaborate|exhaustive|extensive|"
-    r"(?:go|get) into (?:as much|great|full|a lot of|more) detail|long[- ]form|at length|lengthy|go deep(?:er)?|"
+    r"(?:go|get) into (?:much |far |way |a lot )?(?:as much|great|full|a lot of|more|greater) (?:detail|depth)|long[- ]form|at length|lengthy|go deep(?:er)?|"
     r"take (?:all )?the (?:space|room|time) you need|(?:explain|describe)(?: me| us)? (?:very |really |super )?deep(?:ly)?|expand (?:it|this|that) into (?:an? )?(?:longer|fuller|full|bigger|more detailed)|"
     r"(?:make|need) (?:it|this) (?:much |a bit |a lot |way |even )?longer)\b",
     re.IGNORECASE,
@@ -294,7 +295,7 @@ _FULL_CODE = re.compile(
 )
 _OUTPUT_VERBS = (
     r"write|give|list|generate|provide|create|compose|suggest|name|make|draft|produce|describe|"
-    r"summari[sz]e|sum up|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
+    r"summari[sz]e|sum up|sum (?:it|this|that|these|those|them|everything) up|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
 _SIZE_PREPOSITIONS = (
     r"in|within|using|with|under|below|at most|no more th[ae]n|no longer than|less than|fewer than|"
@@ -343,8 +344,8 @@ _TAIL = re.compile(
 after the count is not scaled as one before it is: on the data, "in 200 words or less" is answered
 with 229 words, "5 sentences or less" with 86 words (90 asked)."""
 _ADJECTIVE_COUNT = re.compile(
-    r"[\w,.+]-(?:word|sentence|paragraph|para|page|line)\b|\+ (?:word|sentence|paragraph|para|page|line)\b|"
-    r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|para|page|line)$",
+    r"[\w,.+]-(?:word|sentence|paragraph|para|page|line|token)\b|\+ (?:word|sentence|paragraph|para|page|line|token)\b|"
+    r"(?<!\bone)(?<!\bsingle)(?<!\b1)(?<!\ba)(?<!\ban)\s(?:word|sentence|paragraph|para|page|line|token)$",
     re.IGNORECASE,
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
@@ -421,6 +422,10 @@ _SPOKEN = re.compile(
 90-second video script", "a eulogy, about five minutes long", "a toast … About 2 minutes when spoken",
 "an elevator pitch … It should take about 30 seconds to say out loud"."""
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
+_SET_ASIDE = re.compile(
+    r"\b(?:ignore|forget|disregard|drop|skip|never ?mind)(?: about)? (?:the|that|your|my)\s*$", re.I
+)
+"""Before a count whose rule the request sets aside: "Ignore the one-sentence rule for this one"."""
 """Before a range ("between 200 and 300 words"); before a single count it is the task's data
 ("the distance between two points", "a dialogue between two characters")."""
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
@@ -683,9 +688,10 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     text = match.group(0)
     clause = _clause_before(prompt, match.start())
     sentence = _sentence_before(prompt, match.start())
+    request = re.split(r"[:;]", sentence)[-1]  # "Ignore the one-sentence rule for this one: explain in …"
     if (
         _DESCRIBES.search(before)
-        or _REPORTED.search(_CONTRAST.split(sentence)[-1])
+        or _REPORTED.search(_CONTRAST.split(request if _TASK_OPENER.match(request) else sentence)[-1])
         or _OTHER_REQUIREMENT.search(clause)
     ):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
@@ -693,6 +699,8 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False  # "write 15 word problems": a list of problems, not fifteen words
     if _BETWEEN.search(before):
         return match.group("high") is not None
+    if _SET_ASIDE.search(before):
+        return False  # "Ignore the one-sentence rule for this one: explain in 3 paragraphs …"
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
     if _EACH.search(clause):
