@@ -106,6 +106,23 @@ def test_packaged_zoo_checkpoints_follow_a_count(name, path):
     ]
 
 
+@pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b", "llama-2-7b"])
+def test_packaged_zoo_checkpoints_follow_a_length_in_tokens(name):
+    """Asked for 50 to 1,000 tokens (four topics, each phrased its own way), the predicted median follows
+    the count in the target's own tokens, whatever its tokenizer (cl100k, Llama-3, Llama-2)."""
+    probes = read_probes(DATA / "length_probes_tokens.jsonl")
+    assert not {p.topic for p in probes} & {
+        p.topic for path in PROBE_FILES + COUNT_PROBE_FILES for p in read_probes(path)
+    }
+    predictor = load_predictor(name, zoo_source="packaged")
+    median = predictor.predict([p.prompt for p in probes]).quantile(0.5).ravel()
+    scores = score_probes(probes, median)
+    assert scores["summary"]["spearman_min"] > 0.999, scores["topics"]
+    assert 0.75 <= scores["summary"]["elasticity_min"] <= scores["summary"]["elasticity_max"] <= 1.2
+    asked = np.array([float(p.instruction.split("_")[1]) for p in probes])
+    assert np.all(np.abs(np.log(median / asked)) < np.log(1.5)), list(zip(asked, median, strict=True))
+
+
 def test_the_parser_score_counts_each_kind_of_error():
     from sagepred.probes import score_parser
 
