@@ -77,6 +77,11 @@ class LanguageGrammar:
         default="(?!)",
         metadata={"help": "a ranked list, '{n}' for its size ('las 5 mejores', 'die 5 wichtigsten')"},
     )
+    speeches: str = field(
+        default="(?!)", metadata={"help": "texts to be spoken, timed in minutes ('un discurso de 3 minutos')"}
+    )
+    minutes: str = field(default="(?!)", metadata={"help": "minute words, for a spoken text's length"})
+    seconds: str = field(default="(?!)", metadata={"help": "second words, for a spoken text's length"})
     code_only: str = field(
         default="(?!)",
         metadata={
@@ -177,7 +182,8 @@ SPANISH = LanguageGrammar(
         r"ensayo|novela|cap[ií]tulo|carta|trabajo|tesis)(?: \w+)? de"
     ),
     reported=(
-        r"dice|dijo|dicen|pide que|piden que|exige|exigen|exig[ií]an|seg[uú]n|l[ií]mite de|quiere|quieren|ped[ií]a"
+        r"dice|dijo|dicen|pide que|piden que|exige|exigen|exig[ií]an|seg[uú]n|l[ií]mite de|quiere|quieren|ped[ií]a|"
+        r"admite|permite"
     ),
     how_many=r"cu[aá]nt[oa]s?|cu[aá]l es el n[uú]mero",
     rate=r"(?:por|al|cada) (?:d[ií]a|p[aá]gina|minuto|hora|semana|mes)|diari[oa]s",
@@ -226,6 +232,9 @@ SPANISH = LanguageGrammar(
         "desde sin según ese esa este esta esto eso aquí ahora hoy mañana puedo puedes quiero tengo "
         "hacer como para por con y favor gracias hola palabras dame dime explica escribe eres estoy"
     ),
+    speeches=r"discurso|charla|presentaci[oó]n|brindis|mon[oó]logo|serm[oó]n|pitch|ponencia|mensaje de voz|gui[oó]n",
+    minutes=r"minutos?",
+    seconds=r"segundos?",
     code_only=(
         r"(?:solo|s[oó]lo|[uú]nicamente|nada m[aá]s que) (?:con )?(?:el|la|los|las) (?:[\w-]+ )?(?:c[oó]digo|consulta|"
         r"script|comando|funci[oó]n|regex|expresi[oó]n regular|f[oó]rmula|sql|archivo|configuraci[oó]n|"
@@ -377,6 +386,9 @@ PORTUGUESE = LanguageGrammar(
         "agora hoje amanhã posso pode quero tenho fazer como para por com e ou obrigado olá só não "
         "palavras escreva escreve diz numa pra"
     ),
+    speeches=r"discurso|palestra|apresenta[cç][aã]o|brinde|mon[oó]logo|serm[aã]o|pitch|mensagem de voz|roteiro",
+    minutes=r"minutos?",
+    seconds=r"segundos?",
     code_only=(
         r"(?:s[oó]|somente|apenas) (?:com )?(?:o|a|os|as) (?:[\w-]+ )?(?:c[oó]digo|consulta|script|comando|"
         r"fun[cç][aã]o|regex|express[aã]o regular|f[oó]rmula|sql|arquivo|linhas? de c[oó]digo)|"
@@ -505,6 +517,9 @@ FRENCH = LanguageGrammar(
         "tout tous avec pour dans sur sous chez entre sans selon bonjour merci oui non aussi déjà "
         "encore ici maintenant aujourd'hui c'est qu'est-ce mots écris explique donne moi"
     ),
+    speeches=r"discours|expos[ée]|pr[ée]sentation|toast|monologue|serm[oó]n|pitch|allocution|message vocal|annonce vocale",
+    minutes=r"minutes?",
+    seconds=r"secondes?",
     code_only=(
         r"(?:uniquement|seulement|juste|rien que) (?:le|la|les) (?:code|requ[eê]te|script|commande|fonction|regex|"
         r"expression r[ée]guli[èe]re|formule|fichier|lignes? de code)|sans explications?|pas d'explications?|sans commentaires?|"
@@ -570,7 +585,7 @@ ITALIAN = LanguageGrammar(
     about=r"circa|pi[uù] o meno|intorno a(?:lle|i)?|sulle|sui|all'incirca|approssimativamente|una",
     range_join=r"e|a|-|–|o",
     request=(
-        r"scrivi|scrivimi|scriva|redigi|riassumi|spiega|spiegami|dammi|"
+        r"scrivi|scrivimi|scriva|redigi|preparami|prepari|preparatemi|riassumi|spiega|spiegami|dammi|"
         r"fammi|fai|elenca|descrivi|crea|genera|proponi|suggerisci|rispondi|traduci|prepara|puoi|"
         r"potresti|pu[oò]|per favore|per piacere|perfavore|ho bisogno|mi serve|mi servono|vorrei|"
         r"voglio|racconta|raccontami|riscrivi|usa|utilizza|sii|che sia|che abbia|illustra|presenta|cita|"
@@ -578,7 +593,7 @@ ITALIAN = LanguageGrammar(
         r"allunga|allungalo|estendi"
     ),
     describes=(
-        r"ha|aveva|hanno|contiene|conta|[eè] di|sono|occupa|"
+        r"ha|aveva|hanno|contiene|conta|[eè] di|sono|occupa|ho scritto|abbiamo scritto|"
         r"(?:questo|questa|quest'|il|la|l'|lo|mio|mia|del|della|dello|nel|nella)\s*(?:testo|articolo|"
         r"documento|libro|relazione|saggio|romanzo|capitolo|lettera|tesi)(?: \w+)? (?:di|da)"
     ),
@@ -624,6 +639,9 @@ ITALIAN = LanguageGrammar(
         "fra senza secondo questo questa quello quella qui qua ora oggi domani posso puoi voglio ho "
         "fare ciao grazie sì anche già ancora parole scrivi dammi spiegami fammi cos'è cos parola breve dice"
     ),
+    speeches=r"discorso|presentazione|brindisi|monologo|predica|pitch|intervento|messaggio (?:vocale|per la segreteria)",
+    minutes=r"minut[oi]",
+    seconds=r"second[oi]",
     code_only=(
         r"(?:solo|soltanto|solamente) (?:con )?(?:il|la|lo|i|le) (?:[\w-]+ )?(?:codice|query|script|comando|funzione|"
         r"regex|espressione regolare|formula|file|rig(?:a|he) di codice)|codice e basta|senza spiegazion[ei]|niente spiegazion[ei]|"
@@ -711,7 +729,10 @@ GERMAN = LanguageGrammar(
         r"(?:dieser|diese|dieses|diesen|der|die|das|den|dem|mein|meine|meinen|unser|unsere)\s+(?:text|"
         r"artikel|dokument|buch|bericht|aufsatz|roman|kapitel|brief|arbeit)(?: \w+)? (?:von|mit)"
     ),
-    reported=(r"sagt|sagte|sagen|meint|verlangt|verlangen|fordert|laut|gem[äa][ßs]|vorschrift|richtlinien"),
+    reported=(
+        r"sagt|sagte|sagen|meint|verlangt|verlangen|fordert|laut|gem[äa][ßs]|vorschrift|richtlinien|"
+        r"(?<!ich )(?<!wir )will|wollen"
+    ),
     how_many=r"wie viele|wieviele|wie viel|wieviel|wie lange",
     rate=r"(?:pro|am|je|jeden) (?:tag|seite|minute|stunde|woche|monat)|t[äa]glich",
     one_word=r"(?:in|mit) (?:einem|nur einem|einem einzigen) wort|ein einziges wort|nur ein wort",
@@ -764,6 +785,9 @@ GERMAN = LanguageGrammar(
         "kannst möchte machen bitte danke hallo ja nein auch schon noch nur wörter schreib schreibe "
         "erkläre gib"
     ),
+    speeches=r"rede|ansprache|vortrag|pr[äa]sentation|toast|trinkspruch|monolog|predigt|pitch|referat|sprachnachricht",
+    minutes=r"minuten?",
+    seconds=r"sekunden?",
     code_only=(
         r"(?:nur|ausschlie(?:ß|ss)lich|lediglich) (?:den|die|das) (?:[\w-]+ )?(?:code|query|abfrage|skript|script|"
         r"befehl|kommando|funktion|regex|formel|datei|codezeilen?)|ohne erkl[äa]rung(?:en)?|ohne kommentare?|"
@@ -928,6 +952,9 @@ RUSSIAN = LanguageGrammar(
     own_task=r"(?:мне|нам) (?:надо|нужно) (?:написать|сдать|подготовить)|я должен|я должна",
     superlative=r"{n} (?:лучших|главных|самых|основных|крупнейших|важнейших|популярных)",
     answer_subject=r"(?:тво[йи]|ваш[иа]?) (?:ответы?|текст)|ответы?",
+    speeches=r"речь|речи|выступлени[ея]|доклад|презентаци[юяи]|тост|монолог|проповедь|питч",
+    minutes=r"минут[ыу]?|минуты",
+    seconds=r"секунд[ыу]?",
     code_only=(
         r"только (?:\w+ )?(?:код|кодом|запрос|запросом|скрипт|скриптом|команду|командой|функцию|функцией|"
         r"регулярку|регуляркой|регулярное выражение|формулу|формулой)|просто содержимое|"
@@ -1069,7 +1096,7 @@ JAPANESE = LanguageGrammar(
     how_many=r"何文字|何字|何ページ|何行|何段落|何語|何音|いくつ|何個|何点|どのくらい|どれくらい|何分|何時間|速い|遅い",
     rate=r"1日|一日|毎日|1ページあたり|あたり|ごとに|毎分|1分",
     one_word=r"一語で|単語一つで|一単語で",
-    yes_no=r"はいかいいえ|はい/いいえ|はい・いいえ|はいまたはいいえ|イエスかノー|YesかNo",
+    yes_no=r"はいかいいえ|はい/いいえ|はい・いいえ|はいまたはいいえ|イエスかノー|YesかNo|「はい」か「いいえ」",
     short_answer=(
         r"(?:数字|数値|答え|名前|都市名|人名|国名|結果|記号|単語|年)(?:だけ|のみ)|"
         r"だけ(?:を)?(?:書いて|答えて|教えて)|のみ(?:を)?(?:書いて|答えて|回答)"
@@ -1084,7 +1111,7 @@ JAPANESE = LanguageGrammar(
     each=r"それぞれ|各",
     possessive=r"私の|僕の|うちの|自分の",
     forms={r"俳句": 25.0, r"短歌": 40.0, r"川柳": 25.0},
-    at_most_after=r"以内|以下|まで|程度まで|を超えない|を越えない",
+    at_most_after=r"以内|以下|未満|まで|程度まで|を超えない|を越えない",
     at_least_after=r"以上",
     about_after=r"程度|くらい|ぐらい|前後|ほど|位",
     no_spaces=True,

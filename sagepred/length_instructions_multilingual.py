@@ -267,6 +267,11 @@ class _Compiled:
         rng = rf"(?:\s*(?:{grammar.range_join})\s*{article}(?P<high>{number}))?"
         measure = r"(?:个|個)?" if grammar.code == "zh" else ""
         self.count = re.compile(rf"{b}(?P<low>{number}){rng}{gap}{measure}(?:{units}){e}", flags)
+        self.speech = re.compile(rf"{b}(?:{grammar.speeches}){e}", flags)
+        self.duration = re.compile(
+            rf"{b}(?P<low>{number}){rng}\s*(?:(?P<minute>{grammar.minutes})|(?P<second>{grammar.seconds})){e}",
+            flags,
+        )
         self.compound = (
             re.compile(rf"(?<!\w)(?P<low>{digits}|(?:{pieces}){{1,6}})-?(?P<unit>seitig|zeilig)\w*", flags)
             if grammar.code == "de"
@@ -477,6 +482,50 @@ class _Reading:
         return (self.unit not in ("word", "character"), self.count == 1, not self.sized)
 
 
+_SPOKEN_REACH = (80, 160)
+"""Characters before and after a spoken text's noun where its duration is looked for."""
+
+
+def _spoken(prompt: str, c: _Compiled) -> LengthRequest | None:
+    """A text to be spoken, timed near its noun ("un discurso que dure unos 3 minutos", "eine Rede, so
+    3-4 Minuten", "Massimo 20 secondi" after "il messaggio per la segreteria"), as minutes × the speaking
+    rate, with the bound around the duration; in a sentence that asks for it, not someone else's rule
+    or the user's own talk ("Meine Präsentation soll 10 Minuten dauern. Wie viele Folien …?")."""
+    from sagepred.length_instructions import WORDS_PER_UNIT, LengthRequest
+
+    before, after = _SPOKEN_REACH
+    if c.how_many.search(prompt):
+        return None  # "… soll 10 Minuten dauern. Wie viele Folien sollte ich einplanen?"
+    for noun in c.speech.finditer(prompt):
+        if c.possessive.search(" ".join(prompt[: noun.start()].split()[-2:])):
+            continue  # "Meine Präsentation …": the user's own talk
+        for duration in c.duration.finditer(prompt, max(0, noun.start() - before), noun.end() + after):
+            low = c.number(duration.group("low"))
+            high = c.number(duration.group("high")) if duration.group("high") else None
+            if low is None or low <= 0:
+                continue
+            sentences = [" ".join(_sentence_of(prompt, at, at)) for at in (noun.start(), duration.start())]
+            if not any(c.request.search(s) for s in sentences) or any(
+                c.reported.search(s) or c.own_task.search(s) for s in sentences
+            ):
+                continue  # "Unser Lehrer hat gesagt, das Referat soll 10 Minuten dauern": not asked for
+            count = (low + high) / 2 if high and high > low else low
+            minutes = count / 60.0 if duration.group("second") else count
+            minutes *= _bound(
+                c, prompt, prompt[max(0, duration.start() - 30) : duration.start()], duration.end()
+            )
+            return LengthRequest(
+                "absolute",
+                minutes * WORDS_PER_UNIT["minute"],
+                1.0,
+                "minute",
+                minutes,
+                duration.group(0),
+                c.grammar.code,
+            )
+    return None
+
+
 def _bound(c: _Compiled, prompt: str, near: str, end: int) -> float:
     """The factor of a bound around a count: 0.8 at most, 1.15 at least, 1 otherwise; the longer of two
     matches wins ("не меньше" is at least, not "меньше")."""
@@ -536,9 +585,9 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         if c.own_task.search(before):
             continue  # "Tengo que escribir un ensayo de 2000 palabras, ¿cómo me organizo?"
         if c.possessive.search(
-            clause_before[-8:] if grammar.no_spaces else " ".join(clause_before.split()[-2:])
+            clause_before[-8:] if grammar.no_spaces else " ".join(clause_before.split()[-3:])
         ):
-            continue  # "meine 10 Punkte", "我的論文兩萬字"
+            continue  # "meine 10 Punkte", "ma nouvelle de 500 mots", "我的論文兩萬字"
         if grammar.code == "ja" and (
             _JA_EXISTS.match(prompt, match.end())
             or (_JA_TEXT_OF.match(prompt, match.end()) and not c.request.search(sentence))
@@ -573,7 +622,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
             continue  # "in massimo 6 passaggi", not "约24万种"
         if not (asks or bounded or lead or alone):
             continue
-        if _QUESTION.search(sentence.strip()) and not asks and not lead:
+        opens_the_question = re.match(r"\s*[:：]", after) is not None  # "En moins de 100 mots : pourquoi …?"
+        if _QUESTION.search(sentence.strip()) and not asks and not lead and not opens_the_question:
             continue
         if grammar.no_spaces and _OR_QUESTION.search(sentence):
             continue  # "简历写一页还是两页比较好？": a choice asked about, not a length asked for
@@ -656,6 +706,9 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
         if best.unit == "one_word":
             return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, best.text, code)
         return LengthRequest("absolute", best.words, 1.0, best.unit, best.count, best.text, code)
+    spoken = _spoken(prompt, c)
+    if spoken is not None:
+        return spoken
     code_only = _code_only(prompt, c)
     if code_only is not None:
         return code_only
