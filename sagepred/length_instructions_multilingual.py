@@ -268,10 +268,16 @@ class _Compiled:
         measure = r"(?:个|個)?" if grammar.code == "zh" else ""
         self.count = re.compile(rf"{b}(?P<low>{number}){rng}{gap}{measure}(?:{units}){e}", flags)
         self.speech = re.compile(rf"{b}(?:{grammar.speeches}){e}", flags)
-        self.duration = re.compile(
-            rf"{b}(?P<low>{number}){rng}\s*(?:(?P<minute>{grammar.minutes})|(?P<second>{grammar.seconds})){e}",
-            flags,
-        )
+        durations = [
+            rf"{b}(?P<low>{number}){rng}\s*(?:(?P<minute>{grammar.minutes})|(?P<second>{grammar.seconds})){e}"
+        ]
+        self.inverted = None
+        if grammar.code == "ru":  # "строк 12", "предложения в два", "минуты на 2-3": about so many
+            after = rf"\s+(?:на\s+|в\s+)?(?P<low>{number})(?:\s*(?:-|–|до)\s*(?P<high>{number}))?{e}"
+            prose = "|".join(f"(?P<{unit}>{nouns})" for unit, nouns in grammar.units.items())
+            self.inverted = re.compile(rf"{b}(?:{prose}){after}", flags)
+            durations.append(rf"{b}(?:(?P<minute>{grammar.minutes})|(?P<second>{grammar.seconds})){after}")
+        self.durations = [re.compile(d, flags) for d in durations]
         self.compound = (
             re.compile(rf"(?<!\w)(?P<low>{digits}|(?:{pieces}){{1,6}})-?(?P<unit>seitig|zeilig)\w*", flags)
             if grammar.code == "de"
@@ -499,7 +505,8 @@ def _spoken(prompt: str, c: _Compiled) -> LengthRequest | None:
     for noun in c.speech.finditer(prompt):
         if c.possessive.search(" ".join(prompt[: noun.start()].split()[-2:])):
             continue  # "Meine Präsentation …": the user's own talk
-        for duration in c.duration.finditer(prompt, max(0, noun.start() - before), noun.end() + after):
+        window = (max(0, noun.start() - before), noun.end() + after)
+        for duration in (d for pattern in c.durations for d in pattern.finditer(prompt, *window)):
             low = c.number(duration.group("low"))
             high = c.number(duration.group("high")) if duration.group("high") else None
             if low is None or low <= 0:
@@ -548,6 +555,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
     matches = list(c.count.finditer(prompt))
     if c.compound is not None:
         matches += list(c.compound.finditer(prompt))
+    if c.inverted is not None:
+        matches += list(c.inverted.finditer(prompt))
     short_prompt = len(prompt) <= 160 and "\n" not in prompt.strip()
     software = _SOFTWARE.search(prompt) is not None
     for match in matches:
