@@ -441,7 +441,7 @@ FRENCH = LanguageGrammar(
     list_verbs=(
         r"donne(?:-moi|z-moi)?|liste|listez|[ée]num[èe]re|[ée]num[ée]rez|cite|citez|propose(?:-moi)?|"
         r"proposez(?:-moi)?|sugg[èe]re(?:-moi)?|sugg[ée]rez|recommande(?:-moi)?|indique|trouve(?:-moi)?|"
-        r"g[ée]n[èe]re|[ée]cris|[ée]crivez|fais|faites|il me faut|j'ai besoin de"
+        r"g[ée]n[èe]re|[ée]cris|[ée]crivez|fais|faites|il me faut|j'ai besoin de|lister"
     ),
     lead_in=r"en|de|sur|d'|[àa]",
     at_most=(
@@ -989,7 +989,10 @@ CHINESE = LanguageGrammar(
         "page": r"页|頁|张纸|張紙",
         "line": r"行",
     },
-    items=(r"个|個|条|條|点|點|项|項|种|種|则|則|首|篇|款|招|步"),
+    items=(
+        r"个(?!小时|月|星期|礼拜|钟头|人)|個(?!小時|月|星期|禮拜|鐘頭|人)|条|條|点|點|项|項|种|種|则|則|首|篇|款|招|步|"
+        r"本|部|家|道"
+    ),
     list_verbs=r"列出|列举|列舉|给我|給我|提供|推荐|推薦|写出|寫出|想出|举出|舉出|说出|說出|总结出|總結出|建议|建議|提出|给出|給出|列",
     lead_in=r"用|以|写|寫|在|为|為|成",
     at_most=r"不超过|不超過|最多|不要超过|不要超過|少于|少於|控制在|不多于|不多於|限",
@@ -1012,7 +1015,7 @@ CHINESE = LanguageGrammar(
     one_word=r"一个词|一個詞|一个字|一個字|一词|一詞",
     yes_no=r"是或否|是或不是|是还是否|是還是否|是/否|是／否|对或错|對或錯|是否回答|回答是或|能或不能|会或不会|會或不會|可以或不可以|有或没有|有或沒有",
     short_answer=(
-        r"(?:只|仅|僅)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我)?(?:一个|一個)?"
+        r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我)?(?:一个|一個)?"
         r"(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期)|"
         r"直接(?:给我|給我|给出|給出|回答|说|說)?(?:数字|數字|答案|结果|結果)|本身|"
         r"不要解释|不要解釋|不用解释|不用解釋|无需解释|無需解釋"
