@@ -366,6 +366,15 @@ class _Compiled:
         value = total + current
         return value if value > 0 else None
 
+    def joined_range(self, text: str) -> tuple[float, float] | None:
+        """Two number words joined by "and" that count up, a range ("zwischen drei und fünf Absätzen",
+        "entre dos y tres páginas"), not a compound ("vingt et un", "hundert und fünf")."""
+        parts = re.split(r"\s+(?:y|e|et|und|и)\s+", text.strip(), maxsplit=1, flags=re.IGNORECASE)
+        if len(parts) != 2:
+            return None
+        low, high = self.number(parts[0]), self.number(parts[1])
+        return (low, high) if low is not None and high is not None and low < high else None
+
 
 def _cjk_number(pieces: list[str], grammar: LanguageGrammar) -> float | None:
     """A Chinese or Japanese numeral: "一百五十" 150, "两千五百" 2,500, "十五" 15, "三五" (two neighbouring
@@ -549,6 +558,10 @@ def _bound(c: _Compiled, prompt: str, near: str, end: int) -> float:
     return 1.0
 
 
+_RANGE_OPENER = re.compile(r"(?<!\w)(?:от|entre|zwischen|tra|fra|de|du|da)\s*$", re.IGNORECASE)
+"""Before a range's first number ("от трёх до пяти", "entre dos y tres"): its bounds are the range's."""
+
+
 def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
     grammar = c.grammar
     quoted = _quoted_spans(prompt)
@@ -572,6 +585,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         high = (
             c.number(match.group("high")) if "high" in match.re.groupindex and match.group("high") else None
         )
+        if high is None and (joined := c.joined_range(match.group("low"))) is not None:
+            low, high = joined  # "zwischen drei und fünf Absätzen"
         if low is None:
             continue
         count = (low + high) / 2 if high is not None and high > low else low
@@ -607,6 +622,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
             continue
         asks = bool(c.request.search(sentence) or (unit == "item" and c.list_verb.search(sentence)))
         factor = _bound(c, prompt, near, match.end())
+        if high is not None and _RANGE_OPENER.search(near):
+            factor = 1.0  # "от трёх до пяти абзацев": a range, not "at least three"
         bounded = factor != 1.0 or bool(c.about.search(near) or c.about_after.match(prompt, match.end()))
         lead = bool(c.lead_in.search(near) or c.lead_after.match(prompt, match.end()))
         weak_lead = re.search(r"(?<!\w)(?:de|di|d'|von|of|da)\s*$", near, re.IGNORECASE) is not None
