@@ -422,12 +422,12 @@ _SPOKEN = re.compile(
 90-second video script", "a eulogy, about five minutes long", "a toast … About 2 minutes when spoken",
 "an elevator pitch … It should take about 30 seconds to say out loud"."""
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.IGNORECASE)
+"""Before a range ("between 200 and 300 words"); before a single count it is the task's data
+("the distance between two points", "a dialogue between two characters")."""
 _SET_ASIDE = re.compile(
     r"\b(?:ignore|forget|disregard|drop|skip|never ?mind)(?: about)? (?:the|that|your|my)\s*$", re.I
 )
 """Before a count whose rule the request sets aside: "Ignore the one-sentence rule for this one"."""
-"""Before a range ("between 200 and 300 words"); before a single count it is the task's data
-("the distance between two points", "a dialogue between two characters")."""
 _EACH = re.compile(r"\b(?:each|every)\b", re.IGNORECASE)
 _QUOTED = re.compile(
     r"\"[^\"\n]{1,300}\"|\u201c[^\u201d\n]{1,300}\u201d|(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)"
@@ -857,6 +857,7 @@ def _is_quoted(spans: list[tuple[int, int]], position: int) -> bool:
 
 
 _OR_TWO = re.compile(r"\s+or\s+(?:two|2)\b", re.IGNORECASE)
+"""After "a paragraph": "or two", one and a half."""
 
 
 def _stated_count(match: re.Match[str]) -> float | None:

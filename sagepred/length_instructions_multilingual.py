@@ -792,10 +792,9 @@ def _code_only(prompt: str, c: _Compiled, code_task: bool = False) -> LengthRequ
 
 def code_only_request(prompt: str) -> LengthRequest | None:
     """:func:`_code_only` for a programming task written in another language ("Arregla esto, solo el
-    código:\n```…```"), in the languages of its request: its first paragraph, where pasted code does
-    not outweigh the words, else the whole prompt."""
-    request = prompt.split("\n\n", 1)[0]
-    languages = detect_languages(request) or detect_languages(prompt)
+    código:" over pasted code), in the languages of its request: its first paragraph, where pasted code
+    does not outweigh the words."""
+    languages = detect_languages(prompt.split("\n\n", 1)[0])
     return next(
         (r for code in languages if (r := _code_only(prompt, _compiled(code), True)) is not None), None
     )
