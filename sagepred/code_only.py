@@ -31,7 +31,7 @@ _NOUNS = (
     r"regular expression|function|functions|program|implementation|yaml|json|html|css|diff|patch|"
     r"class|method|config|configuration|dockerfile|makefile|solution|pattern|expression|filter|"
     r"file contents|file|contents|manifest|markup|latex|bash|shell|powershell|python|javascript|typescript|"
-    r"yml|xml|schema|template|definitions?|impl"
+    r"yml|xml|schema|template|definitions?|impl|(?:code )?blocks?|one line|awk|sed|jq|grep|git command"
 )
 _LEAD = r"(?:^|[.!?:;,(\n]\s*|\b(?:please|pls|plz|and|then|but|so)\s+|[-–—]\s*)"
 _VERB = (
@@ -42,7 +42,7 @@ _ADJECTIVES = r"(?:[\w.+#-]+\s+){0,2}"
 _CLOSES = r"(?=[ \t]*(?:[.,;:!)\]\n]|[-–—]|$|please|pls|plz|no\b|without\b|thanks|thx))"
 _NOT_THE_ANSWER = (
     r"(?![\w-]|\s+(?:names?|signatures?|that|which|who|to|for|of|in|is|was|works?|returns?|runs?|prints?|"
-    r"outputs?|should|will|would|can|does|did)\b)"
+    r"outputs?|should|will|would|can|does|did|containing|matching|where|whose|from|contains?|has|have)\b)"
 )
 _FLAGS = re.IGNORECASE
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -98,16 +98,20 @@ _PHRASES: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, tuple[str, ...]],
         (r"\b(?:answer|reply|respond) (?:in|with) code\b", None, ("in code", "with code")),
         (r"\bkeep (?:the )?(?:prose|explanations?|commentary|talk|chatter) out\b", None, ("keep",)),
         (r"\bno words(?=\s*(?:[.,;:!)\n]|$))", None, ("no words",)),
+        (r"\bzero (?:commentary|explanations?|prose|words|talk)\b", None, ("zero",)),
+        (r"\bnothing (?:else )?(?:around|before|after) it\b", None, ("nothing",)),
+        # "Strip all explanations.", as an instruction of its own (not "a script that strips all comments")
+        (r"\bstrip (?:all |any |the )?(?:explanations?|prose|commentary)\b", _LEAD, ("strip",)),
         # "no explanation", "without any commentary", "skip the preamble", not "no explanation of sockets"
         (
             r"\b(?:no|without(?: any)?|skip(?: the| any)?|omit(?: the| any)?|leave out(?: the| any)?)[ \t]+"
             r"(?:(?:further|additional|extra|other|surrounding|accompanying|written|verbal)[ \t]+)?"
-            r"(?:explanations?|commentary|prose|preamble|chit-?chat|yapping|fluff|talk|talking|chatter|small talk|"
+            r"(?:explanations?|explain|commentary|prose|preamble|chit-?chat|yapping|fluff|talk|talking|chatter|small talk|"
             r"(?:text|words) (?:before|after|around|outside)|(?:extra|other|additional) text)\b"
             r"(?!\s+(?:of|about|on|for|why|how|what|as to)\b)",
             None,
             (
-                "explanation",
+                "expla",
                 "commentary",
                 "prose",
                 "preamble",
@@ -122,7 +126,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, tuple[str, ...]],
         ),
         # "don't explain", "do not add any commentary", not "don't explain the basics"
         (
-            r"\b(?:do not|don't|dont|never)\s+(?:(?:explain|elaborate)(?=\s*(?:[.,;:!)\n]|[-–—]|$|it\b|anything|"
+            r"\b(?:do not|don't|dont|never)\s+(?:(?:explain|elaborate|narrate)(?=\s*(?:[.,;:!)\n]|[-–—]|$|it\b|anything|"
             r"(?:the|your) (?:code|solution|answer|changes)\b|just\b|only\b))|"
             r"add (?:any )?(?:explanations?|text|prose|commentary)|include (?:any )?(?:explanations?|text|prose|commentary)|"
             r"write (?:any )?(?:explanations?|prose))\b",
@@ -157,7 +161,8 @@ _LISTS_ABSENCES = re.compile(
     _FLAGS,
 )
 _EXPLAIN_REQUEST = re.compile(
-    r"(?<!n't )(?<!dont )(?<!not )(?<!never )(?<!need to )\b(?:explain|walk (?:me |us )?through)\b|"
+    r"(?<!n't )(?<!dont )(?<!not )(?<!never )(?<!need to )(?<!any )(?<!without )(?<!no )"
+    r"\b(?:explain|walk (?:me |us )?through)\b|"
     r"\b(?:with|add|include|plus|and) (?:an? |some |short |brief )*explanations?\b",
     _FLAGS,
 )

@@ -144,7 +144,7 @@ _UNITS = {
     "page": r"pages?",
     "character": r"characters?|chars?",
     "stanza": r"stanzas?",
-    "token": r"tokens?|tokns?",
+    "token": r"tokens?|tokns?|toks?",
     "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
     r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
     r"entries|entry|rows?|headlines?|taglines?|stories|poems?",
@@ -298,7 +298,7 @@ _OUTPUT_VERBS = (
     r"summari[sz]e|sum up|sum (?:it|this|that|these|those|them|everything) up|explain|tell|answer|reply|respond|come up with|brainstorm|share|offer"
 )
 _SIZE_PREPOSITIONS = (
-    r"in|within|using|with|under|below|at most|no more th[ae]n|no longer than|less than|fewer than|"
+    r"in|within|using|with|under|sub-?|below|at most|no more th[ae]n|no longer than|less than|fewer than|"
     r"shorter than|up to|about|around|roughly|nearly|approximately|approx\.?|ca\.|exactly|maximum(?: of)?|max|"
     r"at least|maybe|perhaps|ideally|in like|something like"
 )
@@ -329,7 +329,8 @@ _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|into|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: it| this| yourself| (?:your|the|my) [\w-]+)? to|"
-    rf"cap(?:ped)?(?: it| this| (?:your|the|my) [\w-]+)? at|"
+    rf"cap(?:ped)?(?: it| this| (?:your|the|my) [\w-]+)? at|(?:response|answer|reply|output|token|word|length) "
+    rf"(?:budget|limit|cap) is|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
     rf"\b{_I_NEED}(?: an?)?)\s*$",
@@ -350,7 +351,7 @@ _ADJECTIVE_COUNT = re.compile(
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
-    rf"(?:(?:^\s*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
+    rf"(?:(?:^[\s'\"\u2019\u201d)\]]*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
     rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together|(?<=you )do)"
     rf"(?: me| us)?|(?:^\s*(?:need|want)|\b{_I_NEED})(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
@@ -397,7 +398,7 @@ negative, or neutral." (not "write the answer to each question")."""
 _IN_A_FORM = re.compile(r"\b(?:in|as|into)(?: an?| one)?\s*$", re.IGNORECASE)
 """Before "a haiku" in "describe the sea in a haiku", "write it as a tweet", "turn this into a tweet"."""
 _WORD_COUNT_LABEL = re.compile(
-    rf"\b(?P<label>word count|word limit|number of words|token limit|token count|number of tokens)"
+    rf"\b(?P<label>word count|word limit|number of words|token limit|token count|number of tokens|token budget|word budget)"
     rf"(?:\s+for (?:the|your) (?:answer|response|reply|output))?(?:\s*[:=]\s*|\s+(?:of\s+)?)(?P<n>{_DIGITS})\b",
     re.IGNORECASE,
 )
@@ -451,7 +452,7 @@ _WORD_COMPOUND = re.compile(
 )
 """After "N word": a compound noun ("15 word problems", "3 word games"), not a count of words."""
 _AT_MOST = re.compile(
-    rf"(?:under|below|at most|no more th[ae]n|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
+    rf"(?:under|sub-?|below|at most|no more th[ae]n|no longer than|(?<!\bno )(?<!\bnot )(?:less|fewer) than|"
     rf"shorter than|up to|maximum(?: of)?|max|not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
     rf"(?:limit|keep)(?:ed)?(?: \w+){{0,2}} to|cap(?:ped)? (?:it|this|(?:the|your|my) \w+) at|(?:word )?limit\s*:|<=?|≤)\s*$",
     re.I,
@@ -496,7 +497,7 @@ _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", r
 _COUNT_THEN_TEXT = re.compile(rf"\s*(?:[\w'-]+\s+)?(?:{_TEXT_NOUNS})\b", re.IGNORECASE)
 """After a count that opens a sentence: the text it sizes ("500 word essay on dogs", "3 para essay")."""
 _DESCRIBES = re.compile(
-    r"(?:\b(?:is|was|are|were|has|had|(?<!should )(?<!must )(?<!would )(?<!will )(?<!to )run|runs|ran|contains|"
+    r"(?:(?<!budget )(?<!limit )\b(?:is|was|are|were|has|had|(?<!should )(?<!must )(?<!would )(?<!will )(?<!to )run|runs|ran|contains|"
     r"contained)|'s)"
     r"(?: (?:about|around|roughly|approximately|over|under|nearly|almost|just|only|currently|now|already|at))*\s*$|"
     r"\b(?:my|our|his|her|their)\s*$|"
@@ -721,10 +722,19 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     )
     if _WEAK_LEAD_IN.search(before) and not _CLAUSE_VERB.search(sentence) and not bound_alone:
         return False  # "A sestina is 6 stanzas of 6 lines", "resumes over 2 pages"; not "Over 1,000 words please."
-    if _in_question_without_request(prompt, match, sentence) and (
-        _DATA_PREPOSITION.search(before)
-        or _words_after(prompt, match) >= 3
-        or (_FACT_QUESTION.match(sentence) and not _ANSWER_SIZE_LEAD_IN.search(before))
+    if _CONDITION.search(clause):
+        return False  # "if I create 3 treasure tokens with a spell, do they …?"
+    opens_the_question = (
+        _OPENS_THE_QUESTION.match(prompt, match.end()) is not None
+    )  # "max 64 tokens — what's …?"
+    if (
+        not opens_the_question
+        and _in_question_without_request(prompt, match, sentence)
+        and (
+            _DATA_PREPOSITION.search(before)
+            or _words_after(prompt, match) >= 3
+            or (_FACT_QUESTION.match(sentence) and not _ANSWER_SIZE_LEAD_IN.search(before))
+        )
     ):
         return False  # "What do you call a poem with 14 lines?", "why do my texts over 160 characters show up …?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
@@ -733,6 +743,10 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
 
 
+_CONDITION = re.compile(r"\bif (?:i|we|you|they|he|she)\b[^,.;:?!]*$", re.IGNORECASE)
+"""Before a count in a condition ("if I create 3 treasure tokens …"): a case put, not a request."""
+_OPENS_THE_QUESTION = re.compile(r"\s*(?:[:：]|[—–]|-\s)")
+"""After a count that sizes the question it introduces: "max 64 tokens — what's the capital …?"."""
 _FACT_QUESTION = re.compile(r"\s*(?:why(?! (?:don't|not)\b)|how come|who|when|where)\b", re.IGNORECASE)
 """A question of fact ("Why do sonnets have exactly 14 lines?"): a count in it is its topic."""
 _ANSWER_SIZE_LEAD_IN = re.compile(
@@ -1023,7 +1037,7 @@ def _labelled_word_count(prompt: str) -> LengthRequest | None:
     if count is None or count <= 0:
         return None
     label = match.group("label").lower()
-    bound = 0.8 if label.endswith("limit") else 1.0
+    bound = 0.8 if label.endswith(("limit", "budget")) else 1.0
     unit = "token" if "token" in label else "word"
     words = count * bound * WORDS_PER_UNIT[unit]
     return LengthRequest("absolute", words, 1.0, unit, count, match.group(0))

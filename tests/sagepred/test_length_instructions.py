@@ -419,11 +419,16 @@ def test_a_blind_set_of_conversations_is_read() -> None:
     assert len(score.relative_misses) <= 1, score.relative_misses
 
 
-def test_a_blind_set_of_lengths_in_tokens_is_read() -> None:
-    """70 prompts by a helper who never saw the grammar: 35 ask for a length in tokens (six in other
-    languages), 35 name tokens otherwise (crypto, games, tokenization, max_tokens, pricing, auth, the
-    user's own text). Held out: 31 of 35 read, none wrong, 1 false reading (docs/predictor.md)."""
-    path = Path(__file__).resolve().parents[1] / "data" / "length_tokens_blind.jsonl"
+@pytest.mark.parametrize(
+    ("name", "size", "least_read"),
+    [("length_tokens_blind.jsonl", 70, 34), ("length_tokens_blind_2.jsonl", 50, 24)],
+)
+def test_a_blind_set_of_lengths_in_tokens_is_read(name: str, size: int, least_read: int) -> None:
+    """Prompts by helpers who never saw the grammar: half ask for a length in tokens (six of the first
+    set in other languages), half name tokens otherwise (crypto, games, tokenization, max_tokens,
+    pricing, auth, the user's own text). Held out: 31 of 35 read, none wrong, 1 false reading; the
+    second set, after the first's lessons, 18 of 25, none wrong, 1 false (docs/predictor.md)."""
+    path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     asked = [r for r in rows if r["tokens"] is not None]
     readings = [parse_length_request(r["prompt"]) for r in asked]
@@ -434,8 +439,8 @@ def test_a_blind_set_of_lengths_in_tokens_is_read() -> None:
     false = [
         r["prompt"] for r in rows if r["tokens"] is None and parse_length_request(r["prompt"]).unit == "token"
     ]
-    assert len(rows) == 70 and len(asked) == 35
-    assert sum(within) >= 34, [r["prompt"] for r, ok in zip(asked, within, strict=True) if not ok]
+    assert len(rows) == size and len(asked) == size // 2
+    assert sum(within) >= least_read, [r["prompt"] for r, ok in zip(asked, within, strict=True) if not ok]
     assert not false, false
 
 
