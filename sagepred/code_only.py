@@ -167,7 +167,6 @@ _EXPLAIN_REQUEST = re.compile(
     _FLAGS,
 )
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
-_QUOTES = {'"', "'", "\u201c", "\u2018"}
 
 
 @dataclass(frozen=True)
@@ -192,14 +191,12 @@ def find_code_only(
 ) -> CodeOnly | None:
     """The first request for code alone in ``prompt``, or None (also None when the prompt asks for an
     explanation as well). ``naming_code``: only phrases that name the code ("just the regex", not
-    "don't explain"); ``quoted(position)``: whether a position is inside quotes (such phrases are
-    someone else's)."""
+    "don't explain"); ``quoted(position)``: whether a position is quoted (such phrases are someone
+    else's; inline code always is)."""
     for found in _candidates(prompt):
         if naming_code and _NAMES_CODE.search(found.text) is None:
             continue
-        if prompt[max(0, found.start - 1) : found.start] in _QUOTES or _inside_inline_code(
-            prompt, found.start
-        ):
+        if _inside_inline_code(prompt, found.start):
             continue
         if _LISTS_ABSENCES.search(prompt, max(0, found.start - 40), found.start):
             continue

@@ -1219,9 +1219,7 @@ def _code_task_request(prompt: str) -> LengthRequest:
     """A programming task's request: "the full program", or yes / no in a short prompt ("Does
     list.sort() return None? Answer true or false."); its other counts describe its data ("in a word",
     "3 rows"), and an answer with code in it is not sized by its prose ("explain it in a paragraph")."""
-    code = _code_size_request(prompt)
-    if code is None:
-        code = code_only_request(prompt)
+    code = _code_size_request(prompt, _find_code_only(prompt)) or code_only_request(prompt)
     if code is not None:
         return code
     yes_no = _unquoted_match(_YES_NO, prompt) if len(prompt) < 400 else None
@@ -1230,32 +1228,35 @@ def _code_task_request(prompt: str) -> LengthRequest:
     return NO_REQUEST
 
 
-def _asks_for_code(prompt: str) -> bool:
-    """Whether a prompt not read as a programming task asks for code alone: by name ("Give me the bash
+def _code_alone_asked(prompt: str) -> CodeOnly | None:
+    """Where a prompt not read as a programming task asks for code alone: by name ("Give me the bash
     command to find large files. Only the command."), or with "no explanation / no prose" where it
-    names code ("awk to sum column 3 of a CSV. one line, no prose"); elsewhere "no explanation" stays a
-    brief answer."""
-    if _find_code_only(prompt) is None:
-        return False
-    return names_code(prompt) or _find_code_only(prompt, naming_code=True) is not None
+    names code or asks for the full program ("awk to sum column 3 of a CSV. one line, no prose");
+    elsewhere "no explanation" stays a brief answer. One scan of the prompt unless it names no code."""
+    found = _find_code_only(prompt)
+    if found is None or names_code(prompt) or _FULL_CODE.search(prompt):
+        return found
+    return _find_code_only(prompt, naming_code=True)
 
 
 def _find_code_only(prompt: str, naming_code: bool = False) -> CodeOnly | None:
-    """:func:`~sagepred.code_only.find_code_only` with this grammar's quotes."""
+    """:func:`~sagepred.code_only.find_code_only` with this grammar's quotes (a phrase that opens a
+    quote or sits inside one is someone else's)."""
 
     @functools.cache
     def spans() -> list[tuple[int, int]]:
         return _quoted_spans(prompt)
 
-    return find_code_only(prompt, naming_code, lambda at: _is_quoted(spans(), at))
+    return find_code_only(
+        prompt, naming_code, lambda at: prompt[max(0, at - 1) : at] in _QUOTES or _is_quoted(spans(), at)
+    )
 
 
-def _code_size_request(prompt: str) -> LengthRequest | None:
+def _code_size_request(prompt: str, code_only: CodeOnly | None) -> LengthRequest | None:
     """The factor a request for code asks for: "the full program" (:data:`FULL_CODE_MULTIPLIER`),
-    "only the code, no explanation" (:data:`CODE_ONLY_MULTIPLIER`), both ("the complete script, code
-    only": their product), or None."""
+    ``code_only``, a request for the code alone (:data:`CODE_ONLY_MULTIPLIER`), both ("the complete
+    script, code only": their product), or None."""
     full_code = _FULL_CODE.search(prompt)
-    code_only = _find_code_only(prompt)
     if code_only is None:
         if full_code is None:
             return None
@@ -1443,7 +1444,7 @@ def _parse_english(prompt: str) -> LengthRequest:
     form = _form_request(prompt)
     if form is not None:
         return form
-    code = _code_size_request(prompt) if _FULL_CODE.search(prompt) or _asks_for_code(prompt) else None
+    code = _code_size_request(prompt, _code_alone_asked(prompt))
     if code is not None:
         return code
     detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(
