@@ -88,10 +88,20 @@ class LanguageGrammar:
             "help": "asking for code alone ('solo el código', 'sin explicación' in a request for code)"
         },
     )
+    reasons: str = field(
+        default="(?!)",
+        metadata={"help": "asking for reasons after a closed answer ('… y explica por qué')"},
+    )
+    no_reasons: str = field(
+        default="(?!)",
+        metadata={"help": "a negation beside a word of reasons ('sin explicación', '理由はいらない')"},
+    )
 
 
 SPANISH = LanguageGrammar(
     code="es",
+    reasons=r"expl[ií]ca(?:me|lo|nos)?|explicaci[oó]n|justifica|razona|argumenta|por qu[eé]",
+    no_reasons=r"\b(?:sin|no|nada de)\b",
     numbers={
         "un": 1,
         "uno": 1,
@@ -188,11 +198,13 @@ SPANISH = LanguageGrammar(
     how_many=r"cu[aá]nt[oa]s?|cu[aá]l es el n[uú]mero",
     rate=r"(?:por|al|cada) (?:d[ií]a|p[aá]gina|minuto|hora|semana|mes)|diari[oa]s",
     one_word=r"(?:en|con) (?:una sola|una|un[ao] [uú]nica) palabra|una sola palabra|solo una palabra",
-    yes_no=r"s[ií] o no|s[ií]/no|\(s[ií]/no\)",
+    yes_no=r"s[ií] o no|s[ií]/no|\(s[ií]/no\)|[\"«“']?verdadero[\"»”']? o [\"«“']?falso",
     short_answer=(
-        r"(?:solo|s[oó]lo|solamente|[uú]nicamente) (?:el|la|los) (?:n[uú]mero|nombre|resultado|"
-        r"respuesta|c[oó]digo|letra|fecha)|sin explicaci[oó]n(?:es)?|(?:solo|s[oó]lo|[uú]nicamente) con (?:la|el) "
-        r"(?:letra|n[uú]mero|nombre|opci[oó]n)"
+        r"(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) (?:con )?(?:el|la|los|un|una) (?:n[uú]mero|nombre|resultado|"
+        r"respuesta|c[oó]digo|letra|fecha|etiqueta|categor[ií]a|emoji|apellido|puntuaci[oó]n|nota|valor|palabra)|"
+        r"sin explicaci[oó]n(?:es)?|(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) con (?:la|el) "
+        r"(?:letra|n[uú]mero|nombre|opci[oó]n)|(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) con una de "
+        r"(?:estas|las siguientes|las) (?:etiquetas|categor[ií]as|opciones)"
     ),
     few_words=r"en (?:pocas|unas pocas|muy pocas) palabras",
     brief=(
@@ -245,6 +257,8 @@ SPANISH = LanguageGrammar(
 
 PORTUGUESE = LanguageGrammar(
     code="pt",
+    reasons=r"expli(?:que|ca|ca[cç][aã]o|ca[cç][oõ]es)|justifi(?:que|ca)|por ?qu[eê]|argumente",
+    no_reasons=r"\b(?:sem|n[aã]o|nada de)\b",
     numbers={
         "um": 1,
         "uma": 1,
@@ -341,10 +355,12 @@ PORTUGUESE = LanguageGrammar(
         r"(?:em|com|numa) (?:uma |uma [uú]nica |uma s[oó] |s[oó] uma |[uú]nica )?palavra|"
         r"uma [uú]nica palavra|s[oó] uma palavra"
     ),
-    yes_no=r"sim ou n[aã]o|sim/n[aã]o|\(sim/n[aã]o\)",
+    yes_no=r"sim ou n[aã]o|sim/n[aã]o|\(sim/n[aã]o\)|[\"«“']?verdadeiro[\"»”']? ou [\"«“']?falso",
     short_answer=(
-        r"(?:s[oó]|somente|apenas) (?:o|a|os) (?:n[uú]mero|nome|resultado|resposta|c[oó]digo|letra|data|"
-        r"palavra|ano)|(?:s[oó]|somente|apenas) com (?:a|o) (?:letra|n[uú]mero|nome|op[cç][aã]o)|so o nome|"
+        r"(?:s[oó]|somente|apenas|unicamente|exclusivamente) (?:o|a|os|um|uma) (?:n[uú]mero|nome|resultado|resposta|"
+        r"c[oó]digo|letra|data|palavra|ano|etiqueta|r[oó]tulo|categoria|emoji|apelido|sobrenome|nota)|"
+        r"(?:s[oó]|somente|apenas|unicamente|exclusivamente) com (?:a|o|um|uma) (?:letra|n[uú]mero|nome|op[cç][aã]o|"
+        r"etiqueta|r[oó]tulo|categoria|apelido|sobrenome|palavra|emoji)|so o nome|"
         r"sem explica[cç][aã]o|sem explica[cç][oõ]es"
     ),
     few_words=r"em (?:poucas|pouquíssimas) palavras",
@@ -398,6 +414,8 @@ PORTUGUESE = LanguageGrammar(
 
 FRENCH = LanguageGrammar(
     code="fr",
+    reasons=r"expli(?:que|quez|quer|cation)|justifie[zr]?|argumente|pourquoi",
+    no_reasons=r"\b(?:sans|pas|ne|aucune?)\b",
     numbers={
         "un": 1,
         "une": 1,
@@ -471,10 +489,11 @@ FRENCH = LanguageGrammar(
     how_many=r"combien",
     rate=r"par (?:jour|page|minute|heure|semaine|mois)|quotidien(?:ne)?s?",
     one_word=r"(?:en|d') ?un (?:seul )?mot|un seul mot",
-    yes_no=r"oui ou non|oui/non|par oui ou par non|\(oui/non\)",
+    yes_no=r"oui ou non|oui/non|par oui ou par non|\(oui/non\)|[\"«“']?\s*vrai\s*[\"»”']? ou [\"«“']?\s*faux",
     short_answer=(
-        r"(?:juste|seulement|uniquement) (?:le|la|les) (?:nombre|chiffre|nom|r[ée]sultat|r[ée]ponse|"
-        r"code|lettre|date|mot|ann[ée]e)|sans explication"
+        r"(?:juste|seulement|uniquement|exclusivement) (?:avec |par )?(?:le|la|les|l'|un|une) ?(?:nombre|chiffre|nom|"
+        r"r[ée]sultat|r[ée]ponse|code|lettre|date|mot|ann[ée]e|cat[ée]gorie|[ée]tiquette|label|emoji|note|score|"
+        r"valeur|nom de famille)|sans explication"
     ),
     few_words=r"en quelques mots|en peu de mots",
     brief=(
@@ -529,6 +548,8 @@ FRENCH = LanguageGrammar(
 
 ITALIAN = LanguageGrammar(
     code="it",
+    reasons=r"spiega(?:mi|re|zione)?|motiva(?:zione)?|giustifica|perch[eé]",
+    no_reasons=r"\b(?:senza|non|niente)\b",
     numbers={
         "un": 1,
         "uno": 1,
@@ -601,10 +622,11 @@ ITALIAN = LanguageGrammar(
     how_many=r"quant[oaie]",
     rate=r"(?:al|per|ogni) (?:giorno|pagina|minuto|ora|settimana|mese)|giornalier[ie]",
     one_word=r"(?:in|con) una (?:sola )?parola|una sola parola",
-    yes_no=r"s[iì] o no|s[iì]/no|\(s[iì]/no\)",
+    yes_no=r"s[iì] o no|s[iì]/no|\(s[iì]/no\)|[\"«“']?vero[\"»”']? o [\"«“']?falso",
     short_answer=(
-        r"(?:solo|soltanto|solamente) (?:con )?(?:il|la|i|le|l') ?(?:numero|nome|risultato|risposta|codice|lettera|"
-        r"data|parola|anno)|senza spiegazion[ei]"
+        r"(?:solo|soltanto|solamente|esclusivamente|unicamente) (?:con )?(?:il|la|i|le|l'|un|una) ?(?:numero|nome|"
+        r"risultato|risposta|codice|lettera|data|parola|anno|etichetta|categoria|emoji|cognome|voto|punteggio|valore|"
+        r"partita iva)|senza spiegazion[ei]"
     ),
     few_words=r"in poche parole",
     brief=(
@@ -651,6 +673,8 @@ ITALIAN = LanguageGrammar(
 
 GERMAN = LanguageGrammar(
     code="de",
+    reasons=r"erkl[äa]r\w*|begr[üu]nd\w*|warum|wieso",
+    no_reasons=r"\b(?:ohne|nicht|keine?n?)\b",
     numbers={
         "ein": 1,
         "eine": 1,
@@ -736,10 +760,11 @@ GERMAN = LanguageGrammar(
     how_many=r"wie viele|wieviele|wie viel|wieviel|wie lange",
     rate=r"(?:pro|am|je|jeden) (?:tag|seite|minute|stunde|woche|monat)|t[äa]glich",
     one_word=r"(?:in|mit) (?:einem|nur einem|einem einzigen) wort|ein einziges wort|nur ein wort",
-    yes_no=r"ja oder nein|ja/nein|\(ja/nein\)",
+    yes_no=r"ja oder nein|ja/nein|\(ja/nein\)|[\"„“']?(?:richtig|wahr)[\"“”']? oder [\"„“']?falsch",
     short_answer=(
-        r"nur (?:die|den|das) (?:zahl|namen|name|ergebnis|antwort|code|buchstaben|datum|jahreszahl|"
-        r"jahr|wort)|"
+        r"(?:nur|ausschlie[ßs]lich|lediglich|einzig) (?:mit )?(?:die|den|das|der|dem|einer|einem|ein|eine) "
+        r"(?:zahl|namen|name|ergebnis|antwort|code|buchstaben|datum|jahreszahl|jahr|wort|kategorie|label|etikett|"
+        r"bezeichnung|note|bewertung|wert|emoji|nachnamen|vornamen)|"
         r"ohne erkl[äa]rung(?:en)?"
     ),
     few_words=r"in (?:wenigen|ein paar) worten",
@@ -797,6 +822,8 @@ GERMAN = LanguageGrammar(
 
 RUSSIAN = LanguageGrammar(
     code="ru",
+    reasons=r"объясн\w*|обоснуй\w*|почему|поясни\w*",
+    no_reasons=r"(?<!\w)(?:без|не|нет)(?!\w)",
     numbers={
         "один": 1,
         "одно": 1,
@@ -917,9 +944,10 @@ RUSSIAN = LanguageGrammar(
     how_many=r"сколько|как долго",
     rate=r"в (?:день|минуту|час|неделю|месяц)|на (?:странице|страницу)|ежедневно|за (?:день|час|минуту)",
     one_word=r"одним словом|в одно слово|одно слово",
-    yes_no=r"да или нет|да/нет|\(да/нет\)",
+    yes_no=r"да или нет|да/нет|\(да/нет\)|[\"«“']?верно[\"»”']? или [\"«“']?неверно|правда или ложь",
     short_answer=(
-        r"только (?:число|цифру|название|имя|фамилию|год|результат|ответ|код|букву|дату|слово)|"
+        r"только (?:число|цифру|название|имя|фамилию|год|результат|ответ|код|букву|дату|слово|метку|категорию|"
+        r"оценку|балл|эмодзи|инн|номер|значение)|"
         r"без объяснени[йя]"
     ),
     few_words=r"в нескольких словах|в паре слов|парой слов|в двух словах|в двух-тр[её]х словах",
@@ -964,6 +992,8 @@ RUSSIAN = LanguageGrammar(
 
 CHINESE = LanguageGrammar(
     code="zh",
+    reasons=r"解释|解釋|说明理由|說明理由|理由|为什么|為什麼|原因",
+    no_reasons=r"不要|不用|无需|無需|别|別|不必|不需要",
     numbers={
         "零": 0,
         "〇": 0,
@@ -1012,11 +1042,13 @@ CHINESE = LanguageGrammar(
     modal=r"必须|必須|应该|應該|只能|不能|可以|要求",
     how_many=r"多少|几页|幾頁|几行|幾行|几段|幾段|几个字节|幾個字節|几个字符|幾個字符|多长时间|多長時間|多久",
     rate=r"每天|每日|每页|每頁|每分钟|每分鐘|每小时|每小時|每行|每段|每次",
-    one_word=r"一个词|一個詞|一个字|一個字|一词|一詞",
+    one_word=r"一个词|一個詞|一个字(?![符母节節])|一個字(?![符母节節])|一词|一詞",
     yes_no=r"是或否|是或不是|是还是否|是還是否|是/否|是／否|对或错|對或錯|是否回答|回答是或|能或不能|会或不会|會或不會|可以或不可以|有或没有|有或沒有",
     short_answer=(
-        r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我)?(?:一个|一個)?"
-        r"(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期)|"
+        r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我|发|發)?(?:一个|一個)?"
+        r"(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期|emoji|表情|标签|標籤|"
+        r"类别|類別|分类|分類|姓氏|姓|分数|分數)|"
+        r"(?:只|仅|僅)(?:需|要)?(?:输出|輸出|回答|回复|回覆|写|寫|说|說)[“「\"']|"
         r"直接(?:给我|給我|给出|給出|回答|说|說)?(?:数字|數字|答案|结果|結果)|本身|"
         r"不要解释|不要解釋|不用解释|不用解釋|无需解释|無需解釋"
     ),
@@ -1049,6 +1081,8 @@ CHINESE = LanguageGrammar(
 
 JAPANESE = LanguageGrammar(
     code="ja",
+    reasons=r"理由|説明|なぜ|根拠",
+    no_reasons=r"いらない|不要|なし|しないで|せずに|書かないで",
     numbers={
         "〇": 0,
         "一": 1,
@@ -1099,9 +1133,13 @@ JAPANESE = LanguageGrammar(
     how_many=r"何文字|何字|何ページ|何行|何段落|何語|何音|いくつ|何個|何点|どのくらい|どれくらい|何分|何時間|速い|遅い",
     rate=r"1日|一日|毎日|1ページあたり|あたり|ごとに|毎分|1分",
     one_word=r"一語で|単語一つで|一単語で",
-    yes_no=r"はいかいいえ|はい/いいえ|はい・いいえ|はいまたはいいえ|イエスかノー|YesかNo|「はい」か「いいえ」",
+    yes_no=(
+        r"はい\s*か\s*いいえ|はい/いいえ|はい・いいえ|はいまたはいいえ|イエスかノー|YesかNo|「はい」か「いいえ」|"
+        r"[○〇◯]か[×✕]|[○〇◯]×で"
+    ),
     short_answer=(
-        r"(?:数字|数値|答え|名前|都市名|人名|国名|結果|記号|単語|年)(?:だけ|のみ)|"
+        r"(?:数字|数値|答え|名前|都市名|人名|国名|結果|記号|単語|年|ラベル|カテゴリー?|名字|苗字|姓|絵文字|選択肢|点数|"
+        r"スコア)(?:だけ|のみ)|"
         r"だけ(?:を)?(?:書いて|答えて|教えて)|のみ(?:を)?(?:書いて|答えて|回答)"
     ),
     few_words=r"数語で|数単語で|二言三言で|一言で|ひとことで",

@@ -56,6 +56,7 @@ import re
 from dataclasses import dataclass
 
 from sagepred.code_only import CODE_ONLY_MULTIPLIER, CodeOnly, find_code_only, names_code
+from sagepred.length_fields import field_of, keyed_length, relative_field
 from sagepred.length_instructions_multilingual import (
     CHARACTER_LANGUAGES,
     TOKENS_PER_WORD_BY_LANGUAGE,
@@ -232,7 +233,7 @@ _OPENING_LIST = re.compile(
 """A prompt that opens with the list it asks for: "5 tips for better sleep", "Top 4 features to look for
 in a password manager?", "100 random fantasy character names please"."""
 _ONE_WORD = re.compile(
-    r"\b(?:in|with|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
+    r"\b(?:in|with|w/?|using|answer in|reply in|respond in)\s+(?:one|a single|1)\s+word\b|"
     r"\bone[- ]word (?:answer|reply|response)\b|\bin a word\b|\bsingle[- ]word\b|"
     r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word(?: only| answer| please| pls| plz)?\s*[.!?]*\s*$|"
     r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word (?:only|answer|please|pls|plz)\s*[,;]\s",
@@ -240,6 +241,12 @@ _ONE_WORD = re.compile(
 )
 _ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
 """"Give me a one-liner": a line of text (not "one-liners", a list of them)."""
+_ONE_LINE_ANSWER = re.compile(
+    r"\b(?:in|as|with) (?:a|one) one[- ]line (?:answer|reply|response|summary|description|explanation|definition)\b"
+    r"(?!\s+(?:of|for|to) (?:each|every|all)\b)",
+    re.IGNORECASE,
+)
+""""In a one-line answer, what's …": a line of text."""
 _ONE_PAGER = re.compile(r"\bone[- ]pager\b", re.IGNORECASE)
 """"We need a one-pager": a page."""
 _YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"']?false)"
@@ -333,6 +340,7 @@ _LEAD_IN = re.compile(
     rf"(?:budget|limit|cap) is|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
     rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
+    rf"(?:^|[.!?:\n]\s*)(?:return|output)(?: only| just| exactly)?|"
     rf"\b{_I_NEED}(?: an?)?)\s*$",
     re.IGNORECASE,
 )
@@ -370,26 +378,32 @@ _CLAUSE_VERB = re.compile(
 _SHORT_NOUNS = (
     r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
     r"answer|result|option|choice|title|symbol|abbreviation|acronym|initials|emoji|percentage|amount|total|"
-    r"sum|price|city|country|colou?r|tag"
+    r"sum|price|city|country|colou?r|tag|verdict|intent|string|character|e-?mail address|url|phone number|"
+    r"grade|class|sentiment|language code|code word"
 )
 _SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|write|provide|state)(?: back)?"
 _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final |[a-z]+ )?"
     rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
-    rf"{_SHORT_VERB}(?: with)? (?:exactly |only |just )?(?:a single|one single|one) (?:{_SHORT_NOUNS})\b"
+    rf"{_SHORT_VERB}(?: with)? (?:exactly |only |just )?(?:a single|one single|one) (?:[a-z_]+ )?(?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
-    rf"{_SHORT_VERB}(?: with)? (?:the|a|one) (?:single |final )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
+    rf"{_SHORT_VERB}(?: with)? (?:the|a|one|your) (?:single |final |[a-z]+ )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
+    rf"{_SHORT_VERB}(?: with)? (?:nothing but|nothing other than) (?:the|a|an|one|your) (?:single |final |[a-z]+ )?"
+    rf"(?:{_SHORT_NOUNS})\b|"
     rf"(?:^|[.?!:;,\n][\"'”’)]?\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final |[\w-]+'s )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
-    rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
+    rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:[a-z]+ )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
     r"\b(?:respond|reply|answer|(?<!\bto )say)(?: with)?(?: only| just)? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
     r"(?<!allowed to )(?<!supposed to )(?<!able to )"
-    r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with)?(?: only| just)?:? "
-    r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only)?\s*(?:[.!]|$)",
+    r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with| your \w+ as)?(?: only| just)?:? "
+    r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only|(?:,|with|and) nothing (?:else|more))?\s*(?:[.!]|$)|"
+    r"\b(?:respond|reply|answer|output)(?: with| your \w+ as)?(?: only| just)?:? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
+    r"[\"\u201d'\u2019] or [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}[\"\u201d'\u2019]"
+    r"\s*(?:only|(?:,|with|and) nothing (?:else|more))?\s*(?:[.!]|$)",
     re.IGNORECASE,
 )
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
@@ -489,7 +503,10 @@ _LIST_MARKER = re.compile(r"\s*(?:\d{1,2}[.)]|[-*•])\s")
 _WEAK_LEAD_IN = re.compile(r"(?<!minimum )(?<!maximum )(?<!total )\b(?:of|over)\s*$", re.IGNORECASE)
 """Lead-ins that make a count the answer's only with an output verb in its clause ("write a poem of 12
 lines", not "6 stanzas of 6 lines")."""
-_DATA_PREPOSITION = re.compile(r"\b(?:with|of|over)\s*$", re.IGNORECASE)
+_DATA_PREPOSITION = re.compile(
+    r"\b(?:with|of|over)(?:\s+(?:about|around|roughly|approximately|nearly|almost|just|only|some))?\s*$",
+    re.IGNORECASE,
+)
 _REQUEST_IN = re.compile(rf"\b{_I_NEED}\b", re.IGNORECASE)
 """A request inside a sentence: "… but first I just need an outline, 6 bullet points."."""
 _NEED_THEN_COUNT = re.compile(r"\s*(?:please\s+)?(?:need|want)\s+(?:an?\s+)?", re.IGNORECASE)
@@ -658,11 +675,22 @@ def _clause_before(prompt: str, start: int) -> str:
     return re.split(r"[.?!;:\n,]", before)[-1]
 
 
+_EXISTING_TEXT = re.compile(
+    r"\b(?:the|this|that|these|those|my|our|your|his|her|their|its)\s+$", re.IGNORECASE
+)
+_WRITES_TEXT = re.compile(
+    r"\b(?:write|draft|compose|create|generate|produce|prepare|craft|develop|put together|make)\b",
+    re.IGNORECASE,
+)
+
+
 def _governs_adjective_count(prompt: str, start: int) -> bool:
     """Whether an output verb opens the clause of a count used as an adjective, through a list of
     adjectives ("give me a thorough, 5000-word analysis") when the comma leaves a word or two; or the
     count opens its clause before the text's name ("500 word essay on dogs")."""
     clause = _clause_before(prompt, start)
+    if _EXISTING_TEXT.search(prompt, max(0, start - 12), start) and not _WRITES_TEXT.search(clause):
+        return False  # "Explain the one-word motto", "summarise my 300-page report": a text that exists
     if _GOVERNED.search(clause):
         return True
     count = _COUNT.match(prompt, start)
@@ -687,6 +715,10 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     """
     before = prompt[max(0, match.start() - 40) : match.start()]
     text = match.group(0)
+    field = field_of(prompt, match.start())
+    if field is not None:  # "Length: approximately 120 words", "Input limit: at most 2000 characters"
+        each = _EACH.match(prompt, match.end()) and not _PER_ANSWER.match(prompt, match.end())
+        return field == "answer" and not _RATE.match(prompt, match.end()) and not each
     clause = _clause_before(prompt, match.start())
     sentence = _sentence_before(prompt, match.start())
     request = re.split(r"[:;]", sentence)[-1]  # "Ignore the one-sentence rule for this one: explain in …"
@@ -704,7 +736,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False  # "Ignore the one-sentence rule for this one: explain in 3 paragraphs …"
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
-    if _EACH.search(clause):
+    if _EACH.search(clause) and not _EACH_OF_THE.search(sentence):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
     if match.group("article"):
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
@@ -848,6 +880,9 @@ def _article_count_is_instruction(prompt: str, match: re.Match[str], unit: str) 
         or _SIZE_WORD.search(match.group(0))
     ):
         return False
+    field = field_of(prompt, match.start())
+    if field is not None:  # "Length: half a page", "OUTPUT REQUIREMENTS: a single page"
+        return field == "answer"
     if not _sentence_before(prompt, match.start()).strip():  # "Half a page on the chorus, please."
         return _ARTICLE_OPENS_REQUEST.match(prompt, match.end()) is not None
     if "-" in match.group(0):  # "do a half-page summary": a compound, as "a one-page summary" is
@@ -910,7 +945,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         count = _stated_count(match)
         if count is None:
             continue
-        if unit == "item" and count < 2:
+        if unit == "item" and (count < 2 or _illustrates_the_answer(prompt, match.start())):
             continue
         if not _is_instruction(prompt, match):
             continue
@@ -936,8 +971,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
         text = match.group(0)
         if unit == "line" and count == 1:  # "a one-line answer" is a short sentence, not a list's line
             unit = "one_line"
-        if unit == "item":  # "50 stories under ten words each": items times their own length
-            per = _per_item_length(prompt, match.end())
+        if unit in ("item", "paragraph"):  # "50 stories under ten words each": items times their own length
+            per = _per_item_length(prompt, match.end(), qualified=unit == "paragraph")
             if per is not None:
                 inner = parse_number(per.group("low")) or 1.0
                 if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
@@ -965,12 +1000,22 @@ _ITEMS_BEFORE_EACH = re.compile(
 3 products", "all 5 finalists"."""
 
 
+_EACH_OF_THE = re.compile(rf"\beach of (?:the|these|those|your|my|our) (?P<n>{NUMBER})\s+[\w'-]+", re.I)
+"""Before a length in its sentence, the items it sizes: "Each of the 5 answers should be ~30 words.",
+"Summarize each of the 3 chapters in about 50 words"."""
+
+
 def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
     """How many items a length followed by "each" / "per …" is for ("Summarize the 10 commandments in
     one sentence each"), when its sentence names them before it; else None."""
+    sentence = _sentence_before(prompt, match.start())
+    each_of = _EACH_OF_THE.search(sentence)
+    if each_of is not None:  # "Each of the 5 answers should be ~30 words."
+        n = parse_number(each_of.group("n"))
+        return n if n is not None and 2 <= n <= 100 else None
     if not _EACH.match(prompt, match.end()):
         return None
-    named = list(_ITEMS_BEFORE_EACH.finditer(_sentence_before(prompt, match.start())))
+    named = list(_ITEMS_BEFORE_EACH.finditer(sentence))
     n = parse_number(named[-1].group("n")) if named else None
     return n if n is not None and 2 <= n <= 100 else None
 
@@ -980,17 +1025,25 @@ _PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED = 40, 72
 words each"), and farther when the length says it is each item's in the same sentence ("2 steps for
 starting a compost bin, with 3 sentences per step")."""
 _EACH = re.compile(r"\s*(?:each|apiece|per \w+)\b", re.I)
+_PER_ANSWER = re.compile(r"\s*per (?:response|answer|reply|message|output|turn)\b", re.I)
+"""After a count in a template's field: the answer's own unit ("Limit: 60 tokens per response")."""
+_EACH_BEFORE = re.compile(r"\beach\b[^,.;]{0,30}$", re.I)
+"""Before an item's length: ", each no longer than 12 words", ", each around 80 words"."""
+_SENTENCE_BREAK = re.compile(r"[.!?]|\n(?!\s*(?:[-*•]|\d{1,2}[.)])\s)")
+"""Between a list's count and each item's length: a sentence's end, or a line that is not the next
+bullet of a template's format ("- 4 bullets of review feedback\n- No more than 50 words per bullet")."""
 
 
-def _per_item_length(prompt: str, start: int) -> re.Match[str] | None:
-    """The length of each item after a list's count ending at ``start``, if one follows."""
+def _per_item_length(prompt: str, start: int, qualified: bool = False) -> re.Match[str] | None:
+    """The length of each item after a list's count ending at ``start``, if one follows; ``qualified``:
+    only a length said to be each one's ("3 paragraphs, each around 80 words")."""
     for reach in (_PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED):
         per = _COUNT.search(prompt, start, start + reach)
         if per is None or not per.group("low") or _unit_of(per) not in ("word", "sentence", "paragraph"):
             continue
-        if reach == _PER_ITEM_REACH or (
-            _EACH.match(prompt, per.end()) and not re.search(r"[.!?\n]", prompt[start : per.start()])
-        ):
+        between = prompt[start : per.start()]
+        each = _EACH.match(prompt, per.end()) or _EACH_BEFORE.search(between)
+        if (reach == _PER_ITEM_REACH and not qualified) or (each and not _SENTENCE_BREAK.search(between)):
             return per
     return None
 
@@ -1013,6 +1066,44 @@ def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | No
         quoted = _quoted_spans(prompt) if quoted is None else quoted
         if not _is_quoted(quoted, match.start()):
             return match
+    return None
+
+
+_EXPLAINED_AFTER = re.compile(
+    r"\b(?:explain|elaborate|justify|discuss|give (?:a |your |the )?(?:reasons?|reasoning|justification)|"
+    r"(?:with|and|plus) (?:a |an |your )?(?:short |brief |one-sentence )?(?:reasons?|explanation|justification|"
+    r"rationale)|(?:and|then) (?:say|tell me|explain) why)\b",
+    re.IGNORECASE,
+)
+_NOT_ASKED = re.compile(
+    r"\b(?:no|not|don'?t|do not|never|without|no need to|nor)\b[^.!?\n]{0,12}$", re.IGNORECASE
+)
+_BEFORE_THE_WORDS = ".?!:;,\n\"'\u201d\u2019)-\u2013\u2014 \t("
+"""What a closed answer's pattern may match before its first word ("…'? Only the name")."""
+_EXPLAINED_REACH = 160
+"""Characters after a closed answer ("in one word", "yes or no") where asking also for its reasons
+("… Elaborate on your choice", "… and explain why") makes the answer a usual one."""
+
+
+def _closed_answer(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` (a closed answer: one word, yes or no, just the label) outside
+    quotes that is not someone else's rule ("My teacher says answer with one word but …") and is not
+    followed by a request for the answer's reasons ("… Elaborate on your choice", "and explain why")."""
+    quoted: list[tuple[int, int]] | None = None
+    for match in pattern.finditer(prompt):
+        text = match.group(0)
+        start = match.start() + len(text) - len(text.lstrip(_BEFORE_THE_WORDS))
+        if prompt[start - 1 : start] in _QUOTES:
+            continue
+        quoted = _quoted_spans(prompt) if quoted is None else quoted
+        if _is_quoted(quoted, start):
+            continue
+        if _REPORTED.search(_CONTRAST.split(_sentence_before(prompt, start))[-1]):
+            return None
+        after = prompt[match.end() : match.end() + _EXPLAINED_REACH]
+        if any(not _NOT_ASKED.search(after[: found.start()]) for found in _EXPLAINED_AFTER.finditer(after)):
+            return None
+        return match
     return None
 
 
@@ -1041,6 +1132,28 @@ def _labelled_word_count(prompt: str) -> LengthRequest | None:
     unit = "token" if "token" in label else "word"
     words = count * bound * WORDS_PER_UNIT[unit]
     return LengthRequest("absolute", words, 1.0, unit, count, match.group(0))
+
+
+def _keyed_request(prompt: str) -> LengthRequest | None:
+    """A length given as a template's keyed number (:func:`sagepred.length_fields.keyed_length`):
+    ``"max_words": 120``, ``number_of_sentences: 6``, ``"num_bullets": 3`` with ``"words_per_bullet": 10``."""
+    keyed = keyed_length(prompt)
+    if keyed is None:
+        return None
+    count = keyed.count * keyed.bound
+    if keyed.unit != "item":
+        return LengthRequest(
+            "absolute", count * WORDS_PER_UNIT[keyed.unit], 1.0, keyed.unit, count, keyed.text
+        )
+    if keyed.count < 2:
+        return None
+    if keyed.per_item is not None:
+        return LengthRequest(
+            "absolute", keyed.count * keyed.per_item, 1.0, "items_of", keyed.count, keyed.text
+        )
+    return LengthRequest(
+        "absolute", list_words(keyed.count, "thing"), 1.0, "item", keyed.count, keyed.text, item_kind="thing"
+    )
 
 
 def _spoken_request(prompt: str) -> LengthRequest | None:
@@ -1084,7 +1197,7 @@ _PROGRAMMING = (
 binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)");
 names that are also English words count capitalised only ("go outside", "react to")."""
 _CODE_TASK = re.compile(
-    r"```|^\s*(?:def |import |from \w+ import|(?-i:class \w+\s*[({:])|>>>)|\bProblem:|\bQUESTION:|expert Python programmer|"
+    r"```|^\s*(?:def |import |from \w+ import|(?-i:class \w+\s*[({:])|>>>)|\bProblem:|(?-i:\A\s*QUESTION:)|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
     r"\bgiven an? (?:array|matrix|tree|graph) of\b|\bO\([^)]{0,12}n[^)]{0,12}\)|\b[a-z_]+\.[a-z_]+\([^)\n]{0,40}\)|"
     r"\bwrite (?:a|an) (?:python )?function\b|(?:^|[.!?:]\s*)returns? (?:the|a|an)\b|"
@@ -1394,16 +1507,21 @@ def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | No
 
 def _parse_english(prompt: str) -> LengthRequest:
     """:func:`_parse_one` for an English prompt."""
-    counted = _count_request(prompt) or _labelled_word_count(prompt) or _spoken_request(prompt)
+    counted = (
+        _count_request(prompt)
+        or _labelled_word_count(prompt)
+        or _keyed_request(prompt)
+        or _spoken_request(prompt)
+    )
     if counted is not None and counted.unit != "item":
         return counted
-    one_liner = _governed_match(_ONE_LINER, prompt)
+    one_liner = _governed_match(_ONE_LINER, prompt) or _unquoted_match(_ONE_LINE_ANSWER, prompt)
     if one_liner is not None:
         return LengthRequest("absolute", WORDS_PER_UNIT["line"], 1.0, "one_line", 1.0, one_liner.group(0))
     one_pager = _governed_match(_ONE_PAGER, prompt)
     if one_pager is not None:
         return LengthRequest("absolute", WORDS_PER_UNIT["page"], 1.0, "page", 1.0, one_pager.group(0))
-    one_word = _unquoted_match(_ONE_WORD, prompt)
+    one_word = _closed_answer(_ONE_WORD, prompt)
     if one_word is not None:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
     if counted is not None:
@@ -1417,6 +1535,7 @@ def _parse_english(prompt: str) -> LengthRequest:
             if not _is_quoted(quoted, m.start())
             and not _own_need(prompt, m)
             and not _asks_about_the_set(prompt, m)
+            and not _illustrates_the_answer(prompt, m.start("n"))
         ),
         None,
     )
@@ -1433,12 +1552,12 @@ def _parse_english(prompt: str) -> LengthRequest:
     follow_up = _follow_up_list(prompt)
     if follow_up is not None:
         return follow_up
-    yes_no = _unquoted_match(_YES_NO, prompt)
+    yes_no = _closed_answer(_YES_NO, prompt)
     if yes_no is not None and yes_no.group(0).lower().rstrip().endswith(("question", "answer")):
         yes_no = yes_no if _CLAUSE_VERB.search(_clause_before(prompt, yes_no.start())) else None
     if yes_no is not None and len(prompt) < 400:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
-    short = _SHORT_ANSWER.search(prompt)
+    short = _closed_answer(_SHORT_ANSWER, prompt)
     if short is not None and len(prompt) < 400 and not _FOR_EACH.search(prompt):
         return LengthRequest("absolute", 1.0, 1.0, "short_answer", 1.0, short.group(0).strip(" .?!:;\n"))
     form = _form_request(prompt)
@@ -1447,6 +1566,12 @@ def _parse_english(prompt: str) -> LengthRequest:
     code = _code_size_request(prompt, _code_alone_asked(prompt))
     if code is not None:
         return code
+    sized = relative_field(prompt)
+    if sized is not None:  # "Length: short", "Verbosity: high"
+        direction, text = sized
+        if direction > 0:
+            return LengthRequest("relative", None, DETAILED_MULTIPLIER, "detailed", None, text)
+        return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, text)
     detailed = _unquoted_match(_DETAILED, prompt) or _governed_match(
         _DETAILED_GOVERNED, prompt, sentence=True
     )
@@ -1499,6 +1624,18 @@ def _asks_about_the_set(prompt: str, match: re.Match[str]) -> bool:
     if not opens.startswith(("what", "which")) or " the " not in f" {opens} ":
         return False
     return _ABOUT_THE_SET.match(prompt, match.end()) is not None
+
+
+_ILLUSTRATIONS = re.compile(
+    r"(?:a few|a couple(?: of)?|several|some)\s+(?:more\s+)?(?:examples?|instances|illustrations)\b", re.I
+)
+
+
+def _illustrates_the_answer(prompt: str, count_start: int) -> bool:
+    """Whether the list counted at ``count_start`` is a few examples for an answer to a question before it
+    ("Why do emoji mean different things in different cultures? Give a few examples."): the question
+    sizes the answer."""
+    return _ILLUSTRATIONS.match(prompt, count_start) is not None and "?" in prompt[:count_start]
 
 
 def _follow_up_list(prompt: str) -> LengthRequest | None:

@@ -323,6 +323,8 @@ class _Compiled:
         self.yes_no = re.compile(rf"{b}(?:{grammar.yes_no}){e}", flags)
         self.short_answer = re.compile(rf"{b}(?:{grammar.short_answer}){e}", flags)
         self.code_only = re.compile(rf"{b}(?:{grammar.code_only}){e}", flags)
+        self.reasons = re.compile(rf"{b}(?:{grammar.reasons})", flags)
+        self.no_reasons = re.compile(grammar.no_reasons, flags)
         self.few_words = re.compile(rf"{b}(?:{grammar.few_words}){e}", flags)
         self.brief = re.compile(rf"{b}(?:{grammar.brief}){e}", flags)
         self.detailed = re.compile(rf"{b}(?:{grammar.detailed}){e}", flags)
@@ -440,18 +442,20 @@ def _line_spans(prompt: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", prompt)]
 
 
-def _in_pasted_material(prompt: str, start: int, c: _Compiled) -> bool:
+def _in_pasted_material(prompt: str, start: int, c: _Compiled, closed: bool = False) -> bool:
     """Whether ``start`` lies in text the prompt quotes: a middle line of a prompt of three lines or
     more, or a later line after one that ends with a colon or a first line that asks for something
-    ("Translate this notice:"), unless it is a short closing line (the request after the material)."""
+    ("Translate this notice:"), unless it is a short closing line (the request after the material).
+    ``closed`` (a closed answer: "nur die Kategorie", "solo la etiqueta"): a middle line is the
+    instruction's unless material was introduced before it ("Aufgabe: …\nAusgabe: nur die Kategorie.\n\nSatz: …")."""
     lines = _line_spans(prompt)
     if len(lines) < 2:
         return False
     index = max(0, bisect.bisect_right(lines, (start, len(prompt) + 1)) - 1)
-    if 0 < index < len(lines) - 1:
-        return True
     introduced = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
     introduced = introduced or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
+    if 0 < index < len(lines) - 1:
+        return introduced or not closed
     short = 35 if c.grammar.no_spaces else 100
     last_is_short = index == len(lines) - 1 and lines[index][1] - lines[index][0] <= short
     return index > 0 and introduced and not last_is_short
@@ -669,14 +673,34 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), lead or bounded)
 
 
-def _unquoted(pattern: re.Pattern[str], prompt: str, c: _Compiled) -> re.Match[str] | None:
-    """The first match of ``pattern`` outside quotes and pasted material."""
+_REASONS_REACH = 160
+"""Characters after a closed answer where asking also for its reasons makes the answer a usual one."""
+
+
+def _reasons_asked(prompt: str, end: int, c: _Compiled) -> bool:
+    """Whether the text after a closed answer ending at ``end`` asks for its reasons ("… y explica por
+    qué", "J'aimerais une vraie explication"), not without them ("sin explicación", "理由はいらない")."""
+    after = prompt[end : end + _REASONS_REACH]
+    for m in c.reasons.finditer(after):
+        beside = after[max(0, m.start() - 12) : m.start()]
+        if c.grammar.no_spaces:  # the negation may follow: 理由はいらない
+            beside += " " + after[m.end() : m.end() + 8]
+        if not c.no_reasons.search(beside):
+            return True
+    return False
+
+
+def _unquoted(
+    pattern: re.Pattern[str], prompt: str, c: _Compiled, closed: bool = False
+) -> re.Match[str] | None:
+    """The first match of ``pattern`` outside quotes and pasted material (``closed``: see
+    :func:`_in_pasted_material`)."""
     quoted = _quoted_spans(prompt)
     return next(
         (
             m
             for m in pattern.finditer(prompt)
-            if not _inside(quoted, m.start()) and not _in_pasted_material(prompt, m.start(), c)
+            if not _inside(quoted, m.start()) and not _in_pasted_material(prompt, m.start(), c, closed)
         ),
         None,
     )
@@ -739,7 +763,9 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
     if code_only is not None:
         return code_only
     for pattern, unit in ((c.one_word, "one_word"), (c.yes_no, "yes_no"), (c.short_answer, "short_answer")):
-        match = _unquoted(pattern, prompt, c)
+        match = _unquoted(pattern, prompt, c, closed=True)
+        if match is not None and _reasons_asked(prompt, match.end(), c):
+            continue  # "Vrai ou faux : … J'aimerais une vraie explication"
         if match is not None and (unit == "one_word" or len(prompt) < 600):
             return LengthRequest("absolute", 1.0, 1.0, unit, 1.0, match.group(0), code)
     few = _unquoted(c.few_words, prompt, c) if counting else None

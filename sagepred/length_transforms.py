@@ -693,6 +693,10 @@ def _quoted_source(line: str, match: re.Match[str]) -> str | None:
     return next(group for group in quoted.groups() if group is not None)
 
 
+_FIELD_LABEL = re.compile(r"\w+[ \t]*:[ \t]*[^\s]")
+"""A verb used as a field's label with its value on the same line ("Format: prose with the steps inline")."""
+
+
 def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTransform | None:
     """The request in ``prompt`` to transform a pasted text, or None (see the module docstring).
 
@@ -705,6 +709,8 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     if split is None:
         return None
     request, source, match = split
+    if _FIELD_LABEL.match(request, match.start()) and prompt.rstrip().endswith(request.rstrip()):
+        return None  # a template's field after its text: "Length: 2 pages\nFormat: memo header, then prose"
     verb = _verb_word(match)
     refused = _REFUSED.search(request)
     if refused and refused.group("verb").lower() == verb:

@@ -678,6 +678,7 @@ def test_a_long_document_is_read_at_both_ends() -> None:
         ("length_instructions_blind_9.jsonl", 100, 25, 22, 5),  # 75 more hard negatives
         ("length_instructions_blind_10.jsonl", 120, 65, 64, 0),  # lists, hedges, requirement lists
         ("length_instructions_blind_11.jsonl", 100, 55, 52, 3),  # pasted context, speech, non-native English
+        ("length_templates_blind.jsonl", 90, 45, 44, 1),  # templates: spec sheets, sections, XML, JSON
     ],
 )
 def test_probe_sets_written_without_the_parser_are_read(
@@ -689,7 +690,8 @@ def test_probe_sets_written_without_the_parser_are_read(
     and 2 false positives; the seventh, 75 hard negatives, 10; the eighth 54 of 58 and none; the ninth,
     75 more hard negatives, 22; the tenth 58 of 65, one wrong, two false positives and four relative
     requests missed; the eleventh 44 of 55, none wrong, five false positives and two relative requests
-    missed (docs/predictor.md)."""
+    missed; the templates 23 of 45, five wrong, three false positives of 45 and three of eight relative
+    requests missed (docs/predictor.md)."""
     path = Path(__file__).resolve().parents[1] / "data" / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     score = score_parser(rows)
@@ -700,3 +702,188 @@ def test_probe_sets_written_without_the_parser_are_read(
     assert len(score.relative_misses) <= 2, score.relative_misses
     assert score.read >= least_read, score.read
     assert len(score.false_positives) <= most_false_positives, score.false_positives
+
+
+def test_closed_answers_written_without_the_parser_are_read() -> None:
+    """Closed answers (a label, a letter, a score, true or false, an emoji, one field) and look-alikes that
+    ask for their reasons or mention them as content, by a helper that never saw the parser. Held out: 33
+    of 45 read, one wrong, 8 false positives of 45 (docs/predictor.md)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "length_closed_blind.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 90 and score.lengths == 45
+    assert score.read >= 43, score.wrong
+    assert len(score.wrong) <= 1, score.wrong  # an MT-bench judge prompt, sized by the answers it pastes
+    assert len(score.false_positives) <= 1, (
+        score.false_positives
+    )  # "10 one-word names … with a reason for each"
+    assert not score.relative_misses, score.relative_misses
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit"),
+    [
+        (
+            "Which response is better?\n\nResponse 1: Boil it.\nResponse 2: Fry it.\n\nReply with '1' or '2' and nothing else.",
+            "short_answer",
+        ),
+        (
+            "Compare the two summaries. Output your verdict as 'Verdict: A' or 'Verdict: B' with nothing else.",
+            "short_answer",
+        ),
+        (
+            "Answer 1 if the response below contains an address and 0 otherwise. Output nothing but the digit.",
+            "short_answer",
+        ),
+        ("Which country is Ulaanbaatar the capital of? Country name only.", "short_answer"),
+        ("Kindly reply with the category name only, nothing else.", "short_answer"),
+        (
+            "Possible intents: book, cancel, baggage. Reply with exactly one intent string and nothing else.",
+            "short_answer",
+        ),
+        (
+            "Return only the email address from the text below.\n\nHi, write to m.lopez@example.com. Thanks",
+            "short_answer",
+        ),
+        (
+            "Reference answer: 212F\nCandidate answer: 100\n\nIs the candidate correct? Respond with CORRECT or INCORRECT.",
+            "short_answer",
+        ),
+        ("can u tell me if this sounds mad. reply w one word only: 'ok fine whatever'", "one_word"),
+        ("In a one-line answer, what's the difference between TCP and UDP?", "one_line"),
+        ("Who wrote 'One Hundred Years of Solitude'? Name only, no explanation.", "short_answer"),
+    ],
+)
+def test_closed_answers_are_read(prompt: str, unit: str) -> None:
+    assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        'My landlord wrote: "Please confirm you will renew the lease. Answer yes or no." What should I consider?',
+        'Here\'s my system prompt: "You are a classifier. Respond with only the label." How do I stop the extra text?',
+        "lol why do ppl put 'output just the number' in their prompts, does it help??",
+        "My teacher says answer with one word but I don't understand photosynthesis, can you explain it?",
+        "If you had to sum up the Renaissance in a single word, what would it be? Elaborate on your choice.",
+        "Is coffee bad for you? Answer yes or no and explain why.",
+        "Compose a question which requires a yes or no answer.",
+        "What approach would you take to label tickets with about 2,000 labelled examples?",
+        "Why do emoji mean different things in different cultures? Give a few examples.",
+        "Task: Explain the one-word motto of the company to new employees: what it means and how to live it.",
+    ],
+)
+def test_closed_answer_look_alikes_are_not_read(prompt: str) -> None:
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+def test_a_closed_answer_without_its_reasons_is_still_read() -> None:
+    assert parse_length_request("Is Paris in France? Answer yes or no, no explanation.").unit == "yes_no"
+    assert parse_length_request("Classify it as spam or ham. Do not explain.").unit == "short_answer"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words", "unit"),
+    [
+        (
+            "ROLE: Tutor.\nGUIDELINES:\n- Use an analogy.\n- Response length: 2 paragraphs\n- End with a question.",
+            94.0,
+            "paragraph",
+        ),
+        (
+            "DOCUMENTS: [1] Warm water stresses coral.\nQUESTION: Why is the reef bleaching?\nANSWER GUIDELINES: Use only the documents. Length: approximately 120 words.",
+            120.0,
+            "word",
+        ),
+        (
+            "# Instructions\nWrite the newsletter section.\n## Format\nExactly 3 paragraphs, each around 80 words.\n## Tone\nWarm.",
+            240.0,
+            "items_of",
+        ),
+        (
+            "## Constraints\n- 120–150 words\n- One discount code\n## Task\nWrite the body of a spring sale email.",
+            135.0,
+            "word",
+        ),
+        (
+            "TASK: Draft the Statement of Need.\nOUTPUT REQUIREMENTS: a single page, plain prose, no headings.",
+            500.0,
+            "page",
+        ),
+        (
+            "Role: Policy analyst.\nTask: Write a memo on the four-day week.\nLength: 2 pages\nFormat: memo header, then prose",
+            1000.0,
+            "page",
+        ),
+        (
+            "task: Write a welcome message for new users.\ntone: upbeat\nlength: 250 words\nformat: prose with the steps inline",
+            250.0,
+            "word",
+        ),
+        (
+            "Questions to answer:\n1. Hours?\n2. Prices?\nEach of the 5 answers should be ~30 words. Output only the answers.",
+            150.0,
+            "items_of",
+        ),
+        (
+            "Campaign: Back to school\nReturn 10 bullet points, each no longer than 12 words, with tagline ideas.",
+            96.0,
+            "items_of",
+        ),
+        (
+            "OUTPUT FORMAT:\n- 4 bullets of review feedback\n- No more than 50 words per bullet",
+            160.0,
+            "items_of",
+        ),
+        (
+            '{"product": "tent", "max_words": 120, "style": "formal"}\nReturn only the description text.',
+            96.0,
+            "word",
+        ),
+        (
+            '{\n  "num_bullets": 3,\n  "words_per_bullet": 10\n}\nGenerate release notes following the config.',
+            30.0,
+            "items_of",
+        ),
+        ("<prompt>\n<study>Stress fell 18%.</study>\n<word_limit>200</word_limit>\n</prompt>", 160.0, "word"),
+        ("Concept: Newton's third law\nnumber_of_sentences: 6\nstyle: conversational", 108.0, "sentence"),
+        (
+            "You are a terse assistant. Limit: 60 tokens per response. Never use bullet points.",
+            60 * 0.8 / 1.294 * 1.294,
+            "token",
+        ),
+    ],
+)
+def test_lengths_in_templates_are_read(prompt: str, words: float, unit: str) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == unit and request.requested_words is not None, request
+    if unit == "token":
+        assert request.requested_tokens("cl100k") == pytest.approx(48.0)
+    else:
+        assert request.requested_words == pytest.approx(words, rel=0.01), request
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "SYSTEM CONFIG\nInput limit: the user text is at most 2000 characters.\nTask: Give feedback on the user's paragraph.",
+        'Here\'s my schema:\n\n{"title": "string", "word_count": 1200, "pages": 4}\n\nWhat fields am I missing?',
+        '{\n  "max_tokens": 256,\n  "summary_sentences": 3\n}\n\nwhich one wins if they conflict?',
+        "Create a text output using the given format.\nInput: Name: John\nCity: London\nFormat: Hi [name], this is [city] calling!",
+        '{"input_max_chars": 4000, "tone": "warm"}\nWrite a thank-you note to the volunteers.',
+    ],
+)
+def test_template_numbers_that_are_not_the_answers_length(prompt: str) -> None:
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit"),
+    [
+        ("Role: IT helpdesk bot\nLength: short\nUser: How do I connect to the VPN?", "brief"),
+        ("[Slack bot: /ask]\nMode: quick answer\nQuestion: What is git rebase?", "brief"),
+        ("<task>Explain photosynthesis.</task>\n<verbosity>high</verbosity>", "detailed"),
+    ],
+)
+def test_a_size_word_in_a_template_is_a_relative_request(prompt: str, unit: str) -> None:
+    assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)
