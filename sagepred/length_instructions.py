@@ -148,7 +148,7 @@ _UNITS = {
     "token": r"tokens?|tokns?|toks?",
     "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
     r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
-    r"entries|entry|rows?|headlines?|taglines?|stories|poems?",
+    r"entries|entry|rows?|headlines?|taglines?|stories|poems?|faqs?",
 }
 _UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
 _COUNT = re.compile(
@@ -239,6 +239,11 @@ _ONE_WORD = re.compile(
     r"(?:[?.!:\-–—]|^)\s*(?:in )?(?:one|a single|1) word (?:only|answer|please|pls|plz)\s*[,;]\s",
     re.IGNORECASE,
 )
+_FEW_WORD_ANSWER = re.compile(
+    r"\b(?P<n>two|three|four|five|2|3|4|5)[- ]word (?:answer|reply|response|title|name|summary)\b",
+    re.IGNORECASE,
+)
+""""Two-word answer: …", "a three-word title": an answer of that many words."""
 _ONE_LINER = re.compile(r"\bone[- ]liner\b", re.IGNORECASE)
 """"Give me a one-liner": a line of text (not "one-liners", a list of them)."""
 _ONE_LINE_ANSWER = re.compile(
@@ -253,8 +258,11 @@ _YES_NO_PAIR = r"(?:yes[\"']?\s*(?:or|/)\s*[\"']?no|true[\"']?\s*(?:or|/)\s*[\"'
 _YES_NO = re.compile(
     rf"(?<!allowed to )(?<!supposed to )(?<!only to )(?<!able to )"
     rf"\b(?:answer|reply|respond|output|say|just|only|simply)(?: to (?:the|this)(?: following)? \w+)?"
-    rf"(?: with| in)?(?: only| just| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
+    rf"(?: with| in)?(?: only| just| solely| simply| nothing but| nothing other than)?(?: a| either)?(?: simple| plain| single)?:?\s*"
     rf"[\"']?{_YES_NO_PAIR}\b|"
+    rf"\b(?:answer|reply|respond|output)(?: with)?(?: only| just| solely)? [\"']?(?:yes|true)[\"']? if\b|"
+    rf"(?<!\bto )(?<!\bshould )(?<!\bmust )(?<!\bwill )(?<!\bcan )\breturn (?:only |just )?[\"'](?:yes|true)[\"'] or "
+    rf"[\"'](?:no|false)[\"']|"
     rf"\byes[/ -]or[/ -]no (?:answer|question)\b|^\s*{_YES_NO_PAIR}\s*(?:[:?]|[-–—]\s)|"
     rf"(?:[?.!:,]|^)\s*\(?\s*{_YES_NO_PAIR}\s*(?:only|please)?(?:\s*(?:\?|\.|!|\)|$)|[ \t]*\n|\s{{2,}})|\(y/n\)|^\s*y/n\s*:|\by/n\s*[?.!]?\s*$",
     re.IGNORECASE,
@@ -268,8 +276,8 @@ _ANSWER_NOUNS = (
     r"synopsis|comment|email|text|post|update|list|rundown|take|primer|talk|speech|toast|pitch|blurb"
 )
 _BRIEF = re.compile(
-    rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|in short(?!,? (?:i|i'm|i've|we|we're|my|our)\b)|tl;?dr|summari[sz]e? in a few|"
-    rf"(?:be|keep (?:it|them|this|your answers?|the answers?)|short and|brief and) (?:brief|short)|"
+    rf"\b(?:briefly|concise(?:ly)?|succinct(?:ly)?|terse(?:ly)?|in short(?!,? (?:i|i'm|i've|we|we're|my|our)\b)|tl;?dr|summari[sz]e? in a few|"
+    rf"(?:be|keep (?:it|them|this|(?:your |the |all )?(?:answers?|replies|responses))|short and|brief and) (?:brief|short)|"
     rf"in a (?:brief|short) (?:manner|way|form)|"
     rf"in a nutshell|short and sweet|just the gist|nothing (?:too )?long(?=\s*[,.;!]|\s*$)|make (?:it|this) (?:much |a bit |a lot |way |even )?shorter|shorter,? please|shorten it|(?:explain|describe|tell|answer|summari[sz]e)(?: me| us| it| this)? shortly|no (?:further |additional )?explanations?(?: needed| necessary| required)?|"
     rf"without (?:any )?(?:explanations?|elaboration)|(?:do not|don't) (?:explain|elaborate)|"
@@ -379,20 +387,28 @@ _SHORT_NOUNS = (
     r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
     r"answer|result|option|choice|title|symbol|abbreviation|acronym|initials|emoji|percentage|amount|total|"
     r"sum|price|city|country|colou?r|tag|verdict|intent|string|character|e-?mail address|url|phone number|"
-    r"grade|class|sentiment|language code|code word"
+    r"grade|class|sentiment|language code|code word|id|identifier"
 )
-_SHORT_VERB = r"\b(?:respond|reply|answer|output|return|give(?: me| us)?|say|write|provide|state)(?: back)?"
+_SHORT_VERB = (
+    r"\b(?:respond|reply|answer|answr|output|return|give(?: me| us)?|say|write|provide|state|react)(?: back)?"
+    r"(?: to (?:this|that|the|my) \w+)?"
+)
+_NOT_OF_EACH = r"(?!\s+of\b(?!\s+(?:the|this|that|these|those)\b))"
+"""After a closed answer's noun: "the name of the person" is a name, "a list of …" or "the title of each" is not."""
 _SHORT_ANSWER = re.compile(
-    rf"{_SHORT_VERB}(?: with)? (?:only|just) (?:with )?(?:a single|one single|a|an|the|one) (?:final |[a-z]+ )?"
-    rf"(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
+    rf"{_SHORT_VERB}(?: with| w/?)? (?:only|just|jus|solely|simply) (?:with )?(?:a single|one single|a|an|the|one|that) "
+    rf"(?:final |[a-z]+ )?(?:{_SHORT_NOUNS})\b(?!\s*(?:count|list|for|per|to|that|which|who)\b){_NOT_OF_EACH}|"
+    rf"{_SHORT_VERB} with (?:the|a|an|one) (?:exact|single|correct|right|matching) (?:{_SHORT_NOUNS})\b|"
+    rf"{_SHORT_VERB}(?: with)? (?:only |exactly )?(?:one of(?: the following| these| the)?(?: \w+)?|one of)\s*:|"
     rf"{_SHORT_VERB}(?: with)? (?:exactly |only |just )?(?:a single|one single|one) (?:[a-z_]+ )?(?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
-    rf"{_SHORT_VERB} with (?:a single|one single|a|an|one) (?:{_SHORT_NOUNS})\b"
-    rf"(?!\s*(?:count|list|of|for|per|to|that|which|who)\b)|"
-    rf"{_SHORT_VERB}(?: with)? (?:the|a|one|your) (?:single |final |[a-z]+ )?(?:{_SHORT_NOUNS}) (?:only|alone)\b|"
+    rf"{_SHORT_VERB} with (?:a single|one single|a|an|one|the) (?:{_SHORT_NOUNS})\b"
+    rf"(?!\s*(?:count|list|for|per|to|that|which|who)\b){_NOT_OF_EACH}|"
+    rf"{_SHORT_VERB}(?: with)? (?:the|a|one|your) (?:single |final |[a-z]+ )?(?:{_SHORT_NOUNS})"
+    rf"(?: (?:only|alone)\b|,? (?:and )?nothing (?:else|more)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:nothing but|nothing other than) (?:the|a|an|one|your) (?:single |final |[a-z]+ )?"
     rf"(?:{_SHORT_NOUNS})\b|"
-    rf"(?:^|[.?!:;,\n][\"'”’)]?\s*)(?:just|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
+    rf"(?:^|[.?!:;,\n][\"'”’)]?\s*)(?:just|jus|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
     rf"(?:the|a|one) (?:single |final |[\w-]+'s )?(?:{_SHORT_NOUNS})\b(?!\s*(?:of|for|per|to|that|which|who)\b)|"
     rf"(?:^|[.?!:;\n\-–—]\s*)(?:the )?(?:[a-z]+ )?(?:{_SHORT_NOUNS}) only(?:,? (?:nothing else|no explanation|no other text))?"
     rf"\s*(?:[.!](?=\s|$)|$|(?=\s{{2,}}|\n))|"
@@ -400,11 +416,15 @@ _SHORT_ANSWER = re.compile(
     r"[\"\u201d'\u2019](?:\s+(?:and nothing (?:else|more)|only))?\s*(?:[.!]|$)|"
     r"(?<!allowed to )(?<!supposed to )(?<!able to )"
     r"\b(?:respond|reply|answer|output|classify)(?: (?:it|this) as| with| your \w+ as)?(?: only| just)?:? "
-    r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only|(?:,|with|and) nothing (?:else|more))?\s*(?:[.!]|$)|"
+    r"(?:[\"']?[\w-]+[\"']?,? ){1,4}or [\"']?[\w-]+[\"']?\s*(?:only|(?:,|with|and) nothing (?:else|more))?"
+    r"(?:\s*[-–—,;]\s*no (?:explanation|other text|commentary))?\s*(?:[.!]|$)|"
     r"\b(?:respond|reply|answer|output)(?: with| your \w+ as)?(?: only| just)?:? [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}"
     r"[\"\u201d'\u2019] or [\"\u201c'\u2018][^\"\u201d'\u2019\n]{1,24}[\"\u201d'\u2019]"
-    r"\s*(?:only|(?:,|with|and) nothing (?:else|more))?\s*(?:[.!]|$)",
-    re.IGNORECASE,
+    r"\s*(?:only|(?:,|with|and) nothing (?:else|more))?\s*(?:[.!]|$)|"
+    r"\b(?:respond|reply|answer|output|return)\b[^.\n]{0,40}\b(?:in|as) (?:the )?(?:yyyy-mm-dd|dd/mm/yyyy|mm/dd/yyyy|iso[- ]8601)"
+    r"(?: format)?,? (?:only|and nothing else|nothing else)\b|"
+    r"^[ \t]*(?:[-*•]\s*)?(?:output|response|answer|reply)(?: format)?\s*:\s*[<\[{][\w ]{1,20}[>\]}][ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 """Asking for an answer of a word or so: "respond with just a number", "answer with a single letter",
 "reply only with the final answer", "… Just the name.", 'Reply with just "OK".', "Reply positive,
@@ -1070,7 +1090,7 @@ def _unquoted_match(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | No
 
 
 _EXPLAINED_AFTER = re.compile(
-    r"\b(?:explain|elaborate|justify|discuss|give (?:a |your |the )?(?:reasons?|reasoning|justification)|"
+    r"\b(?:explain|elaborate|justify|discuss|give (?:a |your |the |some |\w+ )?(?:reasons?|reasoning|justification)|"
     r"(?:with|and|plus) (?:a |an |your )?(?:short |brief |one-sentence )?(?:reasons?|explanation|justification|"
     r"rationale)|(?:and|then) (?:say|tell me|explain) why)\b",
     re.IGNORECASE,
@@ -1083,6 +1103,44 @@ _BEFORE_THE_WORDS = ".?!:;,\n\"'\u201d\u2019)-\u2013\u2014 \t("
 _EXPLAINED_REACH = 160
 """Characters after a closed answer ("in one word", "yes or no") where asking also for its reasons
 ("… Elaborate on your choice", "… and explain why") makes the answer a usual one."""
+
+
+_SHORT_PROMPT = 400
+"""A prompt this short is all instruction; in a longer one a closed answer is asked in its first or last
+paragraph (the instruction before or after the pasted text), not inside the text."""
+_PARAGRAPH = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+")
+
+
+def _instruction_paragraph(prompt: str, match: re.Match[str]) -> str | None:
+    """The text where a closed answer asked at ``match`` holds: the whole prompt when it is short, else
+    its first or last paragraph when the match lies there and the paragraph is short; else None."""
+    if len(prompt) < _SHORT_PROMPT:
+        return prompt
+    paragraphs = list(_PARAGRAPH.finditer(prompt))
+    for paragraph in (paragraphs[0], paragraphs[-1]) if paragraphs else ():
+        if paragraph.start() <= match.start() < paragraph.end() and len(paragraph.group(0)) < _SHORT_PROMPT:
+            return paragraph.group(0)
+    return None
+
+
+_RELATIVE_CLAUSE = re.compile(r"\b(?:that|which|who)\s+(?:[\w'-]+\s+){0,12}$", re.IGNORECASE)
+_CLOSED_VERB_OPENS = re.compile(
+    r"\s*(?:please\s+)?(?:answer|reply|respond|output|return|say|classify|give|just|only)\b", re.I
+)
+_WHY_QUESTION = re.compile(
+    r"(?:^|[,;:]\s*)(?:why|how come|how (?:do|does|can|should) (?:i|we|you|people))\b", re.I
+)
+
+
+def _someone_elses_answer(prompt: str, start: int) -> bool:
+    """Whether a closed answer asked at ``start`` is what something else gives: inside a relative clause
+    ("a regex that matches only 'yes' or 'no'", "a quiz bot that expects users to reply A, B, C or D")
+    unless the sentence opens with the closed verb ("Answer the question that follows with one word"),
+    or in a question about why or how others do it ("Why do sentiment models output just one label?")."""
+    sentence = _sentence_before(prompt, start)
+    if _RELATIVE_CLAUSE.search(sentence) and not _CLOSED_VERB_OPENS.match(sentence):
+        return True
+    return _WHY_QUESTION.search(sentence) is not None and _is_a_question(prompt, start)
 
 
 def _closed_answer(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
@@ -1098,7 +1156,9 @@ def _closed_answer(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | Non
         quoted = _quoted_spans(prompt) if quoted is None else quoted
         if _is_quoted(quoted, start):
             continue
-        if _REPORTED.search(_CONTRAST.split(_sentence_before(prompt, start))[-1]):
+        if _REPORTED.search(_CONTRAST.split(_sentence_before(prompt, start))[-1]) or _someone_elses_answer(
+            prompt, start
+        ):
             return None
         after = prompt[match.end() : match.end() + _EXPLAINED_REACH]
         if any(not _NOT_ASKED.search(after[: found.start()]) for found in _EXPLAINED_AFTER.finditer(after)):
@@ -1335,7 +1395,7 @@ def _code_task_request(prompt: str) -> LengthRequest:
     code = _code_size_request(prompt, _find_code_only(prompt)) or code_only_request(prompt)
     if code is not None:
         return code
-    yes_no = _unquoted_match(_YES_NO, prompt) if len(prompt) < 400 else None
+    yes_no = _closed_answer(_YES_NO, prompt) if len(prompt) < _SHORT_PROMPT else None
     if yes_no is not None:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
     return NO_REQUEST
@@ -1524,6 +1584,10 @@ def _parse_english(prompt: str) -> LengthRequest:
     one_word = _closed_answer(_ONE_WORD, prompt)
     if one_word is not None:
         return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, one_word.group(0))
+    few_words = _closed_answer(_FEW_WORD_ANSWER, prompt)
+    if few_words is not None:
+        n = parse_number(few_words.group("n")) or 2.0
+        return LengthRequest("absolute", n, 1.0, "word", n, few_words.group(0))
     if counted is not None:
         return counted
     lists = list(_LIST.finditer(prompt)) or list(_OPENING_LIST.finditer(prompt[:_OPENING_SPAN]))
@@ -1555,10 +1619,11 @@ def _parse_english(prompt: str) -> LengthRequest:
     yes_no = _closed_answer(_YES_NO, prompt)
     if yes_no is not None and yes_no.group(0).lower().rstrip().endswith(("question", "answer")):
         yes_no = yes_no if _CLAUSE_VERB.search(_clause_before(prompt, yes_no.start())) else None
-    if yes_no is not None and len(prompt) < 400:
+    if yes_no is not None and _instruction_paragraph(prompt, yes_no) is not None:
         return LengthRequest("absolute", 1.0, 1.0, "yes_no", 1.0, yes_no.group(0))
     short = _closed_answer(_SHORT_ANSWER, prompt)
-    if short is not None and len(prompt) < 400 and not _FOR_EACH.search(prompt):
+    paragraph = _instruction_paragraph(prompt, short) if short is not None else None
+    if short is not None and paragraph is not None and not _FOR_EACH.search(paragraph):
         return LengthRequest("absolute", 1.0, 1.0, "short_answer", 1.0, short.group(0).strip(" .?!:;\n"))
     form = _form_request(prompt)
     if form is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagepred.code_only import CODE_ONLY_MULTIPLIER, names_code
+from sagepred.length_fields import answer_field_line, field_of, keyed_length, relative_field
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
 from sagepred.list_sizes import list_kind_in, list_words
 
@@ -452,6 +453,8 @@ def _in_pasted_material(prompt: str, start: int, c: _Compiled, closed: bool = Fa
     if len(lines) < 2:
         return False
     index = max(0, bisect.bisect_right(lines, (start, len(prompt) + 1)) - 1)
+    if answer_field_line(prompt[lines[index][0] : lines[index][1]]):
+        return False  # a template's field about the answer: "Länge: kurz und knackig", "篇幅：简短"
     introduced = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
     introduced = introduced or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
     if 0 < index < len(lines) - 1:
@@ -577,7 +580,10 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
     short_prompt = len(prompt) <= 160 and "\n" not in prompt.strip()
     software = _SOFTWARE.search(prompt) is not None
     for match in matches:
-        if _inside(quoted, match.start()) or _in_pasted_material(prompt, match.start(), c):
+        field = field_of(prompt, match.start())
+        if field == "input" or _inside(quoted, match.start()):
+            continue  # "Eingabetext des Nutzers: max. 5000 Zeichen"
+        if field is None and _in_pasted_material(prompt, match.start(), c):
             continue
         unit = next(
             (u for u in (*grammar.units, "item") if u in match.re.groupindex and match.group(u)),
@@ -601,11 +607,25 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         before, after = _sentence_of(prompt, match.start(), match.end())
         sentence = before + match.group(0) + after
         near = before[-60:]
+        rate = c.rate.match(prompt, match.end()) or (grammar.no_spaces and c.rate_before.search(near))
+        if field == "answer" and not rate:  # "Länge: höchstens 100 Wörter", "<字数>不少于800字</字数>"
+            factor = (
+                1.0
+                if high is not None and _RANGE_OPENER.search(near)
+                else _bound(c, prompt, near, match.end())
+            )
+            count *= factor if unit != "item" else 1.0
+            per_item = _per_item_words(prompt, match.end(), c) if unit == "item" else None
+            if per_item is not None:  # "5 Stichpunkte à 8 Wörter", "5条要点，每条约20字"
+                yield _Reading(count * per_item, "items_of", count, match.group(0), True)
+            else:
+                yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), True)
+            continue
         if unit in ("character", "line") and (software or _SOFTWARE_NEAR.search(sentence)):
             continue
         clause_before = _CLAUSE_END.split(before)[-1]
         clause_after = _CLAUSE_END.split(after)[0]
-        if c.rate.match(prompt, match.end()) or (grammar.no_spaces and c.rate_before.search(near)):
+        if rate:
             continue
         reported_in = sentence if grammar.no_spaces else _CONTRAST.split(before)[-1]
         if c.reported.search(reported_in) or c.describes.search(clause_before):
@@ -671,6 +691,37 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         if unit == "word" and 2 <= count <= 20 and c.list_verb.search(" ".join(before.split()[-2:])):
             unit = "item"  # "Lista 15 palavras em inglês …": the words are the list's items
         yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), lead or bounded)
+
+
+_EACH_ITEM = re.compile(
+    r"(?<!\w)(?:cada|chacun\w*|ciascun\w*|je|jeweils|à|каждый|каждого|каждом|каждая|each|per)(?!\w)|每|各|ずつ|につき",
+    re.IGNORECASE,
+)
+_PER_ITEM_REACH = 60
+"""Characters after a list's count in a template's field where each item's length may follow."""
+
+
+def _per_item_words(prompt: str, end: int, c: _Compiled) -> float | None:
+    """The words (characters in Chinese and Japanese) of each item of a list counted in a template's
+    field, when a length said to be each one's follows it in the field or its section's next bullet
+    ("5 Stichpunkte à 8 Wörter", "- Exactamente 5 viñetas\n- Cada viñeta de unas 12 palabras")."""
+    window = prompt[end : end + _PER_ITEM_REACH].split("\n\n", 1)[0]
+    per = c.count.search(window)
+    if per is None or "low" not in per.re.groupindex or not per.group("low"):
+        return None
+    unit = next(
+        (u for u in ("word", "character", "sentence") if u in per.re.groupindex and per.group(u)), None
+    )
+    if unit is None or not _EACH_ITEM.search(
+        window[: per.start()] + " " + window[per.end() : per.end() + 12]
+    ):
+        return None
+    n = c.number(per.group("low"))
+    if n is None:
+        return None
+    return _words(
+        n * _bound(c, window, window[max(0, per.start() - 30) : per.start()], per.end()), unit, c.grammar
+    )
 
 
 _REASONS_REACH = 160
@@ -756,6 +807,13 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
         if best.unit == "one_word":
             return LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, best.text, code)
         return LengthRequest("absolute", best.words, 1.0, best.unit, best.count, best.text, code)
+    keyed = keyed_length(prompt, {**c.grammar.units, "item": c.grammar.items}) if counting else None
+    if keyed is not None and (keyed.unit != "item" or keyed.count >= 2):
+        count = keyed.count * keyed.bound
+        words = (
+            count * keyed.per_item if keyed.per_item is not None else _words(count, keyed.unit, c.grammar)
+        )  # "max_palabras": 80, "字数上限": 100
+        return LengthRequest("absolute", words, 1.0, keyed.unit, count, keyed.text, code)
     spoken = _spoken(prompt, c)
     if spoken is not None:
         return spoken
@@ -781,6 +839,10 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
         return LengthRequest("absolute", words, 1.0, "item", listed.count, listed.text, code, item_kind=kind)
     if form is not None:
         return LengthRequest("absolute", form.words, 1.0, "form", 1.0, form.text, code)
+    sized = relative_field(prompt)
+    if sized is not None:  # "Longitud: corta", "篇幅：简短"
+        multiplier, unit = (BRIEF_MULTIPLIER, "brief") if sized[0] < 0 else (DETAILED_MULTIPLIER, "detailed")
+        return LengthRequest("relative", None, multiplier, unit, None, sized[1], code)
     detailed = _unquoted(c.detailed, prompt, c)
     brief = _unquoted(c.brief, prompt, c)
     if brief is not None and (detailed is None or brief.start() < detailed.start()):

@@ -697,6 +697,14 @@ _FIELD_LABEL = re.compile(r"\w+[ \t]*:[ \t]*[^\s]")
 """A verb used as a field's label with its value on the same line ("Format: prose with the steps inline")."""
 
 
+def _value_is_the_source(request: str, match: re.Match[str], source: str) -> bool:
+    """Whether the text after a verb used as a label is the pasted text ("Translate: Bonjour à tous"),
+    not a field's value ("Format: Workshop, 1 Tag")."""
+    line_end = request.find("\n", match.end())
+    value = request[match.end() : line_end if line_end >= 0 else len(request)].lstrip(" \t:")
+    return bool(value) and source.lstrip().startswith(value[:20])
+
+
 def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTransform | None:
     """The request in ``prompt`` to transform a pasted text, or None (see the module docstring).
 
@@ -709,8 +717,8 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     if split is None:
         return None
     request, source, match = split
-    if _FIELD_LABEL.match(request, match.start()) and prompt.rstrip().endswith(request.rstrip()):
-        return None  # a template's field after its text: "Length: 2 pages\nFormat: memo header, then prose"
+    if _FIELD_LABEL.match(request, match.start()) and not _value_is_the_source(request, match, source):
+        return None  # a template's field: "Length: 2 pages\nFormat: memo header, then prose"
     verb = _verb_word(match)
     refused = _REFUSED.search(request)
     if refused and refused.group("verb").lower() == verb:

@@ -21,6 +21,8 @@ from sagepred.length_instructions import (
 from sagepred.list_sizes import list_words
 from sagepred.probes import read_probes, score_parser
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+
 PROBE_FILES = [
     Path(__file__).resolve().parents[1] / "data" / name
     for name in ("length_probes.jsonl", "length_probes_varied.jsonl", "length_probes_requirements.jsonl")
@@ -887,3 +889,115 @@ def test_template_numbers_that_are_not_the_answers_length(prompt: str) -> None:
 )
 def test_a_size_word_in_a_template_is_a_relative_request(prompt: str, unit: str) -> None:
     assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)
+
+
+def test_the_second_round_of_templates_and_closed_answers_is_read() -> None:
+    """Second-round sets by helpers who never saw the parser, written after the first round's lessons.
+    Held out: templates 25 of 36 read, 4 wrong, 1 false reading of 34, 4 of 9 relative requests missed;
+    closed answers 17 of 40, 5 false of 30, 2 relative requests read as closed ones (docs/predictor.md).
+    Still wrong: "~10 slides / about 30 words of text per slide" (read as 30 words) and an answer in two
+    parts ("TL;DR ≤ 25 words", "Analysis 200 words"), read as its first."""
+    rows = [
+        json.loads(line) for line in (DATA / "length_templates_blind_2.jsonl").read_text("utf-8").splitlines()
+    ]
+    score = score_parser(rows)
+    assert len(rows) == 70 and score.lengths == 36
+    assert score.read >= 33 and len(score.wrong) <= 2, score.wrong
+    assert len(score.false_positives) <= 1 and not score.relative_misses, (
+        score.false_positives,
+        score.relative_misses,
+    )
+    rows = [
+        json.loads(line) for line in (DATA / "length_closed_blind_2.jsonl").read_text("utf-8").splitlines()
+    ]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 70 and score.lengths == 40
+    assert score.read >= 37 and not score.wrong, score.wrong
+    assert len(score.false_positives) <= 1, (
+        score.false_positives
+    )  # "Answer yes or no, then give three reasons"
+    assert not score.relative_misses, score.relative_misses
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit"),
+    [
+        (
+            "Classify the following email. Output the label only: SPAM or HAM.\n\n" + "Dear Winner, " * 60,
+            "short_answer",
+        ),
+        (
+            "Rate relevance from 0 to 3. Output a single integer and nothing else.\n\nDocument: "
+            + "text " * 120,
+            "short_answer",
+        ),
+        (
+            "Does the premise entail the hypothesis? Answer with one of: entailment, neutral, contradiction.",
+            "short_answer",
+        ),
+        (
+            "Route it to one queue: BILLING, SALES, OTHER.\nOutput format: <label>\n\nMessage: hey, two charges??",
+            "short_answer",
+        ),
+        (
+            "You're a pub-quiz bot. Reply A, B, C or D — no explanation.\n\nQ: Which planet has the most moons?",
+            "short_answer",
+        ),
+        (
+            'Pull out the due date and return it in YYYY-MM-DD format, nothing else.\n\n"Invoice 2291, due April 2."',
+            "short_answer",
+        ),
+        (
+            "Respond with only 'yes' if the comment below is toxic and 'no' if it is not.\n\nComment: \"go away\"",
+            "yes_no",
+        ),
+        ("Is 91 a prime number? Return 'true' or 'false' in lowercase, with no other text.", "yes_no"),
+        ('React to this message with a single emoji, nothing else: "I GOT THE JOB!!!"', "short_answer"),
+        ("yo which one is bigger 0.8 or 0.75 , jus give me the number no explanaton", "short_answer"),
+        (
+            'pls answr w/ only the first name of the person who sent this, nothing else:\n\n"cheers, Priyanka"',
+            "short_answer",
+        ),
+        (
+            "Passage 1: Bonn.\nPassage 2: Berlin.\n\nRespond with the number of the best passage.",
+            "short_answer",
+        ),
+    ],
+)
+def test_closed_answers_of_the_second_round(prompt: str, unit: str) -> None:
+    assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "I'm building a quiz bot that expects users to reply A, B, C or D. How should I handle lowercase letters?",
+        "Write a regex that matches only 'yes' or 'no' (case-insensitive) and explain how each piece works.",
+        "Why do sentiment analysis models usually output just one label like 'positive'? What are the drawbacks?",
+        "Write a system prompt for an LLM that classifies user comments as toxic or not and must answer with only 'yes' or 'no'.",
+        "Write a function to return true if the given number is even else return false.",
+    ],
+)
+def test_closed_answers_others_give_are_not_read(prompt: str) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit not in ("yes_no", "short_answer", "one_word"), request
+
+
+def test_two_word_answers_and_relative_template_fields() -> None:
+    assert (
+        parse_length_request("Two-word answer: what's the warm Atlantic current near Europe?").requested_words
+        == 2.0
+    )
+    assert (
+        parse_length_request(
+            '{"assistant_profile": {"brevity": "high"}, "user_query": "Can I deduct rent?"}'
+        ).unit
+        == "brief"
+    )
+    assert (
+        parse_length_request("TEMPLATE: deep_dive_v3\ntopic: SVB\ndetail_level: maximum").unit == "detailed"
+    )
+    assert (
+        parse_length_request("Role: SQL reviewer\nBe terse. Flag problems only.\nQuery: SELECT 1;").unit
+        == "brief"
+    )

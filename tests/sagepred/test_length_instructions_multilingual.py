@@ -462,3 +462,81 @@ def test_closed_answers_in_other_languages(prompt: str, unit: str) -> None:
 def test_closed_answers_with_their_reasons_are_not_read(prompt: str) -> None:
     request = parse_length_request(prompt)
     assert request.unit not in ("yes_no", "one_word", "short_answer"), request
+
+
+def test_templates_in_other_languages_written_without_the_grammar_are_read() -> None:
+    """Templates in the eight languages (spec-sheet fields "Länge:", "Объём:", "字数：", "【分量】", sections,
+    XML tags, JSON keys "max_palabras" / "字数上限"; 6 with a length and 4 look-alikes per language), by a
+    helper writing as a native developer who never saw the grammar. Held out: 2 of 49 read (a middle
+    line of a template was taken for pasted material), 2 false readings of 31, all 8 relative requests
+    missed. Still unread: "【分量】A4用紙1枚"; a slogan asked in "一句" is read as one sentence."""
+    rows = [
+        json.loads(line)
+        for line in (DATA / "length_templates_multilingual.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 80 and score.lengths == 49
+    assert score.read >= 48 and not score.wrong, score.wrong
+    assert len(score.false_positives) <= 1 and not score.relative_misses, (
+        score.false_positives,
+        score.relative_misses,
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words", "unit"),
+    [
+        (
+            "Rolle: Kundenservice\nLänge: 150–200 Wörter\nAufgabe: Erkläre den Abschlag.\n\nKundenanfrage:\n„Warum?“",
+            175.0,
+            "word",
+        ),
+        (
+            "<角色>行业分析师</角色>\n<字数>不少于800字</字数>\n<要求>数据需注明来源</要求>",
+            920.0,
+            "character",
+        ),
+        ("役割：広報担当\n対象：全世帯\n文字数：400字程度\n文体：です・ます調", 400.0, "character"),
+        ("Du bist Fachautor.\nThema: Zero Trust\nUmfang: ca. 2 Seiten\nStil: sachlich", 1000.0, "page"),
+        (
+            'Genera el texto:\n{\n  "tipo": "email",\n  "max_palabras": 80\n}\nDevuelve solo el cuerpo.',
+            64.0,
+            "word",
+        ),
+        ('请根据以下配置生成描述：\n{\n  "商品": "榨汁杯",\n  "字数上限": 100\n}', 80.0, "character"),
+        (
+            "<rolle>HR</rolle>\n<laenge>5 Stichpunkte à 8 Wörter</laenge>\n<gespraech>\nEr möchte 32 Stunden.\n</gespraech>",
+            40.0,
+            "items_of",
+        ),
+        ("你是周报助手。\n格式：5条要点，每条约20字\n工作记录：\n周一完成了联调。", 100.0, "items_of"),
+        ("## Rol\nEres redactor SEO.\n\n## Formato\n- Máximo 120 palabras\n- Sin emojis", 96.0, "word"),
+    ],
+)
+def test_lengths_in_templates_in_other_languages(prompt: str, words: float, unit: str) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == unit and request.requested_words == pytest.approx(words, rel=0.01), request
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kind"),
+    [
+        (
+            "Du bist der Assistent.\nEingabetext des Nutzers: max. 5000 Zeichen.\nOrdne das Anliegen zu.\n\n{{eingabe}}",
+            "none",
+        ),
+        ("你是法律助手。\n用户输入不超过500字，超出部分会被截断。\n请判断问题属于哪个领域。", "none"),
+        (
+            "Zielgruppe: Azubis im 2. Lehrjahr\nBudget: 500 €\nFormat: Workshop, 1 Tag\n\nSchlage eine Agenda vor.",
+            "none",
+        ),
+        ("Asistente: bot de WhatsApp\nTono: cálido\nLongitud: corta\nDatos: {{nombre}}", "relative"),
+        ("场景：App推送通知\n触发条件：用户连续5天未打卡\n篇幅：简短\n语气：轻松幽默", "relative"),
+        (
+            "App: Estuda+\nIdade do aluno: 14 anos\nNível de detalhe: detalhado, passo a passo\nPergunta: Como resolvo 3x + 7 = 22?",
+            "relative",
+        ),
+    ],
+)
+def test_template_fields_in_other_languages_that_set_no_count(prompt: str, kind: str) -> None:
+    assert parse_length_request(prompt).kind == kind, parse_length_request(prompt)
