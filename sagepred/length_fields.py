@@ -33,8 +33,8 @@ _VALUE_HEAD = rf"(?:{_HEDGES}|(?:{_LETTER}[\w.'’-]{{0,14}}\s+){{1,3}}|[~≈約
 in another language ("höchstens", "не более", "Elenco puntato di"), a few characters in Chinese or
 Japanese ("不少于")."""
 _FIELD_BEFORE = re.compile(
-    rf"(?:^|[.!?;]\s+|[。！？；]\s*|[{{,]\s*(?=[\"']))[\"']?(?:[-*•・]+\s*|\d{{1,2}}[.)]\s*|#+\s*)?\**"
-    rf"(?P<label>{_LABEL})[\"']?\s*(?:\([^()\n]{{0,30}}\)\s*)?(?:[:=：]\**|\**[:=：]|≈)\s*[\"'「“]?{_VALUE_HEAD}$|"
+    rf"(?:^|[.!?;]\s+|[。！？；]\s*|[{{,]\s*(?=[\"']))[\"']?(?:[-*•・—–]+\s*|\d{{1,2}}[.)]\s*|#+\s*)?\**"
+    rf"(?P<label>{_LABEL})[\"']?\s*(?:\([^()\n]{{0,30}}\)\s*)?(?:[:=：]\**|\**[:=：]|≈|\s[—–])\s*[\"'「“]?{_VALUE_HEAD}$|"
     rf"<(?P<tag>{_LETTER}[\w-]{{0,30}})(?:\s[^<>\n]*)?>\s*{_VALUE_HEAD}$|"
     rf"^\s*\[(?P<bracket>{_LABEL})\]\s*{_VALUE_HEAD}$|"
     rf"【(?P<cjk>[^】\n]{{1,12}})】\s*{_VALUE_HEAD}$",
@@ -44,10 +44,11 @@ _FIELD_BEFORE = re.compile(
 "**Target length:**", '"length": "', "<length>", "[RESPONSE SPEC]", "Output length ≈", "Länge: höchstens",
 "字数：不少于", "【分量】"."""
 _LINE_LABEL = re.compile(
-    rf"[ \t]*(?:[-*•・]+[ \t]*)?(?:(?P<label>{_LABEL})[ \t]*[:：]|【(?P<cjk>[^】\n]{{1,12}})】|<(?P<tag>{_LETTER}[\w-]{{0,30}})>)"
+    rf"[ \t]*(?:[-*•・—–]+[ \t]*)?(?:(?P<label>{_LABEL})[ \t]*(?:\([^()\n]{{0,80}}\)[ \t]*)?(?:[:：]|\s[—–]\s)|"
+    rf"【(?P<cjk>[^】\n]{{1,12}})】|<(?P<tag>{_LETTER}[\w-]{{0,30}})>)"
 )
 """The label that opens a line ("Input limit: the user text is at most 2000 characters", "【分量】")."""
-_LINE_OPENS = re.compile(rf"^\s*(?:[-*•・]+\s*|\d{{1,2}}[.)]\s*)?{_VALUE_HEAD}$", re.IGNORECASE)
+_LINE_OPENS = re.compile(rf"^\s*(?:[-*•・—–]+\s*|\d{{1,2}}[.)]\s*)?{_VALUE_HEAD}$", re.IGNORECASE)
 """A count that opens its line, alone or as a bullet: "- 120–150 words", "Exactly 3 paragraphs"."""
 _SECTION = re.compile(
     rf"^\s*(?:#{{1,6}}\s*(?P<header>[^\n#]{{1,40}}?)\s*#*|\**(?P<label>{_LABEL})\**\s*[:：]|"
@@ -55,7 +56,7 @@ _SECTION = re.compile(
     re.IGNORECASE,
 )
 """A line that opens a section: "## Format", "CONSTRAINTS:", "<format>", "RESTRICCIONES:", "【条件】"."""
-_BULLET = re.compile(r"\s*(?:[-*•・]|\d{1,2}[.)])\s")
+_BULLET = re.compile(r"\s*(?:[-*•・—–]|\d{1,2}[.)])\s")
 _SECTION_REACH = 8
 """Lines above a count's line searched for the header of its section (blank lines end a section)."""
 _INPUT_WORDS = re.compile(
@@ -72,14 +73,15 @@ _ANSWER_WORDS = re.compile(
     r"\b(?:length|size|words?|word count|limit|max|maximum|min|minimum|target|format|formatting|output|"
     r"response|answer|reply|constraints?|requirements?|guidelines?|rules|instructions?|sentences?|"
     r"paragraphs?|bullets?|points?|pages?|characters?|chars?|tokens?|lines?|deliverables?|spec|structure|"
-    r"need|needs|ask|request|"
+    r"need|needs|ask|request|regras|reglas|r[èe]gles|regole|regeln|правила|istruzioni|instrucciones|"
+    r"instru[cç][oõ]es|consignes|anweisungen|инструкции|indicazioni|indicaciones|indica[cç][oõ]es|hinweise|указания|"
     r"longitud|extensi[oó]n|formato|salida|respuesta|palabras|caracteres|restricciones|requisitos|l[ií]mite|"
     r"tama(?:ñ|nh?)o|extens[aã]o|comprimento|sa[ií]da|resposta|palavras|restri[cç][oõ]es|limite|longueur|taille|"
     r"sortie|r[ée]ponse|mots|caract[èe]res|contraintes|exigences|volume|lunghezza|risposta|parole|caratteri|"
     r"vincoli|requisiti|estensione|l[äa]e?nge|textl[äa]nge|umfang|ausgabe|antwort|w[öo]e?rter|zeichen|vorgaben|"
     r"anforderungen|grenze|длина|объ[её]м|ответ|вывод|формат|слов\w*|символ\w*|ограничения|требования|лимит|"
     r"размер)\b|"
-    r"字数|長さ|长度|長度|篇幅|格式|输出|輸出|要求|限制|回答|回复|文字数|分量|形式|出力|条件|制約|ボリューム",
+    r"字数|長さ|长度|長度|篇幅|格式|输出|輸出|要求|限制|回答|回复|文字数|分量|形式|出力|条件|制約|ボリューム|规则|規則|ルール|指示",
     re.IGNORECASE,
 )
 
@@ -117,12 +119,47 @@ def field_of(prompt: str, position: int) -> FieldKind | None:
         return _kind_of(
             field.group("label") or field.group("tag") or field.group("bracket") or field.group("cjk")
         )
-    if not _LINE_OPENS.match(head):
-        label = _LINE_LABEL.match(prompt, line_start, position)
-        if label is None or re.search(r"[.!?]\s|[。！？]", prompt[label.end() : position]):
-            return None
-        kind = _kind_of(label.group("label") or label.group("cjk") or label.group("tag"))
-        return "input" if kind == "input" else None
+    if _in_input_line(prompt, line_start, position):
+        return "input"  # "Input limit: the user text is at most …", "Kontext (5 Treffer, Top 3 angezeigt):"
+    section = section_of(prompt, position)
+    if _LINE_OPENS.match(head):
+        return section
+    if section == "answer" and _BULLET.match(head) and _INPUT_WORDS.search(head):
+        return "input"  # a rule about the input: "- 入力された質問が2,000文字を超える場合は…"
+    return None
+
+
+def _in_input_line(prompt: str, line_start: int, position: int) -> bool:
+    """Whether ``position`` lies in the label or the first sentence of a line labelled as the input."""
+    line_end = prompt.find("\n", position)
+    label = _LINE_LABEL.match(prompt, line_start, len(prompt) if line_end < 0 else line_end)
+    if label is None or _kind_of(label.group("label") or label.group("cjk") or label.group("tag")) != "input":
+        return False
+    return position < label.end() or not re.search(r"[.!?]\s|[。！？]", prompt[label.end() : position])
+
+
+def _closes_with_a_question(prompt: str) -> bool:
+    """Whether the prompt ends with a question of its own, not a template's labelled field ("Question: …?")
+    or the content of its last section ("## 用户消息\n…还能退吗？")."""
+    lines = prompt.rstrip().split("\n")
+    if not lines[-1].endswith(("?", "？")) or _LINE_LABEL.match(lines[-1]):
+        return False
+    for line in reversed(lines[-_SECTION_REACH:-1]):
+        if not line.strip():
+            return True
+        if _SECTION.match(line):
+            return False
+    return True
+
+
+def section_of(prompt: str, position: int) -> FieldKind | None:
+    """The kind of the section ``position`` lies in: its line is the header's next line or one of the
+    bullets or numbered items under a header about the answer ("## Format", "Requisitos:") or the input.
+    None when the prompt closes with a question of its own: then its rules are what it asks about
+    ("Consignes du rapport :\n- 10 pages maximum\n\nQuelle police je devrais choisir ?")."""
+    if _closes_with_a_question(prompt):
+        return None
+    line_start = prompt.rfind("\n", 0, position) + 1
     lines = prompt[:line_start].split("\n")[:-1]
     for line in reversed(lines[-_SECTION_REACH:]):
         if not line.strip():
@@ -155,7 +192,7 @@ class KeyedLength:
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+|\d+"
 _KEYED = re.compile(
-    rf"(?:^|(?<=[\s{{,\[]))[\"']?(?P<key>{_LETTER}[\w -]{{1,40}}?)[\"']?\s*[:=：]\s*[\"']?"
+    rf"(?:^|(?<=[\s{{,\[]))[\"']?(?P<key>{_LETTER}[\w '’-]{{1,40}}?)[\"']?\s*[:=：]\s*[\"']?"
     rf"(?P<hedge>~\s*|approx(?:imately|\.)?\s+|about\s+|around\s+)?(?P<n>{_NUMBER})"
     rf"(?:\s*(?:-|–|to)\s*(?P<high>{_NUMBER}))?[\"']?\s*(?=[,}}\]\n]|$)|"
     rf"<(?P<tag>{_LETTER}[\w-]{{1,40}})>\s*~?\s*(?P<tag_n>{_NUMBER})\s*</(?P=tag)>",
@@ -164,7 +201,7 @@ _KEYED = re.compile(
 _KEY_UNITS = (
     ("word", r"words?|woerter|w[öo]rter"),
     ("sentence", r"sentences?"),
-    ("paragraph", r"paragraphs?|paras?"),
+    ("paragraph", r"paragraphs?|paras?|abs(?:ä|ae)tze?n?"),
     ("character", r"characters?|chars?"),
     ("token", r"tokens?"),
     ("line", r"lines?"),
@@ -186,11 +223,18 @@ _KEY_BOUNDS = (
         ),
     ),
 )
+_BARE_UNIT_KEY = re.compile(
+    r"words|sentences|paragraphs|palabras|palavras|mots|parole|w(?:ö|oe)rter|слов|frases|oraciones|phrases|frasi|"
+    r"s(?:ä|ae)tze|предложени[йя]|p[aá]rrafos|par[aá]grafos|paragraphes|paragrafi|abs(?:ä|ae)tze|абзац(?:ев|ы)",
+    re.IGNORECASE,
+)
+"""A key that is a prose unit alone (``<absaetze>4</absaetze>``, ``"words": 120``): its count is the answer's."""
 _UNIT_FIELD = re.compile(r"[\"']?\bunits?[\"']?\s*[:=]\s*[\"']?(?P<unit>[A-Za-z]+)")
 """A config's unit for its length key: ``"unit": "characters"``."""
 _LENGTH_KEY = re.compile(
     r"\b(?:num|number|count|n|max|maximum|min|minimum|limit|cap|target|length|len|total|desired|budget|"
-    r"range|up to|at most|at least|how many|nb|n[uú]mero|nombre|anzahl|количество|objetivo|ziel|cible|"
+    r"range|up to|at most|at least|how many|nb|n[uú]mero|nombre|anzahl|количество|objetivo|ziel|cible|quantidade|"
+    r"cantidad|quantit[ée]|quantit[àa]|"
     r"m[aá]x|m[aá]ximo|massimo|maximal|m[ií]n|m[ií]nimo|minimal|максимум|минимум|макс|мин|l[ií]mite|grenze)\b|"
     r"上限|下限|最大|最多|最少|至少|以内|数"
 )
@@ -232,8 +276,7 @@ def keyed_length(prompt: str, units: Mapping[str, str] | None = None) -> KeyedLe
     "num_bullets": 3 with "words_per_bullet": 10); keys about the input ("input_max_chars") are not
     the answer's, nor is a config the prompt closes by asking about ("… which one wins?"). ``units``: a
     language's unit nouns by unit ("max_palabras", "字数上限")."""
-    last_line = prompt.rstrip().rsplit("\n", 1)[-1]
-    if last_line.endswith(("?", "？")) and not _LINE_LABEL.match(last_line):
+    if _closes_with_a_question(prompt):
         return None  # a question about a config ("which one wins if they conflict?"), not one to follow
     items: KeyedLength | None = None
     per_item: float | None = None
@@ -244,7 +287,7 @@ def keyed_length(prompt: str, units: Mapping[str, str] | None = None) -> KeyedLe
         if found is None or _INPUT_WORDS.search(words):
             continue
         unit, per = found
-        if not per and not _LENGTH_KEY.search(words) and words.strip() not in ("words", "sentences"):
+        if not per and not _LENGTH_KEY.search(words) and not _BARE_UNIT_KEY.fullmatch(words.strip()):
             continue
         n = match.group("n") or match.group("tag_n")
         count = float(n.replace(",", ""))
@@ -272,25 +315,28 @@ _SIZE_KEYS = (
     r"length|size|verbosity|brevity|detail(?:[ _]level)?|level[ _]of[ _]detail|depth|mode|answer[ _]style|"
     r"response[ _]style|longitud|extensi[oó]n|extens[aã]o|tamanho|comprimento|longueur|lunghezza|l[äa]e?nge|umfang|"
     r"n[ií]vel de detalh?e|niveau de d[ée]tail|livello di dettaglio|detailgrad|detailtiefe|уровень детализации|"
+    r"подробность|детализация|nivel de detalle|"
     r"длина|объ[её]м|篇幅|长度|長度|長さ|分量|字数|详细程度|詳しさ"
 )
 _SIZE_LABEL = re.compile(
-    r"(?:^|\n|[.;]\s+|[{,]\s*)[ \t]*(?:[-*•・]+\s*)?[\"'【]?(?:response |answer |output |reply )?"
-    rf"(?P<key>{_SIZE_KEYS})"
+    r"(?:^|\n|[.;]\s+|[{,]\s*)[ \t]*(?:[-*•・]+\s*)?[\"'【]?(?:response |answer |output |reply )?(?:[^\W\d_]{1,4}の)?"
+    rf"(?P<key>{_SIZE_KEYS})(?:[ \t]+[\w']+){{0,3}}?"
     rf"(?:】\s*[:=：]?|[\"']?\s*[:=：])\s*[\"']?(?P<value>{_LETTER}[\w -]{{0,20}})|"
     rf"<(?P<tag>{_SIZE_KEYS})>\s*(?P<tag_value>{_LETTER}[\w -]{{0,20}})",
     re.IGNORECASE,
 )
 _SHORTER = re.compile(
     r"(?:very |muy |très |molto |sehr |очень )?(?:short|brief|concise|terse|quick(?: answer)?|minimal|low|compact|"
-    r"succinct|cort[oa]|curt[oa]|breve|court|courte|concis[oe]?|kurz|knapp|коротк\w*|кратк\w*|сжат\w*)\b|"
+    r"succinct|cort[oa]|curt[oa]|breve|court|courte|concis[oe]?|kurz|knapp|коротк\w*|кратк\w*|сжат\w*|niedrig|gering|"
+    r"baj[oa]|baix[oa]|faible|bass[oa]|низк\w*)\b|"
     r"简短|簡短|简洁|簡潔|精简|短め|短く|簡潔に|手短",
     re.IGNORECASE,
 )
 _LONGER = re.compile(
     r"(?:very |muy |très |molto |sehr |очень )?(?:long|detailed|in-depth|in depth|comprehensive|thorough|extended|"
     r"high|verbose|exhaustive|max(?:imum)?|full|deep|larg[oa]|detallad[oa]|extens[oa]|detalhad[oa]|longue|"
-    r"d[ée]taill[ée]e?|lung[oa]|dettagliat[oa]|ausf[üu]hrlich|lang|подробн\w*|развернут\w*)\b|"
+    r"d[ée]taill[ée]e?|lung[oa]|dettagliat[oa]|ausf[üu]hrlich|lang|подробн\w*|разв[её]рнут\w*|hoch|alt[oa]|[ée]lev[ée]e?|"
+    r"elevat[oa]|высок\w*|approfondit[oa]|aprofundad[oa]|a fondo|profond[oe]?)\b|"
     r"详细|詳細|详尽|詳しく|長め|しっかり",
     re.IGNORECASE,
 )

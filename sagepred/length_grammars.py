@@ -165,7 +165,7 @@ SPANISH = LanguageGrammar(
     list_verbs=(
         r"dame|danos|d[eé]me|enumera|enumere|nombra|menciona|lista|sugiere|sugi[eé]reme|recomi[eé]ndame|"
         r"recomienda|prop[oó]n|prop[oó]nme|dime|genera|gen[eé]rame|escribe|escr[ií]beme|crea|"
-        r"cr[eé]ame|proporciona|comparte|indica|da|necesito|quiero"
+        r"cr[eé]ame|proporciona|comparte|indica|da|necesito|quiero|prepara|prep[aá]rame|redacta|red[aá]ctame|elabora"
     ),
     lead_in=r"en|de|a",
     at_most=(
@@ -203,12 +203,13 @@ SPANISH = LanguageGrammar(
         r"(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) (?:con )?(?:el|la|los|un|una) (?:n[uú]mero|nombre|resultado|"
         r"respuesta|c[oó]digo|letra|fecha|etiqueta|categor[ií]a|emoji|apellido|puntuaci[oó]n|nota|valor|palabra)|"
         r"sin explicaci[oó]n(?:es)?|(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) con (?:la|el) "
-        r"(?:letra|n[uú]mero|nombre|opci[oó]n)|(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) con una de "
-        r"(?:estas|las siguientes|las) (?:etiquetas|categor[ií]as|opciones)"
+        r"(?:letra|n[uú]mero|nombre|opci[oó]n)|(?:solo|s[oó]lo|solamente|[uú]nicamente|exclusivamente) (?:con )?(?:una|uno) "
+        r"(?:sola )?de (?:estas|estos|las siguientes|los siguientes|las|los) (?:etiquetas|categor[ií]as|opciones|"
+        r"intenciones|palabras|valores)|en formato (?:DD/MM/AAAA|AAAA-MM-DD|DD-MM-AAAA)(?: y nada m[aá]s)?"
     ),
     few_words=r"en (?:pocas|unas pocas|muy pocas) palabras",
     brief=(
-        r"brevemente|breve|(?:respuesta|resumen|explicaci[oó]n|texto) cort[oa]|s[eé] breve|de forma concisa|"
+        r"brevemente|breve|(?:respuesta|resumen|explicaci[oó]n|texto) cort[oa]|s[eé] breve|de forma concisa|cortit[oa]|"
         r"concis[oa]|resumid[oa]|resumidamente|en resumen|sin rodeos|de forma breve|al grano|sin rollos|"
         r"sin (?:muchos |tantos )?detalles|m[aá]s cort[oa]|(?:res[uú]melo|hazlo|hazla|que sea|responde|"
         r"contesta|versi[oó]n) cort[oa]|no te enrolles|sin enrollarte|(?:muy )?por encima"
@@ -257,7 +258,7 @@ SPANISH = LanguageGrammar(
 
 PORTUGUESE = LanguageGrammar(
     code="pt",
-    reasons=r"expli(?:que|ca|ca[cç][aã]o|ca[cç][oõ]es)|justifi(?:que|ca)|por ?qu[eê]|argumente",
+    reasons=r"expli(?:que|ca|ca[cç][aã]o|ca[cç][oõ]es)|justifi(?:que|ca)|por ?qu[eê]|argumente|argumentos",
     no_reasons=r"\b(?:sem|n[aã]o|nada de)\b",
     numbers={
         "um": 1,
@@ -317,11 +318,13 @@ PORTUGUESE = LanguageGrammar(
     items=(
         r"ideias?|dicas?|exemplos?|motivos|raz[oõ]es|formas|maneiras|op[cç][oõ]es|passos|pontos|nomes|"
         r"t[ií]tulos|perguntas|sugest[oõ]es|recomenda[cç][oõ]es|t[oó]picos|itens|alternativas|"
-        r"argumentos|curiosidades|benef[ií]cios|vantagens|desvantagens|estrat[eé]gias|frases?|slogans"
+        r"argumentos|curiosidades|benef[ií]cios|vantagens|desvantagens|estrat[eé]gias|frases?|slogans|quest[oõ]es|"
+        r"afirma[cç][oõ]es"
     ),
     list_verbs=(
         r"me d[êáa]|d[êá]|liste|listar|enumere|enumera|cite|cita|mencione|sugira|sugere|recomende|"
-        r"indique|proponha|gere|crie|escreva|escreve|fale|diga|preciso de|quero|me passa|lista"
+        r"indique|proponha|gere|crie|cria|escreva|escreve|fale|diga|preciso de|quero|me passa|lista|prepare|prepara|"
+        r"elabore|elabora|fa[cç]a|faz"
     ),
     lead_in=r"em|de|a|para|numa|num",
     at_most=(
@@ -355,12 +358,17 @@ PORTUGUESE = LanguageGrammar(
         r"(?:em|com|numa) (?:uma |uma [uú]nica |uma s[oó] |s[oó] uma |[uú]nica )?palavra|"
         r"uma [uú]nica palavra|s[oó] uma palavra"
     ),
-    yes_no=r"sim ou n[aã]o|sim/n[aã]o|\(sim/n[aã]o\)|[\"«“']?verdadeiro[\"»”']? ou [\"«“']?falso",
+    yes_no=(
+        r"sim ou n[aã]o|sim/n[aã]o|\(sim/n[aã]o\)|[\"«“']?verdadeiro[\"»”']? ou [\"«“']?falso|"
+        r"um [\"«“']?sim[\"»”']? ou um [\"«“']?n[aã]o"
+    ),
     short_answer=(
         r"(?:s[oó]|somente|apenas|unicamente|exclusivamente) (?:o|a|os|um|uma) (?:n[uú]mero|nome|resultado|resposta|"
         r"c[oó]digo|letra|data|palavra|ano|etiqueta|r[oó]tulo|categoria|emoji|apelido|sobrenome|nota)|"
         r"(?:s[oó]|somente|apenas|unicamente|exclusivamente) com (?:a|o|um|uma) (?:letra|n[uú]mero|nome|op[cç][aã]o|"
         r"etiqueta|r[oó]tulo|categoria|apelido|sobrenome|palavra|emoji)|so o nome|"
+        r"(?:s[oó]|somente|apenas|unicamente|exclusivamente) (?:com )?(?:uma|um) (?:s[oó] )?d(?:estas|estes|as|os) "
+        r"(?:etiquetas|categorias|op[cç][oõ]es|inten[cç][oõ]es|palavras)|em formato (?:DD/MM/AAAA|AAAA-MM-DD)|"
         r"sem explica[cç][aã]o|sem explica[cç][oõ]es"
     ),
     few_words=r"em (?:poucas|pouquíssimas) palavras",
@@ -371,7 +379,7 @@ PORTUGUESE = LanguageGrammar(
         r"curt[oa] e diret[oa]|rapid[aã]o|vers[aã]o curta"
     ),
     detailed=(
-        r"em detalhes?|detalhad[oa]s?|detalhadamente|aprofundad[oa]|a fundo|exaustiv[oa]|"
+        r"em detalhes?|detalhad[oa]s?|detalhadinh[oa]|detalhadamente|aprofundad[oa]|a fundo|exaustiv[oa]|"
         r"exaustivamente|em profundidade|minuciosamente|bem complet[oa]|complet[oa] e detalhad[oa]|"
         r"mais (?:long[oa]|complet[oa]|detalhad[oa])|desenvolva|aprofunde|tintim por tintim|"
         r"com todo o pormenor|pormenorizad[oa]|minucios[oa]|todos os detalhes"
@@ -454,12 +462,13 @@ FRENCH = LanguageGrammar(
     items=(
         r"id[ée]es|conseils|exemples|raisons|[ée]tapes|suggestions|questions|noms|titres|options|"
         r"arguments|astuces|propositions|puces|points|fa[cç]ons|moyens|avantages|inconv[ée]nients|"
-        r"slogans|strat[ée]gies|pistes"
+        r"slogans|strat[ée]gies|pistes|affirmations"
     ),
     list_verbs=(
         r"donne(?:-moi|z-moi)?|liste|listez|[ée]num[èe]re|[ée]num[ée]rez|cite|citez|propose(?:-moi)?|"
         r"proposez(?:-moi)?|sugg[èe]re(?:-moi)?|sugg[ée]rez|recommande(?:-moi)?|indique|trouve(?:-moi)?|"
-        r"g[ée]n[èe]re|[ée]cris|[ée]crivez|fais|faites|il me faut|j'ai besoin de|lister"
+        r"g[ée]n[èe]re|[ée]cris|[ée]crivez|fais|faites|il me faut|j'ai besoin de|lister|r[ée]dige|r[ée]digez|"
+        r"pr[ée]pare(?:-moi)?|pr[ée]parez|cr[ée]e|cr[ée]ez"
     ),
     lead_in=r"en|de|sur|d'|[àa]",
     at_most=(
@@ -493,7 +502,9 @@ FRENCH = LanguageGrammar(
     short_answer=(
         r"(?:juste|seulement|uniquement|exclusivement) (?:avec |par )?(?:le|la|les|l'|un|une) ?(?:nombre|chiffre|nom|"
         r"r[ée]sultat|r[ée]ponse|code|lettre|date|mot|ann[ée]e|cat[ée]gorie|[ée]tiquette|label|emoji|note|score|"
-        r"valeur|nom de famille)|sans explication"
+        r"valeur|nom de famille)|sans explication|"
+        r"(?:par|avec) (?:un seul|une seule|l'un|l'une) (?:de ces|des) (?:mots|[ée]tiquettes|cat[ée]gories|options|valeurs)|"
+        r"au format (?:JJ/MM/AAAA|AAAA-MM-JJ)"
     ),
     few_words=r"en quelques mots|en peu de mots",
     brief=(
@@ -595,7 +606,8 @@ ITALIAN = LanguageGrammar(
     ),
     list_verbs=(
         r"dammi|datemi|mi dai|elenca|elencami|elencate|cita|citami|nomina|suggerisci(?:mi)?|"
-        r"consigliami|proponi(?:mi)?|indica(?:mi)?|genera|scrivi|scrivimi|trova(?:mi)?|mi servono|voglio"
+        r"consigliami|proponi(?:mi)?|indica(?:mi)?|genera|scrivi|scrivimi|trova(?:mi)?|mi servono|voglio|"
+        r"prepara(?:mi)?|crea(?:mi)?|prepari|redigi"
     ),
     lead_in=r"in|di|da|a",
     at_most=(
@@ -626,7 +638,10 @@ ITALIAN = LanguageGrammar(
     short_answer=(
         r"(?:solo|soltanto|solamente|esclusivamente|unicamente) (?:con )?(?:il|la|i|le|l'|un|una) ?(?:numero|nome|"
         r"risultato|risposta|codice|lettera|data|parola|anno|etichetta|categoria|emoji|cognome|voto|punteggio|valore|"
-        r"partita iva)|senza spiegazion[ei]"
+        r"partita iva|cifra)|senza spiegazion[ei]|"
+        r"con (?:un'unica|una sola|un solo|un unico) (?:emoji|parola|cifra|lettera|etichetta|numero)|"
+        r"(?:solo|soltanto) (?:una|uno) (?:sola |solo )?(?:di|tra) (?:queste|questi) (?:etichette|categorie|opzioni|parole)|"
+        r"nel formato (?:GG/MM/AAAA|AAAA-MM-GG)"
     ),
     few_words=r"in poche parole",
     brief=(
@@ -634,7 +649,7 @@ ITALIAN = LanguageGrammar(
         r"sii breve|velocemente|senza (?:troppi |tanti )?dettagli|pi[uù] cort[oa]|in due parole|stringat[oa]"
     ),
     detailed=(
-        r"in dettaglio|nel dettaglio|dettagliat[oaie]|dettagliatamente|approfondit[oa]|in modo approfondito|"
+        r"in dettaglio|nel dettaglio|dettagliat[oaie]|dettagliatamente|approfondit[oa]|in modo approfondito|per bene|"
         r"esaustiv[oa]|in modo esaustivo|in profondit[aà]|molto complet[oa]|completissim[oa]|"
         r"minimi dettagli|pi[uù] (?:lung[oa]|complet[oa]|dettagliat[oa])|approfondire|approfondisci|"
         r"sviluppa|il pi[uù] possibile|dimmi di pi[uù]|super complet[oa]|non tralasciare niente"
@@ -764,7 +779,9 @@ GERMAN = LanguageGrammar(
     short_answer=(
         r"(?:nur|ausschlie[ßs]lich|lediglich|einzig) (?:mit )?(?:die|den|das|der|dem|einer|einem|ein|eine) "
         r"(?:zahl|namen|name|ergebnis|antwort|code|buchstaben|datum|jahreszahl|jahr|wort|kategorie|label|etikett|"
-        r"bezeichnung|note|bewertung|wert|emoji|nachnamen|vornamen)|"
+        r"bezeichnung|note|bewertung|wert|emoji|nachnamen|vornamen|\w*nummer|\w*betrag|\w*datum)|"
+        r"genau (?:ein|eine|einen) (?:label|wort|zahl|buchstaben|emoji|kategorie|etikett)|"
+        r"(?:eines|eine|einen) der folgenden (?:labels|w[öo]rter|kategorien|optionen)|im format (?:TT\.MM\.JJJJ|JJJJ-MM-TT)|"
         r"ohne erkl[äa]rung(?:en)?"
     ),
     few_words=r"in (?:wenigen|ein paar) worten",
@@ -946,8 +963,9 @@ RUSSIAN = LanguageGrammar(
     one_word=r"одним словом|в одно слово|одно слово",
     yes_no=r"да или нет|да/нет|\(да/нет\)|[\"«“']?верно[\"»”']? или [\"«“']?неверно|правда или ложь",
     short_answer=(
-        r"только (?:число|цифру|название|имя|фамилию|год|результат|ответ|код|букву|дату|слово|метку|категорию|"
-        r"оценку|балл|эмодзи|инн|номер|значение)|"
+        r"только (?:число|цифр[уа]|название|имя|фамилию|год|результат|ответ|код|букв[уа]|дат[уа]|слово|метк[уа]|"
+        r"категори[юя]|оценк[уа]|балл|эмодзи|инн|номер|значение)|"
+        r"(?:одн[уоа]|один) из (?:этих|следующих) (?:меток|категорий|вариантов|слов)|в формате ДД\.ММ\.ГГГГ|"
         r"без объяснени[йя]"
     ),
     few_words=r"в нескольких словах|в паре слов|парой слов|в двух словах|в двух-тр[её]х словах",
@@ -1023,7 +1041,7 @@ CHINESE = LanguageGrammar(
         r"个(?!小时|月|星期|礼拜|钟头|人)|個(?!小時|月|星期|禮拜|鐘頭|人)|条|條|点|點|项|項|种|種|则|則|首|篇|款|招|步|"
         r"本|部|家|道"
     ),
-    list_verbs=r"列出|列举|列舉|给我|給我|提供|推荐|推薦|写出|寫出|想出|举出|舉出|说出|說出|总结出|總結出|建议|建議|提出|给出|給出|列",
+    list_verbs=r"列出|列举|列舉|给我|給我|提供|推荐|推薦|写出|寫出|想出|举出|舉出|说出|說出|总结出|總結出|建议|建議|提出|给出|給出|列|出",
     lead_in=r"用|以|写|寫|在|为|為|成",
     at_most=r"不超过|不超過|最多|不要超过|不要超過|少于|少於|控制在|不多于|不多於|限",
     at_least=r"至少|不少于|不少於|最少|起码|起碼|不低于|不低於",
@@ -1045,11 +1063,13 @@ CHINESE = LanguageGrammar(
     one_word=r"一个词|一個詞|一个字(?![符母节節])|一個字(?![符母节節])|一词|一詞",
     yes_no=r"是或否|是或不是|是还是否|是還是否|是/否|是／否|对或错|對或錯|是否回答|回答是或|能或不能|会或不会|會或不會|可以或不可以|有或没有|有或沒有",
     short_answer=(
-        r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我|发|發)?(?:一个|一個)?"
+        r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我|发|發)?(?:一个|一個)?(?:阿拉伯)?"
         r"(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期|emoji|表情|标签|標籤|"
         r"类别|類別|分类|分類|姓氏|姓|分数|分數)|"
         r"(?:只|仅|僅)(?:需|要)?(?:输出|輸出|回答|回复|回覆|写|寫|说|說)[“「\"']|"
         r"直接(?:给我|給我|给出|給出|回答|说|說)?(?:数字|數字|答案|结果|結果)|本身|"
+        r"(?:选|選)(?:择|擇)?一个(?:输出|輸出|回答)?|用一个(?:表情符号|表情|emoji|词|詞|数字|數字)(?:回复|回覆|回答)|"
+        r"不要输出(?:任何)?其他内容|不要輸出(?:任何)?其他內容|"
         r"不要解释|不要解釋|不用解释|不用解釋|无需解释|無需解釋"
     ),
     few_words=r"几个字(?![节節符])|幾個字(?![节節符])|几个词|幾個詞|三言两语|三言兩語",
@@ -1114,8 +1134,8 @@ JAPANESE = LanguageGrammar(
         "page": r"ページ|枚",
         "line": r"行",
     },
-    items=r"つ|個|点|項目|案|選|通り|ステップ|箇条|か条|カ条",
-    list_verbs=r"挙げて|あげて|教えて|出して|提案して|考えて|書いて|リストアップして|紹介して|まとめて|示して",
+    items=r"つ|個|点|項目|案|選|通り|ステップ|箇条|か条|カ条|問",
+    list_verbs=r"挙げて|あげて|教えて|出して|提案して|考えて|書いて|リストアップして|紹介して|まとめて|示して|作って|作成して",
     lead_in=r"(?!)",
     lead_after=r"\s*(?:程度|くらい|ぐらい|前後|ほど|以内|以下|以上|まで)?分?(?:で|に(?:して|まとめ|収め|おさめ|縮め|要約|減ら|膨らま|増や|広げ|伸ば))",
     at_most=r"最大|最高|多くても",
@@ -1140,7 +1160,8 @@ JAPANESE = LanguageGrammar(
     short_answer=(
         r"(?:数字|数値|答え|名前|都市名|人名|国名|結果|記号|単語|年|ラベル|カテゴリー?|名字|苗字|姓|絵文字|選択肢|点数|"
         r"スコア)(?:だけ|のみ)|"
-        r"だけ(?:を)?(?:書いて|答えて|教えて)|のみ(?:を)?(?:書いて|答えて|回答)"
+        r"だけ(?:を)?(?:書いて|答えて|教えて|出力)|のみ(?:を)?(?:書いて|答えて|回答|出力)|"
+        r"(?:どれか|いずれか)(?:一つ|1つ)(?:に|を)"
     ),
     few_words=r"数語で|数単語で|二言三言で|一言で|ひとことで",
     brief=r"簡潔に|簡単に|手短に|短く|短めに|かいつまんで|ざっくり|簡潔な|端的に|要点だけ",

@@ -65,6 +65,7 @@ from sagepred.length_instructions_multilingual import (
     explains_code,
     parse_multilingual_request,
     parse_unidentified,
+    spaced_language_units,
 )
 from sagepred.length_transforms import (
     TOKENS_PER_WORD_TRANSLATED,
@@ -1197,7 +1198,7 @@ def _labelled_word_count(prompt: str) -> LengthRequest | None:
 def _keyed_request(prompt: str) -> LengthRequest | None:
     """A length given as a template's keyed number (:func:`sagepred.length_fields.keyed_length`):
     ``"max_words": 120``, ``number_of_sentences: 6``, ``"num_bullets": 3`` with ``"words_per_bullet": 10``."""
-    keyed = keyed_length(prompt)
+    keyed = keyed_length(prompt) or keyed_length(prompt, spaced_language_units())
     if keyed is None:
         return None
     count = keyed.count * keyed.bound

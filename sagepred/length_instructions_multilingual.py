@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagepred.code_only import CODE_ONLY_MULTIPLIER, names_code
-from sagepred.length_fields import answer_field_line, field_of, keyed_length, relative_field
+from sagepred.length_fields import answer_field_line, field_of, keyed_length, relative_field, section_of
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
 from sagepred.list_sizes import list_kind_in, list_words
 
@@ -453,8 +453,8 @@ def _in_pasted_material(prompt: str, start: int, c: _Compiled, closed: bool = Fa
     if len(lines) < 2:
         return False
     index = max(0, bisect.bisect_right(lines, (start, len(prompt) + 1)) - 1)
-    if answer_field_line(prompt[lines[index][0] : lines[index][1]]):
-        return False  # a template's field about the answer: "Länge: kurz und knackig", "篇幅：简短"
+    if answer_field_line(prompt[lines[index][0] : lines[index][1]]) or section_of(prompt, start) == "answer":
+        return False  # a template's field or rule about the answer: "Länge: kurz", "Requisitos:\n1. … 2 parágrafos."
     introduced = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
     introduced = introduced or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
     if 0 < index < len(lines) - 1:
@@ -565,6 +565,8 @@ def _bound(c: _Compiled, prompt: str, near: str, end: int) -> float:
     return 1.0
 
 
+_CJK_NOT = re.compile(r"(?:别|別|不要|不用|不必)只[^\W\d_]{0,2}$")
+"""Before a count in Chinese: a length the user refuses ("别只回一个字，说说你的理由")."""
 _RANGE_OPENER = re.compile(r"(?<!\w)(?:от|entre|zwischen|tra|fra|de|du|da)\s*$", re.IGNORECASE)
 """Before a range's first number ("от трёх до пяти", "entre dos y tres"): its bounds are the range's."""
 
@@ -579,7 +581,10 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         matches += list(c.inverted.finditer(prompt))
     short_prompt = len(prompt) <= 160 and "\n" not in prompt.strip()
     software = _SOFTWARE.search(prompt) is not None
+    consumed: tuple[int, int] = (0, 0)
     for match in matches:
+        if consumed[0] <= match.start() < consumed[1]:
+            continue  # each item's length, read with its list ("5 Stichpunkte mit je etwa 15 Wörtern")
         field = field_of(prompt, match.start())
         if field == "input" or _inside(quoted, match.start()):
             continue  # "Eingabetext des Nutzers: max. 5000 Zeichen"
@@ -608,6 +613,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         sentence = before + match.group(0) + after
         near = before[-60:]
         rate = c.rate.match(prompt, match.end()) or (grammar.no_spaces and c.rate_before.search(near))
+        if grammar.no_spaces and _CJK_NOT.search(near):
+            continue  # "别只回一个字": a length refused
         if field == "answer" and not rate:  # "Länge: höchstens 100 Wörter", "<字数>不少于800字</字数>"
             factor = (
                 1.0
@@ -617,7 +624,8 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
             count *= factor if unit != "item" else 1.0
             per_item = _per_item_words(prompt, match.end(), c) if unit == "item" else None
             if per_item is not None:  # "5 Stichpunkte à 8 Wörter", "5条要点，每条约20字"
-                yield _Reading(count * per_item, "items_of", count, match.group(0), True)
+                words, consumed = per_item
+                yield _Reading(count * words, "items_of", count, match.group(0), True)
             else:
                 yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), True)
             continue
@@ -701,10 +709,11 @@ _PER_ITEM_REACH = 60
 """Characters after a list's count in a template's field where each item's length may follow."""
 
 
-def _per_item_words(prompt: str, end: int, c: _Compiled) -> float | None:
+def _per_item_words(prompt: str, end: int, c: _Compiled) -> tuple[float, tuple[int, int]] | None:
     """The words (characters in Chinese and Japanese) of each item of a list counted in a template's
     field, when a length said to be each one's follows it in the field or its section's next bullet
-    ("5 Stichpunkte à 8 Wörter", "- Exactamente 5 viñetas\n- Cada viñeta de unas 12 palabras")."""
+    ("5 Stichpunkte à 8 Wörter", "- Exactamente 5 viñetas\n- Cada viñeta de unas 12 palabras"), and
+    where that length lies in the prompt."""
     window = prompt[end : end + _PER_ITEM_REACH].split("\n\n", 1)[0]
     per = c.count.search(window)
     if per is None or "low" not in per.re.groupindex or not per.group("low"):
@@ -719,9 +728,24 @@ def _per_item_words(prompt: str, end: int, c: _Compiled) -> float | None:
     n = c.number(per.group("low"))
     if n is None:
         return None
-    return _words(
-        n * _bound(c, window, window[max(0, per.start() - 30) : per.start()], per.end()), unit, c.grammar
-    )
+    bound = _bound(c, window, window[max(0, per.start() - 30) : per.start()], per.end())
+    return _words(n * bound, unit, c.grammar), (end + per.start(), end + per.end())
+
+
+_WRITES_A_PROMPT = re.compile(
+    r"(?<!\w)(?:prompts?|promp?t de sistema|prompt di sistema|systemprompt|промпт\w*)(?!\w)|提示词|提示詞|プロンプト|"
+    r"(?<!\w)котор\w+(?!\w)|让它|讓它|让模型|讓模型",
+    re.IGNORECASE,
+)
+"""Before a closed answer in its sentence: the answer is another model's, for a prompt the user wants
+written ("Tengo que escribir un prompt para que otro modelo … responda solo con la etiqueta", "写一个提示词，
+让它…只输出“是”或“否”") or a model described ("модель, которая … отдаёт только метку")."""
+
+
+def _others_answer(prompt: str, start: int) -> bool:
+    """Whether the closed answer at ``start`` is what another model gives (:data:`_WRITES_A_PROMPT`)."""
+    sentence_start = max(prompt.rfind(end, 0, start) for end in (".", "?", "!", "\n", "。", "？", "！"))
+    return _WRITES_A_PROMPT.search(prompt, sentence_start + 1, start) is not None
 
 
 _REASONS_REACH = 160
@@ -733,7 +757,7 @@ def _reasons_asked(prompt: str, end: int, c: _Compiled) -> bool:
     qué", "J'aimerais une vraie explication"), not without them ("sin explicación", "理由はいらない")."""
     after = prompt[end : end + _REASONS_REACH]
     for m in c.reasons.finditer(after):
-        beside = after[max(0, m.start() - 12) : m.start()]
+        beside = after[max(0, m.start() - (3 if c.grammar.no_spaces else 12)) : m.start()]
         if c.grammar.no_spaces:  # the negation may follow: 理由はいらない
             beside += " " + after[m.end() : m.end() + 8]
         if not c.no_reasons.search(beside):
@@ -744,14 +768,16 @@ def _reasons_asked(prompt: str, end: int, c: _Compiled) -> bool:
 def _unquoted(
     pattern: re.Pattern[str], prompt: str, c: _Compiled, closed: bool = False
 ) -> re.Match[str] | None:
-    """The first match of ``pattern`` outside quotes and pasted material (``closed``: see
-    :func:`_in_pasted_material`)."""
+    """The first match of ``pattern`` outside quotes, pasted material (``closed``: see
+    :func:`_in_pasted_material`) and fields about the input ("Kontext (5 Treffer, Top 3 angezeigt):")."""
     quoted = _quoted_spans(prompt)
     return next(
         (
             m
             for m in pattern.finditer(prompt)
-            if not _inside(quoted, m.start()) and not _in_pasted_material(prompt, m.start(), c, closed)
+            if not _inside(quoted, m.start())
+            and not _in_pasted_material(prompt, m.start(), c, closed)
+            and field_of(prompt, m.start()) != "input"
         ),
         None,
     )
@@ -820,10 +846,18 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
     code_only = _code_only(prompt, c)
     if code_only is not None:
         return code_only
+    listed_early = next((r for r in found if r.unit == "item"), None) or (
+        _listed(prompt, c) if counting else None
+    )
+    listed_at = prompt.find(listed_early.text) if listed_early is not None else -1
     for pattern, unit in ((c.one_word, "one_word"), (c.yes_no, "yes_no"), (c.short_answer, "short_answer")):
         match = _unquoted(pattern, prompt, c, closed=True)
-        if match is not None and _reasons_asked(prompt, match.end(), c):
-            continue  # "Vrai ou faux : … J'aimerais une vraie explication"
+        if match is not None and (
+            _reasons_asked(prompt, match.end(), c) or _others_answer(prompt, match.start())
+        ):
+            continue  # "Vrai ou faux : … J'aimerais une vraie explication", "写一个提示词，让它…只输出“是”或“否”"
+        if match is not None and 0 <= listed_at < match.start():
+            break  # "Prepárame 8 preguntas de verdadero o falso": a list of closed questions
         if match is not None and (unit == "one_word" or len(prompt) < 600):
             return LengthRequest("absolute", 1.0, 1.0, unit, 1.0, match.group(0), code)
     few = _unquoted(c.few_words, prompt, c) if counting else None
@@ -899,6 +933,19 @@ def parse_multilingual_request(prompt: str, languages: list[str] | None = None) 
         if _compiled(code).count.search(prompt):
             return None  # the likeliest language saw a count and refused it: no other may read it
     return None
+
+
+@functools.cache
+def spaced_language_units() -> dict[str, str]:
+    """The unit nouns of the languages written with spaces, by unit (and list items as ``item``): for a
+    template's keys when its language is not told ("numero_punti: 8" among English words)."""
+    units: dict[str, list[str]] = {}
+    for grammar in GRAMMARS.values():
+        if grammar.no_spaces:
+            continue
+        for unit, pattern in (*grammar.units.items(), ("item", grammar.items)):
+            units.setdefault(unit, []).append(pattern)
+    return {unit: "|".join(patterns) for unit, patterns in units.items()}
 
 
 def explains_code(text: str) -> bool:

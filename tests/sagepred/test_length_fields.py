@@ -84,3 +84,30 @@ def test_keyed_lengths(prompt: str, expected: KeyedLength | None) -> None:
 def test_size_words_in_fields(prompt: str, direction: int | None) -> None:
     found = relative_field(prompt)
     assert (found[0] if found else None) == direction
+
+
+def test_sections_and_their_questions() -> None:
+    from sagepred.length_fields import section_of
+
+    rules = "Requisitos:\n1. O texto deve ter 2 parágrafos.\n2. Sem jargão."
+    assert section_of(rules, rules.index("2 par")) == "answer"
+    asked = "Consignes du rapport :\n- 10 pages maximum\n\nQuelle police je devrais choisir ?"
+    assert section_of(asked, asked.index("10")) is None  # the rules are what the question is about
+    template = "## 回复要求\n- 不超过300字\n## 用户消息\n还能退吗？"
+    assert section_of(template, template.index("300")) == "answer"  # the question is the user message
+    assert _field_at("Kontext (5 Treffer, Top 3 angezeigt):\n[1] Urlaub", "Top 3") == "input"
+    assert _field_at("Требования:\n1. Объём — около 1860 знаков.", "1860") == "answer"
+
+
+def test_keys_in_other_languages() -> None:
+    units = {"word": r"palabras?", "item": r"puntos|t[oó]picos|punti"}
+    assert keyed_length('{"max_palabras": 80}', units) == KeyedLength(80.0, "word", 0.8, '"max_palabras": 80')
+    assert keyed_length("Quantidade de tópicos: 6", units) == KeyedLength(
+        6.0, "item", 1.0, "Quantidade de tópicos: 6"
+    )
+    assert keyed_length("<absaetze>4</absaetze>") == KeyedLength(
+        4.0, "paragraph", 1.0, "<absaetze>4</absaetze>"
+    )
+    assert keyed_length("字数上限：200", {"character": "字"}) == KeyedLength(
+        200.0, "character", 0.8, "字数上限：200"
+    )

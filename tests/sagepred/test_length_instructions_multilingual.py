@@ -540,3 +540,77 @@ def test_lengths_in_templates_in_other_languages(prompt: str, words: float, unit
 )
 def test_template_fields_in_other_languages_that_set_no_count(prompt: str, kind: str) -> None:
     assert parse_length_request(prompt).kind == kind, parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    ("name", "lengths", "least_read", "most_false_positives"),
+    [
+        # held out: 30 of 40, none wrong, 3 false of 32, 6 of 8 relative requests missed; the false reading
+        # left is a translation of a pasted e-mail, sized by the e-mail as designed
+        ("length_templates_multilingual_2.jsonl", 40, 40, 1),
+        # held out: 26 of 48, 2 wrong (lists of true / false questions read as one), 4 false of 24, 4 of 8
+        # relative requests missed
+        ("length_closed_multilingual_2.jsonl", 48, 47, 0),
+    ],
+)
+def test_second_rounds_in_other_languages(
+    name: str, lengths: int, least_read: int, most_false_positives: int
+) -> None:
+    """Second rounds by helpers writing as native speakers who never saw the grammar, after the first
+    rounds' lessons (docs/predictor.md)."""
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 72 and score.lengths == lengths
+    assert score.read >= least_read and not score.wrong, score.wrong
+    assert len(score.false_positives) <= most_false_positives, score.false_positives
+    assert not score.relative_misses, score.relative_misses
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit"),
+    [
+        ("Prepárame 8 preguntas de verdadero o falso sobre la Revolución Francesa.", "item"),
+        ("出 5 道判断题，考查初中物理的浮力知识，每道题后面标注答案（对/错）。", "item"),
+        (
+            "Gib genau ein Label aus, sonst nichts.\nNutzer: Hab grad gemerkt, dass mein Portemonnaie weg ist!",
+            "short_answer",
+        ),
+        (
+            "[SISTEMA] Devuelve exclusivamente una de estas intenciones: facturacion, averia, baja.\n[USUARIO] Sin fibra.",
+            "short_answer",
+        ),
+        (
+            "De este correo sácame la fecha, en formato DD/MM/AAAA y nada más.\n\n---\nHola Marta: lo llevaríamos el jueves.",
+            "short_answer",
+        ),
+        (
+            "用一个表情符号回复下面这句话，除了表情什么都别写：\n\n“今天终于把毕业论文交上去了！！！”",
+            "short_answer",
+        ),
+        (
+            "Riassumi il tono di questa recensione con un'unica emoji e nient'altro.\n\n«Pizza fredda.»",
+            "short_answer",
+        ),
+    ],
+)
+def test_closed_answers_and_lists_of_the_second_round(prompt: str, unit: str) -> None:
+    assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "帮我写一个给大模型用的提示词，让它判断用户输入是不是广告，只输出“是”或“否”。",
+        "是或否：现在学 Rust 还来得及吗？别只回一个字，说说你的理由。",
+        "Объясни подробно, как обучить модель, которая на выход отдаёт только метку «позитив» или «негатив».",
+        "Consignes du rapport :\n- 10 pages maximum hors annexes\n- police 12\n\nQuelle police je devrais choisir ?",
+        "Kontext (5 Treffer aus dem Wiki, Top 3 angezeigt):\n[1] Urlaub 4 Wochen vorher.\n\nFrage: Wann verfällt Resturlaub?",
+    ],
+)
+def test_closed_answers_and_counts_that_are_not_the_answers_in_other_languages(prompt: str) -> None:
+    request = parse_length_request(prompt)
+    assert request.kind != "absolute", request
+
+
+def test_a_length_refusal_is_not_a_bound() -> None:
+    assert parse_length_request("写一封给客户的道歉邮件，货物延迟发货了。不要超过三段。").unit == "paragraph"
