@@ -198,6 +198,8 @@ _KEYED = re.compile(
     rf"<(?P<tag>{_LETTER}[\w-]{{1,40}})>\s*~?\s*(?P<tag_n>{_NUMBER})\s*</(?P=tag)>",
     re.MULTILINE,
 )
+_KEYED_GATE = re.compile(r"[\w\"'] ?[:=：] ?[\"']?~?\d|>\s*~?\d")
+"""A cheap test that some field holds a number, before :data:`_KEYED` looks at every position."""
 _KEY_UNITS = (
     ("word", r"words?|woerter|w[öo]rter"),
     ("sentence", r"sentences?"),
@@ -276,7 +278,7 @@ def keyed_length(prompt: str, units: Mapping[str, str] | None = None) -> KeyedLe
     "num_bullets": 3 with "words_per_bullet": 10); keys about the input ("input_max_chars") are not
     the answer's, nor is a config the prompt closes by asking about ("… which one wins?"). ``units``: a
     language's unit nouns by unit ("max_palabras", "字数上限")."""
-    if _closes_with_a_question(prompt):
+    if not _KEYED_GATE.search(prompt) or _closes_with_a_question(prompt):
         return None  # a question about a config ("which one wins if they conflict?"), not one to follow
     items: KeyedLength | None = None
     per_item: float | None = None

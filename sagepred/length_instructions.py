@@ -1144,12 +1144,30 @@ def _someone_elses_answer(prompt: str, start: int) -> bool:
     return _WHY_QUESTION.search(sentence) is not None and _is_a_question(prompt, start)
 
 
+_CLOSED_WINDOW = 800
+"""Characters at each end of a long prompt where a closed answer is looked for: its first and last
+paragraphs, where the instruction around a pasted text stands."""
+
+
+def _closed_scope(prompt: str) -> list[tuple[int, int]]:
+    """Where a closed answer may be asked: all of a short prompt; the first and last paragraphs of a
+    long one (at most :data:`_CLOSED_WINDOW` characters each)."""
+    if len(prompt) <= 2 * _CLOSED_WINDOW:
+        return [(0, len(prompt))]
+    first = prompt.find("\n\n", 0, _CLOSED_WINDOW)
+    last = prompt.rfind("\n\n", len(prompt) - _CLOSED_WINDOW)
+    return [
+        (0, first if first >= 0 else _CLOSED_WINDOW),
+        (last + 2 if last >= 0 else len(prompt) - _CLOSED_WINDOW, len(prompt)),
+    ]
+
+
 def _closed_answer(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` (a closed answer: one word, yes or no, just the label) outside
-    quotes that is not someone else's rule ("My teacher says answer with one word but …") and is not
+    """The first match of ``pattern`` (a closed answer: one word, yes or no, just the label) in the
+    instruction's part of the prompt (:func:`_closed_scope`), outside quotes, that is not someone else's rule ("My teacher says answer with one word but …") and is not
     followed by a request for the answer's reasons ("… Elaborate on your choice", "and explain why")."""
     quoted: list[tuple[int, int]] | None = None
-    for match in pattern.finditer(prompt):
+    for match in (m for window in _closed_scope(prompt) for m in pattern.finditer(prompt, *window)):
         text = match.group(0)
         start = match.start() + len(text) - len(text.lstrip(_BEFORE_THE_WORDS))
         if prompt[start - 1 : start] in _QUOTES:
