@@ -44,7 +44,10 @@ Spanish, Portuguese, French, Italian, German, Russian, Chinese or Japanese is re
 :mod:`sagepred.length_instructions_multilingual` instead (its requests carry their ``language``). A
 request to transform a pasted text ("Proofread this:", "Translate into French:", "Make it shorter"
 after an answer) is sized by that text (:mod:`sagepred.length_transforms`, unit ``pasted_text``),
-unless its own words give a size ("Rewrite this in 50 words:").
+unless its own words give a size ("Rewrite this in 50 words:"). A template states its length in fields
+(:mod:`sagepred.length_fields`: "Length: 150-200 words", ``"max_words": 120``, "## Format" then "- 3
+paragraphs"); a closed answer ("Output the label only", "Reply with '1' or '2' and nothing else") is
+looked for where a long prompt's instruction stands, its first and last paragraphs.
 """
 
 from __future__ import annotations
@@ -1164,8 +1167,10 @@ def _closed_scope(prompt: str) -> list[tuple[int, int]]:
 
 def _closed_answer(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
     """The first match of ``pattern`` (a closed answer: one word, yes or no, just the label) in the
-    instruction's part of the prompt (:func:`_closed_scope`), outside quotes, that is not someone else's rule ("My teacher says answer with one word but …") and is not
-    followed by a request for the answer's reasons ("… Elaborate on your choice", "and explain why")."""
+    instruction's part of the prompt (:func:`_closed_scope`), outside quotes, that is not someone else's
+    rule ("My teacher says answer with one word but …") or another's answer (:func:`_someone_elses_answer`)
+    and is not followed by a request for the answer's reasons ("… Elaborate on your choice", "and explain
+    why")."""
     quoted: list[tuple[int, int]] | None = None
     for match in (m for window in _closed_scope(prompt) for m in pattern.finditer(prompt, *window)):
         text = match.group(0)
