@@ -371,7 +371,7 @@ _ADJECTIVE_COUNT = re.compile(
 )
 """A count used as an adjective: "a 200-word summary", "a 2-3 sentence bio", "a 1000 word essay"."""
 _GOVERNED = re.compile(
-    rf"(?:(?:^[\s'\"\u2019\u201d)\]]*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|you to|me to)\s+)"
+    rf"(?:(?:^[\s'\"\u2019\u201d)\]]*(?:(?:yo|hey|hi|hello|ok|okay|so|pls|plz|also|now)[,!]?\s+)?|\b(?:and|then|please|you|u|you to|me to)\s+)"
     rf"(?:{_OUTPUT_VERBS}|prepare|craft|draft|develop|put together|(?<=you )do)"
     rf"(?: me| us)?|(?:^\s*(?:need|want)|\b{_I_NEED})(?: (?:you to )?(?:{_OUTPUT_VERBS}))?(?! to\b)|"
     rf"\b(?:i|we) (?:have|need) to (?:write|submit|hand in|turn in|give|deliver))"
@@ -760,7 +760,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         return False  # "Ignore the one-sentence rule for this one: explain in 3 paragraphs …"
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
-    if _EACH.search(clause) and not _EACH_OF_THE.search(sentence):
+    if _EACH.search(clause) and not _EACH_OF_THE.search(sentence) and not _EACH_ITEM_SENTENCE.match(sentence):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
     if match.group("article"):
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
@@ -1029,6 +1029,14 @@ _EACH_OF_THE = re.compile(rf"\beach of (?:the|these|those|your|my|our) (?P<n>{NU
 "Summarize each of the 3 chapters in about 50 words"."""
 
 
+_EACH_ITEM_SENTENCE = re.compile(
+    r"\s*each (?:one|item|answer|entry|bullet|point|tip|idea|question|response|paragraph|section|faq|step)\b"
+    r"(?: (?:should|must|will|needs to|has to|can) be)?",
+    re.IGNORECASE,
+)
+"""A sentence that sizes each item of a list asked before it: "Each answer should be about 40 words"."""
+
+
 def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
     """How many items a length followed by "each" / "per …" is for ("Summarize the 10 commandments in
     one sentence each"), when its sentence names them before it; else None."""
@@ -1036,6 +1044,11 @@ def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
     each_of = _EACH_OF_THE.search(sentence)
     if each_of is not None:  # "Each of the 5 answers should be ~30 words."
         n = parse_number(each_of.group("n"))
+        return n if n is not None and 2 <= n <= 100 else None
+    if _EACH_ITEM_SENTENCE.match(sentence):  # "Generate 6 FAQ entries. Each answer should be about 40 words."
+        start = match.start() - len(sentence)
+        listed = [m for m in _COUNT.finditer(prompt, max(0, start - 200), start) if _unit_of(m) == "item"]
+        n = _stated_count(listed[-1]) if listed else None
         return n if n is not None and 2 <= n <= 100 else None
     if not _EACH.match(prompt, match.end()):
         return None

@@ -983,6 +983,19 @@ def test_closed_answers_others_give_are_not_read(prompt: str) -> None:
     assert request.unit not in ("yes_no", "short_answer", "one_word"), request
 
 
+def test_a_list_sized_each_in_the_next_sentence() -> None:
+    request = parse_length_request(
+        "Generate 6 FAQ entries for a meal-kit service. Each answer should be about 40 words."
+    )
+    assert request.unit == "items_of" and request.requested_words == 240.0, request
+    assert (
+        parse_length_request(
+            "can u write me a 500 word short story about a lighthouse keeper"
+        ).requested_words
+        == 500.0
+    )
+
+
 def test_two_word_answers_and_relative_template_fields() -> None:
     assert (
         parse_length_request("Two-word answer: what's the warm Atlantic current near Europe?").requested_words
@@ -1000,4 +1013,26 @@ def test_two_word_answers_and_relative_template_fields() -> None:
     assert (
         parse_length_request("Role: SQL reviewer\nBe terse. Flag problems only.\nQuery: SELECT 1;").unit
         == "brief"
+    )
+
+
+def test_an_hour_of_mixed_traffic_written_without_the_parser_is_read() -> None:
+    """100 English prompts sampling an hour of API traffic (chat, support bots, RAG, extraction,
+    classifiers, templates, code), written after every lesson above by a helper who never saw the parser.
+    Held out: 44 of 50 lengths read, 2 wrong, 4 false readings of 50 (two are a translation and a rewrite
+    of a pasted text, sized by that text as designed), all 15 relative requests read. After two lessons
+    ("can u write me a 500 word short story", "Generate 6 FAQ entries … Each answer should be about 40
+    words.") 46 of 50 (docs/predictor.md)."""
+    rows = [
+        json.loads(line)
+        for line in (DATA / "length_mixed_traffic_blind.jsonl").read_text("utf-8").splitlines()
+    ]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 100 and score.lengths == 50
+    assert score.read >= 46 and len(score.wrong) <= 1, (
+        score.wrong
+    )  # "5 keywords of 1–2 words" read as 1.5 words
+    assert len(score.false_positives) <= 4 and not score.relative_misses, (
+        score.false_positives,
+        score.relative_misses,
     )
