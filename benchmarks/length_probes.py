@@ -7,7 +7,9 @@ requirement after the task, "There should be 3 paragraphs.", "… , 2,000 words.
 ``length_probes_multilingual.jsonl``: one topic in each of Spanish, Portuguese, French, Italian, German,
 Russian, Chinese and Japanese; ``length_probes_lists.jsonl``: eight topics, a list of 3 to 100 items
 each; ``length_probes_counts.jsonl``: lines, characters and "N items of M sentences" at four
-counts each; ``length_probes_tokens.jsonl``: 50 to 1,000 tokens, four topics), per topic: Spearman ρ between instructed length and predicted median, the longest / shortest
+counts each; ``length_probes_tokens.jsonl``: 50 to 1,000 tokens, four topics;
+``length_probes_templates.jsonl``: 30 to 1,000 words stated in a template's field, JSON key, XML tag or
+format section, four topics), per topic: Spearman ρ between instructed length and predicted median, the longest / shortest
 instruction's median ratio, and the elasticity (slope of log median on log instructed length). Also, per set, the share of
 probes the instruction parser reads at their instructed length (within 1%). Prints a table; ``--json``
 writes every topic's medians. Nothing here is fitted: the probes are never trained on.
@@ -32,6 +34,7 @@ PROBE_SETS = {
     "lists": ROOT / "tests" / "data" / "length_probes_lists.jsonl",
     "counts": ROOT / "tests" / "data" / "length_probes_counts.jsonl",
     "tokens": ROOT / "tests" / "data" / "length_probes_tokens.jsonl",
+    "templates": ROOT / "tests" / "data" / "length_probes_templates.jsonl",
 }
 DEFAULT_PREDICTORS = [
     "gpt-4",

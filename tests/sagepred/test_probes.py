@@ -123,6 +123,40 @@ def test_packaged_zoo_checkpoints_follow_a_length_in_tokens(name):
     assert np.all(np.abs(np.log(median / asked)) < np.log(1.5)), list(zip(asked, median, strict=True))
 
 
+@pytest.mark.parametrize("name", ["gpt-4", "llama-3.1-8b"])
+def test_packaged_zoo_checkpoints_follow_a_length_in_a_template(name):
+    """A length stated as a template states it ("Length: 250 words", ``"max_words": 250``,
+    ``<word_limit>250</word_limit>``, "## Format\n- About 250 words"; 30 to 1,000 words, four topics):
+    the predicted median follows it; and a closed answer asked of a classification or an extraction
+    ("Output the label only.", "Reply with the ID only") is predicted a few tokens, not the task's usual
+    answer."""
+    probes = read_probes(DATA / "length_probes_templates.jsonl")
+    predictor = load_predictor(name, zoo_source="packaged")
+    median = predictor.predict([p.prompt for p in probes]).quantile(0.5).ravel()
+    scores = score_probes(probes, median)
+    assert scores["summary"]["spearman_min"] > 0.999, scores["topics"]
+    assert 0.75 <= scores["summary"]["elasticity_min"] <= scores["summary"]["elasticity_max"] <= 1.2
+    review = "\n\nReview: The battery died after two days and support never answered."
+    message = (
+        '\n\n"Hello, my order #KX-48213-B arrived with a cracked screen. Could you arrange a replacement?"'
+    )
+    open_tasks = [
+        "Classify the sentiment of this review as positive, negative or neutral." + review,
+        "Extract the order ID from this message." + message,
+    ]
+    closed_tasks = [
+        "Classify the sentiment of this review as positive, negative or neutral. Output the label only."
+        + review,
+        "Extract the order ID from this message. Reply with the ID only, no other text." + message,
+    ]
+    open_median = predictor.predict(open_tasks).quantile(0.5).ravel()
+    closed_median = predictor.predict(closed_tasks).quantile(0.5).ravel()
+    assert np.all(closed_median <= 5.0) and np.all(closed_median < 0.3 * open_median), (
+        open_median,
+        closed_median,
+    )
+
+
 def test_the_parser_score_counts_each_kind_of_error():
     from sagepred.probes import score_parser
 
