@@ -350,7 +350,8 @@ PORTUGUESE = LanguageGrammar(
         r"relat[oó]rio|ensaio|romance|cap[ií]tulo|carta|trabalho|tese|tcc)(?: \w+)? de"
     ),
     reported=(
-        r"diz que|disse que|dizem que|falou que|pede que|pedem que|exige|exigem|exigia|segundo|limite de|quer|querem"
+        r"diz que|disse que|dizem que|falou que|pede que|pedem que|pede|pedem|exige|exigem|exigia|segundo|limite de|quer|"
+        r"querem"
     ),
     how_many=r"quant[oa]s?|qual [eé] o n[uú]mero",
     rate=r"(?:por|ao|a cada|cada) (?:dia|p[aá]gina|minuto|hora|semana|m[eê]s)|di[aá]ri[oa]s",
@@ -373,7 +374,7 @@ PORTUGUESE = LanguageGrammar(
     ),
     few_words=r"em (?:poucas|pouquíssimas) palavras",
     brief=(
-        r"brevemente|breve|resumidamente|resumid[oa]|(?:resposta|resumo|explica[cç][aã]o|texto) curt[oa]|"
+        r"curtinh[oa]|brevemente|breve|resumidamente|resumid[oa]|(?:resposta|resumo|explica[cç][aã]o|texto) curt[oa]|"
         r"concis[oa]|sucint[oa]|sucintamente|de forma concisa|em resumo|direto ao ponto|rapidinho|"
         r"sem (?:muitos |grandes )?detalhes|mais curt[oa]|sem enrola[cç][aã]o|(?:de forma|bem|seja) curt[oa]|"
         r"curt[oa] e diret[oa]|rapid[aã]o|vers[aã]o curta"
@@ -779,7 +780,7 @@ GERMAN = LanguageGrammar(
     short_answer=(
         r"(?:nur|ausschlie[ßs]lich|lediglich|einzig) (?:mit )?(?:die|den|das|der|dem|einer|einem|ein|eine) "
         r"(?:zahl|namen|name|ergebnis|antwort|code|buchstaben|datum|jahreszahl|jahr|wort|kategorie|label|etikett|"
-        r"bezeichnung|note|bewertung|wert|emoji|nachnamen|vornamen|\w*nummer|\w*betrag|\w*datum)|"
+        r"bezeichnung|note|bewertung|wert|emoji|nachnamen|vornamen|\w*nummer|\w*betrag|\w*datum|\w*namen)|"
         r"genau (?:ein|eine|einen) (?:label|wort|zahl|buchstaben|emoji|kategorie|etikett)|"
         r"(?:eines|eine|einen) der folgenden (?:labels|w[öo]rter|kategorien|optionen)|im format (?:TT\.MM\.JJJJ|JJJJ-MM-TT)|"
         r"ohne erkl[äa]rung(?:en)?"
@@ -1064,7 +1065,7 @@ CHINESE = LanguageGrammar(
     yes_no=r"是或否|是或不是|是还是否|是還是否|是/否|是／否|对或错|對或錯|是否回答|回答是或|能或不能|会或不会|會或不會|可以或不可以|有或没有|有或沒有",
     short_answer=(
         r"(?:只|仅|僅|就)(?:需|要|用)?(?:回答|给出|給出|写|寫|输出|輸出|说|說|告诉我|告訴我|发|發)?(?:一个|一個)?(?:阿拉伯)?"
-        r"(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期|emoji|表情|标签|標籤|"
+        r"[^\W\d_]{0,2}(?:数字|數字|答案|名字|名称|名稱|城市名|人名|国名|國名|结果|結果|选项|選項|字母|年份|日期|emoji|表情|标签|標籤|"
         r"类别|類別|分类|分類|姓氏|姓|分数|分數)|"
         r"(?:只|仅|僅)(?:需|要)?(?:输出|輸出|回答|回复|回覆|写|寫|说|說)[“「\"']|"
         r"直接(?:给我|給我|给出|給出|回答|说|說)?(?:数字|數字|答案|结果|結果)|本身|"

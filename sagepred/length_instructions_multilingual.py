@@ -455,10 +455,10 @@ def _in_pasted_material(prompt: str, start: int, c: _Compiled, closed: bool = Fa
     index = max(0, bisect.bisect_right(lines, (start, len(prompt) + 1)) - 1)
     if answer_field_line(prompt[lines[index][0] : lines[index][1]]) or section_of(prompt, start) == "answer":
         return False  # a template's field or rule about the answer: "Länge: kurz", "Requisitos:\n1. … 2 parágrafos."
-    introduced = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
-    introduced = introduced or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
+    colon = any(prompt[a:b].rstrip().endswith((":", "：")) for a, b in lines[:index])
+    introduced = colon or bool(c.request.search(prompt[lines[0][0] : lines[0][1]]))
     if 0 < index < len(lines) - 1:
-        return introduced or not closed
+        return colon if closed else True
     short = 35 if c.grammar.no_spaces else 100
     last_is_short = index == len(lines) - 1 and lines[index][1] - lines[index][0] <= short
     return index > 0 and introduced and not last_is_short
@@ -565,6 +565,16 @@ def _bound(c: _Compiled, prompt: str, near: str, end: int) -> float:
     return 1.0
 
 
+_BIG_MULTIPLIER = re.compile(
+    r"\s*(?:млн|млрд|тыс\.?|mill(?:ion|ones|ions|ioni|ionen|iarden)?|milh(?:ão|ões)|mrd|mio\.?|万|萬|亿|億)(?!\w)",
+    re.IGNORECASE,
+)
+"""After a count's number: millions or thousands of something, data rather than a length."""
+_WHY = re.compile(
+    r"(?<!\w)(?:por qu[eé]|por que|pourquoi|perch[eé]|warum|wieso|weshalb|почему|зачем)(?!\w)|为什么|為什麼|为何|なぜ|どうして",
+    re.IGNORECASE,
+)
+"""A question about why (a count in it is the fact asked about: "Xのポストは全角140字までなのに…なぜですか？")."""
 _CJK_NOT = re.compile(r"(?:别|別|不要|不用|不必)只[^\W\d_]{0,2}$")
 """Before a count in Chinese: a length the user refuses ("别只回一个字，说说你的理由")."""
 _RANGE_OPENER = re.compile(r"(?<!\w)(?:от|entre|zwischen|tra|fra|de|du|da)\s*$", re.IGNORECASE)
@@ -585,6 +595,12 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
     for match in matches:
         if consumed[0] <= match.start() < consumed[1]:
             continue  # each item's length, read with its list ("5 Stichpunkte mit je etwa 15 Wörtern")
+        if (
+            "low" in match.re.groupindex
+            and match.group("low")
+            and _BIG_MULTIPLIER.match(prompt, match.end("low"))
+        ):
+            continue  # "на таблице в 5 млн строк": a quantity of data
         field = field_of(prompt, match.start())
         if field == "input" or _inside(quoted, match.start()):
             continue  # "Eingabetext des Nutzers: max. 5000 Zeichen"
@@ -683,6 +699,14 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
         opens_the_question = re.match(r"\s*[:：]", after) is not None  # "En moins de 100 mots : pourquoi …?"
         if _QUESTION.search(sentence.strip()) and not asks and not lead and not opens_the_question:
             continue
+        why_after = _WHY.search(after)
+        why_later = why_after is not None and not re.search(r"[:：]", after[: why_after.start()])
+        if (
+            (_WHY.search(before) or why_later)
+            and _QUESTION.search(sentence.strip())
+            and not opens_the_question
+        ):
+            continue  # "¿Por qué Twitter limita los tuits a 280 caracteres?", "…140字までなのに…なぜですか？"
         if grammar.no_spaces and _OR_QUESTION.search(sentence):
             continue  # "简历写一页还是两页比较好？": a choice asked about, not a length asked for
         count *= factor
@@ -698,6 +722,11 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
             continue
         if unit == "word" and 2 <= count <= 20 and c.list_verb.search(" ".join(before.split()[-2:])):
             unit = "item"  # "Lista 15 palavras em inglês …": the words are the list's items
+        per_item = _per_item_words(prompt, match.end(), c) if unit == "item" else None
+        if per_item is not None:  # "in 5 Stichpunkten zusammen, jeweils etwa 12 Wörter"
+            words, consumed = per_item
+            yield _Reading(count * words, "items_of", count, match.group(0), True)
+            continue
         yield _Reading(_words(count, unit, grammar), unit, count, match.group(0), lead or bounded)
 
 
