@@ -182,3 +182,21 @@ def test_the_parser_score_counts_each_kind_of_error():
     assert score.wrong == [rows[1]["prompt"], rows[5]["prompt"]]
     assert score.false_positives == [rows[3]["prompt"]] and score.relative_misses == [rows[4]["prompt"]]
     assert score_parser(rows, few_words=True).read == 2  # "a few words": three read, five asked
+
+
+def test_the_stated_lengths_benchmark_scores_a_blind_set(tmp_path):
+    """benchmarks/stated_lengths.py end to end on one checkpoint and the held-out mixed traffic: the
+    predicted medians land near the stated lengths; a missing set is a clear error."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "stated_lengths", Path(__file__).resolve().parents[2] / "benchmarks" / "stated_lengths.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "stated.json"
+    args = ["--predictors", "gpt-4", "--sets", "length_mixed_traffic_blind.jsonl", "--json", str(out)]
+    assert module.main(args) == 0
+    result = json.loads(out.read_text())["gpt-4"]["length_mixed_traffic_blind.jsonl"]
+    assert result["n"] == 50 and result["within_2x"] >= 0.85 and result["median_abs_log_error"] < 0.2
+    assert module.main(["--sets", "no_such_set.jsonl"]) == 2
