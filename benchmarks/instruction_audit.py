@@ -70,6 +70,9 @@ GRAMMAR_MODULES = (
     "length_grammars",
     "length_transforms",
     "transform_grammars",
+    "length_fields",
+    "code_only",
+    "list_sizes",
 )
 """The modules of the parser, read together at a revision (one that does not exist there is skipped)."""
 

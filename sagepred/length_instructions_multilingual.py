@@ -735,14 +735,14 @@ _EACH_ITEM = re.compile(
     re.IGNORECASE,
 )
 _PER_ITEM_REACH = 60
-"""Characters after a list's count in a template's field where each item's length may follow."""
+"""Characters after a list's count where each item's length may follow ("…, jeweils etwa 12 Wörter")."""
 
 
 def _per_item_words(prompt: str, end: int, c: _Compiled) -> tuple[float, tuple[int, int]] | None:
-    """The words (characters in Chinese and Japanese) of each item of a list counted in a template's
-    field, when a length said to be each one's follows it in the field or its section's next bullet
-    ("5 Stichpunkte à 8 Wörter", "- Exactamente 5 viñetas\n- Cada viñeta de unas 12 palabras"), and
-    where that length lies in the prompt."""
+    """The words (characters in Chinese and Japanese) of each item of a list counted just before ``end``,
+    when a length said to be each one's follows in its paragraph ("5 Stichpunkte à 8 Wörter", "in 5
+    Stichpunkten zusammen, jeweils etwa 12 Wörter", "- Exactamente 5 viñetas\n- Cada viñeta de unas 12
+    palabras"), and where that length lies in the prompt."""
     window = prompt[end : end + _PER_ITEM_REACH].split("\n\n", 1)[0]
     per = c.count.search(window)
     if per is None or "low" not in per.re.groupindex or not per.group("low"):
@@ -868,7 +868,8 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
         words = (
             count * keyed.per_item if keyed.per_item is not None else _words(count, keyed.unit, c.grammar)
         )  # "max_palabras": 80, "字数上限": 100
-        return LengthRequest("absolute", words, 1.0, keyed.unit, count, keyed.text, code)
+        unit = "items_of" if keyed.per_item is not None else keyed.unit
+        return LengthRequest("absolute", words, 1.0, unit, count, keyed.text, code)
     spoken = _spoken(prompt, c)
     if spoken is not None:
         return spoken

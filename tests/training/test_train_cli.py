@@ -309,7 +309,22 @@ def test_same_seed_gives_the_same_checkpoint_and_another_seed_does_not(tmp_path)
 
 def test_split_override_records_the_protocol_it_used(tmp_path, data_dir):
     args = ["train", "--model", "llama-3.1-8b", "--train-split", "train", "--eval-split", "validate"]
-    assert main([*args, "--epochs", "1", "--no-mlflow", "--output", str(tmp_path / "ckpt")]) == 0
+    one_layer = "sentence-transformers/all-MiniLM-L6-v2?layers=1&quant=int8"  # the protocol, not the encoder, is tested
+    assert (
+        main(
+            [
+                *args,
+                "--epochs",
+                "1",
+                "--encoder",
+                one_layer,
+                "--no-mlflow",
+                "--output",
+                str(tmp_path / "ckpt"),
+            ]
+        )
+        == 0
+    )
     card = (tmp_path / "ckpt" / "README.md").read_text()
     assert "trained on the source's `train` split, evaluated on its `validate` split" in card
     assert "pooled" not in card
