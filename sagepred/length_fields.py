@@ -121,10 +121,9 @@ def field_of(prompt: str, position: int) -> FieldKind | None:
         )
     if _in_input_line(prompt, line_start, position):
         return "input"  # "Input limit: the user text is at most …", "Kontext (5 Treffer, Top 3 angezeigt):"
-    section = section_of(prompt, position)
     if _LINE_OPENS.match(head):
-        return section
-    if section == "answer" and _BULLET.match(head) and _INPUT_WORDS.search(head):
+        return section_of(prompt, position)
+    if _BULLET.match(head) and _INPUT_WORDS.search(head) and section_of(prompt, position) == "answer":
         return "input"  # a rule about the input: "- 入力された質問が2,000文字を超える場合は…"
     return None
 
@@ -141,10 +140,10 @@ def _in_input_line(prompt: str, line_start: int, position: int) -> bool:
 def _closes_with_a_question(prompt: str) -> bool:
     """Whether the prompt ends with a question of its own, not a template's labelled field ("Question: …?")
     or the content of its last section ("## 用户消息\n…还能退吗？")."""
-    lines = prompt.rstrip().split("\n")
+    lines = prompt.rstrip().rsplit("\n", _SECTION_REACH)
     if not lines[-1].endswith(("?", "？")) or _LINE_LABEL.match(lines[-1]):
         return False
-    for line in reversed(lines[-_SECTION_REACH:-1]):
+    for line in reversed(lines[:-1]):
         if not line.strip():
             return True
         if _SECTION.match(line):
@@ -157,15 +156,18 @@ def section_of(prompt: str, position: int) -> FieldKind | None:
     bullets or numbered items under a header about the answer ("## Format", "Requisitos:") or the input.
     None when the prompt closes with a question of its own: then its rules are what it asks about
     ("Consignes du rapport :\n- 10 pages maximum\n\nQuelle police je devrais choisir ?")."""
-    if _closes_with_a_question(prompt):
-        return None
-    line_start = prompt.rfind("\n", 0, position) + 1
-    lines = prompt[:line_start].split("\n")[:-1]
-    for line in reversed(lines[-_SECTION_REACH:]):
+    end = prompt.rfind("\n", 0, position)
+    for _ in range(_SECTION_REACH):
+        if end < 0:
+            return None
+        start = prompt.rfind("\n", 0, end) + 1
+        line, end = prompt[start:end], start - 1
         if not line.strip():
             return None
         section = _SECTION.match(line)
         if section is not None:
+            if _closes_with_a_question(prompt):
+                return None
             return _kind_of(
                 section.group("header")
                 or section.group("label")
