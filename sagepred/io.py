@@ -116,6 +116,27 @@ def _writing(path: Path) -> Iterator[None]:
         raise InputError(f"cannot write here ({err.strerror or err})", path=path) from err
 
 
+@contextlib.contextmanager
+def exclusive(folder: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (created if needed; nothing is written into it) while the
+    block runs, so that processes filling the same cache (two servers pulling one checkpoint) take
+    turns; a no-op where the platform has no ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    folder = Path(folder)
+    with _writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)

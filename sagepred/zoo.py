@@ -24,7 +24,7 @@ from sagepred import __version__
 from sagepred.checkpoint import read_json
 from sagepred.errors import CheckpointError, InputError
 from sagepred.hub import hub_unavailable
-from sagepred.io import atomic_directory, sha256_file
+from sagepred.io import atomic_directory, exclusive, sha256_file
 from sagepred.targets import UnknownTargetError, list_targets, resolve_target
 
 if TYPE_CHECKING:
@@ -162,12 +162,16 @@ def pull(name: str, source: str | ZooSource | None = None, output: str | Path | 
     entry = resolve_entry(load_index(zoo_source), name)
     cached = cache_dir() / entry["name"]
     if not _is_verified(cached, entry):
-        with atomic_directory(cached) as tmp:
-            for spec in entry["files"]:
-                _fetch(zoo_source, entry, spec["path"], tmp)
-                _verify(
-                    tmp / spec["path"], spec, f"{entry['name']}/{spec['path']} from {zoo_source.describe()}"
-                )
+        with exclusive(cached.parent):
+            if not _is_verified(cached, entry):  # another process may have fetched it meanwhile
+                with atomic_directory(cached) as tmp:
+                    for spec in entry["files"]:
+                        _fetch(zoo_source, entry, spec["path"], tmp)
+                        _verify(
+                            tmp / spec["path"],
+                            spec,
+                            f"{entry['name']}/{spec['path']} from {zoo_source.describe()}",
+                        )
     if output is None:
         return cached
     output = Path(output)

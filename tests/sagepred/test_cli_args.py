@@ -68,8 +68,11 @@ def test_the_registry_has_numeric_options_everywhere_expected():
     assert len(NUMERIC) >= 25
 
 
+OPTIONS = [pair for pair in ACTIONS if pair[1].option_strings]
+
+
 @pytest.mark.parametrize(
-    "path,action", [pair for pair in ACTIONS if pair[1].option_strings], ids=lambda x: str(x)
+    "path,action", OPTIONS, ids=[f"{' '.join(p)} {a.option_strings[-1]}" for p, a in OPTIONS]
 )
 def test_no_option_parses_bare_numbers(path, action):
     assert action.type not in (int, float), (

@@ -279,3 +279,31 @@ def test_hub_source_without_network_fails_clearly_and_writes_nothing(tmp_path, m
     assert not (tmp_path / "cache" / "zoo" / "llama-3-8b").exists()
     with pytest.raises(InputError, match="zoo source not found"):
         zoo.resolve_source(str(tmp_path / "missing"))
+
+
+def test_pulls_of_one_checkpoint_at_once_take_turns_and_fetch_it_once(mirror, monkeypatch):
+    import threading
+    import time
+
+    fetched: list[str] = []
+    fetch = zoo._fetch
+
+    def slow_fetch(source, entry, filename, into):
+        fetched.append(filename)
+        time.sleep(0.05)
+        fetch(source, entry, filename, into)
+
+    monkeypatch.setattr(zoo, "_fetch", slow_fetch)
+    folders: list[Path] = []
+    pulls = [
+        threading.Thread(target=lambda: folders.append(zoo.pull("llama-3.1-8b", str(mirror))))
+        for _ in range(3)
+    ]
+    for pull in pulls:
+        pull.start()
+    for pull in pulls:
+        pull.join()
+    files = len(zoo.resolve_entry(zoo.load_index(zoo.resolve_source(str(mirror))), "llama-3.1-8b")["files"])
+    assert len(folders) == 3 and len(set(folders)) == 1
+    assert len(fetched) == files  # one pull fetched; the others waited and found it verified
+    assert sorted(p.name for p in folders[0].parent.iterdir()) == ["llama-3.1-8b"]  # no temp or backup left
