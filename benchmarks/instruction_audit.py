@@ -71,6 +71,7 @@ GRAMMAR_MODULES = (
     "length_transforms",
     "transform_grammars",
     "length_fields",
+    "length_parts",
     "code_only",
     "list_sizes",
 )

@@ -178,6 +178,26 @@ class CodeOnly:
     text: str
 
 
+_IDENTIFIER_CODE = re.compile(
+    r"\b(?:iso(?:[ -]?\d{3,5}(?:-\d)?)?|alpha-?[23]|(?:two|three)-letter|country|currency|postal|zip|airport|"
+    r"iata|icao|ticker|hex|colou?r|status|error|promo|coupon|discount|sku|tracking|confirmation|verification|"
+    r"language)\b[\w ()-]{0,24}?\bcodes?\b",
+    re.IGNORECASE,
+)
+"""A code that identifies something ("the ISO 639-1 code", "the IATA airport code", "the hex colour
+code"): one word of an answer, not a program."""
+
+
+def _names_an_identifier(prompt: str, found: CodeOnly) -> bool:
+    """Whether the "code" a request for code alone names is an identifier's ("the ISO 639-1 code only")."""
+    at = found.text.lower().rfind("code")
+    if at < 0:
+        return False
+    end = found.start + at + 4
+    named = _IDENTIFIER_CODE.search(prompt, max(0, end - 50), end)
+    return named is not None and named.end() == end
+
+
 def names_code(prompt: str) -> bool:
     """Whether ``prompt`` names code or a programming language or tool ("awk to sum column 3 …", "a
     Dockerfile for …", "una función en Python", "ワークフローのYAMLを書いて": a name among Chinese or Japanese
@@ -204,6 +224,8 @@ def find_code_only(
             continue
         if quoted is not None and quoted(found.start):
             continue
+        if _names_an_identifier(prompt, found):
+            continue  # "Output the ISO 3166-1 alpha-2 code only": a country's code, not a program
         return None if _asks_to_explain(prompt, found) else found
     return None
 

@@ -47,7 +47,10 @@ after an answer) is sized by that text (:mod:`sagepred.length_transforms`, unit 
 unless its own words give a size ("Rewrite this in 50 words:"). A template states its length in fields
 (:mod:`sagepred.length_fields`: "Length: 150-200 words", ``"max_words": 120``, "## Format" then "- 3
 paragraphs"); a closed answer ("Output the label only", "Reply with '1' or '2' and nothing else") is
-looked for where a long prompt's instruction stands, its first and last paragraphs.
+looked for where a long prompt's instruction stands, its first and last paragraphs. An answer asked for
+in sized parts ("1) TL;DR in at most 25 words 2) Analysis of about 200 words", "## Summary (~100
+words)" / "## Risks (3 bullets)") is the sum of its parts (:mod:`sagepred.length_parts` finds them), and a
+size per counted thing multiplies ("~10 slides, about 30 words of text per slide", "three 50-word bios").
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from sagepred.length_instructions_multilingual import (
     parse_unidentified,
     spaced_language_units,
 )
+from sagepred.length_parts import UNIT_LABEL, answer_parts
 from sagepred.length_transforms import (
     TOKENS_PER_WORD_TRANSLATED,
     PastedTransform,
@@ -391,7 +395,9 @@ _SHORT_NOUNS = (
     r"number|numeral|digit|integer|name|word|letter|value|year|date|label|category|score|rating|"
     r"answer|result|option|choice|title|symbol|abbreviation|acronym|initials|emoji|percentage|amount|total|"
     r"sum|price|city|country|colou?r|tag|verdict|intent|string|character|e-?mail address|url|phone number|"
-    r"grade|class|sentiment|language code|code word|id|identifier"
+    r"grade|class|sentiment|language code|code word|id|identifier|"
+    r"(?:iso|alpha-?[23]|two-letter|three-letter|country|currency|airport|iata|icao|ticker|hex|postal|zip)"
+    r"(?:[ -][\w-]+){0,3}? code"
 )
 _SHORT_VERB = (
     r"\b(?:respond|reply|answer|answr|output|return|give(?: me| us)?|say|write|provide|state|react)(?: back)?"
@@ -409,7 +415,7 @@ _SHORT_ANSWER = re.compile(
     rf"{_SHORT_VERB} with (?:a single|one single|a|an|one|the) (?:{_SHORT_NOUNS})\b"
     rf"(?!\s*(?:count|list|for|per|to|that|which|who)\b){_NOT_OF_EACH}|"
     rf"{_SHORT_VERB}(?: with)? (?:the|a|one|your) (?:single |final |[a-z]+ )?(?:{_SHORT_NOUNS})"
-    rf"(?: (?:only|alone)\b|,? (?:and )?nothing (?:else|more)\b)|"
+    rf"(?: (?:only|alone)\b|(?: (?:of|for) (?!each\b|every\b|all\b)[^,.;:\n]{{1,40}}?)?,? (?:and )?nothing (?:else|more)\b)|"
     rf"{_SHORT_VERB}(?: with)? (?:nothing but|nothing other than) (?:the|a|an|one|your) (?:single |final |[a-z]+ )?"
     rf"(?:{_SHORT_NOUNS})\b|"
     rf"(?:^|[.?!:;,\n][\"'”’)]?\s*)(?:just|jus|only)(?: (?:give|tell|say|write|output|return)(?: me| us)?)? "
@@ -544,11 +550,16 @@ _DESCRIBES = re.compile(
     r"\b(?:my|our|his|her|their)\s*$|"
     r"\b(?:stops?|stopped|stopping|cuts? off|cutting off|ends?|ended|ending|truncated|truncates)"
     r"(?: (?:at|around|about|after|near|roughly))+\s*$|"
-    rf"\b(?:my|our|his|her|their)\s+(?:[\w'-]+\s+){{0,2}}(?:{_TEXT_NOUNS})\s*\(\s*(?:about|around|roughly|approx\.?|~)?\s*$",
+    rf"\b(?:my|our|his|her|their)\s+(?:[\w'-]+\s+){{0,2}}(?:{_TEXT_NOUNS})\s*\(\s*(?:about|around|roughly|approx\.?|~)?\s*$|"
+    rf"\b(?:is|are|was|were|has|had|have|contains?)\s+(?:{NUMBER}|several|many)\s+(?:[\w-]+\s+){{0,2}}?"
+    r"(?:of|at|with)\s+(?:about|around|roughly|approximately|nearly|~)?\s*$|"
+    r"\b(?:we|i|they|he|she) (?:wrote|drafted|made|got|received|collected)\b,?\s*(?:about|around|roughly|~)?\s*$",
     re.IGNORECASE,
 )
 """Before a count that describes a text that exists: "The article below is about 3,000 words.", "mine's
-currently at about 900 words", "my 900-word blog post", "my college essay (about 120 words)"."""
+currently at about 900 words", "my 900-word blog post", "my college essay (about 120 words)", "The
+report has 3 sections of ~500 words each", "48 pages at roughly 350 words per page", "3 product
+descriptions we wrote, about 60 words each"."""
 _OTHER_REQUIREMENT = re.compile(
     r"\b(?:the|a|an|each|every|these|those|my|our|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?!(?:answers?|responses?|reply|replies|output|result|text|essay|article|story|post|piece|summary|letter|"
@@ -563,9 +574,10 @@ _CONTRAST = re.compile(r"\b(?:but|however|though|yet|instead|for now)\b", re.IGN
 """Where a sentence turns from what others want to what the user asks ("… wants a 2,000-word paper, but
 for now just give me a thesis statement in one sentence")."""
 _REPORTED = re.compile(
-    r"\b(?:says|said|saying|wants|wanted|requires|required|asks|asked|told|tells|according to|claims|"
+    r"\b(?:says|said|saying|wants|wanted|requires|required|asks|asked|told|tells|according to|claims|heard|"
     r"recommends|suggests|advises)\b|"
     r"\b(?:they|people|\w+s) (?:say|tell)\b|"
+    r"\b(?:lets|allows|permits|gives) (?:us|you|me|them|users|sellers)\b|"
     r"\b(?:style guide|guidelines?|policy|convention|rules?|rubric|PRD|CFP|spec)\b",
     re.IGNORECASE,
 )
@@ -749,18 +761,27 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     if (
         _DESCRIBES.search(before)
         or _REPORTED.search(_CONTRAST.split(request if _TASK_OPENER.match(request) else sentence)[-1])
-        or _OTHER_REQUIREMENT.search(clause)
+        or (
+            _OTHER_REQUIREMENT.search(clause) and _each_thing_counted(prompt, match.start(), sentence) is None
+        )
     ):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if match.group("word") and _WORD_COMPOUND.match(prompt, match.end()):
         return False  # "write 15 word problems": a list of problems, not fifteen words
+    if (parse_number(match.group("low") or "") or 0) >= 2 and _ONE_WORD_EACH.search(text):
+        return False  # "10 one-word names": a list of ten names
     if _BETWEEN.search(before):
         return match.group("high") is not None
     if _SET_ASIDE.search(before):
         return False  # "Ignore the one-sentence rule for this one: explain in 3 paragraphs …"
     if _ADJECTIVE_COUNT.search(text) and not _bare_count_ends_clause(prompt, match):
         return _governs_adjective_count(prompt, match.start())
-    if _EACH.search(clause) and not _EACH_OF_THE.search(sentence) and not _EACH_ITEM_SENTENCE.match(sentence):
+    if (
+        _EACH.search(clause)
+        and not _EACH_OF_THE.search(sentence)
+        and not _EACH_ITEM_SENTENCE.match(sentence)
+        and _each_thing_counted(prompt, match.start(), sentence) is None
+    ):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
     if match.group("article"):
         return True  # "a paragraph": its lead-in was read by _article_count_is_instruction
@@ -771,7 +792,9 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     line = prompt[prompt.rfind("\n", 0, match.start()) + 1 : match.start()]
     if _LIST_MARKER.match(line) and line.rfind("(") > line.rfind(")"):
         return False  # a list of the prompt's own: "1. Intro (300 words)", "4. review Jake's PR (about 600 lines)"
-    if _RATE.match(prompt, match.end()):
+    sized_each = _EACH_NEAR.match(prompt, match.end())
+    per_thing = sized_each is not None and _things_for_each(prompt, match, sized_each) is not None
+    if _RATE.match(prompt, match.end()) and not per_thing:
         return False  # "350 words per page", "130 words per minute"
     bound_alone = _WEAK_LEAD_IN.fullmatch(sentence.strip() + " ") and _CLAUSE_CLOSER.match(
         prompt, match.end()
@@ -790,21 +813,34 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
             _DATA_PREPOSITION.search(before)
             or _words_after(prompt, match) >= 3
             or (_FACT_QUESTION.match(sentence) and not _ANSWER_SIZE_LEAD_IN.search(before))
+            or _THING_QUESTION.match(sentence)
         )
     ):
         return False  # "What do you call a poem with 14 lines?", "why do my texts over 160 characters show up …?"
     tail = _TAIL.match(prompt[match.end() : match.end() + 20])
     if tail is not None and tail.group(0).strip() == ")":  # "Blog post about travel (1200 words)"
         tail = tail if _TASK_OPENER.match(sentence) else None
-    return bool(_LEAD_IN.search(before) or tail or _stands_alone(prompt, match))
+    # "Write 4 product descriptions, 60 words per product", "a 12-slide deck, max 40 words per slide",
+    # "3 linkedin posts, each around 150 words"
+    each_thing = _each_thing_counted(prompt, match.start(), sentence) is not None
+    return bool(_LEAD_IN.search(before) or tail or per_thing or each_thing or _stands_alone(prompt, match))
 
 
+_ONE_WORD_EACH = re.compile(r"[ -](?:one|single|two|three)[ -]word$", re.IGNORECASE)
+"""A count of things of a word or a few each ("10 one-word names", "5 two-word slogans"): a list."""
 _CONDITION = re.compile(r"\bif (?:i|we|you|they|he|she)\b[^,.;:?!]*$", re.IGNORECASE)
 """Before a count in a condition ("if I create 3 treasure tokens …"): a case put, not a request."""
 _OPENS_THE_QUESTION = re.compile(r"\s*(?:[:：]|[—–]|-\s)")
 """After a count that sizes the question it introduces: "max 64 tokens — what's the capital …?"."""
 _FACT_QUESTION = re.compile(r"\s*(?:why(?! (?:don't|not)\b)|how come|who|when|where)\b", re.IGNORECASE)
 """A question of fact ("Why do sonnets have exactly 14 lines?"): a count in it is its topic."""
+_THING_QUESTION = re.compile(
+    r"\s*(?:can|could|does|do|is|are|should|must|may|will)\s+(?:a|an|the|my|our|each|every|one)\s+[\w-]+"
+    r"(?:\s+[\w-]+)?\s+(?:have|has|be|contain|include|exceed|hold|run|go)\b",
+    re.IGNORECASE,
+)
+"""A yes-or-no question about a thing's size ("Can a tweet have at most 280 characters?", "Should each
+slide be under 40 words?"): the count is its topic."""
 _ANSWER_SIZE_LEAD_IN = re.compile(
     r"\b(?:in|within|under|using|at most|no more than|no longer than|up to)\s*$", re.IGNORECASE
 )
@@ -981,9 +1017,15 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if unit == "word" and count == 1:
             found.append((LengthRequest("absolute", 1.0, 1.0, "one_word", 1.0, match.group(0)), True))
             continue
+        if unit == "line" and count == 1 and _EACH_NEAR.match(prompt, match.end()):
+            continue  # "15 interview questions, one line each": a list, each item a line
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
-        items = _items_before_each(prompt, match) if unit in ("word", "sentence", "paragraph") else None
+        items = (
+            _items_before_each(prompt, match)
+            if unit in ("word", "sentence", "paragraph", "character")
+            else None
+        )
         if items is not None:  # "Summarize the 10 commandments in one sentence each": ten sentences
             found.append(
                 (
@@ -998,10 +1040,7 @@ def _count_request(prompt: str) -> LengthRequest | None:
         if unit in ("item", "paragraph"):  # "50 stories under ten words each": items times their own length
             per = _per_item_length(prompt, match.end(), qualified=unit == "paragraph")
             if per is not None:
-                inner = parse_number(per.group("low")) or 1.0
-                if _AT_MOST.search(prompt[max(0, per.start() - 32) : per.start()]):
-                    inner *= 0.8
-                words = count * inner * WORDS_PER_UNIT[_unit_of(per)]
+                words = count * _sized_words(prompt, per)
                 text = prompt[match.start() : per.end()]
                 consumed = per.end()
                 unit, kind = "items_of", ""
@@ -1041,6 +1080,10 @@ def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
     """How many items a length followed by "each" / "per …" is for ("Summarize the 10 commandments in
     one sentence each"), when its sentence names them before it; else None."""
     sentence = _sentence_before(prompt, match.start())
+    several = _SEVERAL_OF_SIZE.search(prompt, max(0, match.start() - 24), match.start())
+    if several is not None and _ADJECTIVE_COUNT.search(match.group(0)):  # "three 50-word bios"
+        n = parse_number(several.group("n"))
+        return n if n is not None and 2 <= n <= 100 else None
     each_of = _EACH_OF_THE.search(sentence)
     if each_of is not None:  # "Each of the 5 answers should be ~30 words."
         n = parse_number(each_of.group("n"))
@@ -1049,12 +1092,94 @@ def _items_before_each(prompt: str, match: re.Match[str]) -> float | None:
         start = match.start() - len(sentence)
         listed = [m for m in _COUNT.finditer(prompt, max(0, start - 200), start) if _unit_of(m) == "item"]
         n = _stated_count(listed[-1]) if listed else None
-        return n if n is not None and 2 <= n <= 100 else None
-    if not _EACH.match(prompt, match.end()):
+        if n is not None:
+            return n if 2 <= n <= 100 else None
+    n = _each_thing_counted(prompt, match.start(), sentence)
+    if n is not None:  # "Write a Twitter thread of 6 tweets on …. Each tweet under 280 characters."
+        return n
+    bound = _AFTER_MAX.match(prompt, match.end())
+    each = _EACH_NEAR.match(prompt, bound.end() if bound else match.end())
+    if each is None:
         return None
     named = list(_ITEMS_BEFORE_EACH.finditer(sentence))
-    n = parse_number(named[-1].group("n")) if named else None
+    n = _thing_count(named[-1]) if named else _things_for_each(prompt, match, each)
     return n if n is not None and 2 <= n <= 100 else None
+
+
+_PER_NOUN = re.compile(r"\bper (?P<noun>[a-z][\w-]*)\b", re.IGNORECASE)
+_THE_THINGS = re.compile(r"\b(?:the|these|those|all)\s+(?P<noun>[a-z][\w-]*?)e?s\W*$", re.IGNORECASE)
+_THINGS_REACH = 400
+"""Characters before a size "per slide" or "each" in which the count of those things is looked for."""
+
+
+_SEVERAL_OF_SIZE = re.compile(rf"\b(?P<n>{NUMBER})\s+$", re.IGNORECASE)
+"""Before a size used as an adjective: how many things of that size ("three 50-word bios")."""
+_EACH_THING = re.compile(r"(?:^|[,;—–]\s*|\s-\s*)\s*each (?P<noun>[a-z][\w-]*)\b[^,;]*$", re.IGNORECASE)
+""""Each <thing>" opening a sentence or its last clause before a size ("Each tweet under 280 characters",
+"…, each tweet under 240 characters")."""
+_SIZE_HEDGE = re.compile(
+    r"about|around|arround|aroud|approx\w*|roughly|under|max\w*|min\w*|at|no|up|between|exactly|ideally",
+    re.IGNORECASE,
+)
+"""What follows "each" when it sizes things without naming them again ("each around 150 words"; a typo
+of "around" too)."""
+_LIST_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_NAMED_THINGS = re.compile(
+    r"\b(?P<noun>[a-z][\w-]*?)e?s(?:\s+(?:are|include))?\s*:\s*(?P<names>[^.:\n]{3,300}?)(?:[.\n]|$)",
+    re.IGNORECASE,
+)
+"""Things named in a list instead of counted: "Sections: Problem, Approach, Team, Budget, Outcomes."."""
+
+
+def _each_thing_counted(prompt: str, position: int, sentence: str) -> float | None:
+    """The count of the things "Each <thing>" sizes, counted before it ("… a thread of 6 tweets …. Each
+    tweet under 280 characters.") or named in a list ("Sections: Problem, Approach, Team. Each section
+    should be about 100 words."); None when no "each" names them or they were not counted. ``sentence``
+    is the text of the size's sentence before ``position``."""
+    each = _EACH_THING.search(sentence)
+    if each is None:
+        return None
+    start = position - len(sentence) + each.start()
+    stem = _stem(each.group("noun"))
+    things = [m for m in _things_counted(prompt, start) if m.start() >= start - _THINGS_REACH]
+    named = [m for m in things if stem in {_stem(word) for word in re.findall(r"[a-z]+", m.group(0).lower())}]
+    if not named and _SIZE_HEDGE.fullmatch(each.group("noun")):  # "3 linkedin posts, each arround 150 words"
+        named = [m for m in things if m.start() >= start - len(sentence)]
+    n = _thing_count(named[-1]) if named else None
+    if n is None:
+        listed = [
+            m
+            for m in _NAMED_THINGS.finditer(prompt, max(0, start - _THINGS_REACH), start)
+            if _stem(m.group("noun")) == stem
+        ]
+        n = float(len(_LIST_SPLIT.split(listed[-1].group("names").strip()))) if listed else None
+    return n if n is not None and 2 <= n <= 100 else None
+
+
+def _stem(noun: str) -> str:
+    """A noun without its plural ending, the same for "slide", "slides" and :data:`_NOUN_COUNT`'s "slid"."""
+    return noun.lower().rstrip("s").rstrip("e")
+
+
+def _things_for_each(prompt: str, match: re.Match[str], each: re.Match[str]) -> float | None:
+    """How many things a size "per <thing>" or "each" is for, counted earlier without a determiner: "~10
+    slides, about 30 words of text per slide", "a 12-slide deck …, max 40 words per slide", "5 SEO
+    keywords of 1-2 words each", "Brainstorm 20 names …. Just the names, 1-3 words each."."""
+    start = max(0, match.start() - _THINGS_REACH)
+    things = [m for m in _things_counted(prompt, match.start()) if m.start() >= start]
+    per = _PER_NOUN.search(each.group(0))
+    the = _THE_THINGS.search(prompt, max(0, match.start() - 40), match.start())
+    noun = per.group("noun") if per is not None else the.group("noun") if the is not None else None
+    if noun is not None:
+        named = [
+            m
+            for m in things
+            if _stem(noun) in {_stem(word) for word in re.findall(r"[a-z]+", m.group(0).lower())}
+        ]
+        return _thing_count(named[-1]) if named else None
+    sentence = _sentence_before(prompt, match.start())
+    inside = [m for m in things if m.start() >= match.start() - len(sentence)]
+    return _thing_count(inside[-1]) if inside else None
 
 
 _PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED = 40, 72
@@ -1076,7 +1201,11 @@ def _per_item_length(prompt: str, start: int, qualified: bool = False) -> re.Mat
     only a length said to be each one's ("3 paragraphs, each around 80 words")."""
     for reach in (_PER_ITEM_REACH, _PER_ITEM_REACH_QUALIFIED):
         per = _COUNT.search(prompt, start, start + reach)
-        if per is None or not per.group("low") or _unit_of(per) not in ("word", "sentence", "paragraph"):
+        if (
+            per is None
+            or not per.group("low")
+            or _unit_of(per) not in ("word", "sentence", "paragraph", "character")
+        ):
             continue
         between = prompt[start : per.start()]
         each = _EACH.match(prompt, per.end()) or _EACH_BEFORE.search(between)
@@ -1372,8 +1501,8 @@ _CODE_PARTS = re.compile(r"```|\n\s*\n")
 _CODE_DATA_UNITS = frozenset({"item", "items_of", "line", "character"})
 """Units that count a program's data or lines, not an explanation's length."""
 _WRITES_CODE = re.compile(
-    r"\b(?:write|implement|create|build|generate|make|code|add|fix|rewrite|refactor|convert|port|modify|"
-    r"update|optimi[sz]e|extend)\b",
+    r"(?<!-)\b(?:write|implement|create|build|generate|make|code|add|fix|rewrite|refactor|convert|port|modify|"
+    r"update|optimi[sz]e|extend)\b(?!-)",
     re.IGNORECASE,
 )
 _EXPLAINING = re.compile(r"\bexplain\w*|\bexplanation\b", re.IGNORECASE)
@@ -1605,7 +1734,8 @@ def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | No
 def _parse_english(prompt: str) -> LengthRequest:
     """:func:`_parse_one` for an English prompt."""
     counted = (
-        _count_request(prompt)
+        _parts_request(prompt)
+        or _count_request(prompt)
         or _labelled_word_count(prompt)
         or _keyed_request(prompt)
         or _spoken_request(prompt)
@@ -1683,6 +1813,174 @@ def _parse_english(prompt: str) -> LengthRequest:
     if brief is not None:
         return LengthRequest("relative", None, BRIEF_MULTIPLIER, "brief", None, brief.group(0))
     return NO_REQUEST
+
+
+_PROSE_UNITS = frozenset({"word", "sentence", "paragraph", "page", "character", "line", "token", "stanza"})
+_NOUN_COUNT = re.compile(
+    rf"\b(?P<n>{NUMBER})(?:[ -]+(?:[\w'’&-]+[ -]+){{0,3}}?(?P<noun>[a-z][\w'’&-]*?)(?:e?s)\b|"
+    rf"-(?P<adjective>[a-z]+)\b)",
+    re.IGNORECASE,
+)
+"""A count of things, each sized after it: "4 product descriptions", "5 SEO keywords", a 12-slide deck
+("12-slide")."""
+_MEASURE = re.compile(rf"(?:{_MEASURES})", re.IGNORECASE)
+_NUMBERED_THINGS = re.compile(
+    r"\b(?P<noun>[a-z][\w-]*?)e?s\s+(?P<low>\d{1,3})\s*(?:-|–|to|through)\s*(?P<high>\d{1,3})\b", re.I
+)
+"""Things counted by their numbers: "chapters 3-7", "slides 2–6"."""
+_AFTER_MAX = re.compile(r"\s*(?:max(?:imum)?|at most|or (?:less|fewer)|tops|limit)\b", re.IGNORECASE)
+"""After a count: a bound ("30 characters max each")."""
+_EACH_NEAR = re.compile(
+    r"\s*(?:of (?:text|copy|content)\s+)?(?:(?!(?:in|out|and|or|at|on|to|for|from|with|by)\b)[\w'-]+\s+){0,2}?"
+    r"(?:each|apiece|per \w+)\b",
+    re.IGNORECASE,
+)
+"""After a size: that it is each thing's ("60 words per product", "30 words of text per slide", "a
+one-sentence description each")."""
+_ONE_LINE_PART = re.compile(
+    r"\b(?:title|headline|subject(?: line)?|greeting|sign-?off|signature|tagline|slogan|hook|cta|"
+    r"call to action|closing line|name)\b",
+    re.IGNORECASE,
+)
+"""An unsized part of an answer in sized parts that is one line ("a title", "the sign-off"): it counts a
+line (:data:`WORDS_PER_UNIT`)."""
+WORDS_PER_PART_ITEM = 23.0
+"""Words of an unsized bullet or item inside one part of an answer ("Risks (3 bullets)"): one line of a
+list, the size the grammar gave every list item before lists were sized by kind (no data asks for
+lists inside parts; a whole answer's list is sized by :func:`sagepred.list_sizes.list_words`)."""
+
+
+def _sized_words(text: str, match: re.Match[str]) -> float:
+    """Words of a prose count ``match`` in ``text``, with a bound before it ("under 100 words") or after
+    it ("30 characters max")."""
+    words = (_stated_count(match) or 1.0) * WORDS_PER_UNIT[_unit_of(match)]
+    before = text[max(0, match.start() - 32) : match.start()]
+    if _AT_MOST.search(before) or _AFTER_MAX.match(text, match.end()):
+        return 0.8 * words
+    return 1.15 * words if _AT_LEAST.search(before) or match.group("plus") else words
+
+
+def _things_counted(text: str, end: int) -> list[re.Match[str]]:
+    """Counts of things ("4 product descriptions", "12-slide", "chapters 3-7") in ``text`` before ``end``,
+    not measures."""
+    found = [m for m in _NOUN_COUNT.finditer(text, 0, end) if not _MEASURE.fullmatch(m.group("noun") or "")]
+    return sorted(found + list(_NUMBERED_THINGS.finditer(text, 0, end)), key=lambda m: m.start())
+
+
+def _thing_count(match: re.Match[str]) -> float | None:
+    """The count a :func:`_things_counted` match states: its number, or a numbered range's size
+    ("chapters 3-7": 5)."""
+    if match.re is _NUMBERED_THINGS:
+        low, high = int(match.group("low")), int(match.group("high"))
+        return float(high - low + 1) if high > low else None
+    return parse_number(match.group("n"))
+
+
+def _items_sized_each(text: str, match: re.Match[str]) -> float | None:
+    """How many things a prose count sizes each of ("4 product descriptions, 60 words per product", "5
+    keywords of 1-2 words each", "each no more than 40 words"): the count of things before it in
+    ``text``, when the size says it is each one's; else None."""
+    bound = _AFTER_MAX.match(text, match.end())
+    each = _EACH_NEAR.match(text, bound.end() if bound else match.end())
+    if not each and not _EACH_BEFORE.search(text[max(0, match.start() - 32) : match.start()]):
+        return None
+    things = _things_counted(text, match.start())
+    n = _thing_count(things[-1]) if things else None
+    return n if n is not None and 2 <= n <= 200 else None
+
+
+def _part_size(part: str) -> tuple[float | None, float | None]:
+    """The words one part of an answer asks for (:mod:`sagepred.length_parts`): "TL;DR in at most 25
+    words" 20, "Two body paragraphs of 80-100 words each" 180, "Pros: 4 bullets, max 12 words each"
+    38.4, "Risks (3 bullets)" three of :data:`WORDS_PER_PART_ITEM`, "a short intro paragraph" 47; and,
+    for a size of each item whose items the part does not count ("No more than 50 words per bullet"),
+    None and that size. ``(None, None)`` when it states no size."""
+    counts = [
+        m
+        for m in _COUNT.finditer(part)
+        if _stated_count(m) is not None
+        and _unit_of(m) != "minute"
+        and not (m.group("article") and _unit_of(m) not in _ARTICLE_UNITS)
+    ]
+    if not counts:
+        unit = UNIT_LABEL.fullmatch(part)
+        return (WORDS_PER_UNIT[part.split()[-1].lower()], None) if unit is not None else (None, None)
+    first = counts[0]
+    for later in counts[1:]:
+        if _unit_of(later) in _PROSE_UNITS and _items_sized_each(part, later) is not None:
+            return (_stated_count(first) or 1.0) * _sized_words(part, later), None
+    if _unit_of(first) not in _PROSE_UNITS:
+        return (_stated_count(first) or 1.0) * WORDS_PER_PART_ITEM, None
+    items = _items_sized_each(part, first)
+    if items is None and (_EACH_NEAR.match(part, first.end()) or _EACH_BEFORE.search(part[: first.start()])):
+        return None, _sized_words(part, first)
+    return (items or 1.0) * _sized_words(part, first), None
+
+
+def _parts_request(prompt: str) -> LengthRequest | None:
+    """An answer asked for in sized parts: the sum of its parts' sizes, when two or more are sized
+    (:mod:`sagepred.length_parts`). A part that sizes each item of the part before it ("- 4 bullets of
+    review feedback" then "- No more than 50 words per bullet") sizes those items."""
+    for parts in answer_parts(prompt):
+        sized: list[float] = []
+        lines = 0
+        items_before: float | None = None
+        for start, end in parts:
+            words, each = _part_size(prompt[start:end])
+            if words is None and each is None and _ONE_LINE_PART.search(prompt, start, end):
+                lines += 1  # "a title", "the sign-off": a line
+            elif each is not None and items_before is not None and sized:
+                sized[-1] = items_before * each
+                items_before = None
+            elif words is not None:
+                sized.append(words)
+                unit_count = _COUNT.search(prompt, start, end)
+                items_before = (
+                    _stated_count(unit_count)
+                    if unit_count is not None and _unit_of(unit_count) == "item"
+                    else None
+                )
+        repeats = _repeated_for(prompt, parts[0][0])
+        if len(sized) >= 2 or (sized and repeats is not None):
+            text = prompt[parts[0][0] : parts[-1][1]]
+            words = (sum(sized) + lines * WORDS_PER_UNIT["line"]) * (repeats or 1.0)
+            return LengthRequest("absolute", words, 1.0, "parts", float(len(sized) + lines), text)
+    return None
+
+
+_FOR_EACH_INTRO = re.compile(
+    r"\b(?:for each|for every|each|per)(?: (?P<noun>[a-z][\w-]*))?(?: one)?"
+    r"(?:\s+(?:needs|gets|should have|has|will have|i need|we need|include))?\s*(?:[:—–,]|\s-)?\s*"
+    r"(?:list|write|give|include|add)?\s*:?\s*(?:an?\s+|the\s+)?$",
+    re.IGNORECASE,
+)
+"""Before an answer's parts: they repeat for each of several things ("Create 3 buyer personas …. For each:
+…", "5 ad variations. Each one: headline under 30 characters, …", "Each email needs:", "Per session I
+need:", "For each day, list …")."""
+
+
+_MANY_THINGS = re.compile(rf"\b(?P<n>{NUMBER})\s+(?:[\w'’&/-]+\s+){{0,5}}?[a-z][\w'’&-]*?s\b", re.IGNORECASE)
+"""A count of things named up to six words after it ("5 Google responsive search ad variations")."""
+
+
+def _repeated_for(prompt: str, start: int) -> float | None:
+    """How many times the parts starting at ``start`` repeat: the count of the things a "For each:" just
+    before them refers to, counted before it; None when no "each" introduces them."""
+    intro = _FOR_EACH_INTRO.search(prompt, max(0, start - 40), start)
+    if intro is None:
+        return None
+    reach = max(0, intro.start() - _THINGS_REACH)
+    if intro.group("noun") and intro.group("noun").lower() != "one":
+        stem = _stem(intro.group("noun"))
+        things = [m for m in _NOUN_COUNT.finditer(prompt, reach, intro.start())]  # "5 days", a measure, too
+        things = [m for m in things if stem in {_stem(w) for w in re.findall(r"[a-z]+", m.group(0).lower())}]
+    else:  # "Need 5 Google responsive search ad variations …. Each one: …"
+        things = list(_MANY_THINGS.finditer(prompt, reach, intro.start()))
+    n = _thing_count(things[-1]) if things else None
+    if n is None:  # "topics are: mitosis, meiosis, DNA replication. for each one …"
+        listed = list(_NAMED_THINGS.finditer(prompt, reach, intro.start()))
+        n = float(len(_LIST_SPLIT.split(listed[-1].group("names").strip()))) if listed else None
+    return n if n is not None and 2 <= n <= 100 else None
 
 
 def _kind_of_list(prompt: str, start: int, count_end: int) -> str:

@@ -695,6 +695,8 @@ def _quoted_source(line: str, match: re.Match[str]) -> str | None:
 
 _FIELD_LABEL = re.compile(r"\w+[ \t]*:[ \t]*[^\s]")
 """A verb used as a field's label with its value on the same line ("Format: prose with the steps inline")."""
+_LABEL_OF_A_LAYOUT = re.compile(r"\w+[ \t]*:[ \t]*\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+\S")
+"""A verb used as the label of a layout of bullets below it ("Format:\n- Headline (max 15 words)")."""
 
 
 def _value_is_the_source(request: str, match: re.Match[str], source: str) -> bool:
@@ -717,7 +719,9 @@ def find_transform(prompt: str, previous_answer: str | None = None) -> PastedTra
     if split is None:
         return None
     request, source, match = split
-    if _FIELD_LABEL.match(request, match.start()) and not _value_is_the_source(request, match, source):
+    if _LABEL_OF_A_LAYOUT.match(request, match.start()) or (
+        _FIELD_LABEL.match(request, match.start()) and not _value_is_the_source(request, match, source)
+    ):
         return None  # a template's field: "Length: 2 pages\nFormat: memo header, then prose"
     verb = _verb_word(match)
     refused = _REFUSED.search(request)

@@ -46,16 +46,3 @@ def maybe_data_dir() -> Path | None:
     """The full real data when it is there, else None (for tests that also run on a bare clone)."""
     path = shared_data_dir()
     return path if path.is_dir() else None
-
-
-ONE_AT_A_TIME = ("test_vllm_", "test_ray_router", "test_ddp")
-"""Test modules that start a vLLM engine, a Ray cluster or a process group: under pytest-xdist
-(``-n 2 --dist loadgroup``, the README's command) they run on one worker, one after another, so two
-never compete for the cores and ports at once."""
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name.startswith(ONE_AT_A_TIME):
-            item.add_marker(pytest.mark.xdist_group("engines"))

@@ -13,6 +13,7 @@ from sagepred.length_instructions import (
     SHORT_ANSWER_TOKENS,
     TOKENS_PER_WORD,
     WORDS_PER_FORM,
+    WORDS_PER_PART_ITEM,
     WORDS_PER_UNIT,
     chat_turns,
     parse_length_request,
@@ -895,14 +896,14 @@ def test_the_second_round_of_templates_and_closed_answers_is_read() -> None:
     """Second-round sets by helpers who never saw the parser, written after the first round's lessons.
     Held out: templates 25 of 36 read, 4 wrong, 1 false reading of 34, 4 of 9 relative requests missed;
     closed answers 17 of 40, 5 false of 30, 2 relative requests read as closed ones (docs/predictor.md).
-    Still wrong: "~10 slides / about 30 words of text per slide" (read as 30 words) and an answer in two
-    parts ("TL;DR ≤ 25 words", "Analysis 200 words"), read as its first."""
+    "~10 slides / about 30 words of text per slide" (read as 30 words) and an answer in parts ("TL;DR ≤
+    25 words", "Analysis 200 words"), read as its first, are read whole since the parts reader."""
     rows = [
         json.loads(line) for line in (DATA / "length_templates_blind_2.jsonl").read_text("utf-8").splitlines()
     ]
     score = score_parser(rows)
     assert len(rows) == 70 and score.lengths == 36
-    assert score.read >= 33 and len(score.wrong) <= 2, score.wrong
+    assert score.read >= 35 and not score.wrong, score.wrong
     assert len(score.false_positives) <= 1 and not score.relative_misses, (
         score.false_positives,
         score.relative_misses,
@@ -1036,3 +1037,176 @@ def test_an_hour_of_mixed_traffic_written_without_the_parser_is_read() -> None:
         score.false_positives,
         score.relative_misses,
     )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        (
+            "Structure your answer as: 1) TL;DR in at most 25 words 2) Analysis of about 200 words "
+            "3) Recommendation in 50 words.\n\nQuestion: should we move to a four-day week?",
+            20 + 200 + 50,
+        ),
+        (
+            "Write the postmortem for the outage. Use exactly this layout:\n\n## Summary (~100 words)\n"
+            "## Risks (3 bullets)\n## Next steps (2 sentences)",
+            100 + 3 * WORDS_PER_PART_ITEM + 36,
+        ),
+        (
+            "Summarize the reviews below into:\nPros: 4 bullets, max 12 words each\nCons: 3 bullets, max 12 words "
+            'each\nVerdict: about 40 words\n\nReviews:\n"Battery easily lasts two days."',
+            4 * 9.6 + 3 * 9.6 + 40,
+        ),
+        (
+            "Cover letter for a UX researcher role. Requirements:\n1. Opening paragraph of ~60 words\n"
+            "2. Two body paragraphs of 80-100 words each\n3. Closing under 50 words",
+            60 + 2 * 90 + 40,
+        ),
+        (
+            "explain photosynthesis to me in like 3 parts: what it even is (one paragraph), the light "
+            "reactions (one paragraph), and the calvin cycle (one paragraph)",
+            3 * 47,
+        ),
+        (
+            "Need 5 Google responsive search ad variations for our bookkeeping service. Each one: headline "
+            "under 30 characters, description under 90 characters.",
+            5 * 0.8 * (30 + 90) / 6.2,
+        ),
+        (
+            "Write a structured abstract for my study. Background (2 sentences), Methods (3 sentences), "
+            "Results (about 60 words), Conclusion (1 sentence).",
+            36 + 54 + 60 + 18,
+        ),
+        (
+            "Write an SOP for front-desk patient check-in.\nPurpose — 1 sentence\nScope — 1 sentence\n"
+            "Procedure — 8 numbered steps, each under 20 words",
+            18 + 18 + 8 * 16,
+        ),
+        (
+            "can u make me a study guide for my bio final. topics are: mitosis, meiosis, DNA replication, "
+            "transcription, translation. for each one a short definition (1 sentence) and 2 practice questions",
+            5 * (18 + 2 * WORDS_PER_PART_ITEM),
+        ),
+        (
+            "Write a persuasive essay on car-free weekends. Intro paragraph, three body paragraphs of at least "
+            "80 words each, and a conclusion of 3 sentences.",
+            47 + 3 * 1.15 * 80 + 54,
+        ),
+        (
+            "Write a job posting for a part-time bookkeeper. Include a title, a 3-sentence company blurb, "
+            "6 bullet responsibilities and 4 bullet requirements.",
+            10 + 54 + 6 * WORDS_PER_PART_ITEM + 4 * WORDS_PER_PART_ITEM,
+        ),
+    ],
+)
+def test_an_answer_asked_for_in_sized_parts_is_their_sum(prompt: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == "parts" and request.requested_words == pytest.approx(words, rel=0.01), request
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        ("hey can you outline a pitch deck for my app? ~10 slides, about 30 words of text per slide", 300),
+        ("Write 4 product descriptions, 60 words per product, for our hand-poured soy candles.", 240),
+        ("Make a 12-slide deck on the water cycle for my 4th graders, max 40 words per slide.", 12 * 32),
+        ("Give me 5 SEO keywords of 1-2 words each for a vegan bakery in Portland.", 7.5),
+        ("Write a bedtime story in 5 short chapters, about 150 words per chapter, about a hedgehog.", 750),
+        ("hey can u write three 50-word bios for our team page?? me (Dana, backend dev)", 150),
+        (
+            "Turn the post below into a 6-tweet thread, each tweet under 240 characters. No hashtags.\n\n---\n"
+            "We spent the last quarter moving our CI to GitHub Actions.",
+            6 * 0.8 * 240 / 6.2,
+        ),
+        (
+            "Draft a concept note for a solar pilot. Sections: Problem, Approach, Team, Budget justification, "
+            "Expected impact. Each section should be about 100 words.",
+            500,
+        ),
+        (
+            "Output format:\n- 4 bullets of review feedback\n- No more than 50 words per bullet\n- Flag anything "
+            "that changes runtime behavior",
+            4 * 40,
+        ),
+    ],
+)
+def test_a_size_per_counted_thing_is_multiplied_by_their_count(prompt: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == "items_of" and request.requested_words == pytest.approx(words, rel=0.01), request
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "My essay is 2,500 words and the limit is 2,000. Which sections do you think are weakest?\n\n"
+        "1. Intro (300 words)\n2. History of the policy (800 words)\n3. Case studies (1,400 words)",
+        "Action items from Thursday:\n1. Dana – update vendor list\n2. Eli – draft 2-page FAQ\n"
+        "3. Marcus – write the 500-word blog post",
+        "Write a product description for our new blender: 2-liter jar, 1500W motor, 6 speeds, 3 presets.",
+        "The attached quarterly report has 3 sections of ~500 words each (Market, Operations, Outlook). "
+        "Which section is weakest and why?",
+        "Here are 3 product descriptions we wrote, about 60 words each. Which one is strongest and why?",
+        "My translator charges $0.12 per source word. The user manual is 48 pages at roughly 350 words per "
+        "page. Can you estimate the total cost?",
+        "Here's the rubric I gave students: 'Part A: 5 short answers, 2-3 sentences each. Part B: one essay "
+        "of 500 words.' Is it too long for a 50-minute exam?",
+        "Exam format for my history final: Part A is 10 short answers (2-3 sentences each), Part B is 2 essays "
+        "(~500 words each). I have 90 minutes total. How should I split my time?",
+        "Our employee handbook currently has these sections:\n1. Leave & Time Off (2 pages)\n2. Code of Conduct "
+        "(3 pages)\n3. Benefits (4 pages)\nWhere should a new remote-work stipend policy go?",
+        "LinkedIn gives you a 220-character headline and posts up to 3,000 characters. So why does my headline "
+        "get cut off after like 60 characters in search results??",
+        "Can a tweet have at most 280 characters? And is there a limit on how many tweets a thread can have?",
+        "Amazon lets us use 5 bullet points of up to 500 characters each on a listing. Do any of these break "
+        "their policy?",
+    ],
+)
+def test_parts_and_sizes_of_something_that_exists_are_not_the_answers(prompt: str) -> None:
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+def test_the_sized_parts_sets_are_read() -> None:
+    """Answers asked for in sized parts and things sized each, written by helpers who never saw the
+    parser, each after the lessons of the one before (docs/predictor.md). Held out / after its lessons,
+    read of those with a length and false readings of the look-alikes: the first 4 of 40 and 7 of 20 /
+    33 and 3; the second 12 of 45 and 8 of 25 / 23 and 5; the third 9 of 40 and 7 of 20 / 19 and 7; the
+    fourth, not learnt from, 19 of 40 and 9 of 20 (1 and 10 before this work)."""
+    rows = [json.loads(line) for line in (DATA / "length_parts_blind.jsonl").read_text("utf-8").splitlines()]
+    score = score_parser(rows)
+    assert len(rows) == 60 and score.lengths == 40
+    assert score.read >= 33, score.wrong
+    assert len(score.false_positives) <= 3, score.false_positives
+    for name, rows_with_length, read, false in (
+        ("length_parts_blind_2.jsonl", 45, 23, 5),
+        ("length_parts_blind_3.jsonl", 40, 19, 7),
+        ("length_parts_blind_4.jsonl", 40, 19, 9),
+    ):
+        rows = [json.loads(line) for line in (DATA / name).read_text("utf-8").splitlines()]
+        score = score_parser(rows)
+        assert score.lengths == rows_with_length, name
+        assert score.read >= read, (name, score.wrong)
+        assert len(score.false_positives) <= false, (name, score.false_positives)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "unit"),
+    [
+        (
+            "What country is this address in? Output the ISO 3166-1 alpha-2 code only.\n\nAddress: Rua Augusta 274",
+            "short_answer",
+        ),
+        ("Give me the IATA airport code for Lisbon, nothing else.", "short_answer"),
+        ("regex for US zip codes (5 digits or 5+4). just the regex, no explanation", "code_only"),
+        (
+            "Go middleware that logs method, path, status code and duration. Reply with only the code block.",
+            "code_only",
+        ),
+        (
+            "give me 15 behavioral interview questions for a senior ICU nurse role, one line each, no intro",
+            "item",
+        ),
+        ("Give me 10 one-word names for a coffee shop, with a short reason for each.", "item"),
+    ],
+)
+def test_codes_that_identify_things_and_lists_of_one_liners(prompt: str, unit: str) -> None:
+    assert parse_length_request(prompt).unit == unit, parse_length_request(prompt)

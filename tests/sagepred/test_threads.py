@@ -43,7 +43,9 @@ def test_configure_sets_torch_for_torch_commands_only(monkeypatch):
         assert configure_torch_threads("train", lora=True) == 2  # an explicit setting applies to LoRA too
         monkeypatch.delenv("SAGEPRED_TORCH_THREADS")
         torch.set_num_threads(2)
-        assert configure_torch_threads("train", lora=True) is None and torch.get_num_threads() == 2
+        # left alone (a process whose CPU affinity an in-process engine narrowed may hold 1, not 2)
+        threads = torch.get_num_threads()
+        assert configure_torch_threads("train", lora=True) is None and torch.get_num_threads() == threads
         assert configure_torch_threads("predict") == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
