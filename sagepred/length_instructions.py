@@ -1140,20 +1140,34 @@ def _each_thing_counted(prompt: str, position: int, sentence: str) -> float | No
     if each is None:
         return None
     start = position - len(sentence) + each.start()
-    stem = _stem(each.group("noun"))
+    noun = each.group("noun")
     things = [m for m in _things_counted(prompt, start) if m.start() >= start - _THINGS_REACH]
-    named = [m for m in things if stem in {_stem(word) for word in re.findall(r"[a-z]+", m.group(0).lower())}]
-    if not named and _SIZE_HEDGE.fullmatch(each.group("noun")):  # "3 linkedin posts, each arround 150 words"
+    named = [m for m in things if _counts_the(m, noun)]
+    if not named and _SIZE_HEDGE.fullmatch(noun):  # "3 linkedin posts, each arround 150 words"
         named = [m for m in things if m.start() >= start - len(sentence)]
-    n = _thing_count(named[-1]) if named else None
-    if n is None:
-        listed = [
-            m
-            for m in _NAMED_THINGS.finditer(prompt, max(0, start - _THINGS_REACH), start)
-            if _stem(m.group("noun")) == stem
-        ]
-        n = float(len(_LIST_SPLIT.split(listed[-1].group("names").strip()))) if listed else None
+    n = (
+        _thing_count(named[-1])
+        if named
+        else _listed_count(prompt, max(0, start - _THINGS_REACH), start, noun)
+    )
     return n if n is not None and 2 <= n <= 100 else None
+
+
+def _counts_the(match: re.Match[str], noun: str) -> bool:
+    """Whether a count of things (:func:`_things_counted`) counts ``noun`` ("6-tweet" tweets, "4 product
+    descriptions" products)."""
+    return _stem(noun) in {_stem(word) for word in re.findall(r"[a-z]+", match.group(0).lower())}
+
+
+def _listed_count(prompt: str, start: int, end: int, noun: str | None = None) -> float | None:
+    """How many things the last list between ``start`` and ``end`` names ("Sections: Problem, Approach,
+    Team."), of ``noun`` when given."""
+    listed = [
+        m
+        for m in _NAMED_THINGS.finditer(prompt, start, end)
+        if noun is None or _stem(m.group("noun")) == _stem(noun)
+    ]
+    return float(len(_LIST_SPLIT.split(listed[-1].group("names").strip()))) if listed else None
 
 
 def _stem(noun: str) -> str:
@@ -1171,11 +1185,7 @@ def _things_for_each(prompt: str, match: re.Match[str], each: re.Match[str]) -> 
     the = _THE_THINGS.search(prompt, max(0, match.start() - 40), match.start())
     noun = per.group("noun") if per is not None else the.group("noun") if the is not None else None
     if noun is not None:
-        named = [
-            m
-            for m in things
-            if _stem(noun) in {_stem(word) for word in re.findall(r"[a-z]+", m.group(0).lower())}
-        ]
+        named = [m for m in things if _counts_the(m, noun)]
         return _thing_count(named[-1]) if named else None
     sentence = _sentence_before(prompt, match.start())
     inside = [m for m in things if m.start() >= match.start() - len(sentence)]
@@ -1970,16 +1980,13 @@ def _repeated_for(prompt: str, start: int) -> float | None:
     if intro is None:
         return None
     reach = max(0, intro.start() - _THINGS_REACH)
-    if intro.group("noun") and intro.group("noun").lower() != "one":
-        stem = _stem(intro.group("noun"))
-        things = [m for m in _NOUN_COUNT.finditer(prompt, reach, intro.start())]  # "5 days", a measure, too
-        things = [m for m in things if stem in {_stem(w) for w in re.findall(r"[a-z]+", m.group(0).lower())}]
+    noun = intro.group("noun")
+    if noun and noun.lower() != "one":  # "5 days", a measure, counts too
+        things = [m for m in _NOUN_COUNT.finditer(prompt, reach, intro.start()) if _counts_the(m, noun)]
     else:  # "Need 5 Google responsive search ad variations …. Each one: …"
         things = list(_MANY_THINGS.finditer(prompt, reach, intro.start()))
-    n = _thing_count(things[-1]) if things else None
-    if n is None:  # "topics are: mitosis, meiosis, DNA replication. for each one …"
-        listed = list(_NAMED_THINGS.finditer(prompt, reach, intro.start()))
-        n = float(len(_LIST_SPLIT.split(listed[-1].group("names").strip()))) if listed else None
+    # else the things a list names: "topics are: mitosis, meiosis, DNA replication. for each one …"
+    n = _thing_count(things[-1]) if things else _listed_count(prompt, reach, intro.start())
     return n if n is not None and 2 <= n <= 100 else None
 
 

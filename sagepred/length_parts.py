@@ -3,15 +3,20 @@
 Templates and careful users often size the answer part by part instead of as a whole: "Structure
 your answer as: 1) TL;DR in at most 25 words 2) Analysis of about 200 words 3) Recommendation in 50
 words", a layout of lines ("## Summary (~100 words)" / "## Risks (3 bullets)", "headline (max 10
-words)" / "subheadline (max 20 words)"), or one sentence ("Format: Summary (max 50 words), then 3
-must-fix issues (1-2 sentences each), then 3 nice-to-haves (one sentence each)."). The answer's length
-is then the sum of its parts. :func:`answer_parts` finds the parts, as spans of the prompt, where an
-instruction introduces them (a line or clause ending in a colon, or a request); the grammar
-(:mod:`sagepred.length_instructions`) sizes each part and sums them when two or more are sized.
+words)" / "subheadline (max 20 words)"), one sentence ("Format: Summary (max 50 words), then 3
+must-fix issues (1-2 sentences each), then 3 nice-to-haves (one sentence each)."), the objects of a
+request ("Give me a catchy title (max 8 words), a description of about 135 words, and 5 bullet
+highlights."), or a sentence of labelled parts after the request ("Background (2 sentences), Methods (3
+sentences), Results (about 60 words)."). The answer's length is then the sum of its parts.
+:func:`answer_parts` finds the parts, as spans of the prompt, where an instruction introduces them; the
+grammar (:mod:`sagepred.length_instructions`) sizes each part, sums them when two or more are sized,
+and multiplies the sum when the parts repeat for each of several things ("Create 3 buyer personas. For
+each: …").
 
-A set of parts is not the answer's when its introduction describes something that exists ("The
-attached report has 3 sections: …") or states the whole answer's length itself ("a 600-word essay in
-three parts: …", which the grammar reads as a whole).
+A set of parts is not the answer's when its introduction describes something that exists ("Our
+handbook currently has these sections: …"), when a part says what something is ("Part A is 10 short
+answers …"), when the parts are the fields of a form or a table the prompt asks code for, or when the
+prompt closes with a question of its own about them ("… How should I split my time?").
 """
 
 from __future__ import annotations
@@ -111,7 +116,7 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z\"'(]|\s*$)|\n")
 
 
 def _top_level(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` outside parentheses and quotes (a part's aside may hold a comma)."""
+    """Spans of ``text`` outside parentheses and brackets (a part's aside may hold a comma)."""
     spans, depth, start = [], 0, 0
     for i, char in enumerate(text):
         if char in "([{":
@@ -132,9 +137,8 @@ def _split_inline(text: str, offset: int) -> list[tuple[int, int]]:
     outside parentheses, or at inline part numbers."""
     numbered = list(_NUMBERED_INLINE.finditer(text))
     if len(numbered) >= 2:
-        bounds = [m.end() for m in numbered] + [len(text)]
-        starts = [m.start() for m in numbered[1:]] + [len(text)]
-        return [(offset + bounds[i], offset + starts[i]) for i in range(len(numbered))]
+        ends = [m.start() for m in numbered[1:]] + [len(text)]
+        return [(offset + m.end(), offset + end) for m, end in zip(numbered, ends, strict=True)]
     cuts: list[tuple[int, int]] = []
     for start, end in _top_level(text):
         cuts.extend(m.span() for m in _SEPARATOR.finditer(text, start, end))
@@ -227,7 +231,8 @@ def _last_sentence(text: str) -> str:
 
 
 def _inline_parts(prompt: str) -> list[list[tuple[int, int]]]:
-    """Each sentence's parts after an opener ("…: a, b, and c", "in 3 parts: …", "as: 1) … 2) …")."""
+    """Each line's first enumeration after an opener whose sentence asks or counts the parts ("…: a, b,
+    and c", "in 3 parts: …", "Structure your answer as: 1) … 2) …", "for each one a … and …")."""
     found: list[list[tuple[int, int]]] = []
     for line_match in re.finditer(r"[^\n]+", prompt):
         line, offset = line_match.group(0), line_match.start()
