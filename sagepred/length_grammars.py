@@ -621,7 +621,10 @@ ITALIAN = LanguageGrammar(
     request=(
         r"scrivi|scrivimi|scriva|redigi|preparami|prepari|preparatemi|riassumi|spiega|spiegami|dammi|"
         r"fammi|fai|elenca|descrivi|crea|genera|proponi|suggerisci|rispondi|traduci|prepara|puoi|"
-        r"potresti|pu[oò]|per favore|per piacere|perfavore|ho bisogno|mi serve|mi servono|vorrei|"
+        r"potresti|pu[oò] (?:(?:per favore|gentilmente|mi|ci) )?(?:scriver\w*|preparar\w*|redigere|riassumer\w*|"
+        r"spiegar\w*|fare|farmi|darmi|dare|elencar\w*|descriver\w*|crear\w*|generar\w*|proporr\w*|suggerir\w*|"
+        r"risponder\w*|tradurr\w*|raccontar\w*|riscriver\w*|indicar\w*|mandar\w*|inviar\w*)|"
+        r"per favore|per piacere|perfavore|ho bisogno|mi serve|mi servono|vorrei|"
         r"voglio|racconta|raccontami|riscrivi|usa|utilizza|sii|che sia|che abbia|illustra|presenta|cita|"
         r"riduci|riducilo|riducila|accorcia|accorcialo|sintetizza|componi|inventa|immagina|dimmi|fammi|"
         r"allunga|allungalo|estendi"

@@ -663,3 +663,16 @@ def test_each_items_size_and_a_request_before_a_why_question(prompt: str, words:
 )
 def test_counts_in_questions_about_them_are_not_lengths(prompt: str) -> None:
     assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Un tweet può avere al massimo 280 caratteri, mentre un post su Threads 500. Quali sono le differenze?",
+        "Un tweet può avere al massimo 280 caratteri? Spiegami il limite.",
+    ],
+)
+def test_puo_opens_a_request_only_before_an_output_verb(prompt: str) -> None:
+    """ "Può" is a polite request in "(Mi) può scrivere …", a statement of a rule in "Un tweet può avere …"."""
+    assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
+    assert parse_length_request("Mi può scrivere un riassunto di 100 parole?").requested_words == 100
