@@ -71,6 +71,7 @@ from sagepred.length_instructions_multilingual import (
     explains_code,
     parse_multilingual_request,
     parse_unidentified,
+    parts_request,
     spaced_language_units,
 )
 from sagepred.length_parts import UNIT_LABEL, answer_parts
@@ -1628,6 +1629,9 @@ def _parse_one(prompt: str, previous_answer: str | None = None) -> LengthRequest
     if is_code_task(prompt):
         return _explained_code_request(prompt) or _code_task_request(prompt)
     languages = detect_languages(prompt)
+    parts = parts_request(prompt, languages) if languages else None
+    if parts is not None:
+        return parts
     transform = (
         find_foreign_transform(prompt, languages, previous_answer)
         if not prompt.isascii() or languages

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from sagepred.code_only import CODE_ONLY_MULTIPLIER, names_code
 from sagepred.length_fields import answer_field_line, field_of, keyed_length, relative_field, section_of
 from sagepred.length_grammars import GRAMMARS, LanguageGrammar, word_set
+from sagepred.length_parts import answer_parts
 from sagepred.list_sizes import list_kind_in, list_words
 
 if TYPE_CHECKING:
@@ -581,7 +582,9 @@ _RANGE_OPENER = re.compile(r"(?<!\w)(?:от|entre|zwischen|tra|fra|de|du|da)\s*$
 """Before a range's first number ("от трёх до пяти", "entre dos y tres"): its bounds are the range's."""
 
 
-def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
+def _counts(prompt: str, c: _Compiled, part: bool = False) -> Iterator[_Reading]:
+    """Every count of ``prompt`` the grammar reads as a length; ``part``: the text is one part of an
+    answer's layout (:func:`_parts_in`), whose every count sizes it, as a field about the answer's does."""
     grammar = c.grammar
     quoted = _quoted_spans(prompt)
     matches = list(c.count.finditer(prompt))
@@ -601,7 +604,7 @@ def _counts(prompt: str, c: _Compiled) -> Iterator[_Reading]:
             and _BIG_MULTIPLIER.match(prompt, match.end("low"))
         ):
             continue  # "на таблице в 5 млн строк": a quantity of data
-        field = field_of(prompt, match.start())
+        field = "answer" if part else field_of(prompt, match.start())
         if field == "input" or _inside(quoted, match.start()):
             continue  # "Eingabetext des Nutzers: max. 5000 Zeichen"
         if field is None and _in_pasted_material(prompt, match.start(), c):
@@ -845,6 +848,37 @@ def _form(prompt: str, c: _Compiled) -> _Reading | None:
     return None
 
 
+def _parts_in(prompt: str, c: _Compiled) -> LengthRequest | None:
+    """An answer asked for in sized parts, laid out in lines ("## Introducción (unas 80 palabras)" /
+    "## Ventajas (3 viñetas de 20 palabras cada una)", "Betreff: max. 10 Wörter" / "Absatz 2: …, ca. 50
+    Wörter"): the sum of the parts this grammar sizes, when two or more are (:mod:`sagepred.length_parts`)."""
+    from sagepred.length_instructions import WORDS_PER_PART_ITEM, LengthRequest
+
+    for parts in answer_parts(prompt, foreign=True):
+        sized: list[float] = []
+        for start, end in parts:
+            readings = list(_counts(prompt[start:end], c, part=True))
+            prose = sorted((r for r in readings if r.unit != "item"), key=lambda r: r.rank)
+            if prose:
+                sized.append(prose[0].words)
+            elif readings:  # "Deine Aufgaben – 5 Stichpunkte": bullets of a part
+                per_item = WORDS_PER_PART_ITEM * (CJK_CHARS_PER_WORD if c.grammar.no_spaces else 1.0)
+                sized.append(readings[0].count * per_item)
+        if len(sized) >= 2:
+            text = prompt[parts[0][0] : parts[-1][1]]
+            return LengthRequest(
+                "absolute", sum(sized), 1.0, "parts", float(len(sized)), text, c.grammar.code
+            )
+    return None
+
+
+def parts_request(prompt: str, languages: list[str]) -> LengthRequest | None:
+    """:func:`_parts_in` in the first of ``languages`` that reads one: a layout of sized parts is read
+    before anything else (its labels may be verbs, "Formuliere eine E-Mail …:" then "Betreff: max. 10
+    Wörter", and must not be taken for a text to rewrite)."""
+    return next((r for code in languages if (r := _parts_in(prompt, _compiled(code))) is not None), None)
+
+
 def parse_in(prompt: str, code: str) -> LengthRequest | None:
     """``prompt``'s length request read with the grammar of language ``code``, or None."""
     from sagepred.length_instructions import (
@@ -855,6 +889,9 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
 
     c = _compiled(code)
     counting = _unquoted(c.how_many, prompt, c) is None
+    parts = _parts_in(prompt, c) if counting else None
+    if parts is not None:
+        return parts
     found = list(_counts(prompt, c)) if counting else []
     prose = sorted((r for r in found if r.unit != "item"), key=lambda r: r.rank)
     if prose:

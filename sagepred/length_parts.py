@@ -39,6 +39,12 @@ _LABEL_THEN_SIZE = re.compile(
 """A layout line whose size follows its label, in parentheses ("Hero headline (≤10 words)") or after a
 colon or a dash ("Purpose — 1 sentence"), or a header: such lines are a layout even when the line
 before them does not end in a colon."""
+_LABEL_THEN_NUMBER = re.compile(
+    rf"\s*(?:{_MARKER}\s+)?\**[^\W\d_][^:：\n()（）—–]{{0,40}}?\**\s*(?:[(（]|[:：]|\s[—–-])[^\n\d]{{0,40}}?\d",
+)
+"""In any language: a layout line whose label is followed by a number ("Introducción (unas 80 palabras)",
+"Betreff: max. 10 Wörter", "Absatz 1: Grund der Erhöhung, 2–3 Sätze", "摘要（100字左右）"); whether the
+number is a size, the grammar of the prompt's language decides."""
 _LINE_PART_CHARS = 200
 """The longest line read as one part of a layout (a longer one is a paragraph of its own)."""
 _INTRO_ENDS = re.compile(r"[:：]\s*\**\s*$")
@@ -154,6 +160,38 @@ def _split_inline(text: str, offset: int) -> list[tuple[int, int]]:
         elif end > start:
             merged.append((start, end))
     return merged
+
+
+def _foreign_layouts(prompt: str) -> list[list[tuple[int, int]]]:
+    """In a prompt in another language, where no English word tells a request: runs of consecutive lines
+    (blank lines between them allowed) of which two or more put a number after their label, after a line
+    that is not a question; the other lines of the run are its unsized parts ("Oggetto", "Saluto
+    formale")."""
+    blocks: list[list[tuple[int, int]]] = []
+    run: list[tuple[int, int]] = []
+    sized = 0
+    previous, position = "", 0
+    for line in prompt.split("\n"):
+        start, end = position, position + len(line)
+        position = end + 1
+        if not line.strip():
+            continue
+        numbered = _LABEL_THEN_NUMBER.match(line) is not None
+        part_like = len(line) <= _LINE_PART_CHARS and not line.rstrip().endswith(("?", "？"))
+        if (
+            part_like
+            and (numbered or (run and len(line) <= 60))
+            and (run or not previous.rstrip().endswith(("?", "？")))
+        ):
+            run.append((start, end))
+            sized += numbered
+            continue
+        if sized >= 2:
+            blocks.append(run)
+        run, sized, previous = [], 0, line
+    if sized >= 2:
+        blocks.append(run)
+    return blocks
 
 
 def _layout_blocks(prompt: str) -> list[list[tuple[int, int]]]:
@@ -321,10 +359,15 @@ def _labelled_sentences(prompt: str) -> list[list[tuple[int, int]]]:
     return found
 
 
-def answer_parts(prompt: str) -> list[list[tuple[int, int]]]:
+def answer_parts(prompt: str, foreign: bool = False) -> list[list[tuple[int, int]]]:
     """Candidate sets of the answer's parts: each a list of ``(start, end)`` spans of ``prompt``, from a
     layout of lines, an enumeration after an opener, the objects of a request, or a sentence of labelled
-    parts after a request, in that order."""
+    parts after a request, in that order. ``foreign``: the prompt is in another language; only layouts
+    of labelled sizes are read (:func:`_foreign_layouts`), and not when the prompt ends with a question."""
+    if foreign:
+        if prompt.rstrip().endswith(("?", "？")):
+            return []
+        return [parts for parts in _foreign_layouts(prompt) if not _states_the_whole(prompt, parts)]
     candidates = (
         _layout_blocks(prompt)
         + _inline_parts(prompt)
@@ -334,11 +377,26 @@ def answer_parts(prompt: str) -> list[list[tuple[int, int]]]:
     return [parts for parts in candidates if _are_the_answers(prompt, parts)]
 
 
+_WHOLE_LENGTH = re.compile(
+    r"\s*(?:[-*•]\s*)?\**(?:(?:total |overall |target )?(?:length|word count|words|word limit)|文字数|字数|总字数|长度|篇幅|"
+    r"分量|longitud|extensi[oó]n|extens[aã]o|tamanho|longueur|lunghezza|l[äa]nge|umfang|wortanzahl|"
+    r"объ[её]м|длина)\**\s*[:：]",
+    re.IGNORECASE,
+)
+"""A part whose label names the whole answer's length ("Length: 300 words", "文字数: 1000字以上"): the
+other parts are its structure, not more text."""
+
+
+def _states_the_whole(prompt: str, parts: list[tuple[int, int]]) -> bool:
+    """Whether one of the parts states the whole answer's length (:data:`_WHOLE_LENGTH`)."""
+    return any(_WHOLE_LENGTH.match(prompt, start, end) for start, end in parts)
+
+
 def _are_the_answers(prompt: str, parts: list[tuple[int, int]]) -> bool:
     """Whether the parts are the answer's: not when one says what something is ("Part A is …"), when
     they are fields of a form or a table the prompt asks code for, or when the prompt closes with a
     question of its own after them."""
-    if any(_PART_IS.match(prompt, start, end) for start, end in parts):
+    if any(_PART_IS.match(prompt, start, end) for start, end in parts) or _states_the_whole(prompt, parts):
         return False
     if _CODE_FIELDS.search(_last_sentence(prompt[max(0, parts[0][0] - 300) : parts[0][0]])):
         return False

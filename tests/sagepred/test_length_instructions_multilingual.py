@@ -676,3 +676,42 @@ def test_puo_opens_a_request_only_before_an_output_verb(prompt: str) -> None:
     """ "Può" is a polite request in "(Mi) può scrivere …", a statement of a rule in "Un tweet può avere …"."""
     assert parse_length_request(prompt).kind != "absolute", parse_length_request(prompt)
     assert parse_length_request("Mi può scrivere un riassunto di 100 parole?").requested_words == 100
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        (
+            "Redacta un post para el blog de nuestra clínica dental.\n\n## Título (máximo 12 palabras)\n"
+            "## Introducción (unas 80 palabras)\n## Ventajas (3 viñetas de 20 palabras cada una)",
+            0.8 * 12 + 80 + 3 * 20,
+        ),
+        (
+            "Formuliere eine E-Mail an unsere Kunden zur Preiserhöhung:\nBetreff: max. 10 Wörter\nAnrede\n"
+            "Absatz 1: Grund der Erhöhung, 3 Sätze\nAbsatz 2: neue Preise, ca. 50 Wörter",
+            8 + 54 + 50,
+        ),
+    ],
+)
+def test_an_answer_in_sized_parts_is_their_sum_in_other_languages(prompt: str, words: float) -> None:
+    request = parse_length_request(prompt)
+    assert request.unit == "parts" and request.requested_words == pytest.approx(words, rel=0.05), request
+
+
+def test_a_part_that_states_the_whole_length_is_not_summed() -> None:
+    prompt = "prompt_template: 採用ブログ記事\nテーマ: 入社3年目エンジニアの一日\n文字数: 1000字以上\n見出し: 3つ程度"
+    assert parse_length_request(prompt).unit != "parts", parse_length_request(prompt)
+
+
+def test_the_sized_parts_set_in_other_languages() -> None:
+    """``length_parts_multilingual.jsonl`` (64 prompts, 8 per language), by a helper who never saw the
+    grammars: held out 1 of 40 read and 3 false of 24 (the parts reader was English); after the layouts
+    of labelled sizes were read in every grammar, 8 of 40 and 3 (docs/predictor.md)."""
+    rows = [
+        json.loads(line)
+        for line in (DATA / "length_parts_multilingual.jsonl").read_text("utf-8").splitlines()
+    ]
+    score = score_parser(rows, few_words=True)
+    assert len(rows) == 64 and score.lengths == 40
+    assert score.read >= 8, score.wrong
+    assert len(score.false_positives) <= 3, score.false_positives
