@@ -1433,6 +1433,11 @@ _PROGRAMMING = (
 """Programming languages and tools: a piece of code written in one is a programming task ("Implement
 binary search in Java", "Write a Go HTTP server", "a bash one-liner", "my tweet validator (JavaScript)");
 names that are also English words count capitalised only ("go outside", "react to")."""
+_NOT_A_DOCUMENT = (
+    r"(?!\s+(?:me\s+)?(?:a |an |the |my |our )?(?:[\w-]+ )?(?:readme|docs?|documentation|blog post|article|"
+    r"changelog|release notes|tutorial|guide|overview|post|e-?mail|announcement)\b)"
+)
+"""After "write": not a document about software ("Write a README for tidyclip, a small Rust CLI")."""
 _CODE_TASK = re.compile(
     r"```|^\s*(?:def |import |from \w+ import|(?-i:class \w+\s*[({:])|>>>)|\bProblem:|(?-i:\A\s*QUESTION:)|expert Python programmer|"
     r"^\s*(?:for \w+ in [^\n]*|while [^\n]*|with [^\n]+ as \w+):\s*$|"
@@ -1441,7 +1446,7 @@ _CODE_TASK = re.compile(
     r"\b(?:function|method|program|script|code|should|must|will|which|that|and|then)\s+returns? (?:the|a|an)\b|"
     r"\b(?:write|create|implement|develop|design|construct|build|generate|need|want)(?: me)? (?:a|an) (?:[\w-]+ )?"
     r"(?:program|function|algorithm|script(?! of)|regular expression|regex|sql query|query|schema|class|method)\b|"
-    rf"\b(?:write|implement|create|build|generate|make|show me|give me|code)\b[^.\n]{{0,40}}?\b(?:{_PROGRAMMING})\b"
+    rf"\b(?:write|implement|create|build|generate|make|show me|give me|code)\b{_NOT_A_DOCUMENT}[^.\n]{{0,40}}?\b(?:{_PROGRAMMING})\b"
     r"[^.\n]{0,30}?\b(?:function|class|script|server|program|test|one-liner|constraint|query|snippet|code|"
     r"component|method|endpoint|validator|parser|module|app|implementation|cli|api|bot|library|plugin)s?\b|"
     rf"\bimplement\b[^.\n]{{0,60}}\b(?:in|using) (?:{_PROGRAMMING})\b|\((?:{_PROGRAMMING})\)|"

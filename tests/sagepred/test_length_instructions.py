@@ -1093,6 +1093,12 @@ def test_an_hour_of_mixed_traffic_written_without_the_parser_is_read() -> None:
             47 + 3 * 1.15 * 80 + 54,
         ),
         (
+            "Write a README for `tidyclip`, a small Rust CLI that cleans clipboard text. Use exactly this "
+            "structure:\n\n## Overview (~80 words)\n## Installation (3-5 bullet points)\n## Usage (about 120 "
+            "words, including one code example)\n## License (1 sentence, MIT)",
+            80 + 4 * WORDS_PER_PART_ITEM + 120 + 18,
+        ),
+        (
             "Write a job posting for a part-time bookkeeper. Include a title, a 3-sentence company blurb, "
             "6 bullet responsibilities and 4 bullet requirements.",
             10 + 54 + 6 * WORDS_PER_PART_ITEM + 4 * WORDS_PER_PART_ITEM,
@@ -1169,7 +1175,7 @@ def test_the_sized_parts_sets_are_read() -> None:
     """Answers asked for in sized parts and things sized each, written by helpers who never saw the
     parser, each after the lessons of the one before (docs/predictor.md). Held out / after its lessons,
     read of those with a length and false readings of the look-alikes: the first 4 of 40 and 7 of 20 /
-    33 and 3; the second 12 of 45 and 8 of 25 / 23 and 5; the third 9 of 40 and 7 of 20 / 19 and 7; the
+    33 and 3; the second 12 of 45 and 8 of 25 / 24 and 5; the third 9 of 40 and 7 of 20 / 19 and 7; the
     fourth, not learnt from, 19 of 40 and 9 of 20 (1 and 10 before this work)."""
     rows = [json.loads(line) for line in (DATA / "length_parts_blind.jsonl").read_text("utf-8").splitlines()]
     score = score_parser(rows)
@@ -1177,7 +1183,7 @@ def test_the_sized_parts_sets_are_read() -> None:
     assert score.read >= 33, score.wrong
     assert len(score.false_positives) <= 3, score.false_positives
     for name, rows_with_length, read, false in (
-        ("length_parts_blind_2.jsonl", 45, 23, 5),
+        ("length_parts_blind_2.jsonl", 45, 24, 5),
         ("length_parts_blind_3.jsonl", 40, 19, 7),
         ("length_parts_blind_4.jsonl", 40, 19, 9),
     ):
@@ -1199,6 +1205,10 @@ def test_the_sized_parts_sets_are_read() -> None:
         ("regex for US zip codes (5 digits or 5+4). just the regex, no explanation", "code_only"),
         (
             "Go middleware that logs method, path, status code and duration. Reply with only the code block.",
+            "code_only",
+        ),
+        (
+            "Write a small Rust CLI that strips trailing spaces from the clipboard. Only the code, no explanation.",
             "code_only",
         ),
         (
