@@ -759,12 +759,11 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
     clause = _clause_before(prompt, match.start())
     sentence = _sentence_before(prompt, match.start())
     request = re.split(r"[:;]", sentence)[-1]  # "Ignore the one-sentence rule for this one: explain in …"
+    each_thing = _each_thing_counted(prompt, match.start(), sentence) is not None  # "Each tweet under …"
     if (
         _DESCRIBES.search(before)
         or _REPORTED.search(_CONTRAST.split(request if _TASK_OPENER.match(request) else sentence)[-1])
-        or (
-            _OTHER_REQUIREMENT.search(clause) and _each_thing_counted(prompt, match.start(), sentence) is None
-        )
+        or (_OTHER_REQUIREMENT.search(clause) and not each_thing)
     ):
         return False  # "The article below is about 3,000 words", "agents say a novel should be …"
     if match.group("word") and _WORD_COMPOUND.match(prompt, match.end()):
@@ -781,7 +780,7 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         _EACH.search(clause)
         and not _EACH_OF_THE.search(sentence)
         and not _EACH_ITEM_SENTENCE.match(sentence)
-        and _each_thing_counted(prompt, match.start(), sentence) is None
+        and not each_thing
     ):
         return False  # "summarise each paragraph in one sentence": a length per item, not the answer's
     if match.group("article"):
@@ -823,7 +822,6 @@ def _is_instruction(prompt: str, match: re.Match[str]) -> bool:
         tail = tail if _TASK_OPENER.match(sentence) else None
     # "Write 4 product descriptions, 60 words per product", "a 12-slide deck, max 40 words per slide",
     # "3 linkedin posts, each around 150 words"
-    each_thing = _each_thing_counted(prompt, match.start(), sentence) is not None
     return bool(_LEAD_IN.search(before) or tail or per_thing or each_thing or _stands_alone(prompt, match))
 
 

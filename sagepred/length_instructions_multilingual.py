@@ -584,7 +584,7 @@ _RANGE_OPENER = re.compile(r"(?<!\w)(?:от|entre|zwischen|tra|fra|de|du|da)\s*$
 
 def _counts(prompt: str, c: _Compiled, part: bool = False) -> Iterator[_Reading]:
     """Every count of ``prompt`` the grammar reads as a length; ``part``: the text is one part of an
-    answer's layout (:func:`_parts_in`), whose every count sizes it, as a field about the answer's does."""
+    answer's layout (:func:`parts_request`), whose every count sizes it, as a field about the answer's does."""
     grammar = c.grammar
     quoted = _quoted_spans(prompt)
     matches = list(c.count.finditer(prompt))
@@ -848,13 +848,14 @@ def _form(prompt: str, c: _Compiled) -> _Reading | None:
     return None
 
 
-def _parts_in(prompt: str, c: _Compiled) -> LengthRequest | None:
-    """An answer asked for in sized parts, laid out in lines ("## Introducción (unas 80 palabras)" /
-    "## Ventajas (3 viñetas de 20 palabras cada una)", "Betreff: max. 10 Wörter" / "Absatz 2: …, ca. 50
-    Wörter"): the sum of the parts this grammar sizes, when two or more are (:mod:`sagepred.length_parts`)."""
+def _parts_in(prompt: str, layouts: list[list[tuple[int, int]]], c: _Compiled) -> LengthRequest | None:
+    """An answer asked for in sized parts, laid out in lines (``layouts``, :mod:`sagepred.length_parts`:
+    "## Introducción (unas 80 palabras)" / "## Ventajas (3 viñetas de 20 palabras cada una)", "Betreff: max.
+    10 Wörter" / "Absatz 2: …, ca. 50 Wörter"): the sum of the parts this grammar sizes, when two or more
+    are."""
     from sagepred.length_instructions import WORDS_PER_PART_ITEM, LengthRequest
 
-    for parts in answer_parts(prompt, foreign=True):
+    for parts in layouts:
         sized: list[float] = []
         for start, end in parts:
             readings = list(_counts(prompt[start:end], c, part=True))
@@ -876,7 +877,12 @@ def parts_request(prompt: str, languages: list[str]) -> LengthRequest | None:
     """:func:`_parts_in` in the first of ``languages`` that reads one: a layout of sized parts is read
     before anything else (its labels may be verbs, "Formuliere eine E-Mail …:" then "Betreff: max. 10
     Wörter", and must not be taken for a text to rewrite)."""
-    return next((r for code in languages if (r := _parts_in(prompt, _compiled(code))) is not None), None)
+    layouts = answer_parts(prompt, foreign=True)
+    if not layouts:
+        return None
+    return next(
+        (r for code in languages if (r := _parts_in(prompt, layouts, _compiled(code))) is not None), None
+    )
 
 
 def parse_in(prompt: str, code: str) -> LengthRequest | None:
@@ -889,9 +895,6 @@ def parse_in(prompt: str, code: str) -> LengthRequest | None:
 
     c = _compiled(code)
     counting = _unquoted(c.how_many, prompt, c) is None
-    parts = _parts_in(prompt, c) if counting else None
-    if parts is not None:
-        return parts
     found = list(_counts(prompt, c)) if counting else []
     prose = sorted((r for r in found if r.unit != "item"), key=lambda r: r.rank)
     if prose:
