@@ -55,6 +55,14 @@ class InstructionSettings:
         metadata={"help": "the head's own reading of list counts, measured (None: not measured)"},
     )
     scale: float = field(default=1.0, metadata={"help": "log-space spread factor for absolute requests"})
+    list_floor: float | None = field(
+        default=0.5,
+        metadata={
+            "help": "a list-like request's median stays at most this far below the size it reads, in "
+            "log(1 + length) (about one sd of the list sizes' error): a head that takes 'write 10 "
+            "multiple-choice questions' for one short answer is moved up to it (None: no floor)"
+        },
+    )
     fitted_on: int = field(default=0, metadata={"help": "validation prompts with a request used to fit"})
 
 
@@ -153,6 +161,8 @@ def request_shifts(
             assert tokens is not None
             shift[i] = absolute_weight(request, settings) * (math.log1p(tokens) - centre[i])
             shift[i] += count_shift(request, settings)
+            if settings.list_floor is not None and is_list_like(request):
+                shift[i] = max(shift[i], math.log1p(tokens) - settings.list_floor - centre[i])
             scale[i] = settings.scale
         elif request.kind == "relative":
             shift[i] = settings.relative_weight * math.log(request.multiplier)

@@ -157,7 +157,8 @@ _UNITS = {
     "token": r"tokens?|tokns?|toks?",
     "item": r"items?|bullet(?:[ -]points?|s)?|points?|ideas?|examples?|tips?|reasons?|ways?|"
     r"questions?|names?|facts?|steps?|things?|suggestions?|options?|titles?|jokes?|slogans?|"
-    r"entries|entry|rows?|headlines?|taglines?|stories|poems?|faqs?",
+    r"entries|entry|rows?|headlines?|taglines?|stories|poems?|faqs?|statements?|flashcards?|riddles?|clues?|"
+    r"prompts?|icebreakers|quotes?|puns?|exercises?|criteria|(?:word )?problems",
 }
 _UNIT_ALT = "|".join(f"(?P<{k}>{v})" for k, v in _UNITS.items())
 _COUNT = re.compile(
@@ -203,7 +204,8 @@ flour", "we are 5 friends"), and words that make the count arithmetic ("What are
 _ITEM_NOUN_AHEAD = rf"(?=\s+(?!(?:{_MEASURES})\b)[\"'“‘]?[a-z])"
 _HEDGE = r"(?:(?:like|about|around|maybe|roughly|some|at least|exactly|only|just|another)\s+)?"
 _LIST = re.compile(
-    r"(?:(?:\b(?:list(?:ing)?|nam(?:e|ing)|giv(?:e|ing)(?: me)?|write|provid(?:e|ing)|generate|suggest(?:ing)?|"
+    r"(?:(?:\b(?:list(?:ing)?|nam(?:e|ing)|giv(?:e|ing)(?: me)?|write(?: me)?|provid(?:e|ing)|generate|suggest(?:ing)?|"
+    r"(?:(?<=^)|(?<=[.!?\n]\s)|(?<=please\s))make|make me|draft|design|produce|"
     r"outline|recommend(?:ing)?(?: me)?|tell me|shar(?:e|ing)|create|prepare|brainstorm|come up with|put together|"
     r"make up|compile|pick|choose|offer|an? (?:[\w-]+ )?list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
     rf"\s+{_HEDGE}(?:the\s+)?(?:(?:top|best|main)\s+)?|"
@@ -349,6 +351,10 @@ _NOT_OVER = (
     r"(?:should|must|can|may|does|do|will)(?:n't| not) exceed|(?:don't|do not|never) (?:go|run) (?:over|past|beyond)"
 )
 """A bound stated as a requirement: "It shouldn't be longer than 200 words", "must not exceed"."""
+_PLAIN_ADJECTIVE = (
+    r"(?: (?:quick|short|brief|simple|fun|easy|detailed|full|complete|basic|sample|practice|little))?"
+)
+"""An adjective that may stand between an output verb and a count it governs ("write a quick 5-question poll")."""
 _LEAD_IN = re.compile(
     rf"(?:\b(?:{_SIZE_PREPOSITIONS}|{_REQUIREMENT}|of|over|into|more than|minimum of|only|just|"
     rf"not (?:to )?exceed(?:ing)?|{_NOT_OVER}|"
@@ -356,7 +362,7 @@ _LEAD_IN = re.compile(
     rf"cap(?:ped)?(?: it| this| (?:your|the|my) [\w-]+)? at|(?:response|answer|reply|output|token|word|length) "
     rf"(?:budget|limit|cap) is|"
     rf"(?:length|word count|word limit|target length|size|limit)\s*:)|~|<=?|≤|>=|≥|"
-    rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?|"
+    rf"\b(?:{_OUTPUT_VERBS})(?: (?:for )?me| (?:for )?us)?(?: back)?(?: with)?(?: an?| the)?{_PLAIN_ADJECTIVE}|"
     rf"(?:^|[.!?:\n]\s*)(?:return|output)(?: only| just| exactly)?|"
     rf"\b{_I_NEED}(?: an?)?)\s*$",
     re.IGNORECASE,
@@ -1006,6 +1012,8 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         if unit == "item" and (count < 2 or _illustrates_the_answer(prompt, match.start())):
             continue
+        if unit == "item" and _sizes_each_item_before(prompt, match):
+            continue  # "15 questions, 4 answer options each": the options of each question, not the list
         if not _is_instruction(prompt, match):
             continue
         before = prompt[max(0, match.start() - 32) : match.start()]
@@ -1018,6 +1026,11 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         if unit == "line" and count == 1 and _EACH_NEAR.match(prompt, match.end()):
             continue  # "15 interview questions, one line each": a list, each item a line
+        groups = (
+            _GROUPS_OF.search(prompt, max(0, match.start() - 40), match.start()) if unit == "item" else None
+        )
+        if groups is not None:  # "5 rounds of 8 questions": forty questions
+            count *= parse_number(groups.group("n")) or 1.0
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         items = (
@@ -1051,6 +1064,23 @@ def _count_request(prompt: str) -> LengthRequest | None:
         )
     found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
     return found[0][0] if found else None
+
+
+_GROUPS_OF = re.compile(
+    rf"\b(?P<n>{NUMBER})\s+(?:rounds?|sets?|groups?|batches|categories|sections|levels|worksheets|pages)\s+"
+    r"(?:of|with)\s+$",
+    re.I,
+)
+"""Before a list's count, the groups it comes in: "5 rounds of 8 questions", "3 sets of 10 flashcards"."""
+
+
+def _sizes_each_item_before(prompt: str, match: re.Match[str]) -> bool:
+    """Whether an item count followed by "each" sizes the items of a list counted before it in its
+    sentence ("15 questions, 4 answer options each", "10 riddles with 2 hints each")."""
+    if not _EACH_NEAR.match(prompt, _count_end(match)):
+        return False
+    sentence = _sentence_before(prompt, match.start())
+    return any(_unit_of(earlier) == "item" for earlier in _COUNT.finditer(sentence))
 
 
 _ITEMS_BEFORE_EACH = re.compile(

@@ -45,7 +45,10 @@ _POINT = (
     r"considerations?|differences|similarities|solutions?|tricks?|hacks?|activities|"
     r"action items?|takeaways?|best practices|pitfalls?|signs?|symptoms?"
 )
-_QUESTION = r"word problems?|(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?"
+_QUESTION = (
+    r"word problems?|(?:[\w-]+ )?questions?|quiz(?:zes)?|problems?|exercises?|riddles?|prompts?|statements?|"
+    r"icebreakers|flashcards?|clues?"
+)
 _KIND = re.compile(rf"\b(?:(?P<question>{_QUESTION})|(?P<label>{_LABEL})|(?P<point>{_POINT}))\b", re.I)
 _CLAUSE_END = re.compile(
     r"[.,:;?!()\n\"“”]|\b(?:of|for|to|that|which|who|about|on|from|in|with|by|and|or|"

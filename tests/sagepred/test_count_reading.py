@@ -108,7 +108,7 @@ def test_the_count_moves_a_lists_prediction_by_its_share_and_nothing_else() -> N
             prompts,
             edges,
             ["llama3", "llama3"],
-            InstructionSettings(list_weight=0.2, list_count_weight=weight),
+            InstructionSettings(list_weight=0.2, list_count_weight=weight, list_floor=None),
         )
         medians = log_median(moved, edges)
         asked = math.log(
@@ -220,3 +220,48 @@ def test_a_question_for_a_sets_items_is_a_list(prompt: str) -> None:
 def test_lines_that_separate_are_no_length(prompt: str) -> None:
     """Now that lines move a prediction by their count in full, a separator must not read as one."""
     assert parse_length_request(prompt).unit != "line"
+
+
+def test_a_list_read_far_above_the_heads_centre_is_lifted_to_the_floor() -> None:
+    """A head that takes "Write 10 multiple-choice questions" for one short answer (its median a few
+    tokens) moves up to ``list_floor`` below the list's read size; a head near the size moves by the
+    weights alone, and a prose request is left to its weight."""
+    edges = np.concatenate([[0.0], np.geomspace(1, 16384, 60)])
+    centres = np.sqrt(edges[1:] * np.maximum(edges[:-1], 0.5))
+    quiz = "Write 10 multiple-choice questions about photosynthesis."
+    essay = "Write a 500-word essay about photosynthesis."
+    request = parse_length_request(quiz)
+    assert request.unit == "item" and request.count == 10
+    size = math.log1p(request.requested_tokens("llama3"))
+
+    def head_at(tokens: float) -> np.ndarray:
+        probs = np.exp(-0.5 * ((np.log(centres) - math.log(tokens)) / 0.3) ** 2)
+        return (probs / probs.sum())[None, :]
+
+    settings = InstructionSettings(list_weight=0.2, list_count_weight=0.0)
+    short = adjust_histograms(head_at(8.0), [quiz], edges, ["llama3"], settings)
+    assert log_median(short, edges)[0] == pytest.approx(size - settings.list_floor, abs=0.05)
+    unfloored = adjust_histograms(
+        head_at(8.0),
+        [quiz],
+        edges,
+        ["llama3"],
+        InstructionSettings(list_weight=0.2, list_count_weight=0.0, list_floor=None),
+    )
+    assert log_median(unfloored, edges)[0] < size - 1.5
+    near = head_at(math.expm1(size - 0.3))
+    assert np.allclose(
+        adjust_histograms(near, [quiz], edges, ["llama3"], settings),
+        adjust_histograms(
+            near,
+            [quiz],
+            edges,
+            ["llama3"],
+            InstructionSettings(list_weight=0.2, list_count_weight=0.0, list_floor=None),
+        ),
+    )
+    prose = adjust_histograms(head_at(8.0), [essay], edges, ["llama3"], InstructionSettings(weight=0.5))
+    essay_size = math.log1p(parse_length_request(essay).requested_tokens("llama3"))
+    assert log_median(prose, edges)[0] == pytest.approx(
+        log_median(head_at(8.0), edges)[0] + 0.5 * (essay_size - log_median(head_at(8.0), edges)[0]), abs=0.05
+    )

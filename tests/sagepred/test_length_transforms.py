@@ -274,11 +274,11 @@ def test_a_transform_reads_its_text_in_its_own_language() -> None:
     ("name", "size", "least_transforms", "least_sized", "most_wrong", "most_read_negatives"),
     [
         # first scored before the grammar saw them: 57 / 80 transforms, 10 / 25 sizes, 6 wrong, 2 negatives
-        ("length_transforms_blind_1.jsonl", 160, 74, 19, 4, 3),
+        ("length_transforms_blind_1.jsonl", 160, 74, 19, 4, 4),
         # scored held out after the first set's lessons: 58 / 80, 19 / 25, 1 wrong, 2 negatives
-        ("length_transforms_blind_2.jsonl", 150, 76, 21, 1, 1),
+        ("length_transforms_blind_2.jsonl", 150, 76, 21, 1, 2),
         # held out after the second set's lessons: 64 / 80, 15 / 25 (7 wrong), 3 negatives of the older grammar
-        ("length_transforms_blind_3.jsonl", 150, 76, 19, 3, 3),
+        ("length_transforms_blind_3.jsonl", 150, 76, 19, 3, 4),
         # held out after the third set's lessons: 73 / 80, 18 / 25 (5 wrong), 6 negatives of the older grammar
         ("length_transforms_blind_4.jsonl", 150, 78, 17, 5, 8),
         # 0 / 96 before the other languages' words, 72 / 96 with their first version
@@ -294,7 +294,8 @@ def test_prompt_sets_written_without_the_grammar(
     transforms with a size of their own ("sized") and look-alikes ("none"), written by helpers who
     never saw the grammar. The negatives read in the English sets are readings of the older grammar
     ("Give me 5 title ideas for this blog post", "What are the 3 key takeaways from these notes?", "Give
-    me like 8 with tips" and "Which 2 should I cut?" as lists, "Just answer yes or no", "Write a tweet
+    me like 8 with tips", "Which 2 should I cut?" and, since 2026-12-07, "Make 5 multiple-choice quiz
+    questions from this text" (a list of five questions, rightly) as lists, "Just answer yes or no", "Write a tweet
     announcing this new blog post. Under 280 characters.", "Summarize this chapter in 5 bullet points")."""
     rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
     assert len(rows) == size
