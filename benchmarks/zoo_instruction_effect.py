@@ -10,8 +10,15 @@ mean CRPS of both over the never-seen prompts, the share of them the reading hel
 the trained-on prompts (whose lengths a head has learned, so a reading can only disturb them there: a
 bound, not a measure). ``--json`` writes every row.
 
+``--unit list-like`` takes every list-like request (items, lines, characters; ``is_list_like``), and
+``--without-setting NAME=VALUE`` makes the second prediction one with that field of the checkpoint's
+``InstructionSettings`` changed (``none`` for None) instead of the reading switched off: what one setting
+does, e.g. the floor under a list the head misreads (``--unit list-like --without-setting
+list_floor=none``).
+
     .venv/bin/python benchmarks/zoo_instruction_effect.py
     .venv/bin/python benchmarks/zoo_instruction_effect.py --unit sentence --json effect.json
+    .venv/bin/python benchmarks/zoo_instruction_effect.py --unit list-like --without-setting list_floor=none
 """
 
 from __future__ import annotations
@@ -52,6 +59,51 @@ def reading_switched_off(unit: str):
         grammar.find_transform, grammar.find_foreign_transform, adjust.parse_length_request = saved
 
 
+LIST_LIKE = "list-like"
+"""The ``--unit`` of every list-like absolute request (:func:`~sagepred.instruction_adjust.is_list_like`)."""
+
+
+def selects(request, unit: str) -> bool:
+    """Whether a parsed request is of ``unit`` (or list-like, for :data:`LIST_LIKE`)."""
+    from sagepred.instruction_adjust import is_list_like
+
+    if unit == LIST_LIKE:
+        return request.kind == "absolute" and is_list_like(request)
+    return request.unit == unit
+
+
+def parse_setting(text: str) -> tuple[str, float | None]:
+    """``NAME=VALUE`` of ``--without-setting`` (``none`` for None), checked against the settings' fields."""
+    from dataclasses import fields
+
+    from sagepred.instruction_adjust import InstructionSettings
+
+    name, sep, value = text.partition("=")
+    known = {f.name for f in fields(InstructionSettings)}
+    if not sep or name not in known:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE with NAME one of {', '.join(sorted(known))}, got {text!r}"
+        )
+    if value.lower() == "none":
+        return name, None
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none' after '=', got {value!r}") from None
+
+
+@contextmanager
+def setting_changed(predictor, name: str, value: float | None):
+    """The predictor's instruction settings with ``name`` set to ``value``, restored afterwards."""
+    settings = predictor.config.instructions
+    saved = getattr(settings, name)
+    setattr(settings, name, value)
+    try:
+        yield
+    finally:
+        setattr(settings, name, saved)
+
+
 def per_prompt_crps(dist, records) -> np.ndarray:
     """Mean CRPS of each prompt's samples under the predicted distributions ``dist``."""
     from sagepred.metrics import score_samples
@@ -63,8 +115,11 @@ def per_prompt_crps(dist, records) -> np.ndarray:
     )
 
 
-def checkpoint_rows(entry: dict, unit: str) -> dict | None:
-    """One zoo checkpoint: its prompts read as ``unit``, scored with and without that reading."""
+def checkpoint_rows(
+    entry: dict, unit: str, without_setting: tuple[str, float | None] | None = None
+) -> dict | None:
+    """One zoo checkpoint: its prompts read as ``unit``, scored with and without that reading (or, with
+    ``without_setting``, with one instruction setting changed)."""
     from sagepred.contamination import load_hashes, overlap_mask
     from sagepred.importers import load_records
     from sagepred.length_instructions import parse_length_request
@@ -73,7 +128,7 @@ def checkpoint_rows(entry: dict, unit: str) -> dict | None:
 
     source = "castillo" if "castillo" in str(entry.get("data")) else "alpaca_eval"
     records = load_records(f"{source}:{entry['target_model']}")
-    chosen = [r for r in records if parse_length_request(prompt_text(r.prompt)).unit == unit]
+    chosen = [r for r in records if selects(parse_length_request(prompt_text(r.prompt)), unit)]
     if not chosen:
         return None
     prompts = [prompt_text(r.prompt) for r in chosen]
@@ -84,7 +139,12 @@ def checkpoint_rows(entry: dict, unit: str) -> dict | None:
     with_reading = per_prompt_crps(
         predictor.predict_from_features(embeddings, counts, prompts=prompts), chosen
     )
-    with reading_switched_off(unit):
+    changed = (
+        reading_switched_off(unit)
+        if without_setting is None
+        else setting_changed(predictor, *without_setting)
+    )
+    with changed:
         without = per_prompt_crps(
             predictor.predict_from_features(embeddings, counts, prompts=prompts), chosen
         )
@@ -122,7 +182,17 @@ def summary(rows: list[dict], trained: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--unit", default="pasted_text", help="the reading's unit (default pasted_text)")
+    parser.add_argument(
+        "--unit",
+        default="pasted_text",
+        help=f"the reading's unit (default pasted_text; {LIST_LIKE}: every list-like one)",
+    )
+    parser.add_argument(
+        "--without-setting",
+        type=parse_setting,
+        metavar="NAME=VALUE",
+        help="compare with this instruction setting changed (e.g. list_floor=none) instead of the reading off",
+    )
     parser.add_argument("--names", nargs="*", help="zoo checkpoints (default: every one)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
@@ -137,10 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     entries = [e for e in list_entries() if not args.names or e["name"] in args.names]
     rows = []
     for entry in track(entries, "zoo checkpoints"):
-        row = checkpoint_rows(entry, args.unit)
+        row = checkpoint_rows(entry, args.unit, args.without_setting)
         if row is not None:
             rows.append(row)
-    print(f"reading {args.unit!r}: mean CRPS without / with, on the prompts each checkpoint never trained on")
+    without = "the reading off" if args.without_setting is None else "{}={}".format(*args.without_setting)
+    print(
+        f"reading {args.unit!r}: mean CRPS without ({without}) / with, on the prompts each checkpoint never trained on"
+    )
     print(f"  {'checkpoint':28s} {'prompts':>7s} {'without':>9s} {'with':>9s} {'helped':>7s}")
     for row in rows:
         held = summary([row], trained=False)
@@ -149,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {row['name']:28s} {held['pairs']:7d} {held['crps_without']:9.1f} {held['crps_with']:9.1f} "
                 f"{held['helped']:7.2f}"
             )
-    result = {"unit": args.unit, "never_seen": summary(rows, False), "trained_on": summary(rows, True)}
+    result = {
+        "unit": args.unit,
+        "without": without,
+        "never_seen": summary(rows, False),
+        "trained_on": summary(rows, True),
+    }
     never, seen = result["never_seen"], result["trained_on"]
     if never["pairs"]:
         print(

@@ -75,6 +75,7 @@ from sagepred.length_instructions_multilingual import (
     spaced_language_units,
 )
 from sagepred.length_parts import UNIT_LABEL, answer_parts
+from sagepred.length_plans import plan_items
 from sagepred.length_transforms import (
     TOKENS_PER_WORD_TRANSLATED,
     PastedTransform,
@@ -82,6 +83,8 @@ from sagepred.length_transforms import (
     find_transform,
 )
 from sagepred.list_sizes import list_kind, list_words, named_kind
+from sagepred.number_words import DIGITS as _DIGITS
+from sagepred.number_words import NUMBER, parse_number
 
 WORDS_PER_UNIT: dict[str, float] = {
     "word": 1.0,
@@ -131,20 +134,6 @@ BRIEF_MULTIPLIER = 0.5
 DETAILED_MULTIPLIER = 1.6
 FULL_CODE_MULTIPLIER = 1.8
 
-_SMALL = {
-    "zero": 0, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-    "ninety": 90, "dozen": 12, "couple": 2, "few": 3,
-}  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1000, "k": 1000}
-_NUMBER_WORD = "|".join(sorted([*_SMALL, *_SCALES], key=len, reverse=True))
-_DIGITS = r"\d{1,3}(?:,\d{3})+|\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?![\d.,])|\d+(?:\.\d+)?k?(?:-?ish\b)?"
-NUMBER = rf"(?:(?:{_DIGITS})|(?:(?:an? )?(?:{_NUMBER_WORD})(?:[ -](?:and[ -])?(?:{_NUMBER_WORD})){{0,7}}))"
-"""A number phrase: digits (``2,000``, ``2.000`` and ``2 000`` as thousands, ``1.5k``) or number words
-(``two hundred and fifty``)."""
-_THOUSANDS = re.compile(r"\d{1,3}(?:[,.\u00a0\u202f]\d{3})+")
 
 _UNITS = {
     "word": r"words?",
@@ -209,7 +198,7 @@ _LIST = re.compile(
     r"outline|recommend(?:ing)?(?: me)?|tell me|shar(?:e|ing)|create|prepare|brainstorm|come up with|put together|"
     r"make up|compile|pick|choose|offer|an? (?:[\w-]+ )?list of)|(?:^|[.?!:\n]\s*)(?:what|which)(?:\s+(?:are|r|were|would be))?)"
     rf"\s+{_HEDGE}(?:the\s+)?(?:(?:top|best|main)\s+)?|"
-    rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*))(?P<need>need|want|'d like|would like)\s+{_HEDGE})"
+    rf"(?:\b(?:I|we)\s*|(?:^|[.?!:\n]\s*|\s[-–—]\s*))(?P<need>need|want|'d like|would like)\s+{_HEDGE})"
     rf"(?P<n>{NUMBER})\b(?![-‐]\w|[.)](?:\s|$)){_ITEM_NOUN_AHEAD}",
     re.I,
 )
@@ -675,34 +664,6 @@ _ITEM_NAMES = {"label": "short item", "point": "point", "question": "question"}
 """How :meth:`LengthRequest.describe` names a list's items by their kind ("30 items", "5 points")."""
 
 
-def parse_number(text: str) -> float | None:
-    """A number phrase as a value: ``"2,000"`` → 2000, ``"1.5k"`` → 1500, ``"two hundred and fifty"`` → 250."""
-    phrase = re.sub(r"-?ish$", "", text.strip().lower().replace("–", "-"))  # "50ish"
-    if not phrase:
-        return None
-    if phrase[0].isdigit():
-        if _THOUSANDS.fullmatch(phrase):
-            return float(re.sub(r"\D", "", phrase))
-        scale = 1000.0 if phrase.endswith("k") else 1.0
-        try:
-            return float(phrase.rstrip("k").replace(",", "")) * scale
-        except ValueError:
-            return None
-    total, current = 0.0, 0.0
-    for word in re.split(r"[ -]+", phrase):
-        if word in ("and", "a", "an"):
-            continue
-        if word in _SMALL:
-            current += _SMALL[word]
-        elif word in _SCALES:
-            current = max(current, 1.0) * _SCALES[word]
-            if _SCALES[word] >= 1000:
-                total, current = total + current, 0.0
-        else:
-            return None
-    return total + current
-
-
 def _unit_of(match: re.Match[str]) -> str:
     return next(k for k in _UNITS if match.group(k))
 
@@ -1031,6 +992,10 @@ def _count_request(prompt: str) -> LengthRequest | None:
         )
         if groups is not None:  # "5 rounds of 8 questions": forty questions
             count *= parse_number(groups.group("n")) or 1.0
+        elif (
+            unit == "item"
+        ):  # "3 questions for each of these topics: supply and demand, inflation, GDP": nine
+            count *= _for_each_listed(prompt, match.end())
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         items = (
@@ -1072,6 +1037,28 @@ _GROUPS_OF = re.compile(
     re.I,
 )
 """Before a list's count, the groups it comes in: "5 rounds of 8 questions", "3 sets of 10 flashcards"."""
+
+_FOR_EACH_LISTED = re.compile(
+    rf"[^.\n]{{0,60}}?\bfor (?:each|every one) of (?:these|the following|the|my|our)\s+(?:(?P<n>{NUMBER})\s+)?"
+    r"[\w-]+(?:\s*:\s*(?P<names>[^.\n]{3,200}))?",
+    re.IGNORECASE,
+)
+"""After a list's count, the things it is asked for each of: "for each of these topics: supply and demand,
+inflation, GDP", "for each of the 5 chapters"."""
+
+
+def _for_each_listed(prompt: str, end: int) -> float:
+    """How many things a list counted before ``end`` is asked for each of (1 when none are named)."""
+    found = _FOR_EACH_LISTED.match(prompt, end)
+    if found is None:
+        return 1.0
+    if found.group("n"):
+        return parse_number(found.group("n")) or 1.0
+    names = (found.group("names") or "").strip()
+    if not names:
+        return 1.0
+    split = _COMMA_SPLIT if "," in names else _LIST_SPLIT  # "supply and demand, inflation, GDP": three
+    return float(len([name for name in split.split(names) if name.strip()]))
 
 
 def _sizes_each_item_before(prompt: str, match: re.Match[str]) -> bool:
@@ -1153,6 +1140,7 @@ _SIZE_HEDGE = re.compile(
 """What follows "each" when it sizes things without naming them again ("each around 150 words"; a typo
 of "around" too)."""
 _LIST_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_COMMA_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?")
 _NAMED_THINGS = re.compile(
     r"\b(?P<noun>[a-z][\w-]*?)e?s(?:\s+(?:are|include))?\s*:\s*(?P<names>[^.:\n]{3,300}?)(?:[.\n]|$)",
     re.IGNORECASE,
@@ -1778,6 +1766,24 @@ def _size_in_request(request: str, explicit: bool = False) -> LengthRequest | No
     return found
 
 
+def _plan_request(prompt: str) -> LengthRequest | None:
+    """A plan or schedule sized by its structure (:mod:`sagepred.length_plans`: "a 4-day trip, 3 activities
+    per day"), as a list of its items; read in the request, not in a pasted text or a programming task."""
+    if is_code_task(prompt):
+        return None
+    data = _DATA_BLOCK.search(prompt)
+    request = prompt[: data.start()] if data is not None else prompt
+    if len(request) > 2 * _CLOSED_WINDOW:  # a long prompt asks in its first and last paragraphs
+        request = request[:_CLOSED_WINDOW] + "\n" + request[-_CLOSED_WINDOW:]
+    plan = plan_items(request)
+    if plan is None:
+        return None
+    kind = list_kind(" " + plan.noun)
+    return LengthRequest(
+        "absolute", list_words(plan.count, kind), 1.0, "item", plan.count, plan.text, item_kind=kind
+    )
+
+
 def _parse_english(prompt: str) -> LengthRequest:
     """:func:`_parse_one` for an English prompt."""
     counted = (
@@ -1787,6 +1793,8 @@ def _parse_english(prompt: str) -> LengthRequest:
         or _keyed_request(prompt)
         or _spoken_request(prompt)
     )
+    if counted is None or counted.unit == "item":
+        counted = _plan_request(prompt) or counted
     if counted is not None and counted.unit != "item":
         return counted
     one_liner = _governed_match(_ONE_LINER, prompt) or _unquoted_match(_ONE_LINE_ANSWER, prompt)

@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,3 +46,42 @@ def test_a_missing_data_folder_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SAGEPRED_DATA_DIR", str(tmp_path))
     assert _module().main([]) == 2
     assert "no CASTILLO data" in capsys.readouterr().err
+
+
+def test_one_setting_against_the_shipped_ones_on_list_like_prompts(data_dir, tmp_path, monkeypatch):
+    """gemma-3-4b's list-like prompts scored as shipped and with the floor under a misread list off: some
+    never-seen prompt moves (a head far below its list's size), none that is not list-like is scored."""
+    from sagepred.instruction_adjust import is_list_like
+    from sagepred.length_instructions import parse_length_request
+
+    monkeypatch.setenv("SAGEPRED_DATA_DIR", str(data_dir))
+    module = _module()
+    out = tmp_path / "floor.json"
+    argv = [
+        "--names",
+        "gemma-3-4b",
+        "--unit",
+        "list-like",
+        "--without-setting",
+        "list_floor=none",
+        "--json",
+        str(out),
+    ]
+    assert module.main(argv) == 0
+    result = json.loads(out.read_text())
+    (row,) = result["checkpoints"]
+    assert result["without"] == "list_floor=None"
+    assert all(is_list_like(parse_length_request(p)) for p in row["prompts"])
+    moved = [
+        w != wo
+        for w, wo, t in zip(row["crps_with"], row["crps_without"], row["trained"], strict=True)
+        if not t
+    ]
+    assert any(moved) and not all(moved)
+
+
+def test_an_unknown_setting_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _module().main(["--without-setting", "floor=1"])
+    assert exit_.value.code == 2
+    assert "expected NAME=VALUE with NAME one of" in capsys.readouterr().err

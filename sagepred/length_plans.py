@@ -1,0 +1,360 @@
+"""Plans and schedules sized by their structure: "a 4-day trip, 3 activities per day" asks for twelve
+activities, "6 weeks, and for each week list 5 topics" for thirty, "a 7-day meal plan with breakfast, lunch,
+dinner and a snack each day" for twenty-eight meals, "a 4-week plan with 3 lessons per week, each lesson
+having 2 activities" for twenty-four activities.
+
+:func:`plan_items` finds how many periods a plan spans (days, weeks, months, phases, lessons, episodes…:
+"a 4-day trip", "weeks 1 through 6", "Mon-Fri", "a week", "30-60-90 day") and how many items it asks for
+each ("3 activities per day", "each week should have 3 posts", "4 tasks in each", "breakfast, lunch and
+dinner each day"), items of items included; the English grammar sizes the product as a list of that many
+items. A rate in a question ("Is 3 workouts a week enough …?") or in the user's own situation ("30 pages
+a day") is no plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sagepred.number_words import NUMBER, parse_number
+
+_PERIOD = r"(?:day|night|week|month|phase|stage|lesson|episode|module|chapter|sprint|session)"
+_PERIOD_COUNT = re.compile(
+    rf"\b(?P<n>{NUMBER})[- ](?:[a-z]+[- ])??(?P<period>{_PERIOD})s?\b(?![- ](?:old|ago|rolling|streak)\b)"
+    r"(?!\s+(?:a|per|each|every)\s+(?:day|week|month)\b)",
+    re.IGNORECASE,
+)
+"""A number of periods: "a 4-day trip", "16 weeks", "two-week schedule", "10 episodes", "a 3-day weekend";
+not a rate ("7 days a week")."""
+_PERIOD_RANGE = re.compile(
+    r"\b(?P<period>day|week|month|lesson|episode|module|chapter|session)s?\s+(?P<a>\d{1,3})\s*"
+    r"(?:-|–|to|through|thru)\s*(?P<b>\d{1,3})\b",
+    re.IGNORECASE,
+)
+"""Periods by their numbers: "weeks 1 through 6", "days 1-5"."""
+_NAMED_SPAN = re.compile(
+    r"\b(?P<weekdays>mon(?:day)?\s*(?:-|–|to|through|thru)\s*fri(?:day)?|weekdays)\b|"
+    r"\b(?P<week>mon(?:day)?\s*(?:-|–|to|through|thru)\s*sun(?:day)?|a week|one week|weekly|a full week)\b|"
+    r"\b(?P<fortnight>fortnight)\b|\b(?P<weekend>(?:a|the|this) (?:long )?weekend)\b|"
+    r"\b(?P<month>a month|one month|monthly)\b|\b(?P<phases>30[- /]60[- /]90)\b",
+    re.IGNORECASE,
+)
+"""Spans named without a count: a working week (5 days), a week (7), a fortnight, a weekend, a month, the
+three phases of a 30-60-90-day plan."""
+_NAMED_DAYS = {
+    "weekdays": ("day", 5.0),
+    "week": ("day", 7.0),
+    "fortnight": ("day", 14.0),
+    "weekend": ("day", 2.0),
+}
+_NAMED_OTHER = {"month": ("month", 1.0), "phases": ("phase", 3.0)}
+
+_FUNCTION_WORD = (
+    r"(?:on|in|at|of|for|from|with|to|is|are|was|were|be|been|if|and|or|not|also|the|a|an|that|this|these|"
+    r"those|there|where|when|which|who|has|have|had|gives?|per|by|as|into|than|then|it|its|each|every|more|"
+    r"less|fewer|other|times?)\b"
+)
+_ITEM = rf"(?P<item>(?!{_FUNCTION_WORD})[a-z][\w-]*)"
+_FILLERS = rf"(?:(?!{_FUNCTION_WORD})(?:[A-Za-z][\w'-]*|\d+-[a-z][\w-]*)\s+){{0,2}}?"
+_AND_MORE = rf"(?:\s+(?:and|plus|&)\s+(?P<m2>{NUMBER})\s+{_FILLERS}[a-z][\w-]*)?"
+"""A second kind of item counted beside the first: "three pros and three cons"."""
+_PER_GROUP = re.compile(
+    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:(?:per|a|an|each|every|in each|for each|for every|"
+    rf"under each)\s+(?P<per>[a-z][\w-]*)\b|(?P<daily>daily|nightly)\b)",
+    re.IGNORECASE,
+)
+"""Items for each group after their count: "3 activities per day", "4 stops a day", "two 15-minute tasks
+daily", "three pros and three cons for each city", "five chores per kid"."""
+_HAS = (
+    r"(?:should (?:have|include|contain|cover|get)|with|having|needs?|must have|will have|:|-|–|list|"
+    r"give(?: me)?|suggest|include|(?:i|we) (?:want|need|'d like))"
+)
+_EACH_GROUP_HAS = re.compile(
+    rf"\b(?:each|every|per)\s+(?P<per>[a-z][\w-]*)\s*(?:,\s*)?{_HAS}\s+"
+    rf"(?:(?:about|around|roughly|exactly|at least|up to)\s+)?(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}",
+    re.IGNORECASE,
+)
+"""Items for each group before their count: "each week should have 3 posts", "for each week list 5 topics",
+"each lesson having 2 activities", "Each one needs 8 questions"."""
+_EACH_GROUP_LISTS = re.compile(
+    rf"\b(?:each|every)\s+(?P<per>{_PERIOD})\s*(?:,\s*)?(?:{_HAS}\s+)?(?P<list>an?\s+[^.;:\n]{{2,160}})",
+    re.IGNORECASE,
+)
+"""Items for each period as a list of things: "Every day should have a scripture, a short reflection, and a
+closing prayer", "each day a verse and a two-sentence reflection"."""
+_LISTED_THING = re.compile(r"(?:^|,|\band\b|\bplus\b|&)\s*(?:and\s+)?an?\s+[a-z]", re.IGNORECASE)
+_IN_EACH = re.compile(
+    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:in|for|of|under) each\b(?!\s+(?:of|other)\b)"
+    rf"(?:\s+(?P<per>[a-z][\w-]*))?",
+    re.IGNORECASE,
+)
+"""Items for each of the groups counted before: "5 phases, 4 tasks in each", "3 talking points for each",
+"5 bullets under each"."""
+_EACH_IN = re.compile(
+    rf"\beach\s+(?:one\s+)?(?:written\s+out\s+|broken\s+down\s+|laid\s+out\s+)?(?:in|with|into)\s+(?P<m>{NUMBER})\s+"
+    rf"{_FILLERS}{_ITEM}",
+    re.IGNORECASE,
+)
+"""Items of each thing just counted: "Three slow cooker soups, each written out in 7 steps"."""
+_PAIR_OF_EACH = re.compile(
+    rf"\b(?:pros and cons|advantages and disadvantages|strengths and weaknesses|dos and don'?ts|"
+    rf"benefits and (?:drawbacks|risks))\b[^.?!\n]{{0,80}}?\b(?P<m>{NUMBER}) of each\b",
+    re.IGNORECASE,
+)
+""""Pros and cons …, 4 of each": eight points."""
+_SLOT = r"(?:breakfast|brunch|lunch|dinner|supper|snacks?|dessert|morning|afternoon|evening)"
+_SLOTS = re.compile(
+    rf"\b(?P<slots>{_SLOT}(?:\s*(?:,|&|\+|/|and|or|plus)?\s*(?:an?\s+|one\s+)?{_SLOT})+)"
+    r"(?:\s+(?:session|slot|block|meal|activit(?:y|ies))s?)?"
+    r"(?P<per>\s+(?:for\s+)?(?:each|every|per|a)\s+(?:day|night)|\s+daily)?",
+    re.IGNORECASE,
+)
+"""The slots of each day: "breakfast, lunch, dinner and a snack each day", "a morning and an afternoon
+session each day"."""
+_MEAL_PLAN = re.compile(r"\b(?:meal|menu|food|eating|diet)\s+(?:plan|schedule|prep)\b|\bitinerary\b", re.I)
+_NOT_ITEMS = re.compile(
+    r"^(?:words?|sentences?|paragraphs?|pages?|lines?|characters?|minutes?|mins?|hours?|hrs?|seconds?|times?|"
+    r"days?|weeks?|months?|years?|kms?|kilomet\w+|miles?|meters?|metres?|steps?|reps?|calories|kcal|"
+    r"grams?|kgs?|lbs?|pounds?|ounces?|oz|liters?|litres?|cups?|glasses|servings?|hrs|mg|g|tokens?|credits?|"
+    r"requests?|calls?|dollars?|usd|euros?|gb|mb|tb|users?|visitors?|views?|percent|hits|downloads?|sets?|"
+    r"syllables?|letters?|"
+    r"of|more|less|fewer|or|to|and)$",
+    re.IGNORECASE,
+)
+"""Nouns after a count that measure (a distance, a time, a dose, a length), not items of the plan."""
+_STEP_ITEMS = re.compile(r"^steps?$", re.IGNORECASE)
+_NOT_GROUPS = re.compile(
+    r"^(?:it|them|that|this|other|time|hour|minute|person|serving|pot|cup|mile|km|rep|line|word|sentence)$",
+    re.I,
+)
+"""Words after "per" that are a rate's unit or a pronoun, not a group of the plan ("$20 per pot")."""
+_ASKS = re.compile(
+    r"\b(?:give|make|plan (?:me |us )?(?:a|an|my|our|the)|create|write|draft|build|design|outline|suggest|"
+    r"put together|map out|lay out|"
+    r"break (?:it|this) down|redo|can you|could you|would you|need|want|help me)\b",
+    re.IGNORECASE,
+)
+_OWN_RATE = re.compile(
+    r"\b(?:i|we)(?:'m|'re|'ve| am| are| have| had)?\s+(?:currently\s+|usually\s+|already\s+|normally\s+|only\s+|been\s+)?"
+    r"(?:do|did|done|eat|read|run|walk|lift|swim|train|work|study|sleep|drink|have|get|take|spend|post|publish|"
+    r"doing|eating|reading|running|walking|lifting|swimming|training|working|studying|posting)\b[^.?!\n]{0,30}$",
+    re.IGNORECASE,
+)
+"""Before a rate: the user's own habit ("I'm reading 2 books at once, 30 pages a day"), not a plan's."""
+_ASKS_NOTHING = re.compile(
+    r"\bhow (?:many|much|long|often)\b|^\s*(?:if|is|are|does|do|should|would|will|what|which|why)\b", re.I
+)
+"""A sentence that asks a question of its own (arithmetic, advice) rather than for a plan."""
+_ARITHMETIC = re.compile(r"\bhow (?:many|much|long)\b", re.IGNORECASE)
+_DESCRIPTION = re.compile(
+    r"^\s*(?:users|customers|clients|members|students|people|they|it|this|that|(?:an?|the|our|my|your|their|his|her)"
+    r"(?:\s+[\w'-]+){1,3}?)\s+(?:currently\s+|usually\s+|already\s+|typically\s+)?(?:follows?|has|have|had|gives?|"
+    r"gets?|includes?|consists? of|runs?|contains?|offers?|uses?|is|are|was|were|allows?|lets?)\b",
+    re.IGNORECASE,
+)
+"""A sentence that describes a plan that exists ("Users follow 12-week programs with 3 workouts per week",
+"My itinerary has 4 activities a day") rather than asking for one."""
+_NAMES = re.compile(
+    r"(?P<names>(?:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*,\s*)+(?:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*,?\s+)?"
+    r"(?:and|or)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
+)
+"""Things named in a list before a "for each": "Austin, Denver, Raleigh and Portland"."""
+
+
+@dataclass(frozen=True)
+class PlanItems:
+    """The items a plan asks for: ``count`` of ``noun`` (the groups × the items of each), and its ``text``."""
+
+    count: float
+    noun: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _Each:
+    """A phrase that asks for ``items`` of ``noun`` for each ``per`` (a period or any counted group)."""
+
+    start: int
+    end: int
+    per: str
+    items: float
+    noun: str
+
+
+def _stem(noun: str) -> str:
+    word = noun.lower()
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _sentence(prompt: str, start: int, end: int) -> str:
+    """The sentence around ``start``–``end``."""
+    left = max(prompt.rfind(mark, 0, start) for mark in ".?!\n")
+    rights = [i for i in (prompt.find(mark, end) for mark in ".?!\n") if i >= 0]
+    return prompt[left + 1 : (min(rights) + 1) if rights else len(prompt)]
+
+
+_QUOTED = re.compile(
+    r"\"[^\"\n]{1,300}\"|\u201c[^\u201d\n]{1,300}\u201d|(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)"
+)
+"""A quoted passage (someone else's words: "Client just emailed: 'Please send 3 logo concepts, …'")."""
+
+
+def _is_a_plan_clause(prompt: str, start: int, end: int) -> bool:
+    """A rate that asks for items: not quoted, not in a question that asks for nothing ("Is 3 workouts a
+    week enough?"), a description of a plan that exists, nor the user's own habit."""
+    if any(q.start() < start < q.end() for q in _QUOTED.finditer(prompt)):
+        return False
+    sentence = _sentence(prompt, start, end)
+    asks = _ASKS.search(sentence) is not None
+    if (sentence.rstrip().endswith("?") or _ASKS_NOTHING.search(sentence)) and not asks:
+        return False
+    if _DESCRIPTION.search(sentence) and not asks:
+        return False
+    return not _OWN_RATE.search(prompt[max(0, start - 60) : start]) or asks
+
+
+def _items_of(match: re.Match[str]) -> float | None:
+    """The items a phrase counts: its count, plus a second kind's ("three pros and three cons": six)."""
+    items = parse_number(match.group("m"))
+    if items is None or _NOT_ITEMS.match(match.group("item")):
+        return None
+    second = match.groupdict().get("m2")
+    return items + (parse_number(second) or 0.0) if second else items
+
+
+def _phrases(prompt: str) -> list[_Each]:
+    """Every "items for each group" phrase of ``prompt`` that asks for a plan's items, in order."""
+    found: list[_Each] = []
+    for pattern in (_PER_GROUP, _EACH_GROUP_HAS, _IN_EACH):
+        for m in pattern.finditer(prompt):
+            items = _items_of(m)
+            per = "day" if m.groupdict().get("daily") else (m.group("per") or "").lower()
+            if items and not _NOT_GROUPS.match(per) and _is_a_plan_clause(prompt, m.start(), m.end()):
+                found.append(_Each(m.start(), m.end(), _stem(per) if per else "", items, m.group("item")))
+    for m in _EACH_GROUP_LISTS.finditer(prompt):
+        listed = len(_LISTED_THING.findall(m.group("list")))
+        if listed >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), _stem(m.group("per")), float(listed), "item"))
+    for m in _EACH_IN.finditer(prompt):
+        items = parse_number(m.group("m"))
+        if (
+            items
+            and (not _NOT_ITEMS.match(m.group("item")) or _STEP_ITEMS.match(m.group("item")))
+            and _is_a_plan_clause(prompt, m.start(), m.end())
+        ):
+            found.append(_Each(m.start(), m.end(), "", items, m.group("item")))
+    for m in _SLOTS.finditer(prompt):
+        if m.group("per") or _MEAL_PLAN.search(prompt):
+            slots = re.findall(_SLOT, m.group("slots"), re.IGNORECASE)
+            if len(slots) >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
+                found.append(_Each(m.start(), m.end(), "day", float(len(slots)), slots[0]))
+    return sorted(found, key=lambda each: each.start)
+
+
+def _periods(prompt: str, per: str, before: int) -> float | None:
+    """How many ``per`` periods the plan spans, read from the whole prompt (a range first, then the count
+    nearest before ``before``, then any count, then a named span), converting days, weeks and months."""
+    ranges = [m for m in _PERIOD_RANGE.finditer(prompt) if m.group("period").lower() == per]
+    if ranges:
+        return float(int(ranges[0].group("b")) - int(ranges[0].group("a")) + 1)
+    counts = []
+    for m in _PERIOD_COUNT.finditer(prompt):
+        n = parse_number(m.group("n"))
+        value = _converted(m.group("period").lower(), n, per) if n else None
+        if value is not None:
+            counts.append((m.start(), value))
+    earlier = [value for start, value in counts if start < before]
+    if earlier:
+        return earlier[-1]
+    if counts:
+        return counts[0][1]
+    for m in _NAMED_SPAN.finditer(prompt):
+        name = m.lastgroup or ""
+        period, n = _NAMED_DAYS.get(name) or _NAMED_OTHER[name]
+        value = _converted(period, n, per)
+        if value is not None:
+            return value
+    return None
+
+
+_DAYS_IN = {"day": 1.0, "night": 1.0, "week": 7.0, "month": 30.0}
+
+
+def _converted(period: str, n: float, per: str) -> float | None:
+    """``n`` periods of ``period`` counted in ``per`` (weeks in days, months in weeks…); None if apart."""
+    if period == per or {period, per} == {"day", "night"}:
+        return n
+    if period in _DAYS_IN and per in _DAYS_IN and _DAYS_IN[period] > _DAYS_IN[per]:
+        return round(n * _DAYS_IN[period] / _DAYS_IN[per])
+    return None
+
+
+def _noun_pattern(noun: str | None) -> str:
+    """A noun in the singular or plural ("city", "cities"); any plural noun for None."""
+    if noun is None:
+        return r"[a-z][\w-]*s"
+    if noun.endswith("y"):
+        return rf"(?:{re.escape(noun)}|{re.escape(noun[:-1])}ies)"
+    return rf"{re.escape(noun)}(?:s|es)?"
+
+
+def _counted(prompt: str, noun: str | None, before: int) -> float | None:
+    """How many of ``noun`` the prompt counts before ``before`` ("my 3 kids", "six guest interviews"), or
+    of the last thing counted there when ``noun`` is None ("Three slow cooker soups, each …"); else how
+    many things it names in a list ("Austin, Denver, Raleigh and Portland … for each city")."""
+    text = prompt[:before]
+    counts = list(
+        re.finditer(
+            rf"\b(?P<n>{NUMBER})\s+(?:(?!\d)[\w'-]+\s+){{0,3}}?{_noun_pattern(noun)}\b", text, re.IGNORECASE
+        )
+    )
+    for m in reversed(counts):
+        n = parse_number(m.group("n"))
+        if n and n >= 2:
+            return n
+    if noun:
+        names = list(_NAMES.finditer(text))
+        if names:
+            return float(len(re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", names[-1].group("names"))))
+    return None
+
+
+def _groups(prompt: str, each: _Each) -> float | None:
+    """How many groups ``each`` asks its items for."""
+    if not each.per or each.per == "one":
+        counted = list(_PERIOD_COUNT.finditer(prompt, 0, each.start))
+        if counted:
+            return parse_number(counted[-1].group("n"))
+        return _counted(prompt, None, each.start)
+    if re.fullmatch(_PERIOD, each.per):
+        periods = _periods(prompt, each.per, each.start)
+        if periods is not None:
+            return periods
+    return _counted(prompt, each.per, each.start)
+
+
+def plan_items(prompt: str) -> PlanItems | None:
+    """The items a plan or schedule asks for (see the module docstring), or None."""
+    if _ARITHMETIC.search(prompt) and not _ASKS.search(prompt):
+        return None  # "I teach 4 sections … 3 essays per student … how many hours …?"
+    pair = _PAIR_OF_EACH.search(prompt)
+    if pair is not None and _is_a_plan_clause(prompt, pair.start(), pair.end()):
+        n = parse_number(pair.group("m"))
+        return PlanItems(2 * n, "points", pair.group(0)) if n else None
+    phrases = _phrases(prompt)
+    for index, each in enumerate(phrases):
+        groups = _groups(prompt, each)
+        if groups is None or groups < 1:
+            continue
+        count, noun, end = groups * each.items, each.noun, each.end
+        for inner in phrases[index + 1 :]:
+            if inner.per and inner.per == _stem(
+                noun
+            ):  # "3 lessons per week, each lesson having 2 activities"
+                count, noun, end = count * inner.items, inner.noun, max(end, inner.end)
+                break
+        if count >= 2:
+            return PlanItems(count, noun, prompt[each.start : end])
+    return None
