@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sagepred.number_words import NUMBER, parse_number
 
@@ -56,8 +57,16 @@ _FUNCTION_WORD = (
 )
 _ITEM = rf"(?P<item>(?!{_FUNCTION_WORD})[a-z][\w-]*)"
 _FILLERS = rf"(?:(?!{_FUNCTION_WORD})(?:[A-Za-z][\w'-]*|\d+-[a-z][\w-]*)\s+){{0,2}}?"
-_AND_MORE = rf"(?:\s+(?:and|plus|&)\s+(?P<m2>{NUMBER})\s+{_FILLERS}[a-z][\w-]*)?"
-"""A second kind of item counted beside the first: "three pros and three cons"."""
+_ITEM_END = (
+    r"(?=\s*(?:[,.;:?!)\n]|$)|\s+(?:and|plus|&|per|a|an|each|every|in|for|of|under|on|with|daily|nightly|to|"
+    r"about|that|please|pls|only)\b)"
+)
+"""After an item noun: the end of its phrase ("3 segment ideas and …": the item is "ideas")."""
+_AND_MORE = (
+    rf"(?:\s+(?:and|plus|&)\s+(?:(?P<m2>{NUMBER})\s+{_FILLERS}|(?P<one>an?)\s+(?:[\w-]+\s+)?)"
+    rf"(?P<item2>(?!{_FUNCTION_WORD})[a-z][\w-]*){_ITEM_END})?"
+)
+"""A second kind of item beside the first: "three pros and three cons", "2 museums and a restaurant"."""
 _PER_GROUP = re.compile(
     rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:(?:per|a|an|each|every|in each|for each|for every|"
     rf"under each)\s+(?P<per>[a-z][\w-]*)\b|(?P<daily>daily|nightly)\b)",
@@ -65,9 +74,57 @@ _PER_GROUP = re.compile(
 )
 """Items for each group after their count: "3 activities per day", "4 stops a day", "two 15-minute tasks
 daily", "three pros and three cons for each city", "five chores per kid"."""
+_FOR_EACH_OF = re.compile(
+    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:for|in|of|under|on)\s+(?:each|every one)\s+of\s+"
+    rf"(?:these|the|those|my|our|your|the following)\s+(?:(?P<g>{NUMBER})\s+)?(?:[\w-]+\s+)?(?P<per>[a-z][\w-]*)",
+    re.IGNORECASE,
+)
+"""Items for each of the groups named: "5 tips for each of these 6 cities", "3 arguments for each of the 4
+motions"."""
+_GROUPS_OF = re.compile(
+    rf"\b(?P<g>{NUMBER})\s+(?P<per>rounds?|sets?|groups?|batches|sections|categories|parts|blocks)\s+of\s+"
+    rf"(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_ITEM_END}",
+    re.IGNORECASE,
+)
+"""Items in counted groups: "6 rounds of 10 questions"."""
+_SUB_PARTS = re.compile(
+    r"^(?:options?|choices?|answers?|hints?|variations?|alternatives?|versions?|variants?|colou?rs?|sizes?)$",
+    re.I,
+)
+"""Items each of a listed thing has as its own parts ("15 questions, 4 answer options each"), not items of
+the answer's list."""
+_THINGS_EACH = re.compile(
+    rf"\b(?P<g>{NUMBER})\s+{_FILLERS}(?P<per>[a-z][\w-]*s)\b[^.;:?!\n]{{0,40}}?,\s+(?P<m>{NUMBER})\s+{_FILLERS}"
+    rf"{_ITEM}\s+each\b",
+    re.IGNORECASE,
+)
+"""Items of each counted thing: "6 weeknight chicken recipes please, 5 steps each"."""
+_BARE_PER = re.compile(
+    rf"(?<![$€£¥])\b(?P<m>{NUMBER})\s+(?:per|each|for each)\s+(?P<per>{_PERIOD}|chapter|topic|unit|module|person|"
+    r"member|section|category|student|team)\b",
+    re.IGNORECASE,
+)
+"""A count per group whose items were named before it: "flashcards …, 15 per chapter"."""
+_DAYS_A_WEEK = re.compile(rf"\b(?P<m>{NUMBER})\s+days?\s+(?:a|per|each|every)\s+week\b", re.IGNORECASE)
+"""Sessions a week counted as days: "a workout plan 5 days a week for 6 weeks"."""
+_LISTED_AFTER = re.compile(
+    r"\s*(?:for|on|in|about|covering|across|:)\s+(?:the\s+)?(?P<names>[\w'&/ -]{2,40}(?:,\s*[\w'&/ -]{2,40})+,?\s+(?:and|or)\s+"
+    r"[\w'&/-]+(?:\s+[\w'&/-]+){0,3})",
+    re.IGNORECASE,
+)
+"""The groups named right after a count per group: "10 problems per topic for algebra, geometry and
+statistics"."""
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
+)  # fmt: skip
+_MONTH_RANGE = re.compile(
+    rf"\b(?P<a>{'|'.join(_MONTHS)})\s+(?:-|–|to|through|thru|until)\s+(?P<b>{'|'.join(_MONTHS)})\b",
+    re.IGNORECASE,
+)
 _HAS = (
     r"(?:should (?:have|include|contain|cover|get)|with|having|needs?|must have|will have|:|-|–|list|"
-    r"give(?: me)?|suggest|include|(?:i|we) (?:want|need|'d like))"
+    r"give(?: me)?|suggest|include|(?:i|we)(?: want| need|'d like| would like| 'd like))"
 )
 _EACH_GROUP_HAS = re.compile(
     rf"\b(?:each|every|per)\s+(?P<per>[a-z][\w-]*)\s*(?:,\s*)?{_HAS}\s+"
@@ -92,7 +149,7 @@ _IN_EACH = re.compile(
 "5 bullets under each"."""
 _EACH_IN = re.compile(
     rf"\beach\s+(?:one\s+)?(?:written\s+out\s+|broken\s+down\s+|laid\s+out\s+)?(?:in|with|into)\s+(?P<m>{NUMBER})\s+"
-    rf"{_FILLERS}{_ITEM}",
+    rf"{_FILLERS}{_ITEM}{_ITEM_END}{_AND_MORE}",
     re.IGNORECASE,
 )
 """Items of each thing just counted: "Three slow cooker soups, each written out in 7 steps"."""
@@ -137,7 +194,9 @@ _ASKS = re.compile(
 _OWN_RATE = re.compile(
     r"\b(?:i|we)(?:'m|'re|'ve| am| are| have| had)?\s+(?:currently\s+|usually\s+|already\s+|normally\s+|only\s+|been\s+)?"
     r"(?:do|did|done|eat|read|run|walk|lift|swim|train|work|study|sleep|drink|have|get|take|spend|post|publish|"
-    r"doing|eating|reading|running|walking|lifting|swimming|training|working|studying|posting)\b[^.?!\n]{0,30}$",
+    r"doing|eating|reading|running|walking|lifting|swimming|training|working|studying|posting|posted|ran|ate|"
+    r"walked|lifted|swam|trained|worked|studied|slept|drank|had|got|took|spent|published|made|wrote|sent)\b"
+    r"[^.?!\n]{0,30}$",
     re.IGNORECASE,
 )
 """Before a rate: the user's own habit ("I'm reading 2 books at once, 30 pages a day"), not a plan's."""
@@ -145,20 +204,31 @@ _ASKS_NOTHING = re.compile(
     r"\bhow (?:many|much|long|often)\b|^\s*(?:if|is|are|does|do|should|would|will|what|which|why)\b", re.I
 )
 """A sentence that asks a question of its own (arithmetic, advice) rather than for a plan."""
+READ_CHARS = 2_000
+"""Characters read from each end of a longer text."""
+_CUE = re.compile(
+    r"\b(?:per|each|every|daily|nightly|an? [a-z]+|rounds?|sets?|groups?|batches|sections|categories|parts|blocks|"
+    r"breakfast|brunch|lunch|dinner|supper|snacks?|morning|afternoon|evening)\b",
+    re.IGNORECASE,
+)
+"""A word every plan reading needs: without one the patterns are not tried (speed)."""
 _ARITHMETIC = re.compile(r"\bhow (?:many|much|long)\b", re.IGNORECASE)
 _DESCRIPTION = re.compile(
     r"^\s*(?:users|customers|clients|members|students|people|they|it|this|that|(?:an?|the|our|my|your|their|his|her)"
     r"(?:\s+[\w'-]+){1,3}?)\s+(?:currently\s+|usually\s+|already\s+|typically\s+)?(?:follows?|has|have|had|gives?|"
-    r"gets?|includes?|consists? of|runs?|contains?|offers?|uses?|is|are|was|were|allows?|lets?)\b",
+    r"gets?|includes?|consists? of|runs?|contains?|offers?|uses?|is|are|was|were|allows?|lets?|gave|made|sent|"
+    r"wrote|shared|assigned|created|built|designed|set)\b",
     re.IGNORECASE,
 )
 """A sentence that describes a plan that exists ("Users follow 12-week programs with 3 workouts per week",
 "My itinerary has 4 activities a day") rather than asking for one."""
 _NAMES = re.compile(
     r"(?P<names>(?:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*,\s*)+(?:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*,?\s+)?"
-    r"(?:and|or)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
+    r"(?:and|or)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*|(?:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*,\s*){2,}"
+    r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
 )
-"""Things named in a list before a "for each": "Austin, Denver, Raleigh and Portland"."""
+"""Things named in a list before a "for each": "Austin, Denver, Raleigh and Portland", "HubSpot, Pipedrive,
+Zoho, Salesforce, Close"."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +249,7 @@ class _Each:
     per: str
     items: float
     noun: str
+    groups: float | None = None
 
 
 def _stem(noun: str) -> str:
@@ -201,38 +272,82 @@ _QUOTED = re.compile(
 """A quoted passage (someone else's words: "Client just emailed: 'Please send 3 logo concepts, …'")."""
 
 
+@lru_cache(maxsize=8)
+def _quoted_spans(prompt: str) -> tuple[tuple[int, int], ...]:
+    """Where ``prompt`` quotes someone (found once per prompt)."""
+    return tuple(q.span() for q in _QUOTED.finditer(prompt))
+
+
 def _is_a_plan_clause(prompt: str, start: int, end: int) -> bool:
     """A rate that asks for items: not quoted, not in a question that asks for nothing ("Is 3 workouts a
     week enough?"), a description of a plan that exists, nor the user's own habit."""
-    if any(q.start() < start < q.end() for q in _QUOTED.finditer(prompt)):
+    if any(a < start < b for a, b in _quoted_spans(prompt)):
         return False
     sentence = _sentence(prompt, start, end)
     asks = _ASKS.search(sentence) is not None
-    if (sentence.rstrip().endswith("?") or _ASKS_NOTHING.search(sentence)) and not asks:
-        return False
+    clause = max(
+        prompt.rfind(mark, 0, start) for mark in (",", ";", ":", "—", "–", " - ", "\n", ".", "?", "!")
+    )
+    counted_request = not prompt[
+        clause + 1 : start
+    ].strip()  # the count opens its clause: "— 5 tips for each …?"
+    if (
+        (sentence.rstrip().endswith("?") or _ASKS_NOTHING.search(sentence))
+        and not asks
+        and not counted_request
+    ):
+        return False  # but "3 pros and 3 cons for each?" asks
     if _DESCRIPTION.search(sentence) and not asks:
         return False
     return not _OWN_RATE.search(prompt[max(0, start - 60) : start]) or asks
 
 
-def _items_of(match: re.Match[str]) -> float | None:
-    """The items a phrase counts: its count, plus a second kind's ("three pros and three cons": six)."""
+def _items_of(match: re.Match[str], steps: bool = False) -> float | None:
+    """The items a phrase counts: its count, plus a second kind's ("three pros and three cons": six);
+    ``steps``: a recipe's steps are items ("5 steps each"), elsewhere a walk's."""
+    if match.string[max(0, match.start("m") - 1) : match.start("m")] in ("$", "€", "£", "¥"):
+        return None  # "$800 a month": money
     items = parse_number(match.group("m"))
-    if items is None or _NOT_ITEMS.match(match.group("item")):
+    item = match.group("item")
+    if items is None or (_NOT_ITEMS.match(item) and not (steps and _STEP_ITEMS.match(item))):
         return None
-    second = match.groupdict().get("m2")
-    return items + (parse_number(second) or 0.0) if second else items
+    groups = match.groupdict()
+    if groups.get("m2"):
+        return items + (parse_number(groups["m2"]) or 0.0)
+    return items + 1.0 if groups.get("one") else items
 
 
 def _phrases(prompt: str) -> list[_Each]:
     """Every "items for each group" phrase of ``prompt`` that asks for a plan's items, in order."""
     found: list[_Each] = []
-    for pattern in (_PER_GROUP, _EACH_GROUP_HAS, _IN_EACH):
+    for pattern in (_PER_GROUP, _EACH_GROUP_HAS, _IN_EACH, _FOR_EACH_OF, _GROUPS_OF, _THINGS_EACH):
         for m in pattern.finditer(prompt):
-            items = _items_of(m)
+            items = _items_of(m, steps=pattern is _THINGS_EACH)
             per = "day" if m.groupdict().get("daily") else (m.group("per") or "").lower()
+            noun = m.group("item")
+            if pattern is _THINGS_EACH and _SUB_PARTS.match(noun):
+                continue
+            if items and per and _stem(noun) == _stem(per):  # "5 phases and 6 tasks in each phase": the tasks
+                second = m.groupdict().get("m2")
+                items = parse_number(second) if second and m.groupdict().get("item2") else None
+                noun = m.groupdict().get("item2") or noun
             if items and not _NOT_GROUPS.match(per) and _is_a_plan_clause(prompt, m.start(), m.end()):
-                found.append(_Each(m.start(), m.end(), _stem(per) if per else "", items, m.group("item")))
+                groups = parse_number(m.group("g")) if m.groupdict().get("g") else None
+                found.append(_Each(m.start(), m.end(), _stem(per) if per else "", items, noun, groups))
+    for m in _BARE_PER.finditer(prompt):
+        items = parse_number(m.group("m"))
+        start = max(prompt.rfind(mark, 0, m.start()) for mark in ".?!\n") + 1
+        named = re.findall(r"\b([a-z][\w-]*s)\b", prompt[start : m.start()], re.IGNORECASE)
+        noun = next(
+            (n for n in reversed(named) if not _NOT_ITEMS.match(n) and not re.fullmatch(_FUNCTION_WORD, n)),
+            "",
+        )
+        if items and noun and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), _stem(m.group("per")), items, noun))
+    for m in _DAYS_A_WEEK.finditer(prompt) if not found else ():  # a fallback: "3 exercises a day" says more
+        items = parse_number(m.group("m"))
+        if items and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), "week", items, "sessions"))
     for m in _EACH_GROUP_LISTS.finditer(prompt):
         listed = len(_LISTED_THING.findall(m.group("list")))
         if listed >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
@@ -314,15 +429,21 @@ def _counted(prompt: str, noun: str | None, before: int) -> float | None:
         n = parse_number(m.group("n"))
         if n and n >= 2:
             return n
-    if noun:
-        names = list(_NAMES.finditer(text))
-        if names:
-            return float(len(re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", names[-1].group("names"))))
+    names = list(_NAMES.finditer(text))
+    if names:
+        return float(len(re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", names[-1].group("names"))))
     return None
 
 
 def _groups(prompt: str, each: _Each) -> float | None:
     """How many groups ``each`` asks its items for."""
+    if each.groups is not None:
+        return each.groups
+    if each.per == "month":
+        months = _MONTH_RANGE.search(prompt)
+        if months is not None:
+            a, b = (_MONTHS.index(months.group(k).lower()) for k in ("a", "b"))
+            return float((b - a) % 12 + 1)
     if not each.per or each.per == "one":
         counted = list(_PERIOD_COUNT.finditer(prompt, 0, each.start))
         if counted:
@@ -332,11 +453,31 @@ def _groups(prompt: str, each: _Each) -> float | None:
         periods = _periods(prompt, each.per, each.start)
         if periods is not None:
             return periods
-    return _counted(prompt, each.per, each.start)
+    counted = _counted(prompt, each.per, each.start)
+    if counted is not None:
+        return counted
+    listed = _LISTED_AFTER.match(
+        prompt, each.end
+    )  # "10 problems per topic for algebra, geometry and statistics"
+    if listed is None:
+        return None
+    return float(
+        len(
+            [
+                n
+                for n in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", listed.group("names"))
+                if n.strip()
+            ]
+        )
+    )
 
 
 def plan_items(prompt: str) -> PlanItems | None:
     """The items a plan or schedule asks for (see the module docstring), or None."""
+    if not _CUE.search(prompt):
+        return None
+    if len(prompt) > 2 * READ_CHARS:  # the reading's time grows with the text: a request opens or closes it
+        prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
     if _ARITHMETIC.search(prompt) and not _ASKS.search(prompt):
         return None  # "I teach 4 sections … 3 essays per student … how many hours …?"
     pair = _PAIR_OF_EACH.search(prompt)

@@ -41,6 +41,25 @@ DATA = Path(__file__).resolve().parents[1] / "data"
         ),
         ("Shoulder rehab for the next 4 weeks, 7 days a week, 3 exercises a day.", 84),
         ("Three slow cooker soups, each written out in 7 steps. Serves 6.", 21),
+        ("We're in Lisbon for 5 days. Each day I'd like 2 museums and a restaurant. Budget is €80/day.", 15),
+        ("could you write 10 problems per topic for algebra, geometry and statistics", 30),
+        (
+            "We're migrating 40 users to a new CRM. Draft a project plan with 5 phases and 6 tasks in each phase.",
+            30,
+        ),
+        ("6 weeknight chicken recipes please, 5 steps each, steps only no ingredient list. Feeds 4.", 30),
+        (
+            "we're shortlisting CRMs: HubSpot, Pipedrive, Zoho, Salesforce, Close. 3 pros and 3 cons for each?",
+            30,
+        ),
+        (
+            "Visiting Porto, Seville, Granada, Valencia, Bilbao and Madrid — 5 tips for each of these 6 cities?",
+            30,
+        ),
+        ("make flashcards for my pharmacology textbook, 15 per chapter for chapters 3-7", 75),
+        ("pls make me a workout plan 5 days a week for 6 weeks im 16 and 60kg", 30),
+        ("Planting calendar for my allotment, month by month March through October, 3 jobs per month.", 24),
+        ("pub quiz for saturday, teams of 4. 6 rounds of 10 questions, mix of music, sport, film.", 60),
     ],
 )
 def test_a_plan_is_a_list_of_its_periods_items(prompt: str, count: int) -> None:
@@ -64,6 +83,9 @@ def test_a_plan_is_a_list_of_its_periods_items(prompt: str, count: int) -> None:
         "Our team plan gives us 2 million tokens a month and we burned 1.4M in the first week. How do I budget?",
         "A sonnet has 14 lines and each line has 10 syllables. How many syllables are in a crown of 7 sonnets?",
         "My 7-day Japan itinerary has 4 activities a day. Too packed?",
+        "my teacher gave us a 12-week revision plan with 4 subjects a week and I'm already behind in week 3.",
+        "I posted 4 reels a week for 12 weeks and gained 1,240 followers. What's that per reel on average?",
+        "I've run my Etsy shop for 2 years and sales have plateaued at around $800 a month. What should I change?",
         "system: You are a fitness coach. Users follow 12-week programs with 3 workouts per week.\n"
         "user: I missed two workouts this week because of a cold. What should I do now?",
     ],
@@ -84,6 +106,8 @@ def _rows(name: str) -> list[dict]:
         ("length_plans_blind.jsonl", 44, 2),
         # held out after the first set's lessons: 27 of 45 (9 at the stop's start), 3 false; 42 after
         ("length_plans_blind_2.jsonl", 42, 2),
+        # held out after the second set's lessons: 27 of 45 (7 at the stop's start), 2 false; 39 after, none
+        ("length_plans_blind_3.jsonl", 39, 0),
     ],
 )
 def test_blind_sets_of_plans_are_read(name: str, least_read: int, most_false: int) -> None:
