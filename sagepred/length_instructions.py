@@ -987,15 +987,13 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         if unit == "line" and count == 1 and _EACH_NEAR.match(prompt, match.end()):
             continue  # "15 interview questions, one line each": a list, each item a line
-        groups = (
-            _GROUPS_OF.search(prompt, max(0, match.start() - 40), match.start()) if unit == "item" else None
-        )
-        if groups is not None:  # "5 rounds of 8 questions": forty questions
-            count *= parse_number(groups.group("n")) or 1.0
-        elif (
+        if (
             unit == "item"
-        ):  # "3 questions for each of these topics: supply and demand, inflation, GDP": nine
-            count *= _for_each_listed(prompt, match.end())
+        ):  # "5 rounds of 8 questions": forty; "3 questions for each of these topics: a, b, c": nine
+            groups = _GROUPS_OF.search(prompt, max(0, match.start() - 40), match.start())
+            count *= (
+                (parse_number(groups.group("n")) or 1.0) if groups else _for_each_listed(prompt, match.end())
+            )
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         items = (

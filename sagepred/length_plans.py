@@ -6,9 +6,11 @@ having 2 activities" for twenty-four activities.
 :func:`plan_items` finds how many periods a plan spans (days, weeks, months, phases, lessons, episodes…:
 "a 4-day trip", "weeks 1 through 6", "Mon-Fri", "a week", "30-60-90 day") and how many items it asks for
 each ("3 activities per day", "each week should have 3 posts", "4 tasks in each", "breakfast, lunch and
-dinner each day"), items of items included; the English grammar sizes the product as a list of that many
-items. A rate in a question ("Is 3 workouts a week enough …?") or in the user's own situation ("30 pages
-a day") is no plan.
+dinner each day"), items of items included, and groups other than time when the prompt counts or names
+them ("five chores per kid" for "my 3 kids", "5 tips for each of these 6 cities", "6 rounds of 10
+questions"); the English grammar sizes the product as a list of that many items. A rate in a question
+("Is 3 workouts a week enough …?"), in a quote, in a description of a plan that exists, in the user's
+own habit ("30 pages a day") or in money ("$800 a month") is no plan.
 """
 
 from __future__ import annotations
@@ -353,12 +355,8 @@ def _phrases(prompt: str) -> list[_Each]:
         if listed >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), _stem(m.group("per")), float(listed), "item"))
     for m in _EACH_IN.finditer(prompt):
-        items = parse_number(m.group("m"))
-        if (
-            items
-            and (not _NOT_ITEMS.match(m.group("item")) or _STEP_ITEMS.match(m.group("item")))
-            and _is_a_plan_clause(prompt, m.start(), m.end())
-        ):
+        items = _items_of(m, steps=True)
+        if items and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), "", items, m.group("item")))
     for m in _SLOTS.finditer(prompt):
         if m.group("per") or _MEAL_PLAN.search(prompt):
