@@ -157,7 +157,7 @@ _EACH_IN = re.compile(
 """Items of each thing just counted: "Three slow cooker soups, each written out in 7 steps"."""
 _PAIR_OF_EACH = re.compile(
     rf"\b(?:pros and cons|advantages and disadvantages|strengths and weaknesses|dos and don'?ts|"
-    rf"benefits and (?:drawbacks|risks))\b[^.?!\n]{{0,80}}?\b(?P<m>{NUMBER}) of each\b",
+    rf"benefits and (?:drawbacks|risks))\b[^\n]{{0,80}}?\b(?P<m>{NUMBER}) of each\b",
     re.IGNORECASE,
 )
 """"Pros and cons …, 4 of each": eight points."""

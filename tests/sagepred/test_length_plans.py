@@ -29,6 +29,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
         ("A week on Iceland's Ring Road in October, two stops per day.", 14),
         ("Spanish study plan for the next 6 weeks — two 15-minute tasks daily.", 84),
         ("Pros and cons of migrating our 2 TB database to DynamoDB — 4 of each, please.", 8),
+        ("What are the pros and cons of remote work? Give 3 of each.", 6),
         (
             "I'm deciding between Austin, Denver, Raleigh and Portland. Three pros and three cons for each city.",
             24,
