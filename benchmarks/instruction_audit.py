@@ -72,6 +72,8 @@ GRAMMAR_MODULES = (
     "transform_grammars",
     "length_fields",
     "length_parts",
+    "length_plans",
+    "number_words",
     "code_only",
     "list_sizes",
 )

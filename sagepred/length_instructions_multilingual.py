@@ -141,7 +141,8 @@ _ENGLISH = word_set(
     compare analyze analyse discuss outline draft plan show help need want like use using word words
     sentence sentences paragraph paragraphs page pages story essay poem following input text below
     propose present perform given set let reply question problem statement suppose each get made
-    one two three first new now way people time out up down them him her his its over after before"""
+    one two three first new now way people time out up down them him her his its over after before
+    itinerary trip stops"""
 )
 _ENGLISH_NOUNS = word_set(
     "page pages phrase phrases points questions options suggestions arguments titles slogans tips "

@@ -58,24 +58,27 @@ _FUNCTION_WORD = (
     r"less|fewer|other|times?)\b"
 )
 _ITEM = rf"(?P<item>(?!{_FUNCTION_WORD})[a-z][\w-]*)"
+_RANGE_HIGH = rf"(?:\s*(?:-|–|to)\s*(?P<m_high>{NUMBER}))?"
+"""The top of a count given as a range ("4-6 exercises", "4 to 6 stops"): the count is the middle."""
 _FILLERS = rf"(?:(?!{_FUNCTION_WORD})(?:[A-Za-z][\w'-]*|\d+-[a-z][\w-]*)\s+){{0,2}}?"
 _ITEM_END = (
-    r"(?=\s*(?:[,.;:?!)\n]|$)|\s+(?:and|plus|&|per|a|an|each|every|in|for|of|under|on|with|daily|nightly|to|"
+    r"(?=\s*(?:[,.;:?!)\n/]|$)|\s+(?:and|plus|&|per|a|an|each|every|in|for|of|under|on|with|daily|nightly|to|"
     r"about|that|please|pls|only)\b)"
 )
 """After an item noun: the end of its phrase ("3 segment ideas and …": the item is "ideas")."""
 _AND_MORE = (
-    rf"(?:\s+(?:and|plus|&)\s+(?:(?P<m2>{NUMBER})\s+{_FILLERS}|(?P<one>an?)\s+(?:[\w-]+\s+)?)"
+    rf"(?:\s*(?:\s(?:and|plus)|&|\+)\s*(?:(?P<m2>{NUMBER})\s+{_FILLERS}|(?P<one>an?)\s+(?:[\w-]+\s+)?)"
     rf"(?P<item2>(?!{_FUNCTION_WORD})[a-z][\w-]*){_ITEM_END})?"
 )
 """A second kind of item beside the first: "three pros and three cons", "2 museums and a restaurant"."""
 _PER_GROUP = re.compile(
-    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:(?:per|a|an|each|every|in each|for each|for every|"
-    rf"under each)\s+(?P<per>[a-z][\w-]*)\b|(?P<daily>daily|nightly)\b)",
+    rf"\b(?P<m>{NUMBER}){_RANGE_HIGH}\s+{_FILLERS}{_ITEM}{_AND_MORE}\s*(?:\s(?:per|a|an|each|every|in each|"
+    rf"for each|for every|under each)\s+(?P<per>[a-z][\w-]*)\b|/\s*(?P<slash>day|d|night|wk|wks|week|mo|month)\b|"
+    rf"\s(?P<daily>daily|nightly)\b)",
     re.IGNORECASE,
 )
-"""Items for each group after their count: "3 activities per day", "4 stops a day", "two 15-minute tasks
-daily", "three pros and three cons for each city", "five chores per kid"."""
+"""Items for each group after their count: "3 activities per day", "4 stops a day", "4-6 exercises each day",
+"two 15-minute tasks daily", "three pros and three cons for each city", "five chores per kid", "3 runs/wk"."""
 _FOR_EACH_OF = re.compile(
     rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:for|in|of|under|on)\s+(?:each|every one)\s+of\s+"
     rf"(?:these|the|those|my|our|your|the following)\s+(?:(?P<g>{NUMBER})\s+)?(?:[\w-]+\s+)?(?P<per>[a-z][\w-]*)",
@@ -96,11 +99,26 @@ _SUB_PARTS = re.compile(
 """Items each of a listed thing has as its own parts ("15 questions, 4 answer options each"), not items of
 the answer's list."""
 _THINGS_EACH = re.compile(
-    rf"\b(?P<g>{NUMBER})\s+{_FILLERS}(?P<per>[a-z][\w-]*s)\b[^.;:?!\n]{{0,40}}?,\s+(?P<m>{NUMBER})\s+{_FILLERS}"
-    rf"{_ITEM}\s+each\b",
+    rf"\b(?P<g>{NUMBER})\s+{_FILLERS}(?P<per>[a-z][\w-]*s)\b[^.;:?!\n]{{0,40}}?(?:,|\swith)\s+(?P<m>{NUMBER})\s+"
+    rf"{_FILLERS}{_ITEM}\s+each\b",
     re.IGNORECASE,
 )
-"""Items of each counted thing: "6 weeknight chicken recipes please, 5 steps each"."""
+"""Items of each counted thing: "6 weeknight chicken recipes please, 5 steps each", "5 phases with 4 tasks
+each"."""
+_EACH_FOR_LISTED = re.compile(
+    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}\s+each\b(?=\s*(?:for|on|across|about)\s)",
+    re.IGNORECASE,
+)
+"""Items for each of things named after them: "2 posts each for LinkedIn, X, Instagram", "10 problems each for
+the 6s, 7s, 8s and 9s"."""
+_TIMES_A_WEEK = re.compile(r"\b(?P<m>\d{1,2})\s*x\s*(?:/\s*|a\s+|per\s+|each\s+)(?:week|wk)\b", re.IGNORECASE)
+"""Sessions a week: "3x/week", "4x a week"."""
+_DAYS_OF_MEALS = re.compile(
+    rf"\b(?P<n>{NUMBER})\s+(?P<period>days?|weeks?|months?)(?:'s|s')?\s+(?:worth\s+)?of\s+"
+    r"(?P<item>breakfasts|lunches|dinners|suppers|meals|packed lunches)\b",
+    re.IGNORECASE,
+)
+"""A meal a day for a span: "two weeks of dinners"."""
 _BARE_PER = re.compile(
     rf"(?<![$€£¥])\b(?P<m>{NUMBER})\s+(?:per|each|for each)\s+(?P<per>{_PERIOD}|chapter|topic|unit|module|person|"
     r"member|section|category|student|team)\b",
@@ -136,12 +154,14 @@ _EACH_GROUP_HAS = re.compile(
 """Items for each group before their count: "each week should have 3 posts", "for each week list 5 topics",
 "each lesson having 2 activities", "Each one needs 8 questions"."""
 _EACH_GROUP_LISTS = re.compile(
-    rf"\b(?:each|every)\s+(?P<per>{_PERIOD})\s*(?:,\s*)?(?:{_HAS}\s+)?(?P<list>an?\s+[^.;:\n]{{2,160}})",
+    rf"\b(?:each|every)\s+(?P<per>{_PERIOD})\s*(?:,\s*)?(?:(?:to have|to include|{_HAS})\s+)?(?P<list>an?\s+[^.;:\n]{{2,160}})",
     re.IGNORECASE,
 )
 """Items for each period as a list of things: "Every day should have a scripture, a short reflection, and a
 closing prayer", "each day a verse and a two-sentence reflection"."""
-_LISTED_THING = re.compile(r"(?:^|,|\band\b|\bplus\b|&)\s*(?:and\s+)?an?\s+[a-z]", re.IGNORECASE)
+_LISTED_THING = re.compile(
+    rf"(?:^|,|\band\b|\bplus\b|&)\s*(?:and\s+)?(?:an?|(?P<n>{NUMBER}))\s+[a-z]", re.IGNORECASE
+)
 _IN_EACH = re.compile(
     rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:in|for|of|under) each\b(?!\s+(?:of|other)\b)"
     rf"(?:\s+(?P<per>[a-z][\w-]*))?",
@@ -163,7 +183,8 @@ _PAIR_OF_EACH = re.compile(
 """"Pros and cons …, 4 of each": eight points."""
 _SLOT = r"(?:breakfast|brunch|lunch|dinner|supper|snacks?|dessert|morning|afternoon|evening)"
 _SLOTS = re.compile(
-    rf"\b(?P<slots>{_SLOT}(?:\s*(?:,|&|\+|/|and|or|plus)?\s*(?:an?\s+|one\s+)?{_SLOT})+)"
+    r"(?P<pre>\b(?:each|every|per)\s+day\s+(?:with|having|:|to have|to include|should have)\s+(?:an?\s+)?)?"
+    rf"\b(?P<slots>{_SLOT}(?:\s*(?:,\s*(?:and|or|plus)?|&|\+|/|and|or|plus)?\s*(?:an?\s+|one\s+)?{_SLOT})+)"
     r"(?:\s+(?:session|slot|block|meal|activit(?:y|ies))s?)?"
     r"(?P<per>\s+(?:for\s+)?(?:each|every|per|a)\s+(?:day|night)|\s+daily)?",
     re.IGNORECASE,
@@ -197,8 +218,8 @@ _OWN_RATE = re.compile(
     r"\b(?:i|we)(?:'m|'re|'ve| am| are| have| had)?\s+(?:currently\s+|usually\s+|already\s+|normally\s+|only\s+|been\s+)?"
     r"(?:do|did|done|eat|read|run|walk|lift|swim|train|work|study|sleep|drink|have|get|take|spend|post|publish|"
     r"doing|eating|reading|running|walking|lifting|swimming|training|working|studying|posting|posted|ran|ate|"
-    r"walked|lifted|swam|trained|worked|studied|slept|drank|had|got|took|spent|published|made|wrote|sent)\b"
-    r"[^.?!\n]{0,30}$",
+    r"walked|lifted|swam|trained|worked|studied|slept|drank|had|got|took|spent|published|made|wrote|sent|teach|"
+    r"grade|manage|expect|receive|handle|serve|see|sell|ship|sold|on|in)\b[^.?!\n]{0,30}$",
     re.IGNORECASE,
 )
 """Before a rate: the user's own habit ("I'm reading 2 books at once, 30 pages a day"), not a plan's."""
@@ -210,7 +231,7 @@ READ_CHARS = 2_000
 """Characters read from each end of a longer text."""
 _CUE = re.compile(
     r"\b(?:per|each|every|daily|nightly|an? [a-z]+|rounds?|sets?|groups?|batches|sections|categories|parts|blocks|"
-    r"breakfast|brunch|lunch|dinner|supper|snacks?|morning|afternoon|evening)\b",
+    r"breakfast|brunch|lunch|dinner|supper|snacks?|morning|afternoon|evening|breakfasts|lunches|dinners|meals)\b|/",
     re.IGNORECASE,
 )
 """A word every plan reading needs: without one the patterns are not tried (speed)."""
@@ -301,6 +322,15 @@ def _is_a_plan_clause(prompt: str, start: int, end: int) -> bool:
         return False  # but "3 pros and 3 cons for each?" asks
     if _DESCRIPTION.search(sentence) and not asks:
         return False
+    final = re.split(r"(?<=[.?!])\s+|\n", prompt.strip())[-1]
+    if (
+        not asks
+        and not counted_request
+        and final.endswith("?")
+        and not _ASKS.search(final)
+        and final not in sentence
+    ):
+        return False  # the situation before a question of its own: "I'm on day 4 of … 3 stops per day. Is Tram 28 worth it?"
     return not _OWN_RATE.search(prompt[max(0, start - 60) : start]) or asks
 
 
@@ -310,6 +340,11 @@ def _items_of(match: re.Match[str], steps: bool = False) -> float | None:
     if match.string[max(0, match.start("m") - 1) : match.start("m")] in ("$", "€", "£", "¥"):
         return None  # "$800 a month": money
     items = parse_number(match.group("m"))
+    if items is not None and items != int(items):
+        return None  # "28.33 KiB/s": a measure, not a count of things
+    high = match.groupdict().get("m_high")
+    if items is not None and high and (parse_number(high) or 0) > items:  # "4-6 exercises": five
+        items = (items + (parse_number(high) or items)) / 2
     item = match.group("item")
     if items is None or (_NOT_ITEMS.match(item) and not (steps and _STEP_ITEMS.match(item))):
         return None
@@ -325,7 +360,12 @@ def _phrases(prompt: str) -> list[_Each]:
     for pattern in (_PER_GROUP, _EACH_GROUP_HAS, _IN_EACH, _FOR_EACH_OF, _GROUPS_OF, _THINGS_EACH):
         for m in pattern.finditer(prompt):
             items = _items_of(m, steps=pattern is _THINGS_EACH)
-            per = "day" if m.groupdict().get("daily") else (m.group("per") or "").lower()
+            per = (
+                "day"
+                if m.groupdict().get("daily")
+                else (m.group("per") or m.groupdict().get("slash") or "").lower()
+            )
+            per = _ABBREVIATED.get(per, per)
             noun = m.group("item")
             if pattern is _THINGS_EACH and _SUB_PARTS.match(noun):
                 continue
@@ -346,12 +386,28 @@ def _phrases(prompt: str) -> list[_Each]:
         )
         if items and noun and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), _stem(m.group("per")), items, noun))
+    for m in _EACH_FOR_LISTED.finditer(prompt):
+        items, names = _items_of(m), _names_after(prompt, m.end())
+        if items and names and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), "", items, m.group("item"), names))
+    for m in _TIMES_A_WEEK.finditer(prompt):
+        items = parse_number(m.group("m"))
+        if items and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), "week", items, "sessions"))
+    for m in _DAYS_OF_MEALS.finditer(prompt):
+        n = parse_number(m.group("n"))
+        days = _converted(_stem(m.group("period")), n, "day") if n else None
+        if days and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), "day", 1.0, m.group("item"), days))
     for m in _DAYS_A_WEEK.finditer(prompt) if not found else ():  # a fallback: "3 exercises a day" says more
         items = parse_number(m.group("m"))
         if items and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), "week", items, "sessions"))
     for m in _EACH_GROUP_LISTS.finditer(prompt):
-        listed = len(_LISTED_THING.findall(m.group("list")))
+        listed = sum(
+            parse_number(t.group("n")) or 1 if t.group("n") else 1
+            for t in _LISTED_THING.finditer(m.group("list"))
+        )
         if listed >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), _stem(m.group("per")), float(listed), "item"))
     for m in _EACH_IN.finditer(prompt):
@@ -359,11 +415,28 @@ def _phrases(prompt: str) -> list[_Each]:
         if items and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), "", items, m.group("item")))
     for m in _SLOTS.finditer(prompt):
-        if m.group("per") or _MEAL_PLAN.search(prompt):
+        if m.group("per") or m.group("pre") or _MEAL_PLAN.search(prompt):
             slots = re.findall(_SLOT, m.group("slots"), re.IGNORECASE)
             if len(slots) >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
                 found.append(_Each(m.start(), m.end(), "day", float(len(slots)), slots[0]))
     return sorted(found, key=lambda each: each.start)
+
+
+_NAMES_AFTER = re.compile(
+    r"\s*(?:for|on|across|about)\s+(?:the\s+)?(?P<names>[\w'&/ -]{1,40}(?:,\s*[\w'&/ -]{1,40})+)",
+    re.IGNORECASE,
+)
+
+
+def _names_after(prompt: str, end: int) -> float | None:
+    """How many things a comma-separated list right after ``end`` names ("for LinkedIn, X, Instagram")."""
+    found = _NAMES_AFTER.match(prompt, end)
+    if found is None:
+        return None
+    names = [
+        n for n in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", found.group("names")) if n.strip()
+    ]
+    return float(len(names)) if len(names) >= 2 else None
 
 
 def _periods(prompt: str, per: str, before: int) -> float | None:
@@ -404,6 +477,14 @@ def _converted(period: str, n: float, per: str) -> float | None:
     return None
 
 
+_ABBREVIATED = {"wk": "week", "wks": "week", "mo": "month", "mth": "month", "d": "day"}
+"""Periods as people shorten them after a slash ("3 runs/wk")."""
+_MEASURE_WORD = (
+    r"(?:minutes?|mins?|hours?|hrs?|seconds?|secs?|days?|weeks?|months?|years?|km|miles?|kg|lbs?)\b"
+)
+"""A unit after a count that makes it a measure ("20-minute slots"), not a number of things."""
+
+
 def _noun_pattern(noun: str | None) -> str:
     """A noun in the singular or plural ("city", "cities"); any plural noun for None."""
     if noun is None:
@@ -420,7 +501,9 @@ def _counted(prompt: str, noun: str | None, before: int) -> float | None:
     text = prompt[:before]
     counts = list(
         re.finditer(
-            rf"\b(?P<n>{NUMBER})\s+(?:(?!\d)[\w'-]+\s+){{0,3}}?{_noun_pattern(noun)}\b", text, re.IGNORECASE
+            rf"\b(?P<n>{NUMBER})[\s-]+(?!{_MEASURE_WORD})(?:(?!\d)[\w'-]+\s+){{0,3}}?{_noun_pattern(noun)}\b",
+            text,
+            re.IGNORECASE,
         )
     )
     for m in reversed(counts):
@@ -476,7 +559,8 @@ def plan_items(prompt: str) -> PlanItems | None:
         return None
     if len(prompt) > 2 * READ_CHARS:  # the reading's time grows with the text: a request opens or closes it
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
-    if _ARITHMETIC.search(prompt) and not _ASKS.search(prompt):
+    last = re.split(r"(?<=[.?!])\s+|\n", prompt.strip())[-1]
+    if _ARITHMETIC.search(last) or (_ARITHMETIC.search(prompt) and not _ASKS.search(prompt)):
         return None  # "I teach 4 sections … 3 essays per student … how many hours …?"
     pair = _PAIR_OF_EACH.search(prompt)
     if pair is not None and _is_a_plan_clause(prompt, pair.start(), pair.end()):

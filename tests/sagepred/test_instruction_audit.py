@@ -61,3 +61,21 @@ def test_the_parser_tracks_what_the_models_wrote(data_dir, tmp_path):
 def test_a_missing_data_folder_is_one_line(tmp_path, capsys):
     assert _audit_module().main(["--data-dir", str(tmp_path)]) == 2
     assert "no CASTILLO data" in capsys.readouterr().err
+
+
+def test_a_revision_is_read_with_all_of_its_grammar_modules():
+    """Every sagepred module a grammar module imports is one the audit reads at the revision too; a
+    module left out would be imported from today's tree, and "then" would read partly as now."""
+    import re
+
+    modules = set(_audit_module().GRAMMAR_MODULES)
+    imported = {
+        name
+        for module in modules
+        for name in re.findall(
+            r"^\s*(?:from|import) sagepred\.(\w+)",
+            (ROOT / "sagepred" / f"{module}.py").read_text(encoding="utf-8"),
+            re.MULTILINE,
+        )
+    }
+    assert imported <= modules, imported - modules

@@ -61,6 +61,22 @@ DATA = Path(__file__).resolve().parents[1] / "data"
         ("pls make me a workout plan 5 days a week for 6 weeks im 16 and 60kg", 30),
         ("Planting calendar for my allotment, month by month March through October, 3 jobs per month.", 24),
         ("pub quiz for saturday, teams of 4. 6 rounds of 10 questions, mix of music, sport, film.", 60),
+        ("5-day Rome itinerary, 4 stops per day", 20),
+        ("7 day keto meal plan, 3 meals + 1 snack/day", 28),
+        ("4 week 5k training plan, 3 runs/wk, I'm 42", 12),
+        ("3-day push/pull/legs split, 4-6 exercises each day", 15),
+        ("2 posts each for LinkedIn, X, Instagram announcing our $12M Series A", 6),
+        ("Please break the project into 5 phases with 4 tasks each.", 20),
+        ("Can you do two weeks of dinners for us? Neither of us is a great cook.", 14),
+        (
+            "My parents are visiting for 4 days. Plan each day with a morning, afternoon, and evening activity.",
+            12,
+        ),
+        (
+            "I'm subbing all next week (Mon–Fri). I need each day to have a warm-up, two main activities and an exit ticket.",
+            20,
+        ),
+        ("Give me a full-body workout program, 3x/week for 8 weeks. I have dumbbells up to 50 lb.", 24),
     ],
 )
 def test_a_plan_is_a_list_of_its_periods_items(prompt: str, count: int) -> None:
@@ -86,6 +102,11 @@ def test_a_plan_is_a_list_of_its_periods_items(prompt: str, count: int) -> None:
         "My 7-day Japan itinerary has 4 activities a day. Too packed?",
         "my teacher gave us a 12-week revision plan with 4 subjects a week and I'm already behind in week 3.",
         "I posted 4 reels a week for 12 weeks and gained 1,240 followers. What's that per reel on average?",
+        "I'm on day 4 of a 7-day Lisbon itinerary with 3 stops per day. Is Tram 28 worth it or is it too touristy?",
+        "I teach 4 sections of 30 students each. If each worksheet is 2 pages, how many pages do I need to print?",
+        "Our generator makes 12 API calls per itinerary, we expect 3,000 itineraries/month at $0.002 per call. "
+        "Monthly cost? just the number",
+        "Kid's birthday party, 3 hours total, split into 20-minute slots with one activity per slot.",
         "I've run my Etsy shop for 2 years and sales have plateaued at around $800 a month. What should I change?",
         "system: You are a fitness coach. Users follow 12-week programs with 3 workouts per week.\n"
         "user: I missed two workouts this week because of a cold. What should I do now?",
@@ -109,6 +130,8 @@ def _rows(name: str) -> list[dict]:
         ("length_plans_blind_2.jsonl", 42, 2),
         # held out after the second set's lessons: 27 of 45 (7 at the stop's start), 2 false; 39 after, none
         ("length_plans_blind_3.jsonl", 39, 0),
+        # held out after the third set's lessons: 26 of 45 (13 at the stop's start), 2 false; 36 after, none
+        ("length_plans_blind_4.jsonl", 36, 0),
     ],
 )
 def test_blind_sets_of_plans_are_read(name: str, least_read: int, most_false: int) -> None:
