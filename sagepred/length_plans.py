@@ -399,10 +399,6 @@ def _phrases(prompt: str) -> list[_Each]:
         days = _converted(_stem(m.group("period")), n, "day") if n else None
         if days and _is_a_plan_clause(prompt, m.start(), m.end()):
             found.append(_Each(m.start(), m.end(), "day", 1.0, m.group("item"), days))
-    for m in _DAYS_A_WEEK.finditer(prompt) if not found else ():  # a fallback: "3 exercises a day" says more
-        items = parse_number(m.group("m"))
-        if items and _is_a_plan_clause(prompt, m.start(), m.end()):
-            found.append(_Each(m.start(), m.end(), "week", items, "sessions"))
     for m in _EACH_GROUP_LISTS.finditer(prompt):
         listed = sum(
             parse_number(t.group("n")) or 1 if t.group("n") else 1
@@ -419,6 +415,10 @@ def _phrases(prompt: str) -> list[_Each]:
             slots = re.findall(_SLOT, m.group("slots"), re.IGNORECASE)
             if len(slots) >= 2 and _is_a_plan_clause(prompt, m.start(), m.end()):
                 found.append(_Each(m.start(), m.end(), "day", float(len(slots)), slots[0]))
+    for m in _DAYS_A_WEEK.finditer(prompt) if not found else ():  # a fallback: "3 exercises a day" says more
+        items = parse_number(m.group("m"))
+        if items and _is_a_plan_clause(prompt, m.start(), m.end()):
+            found.append(_Each(m.start(), m.end(), "week", items, "sessions"))
     return sorted(found, key=lambda each: each.start)
 
 
