@@ -987,13 +987,6 @@ def _count_request(prompt: str) -> LengthRequest | None:
             continue
         if unit == "line" and count == 1 and _EACH_NEAR.match(prompt, match.end()):
             continue  # "15 interview questions, one line each": a list, each item a line
-        if (
-            unit == "item"
-        ):  # "5 rounds of 8 questions": forty; "3 questions for each of these topics: a, b, c": nine
-            groups = _GROUPS_OF.search(prompt, max(0, match.start() - 40), match.start())
-            count *= (
-                (parse_number(groups.group("n")) or 1.0) if groups else _for_each_listed(prompt, match.end())
-            )
         kind = _kind_of_list(prompt, match.start(), _count_end(match)) if unit == "item" else ""
         words = list_words(count, kind) if unit == "item" else count * WORDS_PER_UNIT[unit]
         items = (
@@ -1027,36 +1020,6 @@ def _count_request(prompt: str) -> LengthRequest | None:
         )
     found.sort(key=lambda pair: (pair[0].unit == "item", not pair[1]))
     return found[0][0] if found else None
-
-
-_GROUPS_OF = re.compile(
-    rf"\b(?P<n>{NUMBER})\s+(?:rounds?|sets?|groups?|batches|categories|sections|levels|worksheets|pages)\s+"
-    r"(?:of|with)\s+$",
-    re.I,
-)
-"""Before a list's count, the groups it comes in: "5 rounds of 8 questions", "3 sets of 10 flashcards"."""
-
-_FOR_EACH_LISTED = re.compile(
-    rf"[^.\n]{{0,60}}?\bfor (?:each|every one) of (?:these|the following|the|my|our)\s+(?:(?P<n>{NUMBER})\s+)?"
-    r"[\w-]+(?:\s*:\s*(?P<names>[^.\n]{3,200}))?",
-    re.IGNORECASE,
-)
-"""After a list's count, the things it is asked for each of: "for each of these topics: supply and demand,
-inflation, GDP", "for each of the 5 chapters"."""
-
-
-def _for_each_listed(prompt: str, end: int) -> float:
-    """How many things a list counted before ``end`` is asked for each of (1 when none are named)."""
-    found = _FOR_EACH_LISTED.match(prompt, end)
-    if found is None:
-        return 1.0
-    if found.group("n"):
-        return parse_number(found.group("n")) or 1.0
-    names = (found.group("names") or "").strip()
-    if not names:
-        return 1.0
-    split = _COMMA_SPLIT if "," in names else _LIST_SPLIT  # "supply and demand, inflation, GDP": three
-    return float(len([name for name in split.split(names) if name.strip()]))
 
 
 def _sizes_each_item_before(prompt: str, match: re.Match[str]) -> bool:
@@ -1138,7 +1101,6 @@ _SIZE_HEDGE = re.compile(
 """What follows "each" when it sizes things without naming them again ("each around 150 words"; a typo
 of "around" too)."""
 _LIST_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-_COMMA_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?")
 _NAMED_THINGS = re.compile(
     r"\b(?P<noun>[a-z][\w-]*?)e?s(?:\s+(?:are|include))?\s*:\s*(?P<names>[^.:\n]{3,300}?)(?:[.\n]|$)",
     re.IGNORECASE,

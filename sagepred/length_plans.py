@@ -80,8 +80,10 @@ _PER_GROUP = re.compile(
 """Items for each group after their count: "3 activities per day", "4 stops a day", "4-6 exercises each day",
 "two 15-minute tasks daily", "three pros and three cons for each city", "five chores per kid", "3 runs/wk"."""
 _FOR_EACH_OF = re.compile(
-    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}\s+(?:for|in|of|under|on)\s+(?:each|every one)\s+of\s+"
-    rf"(?:these|the|those|my|our|your|the following)\s+(?:(?P<g>{NUMBER})\s+)?(?:[\w-]+\s+)?(?P<per>[a-z][\w-]*)",
+    rf"\b(?P<m>{NUMBER})\s+{_FILLERS}{_ITEM}{_AND_MORE}(?:\s+with\s+[a-z][\w-]*)?\s+(?:for|in|of|under|on)\s+"
+    r"(?:each|every one)\s+of\s+"
+    rf"(?:these|the|those|my|our|your|the following)\s+(?:(?P<g>{NUMBER})\s+)?(?:[\w-]+\s+)?"
+    rf"(?P<per>(?!{_FUNCTION_WORD})[a-z][\w-]*)",
     re.IGNORECASE,
 )
 """Items for each of the groups named: "5 tips for each of these 6 cities", "3 arguments for each of the 4
@@ -204,7 +206,7 @@ _NOT_ITEMS = re.compile(
 """Nouns after a count that measure (a distance, a time, a dose, a length), not items of the plan."""
 _STEP_ITEMS = re.compile(r"^steps?$", re.IGNORECASE)
 _NOT_GROUPS = re.compile(
-    r"^(?:it|them|that|this|other|time|hour|minute|person|serving|pot|cup|mile|km|rep|line|word|sentence)$",
+    r"^(?:it|them|that|this|other|of|time|hour|minute|person|serving|pot|cup|mile|km|rep|line|word|sentence)$",
     re.I,
 )
 """Words after "per" that are a rate's unit or a pronoun, not a group of the plan ("$20 per pot")."""
@@ -296,6 +298,12 @@ _QUOTED = re.compile(
 
 
 @lru_cache(maxsize=8)
+def _last_sentence(prompt: str) -> str:
+    """The prompt's last sentence (found once per prompt; every phrase's check reads it)."""
+    return re.split(r"(?<=[.?!])\s+|\n", prompt.strip())[-1]
+
+
+@lru_cache(maxsize=8)
 def _quoted_spans(prompt: str) -> tuple[tuple[int, int], ...]:
     """Where ``prompt`` quotes someone (found once per prompt)."""
     return tuple(q.span() for q in _QUOTED.finditer(prompt))
@@ -322,7 +330,7 @@ def _is_a_plan_clause(prompt: str, start: int, end: int) -> bool:
         return False  # but "3 pros and 3 cons for each?" asks
     if _DESCRIPTION.search(sentence) and not asks:
         return False
-    final = re.split(r"(?<=[.?!])\s+|\n", prompt.strip())[-1]
+    final = _last_sentence(prompt)
     if (
         not asks
         and not counted_request
@@ -423,7 +431,7 @@ def _phrases(prompt: str) -> list[_Each]:
 
 
 _NAMES_AFTER = re.compile(
-    r"\s*(?:for|on|across|about)\s+(?:the\s+)?(?P<names>[\w'&/ -]{1,40}(?:,\s*[\w'&/ -]{1,40})+)",
+    r"\s*(?:(?:for|on|across|about)\s+|:\s*)(?:the\s+)?(?P<names>[\w'&/ -]{1,40}(?:,\s*[\w'&/ -]{1,40})+)",
     re.IGNORECASE,
 )
 
@@ -433,10 +441,16 @@ def _names_after(prompt: str, end: int) -> float | None:
     found = _NAMES_AFTER.match(prompt, end)
     if found is None:
         return None
-    names = [
-        n for n in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", found.group("names")) if n.strip()
-    ]
-    return float(len(names)) if len(names) >= 2 else None
+    names = _count_names(found.group("names"))
+    return names if names >= 2 else None
+
+
+def _count_names(names: str) -> float:
+    """How many things a list names: its commas, and an "and" / "or" in its last part only ("Raleigh and
+    Portland"; "supply and demand, inflation, GDP" is three)."""
+    parts = [part for part in re.split(r",\s*(?:and\s+|or\s+)?", names) if part.strip()]
+    last = re.split(r"\s+(?:and|or|&)\s+", parts[-1]) if parts else []
+    return float(len(parts) - 1 + len([name for name in last if name.strip()]))
 
 
 def _periods(prompt: str, per: str, before: int) -> float | None:
@@ -512,7 +526,7 @@ def _counted(prompt: str, noun: str | None, before: int) -> float | None:
             return n
     names = list(_NAMES.finditer(text))
     if names:
-        return float(len(re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", names[-1].group("names"))))
+        return _count_names(names[-1].group("names"))
     return None
 
 
@@ -540,17 +554,9 @@ def _groups(prompt: str, each: _Each) -> float | None:
     listed = _LISTED_AFTER.match(
         prompt, each.end
     )  # "10 problems per topic for algebra, geometry and statistics"
-    if listed is None:
-        return None
-    return float(
-        len(
-            [
-                n
-                for n in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", listed.group("names"))
-                if n.strip()
-            ]
-        )
-    )
+    if listed is not None:
+        return _count_names(listed.group("names"))
+    return _names_after(prompt, each.end)  # "for each of these topics: supply and demand, inflation, GDP"
 
 
 def plan_items(prompt: str) -> PlanItems | None:
@@ -559,7 +565,7 @@ def plan_items(prompt: str) -> PlanItems | None:
         return None
     if len(prompt) > 2 * READ_CHARS:  # the reading's time grows with the text: a request opens or closes it
         prompt = prompt[:READ_CHARS] + "\n" + prompt[-READ_CHARS:]
-    last = re.split(r"(?<=[.?!])\s+|\n", prompt.strip())[-1]
+    last = _last_sentence(prompt)
     if _ARITHMETIC.search(last) or (_ARITHMETIC.search(prompt) and not _ASKS.search(prompt)):
         return None  # "I teach 4 sections … 3 essays per student … how many hours …?"
     pair = _PAIR_OF_EACH.search(prompt)
