@@ -9,6 +9,7 @@ a pasted text, are left out. Prints a table; ``--json`` writes it. Nothing here 
 
     .venv/bin/python benchmarks/stated_lengths.py
     .venv/bin/python benchmarks/stated_lengths.py --sets length_mixed_traffic_blind.jsonl --json out.json
+    .venv/bin/python benchmarks/stated_lengths.py --sets length_plans_blind_2.jsonl --category plan
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sets", nargs="+", default=DEFAULT_SETS, help="blind sets in tests/data with expected_words"
     )
+    parser.add_argument(
+        "--category",
+        help="only the rows of this category (the quiz and plan sets: 'generate', 'plan', 'lookalike')",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
@@ -78,7 +83,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {path}: no such blind set", file=sys.stderr)
             return 2
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        sets[name] = [r for r in rows if r.get("expected_words") is not None and not r.get("source")]
+        sets[name] = [
+            r
+            for r in rows
+            if r.get("expected_words") is not None
+            and not r.get("source")
+            and (args.category is None or r.get("category") == args.category)
+        ]
     results: dict[str, dict[str, dict[str, float]]] = {}
     print(
         f"{'predictor':<26} {'set':<40} {'n':>4} {'median |log err|':>17} {'within 1.5x':>12} {'within 2x':>10}"

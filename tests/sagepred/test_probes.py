@@ -200,3 +200,17 @@ def test_the_stated_lengths_benchmark_scores_a_blind_set(tmp_path):
     result = json.loads(out.read_text())["gpt-4"]["length_mixed_traffic_blind.jsonl"]
     assert result["n"] == 50 and result["within_2x"] >= 0.85 and result["median_abs_log_error"] < 0.2
     assert module.main(["--sets", "no_such_set.jsonl"]) == 2
+    plans = [
+        "--predictors",
+        "gpt-4",
+        "--sets",
+        "length_plans_blind_2.jsonl",
+        "--category",
+        "plan",
+        "--json",
+        str(out),
+    ]
+    assert module.main(plans) == 0
+    assert (
+        json.loads(out.read_text())["gpt-4"]["length_plans_blind_2.jsonl"]["n"] == 45
+    )  # the sized plans only
